@@ -1,0 +1,19 @@
+export { parseSignal, resolveSignal, describeSignal, describeExit, signalNumber, type SignalName } from './signals.js';
+export { createLogger, resolveLevel, type Logger, type LoggerOptions } from './logger.js';
+export {
+  terminate,
+  waitForChildExit,
+  sendSignal,
+  isAlive,
+  type TerminateOptions,
+  type TerminateResult,
+} from './terminate.js';
+export {
+  writeFileAtomic,
+  acquirePidFile,
+  releasePidFile,
+  readPidFile,
+  readCmdline,
+  PidFileError,
+  type PidFileOptions,
+} from './files.js';

@@ -1,0 +1,44 @@
+import { formatWithOptions } from 'node:util';
+import { createConsola, LogLevels, type ConsolaInstance, type LogType } from 'consola';
+
+export type Logger = ConsolaInstance;
+
+export interface LoggerOptions {
+  /** Tag printed on every line, e.g. `start-server`. */
+  tag: string;
+  /** consola level name or number; default `info` (3), or the `BATON_LOG_LEVEL` the caller passes in. */
+  level?: LogType | number | undefined;
+  /** Where lines go; default `process.stderr` (supervisors keep stdout for the app). */
+  stream?: NodeJS.WritableStream;
+  /** Prefix each line with an ISO timestamp; default true. */
+  timestamps?: boolean;
+}
+
+/** Why: consola's defaults hide `info` under NODE_ENV=test, throttle repeated lines and split streams. */
+export function createLogger(options: LoggerOptions): Logger {
+  const stream = options.stream ?? process.stderr;
+  const timestamps = options.timestamps ?? true;
+  return createConsola({
+    level: resolveLevel(options.level),
+    throttle: 0,
+    fancy: false,
+    reporters: [
+      {
+        log(obj) {
+          const text = formatWithOptions({ colors: false, breakLength: Infinity }, ...obj.args);
+          const tag = obj.tag ? ` [${obj.tag}]` : '';
+          const ts = timestamps ? `${obj.date.toISOString()} ` : '';
+          stream.write(`${ts}[${obj.type}]${tag} ${text}\n`);
+        },
+      },
+    ],
+  }).withTag(options.tag);
+}
+
+/** Accepts `debug`, `info`, `4`, … and falls back to info for anything unknown. */
+export function resolveLevel(level: LogType | number | string | undefined): number {
+  if (level === undefined || level === '') return LogLevels.info;
+  if (typeof level === 'number') return level;
+  if (/^-?\d+$/.test(level)) return Number(level);
+  return (LogLevels as Record<string, number>)[level] ?? LogLevels.info;
+}
