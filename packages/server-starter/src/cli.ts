@@ -1,0 +1,141 @@
+#!/usr/bin/env node
+import { spawn } from 'node:child_process';
+import { createWriteStream, readFileSync } from 'node:fs';
+import { defineCommand, runMain } from 'citty';
+import { createLogger, PidFileError } from '@baton/process-kit';
+import { parseArgv } from './argv.js';
+import { ControlError, ListenError, UsageError } from './errors.js';
+import { renderHelp } from './help.js';
+import { resolveOptions, type StartServerOptions } from './options.js';
+import { restartServer, stopServer } from './control.js';
+import { closeFd, openLogFile, startServer } from './supervisor.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+// The only module that touches process.argv, process.env and process.exit.
+const main = defineCommand({
+  meta: { name: 'start-server', version: pkg.version, description: 'Server::Starter-compatible zero-downtime supervisor' },
+  async run() {
+    process.exitCode = await runCli(process.argv.slice(2));
+  },
+});
+
+async function runCli(argv: string[]): Promise<number> {
+  let options: StartServerOptions;
+  try {
+    const { options: raw, command } = parseArgv(argv);
+    options = resolveOptions(raw, command, process.env);
+  } catch (err) {
+    return fail(err);
+  }
+  if (options.mode === 'help') {
+    process.stdout.write(renderHelp(pkg.version));
+    return 0;
+  }
+  if (options.mode === 'version') {
+    process.stdout.write(`${pkg.version}\n`);
+    return 0;
+  }
+  const logger = createLogger({ tag: 'start-server', level: options.logLevel });
+  try {
+    if (options.mode === 'restart') {
+      await restartServer({ pidFile: options.pidFile!, statusFile: options.statusFile!, timeoutMs: options.restartTimeoutMs }, logger);
+      return 0;
+    }
+    if (options.mode === 'stop') {
+      await stopServer({ pidFile: options.pidFile! }, logger);
+      return 0;
+    }
+    if (options.daemonize && process.env.BATON_START_SERVER_DAEMON !== '1') return await daemonize(argv);
+    return await run(options);
+  } catch (err) {
+    return fail(err, logger.error.bind(logger));
+  }
+}
+
+async function run(options: StartServerOptions): Promise<number> {
+  let childOutput: number | undefined;
+  let logStream: NodeJS.WritableStream = process.stderr;
+  let pipeProc: ReturnType<typeof spawn> | undefined;
+  if (options.logFile?.kind === 'file') {
+    childOutput = openLogFile(options.logFile.path);
+    logStream = createWriteStream('', { fd: childOutput, autoClose: false });
+  } else if (options.logFile?.kind === 'pipe') {
+    pipeProc = spawn('/bin/sh', ['-c', options.logFile.command], { stdio: ['pipe', 'inherit', 'inherit'], detached: true });
+    const fd = (pipeProc.stdin as unknown as { _handle?: { fd: number } })._handle?.fd;
+    if (fd === undefined || fd < 0) throw new Error(`could not start the --log-file command: ${options.logFile.command}`);
+    childOutput = fd;
+    logStream = pipeProc.stdin!;
+    pipeProc.once('exit', () => {
+      process.stderr.write(`start-server: the --log-file command exited; stopping\n`);
+      process.kill(process.pid, 'SIGTERM');
+    });
+  }
+  const logger = createLogger({ tag: 'start-server', level: options.logLevel, stream: logStream });
+  const daemonChannel = process.env.BATON_START_SERVER_DAEMON === '1' && process.send ? process : undefined;
+  const code = await startServer(options, {
+    logger,
+    env: { ...process.env, BATON_START_SERVER_DAEMON: undefined },
+    childOutput,
+    childInput: daemonChannel ? 'ignore' : 'inherit',
+    onStarted: () => {
+      if (daemonChannel) {
+        daemonChannel.send?.({ started: process.pid });
+        daemonChannel.disconnect?.();
+      }
+    },
+  });
+  if (pipeProc) {
+    pipeProc.removeAllListeners('exit');
+    pipeProc.stdin?.end();
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, 10_000);
+      pipeProc!.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+    });
+  } else if (childOutput !== undefined) {
+    await new Promise<void>((resolve) => logStream.write('', () => resolve()));
+    closeFd(childOutput);
+  }
+  return code;
+}
+
+/** Node cannot fork: start ourselves again in a new session and return once it is up. */
+async function daemonize(argv: string[]): Promise<number> {
+  const child = spawn(process.execPath, [...process.execArgv, process.argv[1]!, ...argv], {
+    detached: true,
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    env: { ...process.env, BATON_START_SERVER_DAEMON: '1' },
+  });
+  return await new Promise<number>((resolve) => {
+    child.once('message', () => {
+      child.unref();
+      resolve(0);
+    });
+    child.once('exit', (code) => resolve(code ?? 1));
+  });
+}
+
+function fail(err: unknown, log: (msg: string) => void = (m) => process.stderr.write(`start-server: ${m}\n`)): number {
+  if (err instanceof UsageError) {
+    process.stderr.write(`start-server: ${err.message}\nTry \`start-server --help\` for the options.\n`);
+    return 2;
+  }
+  if (err instanceof ListenError) {
+    log(err.message);
+    return 3;
+  }
+  if (err instanceof ControlError || err instanceof PidFileError) {
+    log(err.message);
+    return 1;
+  }
+  log(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  return 1;
+}
+
+void runMain(main, { rawArgs: [] }).then(() => {
+  // Handles stay open only while the supervisor runs; exit explicitly once it is done.
+  process.exit(process.exitCode ?? 0);
+});

@@ -1,0 +1,152 @@
+import type { Server as HttpServer, ServerResponse } from 'node:http';
+import type { Server as NetServer } from 'node:net';
+import { parseServerStarterPort, type PortEntry } from './protocol.js';
+
+/** A listening socket inherited from start-server (or Server::Starter, or systemd). */
+export interface InheritedSocket extends PortEntry {
+  /** Where it came from. */
+  source: 'server-starter' | 'systemd';
+  /** systemd's LISTEN_FDNAMES entry, when present. */
+  name?: string | undefined;
+}
+
+/**
+ * Why: an app must find the sockets its supervisor holds. Reads `SERVER_STARTER_PORT`
+ * (start-server, Perl's start_server) or systemd's `LISTEN_FDS`/`LISTEN_PID` socket activation.
+ */
+export function inheritedSockets(env: NodeJS.ProcessEnv = process.env, pid: number = process.pid): InheritedSocket[] {
+  if (env.SERVER_STARTER_PORT !== undefined) {
+    return parseServerStarterPort(env.SERVER_STARTER_PORT).map((e) => ({ ...e, source: 'server-starter' as const }));
+  }
+  const count = Number(env.LISTEN_FDS);
+  if (env.LISTEN_FDS && Number.isInteger(count) && count > 0 && Number(env.LISTEN_PID) === pid) {
+    const names = env.LISTEN_FDNAMES?.split(':') ?? [];
+    return Array.from({ length: count }, (_, i) => ({
+      address: names[i] ?? `fd:${3 + i}`,
+      fd: 3 + i,
+      source: 'systemd' as const,
+      name: names[i],
+    }));
+  }
+  return [];
+}
+
+/** True when the process runs under a supervisor that passed it sockets. */
+export function isSupervised(env: NodeJS.ProcessEnv = process.env): boolean {
+  return inheritedSockets(env).length > 0;
+}
+
+export interface ListenOptions {
+  /** Which inherited socket: its address (`8080`, `127.0.0.1:8080`, `/run/app.sock`), port number, or index. Default: the first. */
+  which?: string | number;
+  /** When not supervised: listen on this port / path instead (so the app also runs alone). */
+  fallback?: number | string | { port: number; host?: string };
+  env?: NodeJS.ProcessEnv;
+}
+
+/**
+ * Why: the one call an app needs: adopt the inherited socket (`listen({fd})`) or, when run
+ * alone, fall back to a normal listen. Resolves once the server is listening.
+ */
+export async function listen(server: NetServer, options: ListenOptions = {}): Promise<InheritedSocket | undefined> {
+  const env = options.env ?? process.env;
+  const sockets = inheritedSockets(env);
+  const backlog = Number(env.SERVER_STARTER_BACKLOG) || undefined;
+  if (sockets.length > 0) {
+    const socket = pickSocket(sockets, options.which);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ fd: socket.fd, backlog }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return socket;
+  }
+  if (options.fallback === undefined) {
+    throw new Error('no inherited socket: SERVER_STARTER_PORT and LISTEN_FDS are not set (run under start-server, or give a fallback)');
+  }
+  const fb = options.fallback;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    const done = () => {
+      server.off('error', reject);
+      resolve();
+    };
+    if (typeof fb === 'number') server.listen(fb, done);
+    else if (typeof fb === 'string') server.listen(fb, done);
+    else server.listen(fb.port, fb.host, done);
+  });
+  return undefined;
+}
+
+export interface GracefulCloseOptions {
+  /** After this long, remaining connections are closed hard. Default 10 s. */
+  timeoutMs?: number;
+}
+
+/**
+ * Why: `server.close()` alone never finishes while keep-alive clients keep sending (Node keeps
+ * serving busy connections). Stop accepting, answer in-flight requests with `Connection: close`,
+ * close idle sockets, and after a deadline close the rest.
+ */
+export async function gracefulClose(server: NetServer | HttpServer, { timeoutMs = 10_000 }: GracefulCloseOptions = {}): Promise<void> {
+  const http = server as HttpServer;
+  const isHttp = typeof http.closeIdleConnections === 'function';
+  if (isHttp) {
+    http.on('request', (_req, res: ServerResponse) => {
+      if (!res.headersSent) res.setHeader('Connection', 'close');
+    });
+  }
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  if (isHttp) http.closeIdleConnections();
+  const idleSweep = isHttp ? setInterval(() => http.closeIdleConnections(), 100) : undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      if (isHttp) http.closeAllConnections();
+      resolve();
+    }, timeoutMs);
+    timer.unref();
+  });
+  try {
+    await Promise.race([closed, deadline]);
+  } finally {
+    clearTimeout(timer);
+    clearInterval(idleSweep);
+  }
+}
+
+/**
+ * Why: the usual app shape in one call: on TERM (what start-server sends to an old generation),
+ * close gracefully and exit 0.
+ */
+export function closeOnSignal(
+  server: NetServer | HttpServer,
+  { signals = ['SIGTERM', 'SIGINT'] as NodeJS.Signals[], timeoutMs = 10_000, onClose }: { signals?: NodeJS.Signals[]; timeoutMs?: number; onClose?: () => void } = {},
+): void {
+  let closing = false;
+  const handler = () => {
+    if (closing) return;
+    closing = true;
+    void gracefulClose(server, { timeoutMs }).then(() => {
+      onClose?.();
+      process.exit(0);
+    });
+  };
+  for (const sig of signals) process.on(sig, handler);
+}
+
+// --- internal ---
+
+function pickSocket(sockets: InheritedSocket[], which: string | number | undefined): InheritedSocket {
+  if (which === undefined) return sockets[0]!;
+  const found =
+    typeof which === 'number'
+      ? sockets.find((s) => s.port === which) ?? sockets[which]
+      : sockets.find((s) => s.address === which || s.path === which || s.name === which || String(s.port) === which);
+  if (!found) {
+    throw new Error(`no inherited socket matches \`${which}\` (have: ${sockets.map((s) => s.address).join(', ')})`);
+  }
+  return found;
+}

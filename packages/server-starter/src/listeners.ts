@@ -1,0 +1,155 @@
+import { spawnSync } from 'node:child_process';
+import { createSocket, type Socket as DgramSocket } from 'node:dgram';
+import { lstatSync, rmSync } from 'node:fs';
+import net from 'node:net';
+import { getSystemErrorName } from 'node:util';
+import { ListenError } from './errors.js';
+import type { ListenSpec } from './protocol.js';
+
+/** A socket start-server holds for its whole life and hands to every generation. */
+export interface BoundSocket {
+  spec: ListenSpec;
+  /** The address announced in SERVER_STARTER_PORT (the real port when `0` was asked for). */
+  address: string;
+  /** The fd in start-server. */
+  fd: number;
+  /** The fd the generation sees (`=fd` from the spec, else 3, 4, … in order). */
+  childFd: number;
+  close(): void;
+}
+
+interface RawHandle {
+  fd: number;
+  close(cb?: () => void): void;
+  getsockname?(out: { port?: number }): number;
+}
+
+// `net._createServerHandle` binds without listening, so libuv never watches the socket and
+// start-server never accepts (node-mechanics §1). It is what Node's own cluster primary uses.
+const createServerHandle = (net as unknown as {
+  _createServerHandle(address: string | null, port: number, addressType: number, fd?: number, flags?: number): RawHandle | number;
+})._createServerHandle;
+
+const UV_TCP_IPV6ONLY = 1;
+
+/**
+ * Why: start-server must own every socket before the first generation starts, put stream sockets
+ * into the listening state (Perl children such as Starlet only accept()), and never accept itself.
+ */
+export function bindAll(specs: readonly ListenSpec[], backlog: number, warn: (msg: string) => void): BoundSocket[] {
+  const bound: BoundSocket[] = [];
+  try {
+    const taken = new Set(specs.map((s) => s.fd).filter((fd): fd is number => fd !== undefined));
+    let next = 3;
+    for (const spec of specs) {
+      let childFd = spec.fd;
+      if (childFd === undefined) {
+        while (taken.has(next)) next++;
+        childFd = next++;
+      }
+      bound.push(bindOne(spec, childFd, warn));
+    }
+    listenAll(bound.filter((b) => b.spec.kind !== 'udp'), backlog);
+    return bound;
+  } catch (err) {
+    for (const b of bound) b.close();
+    throw err;
+  }
+}
+
+/** The `stdio` array that puts every socket on its child fd (gaps filled with /dev/null). */
+export function socketStdio(bound: readonly BoundSocket[]): Array<number | 'ignore'> {
+  const max = Math.max(2, ...bound.map((b) => b.childFd));
+  const extra: Array<number | 'ignore'> = [];
+  for (let fd = 3; fd <= max; fd++) extra.push(bound.find((b) => b.childFd === fd)?.fd ?? 'ignore');
+  return extra;
+}
+
+// --- internal ---
+
+function bindOne(spec: ListenSpec, childFd: number, warn: (msg: string) => void): BoundSocket {
+  if (spec.kind === 'unix') {
+    removeStaleSocket(spec.path, warn);
+    const old = process.umask(0);
+    let h: RawHandle | number;
+    try {
+      h = createServerHandle(spec.path, -1, -1);
+    } finally {
+      process.umask(old);
+    }
+    if (typeof h === 'number') throw new ListenError(`--path=${spec.spec}`, errnoError(h));
+    const handle = h;
+    return {
+      spec,
+      address: spec.path,
+      fd: handle.fd,
+      childFd,
+      close: () => {
+        handle.close();
+        rmSync(spec.path, { force: true });
+      },
+    };
+  }
+  if (spec.kind === 'udp') return bindUdp(spec, childFd);
+  const host = spec.host ?? '0.0.0.0';
+  const h = createServerHandle(host, spec.port, spec.family, undefined, spec.family === 6 ? UV_TCP_IPV6ONLY : 0);
+  if (typeof h === 'number') throw new ListenError(`--port=${spec.spec}`, errnoError(h));
+  let address = spec.key;
+  if (spec.port === 0 && h.getsockname) {
+    const out: { port?: number } = {};
+    h.getsockname(out);
+    address = spec.key.replace(/0$/, String(out.port));
+  }
+  return { spec, address, fd: h.fd, childFd, close: () => h.close() };
+}
+
+function bindUdp(spec: Extract<ListenSpec, { kind: 'tcp' | 'udp' }>, childFd: number): BoundSocket {
+  // dgram starts reading as soon as it is bound; stop the read before the loop ever polls, so
+  // datagrams queue in the socket for the generations (internal handle API, as for TCP above).
+  const sock: DgramSocket = createSocket({ type: spec.family === 6 ? 'udp6' : 'udp4', reuseAddr: true });
+  const handle = (sock as unknown as { _handle: { fd: number; recvStop(): number; bind(a: string, p: number, f: number): number; bind6(a: string, p: number, f: number): number } })._handle;
+  const host = spec.host ?? (spec.family === 6 ? '::' : '0.0.0.0');
+  const err = spec.family === 6 ? handle.bind6(host, spec.port, UV_TCP_IPV6ONLY) : handle.bind(host, spec.port, 0);
+  if (err < 0) {
+    sock.close();
+    throw new ListenError(`--port=${spec.spec}`, errnoError(err));
+  }
+  return { spec, address: spec.key, fd: handle.fd, childFd, close: () => sock.close() };
+}
+
+function listenAll(stream: readonly BoundSocket[], backlog: number): void {
+  if (stream.length === 0) return;
+  // listen(2) must happen without libuv watching the socket in this process. A short-lived
+  // helper does it and exits before its event loop ever polls; the state stays on the socket.
+  const script =
+    "const net=require('net');const fds=JSON.parse(process.argv[1]);const b=Number(process.argv[2]);" +
+    'for(const fd of fds){const s=net.createServer();s.on("error",e=>{console.error(String(e));process.exit(1)});s.listen({fd,backlog:b})}process.exit(0)';
+  const fds = stream.map((_, i) => 3 + i);
+  const r = spawnSync(process.execPath, ['-e', script, JSON.stringify(fds), String(backlog)], {
+    stdio: ['ignore', 'ignore', 'pipe', ...stream.map((b) => b.fd)],
+    timeout: 30_000,
+  });
+  if (r.status !== 0) {
+    throw new ListenError(stream.map((b) => b.spec.spec).join(' '), new Error(r.stderr?.toString().trim() || `listen helper failed (${r.status ?? r.signal})`));
+  }
+}
+
+function removeStaleSocket(path: string, warn: (msg: string) => void): void {
+  try {
+    const st = lstatSync(path);
+    if (st.isSocket()) {
+      warn(`removing existing socket file:${path}`);
+      rmSync(path);
+    }
+  } catch {
+    // does not exist
+  }
+}
+
+function errnoError(code: number): NodeJS.ErrnoException {
+  const name = getSystemErrorName(code);
+  const e = new Error(name) as NodeJS.ErrnoException;
+  e.code = name;
+  e.errno = code;
+  return e;
+}
