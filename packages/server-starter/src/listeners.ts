@@ -94,12 +94,15 @@ function bindOne(spec: ListenSpec, childFd: number, warn: (msg: string) => void)
   const host = spec.host ?? '0.0.0.0';
   const h = createServerHandle(host, spec.port, spec.family, undefined, spec.family === 6 ? UV_TCP_IPV6ONLY : 0);
   if (typeof h === 'number') throw new ListenError(`--port=${spec.spec}`, errnoError(h));
-  let address = spec.key;
-  if (spec.port === 0 && h.getsockname) {
-    const out: { port?: number } = {};
-    h.getsockname(out);
-    address = spec.key.replace(/0$/, String(out.port));
+  // libuv keeps EADDRINUSE from bind() as a "delayed error" for its own listen(), which we never
+  // call on this handle; an unbound socket shows up as port 0 here.
+  const out: { port?: number } = {};
+  h.getsockname?.(out);
+  if (!out.port || (spec.port !== 0 && out.port !== spec.port)) {
+    h.close();
+    throw new ListenError(`--port=${spec.spec}`, errnoError(-98));
   }
+  const address = spec.port === 0 ? spec.key.replace(/0$/, String(out.port)) : spec.key;
   return { spec, address, fd: h.fd, childFd, close: () => h.close() };
 }
 
@@ -123,7 +126,9 @@ function listenAll(stream: readonly BoundSocket[], backlog: number): void {
   // helper does it and exits before its event loop ever polls; the state stays on the socket.
   const script =
     "const net=require('net');const fds=JSON.parse(process.argv[1]);const b=Number(process.argv[2]);" +
-    'for(const fd of fds){const s=net.createServer();s.on("error",e=>{console.error(String(e));process.exit(1)});s.listen({fd,backlog:b})}process.exit(0)';
+    'for(const fd of fds){const s=net.createServer();s.on("error",e=>{console.error(e.code||String(e));process.exit(1)});s.listen({fd,backlog:b})}' +
+    // listen errors are emitted on the next tick; exit right after them, before any poll phase.
+    'process.nextTick(()=>process.exit(0))';
   const fds = stream.map((_, i) => 3 + i);
   const r = spawnSync(process.execPath, ['-e', script, JSON.stringify(fds), String(backlog)], {
     stdio: ['ignore', 'ignore', 'pipe', ...stream.map((b) => b.fd)],

@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { parseArgv } from '../src/argv.js';
+
+describe('parseArgv', () => {
+  it.each([
+    [['--port=8080', '--', 'node', 'app.js'], { port: ['8080'] }, ['node', 'app.js']],
+    [['--port', '8080', '--port=127.0.0.1:9090', '--', 'x'], { port: ['8080', '127.0.0.1:9090'] }, ['x']],
+    [['--path=/tmp/a.sock', '--path', '/tmp/b.sock', '--', 'x'], { path: ['/tmp/a.sock', '/tmp/b.sock'] }, ['x']],
+    [['--interval=2', '--signal-on-hup', 'USR1', '--', 'x'], { interval: '2', 'signal-on-hup': 'USR1' }, ['x']],
+    [['--Signal-On-TERM=int', '--', 'x'], { 'signal-on-term': 'int' }, ['x']],
+    [['--stat=s', '--po=80', '--', 'x'], { 'status-file': 's', port: ['80'] }, ['x']],
+    [['--daemonize', '--log-file=l', '--', 'x'], { daemonize: true, 'log-file': 'l' }, ['x']],
+    [['--enable-auto-restart=0', '--', 'x'], { 'enable-auto-restart': false }, ['x']],
+    [['--port=80', 'node', 'app.js', '--port=90'], { port: ['80'] }, ['node', 'app.js', '--port=90']],
+    [['--', 'node', '--', '--port=1'], {}, ['node', '--', '--port=1']],
+    [['-h'], { help: true }, []],
+    [['--restart', '--pid-file', 'p', '--status-file', 's'], { restart: true, 'pid-file': 'p', 'status-file': 's' }, []],
+    [['--log-file=| logger -t app', '--', 'x'], { 'log-file': '| logger -t app' }, ['x']],
+  ])('%j', (argv, options, command) => {
+    expect(parseArgv(argv)).toEqual({ options, command });
+  });
+
+  it.each([
+    [['--bogus', '--', 'x'], /Unknown option `--bogus`/],
+    [['--p=1', '--', 'x'], /ambiguous.*--port.*--path.*--pid-file/],
+    [['--port'], /requires a value/],
+    [['--port', '--path=x', '--', 'x'], /`--port` requires a value/],
+    [['--daemonize=yes', '--', 'x'], /takes no value/],
+    [['-x'], /Unknown option `-x`/],
+  ])('rejects %j', (argv, message) => {
+    expect(() => parseArgv(argv)).toThrow(message);
+  });
+});

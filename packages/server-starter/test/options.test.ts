@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { parseArgv } from '../src/argv.js';
+import { DEFAULT_BACKLOG, resolveOptions } from '../src/options.js';
+
+const resolve = (argv: string[], env: Record<string, string> = {}) => {
+  const { options, command } = parseArgv(argv);
+  return resolveOptions(options, command, env);
+};
+
+describe('resolveOptions', () => {
+  it('applies Server::Starter defaults', () => {
+    const o = resolve(['--port=8080', '--', 'node', 'app.js']);
+    expect(o).toMatchObject({
+      mode: 'run',
+      backlog: DEFAULT_BACKLOG,
+      intervalMs: 1000,
+      signalOnHup: 'SIGTERM',
+      signalOnTerm: 'SIGTERM',
+      killOldDelayMs: 0,
+      termTimeoutMs: 30_000,
+      maxRetryDelayMs: 60_000,
+      autoRestart: { enabled: false, intervalMs: 360_000 },
+      command: ['node', 'app.js'],
+      exportedEnv: {},
+    });
+    expect(o.listen.map((l) => l.key)).toEqual(['8080']);
+  });
+
+  it('normalises signal names and accepts fractions of seconds', () => {
+    const o = resolve(['--signal-on-hup=usr1', '--signal-on-term=SIGINT', '--interval=0.25', '--kill-old-delay=1.5', '--', 'x']);
+    expect(o).toMatchObject({ signalOnHup: 'SIGUSR1', signalOnTerm: 'SIGINT', intervalMs: 250, killOldDelayMs: 1500 });
+  });
+
+  it('puts ports before paths, in the order given', () => {
+    const o = resolve(['--path=/tmp/a.sock', '--port=1', '--port=2,3', '--', 'x']);
+    expect(o.listen.map((l) => l.key)).toEqual(['1', '2', '3', '/tmp/a.sock']);
+  });
+
+  it('auto-restart defaults kill-old-delay to 5 s and exports the variables it was given', () => {
+    const o = resolve(['--enable-auto-restart', '--auto-restart-interval=3', '--', 'x']);
+    expect(o.killOldDelayMs).toBe(5000);
+    expect(o.exportedEnv).toEqual({ ENABLE_AUTO_RESTART: '1', AUTO_RESTART_INTERVAL: '3' });
+  });
+
+  it('reads KILL_OLD_DELAY, ENVDIR, ENABLE_AUTO_RESTART from the environment', () => {
+    const o = resolve(['--', 'x'], { KILL_OLD_DELAY: '2', ENVDIR: '/e', ENABLE_AUTO_RESTART: '1' });
+    expect(o).toMatchObject({ killOldDelayMs: 2000, envdir: '/e', autoRestart: { enabled: true } });
+  });
+
+  it('parses the log target', () => {
+    expect(resolve(['--log-file=/tmp/x.log', '--', 'x']).logFile).toEqual({ kind: 'file', path: '/tmp/x.log' });
+    expect(resolve(['--log-file=  | logger -t app', '--', 'x']).logFile).toEqual({ kind: 'pipe', command: 'logger -t app' });
+  });
+
+  it.each([
+    [['--signal-on-hup=BOGUS', '--', 'x'], /`--signal-on-hup` option to be a signal name.*got `BOGUS`/],
+    [['--interval=abc', '--', 'x'], /`--interval` option to be a non-negative number of seconds, got `abc`/],
+    [['--interval=-1', '--', 'x'], /non-negative/],
+    [['--backlog=0', '--', 'x'], /`--backlog` option to be an integer of at least 1/],
+    [['--port=3000=4', '--port=3001=4', '--', 'x'], /file descriptor 4 is given to more than one/],
+    [['--port=nope', '--', 'x'], /invalid --port value `nope`/],
+    [[], /server program not specified/],
+    [['--daemonize', '--', 'x'], /--log-file option must be specified together with --daemonize/],
+    [['--restart', '--pid-file=p'], /--restart option requires --pid-file and --status-file/],
+    [['--stop'], /--stop option requires --pid-file/],
+    [['--log-level=loud', '--', 'x'], /`--log-level` option to be one of/],
+    [['--enable-auto-restart', '--auto-restart-interval=0', '--', 'x'], /at least 1 second/],
+  ])('rejects %j with one clear line', (argv, message) => {
+    expect(() => resolve(argv)).toThrow(message);
+  });
+
+  it('--help and --version need no command', () => {
+    expect(resolve(['--help']).mode).toBe('help');
+    expect(resolve(['--version']).mode).toBe('version');
+  });
+});
