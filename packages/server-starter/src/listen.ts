@@ -1,5 +1,5 @@
 import type { Server as HttpServer, ServerResponse } from 'node:http';
-import type { Server as NetServer } from 'node:net';
+import { Server as NetServerClass, type Server as NetServer } from 'node:net';
 import { parseServerStarterPort, type PortEntry } from './protocol.js';
 
 /** A listening socket inherited from start-server (or Server::Starter, or systemd). */
@@ -83,14 +83,23 @@ export async function listen(server: NetServer, options: ListenOptions = {}): Pr
 export interface GracefulCloseOptions {
   /** After this long, remaining connections are closed hard. Default 10 s. */
   timeoutMs?: number;
+  /**
+   * Keep-alive connections get this long to send one more request (answered with
+   * `Connection: close`) before idle ones are closed by the server. Default 1 s.
+   */
+  idleGraceMs?: number;
 }
 
 /**
- * Why: `server.close()` alone never finishes while keep-alive clients keep sending (Node keeps
- * serving busy connections). Stop accepting, answer in-flight requests with `Connection: close`,
- * close idle sockets, and after a deadline close the rest.
+ * Why: `server.close()` alone never finishes while keep-alive clients keep sending, and since
+ * Node 19 it also drops idle keep-alive sockets at once, racing clients that are just sending
+ * on them (ECONNRESET). Stop accepting, answer every further request with `Connection: close`,
+ * close idle sockets only after a grace period, and after a deadline close the rest.
  */
-export async function gracefulClose(server: NetServer | HttpServer, { timeoutMs = 10_000 }: GracefulCloseOptions = {}): Promise<void> {
+export async function gracefulClose(
+  server: NetServer | HttpServer,
+  { timeoutMs = 10_000, idleGraceMs = 1000 }: GracefulCloseOptions = {},
+): Promise<void> {
   const http = server as HttpServer;
   const isHttp = typeof http.closeIdleConnections === 'function';
   if (isHttp) {
@@ -98,22 +107,29 @@ export async function gracefulClose(server: NetServer | HttpServer, { timeoutMs 
       if (!res.headersSent) res.setHeader('Connection', 'close');
     });
   }
-  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-  if (isHttp) http.closeIdleConnections();
-  const idleSweep = isHttp ? setInterval(() => http.closeIdleConnections(), 100) : undefined;
-  let timer: NodeJS.Timeout | undefined;
+  // net.Server#close stops accepting; http.Server#close would also drop idle keep-alive sockets.
+  const closed = new Promise<void>((resolve) => NetServerClose.call(server, () => resolve()));
+  const timers: NodeJS.Timeout[] = [];
+  if (isHttp) {
+    timers.push(
+      setTimeout(() => {
+        http.closeIdleConnections();
+        timers.push(setInterval(() => http.closeIdleConnections(), 100));
+      }, Math.min(idleGraceMs, timeoutMs)),
+    );
+  }
   const deadline = new Promise<void>((resolve) => {
-    timer = setTimeout(() => {
-      if (isHttp) http.closeAllConnections();
-      resolve();
-    }, timeoutMs);
-    timer.unref();
+    timers.push(
+      setTimeout(() => {
+        if (isHttp) http.closeAllConnections();
+        resolve();
+      }, timeoutMs),
+    );
   });
   try {
     await Promise.race([closed, deadline]);
   } finally {
-    clearTimeout(timer);
-    clearInterval(idleSweep);
+    for (const t of timers) clearTimeout(t);
   }
 }
 
@@ -138,6 +154,8 @@ export function closeOnSignal(
 }
 
 // --- internal ---
+
+const NetServerClose = NetServerClass.prototype.close;
 
 function pickSocket(sockets: InheritedSocket[], which: string | number | undefined): InheritedSocket {
   if (which === undefined) return sockets[0]!;
