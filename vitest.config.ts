@@ -5,6 +5,8 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     globalSetup: ['./test/helpers/global-setup.ts'],
+    // Integration files share 2 cores and real timing; one file at a time (unit files are ms each).
+    fileParallelism: false,
     projects: [
       {
         test: {
@@ -18,7 +20,6 @@ export default defineConfig({
           name: 'integration',
           include: ['test/**/*.test.ts'],
           pool: 'forks',
-          fileParallelism: false,
           testTimeout: 30_000,
           hookTimeout: 30_000,
           setupFiles: ['./test/helpers/audit.ts'],

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from './helpers/ports.js';
 import { ask, ECHO, parseReply, readText, startServerProcess } from './helpers/start-server.js';
-import { BIN, spawnNode } from './helpers/spawn.js';
+import { BIN, ROOT, spawnNode } from './helpers/spawn.js';
 import { pidAlive, pollUntil, waitForPidExit } from './helpers/wait.js';
 
 let dir: string;
@@ -279,5 +279,36 @@ describe('start-server', () => {
     expect((await stop.waitForExit()).code).toBe(0);
     await waitForPidExit(pid);
     expect(readText(log)).toMatch(/exiting/);
+  });
+});
+
+describe('start-server, more sockets and outputs', () => {
+  it('passes a UDP socket (u prefix); datagrams sent before a generation reads wait for it', async () => {
+    const { createSocket } = await import('node:dgram');
+    const port = await freePort();
+    const ss = startServerProcess([`--port=127.0.0.1:u${port}`, '--interval=0.2'], ['node', `${ROOT}test/fixtures/udp-echo.mjs`]);
+    const [, address] = (await ss.waitForLine(/ready udp (\S+)/))!;
+    expect(address).toBe(`127.0.0.1:${port}`); // Server::Starter's format: no `u` in the variable
+    const client = createSocket('udp4');
+    const reply = new Promise<string>((resolve) => client.once('message', (m) => resolve(String(m))));
+    client.send('hi', port, '127.0.0.1');
+    expect(await reply).toBe('1:hi');
+    client.close();
+    expect(ss.output).not.toMatch(/DeprecationWarning/);
+    expect((await ss.stop()).code).toBe(0);
+  });
+
+  it('--log-file="| command" pipes start-server and worker output to the command; --dir sets the cwd', async () => {
+    const port = await freePort();
+    const log = join(dir, 'piped.log');
+    const work = join(dir, 'work');
+    mkdirSync(work);
+    const script = "console.error('cwd=' + process.cwd()); process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000)";
+    const ss = startServerProcess([`--log-file=| cat >> ${log}`, `--dir=${work}`, `--port=127.0.0.1:${port}`, '--interval=0.2'], ['node', '-e', script]);
+    await pollUntil(() => readText(log).includes('new worker is now running'), { what: 'start-server log in the pipe' });
+    expect(readText(log)).toContain(`cwd=${work}`);
+    expect(ss.output).toBe('');
+    expect((await ss.stop()).code).toBe(0);
+    await pollUntil(() => readText(log).includes('exiting'), { what: 'the last line to reach the pipe' });
   });
 });

@@ -107,10 +107,14 @@ function bindOne(spec: ListenSpec, childFd: number, warn: (msg: string) => void)
 }
 
 function bindUdp(spec: Extract<ListenSpec, { kind: 'tcp' | 'udp' }>, childFd: number): BoundSocket {
-  // dgram starts reading as soon as it is bound; stop the read before the loop ever polls, so
-  // datagrams queue in the socket for the generations (internal handle API, as for TCP above).
+  // dgram.Socket#bind would start reading at once; binding the handle directly never starts the
+  // read, so datagrams queue in the socket for the generations (internal API, as for TCP above).
   const sock: DgramSocket = createSocket({ type: spec.family === 6 ? 'udp6' : 'udp4', reuseAddr: true });
-  const handle = (sock as unknown as { _handle: { fd: number; recvStop(): number; bind(a: string, p: number, f: number): number; bind6(a: string, p: number, f: number): number } })._handle;
+  type UdpHandle = { fd: number; bind(a: string, p: number, f: number): number; bind6(a: string, p: number, f: number): number };
+  const quiet = process.noDeprecation;
+  process.noDeprecation = true; // dgram's _handle getter warns (DEP0112); it is the only way to the fd
+  const handle = (sock as unknown as { _handle: UdpHandle })._handle;
+  process.noDeprecation = quiet;
   const host = spec.host ?? (spec.family === 6 ? '::' : '0.0.0.0');
   const err = spec.family === 6 ? handle.bind6(host, spec.port, UV_TCP_IPV6ONLY) : handle.bind(host, spec.port, 0);
   if (err < 0) {
