@@ -37,7 +37,7 @@ describe('start-server', () => {
     // The new generation was up before the old one was signalled.
     const out = ss.output;
     expect(out.indexOf(`ready ${pid2} 2`)).toBeLessThan(out.indexOf(`sending USR1 to old workers:${pid1}`));
-    expect(readText(f.signals)).toBe(`${pid1}:1:SIGUSR1\n`);
+    await pollUntil(() => readText(f.signals) === `${pid1}:1:SIGUSR1\n`, { what: 'generation 1 to record USR1' });
     await pollUntil(() => readText(f.status) === `1:${pid1}\n2:${pid2}\n`, { what: 'status lists both until the old one exits' });
     expect(parseReply(await ask(port)).generation).toBeGreaterThanOrEqual(1);
     // USR1 does not stop the fixture: stop it the way an operator would, then only gen 2 is listed.

@@ -83,7 +83,8 @@ export function retryDelayMs(config: SupervisorConfig, failures: number): number
 
 /**
  * Why: every decision start-server makes is here, with no I/O, so the restart state machine can
- * be tested as a table of events → effects (STYLE lesson 3). The caller executes the effects.
+ * be tested as a table of events → effects (STYLE lesson 3). The caller executes the effects in
+ * order; the status file is always rewritten before the log line that reports the change.
  */
 export function reduce(state: SupervisorState, event: SupervisorEvent, config: SupervisorConfig, now: number): Step {
   const s: SupervisorState = { ...state, gens: state.gens.map((g) => ({ ...g })) };
@@ -240,8 +241,8 @@ export function reduce(state: SupervisorState, event: SupervisorEvent, config: S
       if (!g) break;
       s.gens = s.gens.filter((x) => x !== g);
       if (s.phase === 'stopping' || s.phase === 'done') {
-        log(messages.workerDied(g.pid, event.code, event.signal));
         status();
+        log(messages.workerDied(g.pid, event.code, event.signal));
         finishIfDone();
         break;
       }
@@ -252,12 +253,12 @@ export function reduce(state: SupervisorState, event: SupervisorEvent, config: S
         s.pendingRestart = false;
         scheduleRetry();
       } else if (g.role === 'current') {
+        status();
         log(messages.diedUnexpectedly(g.pid, event.code, event.signal), 'error');
         fx.push({ type: 'clearTimer', key: 'stable' });
         fx.push({ type: 'clearTimer', key: 'autoRestart' });
         const quick = now - (g.acceptedAt ?? now) < stableAfterMs(config);
         s.failures = quick ? s.failures + 1 : 0;
-        status();
         if (!busy() && !s.retryScheduled) {
           const delay = s.failures > 0 ? retryDelayMs(config, s.failures) : config.intervalMs;
           log(messages.respawnIn(delay));
@@ -265,8 +266,8 @@ export function reduce(state: SupervisorState, event: SupervisorEvent, config: S
           fx.push({ type: 'setTimer', key: 'retry', ms: delay, event: { type: 'timer', timer: 'retry' } });
         }
       } else {
-        log(messages.oldDied(g.pid, event.code, event.signal));
         status();
+        log(messages.oldDied(g.pid, event.code, event.signal));
       }
       break;
     }
