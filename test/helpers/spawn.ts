@@ -7,7 +7,7 @@ export const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
 /** Paths of the built binaries the integration suite runs. */
 export const BIN = {
-  startServer: `${ROOT}packages/server-starter/dist/cli.js`,
+  startServer: `${ROOT}packages/server-starter/bin/start-server.js`,
   resqueStarter: `${ROOT}packages/resque-starter/dist/cli.js`,
 } as const;
 
