@@ -1,0 +1,139 @@
+#!/usr/bin/env node
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { defineCommand, runMain } from 'citty';
+import { PidFileError, readPidFile } from '@baton/process-kit';
+import { parseArgv, renderHelp, type CliArgs } from './argv.js';
+import { controlSocketPath, runtimeDir, sendControl, type ControlRequest } from './control.js';
+import { ConfigError, ControlError, ExitCode, StartupError, UsageError } from './errors.js';
+import { loadConfigFile } from './load-config.js';
+import { runMaster } from './master.js';
+import type { StatusSnapshot } from './status.js';
+
+const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+
+// The only module that touches process.argv, process.env and process.exit, and the one table
+// that maps errors to output and exit codes.
+const main = defineCommand({
+  meta: { name: 'resque-starter', version: pkg.version, description: 'A master for Resque worker processes' },
+  async run() {
+    process.exitCode = await runCli(process.argv.slice(2));
+  },
+});
+
+async function runCli(argv: string[]): Promise<number> {
+  let args: CliArgs;
+  try {
+    args = parseArgv(argv);
+  } catch (err) {
+    return fail(err);
+  }
+  try {
+    switch (args.command) {
+      case 'help':
+        process.stdout.write(renderHelp(pkg.version));
+        return ExitCode.ok;
+      case 'version':
+        process.stdout.write(`${pkg.version}\n`);
+        return ExitCode.ok;
+      case 'check': {
+        const { config, loadMs } = await loadConfigFile(configPath(args), process.env);
+        process.stdout.write(
+          `${config.path}: ok (${config.concurrency} worker(s), queues ${config.queues.join(',')}, ` +
+            `jobs ${Object.keys(config.jobs).join(',') || 'none'}; loaded in ${Math.round(loadMs)} ms; types are not checked: use tsc --noEmit)\n`,
+        );
+        return ExitCode.ok;
+      }
+      case 'run':
+        return await runMaster(configPath(args), { env: process.env });
+      default:
+        return await control(args);
+    }
+  } catch (err) {
+    return fail(err);
+  }
+}
+
+async function control(args: CliArgs): Promise<number> {
+  const pid = await masterPid(args);
+  const path = controlSocketPath(pid, runtimeDir(process.env));
+  const req: ControlRequest =
+    args.command === 'scale'
+      ? { cmd: 'scale', workers: args.workers! }
+      : args.command === 'status'
+        ? { cmd: 'status' }
+        : args.command === 'reload'
+          ? { cmd: 'reload' }
+          : { cmd: 'reopen-logs' };
+  const reply = await sendControl(path, req);
+  if (!reply.ok) throw new ControlError(`master ${pid}: ${reply.error}`);
+  if (args.command === 'status') {
+    const status = reply.status as StatusSnapshot;
+    process.stdout.write(args.text ? renderStatusText(status) : `${JSON.stringify(status, null, 2)}\n`);
+  } else if (args.command === 'scale') {
+    process.stdout.write(`master ${pid}: ${String(reply.concurrency)} worker(s)\n`);
+  } else {
+    process.stdout.write(`master ${pid}: ok\n`);
+  }
+  return ExitCode.ok;
+}
+
+async function masterPid(args: CliArgs): Promise<number> {
+  if (args.pid) return args.pid;
+  let pidFile = args.pidFile;
+  if (!pidFile) {
+    const { config } = await loadConfigFile(configPath(args), process.env);
+    pidFile = config.pidFile;
+    if (!pidFile) throw new UsageError('the config has no `pidFile`: pass `--pid N` or `--pid-file FILE`');
+  }
+  const pid = readPidFile(pidFile);
+  if (pid === undefined) throw new ControlError(`no master pid in ${pidFile}: is resque-starter running?`);
+  return pid;
+}
+
+function configPath(args: CliArgs): string {
+  if (args.config) return args.config;
+  for (const name of ['resque-starter.config.ts', 'resque-starter.config.mjs', 'resque-starter.config.js']) {
+    if (existsSync(resolve(name))) return name;
+  }
+  throw new UsageError('no config file: pass `-c conf.ts` (or create resque-starter.config.ts)');
+}
+
+function renderStatusText(s: StatusSnapshot): string {
+  const lines = [
+    `master ${s.master.pid}${s.master.generation !== null ? ` gen ${s.master.generation}` : ''} ${s.master.state}${s.master.paused ? ' paused' : ''} ` +
+      `${s.workers.length}/${s.master.concurrency} worker(s) queues ${s.master.queues.join(',')}`,
+  ];
+  for (const w of s.workers) {
+    lines.push(
+      `  worker[${w.slot}] ${w.pid ?? '-'} ${w.state}${w.job ? ` ${w.job.class}@${w.job.queue} since ${w.job.startedAt}` : ''} ` +
+        `processed=${w.processed}${w.memoryKb !== null ? ` rss=${Math.round(w.memoryKb / 1024)}MB` : ''}`,
+    );
+  }
+  for (const o of s.oldMasters) lines.push(`  old master ${o.pid}: ${o.workers} worker(s)`);
+  return `${lines.join('\n')}\n`;
+}
+
+function fail(err: unknown): number {
+  const say = (m: string) => process.stderr.write(`resque-starter: ${m}\n`);
+  if (err instanceof UsageError) {
+    say(err.message);
+    process.stderr.write('Try `resque-starter --help`.\n');
+    return ExitCode.usage;
+  }
+  if (err instanceof ConfigError) {
+    say(`config error: ${err.shortMessage}`);
+    return ExitCode.config;
+  }
+  if (err instanceof StartupError || err instanceof ControlError || err instanceof PidFileError) {
+    say(err.message);
+    return ExitCode.failure;
+  }
+  say(err instanceof Error ? (err.stack ?? err.message) : String(err));
+  return ExitCode.failure;
+}
+
+void runMain(main, { rawArgs: [] }).then(() => {
+  // Handles stay open only while the master runs; exit explicitly once it is done.
+  process.exit(process.exitCode ?? 0);
+});

@@ -1,0 +1,52 @@
+// The messages exchanged between the master and its workers over the IPC channel, and the
+// environment a worker is started with. Both sides import these types; nothing else.
+
+/** The job a worker is running, as shown in titles and the status file (args left out: they may hold secrets). */
+export interface JobInfo {
+  queue: string;
+  class: string;
+  /** Epoch ms. */
+  startedAt: number;
+}
+
+export type WorkerToMaster =
+  /** The Resque worker object exists; its id lets the master recover its jobs if it dies. */
+  | { t: 'hello'; id: string }
+  /** Registered, taking jobs, afterFork done: the master may signal it and count it. */
+  | { t: 'ready' }
+  | { t: 'state'; activity: 'idle' | 'busy' | 'paused'; job: JobInfo | undefined; processed: number; rssKb?: number }
+  /** A limit (maxJobs, maxLifetime, maxMemory) was reached: it finishes and exits by itself. */
+  | { t: 'recycling'; reason: string }
+  /** It cannot start (config, Redis, afterFork threw): the reason, before it exits non-zero. */
+  | { t: 'fatal'; message: string };
+
+export type MasterToWorker =
+  | { t: 'pause' }
+  | { t: 'resume' }
+  /** USR1: abort the current jobs, keep working. */
+  | { t: 'abort' }
+  /** A newer master took over (titles say OLD), or gave the slot back. */
+  | { t: 'old'; old: boolean };
+
+/** Environment variables a worker is started with (also how /proc scans recognise workers). */
+export const WorkerEnv = {
+  config: 'RESQUE_STARTER_CONFIG',
+  slot: 'RESQUE_STARTER_SLOT',
+  masterPid: 'RESQUE_STARTER_MASTER_PID',
+  retirePid: 'RESQUE_STARTER_RETIRE_PID',
+  paused: 'RESQUE_STARTER_PAUSED',
+  generation: 'RESQUE_STARTER_GENERATION',
+} as const;
+
+/** Exit codes of a worker process. */
+export const WorkerExit = {
+  ok: 0,
+  /** Could not start: config, Redis, afterFork. */
+  startFailed: 70,
+  /** The master went away. */
+  orphaned: 71,
+} as const;
+
+export function isWorkerMessage(m: unknown): m is WorkerToMaster {
+  return typeof m === 'object' && m !== null && typeof (m as { t?: unknown }).t === 'string';
+}

@@ -1,0 +1,501 @@
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import { closeSync, openSync, rmSync, unwatchFile, watchFile, writeSync, type Stats } from 'node:fs';
+import type { Server, Socket } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { Redis } from 'ioredis';
+import { onExit } from 'signal-exit';
+import {
+  acquirePidFile,
+  createLogger,
+  resolveLevel,
+  releasePidFile,
+  sendSignal,
+  writeFileAtomic,
+  type Logger,
+  type SignalName,
+} from '@baton/process-kit';
+import { describeRedis, type MasterHandle, type ResolvedConfig } from './config.js';
+import { controlSocketPath, listenControl, runtimeDir, writeLine, type ControlReply, type ControlRequest } from './control.js';
+import { ConfigError, StartupError } from './errors.js';
+import { findOldMasters, isResqueStarterMaster, OldMasterTracker, pidFileOwner } from './handoff.js';
+import { isWorkerMessage, WorkerEnv, type WorkerToMaster } from './ipc.js';
+import { loadConfigFile } from './load-config.js';
+import { messages } from './messages.js';
+import { readRssAnonKb } from './proc.js';
+import { loadResque, type ResqueQueue } from './resque.js';
+import { initialState, reduce, type Effect, type MasterEvent, type MasterSettings, type MasterState } from './state.js';
+import { renderMasterTitle, renderStatus } from './status.js';
+import { resolveIds } from './users.js';
+
+/** The signals the master gives a meaning to; each has our own handler from the first line on. */
+export const MASTER_SIGNALS: SignalName[] = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGCONT', 'SIGTTIN', 'SIGTTOU', 'SIGHUP'];
+
+export interface MasterHost {
+  /** Environment at start (REDIS_URL, SERVER_STARTER_*, BATON_LOG_LEVEL, …); workers inherit it. */
+  env: NodeJS.ProcessEnv;
+  /** Where log lines go when the config has no `logFile`. */
+  stderr?: NodeJS.WritableStream;
+}
+
+/** Settings the reducer needs, from a resolved config. */
+export function settingsOf(c: ResolvedConfig): MasterSettings {
+  return {
+    readyTimeoutMs: c.readyTimeoutMs,
+    stopTimeoutMs: c.stopTimeoutMs,
+    termTimeoutMs: c.termTimeoutMs,
+    jobTimeoutMs: c.jobTimeoutMs,
+    maxMemoryKb: c.maxMemoryKb,
+    crashLoop: c.crashLoop,
+  };
+}
+
+/**
+ * Why: runs one master generation: loads and checks the config and Redis before touching
+ * anything, takes over from an older generation when there is one, then feeds signals, worker
+ * messages, exits and timers one at a time through the pure reducer and executes its effects.
+ * Resolves with the exit code.
+ */
+export async function runMaster(configPath: string, host: MasterHost): Promise<number> {
+  // Our own handler for every control signal comes first; events wait until the loop runs.
+  const early: MasterEvent[] = [];
+  let dispatch: (event: MasterEvent) => void = (e) => early.push(e);
+  const onSignal = (sig: NodeJS.Signals) => dispatch({ type: 'signal', signal: sig });
+  for (const sig of MASTER_SIGNALS) process.on(sig, onSignal);
+
+  const env = host.env;
+  const bootLogger = createLogger({ tag: 'resque-starter', level: resolveLevel(env.BATON_LOG_LEVEL) });
+  let config: ResolvedConfig;
+  {
+    const { config: c, loadMs } = await loadConfigFile(configPath, env);
+    config = c;
+    bootLogger.debug(messages.configLoaded(c.path, loadMs));
+  }
+  if (early.some((e) => e.type === 'signal' && ['SIGTERM', 'SIGINT', 'SIGQUIT'].includes(e.signal))) return 0;
+
+  const logOut = config.logFile ? new LogFile(config.logFile) : undefined;
+  const logger = createLogger({ tag: 'resque-starter', level: config.logLevel, stream: (logOut as unknown as NodeJS.WritableStream | undefined) ?? host.stderr });
+  const generation = env.SERVER_STARTER_GENERATION ? Number(env.SERVER_STARTER_GENERATION) : undefined;
+  const ids = resolveIds(config.user, config.group, (m) => logger.warn(m));
+
+  // 1. Redis must answer before anything else is touched (an old generation keeps serving).
+  await checkRedis(config);
+
+  // 2. The generation(s) we replace, when under start-server.
+  const olds =
+    generation !== undefined
+      ? findOldMasters({
+          self: process.pid,
+          ppid: process.ppid,
+          generation,
+          statusFile: env.SERVER_STARTER_STATUS_FILE || config.serverStarterStatusFile,
+        })
+      : [];
+
+  // 3. Pid file: taken over from an old generation, else refused while a live master owns it.
+  const pidFile = config.pidFile;
+  let releasePid = () => undefined as void;
+  if (pidFile) {
+    const owner = pidFileOwner(pidFile, process.pid);
+    if (owner !== undefined && olds.some((o) => o.pid === owner)) {
+      writeFileAtomic(pidFile, `${process.pid}\n`);
+      releasePid = () => releasePidFile(pidFile, process.pid);
+      logger.info(messages.pidFileTaken(pidFile, owner));
+    } else {
+      try {
+        releasePid = acquirePidFile(pidFile, process.pid, { isOurs: isResqueStarterMaster, what: 'resque-starter' });
+      } catch (err) {
+        throw new StartupError((err as Error).message, { cause: err });
+      }
+    }
+  }
+
+  const startedAt = Date.now();
+  const ctlDir = runtimeDir(env);
+  const ctlPath = controlSocketPath(process.pid, ctlDir);
+  const children = new Map<number, ChildProcess>();
+  const timers = new Map<string, NodeJS.Timeout>();
+  let state: MasterState = initialState(settingsOf(config));
+  const queue: MasterEvent[] = [];
+  let draining = false;
+  let resolveDone!: (code: number) => void;
+  const done = new Promise<number>((r) => (resolveDone = r));
+  let finished = false;
+  let resque: ResqueQueue | undefined;
+  const workerScript = fileURLToPath(new URL('./worker-main.js', import.meta.url));
+  const execArgv = process.execArgv.filter((a) => !/^--(inspect|debug)/.test(a));
+
+  dispatch = (event: MasterEvent) => {
+    queue.push(event);
+    if (draining) return;
+    draining = true;
+    try {
+      while (queue.length > 0) {
+        const step = reduce(state, queue.shift()!, Date.now());
+        state = step.state;
+        for (const fx of step.effects) execute(fx);
+      }
+    } finally {
+      draining = false;
+    }
+  };
+
+  // --- effects ---
+
+  const spawnWorker = async (fx: Extract<Effect, { type: 'spawn' }>) => {
+    if (config.beforeFork) {
+      try {
+        await config.beforeFork(masterHandle(), fx.slot);
+      } catch (err) {
+        dispatch({ type: 'spawnFailed', key: fx.key, error: `beforeFork threw: ${(err as Error)?.message ?? String(err)}` });
+        return;
+      }
+    }
+    const out = logOut ? 'pipe' : 'inherit';
+    const stdio: StdioOptions = ['ignore', out, out, 'ipc'];
+    let child: ChildProcess;
+    try {
+      child = spawn(process.execPath, [...execArgv, workerScript], {
+        argv0: `resque-starter${' '.repeat(256)}`,
+        detached: true,
+        stdio,
+        env: {
+          ...env,
+          [WorkerEnv.config]: config.path,
+          [WorkerEnv.slot]: String(fx.slot),
+          [WorkerEnv.masterPid]: String(process.pid),
+          [WorkerEnv.retirePid]: fx.retire ? String(fx.retire) : '',
+          [WorkerEnv.paused]: fx.paused ? '1' : '',
+          [WorkerEnv.generation]: generation !== undefined ? String(generation) : '',
+        },
+        ...(ids ?? {}),
+      });
+    } catch (err) {
+      dispatch({ type: 'spawnFailed', key: fx.key, error: (err as Error).message });
+      return;
+    }
+    if (child.pid === undefined) {
+      child.once('error', (err) => dispatch({ type: 'spawnFailed', key: fx.key, error: err.message }));
+      return;
+    }
+    const pid = child.pid;
+    children.set(pid, child);
+    if (logOut) {
+      child.stdout?.on('data', (d: Buffer) => logOut.write(d));
+      child.stderr?.on('data', (d: Buffer) => logOut.write(d));
+    }
+    child.on('error', (err) => logger.debug(`worker ${pid}: ${err.message}`));
+    child.on('message', (m: unknown) => {
+      if (isWorkerMessage(m)) dispatch(fromWorker(pid, m));
+    });
+    child.once('exit', (code, signal) => {
+      children.delete(pid);
+      dispatch({ type: 'exit', pid, code, signal });
+    });
+    dispatch({ type: 'spawned', key: fx.key, pid });
+  };
+
+  let statusTimer: NodeJS.Timeout | undefined;
+  let lastPushed = -1;
+  const subscribers = new Map<Socket, number>();
+  const writeStatus = () => {
+    statusTimer = undefined;
+    if (!config.statusFile || state.old || finished) return;
+    try {
+      const snap = renderStatus(state, { pid: process.pid, generation, queues: config.queues, startedAt, now: Date.now() });
+      writeFileAtomic(config.statusFile, `${JSON.stringify(snap, null, 2)}\n`);
+    } catch (err) {
+      logger.warn(`could not write statusFile ${config.statusFile}: ${(err as Error).message}`);
+    }
+  };
+  const onStatus = () => {
+    process.title = renderMasterTitle(state, config.queues);
+    const live = state.workers.length;
+    if (live !== lastPushed) {
+      lastPushed = live;
+      for (const conn of subscribers.keys()) writeLine(conn, { event: 'workers', live });
+    }
+    statusTimer ??= setTimeout(writeStatus, 50);
+  };
+
+  const execute = (fx: Effect) => {
+    switch (fx.type) {
+      case 'spawn':
+        void spawnWorker(fx);
+        break;
+      case 'signal':
+        sendSignal(fx.pid, fx.signal, fx.group);
+        break;
+      case 'send': {
+        const child = children.get(fx.pid);
+        if (child?.connected) child.send(fx.message, (err) => err && logger.debug(`worker ${fx.pid}: ${err.message}`));
+        break;
+      }
+      case 'recover':
+        void recover(fx.pid, fx.id);
+        break;
+      case 'setTimer': {
+        clearTimeout(timers.get(fx.key));
+        const t = setTimeout(() => {
+          timers.delete(fx.key);
+          dispatch(fx.event);
+        }, fx.ms);
+        timers.set(fx.key, t);
+        break;
+      }
+      case 'clearTimer':
+        clearTimeout(timers.get(fx.key));
+        timers.delete(fx.key);
+        break;
+      case 'reloadConfig':
+        loadConfigFile(config.path, env).then(
+          ({ config: c }) => {
+            if (c.pidFile !== config.pidFile || c.statusFile !== config.statusFile || c.logFile !== config.logFile) {
+              logger.warn('pidFile, statusFile and logFile changes apply only to a new master (restart through start-server)');
+            }
+            config = { ...c, pidFile: config.pidFile, statusFile: config.statusFile, logFile: config.logFile };
+            dispatch({ type: 'reloaded', settings: settingsOf(c), desired: c.concurrency });
+          },
+          (err: unknown) => dispatch({ type: 'reloadFailed', error: err instanceof ConfigError ? err.shortMessage : String((err as Error)?.message ?? err) }),
+        );
+        break;
+      case 'quitOld':
+        tracker.quit(fx.pids);
+        break;
+      case 'restoreOld':
+        pendingRestore = tracker.restore(fx.pids);
+        if (pidFile) {
+          // Give the pid file back to the generation that keeps serving.
+          const back = fx.pids[0];
+          if (back !== undefined) {
+            try {
+              writeFileAtomic(pidFile, `${back}\n`);
+            } catch {
+              // best effort
+            }
+          }
+        }
+        break;
+      case 'status':
+        onStatus();
+        break;
+      case 'log':
+        logger[fx.level](fx.message);
+        break;
+      case 'exit':
+        finished = true;
+        resolveDone(fx.code);
+        break;
+    }
+  };
+  let pendingRestore: Promise<void> = Promise.resolve();
+
+  const recover = async (pid: number, id: string) => {
+    try {
+      resque ??= new (await loadResque()).Queue({ redis: config.redis, namespace: config.namespace });
+      const n = await resque.recoverWorker(id);
+      if (n > 0) logger.warn(messages.recovered(pid, n));
+    } catch (err) {
+      logger.error(messages.recoverFailed(pid, (err as Error).message));
+    }
+  };
+
+  const masterHandle = (): MasterHandle => ({
+    pid: process.pid,
+    generation,
+    workers: state.workers.map((w) => ({ slot: w.slot, pid: w.pid, state: w.phase })),
+    logger,
+  });
+
+  // --- control socket ---
+
+  const handleControl = (req: ControlRequest, conn: Socket): ControlReply => {
+    const snapshot = () => renderStatus(state, { pid: process.pid, generation, queues: config.queues, startedAt, now: Date.now() });
+    switch (req.cmd) {
+      case 'status':
+        return { ok: true, status: snapshot() };
+      case 'scale': {
+        const n = Number(req.workers);
+        if (!Number.isInteger(n) || n < 0) return { ok: false, error: `Expected a worker count ≥ 0, got \`${String(req.workers)}\`` };
+        if (state.old) return { ok: false, error: 'this master is being replaced by a newer one; scale that one' };
+        if (state.phase !== 'running') return { ok: false, error: `the master is ${state.phase}` };
+        dispatch({ type: 'scale', desired: n });
+        return { ok: true, concurrency: state.desired };
+      }
+      case 'reload':
+        dispatch({ type: 'reloadRequest', source: 'reload command' });
+        return { ok: true };
+      case 'reopen-logs':
+        if (logOut) {
+          logOut.reopen();
+          logger.info(messages.reopenedLogs(logOut.path));
+        }
+        return { ok: true, reopened: Boolean(logOut) };
+      case 'handoff': {
+        const by = Number(req.pid);
+        if (!Number.isInteger(by) || by <= 1) return { ok: false, error: 'bad pid' };
+        if (state.phase !== 'running') return { ok: false, error: `the master is ${state.phase}` };
+        dispatch({ type: 'handoff', by, generation: req.generation });
+        subscribers.set(conn, by);
+        lastPushed = state.workers.length;
+        return { ok: true, live: state.workers.length };
+      }
+      case 'restore':
+        if (subscribers.has(conn)) {
+          subscribers.delete(conn);
+          dispatch({ type: 'handoffEnded', reason: 'restore' });
+        }
+        return { ok: true };
+      default:
+        return { ok: false, error: `unknown command \`${(req as { cmd?: unknown }).cmd as string}\`` };
+    }
+  };
+  let control: Server;
+  try {
+    control = await listenControl(ctlPath, {
+      request: handleControl,
+      closed: (conn) => {
+        if (subscribers.delete(conn) && state.old) dispatch({ type: 'handoffEnded', reason: 'lost' });
+      },
+    });
+  } catch (err) {
+    releasePid();
+    throw new StartupError(`cannot open the control socket ${ctlPath}: ${(err as Error).message}`, { cause: err });
+  }
+
+  // Last resort: dying of a signal we do not handle must not leave workers or files behind.
+  const removeExitGuard = onExit((_code, signal) => {
+    if (!signal) return;
+    for (const pid of children.keys()) {
+      sendSignal(pid, 'SIGTERM', true);
+      sendSignal(pid, 'SIGCONT', true);
+    }
+    cleanupFiles();
+  });
+  const cleanupFiles = () => {
+    rmSync(ctlPath, { force: true });
+    if (config.statusFile && !state.old) rmSync(config.statusFile, { force: true });
+    releasePid();
+  };
+
+  if (config.restartFile) {
+    const file = config.restartFile;
+    watchFile(file, { interval: 200, persistent: false }, (curr: Stats, prev: Stats) => {
+      if (curr.mtimeMs > 0 && curr.mtimeMs !== prev.mtimeMs) {
+        logger.info(messages.restartFile(file));
+        dispatch({ type: 'reloadRequest', source: 'restart file' });
+      }
+    });
+  }
+  const memoryTimer = setInterval(() => {
+    const samples: Array<{ pid: number; rssKb: number }> = [];
+    for (const w of state.workers) {
+      if (w.pid === undefined || w.phase !== 'ready') continue;
+      const kb = readRssAnonKb(w.pid);
+      if (kb !== undefined) samples.push({ pid: w.pid, rssKb: kb });
+    }
+    if (samples.length > 0) dispatch({ type: 'memory', samples });
+  }, config.statusIntervalMs);
+
+  const tracker = new OldMasterTracker((e) => dispatch(e), logger, { runtimeDir: ctlDir, self: process.pid, generation });
+  logger.info(messages.starting(process.pid, config.concurrency, config.queues, describeRedis(config.redis), generation));
+  const attached = await tracker.attach(olds);
+  dispatch({ type: 'start', desired: config.concurrency, olds: attached });
+  for (const e of early.splice(0)) dispatch(e);
+
+  const code = await done;
+
+  // --- shutdown: every step runs, each in its own try ---
+  clearInterval(memoryTimer);
+  if (config.restartFile) unwatchFile(config.restartFile);
+  for (const t of timers.values()) clearTimeout(t);
+  timers.clear();
+  if (statusTimer) clearTimeout(statusTimer);
+  await pendingRestore.catch(() => undefined);
+  tracker.close();
+  for (const conn of subscribers.keys()) conn.end();
+  await new Promise<void>((r) => control.close(() => r()));
+  try {
+    cleanupFiles();
+  } catch (err) {
+    logger.warn(`cleanup: ${(err as Error).message}`);
+  }
+  try {
+    await resque?.close();
+  } catch {
+    // closing anyway
+  }
+  removeExitGuard();
+  logOut?.close();
+  return code;
+}
+
+/** Why: a new generation must fail fast (non-zero) while the old one still serves. */
+export async function checkRedis(config: ResolvedConfig): Promise<void> {
+  const where = describeRedis(config.redis);
+  const common = { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: config.redisTimeoutMs, enableOfflineQueue: false };
+  const client = typeof config.redis === 'string' ? new Redis(config.redis, common) : new Redis({ ...config.redis, ...common });
+  client.on('error', () => undefined);
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([
+      (async () => {
+        await client.connect();
+        await client.ping();
+      })(),
+      new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`no answer within ${config.redisTimeoutMs / 1000}s`)), config.redisTimeoutMs);
+      }),
+    ]);
+  } catch (err) {
+    throw new StartupError(`Redis at ${where} is not reachable: ${(err as Error).message}`, { cause: err });
+  } finally {
+    clearTimeout(timer);
+    client.disconnect();
+  }
+}
+
+// --- internal ---
+
+function fromWorker(pid: number, m: WorkerToMaster): MasterEvent {
+  switch (m.t) {
+    case 'hello':
+      return { type: 'hello', pid, id: m.id };
+    case 'ready':
+      return { type: 'ready', pid };
+    case 'state':
+      return { type: 'report', pid, activity: m.activity, job: m.job, processed: m.processed, rssKb: m.rssKb };
+    case 'recycling':
+      return { type: 'recycling', pid, reason: m.reason };
+    case 'fatal':
+      return { type: 'fatal', pid, message: m.message };
+  }
+}
+
+/** An append-only log file that `reopen-logs` reopens (for logrotate). Writes are synchronous. */
+class LogFile {
+  private fd: number;
+  constructor(readonly path: string) {
+    this.fd = openSync(path, 'a', 0o644);
+  }
+  write(chunk: string | Uint8Array): boolean {
+    try {
+      if (typeof chunk === 'string') writeSync(this.fd, chunk);
+      else writeSync(this.fd, chunk);
+    } catch {
+      // a full disk must not take the master down
+    }
+    return true;
+  }
+  reopen(): void {
+    const old = this.fd;
+    this.fd = openSync(this.path, 'a', 0o644);
+    closeSync(old);
+  }
+  close(): void {
+    try {
+      closeSync(this.fd);
+    } catch {
+      // already closed
+    }
+  }
+}

@@ -1,0 +1,84 @@
+import { describeExit, type SignalName } from '@baton/process-kit';
+import type { JobInfo, } from './ipc.js';
+import type { OldMaster, StopMode, StopReason } from './state.js';
+
+// Every log line of the master, one function each: tests and operators grep for these.
+
+const sec = (ms: number) => `${Math.round(ms) / 1000}s`;
+const w = (slot: number, pid: number | undefined) => `worker[${slot}]${pid ? ` ${pid}` : ''}`;
+const sig = (s: string) => s.replace(/^SIG/, '');
+const REASONS: Record<StopReason, string> = {
+  scale: 'scaled down',
+  shutdown: 'shutdown',
+  replaced: 'replaced by a new worker',
+  recycle: 'recycled',
+  memory: 'over maxMemory',
+  'job-timeout': 'job timeout',
+  'ready-timeout': 'not ready in time',
+  'rollout-aborted': 'rolling restart aborted',
+};
+
+export const messages = {
+  starting: (pid: number, concurrency: number, queues: readonly string[], redis: string, generation: number | undefined) =>
+    `master ${pid} starting ${concurrency} worker(s) on queues ${queues.join(',')} (redis ${redis})` +
+    (generation !== undefined ? `, start-server generation ${generation}` : ''),
+  configLoaded: (path: string, ms: number) => `config ${path} loaded in ${Math.round(ms)} ms (types are not checked: run tsc --noEmit for that)`,
+  spawnedWorker: (slot: number, pid: number, retire: number | undefined) =>
+    `starting ${w(slot, pid)}${retire ? ` (will retire one worker of old master ${retire})` : ''}`,
+  spawnFailed: (slot: number, error: string) => `could not start worker[${slot}]: ${error}`,
+  workerReady: (slot: number, pid: number, ms: number, retire: number | undefined) =>
+    `${w(slot, pid)} ready in ${Math.round(ms)} ms${retire ? `; sent TTOU to old master ${retire}` : ''}`,
+  workerExited: (slot: number, pid: number, reason: StopReason, code: number | null, signal: string | null, mode: StopMode) =>
+    `${w(slot, pid)} exited (${REASONS[reason]}${mode !== 'graceful' ? `, ${mode} stop` : ''}): ${describeExit(code, signal)}`,
+  workerDied: (slot: number, pid: number, code: number | null, signal: string | null, wasReady: boolean) =>
+    `${w(slot, pid)} died ${wasReady ? '' : 'before it was ready '}(${describeExit(code, signal)}); its jobs go back to their queues`,
+  exitPhrase: (code: number | null, signal: string | null) => `it exited before it was ready (${describeExit(code, signal)})`,
+  notReadyIn: (ms: number) => `it was not ready within readyTimeout (${sec(ms)})`,
+  workerFatal: (slot: number, pid: number, message: string) => `${w(slot, pid)} cannot start: ${message}`,
+  crashLoop: (deaths: number, windowMs: number, delayMs: number) =>
+    `${deaths} workers died within ${sec(windowMs)}: waiting ${sec(delayMs)} before starting another (crash loop)`,
+  readyTimeout: (slot: number, pid: number | undefined, ms: number) => `${w(slot, pid)} not ready after ${sec(ms)}: killing it`,
+  stopTimeout: (slot: number, pid: number | undefined, ms: number) =>
+    `${w(slot, pid)} still busy ${sec(ms)} after it was asked to finish (stopTimeout): stopping it now, its jobs go back to their queues`,
+  killTimeout: (slot: number, pid: number | undefined, ms: number) => `${w(slot, pid)} still alive ${sec(ms)} after TERM: sending SIGKILL`,
+  jobTimeout: (slot: number, pid: number, job: JobInfo, ms: number) =>
+    `${w(slot, pid)}: job ${job.class} on ${job.queue} has run longer than jobTimeout (${sec(ms)}): aborting it`,
+  jobKilled: (slot: number, pid: number | undefined, job: JobInfo, ms: number) =>
+    `${w(slot, pid)}: job ${job.class} ignored its abort for ${sec(ms)}: killing the worker (SIGKILL)`,
+  overMemory: (slot: number, pid: number | undefined, kb: number, maxKb: number) =>
+    `${w(slot, pid)} uses ${Math.round(kb / 1024)} MB (RssAnon) > maxMemory ${Math.round(maxKb / 1024)} MB: recycling it after its current job`,
+  recycling: (slot: number, pid: number, reason: string) => `${w(slot, pid)} is recycling (${reason}); a new worker takes its slot`,
+  recovered: (pid: number, count: number) => `put ${count} in-flight job(s) of dead worker ${pid} back at the head of their queues`,
+  recoverFailed: (pid: number, error: string) => `could not recover the jobs of worker ${pid}: ${error}`,
+  received: (signal: SignalName, action: string, workers: number) => `received ${sig(signal)}: ${action} (${workers} worker(s))`,
+  stopAgain: (signal: SignalName, workers: number) => `received ${sig(signal)} again while stopping; waiting for ${workers} worker(s)`,
+  scaled: (by: string, from: number, to: number) => `${by}: ${from} → ${to} worker(s)`,
+  reloading: (source: string) => `${source}: reloading the config`,
+  reloadQueued: (source: string) => `${source}: a reload is already under way; another one follows it`,
+  reloadFailed: (error: string) => `config reload failed, keeping the running config and workers: ${error}`,
+  replacingWorkers: (n: number, desired: number) => `config reloaded: replacing ${n} worker(s) one by one (at most ${desired + 1} alive)`,
+  reloadDone: (ms: number, n: number) => `rolling replacement done in ${sec(ms)}: ${n} worker(s) on the new config`,
+  reloadAborted: (slot: number, why: string, kept: number) =>
+    `rolling replacement stopped: the new worker[${slot}] failed (${why}); ${kept} worker(s) keep running the previous code`,
+  ignoredWhileOld: (what: string) => `${what} ignored: a newer master is taking over from this one`,
+  handoffStart: (olds: readonly OldMaster[], desired: number) =>
+    `rolling restart: taking over from old master(s) ${olds.map((o) => `${o.pid}${o.generation !== undefined ? ` (generation ${o.generation})` : ''} with ${o.live} worker(s)`).join(', ')}; ` +
+    `one worker at a time, at most ${desired + 1} alive`,
+  handoffDone: (ms: number, ready: number, olds: readonly number[]) =>
+    `rolling restart done in ${sec(ms)}: ${ready} new worker(s) ready; old master(s) ${olds.join(',') || 'none'} have no workers left`,
+  handoffAborted: (slot: number, why: string, olds: readonly number[]) =>
+    `rolling restart aborted: new worker[${slot}] failed (${why}); old master(s) ${olds.join(',')} keep serving and get their workers back; this master exits`,
+  restoringOld: (pids: readonly number[]) => `giving old master(s) ${pids.join(',')} their workers back`,
+  handedOff: (by: number, generation: number | undefined, n: number) =>
+    `master ${by}${generation !== undefined ? ` (generation ${generation})` : ''} is taking over: marking ${n} worker(s) OLD; each TTOU retires one, then this master exits`,
+  handoffEnded: (by: number, reason: 'restore' | 'lost', desired: number) =>
+    `new master ${by} ${reason === 'restore' ? 'gave up its rolling restart' : 'went away during the rolling restart'}: back to ${desired} worker(s)`,
+  oldMasterDone: (by: number) => `last worker gone; master ${by} has taken over: exiting`,
+  oldMasterGone: (pid: number) => `old master ${pid} is gone`,
+  oldMasterUnlinked: (pid: number, error: string) => `old master ${pid} does not answer on its control socket (${error}); counting its workers through /proc`,
+  masterExiting: (code: number) => `master exiting${code ? ` with code ${code}` : ''}`,
+  pidFileTaken: (path: string, old: number) => `took over pid file ${path} from old master ${old}`,
+  reopenedLogs: (path: string) => `reopened log file ${path}`,
+  restartFile: (path: string) => `restart file ${path} touched`,
+  privilegesIgnored: () => '`user`/`group` ignored: the master is not running as root',
+} as const;

@@ -1,0 +1,52 @@
+import type { RedisOptions } from 'ioredis';
+
+// The slice of `@baton/resque` this package uses (issue 3's contract). Loaded lazily so the
+// master can validate a config (`check`) without connecting anywhere.
+
+export interface ResqueJobRef {
+  queue: string;
+  payload: { class: string; args: unknown[] };
+  startedAt: number | Date;
+}
+
+export interface ResqueWorker {
+  readonly id: string;
+  readonly state: 'starting' | 'idle' | 'busy' | 'paused' | 'stopping' | 'stopped';
+  readonly current: readonly ResqueJobRef[];
+  readonly processed: number;
+  start(): Promise<void>;
+  pause(): void | Promise<void>;
+  resume(): void | Promise<void>;
+  abortCurrentJobs(): void;
+  stop(options: { graceful: boolean; graceMs?: number }): Promise<void>;
+  on(event: string, listener: (...args: unknown[]) => void): unknown;
+}
+
+export interface ResqueQueue {
+  recoverWorker(workerId: string): Promise<number>;
+  close(): Promise<void> | void;
+}
+
+export interface ResqueModule {
+  Queue: new (options: { redis: string | RedisOptions; namespace?: string }) => ResqueQueue;
+  Worker: new (options: {
+    redis: string | RedisOptions;
+    namespace?: string;
+    queues: string[];
+    jobs: Record<string, (...args: any[]) => unknown>;
+    concurrency?: number;
+    interval?: number;
+    pid?: number;
+    logger?: unknown;
+    hooks?: Record<string, unknown>;
+  }) => ResqueWorker;
+}
+
+let loaded: Promise<ResqueModule> | undefined;
+
+/** Why: one place that knows where the Resque library comes from. */
+export function loadResque(): Promise<ResqueModule> {
+  const name = '@baton/resque';
+  loaded ??= import(name) as Promise<ResqueModule>;
+  return loaded;
+}

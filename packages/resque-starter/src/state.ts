@@ -1,0 +1,714 @@
+import type { SignalName } from '@baton/process-kit';
+import type { JobInfo, MasterToWorker } from './ipc.js';
+import { messages } from './messages.js';
+
+/** The parts of the config the reducer decides with (all durations in ms). */
+export interface MasterSettings {
+  readyTimeoutMs: number;
+  /** 0 = wait for ever. */
+  stopTimeoutMs: number;
+  termTimeoutMs: number;
+  jobTimeoutMs: number | undefined;
+  maxMemoryKb: number | undefined;
+  crashLoop: { deaths: number; windowMs: number; delayMs: number; maxDelayMs: number };
+}
+
+/** Why a worker is being stopped. Only `scale` and `shutdown` leave its slot empty on purpose. */
+export type StopReason =
+  | 'scale'
+  | 'shutdown'
+  | 'replaced'
+  | 'recycle'
+  | 'memory'
+  | 'job-timeout'
+  | 'ready-timeout'
+  | 'rollout-aborted';
+
+export type StopMode = 'graceful' | 'quick' | 'kill';
+
+/** spawning: effect out, no pid yet · starting: process up, not ready · ready: taking jobs · */
+export type WorkerPhase = 'spawning' | 'starting' | 'ready';
+
+export interface WorkerEntry {
+  /** Unique per spawn (slots are reused, pids are unknown while spawning). */
+  key: number;
+  slot: number;
+  /** Config version the worker was started with; older ones are replaced one by one. */
+  version: number;
+  pid: number | undefined;
+  phase: WorkerPhase;
+  /** Resque worker id (`host:pid:queues`), once the worker said hello. */
+  id: string | undefined;
+  spawnedAt: number;
+  readyAt: number | undefined;
+  activity: 'starting' | 'idle' | 'busy' | 'paused';
+  job: JobInfo | undefined;
+  processed: number;
+  rssKb: number | undefined;
+  stop: { mode: StopMode; reason: StopReason; at: number } | undefined;
+  /** Old master this worker retires (TTOU in afterFork) once ready. */
+  retire: number | undefined;
+}
+
+/** An older master generation being retired by this one (under start-server). */
+export interface OldMaster {
+  pid: number;
+  generation: number | undefined;
+  /** Its live worker processes, as last reported. */
+  live: number;
+  /** True when it talks to us over its control socket (it exits by itself when empty). */
+  linked: boolean;
+}
+
+export interface MasterState {
+  phase: 'idle' | 'running' | 'stopping' | 'done';
+  stopMode: 'graceful' | 'quick' | undefined;
+  settings: MasterSettings;
+  desired: number;
+  paused: boolean;
+  /** Set when a newer master took over: this one only retires workers, then exits. */
+  old: { by: number; desiredBefore: number } | undefined;
+  /** Config version new workers get; bumped by each successful reload. */
+  version: number;
+  nextKey: number;
+  workers: WorkerEntry[];
+  /** Unexpected deaths inside the crash-loop window (timestamps). */
+  deaths: number[];
+  holdLevel: number;
+  holdUntil: number;
+  /** Older masters this one is replacing (rolling restart under start-server). */
+  olds: OldMaster[];
+  handoff: { startedAt: number; spawned: number } | undefined;
+  /** In-place rolling replacement after HUP / restart file. */
+  reload: { startedAt: number } | undefined;
+  reloadPending: boolean;
+  /** A config reload effect is out and has not come back. */
+  loadingConfig: boolean;
+  /** On exit, give the old masters their workers back (a failed hand-off). */
+  restoreOnExit: boolean;
+  exitCode: number;
+}
+
+export type TimerName = 'ready' | 'stop' | 'kill' | 'job' | 'jobKill' | 'hold';
+
+export type MasterEvent =
+  | { type: 'start'; desired: number; olds: OldMaster[] }
+  | { type: 'spawned'; key: number; pid: number }
+  | { type: 'spawnFailed'; key: number; error: string }
+  | { type: 'hello'; pid: number; id: string }
+  | { type: 'ready'; pid: number }
+  | { type: 'report'; pid: number; activity: 'idle' | 'busy' | 'paused'; job: JobInfo | undefined; processed: number; rssKb?: number | undefined }
+  | { type: 'recycling'; pid: number; reason: string }
+  | { type: 'fatal'; pid: number; message: string }
+  | { type: 'exit'; pid: number; code: number | null; signal: string | null }
+  | { type: 'signal'; signal: SignalName }
+  | { type: 'scale'; desired: number }
+  | { type: 'reloadRequest'; source: string }
+  | { type: 'reloaded'; settings: MasterSettings; desired: number }
+  | { type: 'reloadFailed'; error: string }
+  | { type: 'memory'; samples: Array<{ pid: number; rssKb: number }> }
+  | { type: 'oldWorkers'; pid: number; live: number }
+  | { type: 'oldGone'; pid: number }
+  | { type: 'handoff'; by: number; generation: number | undefined }
+  | { type: 'handoffEnded'; reason: 'restore' | 'lost' }
+  | { type: 'timer'; timer: TimerName; key?: number; startedAt?: number };
+
+export type Effect =
+  | { type: 'spawn'; key: number; slot: number; version: number; retire: number | undefined; paused: boolean; old: boolean }
+  | { type: 'signal'; pid: number; signal: SignalName; group: boolean }
+  | { type: 'send'; pid: number; message: MasterToWorker }
+  | { type: 'recover'; pid: number; id: string }
+  | { type: 'setTimer'; key: string; ms: number; event: MasterEvent }
+  | { type: 'clearTimer'; key: string }
+  | { type: 'reloadConfig' }
+  | { type: 'quitOld'; pids: number[] }
+  | { type: 'restoreOld'; pids: number[] }
+  | { type: 'status' }
+  | { type: 'log'; level: 'debug' | 'info' | 'warn' | 'error'; message: string }
+  | { type: 'exit'; code: number };
+
+export interface Step {
+  state: MasterState;
+  effects: Effect[];
+}
+
+export function initialState(settings: MasterSettings): MasterState {
+  return {
+    phase: 'idle',
+    stopMode: undefined,
+    settings,
+    desired: 0,
+    paused: false,
+    old: undefined,
+    version: 1,
+    nextKey: 1,
+    workers: [],
+    deaths: [],
+    holdLevel: 0,
+    holdUntil: 0,
+    olds: [],
+    handoff: undefined,
+    reload: undefined,
+    reloadPending: false,
+    loadingConfig: false,
+    restoreOnExit: false,
+    exitCode: 0,
+  };
+}
+
+/** Live worker processes of the older masters being replaced. */
+export function oldLive(state: MasterState): number {
+  return state.olds.reduce((n, o) => n + o.live, 0);
+}
+
+/**
+ * Why: every decision of the master is here, with no I/O (STYLE lesson 3): signals, worker
+ * messages and exits, timers and the rolling hand-off are events; spawning, signalling,
+ * recovering jobs and writing the status are effects the serial loop executes.
+ */
+export function reduce(state: MasterState, event: MasterEvent, now: number): Step {
+  const s: MasterState = {
+    ...state,
+    workers: state.workers.map((w) => ({ ...w })),
+    olds: state.olds.map((o) => ({ ...o })),
+    deaths: [...state.deaths],
+  };
+  const fx: Effect[] = [];
+  const log = (message: string, level: 'debug' | 'info' | 'warn' | 'error' = 'info') => fx.push({ type: 'log', level, message });
+  const byPid = (pid: number) => s.workers.find((w) => w.pid === pid);
+  const byKey = (key: number | undefined) => s.workers.find((w) => w.key === key);
+  const set = s.settings;
+
+  const clearWorkerTimers = (w: WorkerEntry) => {
+    for (const t of ['ready', 'stop', 'kill', 'job', 'jobKill']) fx.push({ type: 'clearTimer', key: `${t}:${w.key}` });
+  };
+
+  const stopWorker = (w: WorkerEntry, mode: StopMode, reason: StopReason) => {
+    const rank = { graceful: 0, quick: 1, kill: 2 } as const;
+    if (w.stop && rank[w.stop.mode] >= rank[mode]) return;
+    const first = !w.stop;
+    w.stop = { mode, reason: first ? reason : w.stop!.reason, at: now };
+    if (w.pid === undefined) return; // killed as soon as it is spawned
+    const pid = w.pid;
+    if (mode === 'kill') {
+      fx.push({ type: 'clearTimer', key: `kill:${w.key}` });
+      fx.push({ type: 'signal', pid, signal: 'SIGKILL', group: true });
+      return;
+    }
+    // A worker that is not ready may not have its handlers yet: TERM is the only safe request.
+    if (mode === 'quick' || w.phase !== 'ready') {
+      fx.push({ type: 'clearTimer', key: `stop:${w.key}` });
+      fx.push({ type: 'signal', pid, signal: 'SIGTERM', group: true });
+      fx.push({ type: 'signal', pid, signal: 'SIGCONT', group: true });
+      fx.push({ type: 'setTimer', key: `kill:${w.key}`, ms: set.termTimeoutMs + 1000, event: { type: 'timer', timer: 'kill', key: w.key } });
+      return;
+    }
+    fx.push({ type: 'signal', pid, signal: 'SIGQUIT', group: false });
+    fx.push({ type: 'signal', pid, signal: 'SIGCONT', group: false });
+    if (set.stopTimeoutMs > 0) {
+      fx.push({ type: 'setTimer', key: `stop:${w.key}`, ms: set.stopTimeoutMs, event: { type: 'timer', timer: 'stop', key: w.key } });
+    }
+  };
+
+  const recordDeath = () => {
+    const cl = set.crashLoop;
+    s.deaths = s.deaths.filter((t) => now - t < cl.windowMs);
+    s.deaths.push(now);
+    if (s.deaths.length > cl.deaths) {
+      s.holdLevel += 1;
+      const delay = Math.min(cl.delayMs * 2 ** (s.holdLevel - 1), cl.maxDelayMs);
+      s.holdUntil = now + delay;
+      log(messages.crashLoop(s.deaths.length, cl.windowMs, delay), 'warn');
+    } else {
+      s.holdLevel = 0;
+    }
+  };
+
+  /** A worker of the current version that never became ready. */
+  const startFailure = (w: WorkerEntry, why: string) => {
+    if (s.phase !== 'running') return;
+    if (s.handoff && w.version === s.version && oldLive(s) > 0) {
+      abortHandoff(w, why);
+      return;
+    }
+    if (s.reload && w.version === s.version) {
+      const stale = s.workers.filter((x) => x.version < s.version && !x.stop);
+      for (const x of stale) x.version = s.version;
+      s.reload = undefined;
+      log(messages.reloadAborted(w.slot, why, stale.length), 'error');
+    }
+    recordDeath();
+  };
+
+  const abortHandoff = (w: WorkerEntry, why: string) => {
+    log(messages.handoffAborted(w.slot, why, s.olds.map((o) => o.pid)), 'error');
+    s.handoff = undefined;
+    s.restoreOnExit = true;
+    s.exitCode = 3;
+    beginStop('graceful');
+  };
+
+  const beginStop = (mode: 'graceful' | 'quick') => {
+    s.phase = 'stopping';
+    s.stopMode = mode;
+    s.reloadPending = false;
+    fx.push({ type: 'clearTimer', key: 'hold' });
+    for (const w of s.workers) stopWorker(w, mode, 'shutdown');
+    finishIfDone();
+  };
+
+  const finishIfDone = () => {
+    if (s.phase !== 'stopping' || s.workers.length > 0) return;
+    if (s.restoreOnExit) {
+      const pids = s.olds.map((o) => o.pid);
+      if (pids.length > 0) {
+        log(messages.restoringOld(pids), 'warn');
+        fx.push({ type: 'restoreOld', pids });
+      }
+    }
+    s.phase = 'done';
+    log(messages.masterExiting(s.exitCode));
+    fx.push({ type: 'exit', code: s.exitCode });
+  };
+
+  const sendAll = (message: MasterToWorker) => {
+    for (const w of s.workers) if (w.phase === 'ready' && w.pid !== undefined && !w.stop) fx.push({ type: 'send', pid: w.pid, message });
+  };
+
+  const checkDone = () => {
+    if (s.reload && !s.workers.some((w) => w.version < s.version)) {
+      log(messages.reloadDone(now - s.reload.startedAt, s.workers.length));
+      s.reload = undefined;
+    }
+    if (!s.reload && !s.loadingConfig && s.reloadPending && s.phase === 'running' && !s.old) {
+      s.reloadPending = false;
+      s.loadingConfig = true;
+      log(messages.reloading('a queued reload request'));
+      fx.push({ type: 'reloadConfig' });
+    }
+    if (s.handoff && oldLive(s) === 0) {
+      const ready = s.workers.filter((w) => w.phase === 'ready' && !w.stop).length;
+      if (ready >= s.desired || s.workers.every((w) => w.phase === 'ready')) {
+        log(messages.handoffDone(now - s.handoff.startedAt, ready, s.olds.map((o) => o.pid)));
+        const unlinked = s.olds.filter((o) => !o.linked).map((o) => o.pid);
+        if (unlinked.length > 0) fx.push({ type: 'quitOld', pids: unlinked });
+        s.handoff = undefined;
+      }
+    }
+  };
+
+  /** unicorn's maintain_worker_count: fill empty slots, retire surplus and replaced workers. */
+  const reconcile = () => {
+    if (s.phase !== 'running') return;
+    if (s.old) {
+      const alive = s.workers.filter((w) => !w.stop).sort((a, b) => b.slot - a.slot);
+      for (const w of alive.slice(0, Math.max(0, alive.length - s.desired))) stopWorker(w, 'graceful', 'scale');
+      if (s.workers.length === 0) {
+        log(messages.oldMasterDone(s.old.by));
+        s.phase = 'stopping';
+        finishIfDone();
+      }
+      return;
+    }
+    // Surplus slots (TTOU, scale): highest first, they finish their job and exit.
+    for (const w of s.workers) if (!w.stop && w.slot >= s.desired) stopWorker(w, 'graceful', 'scale');
+    // A slot whose new worker is ready retires its older occupant.
+    for (const w of s.workers) {
+      if (w.stop || w.version >= s.version) continue;
+      if (s.workers.some((x) => x.slot === w.slot && x.version === s.version && x.phase === 'ready' && !x.stop)) {
+        stopWorker(w, 'graceful', 'replaced');
+      }
+    }
+    const outgoing = s.workers.some(
+      (w) => w.slot < s.desired && (w.stop ? w.stop.reason !== 'scale' && w.stop.reason !== 'shutdown' : w.version < s.version),
+    );
+    const olds = oldLive(s);
+    const cap = s.desired + (outgoing || olds > 0 ? 1 : 0);
+    let total = s.workers.length + olds;
+    for (let slot = 0; slot < s.desired && total < cap; slot++) {
+      if (s.workers.some((w) => w.slot === slot && !w.stop && w.version === s.version)) continue;
+      if (now < s.holdUntil) {
+        fx.push({ type: 'setTimer', key: 'hold', ms: s.holdUntil - now, event: { type: 'timer', timer: 'hold' } });
+        break;
+      }
+      const retire = s.handoff ? s.olds.find((o) => o.live > 0)?.pid : undefined;
+      const w: WorkerEntry = {
+        key: s.nextKey++,
+        slot,
+        version: s.version,
+        pid: undefined,
+        phase: 'spawning',
+        id: undefined,
+        spawnedAt: now,
+        readyAt: undefined,
+        activity: 'starting',
+        job: undefined,
+        processed: 0,
+        rssKb: undefined,
+        stop: undefined,
+        retire,
+      };
+      s.workers.push(w);
+      total += 1;
+      if (s.handoff) s.handoff.spawned += 1;
+      fx.push({ type: 'spawn', key: w.key, slot, version: w.version, retire, paused: s.paused, old: false });
+      fx.push({ type: 'setTimer', key: `ready:${w.key}`, ms: set.readyTimeoutMs, event: { type: 'timer', timer: 'ready', key: w.key } });
+    }
+  };
+
+  switch (event.type) {
+    case 'start': {
+      s.phase = 'running';
+      s.desired = event.desired;
+      s.olds = event.olds.map((o) => ({ ...o }));
+      if (s.olds.length > 0) {
+        s.handoff = { startedAt: now, spawned: 0 };
+        log(messages.handoffStart(s.olds, s.desired));
+      }
+      break;
+    }
+
+    case 'spawned': {
+      const w = byKey(event.key);
+      if (!w) break;
+      w.pid = event.pid;
+      w.phase = 'starting';
+      log(messages.spawnedWorker(w.slot, event.pid, w.retire), 'debug');
+      if (w.stop) {
+        const mode = w.stop.mode;
+        w.stop = undefined;
+        stopWorker(w, mode === 'kill' ? 'kill' : 'quick', 'shutdown');
+      }
+      break;
+    }
+
+    case 'spawnFailed': {
+      const w = byKey(event.key);
+      if (!w) break;
+      s.workers = s.workers.filter((x) => x !== w);
+      clearWorkerTimers(w);
+      log(messages.spawnFailed(w.slot, event.error), 'error');
+      startFailure(w, event.error);
+      finishIfDone();
+      break;
+    }
+
+    case 'hello': {
+      const w = byPid(event.pid);
+      if (w) w.id = event.id;
+      break;
+    }
+
+    case 'ready': {
+      const w = byPid(event.pid);
+      if (!w || w.phase === 'ready') break;
+      w.phase = 'ready';
+      w.readyAt = now;
+      w.activity = s.paused ? 'paused' : 'idle';
+      fx.push({ type: 'clearTimer', key: `ready:${w.key}` });
+      log(messages.workerReady(w.slot, event.pid, now - w.spawnedAt, w.retire));
+      if (w.stop) {
+        // Asked to stop while starting: now that its handlers exist, the stop can be graceful.
+        const { mode, reason } = w.stop;
+        w.stop = undefined;
+        fx.push({ type: 'clearTimer', key: `kill:${w.key}` });
+        stopWorker(w, mode, reason);
+      }
+      break;
+    }
+
+    case 'report': {
+      const w = byPid(event.pid);
+      if (!w) break;
+      const newJob = event.job && (!w.job || w.job.startedAt !== event.job.startedAt);
+      w.activity = event.activity;
+      w.job = event.job;
+      w.processed = event.processed;
+      if (event.rssKb !== undefined) w.rssKb = event.rssKb;
+      if (set.jobTimeoutMs !== undefined) {
+        if (newJob && event.job) {
+          fx.push({
+            type: 'setTimer',
+            key: `job:${w.key}`,
+            ms: set.jobTimeoutMs,
+            event: { type: 'timer', timer: 'job', key: w.key, startedAt: event.job.startedAt },
+          });
+        } else if (!event.job) {
+          fx.push({ type: 'clearTimer', key: `job:${w.key}` });
+          fx.push({ type: 'clearTimer', key: `jobKill:${w.key}` });
+        }
+      }
+      checkMemory(w);
+      break;
+    }
+
+    case 'memory': {
+      for (const sample of event.samples) {
+        const w = byPid(sample.pid);
+        if (!w) continue;
+        w.rssKb = sample.rssKb;
+        checkMemory(w);
+      }
+      break;
+    }
+
+    case 'recycling': {
+      const w = byPid(event.pid);
+      if (!w || w.stop) break;
+      log(messages.recycling(w.slot, event.pid, event.reason));
+      // The worker stops itself; the usual deadlines still apply.
+      w.stop = { mode: 'graceful', reason: 'recycle', at: now };
+      if (set.stopTimeoutMs > 0) {
+        fx.push({ type: 'setTimer', key: `stop:${w.key}`, ms: set.stopTimeoutMs, event: { type: 'timer', timer: 'stop', key: w.key } });
+      }
+      break;
+    }
+
+    case 'fatal': {
+      const w = byPid(event.pid);
+      if (w) log(messages.workerFatal(w.slot, event.pid, event.message), 'error');
+      break;
+    }
+
+    case 'exit': {
+      const w = byPid(event.pid);
+      if (!w) break;
+      s.workers = s.workers.filter((x) => x !== w);
+      clearWorkerTimers(w);
+      const clean = event.code === 0 && event.signal === null;
+      if (w.id && (!clean || w.phase !== 'ready')) fx.push({ type: 'recover', pid: event.pid, id: w.id });
+      if (w.stop) {
+        log(messages.workerExited(w.slot, event.pid, w.stop.reason, event.code, event.signal, w.stop.mode));
+      } else if (s.phase === 'running') {
+        log(messages.workerDied(w.slot, event.pid, event.code, event.signal, w.phase === 'ready'), 'error');
+        if (w.phase !== 'ready') startFailure(w, messages.exitPhrase(event.code, event.signal));
+        else recordDeath();
+        if (s.old) s.desired = Math.min(s.desired, s.workers.filter((x) => !x.stop).length);
+      } else {
+        log(messages.workerExited(w.slot, event.pid, 'shutdown', event.code, event.signal, 'quick'));
+      }
+      finishIfDone();
+      break;
+    }
+
+    case 'signal': {
+      handleSignal(event.signal);
+      break;
+    }
+
+    case 'scale': {
+      if (s.phase !== 'running' || s.old) break;
+      log(messages.scaled('scale', s.desired, event.desired));
+      s.desired = event.desired;
+      break;
+    }
+
+    case 'reloadRequest': {
+      requestReload(event.source);
+      break;
+    }
+
+    case 'reloaded': {
+      s.loadingConfig = false;
+      if (s.phase !== 'running' || s.old) break;
+      s.settings = event.settings;
+      s.version += 1;
+      if (s.desired !== event.desired) log(messages.scaled('config', s.desired, event.desired));
+      s.desired = event.desired;
+      const stale = s.workers.filter((w) => !w.stop).length;
+      s.holdUntil = 0;
+      s.holdLevel = 0;
+      if (stale > 0) {
+        s.reload = { startedAt: now };
+        log(messages.replacingWorkers(stale, s.desired));
+      }
+      break;
+    }
+
+    case 'reloadFailed': {
+      s.loadingConfig = false;
+      s.reloadPending = false;
+      log(messages.reloadFailed(event.error), 'error');
+      break;
+    }
+
+    case 'oldWorkers': {
+      const o = s.olds.find((x) => x.pid === event.pid);
+      if (o) o.live = event.live;
+      break;
+    }
+
+    case 'oldGone': {
+      const o = s.olds.find((x) => x.pid === event.pid);
+      if (o) {
+        s.olds = s.olds.filter((x) => x !== o);
+        log(messages.oldMasterGone(event.pid), 'debug');
+        if (s.olds.length === 0 && s.handoff) {
+          // Nothing left to replace: count it as done (logged by checkDone with 0 olds).
+          s.olds = [];
+        }
+      }
+      break;
+    }
+
+    case 'handoff': {
+      if (s.phase !== 'running') break;
+      if (!s.old) s.old = { by: event.by, desiredBefore: s.desired };
+      s.reload = undefined;
+      s.reloadPending = false;
+      s.holdUntil = 0;
+      fx.push({ type: 'clearTimer', key: 'hold' });
+      // Workers still starting are not needed any more.
+      for (const w of s.workers) if (w.phase !== 'ready') stopWorker(w, 'quick', 'scale');
+      for (const w of s.workers) if (w.pid !== undefined && w.phase === 'ready') fx.push({ type: 'send', pid: w.pid, message: { t: 'old', old: true } });
+      log(messages.handedOff(event.by, event.generation, s.workers.length));
+      break;
+    }
+
+    case 'handoffEnded': {
+      if (!s.old || s.phase !== 'running') break;
+      log(messages.handoffEnded(s.old.by, event.reason, s.old.desiredBefore), 'warn');
+      s.desired = s.old.desiredBefore;
+      s.old = undefined;
+      for (const w of s.workers) if (w.pid !== undefined && w.phase === 'ready') fx.push({ type: 'send', pid: w.pid, message: { t: 'old', old: false } });
+      break;
+    }
+
+    case 'timer': {
+      const w = byKey(event.key);
+      switch (event.timer) {
+        case 'hold':
+          break;
+        case 'ready':
+          if (!w || w.phase === 'ready' || w.stop) break;
+          log(messages.readyTimeout(w.slot, w.pid, set.readyTimeoutMs), 'error');
+          stopWorker(w, 'kill', 'ready-timeout');
+          startFailure(w, messages.notReadyIn(set.readyTimeoutMs));
+          break;
+        case 'stop':
+          if (!w || !w.stop || w.stop.mode !== 'graceful') break;
+          log(messages.stopTimeout(w.slot, w.pid, set.stopTimeoutMs), 'warn');
+          stopWorker(w, 'quick', w.stop.reason);
+          break;
+        case 'kill':
+          if (!w) break;
+          log(messages.killTimeout(w.slot, w.pid, set.termTimeoutMs + 1000), 'warn');
+          stopWorker(w, 'kill', w.stop?.reason ?? 'shutdown');
+          break;
+        case 'job':
+          if (!w || !w.job || w.job.startedAt !== event.startedAt || w.pid === undefined) break;
+          log(messages.jobTimeout(w.slot, w.pid, w.job, set.jobTimeoutMs ?? 0), 'warn');
+          fx.push({ type: 'send', pid: w.pid, message: { t: 'abort' } });
+          fx.push({
+            type: 'setTimer',
+            key: `jobKill:${w.key}`,
+            ms: set.termTimeoutMs,
+            event: { type: 'timer', timer: 'jobKill', key: w.key, startedAt: event.startedAt },
+          });
+          break;
+        case 'jobKill':
+          if (!w || !w.job || w.job.startedAt !== event.startedAt) break;
+          log(messages.jobKilled(w.slot, w.pid, w.job, set.termTimeoutMs), 'error');
+          stopWorker(w, 'kill', 'job-timeout');
+          break;
+      }
+      break;
+    }
+  }
+
+  function requestReload(source: string) {
+    if (s.phase !== 'running') return;
+    if (s.old) {
+      log(messages.ignoredWhileOld(source), 'warn');
+      return;
+    }
+    if (s.reload || s.loadingConfig) {
+      s.reloadPending = true;
+      log(messages.reloadQueued(source));
+      return;
+    }
+    log(messages.reloading(source));
+    s.loadingConfig = true;
+    fx.push({ type: 'reloadConfig' });
+  }
+
+  function checkMemory(w: WorkerEntry) {
+    const max = set.maxMemoryKb;
+    if (max === undefined || w.rssKb === undefined || w.stop || w.phase !== 'ready' || s.phase !== 'running') return;
+    if (w.rssKb > max) {
+      log(messages.overMemory(w.slot, w.pid, w.rssKb, max), 'warn');
+      stopWorker(w, 'graceful', 'memory');
+    }
+  }
+
+  function handleSignal(sig: SignalName) {
+    if (s.phase === 'done' || s.phase === 'idle') return;
+    switch (sig) {
+      case 'SIGTERM':
+      case 'SIGINT':
+        if (s.phase === 'stopping' && s.stopMode === 'quick') {
+          log(messages.stopAgain(sig, s.workers.length));
+          return;
+        }
+        log(messages.received(sig, 'quick shutdown: workers stop now, their jobs go back to the queues', s.workers.length));
+        if (s.handoff && oldLive(s) > 0) s.restoreOnExit = true;
+        beginStop('quick');
+        return;
+      case 'SIGQUIT':
+        if (s.phase === 'stopping') {
+          log(messages.stopAgain(sig, s.workers.length));
+          return;
+        }
+        log(messages.received(sig, 'graceful shutdown: workers finish their jobs', s.workers.length));
+        if (s.handoff && oldLive(s) > 0) s.restoreOnExit = true;
+        beginStop('graceful');
+        return;
+      case 'SIGUSR1':
+        log(messages.received(sig, 'aborting the current jobs', s.workers.length));
+        sendAll({ t: 'abort' });
+        return;
+      case 'SIGUSR2':
+        log(messages.received(sig, 'pausing', s.workers.length));
+        s.paused = true;
+        sendAll({ t: 'pause' });
+        return;
+      case 'SIGCONT':
+        if (!s.paused) {
+          log(messages.received(sig, 'not paused; nothing to do', s.workers.length), 'debug');
+          return;
+        }
+        log(messages.received(sig, 'resuming', s.workers.length));
+        s.paused = false;
+        sendAll({ t: 'resume' });
+        return;
+      case 'SIGTTIN':
+        if (s.phase !== 'running') return;
+        if (s.old) {
+          log(messages.ignoredWhileOld('TTIN'), 'warn');
+          return;
+        }
+        log(messages.scaled('TTIN', s.desired, s.desired + 1));
+        s.desired += 1;
+        return;
+      case 'SIGTTOU':
+        if (s.phase !== 'running') return;
+        if (s.desired === 0) {
+          log(messages.received(sig, 'already at 0 workers', s.workers.length), 'warn');
+          return;
+        }
+        log(messages.scaled('TTOU', s.desired, s.desired - 1));
+        s.desired -= 1;
+        return;
+      case 'SIGHUP':
+        requestReload('HUP');
+        return;
+      default:
+        log(messages.received(sig, 'ignored', s.workers.length), 'debug');
+    }
+  }
+
+  reconcile();
+  checkDone();
+  fx.push({ type: 'status' });
+  return { state: s, effects: fx };
+}

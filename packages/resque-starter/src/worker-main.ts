@@ -1,0 +1,250 @@
+import { createLogger, resolveLevel, type Logger } from '@baton/process-kit';
+import type { ResolvedConfig, WorkerHandle } from './config.js';
+import { ConfigError } from './errors.js';
+import { WorkerEnv, WorkerExit, type JobInfo, type MasterToWorker, type WorkerToMaster } from './ipc.js';
+import { loadConfigFile } from './load-config.js';
+import { readRssAnonKb } from './proc.js';
+import { loadResque, type ResqueWorker } from './resque.js';
+import { renderWorkerTitle } from './status.js';
+
+// Entry point of a worker process (spawned by the master with an IPC channel, detached, argv
+// padded for a long title). Signal handlers come first; "ready" is reported only once the
+// Resque worker is registered and afterFork is done, so the master never signals it earlier.
+
+const env = process.env;
+const slot = Number(env[WorkerEnv.slot] ?? 0);
+const masterPid = Number(env[WorkerEnv.masterPid] ?? process.ppid);
+const startPpid = process.ppid;
+const generation = env[WorkerEnv.generation] ? Number(env[WorkerEnv.generation]) : undefined;
+const retirePid = env[WorkerEnv.retirePid] ? Number(env[WorkerEnv.retirePid]) : undefined;
+
+let worker: ResqueWorker | undefined;
+let config: ResolvedConfig | undefined;
+let logger: Logger = createLogger({ tag: `worker[${slot}]`, level: resolveLevel(env.BATON_LOG_LEVEL) });
+let ready = false;
+let stopping: 'graceful' | 'quick' | undefined;
+let exitCode: number = WorkerExit.ok;
+let paused = env[WorkerEnv.paused] === '1';
+let old = false;
+let recycling = false;
+
+// --- signals first (node-mechanics §3): nothing may stop or kill us by default action ---
+process.on('SIGQUIT', () => void stop('graceful'));
+process.on('SIGTERM', () => void stop('quick'));
+process.on('SIGINT', () => void stop('quick'));
+process.on('SIGUSR1', () => abort());
+process.on('SIGUSR2', () => setPaused(true));
+process.on('SIGCONT', () => {
+  // CONT also arrives with every stop request (to wake a stopped process): only resume if paused.
+  if (paused && !stopping) setPaused(false);
+});
+for (const sig of ['SIGTTIN', 'SIGTTOU', 'SIGTSTP', 'SIGHUP', 'SIGWINCH'] as const) process.on(sig, () => undefined);
+process.stdout.on('error', () => undefined);
+process.stderr.on('error', () => undefined);
+
+// --- the master going away: IPC disconnect, and a ppid check as a second line ---
+process.on('disconnect', () => orphaned('IPC channel closed'));
+const ppidTimer = setInterval(() => {
+  if (process.ppid !== startPpid) orphaned(`parent changed from ${startPpid} to ${process.ppid}`);
+}, 1000);
+ppidTimer.unref();
+
+process.on('message', (m: MasterToWorker) => {
+  switch (m?.t) {
+    case 'pause':
+      setPaused(true);
+      break;
+    case 'resume':
+      setPaused(false);
+      break;
+    case 'abort':
+      abort();
+      break;
+    case 'old':
+      old = m.old;
+      title();
+      break;
+  }
+});
+
+void main();
+
+async function main(): Promise<void> {
+  try {
+    const path = env[WorkerEnv.config];
+    if (!path) throw new Error(`${WorkerEnv.config} is not set: workers are started by the resque-starter master`);
+    config = (await loadConfigFile(path, env)).config;
+    logger = createLogger({ tag: `worker[${slot}]`, level: config.logLevel });
+    title();
+    if (stopping) return exit();
+    const { Worker } = await loadResque();
+    const w = new Worker({
+      redis: config.redis,
+      namespace: config.namespace,
+      queues: config.queues,
+      jobs: config.jobs as Record<string, (...args: unknown[]) => unknown>,
+      concurrency: config.jobConcurrency,
+      ...(config.dequeueInterval !== undefined ? { interval: config.dequeueInterval } : {}),
+      ...(config.hooks ? { hooks: config.hooks as Record<string, unknown> } : {}),
+      logger,
+    });
+    worker = w;
+    send({ t: 'hello', id: w.id });
+    w.on('error', (err) => logger.warn(`resque worker: ${(err as Error)?.message ?? String(err)}`));
+    for (const ev of ['job', 'idle', 'paused', 'resumed']) w.on(ev, () => report());
+    for (const ev of ['success', 'failure']) w.on(ev, () => afterJob());
+    await w.start();
+    if (stopping) return await finish();
+    if (paused) await w.pause();
+    const handle: WorkerHandle<ResqueWorker> = {
+      worker: w,
+      slot,
+      pid: process.pid,
+      masterPid,
+      generation,
+      oldMasterPid: retirePid,
+      retireOldWorker: retireOnce,
+      logger,
+    };
+    await config.afterFork(handle, slot);
+    if (stopping) return await finish();
+    ready = true;
+    send({ t: 'ready' });
+    report();
+    if (config.maxLifetimeMs !== undefined) {
+      const ms = config.maxLifetimeMs * (1 + Math.random() * 0.1);
+      setTimeout(() => recycle(`maxLifetime ${Math.round(config!.maxLifetimeMs! / 1000)}s reached`), ms).unref();
+    }
+  } catch (err) {
+    const message = err instanceof ConfigError ? err.shortMessage : ((err as Error)?.stack ?? String(err));
+    logger.error(`cannot start: ${message}`);
+    send({ t: 'fatal', message: err instanceof ConfigError ? err.shortMessage : ((err as Error)?.message ?? String(err)) });
+    exitCode = WorkerExit.startFailed;
+    if (worker) await worker.stop({ graceful: false, graceMs: 0 }).catch(() => undefined);
+    exit();
+  }
+}
+
+let retired = false;
+function retireOnce(): boolean {
+  if (retired || !retirePid) return false;
+  retired = true;
+  try {
+    process.kill(retirePid, 'SIGTTOU');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function currentJob(): JobInfo | undefined {
+  const c = worker?.current[0];
+  if (!c) return undefined;
+  const startedAt = c.startedAt instanceof Date ? c.startedAt.getTime() : Number(c.startedAt);
+  return { queue: c.queue, class: String(c.payload?.class ?? '?'), startedAt };
+}
+
+function activity(): 'idle' | 'busy' | 'paused' {
+  if (!worker) return 'idle';
+  if ((worker.current?.length ?? 0) > 0 || worker.state === 'busy') return 'busy';
+  if (worker.state === 'paused' || paused) return 'paused';
+  return 'idle';
+}
+
+function report(rssKb?: number): void {
+  title();
+  if (!ready || !worker) return;
+  send({ t: 'state', activity: activity(), job: currentJob(), processed: worker.processed, ...(rssKb !== undefined ? { rssKb } : {}) });
+}
+
+function afterJob(): void {
+  const rss = readRssAnonKb('self');
+  report(rss);
+  if (!config || !worker || stopping) return;
+  if (config.maxJobs !== undefined && worker.processed >= config.maxJobs) recycle(`maxJobs ${config.maxJobs} reached`);
+  else if (config.maxMemoryKb !== undefined && rss !== undefined && rss > config.maxMemoryKb) {
+    recycle(`memory ${Math.round(rss / 1024)} MB > maxMemory ${Math.round(config.maxMemoryKb / 1024)} MB`);
+  }
+}
+
+function recycle(reason: string): void {
+  if (recycling || stopping) return;
+  recycling = true;
+  logger.info(`recycling: ${reason}`);
+  send({ t: 'recycling', reason });
+  void stop('graceful');
+}
+
+function setPaused(on: boolean): void {
+  paused = on;
+  if (!worker || !ready) return;
+  void Promise.resolve(on ? worker.pause() : worker.resume()).then(() => report());
+}
+
+function abort(): void {
+  if (worker && ready) {
+    logger.info('aborting the current jobs');
+    worker.abortCurrentJobs();
+  }
+}
+
+let finishing: Promise<void> | undefined;
+async function stop(mode: 'graceful' | 'quick'): Promise<void> {
+  if (stopping === 'quick' || stopping === mode) return;
+  stopping = mode;
+  title();
+  if (!worker) {
+    if (!config) return; // main() notices `stopping` after loading
+    return exit();
+  }
+  await finish();
+}
+
+function finish(): Promise<void> {
+  // A quick stop after a graceful one calls worker.stop again: the library upgrades it.
+  const w = worker!;
+  const mode = stopping ?? 'graceful';
+  const p = (async () => {
+    try {
+      if (mode === 'graceful') await w.stop({ graceful: true });
+      else await w.stop({ graceful: false, graceMs: config?.termTimeoutMs ?? 4000 });
+    } catch (err) {
+      logger.warn(`stopping: ${(err as Error)?.message ?? String(err)}`);
+    }
+  })();
+  finishing = finishing ? Promise.race([finishing, p]) : p;
+  return finishing.then(() => exit());
+}
+
+let orphanHandled = false;
+function orphaned(why: string): void {
+  if (orphanHandled) return;
+  orphanHandled = true;
+  logger.warn(`master ${masterPid} is gone (${why}): finishing the current job, then exiting`);
+  exitCode = WorkerExit.orphaned;
+  void stop('graceful');
+  const deadline = config?.stopTimeoutMs ?? 60_000;
+  if (deadline > 0) setTimeout(() => void stop('quick'), deadline).unref();
+}
+
+function title(): void {
+  process.title = renderWorkerTitle({
+    slot,
+    queues: config?.queues ?? [],
+    activity: stopping ? 'stopping' : !ready ? 'starting' : activity(),
+    old,
+    job: currentJob(),
+  });
+}
+
+function send(m: WorkerToMaster): void {
+  if (process.connected) process.send?.(m, undefined, {}, () => undefined);
+}
+
+let exited = false;
+function exit(): void {
+  if (exited) return;
+  exited = true;
+  // Let the IPC queue flush, then go; no handle may keep us alive.
+  setImmediate(() => process.exit(exitCode));
+}
