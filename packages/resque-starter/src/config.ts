@@ -374,7 +374,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
 
 /** Why: a Redis password must never reach a log line, a title or the status file. */
 export function redactUrl(url: string): string {
-  return url.replace(/^(rediss?:\/\/)([^@/]*)@/, (_m, scheme: string, auth: string) => {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i, (_m, scheme: string, auth: string) => {
     const user = auth.includes(':') ? auth.slice(0, auth.indexOf(':')) : '';
     return `${scheme}${user}${user || auth ? ':***' : ''}@`;
   });

@@ -1,0 +1,407 @@
+import { describe, expect, it } from 'vitest';
+import {
+  initialState,
+  oldLive,
+  reduce,
+  type Effect,
+  type MasterEvent,
+  type MasterSettings,
+  type MasterState,
+} from '../src/state.js';
+
+const SETTINGS: MasterSettings = {
+  readyTimeoutMs: 5000,
+  stopTimeoutMs: 10_000,
+  termTimeoutMs: 2000,
+  jobTimeoutMs: undefined,
+  maxMemoryKb: undefined,
+  crashLoop: { deaths: 4, windowMs: 60_000, delayMs: 1000, maxDelayMs: 8000 },
+};
+
+/** Drives the reducer like the master's loop does, assigning pids to spawns. */
+class Sim {
+  state: MasterState;
+  now = 1_000_000;
+  nextPid = 100;
+  effects: Effect[] = [];
+  constructor(settings: Partial<MasterSettings> = {}) {
+    this.state = initialState({ ...SETTINGS, ...settings });
+  }
+  send(event: MasterEvent): Effect[] {
+    const step = reduce(this.state, event, this.now);
+    this.state = step.state;
+    this.effects = step.effects.filter((e) => e.type !== 'log' && e.type !== 'status');
+    return this.effects;
+  }
+  /** Feeds `spawned` for every spawn effect of the last step; returns the new pids. */
+  spawnAll(): number[] {
+    const pids: number[] = [];
+    for (const fx of this.effects.filter((e) => e.type === 'spawn')) {
+      const pid = this.nextPid++;
+      pids.push(pid);
+      const step = reduce(this.state, { type: 'spawned', key: (fx as { key: number }).key, pid }, this.now);
+      this.state = step.state;
+    }
+    return pids;
+  }
+  readyAll(pids: number[]): void {
+    for (const pid of pids) this.send({ type: 'ready', pid });
+  }
+  start(desired: number, olds: MasterState['olds'] = []): number[] {
+    this.send({ type: 'start', desired, olds });
+    const pids = this.spawnAll();
+    this.readyAll(pids);
+    return pids;
+  }
+  logs(event: MasterEvent): string[] {
+    const step = reduce(this.state, event, this.now);
+    this.state = step.state;
+    this.effects = step.effects.filter((e) => e.type !== 'log' && e.type !== 'status');
+    return step.effects.flatMap((e) => (e.type === 'log' ? [e.message] : []));
+  }
+  pidsBySlot(): Record<number, number[]> {
+    const out: Record<number, number[]> = {};
+    for (const w of this.state.workers) (out[w.slot] ??= []).push(w.pid ?? -1);
+    return out;
+  }
+}
+
+const kinds = (fx: Effect[]) => fx.map((e) => e.type);
+const signals = (fx: Effect[]) =>
+  fx.flatMap((e) => (e.type === 'signal' ? [`${e.signal.replace('SIG', '')}${e.group ? ' -' : ' '}${e.pid}`] : []));
+const spawns = (fx: Effect[]) => fx.flatMap((e) => (e.type === 'spawn' ? [{ slot: e.slot, retire: e.retire }] : []));
+
+describe('start and scaling (unicorn maintain_worker_count)', () => {
+  it('starts all slots at once and arms a ready deadline for each', () => {
+    const sim = new Sim();
+    const fx = sim.send({ type: 'start', desired: 3, olds: [] });
+    expect(spawns(fx)).toEqual([{ slot: 0, retire: undefined }, { slot: 1, retire: undefined }, { slot: 2, retire: undefined }]);
+    expect(fx.filter((e) => e.type === 'setTimer').map((e) => (e as { key: string }).key)).toEqual(['ready:1', 'ready:2', 'ready:3']);
+  });
+
+  it.each([
+    ['SIGTTIN', 3, [{ slot: 2, retire: undefined }], []],
+    ['SIGTTOU', 1, [], ['QUIT 101', 'CONT 101']],
+  ] as const)('%s on 2 workers → %i desired', (signal, desired, expectedSpawns, expectedSignals) => {
+    const sim = new Sim();
+    sim.start(2);
+    const fx = sim.send({ type: 'signal', signal });
+    expect(sim.state.desired).toBe(desired);
+    expect(spawns(fx)).toEqual(expectedSpawns);
+    expect(signals(fx)).toEqual(expectedSignals);
+  });
+
+  it('TTOU at 0 workers stays at 0', () => {
+    const sim = new Sim();
+    sim.start(0);
+    sim.send({ type: 'signal', signal: 'SIGTTOU' });
+    expect(sim.state.desired).toBe(0);
+  });
+
+  it('scale N sets the count exactly and retires the highest slots', () => {
+    const sim = new Sim();
+    sim.start(4);
+    const fx = sim.send({ type: 'scale', desired: 1 });
+    expect(signals(fx).filter((s) => s.startsWith('QUIT'))).toEqual(['QUIT 101', 'QUIT 102', 'QUIT 103']);
+    expect(sim.state.workers.filter((w) => w.stop).map((w) => w.slot)).toEqual([1, 2, 3]);
+  });
+
+  it('a dead worker is replaced in its slot and its jobs are recovered', () => {
+    const sim = new Sim();
+    const [a, b] = sim.start(2);
+    sim.send({ type: 'hello', pid: b!, id: `host:${b}:q` });
+    const fx = sim.send({ type: 'exit', pid: b!, code: null, signal: 'SIGKILL' });
+    expect(fx.find((e) => e.type === 'recover')).toEqual({ type: 'recover', pid: b, id: `host:${b}:q` });
+    expect(spawns(fx)).toEqual([{ slot: 1, retire: undefined }]);
+    expect(a).toBe(100);
+  });
+
+  it('a clean exit after a stop request is not a death and recovers nothing', () => {
+    const sim = new Sim();
+    const [, b] = sim.start(2);
+    sim.send({ type: 'hello', pid: b!, id: 'x' });
+    sim.send({ type: 'signal', signal: 'SIGTTOU' });
+    const fx = sim.send({ type: 'exit', pid: b!, code: 0, signal: null });
+    expect(kinds(fx)).not.toContain('recover');
+    expect(kinds(fx)).not.toContain('spawn');
+    expect(sim.state.deaths).toEqual([]);
+  });
+});
+
+describe('crash loop', () => {
+  it('more than 4 deaths within the window → a growing delay before the next start', () => {
+    const sim = new Sim();
+    sim.start(1);
+    const delays: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const pid = sim.state.workers[0]!.pid!;
+      sim.now += 100;
+      const fx = sim.send({ type: 'exit', pid, code: 1, signal: null });
+      const hold = fx.find((e) => e.type === 'setTimer' && e.key === 'hold') as { ms: number } | undefined;
+      if (hold) {
+        delays.push(hold.ms);
+        sim.now += hold.ms;
+        sim.send({ type: 'timer', timer: 'hold' });
+      }
+      sim.readyAll(sim.spawnAll());
+    }
+    expect(delays).toEqual([1000, 2000, 4000]);
+  });
+
+  it('deaths outside the window do not count', () => {
+    const sim = new Sim();
+    sim.start(1);
+    for (let i = 0; i < 10; i++) {
+      sim.now += 20_000;
+      const fx = sim.send({ type: 'exit', pid: sim.state.workers[0]!.pid!, code: 1, signal: null });
+      expect(spawns(fx)).toHaveLength(1);
+      sim.readyAll(sim.spawnAll());
+    }
+  });
+});
+
+describe('stop signals', () => {
+  it('TERM: quick stop of every worker group, exit 0 once all are gone', () => {
+    const sim = new Sim();
+    const pids = sim.start(2);
+    const fx = sim.send({ type: 'signal', signal: 'SIGTERM' });
+    expect(signals(fx)).toEqual(['TERM -100', 'CONT -100', 'TERM -101', 'CONT -101']);
+    expect(kinds(sim.send({ type: 'exit', pid: pids[0]!, code: 0, signal: null }))).not.toContain('exit');
+    expect(sim.send({ type: 'exit', pid: pids[1]!, code: 0, signal: null }).at(-1)).toEqual({ type: 'exit', code: 0 });
+  });
+
+  it('QUIT: graceful (QUIT to the pid only), TERM after stopTimeout, KILL after termTimeout', () => {
+    const sim = new Sim();
+    const [pid] = sim.start(1);
+    expect(signals(sim.send({ type: 'signal', signal: 'SIGQUIT' }))).toEqual(['QUIT 100', 'CONT 100']);
+    expect(signals(sim.send({ type: 'timer', timer: 'stop', key: 1 }))).toEqual(['TERM -100', 'CONT -100']);
+    expect(signals(sim.send({ type: 'timer', timer: 'kill', key: 1 }))).toEqual(['KILL -100']);
+    expect(sim.send({ type: 'exit', pid: pid!, code: null, signal: 'SIGKILL' }).at(-1)).toEqual({ type: 'exit', code: 0 });
+  });
+
+  it('TERM during a graceful stop upgrades it; QUIT again changes nothing', () => {
+    const sim = new Sim();
+    sim.start(1);
+    sim.send({ type: 'signal', signal: 'SIGQUIT' });
+    expect(signals(sim.send({ type: 'signal', signal: 'SIGQUIT' }))).toEqual([]);
+    expect(signals(sim.send({ type: 'signal', signal: 'SIGTERM' }))).toEqual(['TERM -100', 'CONT -100']);
+  });
+
+  it('a worker still starting is stopped with TERM (its handlers may not exist yet)', () => {
+    const sim = new Sim();
+    sim.send({ type: 'start', desired: 1, olds: [] });
+    sim.spawnAll();
+    expect(signals(sim.send({ type: 'signal', signal: 'SIGQUIT' }))).toEqual(['TERM -100', 'CONT -100']);
+  });
+
+  it('a stop while spawning is applied as soon as the pid is known', () => {
+    const sim = new Sim();
+    sim.send({ type: 'start', desired: 1, olds: [] });
+    sim.send({ type: 'signal', signal: 'SIGTERM' });
+    const step = reduce(sim.state, { type: 'spawned', key: 1, pid: 100 }, sim.now);
+    expect(signals(step.effects)).toEqual(['TERM -100', 'CONT -100']);
+  });
+});
+
+describe('forwarded signals', () => {
+  it('USR2/CONT pause and resume ready workers over IPC (ordered, unlike signals); USR1 aborts', () => {
+    const sim = new Sim();
+    sim.start(2);
+    expect(sim.send({ type: 'signal', signal: 'SIGUSR2' }).filter((e) => e.type === 'send')).toEqual([
+      { type: 'send', pid: 100, message: { t: 'pause' } },
+      { type: 'send', pid: 101, message: { t: 'pause' } },
+    ]);
+    expect(sim.state.paused).toBe(true);
+    const fx = sim.send({ type: 'signal', signal: 'SIGTTIN' });
+    expect(fx.find((e) => e.type === 'spawn')).toMatchObject({ paused: true });
+    expect(sim.send({ type: 'signal', signal: 'SIGCONT' }).filter((e) => e.type === 'send')).toHaveLength(2);
+    expect(sim.send({ type: 'signal', signal: 'SIGUSR1' }).filter((e) => e.type === 'send').map((e) => (e as { message: unknown }).message)).toEqual([
+      { t: 'abort' },
+      { t: 'abort' },
+    ]);
+  });
+});
+
+describe('rolling replacement in place (HUP, restart file)', () => {
+  it('replaces slot by slot, never more than desired+1 alive', () => {
+    const sim = new Sim();
+    sim.start(3);
+    expect(kinds(sim.send({ type: 'signal', signal: 'SIGHUP' }))).toContain('reloadConfig');
+    let fx = sim.send({ type: 'reloaded', settings: SETTINGS, desired: 3 });
+    expect(spawns(fx)).toEqual([{ slot: 0, retire: undefined }]);
+    let max = 0;
+    for (let round = 0; round < 3; round++) {
+      max = Math.max(max, sim.state.workers.length);
+      const [pid] = sim.spawnAll();
+      fx = sim.send({ type: 'ready', pid: pid! });
+      const quit = signals(fx).find((s) => s.startsWith('QUIT'));
+      expect(quit).toBeDefined();
+      expect(spawns(fx)).toEqual([]);
+      const oldPid = Number(quit!.split(' ')[1]);
+      fx = sim.send({ type: 'exit', pid: oldPid, code: 0, signal: null });
+    }
+    expect(max).toBe(4);
+    expect(sim.state.reload).toBeUndefined();
+    expect(sim.state.workers.every((w) => w.version === 2)).toBe(true);
+  });
+
+  it('a new worker that never gets ready stops the replacement; the old ones keep serving', () => {
+    const sim = new Sim();
+    sim.start(2);
+    sim.send({ type: 'reloadRequest', source: 'restart file' });
+    sim.send({ type: 'reloaded', settings: SETTINGS, desired: 2 });
+    const [pid] = sim.spawnAll();
+    const fx = sim.send({ type: 'timer', timer: 'ready', key: 3 });
+    expect(signals(fx)).toEqual([`KILL -${pid}`]);
+    sim.send({ type: 'exit', pid: pid!, code: null, signal: 'SIGKILL' });
+    expect(sim.state.reload).toBeUndefined();
+    expect(sim.state.workers.map((w) => w.pid)).toEqual([100, 101]);
+    expect(sim.state.workers.every((w) => !w.stop)).toBe(true);
+  });
+
+  it('a second HUP during a replacement is queued, not lost', () => {
+    const sim = new Sim();
+    sim.start(1);
+    sim.send({ type: 'signal', signal: 'SIGHUP' });
+    expect(kinds(sim.send({ type: 'signal', signal: 'SIGHUP' }))).not.toContain('reloadConfig');
+    sim.send({ type: 'reloaded', settings: SETTINGS, desired: 1 });
+    const [pid] = sim.spawnAll();
+    sim.send({ type: 'ready', pid: pid! });
+    expect(kinds(sim.send({ type: 'exit', pid: 100, code: 0, signal: null }))).toContain('reloadConfig');
+  });
+});
+
+describe('rolling hand-off from an old master (under start-server)', () => {
+  const old = (live: number) => [{ pid: 50, generation: 1, live, linked: true }];
+
+  it('one new worker at a time; each next one only when both generations fit in C', () => {
+    const sim = new Sim();
+    let fx = sim.send({ type: 'start', desired: 3, olds: old(3) });
+    expect(spawns(fx)).toEqual([{ slot: 0, retire: 50 }]);
+    let maxAlive = 0;
+    for (let live = 3; live > 0; live--) {
+      maxAlive = Math.max(maxAlive, sim.state.workers.length + oldLive(sim.state));
+      const [pid] = sim.spawnAll();
+      expect(spawns(sim.send({ type: 'ready', pid: pid! }))).toEqual([]);
+      // afterFork sent TTOU: the old master retires one worker, which finishes and exits.
+      fx = sim.send({ type: 'oldWorkers', pid: 50, live: live - 1 });
+      maxAlive = Math.max(maxAlive, sim.state.workers.length + oldLive(sim.state));
+      if (live > 1) expect(spawns(fx)).toEqual([{ slot: 3 - live + 1, retire: 50 }]);
+    }
+    expect(maxAlive).toBe(4);
+    expect(sim.state.handoff).toBeUndefined();
+    expect(sim.state.workers).toHaveLength(3);
+  });
+
+  it('an old master with fewer workers than C lets several new ones start at once', () => {
+    const sim = new Sim();
+    const fx = sim.send({ type: 'start', desired: 3, olds: old(1) });
+    expect(spawns(fx)).toEqual([
+      { slot: 0, retire: 50 },
+      { slot: 1, retire: 50 },
+      { slot: 2, retire: 50 },
+    ]);
+  });
+
+  it('a new worker that dies before ready aborts: own workers finish, old master gets its workers back, exit 3', () => {
+    const sim = new Sim();
+    sim.send({ type: 'start', desired: 2, olds: old(2) });
+    const [a] = sim.spawnAll();
+    sim.send({ type: 'ready', pid: a! });
+    sim.send({ type: 'oldWorkers', pid: 50, live: 1 });
+    const [b] = sim.spawnAll();
+    let fx = sim.send({ type: 'exit', pid: b!, code: 70, signal: null });
+    expect(signals(fx)).toEqual([`QUIT ${a}`, `CONT ${a}`]);
+    expect(sim.state.phase).toBe('stopping');
+    fx = sim.send({ type: 'exit', pid: a!, code: 0, signal: null });
+    expect(fx.filter((e) => e.type === 'restoreOld' || e.type === 'exit')).toEqual([
+      { type: 'restoreOld', pids: [50] },
+      { type: 'exit', code: 3 },
+    ]);
+  });
+
+  it('unlinked old masters get QUIT once they have no workers left', () => {
+    const sim = new Sim();
+    sim.send({ type: 'start', desired: 1, olds: [{ pid: 50, generation: 1, live: 1, linked: false }] });
+    const [a] = sim.spawnAll();
+    sim.send({ type: 'ready', pid: a! });
+    expect(sim.send({ type: 'oldWorkers', pid: 50, live: 0 }).filter((e) => e.type === 'quitOld')).toEqual([{ type: 'quitOld', pids: [50] }]);
+  });
+});
+
+describe('the old master side of a hand-off', () => {
+  it('marks workers OLD, retires the highest slot on each TTOU, exits when the last is gone', () => {
+    const sim = new Sim();
+    const pids = sim.start(2);
+    let fx = sim.send({ type: 'handoff', by: 999, generation: 2 });
+    expect(fx.filter((e) => e.type === 'send').map((e) => (e as { message: unknown }).message)).toEqual([
+      { t: 'old', old: true },
+      { t: 'old', old: true },
+    ]);
+    expect(signals(sim.send({ type: 'signal', signal: 'SIGTTOU' }))).toEqual([`QUIT ${pids[1]}`, `CONT ${pids[1]}`]);
+    expect(kinds(sim.send({ type: 'exit', pid: pids[1]!, code: 0, signal: null }))).not.toContain('spawn');
+    expect(kinds(sim.send({ type: 'signal', signal: 'SIGTTIN' }))).not.toContain('spawn');
+    sim.send({ type: 'signal', signal: 'SIGTTOU' });
+    fx = sim.send({ type: 'exit', pid: pids[0]!, code: 0, signal: null });
+    expect(fx.at(-1)).toEqual({ type: 'exit', code: 0 });
+  });
+
+  it('a dead worker is not replaced while OLD', () => {
+    const sim = new Sim();
+    const pids = sim.start(2);
+    sim.send({ type: 'handoff', by: 999, generation: 2 });
+    const fx = sim.send({ type: 'exit', pid: pids[0]!, code: null, signal: 'SIGKILL' });
+    expect(kinds(fx)).not.toContain('spawn');
+    expect(sim.state.desired).toBe(1);
+  });
+
+  it('restore (or the new master vanishing) brings back the workers it had', () => {
+    const sim = new Sim();
+    const pids = sim.start(3);
+    sim.send({ type: 'handoff', by: 999, generation: 2 });
+    sim.send({ type: 'signal', signal: 'SIGTTOU' });
+    sim.send({ type: 'exit', pid: pids[2]!, code: 0, signal: null });
+    const fx = sim.send({ type: 'handoffEnded', reason: 'lost' });
+    expect(sim.state.old).toBeUndefined();
+    expect(sim.state.desired).toBe(3);
+    expect(spawns(fx)).toEqual([{ slot: 2, retire: undefined }]);
+  });
+});
+
+describe('limits', () => {
+  it('over maxMemory: finish the job and go; the replacement starts at once (C+1)', () => {
+    const sim = new Sim({ maxMemoryKb: 1000 });
+    sim.start(2);
+    const fx = sim.send({ type: 'memory', samples: [{ pid: 100, rssKb: 2000 }, { pid: 101, rssKb: 10 }] });
+    expect(signals(fx)).toEqual(['QUIT 100', 'CONT 100']);
+    expect(spawns(fx)).toEqual([{ slot: 0, retire: undefined }]);
+  });
+
+  it('a worker recycling itself (maxJobs, maxLifetime) gets its replacement started', () => {
+    const sim = new Sim();
+    sim.start(1);
+    const fx = sim.send({ type: 'recycling', pid: 100, reason: 'maxJobs 10 reached' });
+    expect(spawns(fx)).toEqual([{ slot: 0, retire: undefined }]);
+    expect(signals(fx)).toEqual([]);
+  });
+
+  it('jobTimeout: abort the job, then kill the worker if it is still on it', () => {
+    const sim = new Sim({ jobTimeoutMs: 1000 });
+    sim.start(1);
+    const job = { queue: 'q', class: 'Slow', startedAt: sim.now };
+    let fx = sim.send({ type: 'report', pid: 100, activity: 'busy', job, processed: 0 });
+    expect(fx.find((e) => e.type === 'setTimer')).toMatchObject({ key: 'job:1', ms: 1000 });
+    fx = sim.send({ type: 'timer', timer: 'job', key: 1, startedAt: job.startedAt });
+    expect(fx.filter((e) => e.type === 'send')).toEqual([{ type: 'send', pid: 100, message: { t: 'abort' } }]);
+    fx = sim.send({ type: 'timer', timer: 'jobKill', key: 1, startedAt: job.startedAt });
+    expect(signals(fx)).toEqual(['KILL -100']);
+  });
+
+  it('a job timer of a finished job does nothing', () => {
+    const sim = new Sim({ jobTimeoutMs: 1000 });
+    sim.start(1);
+    sim.send({ type: 'report', pid: 100, activity: 'busy', job: { queue: 'q', class: 'A', startedAt: 1 }, processed: 0 });
+    sim.send({ type: 'report', pid: 100, activity: 'idle', job: undefined, processed: 1 });
+    expect(sim.send({ type: 'timer', timer: 'job', key: 1, startedAt: 1 })).toEqual([]);
+  });
+});
