@@ -46,7 +46,8 @@ let loaded: Promise<ResqueModule> | undefined;
 
 /** Why: one place that knows where the Resque library comes from. */
 export function loadResque(): Promise<ResqueModule> {
-  const name = '@baton/resque';
+  // RESQUE_STARTER_RESQUE_MODULE: another module with the same API (tests, experiments).
+  const name = process.env.RESQUE_STARTER_RESQUE_MODULE || '@baton/resque';
   loaded ??= import(name) as Promise<ResqueModule>;
   return loaded;
 }
