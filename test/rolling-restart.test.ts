@@ -1,0 +1,189 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type TestRedis } from './helpers/redis.js';
+import { BIN, spawnNode, spawnTracked, type Spawned } from './helpers/spawn.js';
+import { pidAlive, pollUntil, waitForPidExit } from './helpers/wait.js';
+import { doneIds, enqueueRecords, liveWorkers, RsEnv, sampleWorkers } from './fixtures/rs-harness.js';
+
+// The full chain: start-server → resque-starter master → worker processes → private redis-server.
+// A HUP to start-server starts a new master generation, which replaces the old master's
+// workers one at a time: never more than concurrency + 1 worker processes alive.
+
+const PERL_START_SERVER = '/usr/bin/start_server';
+let redis: TestRedis;
+const envs: RsEnv[] = [];
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.close();
+});
+afterEach(() => {
+  for (const e of envs.splice(0)) e.cleanup();
+});
+
+function chain(e: RsEnv, { perl = false, interval = '0.3' } = {}): Spawned {
+  const ssPid = join(e.dir, 'ss.pid');
+  const ssStatus = join(e.dir, 'ss.status');
+  const command = [process.execPath, BIN.resqueStarter, '-c', e.conf];
+  if (perl) {
+    return spawnTracked(
+      PERL_START_SERVER,
+      [`--pid-file=${ssPid}`, `--status-file=${ssStatus}`, '--signal-on-hup=CONT', `--interval=${interval}`, '--', ...command],
+      { label: 'start_server (perl)', env: e.env() },
+    );
+  }
+  return spawnNode(
+    BIN.startServer,
+    [`--pid-file=${ssPid}`, `--status-file=${ssStatus}`, '--signal-on-hup=CONT', `--interval=${interval}`, '--', ...command],
+    { label: 'start-server', env: e.env() },
+  );
+}
+
+const masterOf = (e: RsEnv) => Number(readFileSync(e.pidFile, 'utf8').trim());
+const statusGenerations = (e: RsEnv) => readFileSync(join(e.dir, 'ss.status'), 'utf8').trim();
+async function readyWorkers(e: RsEnv, n: number, masterPid?: number) {
+  return await pollUntil(
+    () => {
+      const s = e.status();
+      if (!s || (masterPid !== undefined && s.master.pid !== masterPid)) return undefined;
+      const ready = s.workers.filter((w) => ['idle', 'busy', 'paused'].includes(w.state));
+      return ready.length === n && s.workers.length === n ? s : undefined;
+    },
+    { what: `${n} ready workers`, timeoutMs: 20_000 },
+  );
+}
+const setup = (concurrency: number, extra = '') => {
+  const e = new RsEnv(redis, { concurrency, extra });
+  envs.push(e);
+  return e;
+};
+
+async function rollingRestart(perl: boolean) {
+  const C = 3;
+  const e = setup(C);
+  const ss = chain(e, { perl, interval: perl ? '1' : '0.3' });
+  await ss.waitForLine(/worker\[2\] \d+ ready/);
+  const oldMaster = masterOf(e);
+  const oldWorkers = (await readyWorkers(e, C, oldMaster)).workers.map((w) => w.pid!);
+
+  const r = redis.client();
+  const ids = await enqueueRecords(r, e.ns, 150, 60);
+  await pollUntil(async () => (await doneIds(r, e.ns)).length >= 15, { what: 'jobs flowing' });
+  const sampler = sampleWorkers(e.ns, 10);
+  const hupAt = Date.now();
+  process.kill(ss.pid, 'SIGHUP');
+  await ss.waitForLine(/rolling restart done in [\d.]+s: 3 new worker\(s\) ready/, { timeoutMs: 20_000 });
+  const rolledIn = Date.now() - hupAt;
+  await waitForPidExit(oldMaster, { timeoutMs: 10_000 });
+  await pollUntil(async () => (await doneIds(r, e.ns)).length >= ids.length, { what: 'all jobs done', timeoutMs: 30_000 });
+  const { max, samples } = sampler.stop();
+
+  const done = await doneIds(r, e.ns);
+  expect([...done].sort()).toEqual([...ids].sort()); // every job done, exactly once
+  expect(await r.llen(`${e.ns}:queue:rs`)).toBe(0);
+  expect(samples).toBeGreaterThan(20);
+  expect(max).toBeLessThanOrEqual(C + 1);
+  expect(max).toBe(C + 1); // it did overlap by one (one new worker before each old one went)
+  const newMaster = masterOf(e);
+  expect(newMaster).not.toBe(oldMaster);
+  const now = await readyWorkers(e, C, newMaster);
+  expect(now.workers.filter((w) => oldWorkers.includes(w.pid!))).toEqual([]);
+  for (const pid of oldWorkers) expect(pidAlive(pid)).toBe(false);
+  expect(liveWorkers(e.ns).sort()).toEqual(now.workers.map((w) => w.pid!).sort());
+  await pollUntil(() => /^\d+:\d+$/.test(statusGenerations(e)) && statusGenerations(e).endsWith(`:${newMaster}`), {
+    what: 'start-server status file to list only the new generation',
+  });
+  expect(ss.output).toMatch(new RegExp(`rolling restart: taking over from old master\\(s\\) ${oldMaster}`));
+  expect(ss.output).toMatch(/last worker gone; master \d+ has taken over: exiting/);
+  expect(ss.output).not.toMatch(/\[error\]|SIGKILL/);
+  process.kill(ss.pid, 'SIGTERM');
+  await ss.waitForExit({ timeoutMs: 15_000 });
+  await pollUntil(() => liveWorkers(e.ns).length === 0, { what: 'no worker left' });
+  return rolledIn;
+}
+
+describe('rolling restart under start-server', () => {
+  it('replaces every worker with jobs flowing: ≤ C+1 alive, every job done exactly once, old master gone', async () => {
+    const ms = await rollingRestart(false);
+    expect(ms).toBeLessThan(10_000);
+  });
+
+  it.skipIf(!existsSync(PERL_START_SERVER))('works the same under Perl start_server (old master found without its status file)', async () => {
+    await rollingRestart(true);
+  });
+
+  it('a new generation with a broken config exits non-zero; the old one keeps serving untouched', async () => {
+    const e = setup(2);
+    const ss = chain(e);
+    const oldMaster = await pollUntil(() => (existsSync(e.pidFile) ? masterOf(e) : undefined), { what: 'pid file' });
+    const before = (await readyWorkers(e, 2, oldMaster)).workers.map((w) => w.pid);
+    const good = readFileSync(e.conf, 'utf8');
+    writeFileSync(e.conf, good.replace("queues: ['rs'],", 'queues: 42,'));
+    process.kill(ss.pid, 'SIGHUP');
+    await ss.waitForLine(/config error: .*conf\.ts:\d+:\d+: Expected `queues` to be a list of queue names/);
+    await ss.waitForLine(/seems to have failed to start|failed to start/);
+    // Untouched: same master, same workers, still taking jobs.
+    expect(masterOf(e)).toBe(oldMaster);
+    expect(liveWorkers(e.ns).sort()).toEqual([...before].sort());
+    const r = redis.client();
+    const ids = await enqueueRecords(r, e.ns, 10, 0);
+    await pollUntil(async () => (await doneIds(r, e.ns)).length === ids.length, { what: 'old generation serving' });
+    expect(ss.output).not.toMatch(/TTOU/);
+    // Once the config is fixed, start-server's retry rolls the workers over.
+    writeFileSync(e.conf, good);
+    await ss.waitForLine(/rolling restart done/, { timeoutMs: 20_000 });
+    await waitForPidExit(oldMaster);
+    process.kill(ss.pid, 'SIGTERM');
+    await ss.waitForExit({ timeoutMs: 15_000 });
+  });
+
+  it('a new worker that never gets ready stops the rollout; the old master gets its workers back', async () => {
+    const C = 3;
+    const e = setup(C);
+    const ss = chain(e);
+    const oldMaster = await pollUntil(() => (existsSync(e.pidFile) ? masterOf(e) : undefined), { what: 'pid file' });
+    await readyWorkers(e, C, oldMaster);
+    const good = readFileSync(e.conf, 'utf8');
+    // The new code hangs in its second worker's afterFork.
+    writeFileSync(
+      e.conf,
+      good
+        .replace('readyTimeout: 10,', 'readyTimeout: 1,')
+        .replace('  jobs: {', '  afterFork: async (w, nr) => { if (nr === 1) await new Promise(() => {}); w.retireOldWorker(); },\n  jobs: {'),
+    );
+    const r = redis.client();
+    const ids = await enqueueRecords(r, e.ns, 60, 50);
+    const sampler = sampleWorkers(e.ns, 10);
+    process.kill(ss.pid, 'SIGHUP');
+    const abort = ss.output.length;
+    await ss.waitForLine(/rolling restart aborted: new worker\[1\] failed \(it was not ready within readyTimeout \(1s\)\)/, { timeoutMs: 20_000 });
+    await ss.waitForLine(/gave up its rolling restart: back to 3 worker\(s\)/, { from: abort });
+    // Fix the code; start-server's retry then completes the rollout.
+    writeFileSync(e.conf, good);
+    await ss.waitForLine(/rolling restart done/, { timeoutMs: 30_000 });
+    await waitForPidExit(oldMaster, { timeoutMs: 15_000 });
+    await pollUntil(async () => (await doneIds(r, e.ns)).length >= ids.length, { what: 'all jobs done', timeoutMs: 30_000 });
+    const { max } = sampler.stop();
+    expect(max).toBeLessThanOrEqual(C + 1);
+    expect([...new Set(await doneIds(r, e.ns))].sort()).toEqual([...ids].sort());
+    process.kill(ss.pid, 'SIGTERM');
+    await ss.waitForExit({ timeoutMs: 15_000 });
+  });
+
+  it('TERM to start-server stops every generation; in-flight jobs go back to the queue', async () => {
+    const e = setup(2);
+    const ss = chain(e);
+    const m = await pollUntil(() => (existsSync(e.pidFile) ? masterOf(e) : undefined), { what: 'pid file' });
+    await readyWorkers(e, 2, m);
+    const r = redis.client();
+    const ids = await enqueueRecords(r, e.ns, 2, 30_000, 'long');
+    await pollUntil(async () => (await r.llen(`${e.ns}:rs:started`)) === 2, { what: 'both jobs started' });
+    process.kill(ss.pid, 'SIGTERM');
+    expect((await ss.waitForExit({ timeoutMs: 15_000 })).code).toBe(0);
+    expect(liveWorkers(e.ns)).toEqual([]);
+    const queued = (await r.lrange(`${e.ns}:queue:rs`, 0, -1)).map((p) => (JSON.parse(p) as { args: string[] }).args[0]).sort();
+    expect(queued).toEqual(ids.sort());
+  });
+});
