@@ -301,7 +301,11 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
   const reconcile = () => {
     if (s.phase !== 'running') return;
     if (s.old) {
-      const alive = s.workers.filter((w) => !w.stop).sort((a, b) => b.slot - a.slot);
+      // Slots no longer matter here: retire whoever frees a place soonest — an idle (or still
+      // starting) worker first, then the one whose job has run longest — so the new master can
+      // start its next worker sooner.
+      const eta = (w: WorkerEntry) => (w.phase !== 'ready' || !w.job ? -Infinity : w.job.startedAt);
+      const alive = s.workers.filter((w) => !w.stop).sort((a, b) => eta(a) - eta(b) || b.slot - a.slot);
       for (const w of alive.slice(0, Math.max(0, alive.length - s.desired))) stopWorker(w, 'graceful', 'scale');
       if (s.workers.length === 0) {
         log(messages.oldMasterDone(s.old.by));

@@ -27,6 +27,7 @@ let exitCode: number = WorkerExit.ok;
 let paused = env[WorkerEnv.paused] === '1';
 let old = false;
 let recycling = false;
+const timings = { config: 0, start: 0 };
 
 // --- signals first (node-mechanics §3): nothing may stop or kill us by default action ---
 process.on('SIGQUIT', () => void stop('graceful'));
@@ -76,7 +77,9 @@ async function main(): Promise<void> {
     // The Resque library (ioredis) loads while jiti compiles the config: ~30 ms less to ready.
     const resqueModule = loadResque();
     resqueModule.catch(() => undefined);
+    const tConfig = performance.now();
     config = (await loadConfigFile(path, env)).config;
+    timings.config = performance.now() - tConfig;
     logger = createLogger({ tag: `worker[${slot}]`, level: config.logLevel });
     title();
     if (stopping) return exit();
@@ -96,7 +99,9 @@ async function main(): Promise<void> {
     w.on('error', (err) => logger.warn(`resque worker: ${(err as Error)?.message ?? String(err)}`));
     for (const ev of ['job', 'idle', 'paused', 'resumed']) w.on(ev, () => report());
     for (const ev of ['success', 'failure']) w.on(ev, () => afterJob());
+    const tStart = performance.now();
     await w.start();
+    timings.start = performance.now() - tStart;
     if (stopping) return await finish();
     if (paused) await w.pause();
     const handle: WorkerHandle<ResqueWorker> = {
@@ -109,10 +114,15 @@ async function main(): Promise<void> {
       retireOldWorker: retireOnce,
       logger,
     };
+    const tAfter = performance.now();
     await config.afterFork(handle, slot);
     if (stopping) return await finish();
     ready = true;
     send({ t: 'ready' });
+    logger.debug(
+      `ready ${Math.round(process.uptime() * 1000)} ms after exec (config ${Math.round(timings.config)} ms, ` +
+        `Resque worker start ${Math.round(timings.start)} ms, afterFork ${Math.round(performance.now() - tAfter)} ms)`,
+    );
     report();
     if (config.maxLifetimeMs !== undefined) {
       const ms = config.maxLifetimeMs * (1 + Math.random() * 0.1);

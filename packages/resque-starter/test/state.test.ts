@@ -346,6 +346,17 @@ describe('the old master side of a hand-off', () => {
     expect(fx.at(-1)).toEqual({ type: 'exit', code: 0 });
   });
 
+  it('while OLD, TTOU retires an idle worker first, else the one whose job has run longest', () => {
+    const sim = new Sim();
+    sim.start(3);
+    sim.send({ type: 'handoff', by: 999, generation: 2 });
+    sim.send({ type: 'report', pid: 100, activity: 'busy', job: { queue: 'q', class: 'A', startedAt: 30 }, processed: 0 });
+    sim.send({ type: 'report', pid: 101, activity: 'busy', job: { queue: 'q', class: 'A', startedAt: 10 }, processed: 0 });
+    expect(signals(sim.send({ type: 'signal', signal: 'SIGTTOU' }))).toEqual(['QUIT 102', 'CONT 102']);
+    sim.send({ type: 'report', pid: 102, activity: 'busy', job: { queue: 'q', class: 'A', startedAt: 20 }, processed: 0 });
+    expect(signals(sim.send({ type: 'signal', signal: 'SIGTTOU' }))).toEqual(['QUIT 101', 'CONT 101']);
+  });
+
   it('a dead worker is not replaced while OLD', () => {
     const sim = new Sim();
     const pids = sim.start(2);
