@@ -1,4 +1,4 @@
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { BIN, spawnNode } from './helpers/spawn.js';
@@ -240,6 +240,36 @@ describe('resque-starter master', () => {
     expect(await r.llen(`${e.ns}:queue:rs`)).toBe(1);
     process.kill(m.pid, 'SIGCONT');
     await pollUntil(async () => (await doneIds(r, e.ns)).length === 1, { what: 'job done after CONT' });
+    process.kill(m.pid, 'SIGTERM');
+    await m.waitForExit();
+  });
+
+  it('logFile gets master and worker lines; reopen-logs starts a new file after rotation', async () => {
+    const e = setup({ concurrency: 1, extra: "logFile: 'log/rs.log'," });
+    const m = e.master();
+    await readyWorkers(e, 1);
+    const log = `${e.dir}/log/rs.log`;
+    await pollUntil(() => /worker\[0\] \d+ ready/.test(readFileSync(log, 'utf8')), { what: 'ready line in the log file' });
+    writeFileSync(`${log}.1`, readFileSync(log));
+    writeFileSync(log, '');
+    renameSync(log, `${log}.old`);
+    const reopen = spawnNode(BIN.resqueStarter, ['reopen-logs', '-c', e.conf], { env: e.env() });
+    expect((await reopen.waitForExit()).code).toBe(0);
+    await pollUntil(() => existsSync(log) && /reopened log file/.test(readFileSync(log, 'utf8')), { what: 'new log file' });
+    process.kill(m.pid, 'SIGTERM');
+    await m.waitForExit();
+    expect(readFileSync(log, 'utf8')).toMatch(/master exiting/);
+    expect(m.output).not.toMatch(/ready|exiting/);
+  });
+
+  it.skipIf(process.getuid?.() !== 0)('when root, `user` runs the workers as that user', async () => {
+    const e = setup({ concurrency: 1, extra: "user: 'nobody'," });
+    chmodSync(e.dir, 0o755); // the workers must be able to read conf.ts
+    const m = e.master();
+    const pid = (await readyWorkers(e, 1)).workers[0]!.pid!;
+    const uid = /^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    expect(uid).toBe('65534');
+    expect(/^Uid:\s+(\d+)/m.exec(readFileSync(`/proc/${m.pid}/status`, 'utf8'))?.[1]).toBe('0');
     process.kill(m.pid, 'SIGTERM');
     await m.waitForExit();
   });

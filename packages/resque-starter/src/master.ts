@@ -342,10 +342,8 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
         return { ok: true, live: state.workers.length };
       }
       case 'restore':
-        if (subscribers.has(conn)) {
-          subscribers.delete(conn);
-          dispatch({ type: 'handoffEnded', reason: 'restore' });
-        }
+        // Only when no other newer master is still taking over (HUP storms: several can be).
+        if (subscribers.delete(conn) && subscribers.size === 0) dispatch({ type: 'handoffEnded', reason: 'restore' });
         return { ok: true };
       default:
         return { ok: false, error: `unknown command \`${(req as { cmd?: unknown }).cmd as string}\`` };
@@ -356,7 +354,7 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
     control = await listenControl(ctlPath, {
       request: handleControl,
       closed: (conn) => {
-        if (subscribers.delete(conn) && state.old) dispatch({ type: 'handoffEnded', reason: 'lost' });
+        if (subscribers.delete(conn) && state.old && subscribers.size === 0) dispatch({ type: 'handoffEnded', reason: 'lost' });
       },
     });
   } catch (err) {
