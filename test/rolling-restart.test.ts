@@ -172,6 +172,33 @@ describe('rolling restart under start-server', () => {
     await ss.waitForExit({ timeoutMs: 15_000 });
   });
 
+  it('HUPs in a row: generations overlap, still ≤ C+1 workers, every job done, one master left', async () => {
+    const C = 3;
+    const e = setup(C);
+    const ss = chain(e);
+    const first = await pollUntil(() => (existsSync(e.pidFile) ? masterOf(e) : undefined), { what: 'pid file' });
+    await readyWorkers(e, C, first);
+    const r = redis.client();
+    const ids = await enqueueRecords(r, e.ns, 120, 80);
+    const sampler = sampleWorkers(e.ns, 10);
+    for (let i = 0; i < 3; i++) {
+      process.kill(ss.pid, 'SIGHUP');
+      await ss.waitForLine(new RegExp(`starting new worker \\d+ \\(generation ${i + 2}\\)`), { timeoutMs: 20_000 });
+    }
+    await pollUntil(async () => (await doneIds(r, e.ns)).length >= ids.length, { what: 'all jobs done', timeoutMs: 40_000 });
+    await pollUntil(() => /^\d+:\d+$/.test(statusGenerations(e)), { what: 'one generation left', timeoutMs: 20_000 });
+    const last = Number(statusGenerations(e).split(':')[1]);
+    await readyWorkers(e, C, last);
+    const { max } = sampler.stop();
+    expect(max).toBeLessThanOrEqual(C + 1);
+    const done = await doneIds(r, e.ns);
+    expect([...done].sort()).toEqual([...ids].sort());
+    expect(liveWorkers(e.ns)).toHaveLength(C);
+    expect(ss.output).not.toMatch(/\[error\]|SIGKILL/);
+    process.kill(ss.pid, 'SIGTERM');
+    await ss.waitForExit({ timeoutMs: 15_000 });
+  });
+
   it('TERM to start-server stops every generation; in-flight jobs go back to the queue', async () => {
     const e = setup(2);
     const ss = chain(e);

@@ -557,13 +557,15 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
 
     case 'handoff': {
       if (s.phase !== 'running') break;
-      if (!s.old) s.old = { by: event.by, desiredBefore: s.desired };
+      s.old = { by: event.by, desiredBefore: s.old?.desiredBefore ?? s.desired };
       s.reload = undefined;
       s.reloadPending = false;
       s.holdUntil = 0;
       fx.push({ type: 'clearTimer', key: 'hold' });
-      // Workers still starting are not needed any more.
+      // Workers still starting are not needed any more; from now on each TTOU retires one of
+      // those that are left, so the count to go down from is theirs, not the configured one.
       for (const w of s.workers) if (w.phase !== 'ready') stopWorker(w, 'quick', 'scale');
+      s.desired = s.workers.filter((w) => !w.stop).length;
       for (const w of s.workers) if (w.pid !== undefined && w.phase === 'ready') fx.push({ type: 'send', pid: w.pid, message: { t: 'old', old: true } });
       log(messages.handedOff(event.by, event.generation, s.workers.length));
       break;

@@ -357,6 +357,18 @@ describe('the old master side of a hand-off', () => {
     expect(signals(sim.send({ type: 'signal', signal: 'SIGTTOU' }))).toEqual(['QUIT 101', 'CONT 101']);
   });
 
+  it('an OLD master counts down from the workers it has, not from its configured concurrency', () => {
+    const sim = new Sim();
+    const pids = sim.start(3);
+    sim.send({ type: 'signal', signal: 'SIGTTOU' });
+    sim.send({ type: 'signal', signal: 'SIGTTIN' });
+    sim.send({ type: 'exit', pid: pids[2]!, code: 0, signal: null });
+    // slot 2 is being refilled (spawning) when the hand-off arrives: it is dropped
+    sim.send({ type: 'handoff', by: 999, generation: 2 });
+    expect(sim.state.desired).toBe(2);
+    expect(signals(sim.send({ type: 'signal', signal: 'SIGTTOU' }))).toEqual([`QUIT ${pids[1]}`, `CONT ${pids[1]}`]);
+  });
+
   it('a dead worker is not replaced while OLD', () => {
     const sim = new Sim();
     const pids = sim.start(2);
