@@ -185,8 +185,16 @@ describe('rolling restart under start-server', () => {
       process.kill(ss.pid, 'SIGHUP');
       await ss.waitForLine(new RegExp(`starting new worker \\d+ \\(generation ${i + 2}\\)`), { timeoutMs: 20_000 });
     }
-    await pollUntil(async () => (await doneIds(r, e.ns)).length >= ids.length, { what: 'all jobs done', timeoutMs: 40_000 });
-    await pollUntil(() => /^\d+:\d+$/.test(statusGenerations(e)), { what: 'one generation left', timeoutMs: 20_000 });
+    await pollUntil(async () => (await doneIds(r, e.ns)).length >= ids.length, { what: 'all jobs done', timeoutMs: 15_000 }).catch(async (err: unknown) => {
+      const done = new Set(await doneIds(r, e.ns));
+      const started = await r.lrange(`${e.ns}:rs:started`, 0, -1);
+      const missing = ids.filter((id) => !done.has(id));
+      throw new Error(
+        `${(err as Error).message}; missing ${missing.join(',')}; started ${started.filter((x) => missing.includes(x.split(':')[0]!)).join(',')}; ` +
+          `queue ${(await r.lrange(`${e.ns}:queue:rs`, 0, -1)).length}; keys ${(await r.keys(`${e.ns}:*`)).join(',')}`,
+      );
+    });
+    await pollUntil(() => /^\d+:\d+$/.test(statusGenerations(e)), { what: 'one generation left', timeoutMs: 10_000 });
     const last = Number(statusGenerations(e).split(':')[1]);
     await readyWorkers(e, C, last);
     const { max } = sampler.stop();
@@ -194,7 +202,10 @@ describe('rolling restart under start-server', () => {
     const done = await doneIds(r, e.ns);
     expect([...done].sort()).toEqual([...ids].sort());
     expect(liveWorkers(e.ns)).toHaveLength(C);
-    expect(ss.output).not.toMatch(/\[error\]|SIGKILL/);
+    // A generation replaced before it had a worker exits at once; start-server may call that
+    // "died unexpectedly" while the next one is still being checked (it does not respawn then).
+    expect(ss.output.split('\n').filter((l) => /\[error\]|SIGKILL/.test(l) && !/died unexpectedly with status:0/.test(l))).toEqual([]);
+    expect(ss.output).not.toMatch(/stopTimeout/);
     process.kill(ss.pid, 'SIGTERM');
     await ss.waitForExit({ timeoutMs: 15_000 });
   });
