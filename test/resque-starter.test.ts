@@ -155,6 +155,22 @@ describe('resque-starter master', () => {
     await m.waitForExit();
   });
 
+  it('jobTimeout: the job is aborted; one that ignores it has its worker killed and is put back', async () => {
+    const e = setup({ concurrency: 1, extra: 'jobTimeout: 0.3, termTimeout: 0.5,' });
+    const m = e.master();
+    const first = (await readyWorkers(e, 1)).workers[0]!.pid!;
+    const r = redis.client();
+    await r.rpush(`${e.ns}:queue:rs`, JSON.stringify({ class: 'Stubborn', args: [30_000] }));
+    await m.waitForLine(/job Stubborn on rs has run longer than jobTimeout \(0\.3s\): aborting it/);
+    await m.waitForLine(/job Stubborn ignored its abort for 0\.5s: killing the worker \(SIGKILL\)/);
+    await m.waitForLine(new RegExp(`put 1 in-flight job\\(s\\) of dead worker ${first} back`));
+    await pollUntil(() => e.status()?.workers.some((w) => w.pid !== first), { what: 'a new worker' });
+    expect(await doneIds(r, e.ns)).toEqual([]);
+    process.kill(m.pid, 'SIGUSR2'); // keep the stubborn job from running again before TERM
+    process.kill(m.pid, 'SIGTERM');
+    await m.waitForExit();
+  });
+
   it('refuses to start while a live master owns the pid file; replaces a stale one', async () => {
     const e = setup({ concurrency: 1 });
     // Stale: a pid that is not a resque-starter (our own test runner) and a dead one.
