@@ -123,7 +123,7 @@ describe('loadConfigFile (jiti)', () => {
 
   it.each([
     ['syntax.ts', /syntax\.ts:3:\d+: syntax error: Unexpected token/],
-    ['invalid.ts', /invalid\.ts:6:3: Expected `concurrency` to be an integer ≥ 0/],
+    ['invalid.ts', /invalid\.ts:5:3: Expected `concurrency` to be an integer ≥ 0/],
     ['throws.ts', /throws\.ts:3:\d+: the config file threw: PORT is not a number/],
     ['missing-import.ts', /missing-import\.ts:1: cannot import `no-such-package-anywhere`: not found/],
     ['nope.ts', /nope\.ts: config file not found/],
