@@ -172,6 +172,34 @@ describe('rolling restart under start-server', () => {
     await ss.waitForExit({ timeoutMs: 15_000 });
   });
 
+  it('the new master killed mid-rollout: the old master takes its workers and pid file back, no job lost', async () => {
+    const C = 3;
+    const e = setup(C);
+    const ss = chain(e);
+    const oldMaster = await pollUntil(() => (existsSync(e.pidFile) ? masterOf(e) : undefined), { what: 'pid file' });
+    await readyWorkers(e, C, oldMaster);
+    const good = readFileSync(e.conf, 'utf8');
+    writeFileSync(e.conf, good.replace('  jobs: {', '  afterFork: async (w, nr) => { if (nr === 1) await new Promise(() => {}); w.retireOldWorker(); },\n  jobs: {'));
+    const r = redis.client();
+    const ids = await enqueueRecords(r, e.ns, 80, 50);
+    process.kill(ss.pid, 'SIGHUP');
+    await ss.waitForLine(/TTOU: 3 → 2 worker\(s\)/, { timeoutMs: 20_000 });
+    await ss.waitForLine(/starting worker\[1\] \d+ \(will retire/);
+    const newMaster = masterOf(e);
+    expect(newMaster).not.toBe(oldMaster);
+    writeFileSync(e.conf, good);
+    const from = ss.output.length;
+    process.kill(newMaster, 'SIGKILL');
+    await ss.waitForLine(/went away during the rolling restart: back to 3 worker\(s\)/, { from });
+    // start-server starts another generation, which (with the good config) completes the job.
+    await ss.waitForLine(/rolling restart done/, { from, timeoutMs: 30_000 });
+    await waitForPidExit(oldMaster, { timeoutMs: 15_000 });
+    await pollUntil(async () => (await doneIds(r, e.ns)).length >= ids.length, { what: 'all jobs done', timeoutMs: 30_000 });
+    expect([...new Set(await doneIds(r, e.ns))].sort()).toEqual([...ids].sort());
+    process.kill(ss.pid, 'SIGTERM');
+    await ss.waitForExit({ timeoutMs: 15_000 });
+  });
+
   it('HUPs in a row: generations overlap, still ≤ C+1 workers, every job done, one master left', async () => {
     const C = 3;
     const e = setup(C);

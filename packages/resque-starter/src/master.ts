@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { onExit } from 'signal-exit';
 import {
   acquirePidFile,
+  readPidFile,
   createLogger,
   resolveLevel,
   releasePidFile,
@@ -343,10 +344,25 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
       }
       case 'restore':
         // Only when no other newer master is still taking over (HUP storms: several can be).
-        if (subscribers.delete(conn) && subscribers.size === 0) dispatch({ type: 'handoffEnded', reason: 'restore' });
+        if (subscribers.delete(conn) && subscribers.size === 0) {
+          dispatch({ type: 'handoffEnded', reason: 'restore' });
+          reclaimPidFile();
+        }
         return { ok: true };
       default:
         return { ok: false, error: `unknown command \`${(req as { cmd?: unknown }).cmd as string}\`` };
+    }
+  };
+  /** After a failed hand-off this master serves again: the pid file must name it again. */
+  const reclaimPidFile = () => {
+    if (!pidFile || state.old) return;
+    const owner = readPidFile(pidFile);
+    if (owner === process.pid || (owner !== undefined && isResqueStarterMaster(owner))) return;
+    try {
+      writeFileAtomic(pidFile, `${process.pid}\n`);
+      releasePid = () => releasePidFile(pidFile, process.pid);
+    } catch (err) {
+      logger.warn(`could not take back pid file ${pidFile}: ${(err as Error).message}`);
     }
   };
   let control: Server;
@@ -354,7 +370,10 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
     control = await listenControl(ctlPath, {
       request: handleControl,
       closed: (conn) => {
-        if (subscribers.delete(conn) && state.old && subscribers.size === 0) dispatch({ type: 'handoffEnded', reason: 'lost' });
+        if (subscribers.delete(conn) && state.old && subscribers.size === 0) {
+          dispatch({ type: 'handoffEnded', reason: 'lost' });
+          reclaimPidFile();
+        }
       },
     });
   } catch (err) {

@@ -14,7 +14,6 @@ import { renderWorkerTitle } from './status.js';
 const env = process.env;
 const slot = Number(env[WorkerEnv.slot] ?? 0);
 const masterPid = Number(env[WorkerEnv.masterPid] ?? process.ppid);
-const startPpid = process.ppid;
 const generation = env[WorkerEnv.generation] ? Number(env[WorkerEnv.generation]) : undefined;
 const retirePid = env[WorkerEnv.retirePid] ? Number(env[WorkerEnv.retirePid]) : undefined;
 
@@ -28,6 +27,10 @@ let paused = env[WorkerEnv.paused] === '1';
 let old = false;
 let recycling = false;
 const timings = { config: 0, start: 0 };
+let orphanHandled = false;
+let finishing: Promise<void> | undefined;
+let exited = false;
+let retired = false;
 
 // --- signals first (node-mechanics §3): nothing may stop or kill us by default action ---
 process.on('SIGQUIT', () => void stop('graceful'));
@@ -44,11 +47,17 @@ process.stdout.on('error', () => undefined);
 process.stderr.on('error', () => undefined);
 
 // --- the master going away: IPC disconnect, and a ppid check as a second line ---
+// The master may already be gone before this module runs (it can die during our ~100 ms of
+// start-up, when the disconnect event has already been emitted): check both right away, and
+// compare with the master's pid from the environment, not with the parent we found at start.
 process.on('disconnect', () => orphaned('IPC channel closed'));
-const ppidTimer = setInterval(() => {
-  if (process.ppid !== startPpid) orphaned(`parent changed from ${startPpid} to ${process.ppid}`);
-}, 1000);
+const checkParent = () => {
+  if (!process.connected) orphaned('IPC channel closed');
+  else if (process.ppid !== masterPid) orphaned(`parent is ${process.ppid}, not master ${masterPid}`);
+};
+const ppidTimer = setInterval(checkParent, 1000);
 ppidTimer.unref();
+checkParent();
 
 process.on('message', (m: MasterToWorker) => {
   switch (m?.t) {
@@ -138,7 +147,6 @@ async function main(): Promise<void> {
   }
 }
 
-let retired = false;
 function retireOnce(): boolean {
   if (retired || !retirePid) return false;
   retired = true;
@@ -201,7 +209,6 @@ function abort(): void {
   }
 }
 
-let finishing: Promise<void> | undefined;
 async function stop(mode: 'graceful' | 'quick'): Promise<void> {
   if (stopping === 'quick' || stopping === mode) return;
   stopping = mode;
@@ -229,7 +236,6 @@ function finish(): Promise<void> {
   return finishing.then(() => exit());
 }
 
-let orphanHandled = false;
 function orphaned(why: string): void {
   if (orphanHandled) return;
   orphanHandled = true;
@@ -254,7 +260,6 @@ function send(m: WorkerToMaster): void {
   if (process.connected) process.send?.(m, undefined, {}, () => undefined);
 }
 
-let exited = false;
 function exit(): void {
   if (exited) return;
   exited = true;
