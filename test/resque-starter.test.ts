@@ -35,9 +35,11 @@ const noUnexpectedErrors = (output: string, allowed: RegExp[] = []) => {
 
 describe('resque-starter master', () => {
   it('starts workers with stable slots, titles and a status file; TTIN/TTOU/scale change the count', async () => {
-    const e = setup({ concurrency: 2 });
+    const e = setup({ concurrency: 2, extra: "beforeFork: (master, nr) => { master.logger.info(`beforeFork(${master.pid}, ${nr})`); }," });
     const m = e.master();
     await m.waitForLine(/worker\[1\] \d+ ready/);
+    expect(m.output).toContain(`beforeFork(${m.pid}, 0)`);
+    expect(m.output).toContain(`beforeFork(${m.pid}, 1)`);
     const s = await readyWorkers(e, 2);
     expect(s.master.pid).toBe(m.pid);
     expect(readFileSync(e.pidFile, 'utf8').trim()).toBe(String(m.pid));
