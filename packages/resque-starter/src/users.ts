@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { StartupError } from './errors.js';
+import { messages } from './messages.js';
 
 /**
  * Why: `user`/`group` drop the workers' privileges when the master runs as root. Node has no
@@ -12,7 +13,7 @@ export function resolveIds(
 ): { uid?: number; gid?: number } | undefined {
   if (user === undefined && group === undefined) return undefined;
   if (process.getuid?.() !== 0) {
-    warn('`user`/`group` ignored: the master is not running as root');
+    warn(messages.privilegesIgnored());
     return undefined;
   }
   const out: { uid?: number; gid?: number } = {};
