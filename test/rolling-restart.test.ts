@@ -200,6 +200,30 @@ describe('rolling restart under start-server', () => {
     await ss.waitForExit({ timeoutMs: 15_000 });
   });
 
+  it.each([
+    [4, 2],
+    [2, 4],
+  ])('concurrency %i → %i across a restart: never more than max(old, new + 1) workers', async (from, to) => {
+    const e = setup(from);
+    const ss = chain(e);
+    const oldMaster = await pollUntil(() => (existsSync(e.pidFile) ? masterOf(e) : undefined), { what: 'pid file' });
+    await readyWorkers(e, from, oldMaster);
+    e.writeConf({ concurrency: to });
+    const r = redis.client();
+    const ids = await enqueueRecords(r, e.ns, 60, 50);
+    const sampler = sampleWorkers(e.ns, 10);
+    process.kill(ss.pid, 'SIGHUP');
+    await ss.waitForLine(/rolling restart done/, { timeoutMs: 20_000 });
+    await waitForPidExit(oldMaster, { timeoutMs: 15_000 });
+    await pollUntil(async () => (await doneIds(r, e.ns)).length >= ids.length, { what: 'all jobs done', timeoutMs: 30_000 });
+    const { max } = sampler.stop();
+    expect(max).toBeLessThanOrEqual(Math.max(from, to + 1));
+    expect([...(await doneIds(r, e.ns))].sort()).toEqual([...ids].sort());
+    await readyWorkers(e, to, masterOf(e));
+    process.kill(ss.pid, 'SIGTERM');
+    await ss.waitForExit({ timeoutMs: 15_000 });
+  });
+
   it('HUPs in a row: generations overlap, still ≤ C+1 workers, every job done, one master left', async () => {
     const C = 3;
     const e = setup(C);

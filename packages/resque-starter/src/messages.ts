@@ -68,6 +68,8 @@ export const messages = {
     `rolling restart done in ${sec(ms)}: ${ready} new worker(s) ready; old master(s) ${olds.join(',') || 'none'} have no workers left`,
   handoffAborted: (slot: number, why: string, olds: readonly number[]) =>
     `rolling restart aborted: new worker[${slot}] failed (${why}); old master(s) ${olds.join(',')} keep serving and get their workers back; this master exits`,
+  forcingRetire: (pid: number, live: number, desired: number) =>
+    `old master ${pid} has ${live} worker(s), more than fit beside a new one (concurrency ${desired}): sending it TTOU`,
   restoringOld: (pids: readonly number[]) => `giving old master(s) ${pids.join(',')} their workers back`,
   handedOff: (by: number, generation: number | undefined, n: number) =>
     `master ${by}${generation !== undefined ? ` (generation ${generation})` : ''} is taking over: marking ${n} worker(s) OLD; each TTOU retires one, then this master exits`,

@@ -78,7 +78,11 @@ export interface MasterState {
   holdUntil: number;
   /** Older masters this one is replacing (rolling restart under start-server). */
   olds: OldMaster[];
-  handoff: { startedAt: number; spawned: number } | undefined;
+  /**
+   * `pendingRetires`: TTOUs sent to old masters (by ready new workers, or by this master)
+   * whose worker has not exited yet; `lastOldLive`: old workers at the last count.
+   */
+  handoff: { startedAt: number; spawned: number; pendingRetires: number; lastOldLive: number } | undefined;
   /** In-place rolling replacement after HUP / restart file. */
   reload: { startedAt: number } | undefined;
   reloadPending: boolean;
@@ -329,6 +333,19 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
     const olds = oldLive(s);
     const cap = s.desired + (outgoing || olds > 0 ? 1 : 0);
     let total = s.workers.length + olds;
+    if (s.handoff) {
+      if (olds < s.handoff.lastOldLive) s.handoff.pendingRetires = Math.max(0, s.handoff.pendingRetires - (s.handoff.lastOldLive - olds));
+      s.handoff.lastOldLive = olds;
+      // An old generation with more workers than fit beside a new one would never make room by
+      // itself (its workers retire only when a new one is ready): ask it for one at a time.
+      const starting = s.workers.some((w) => w.phase !== 'ready' && !w.stop);
+      const target = s.olds.find((o) => o.live > 0);
+      if (target && total >= cap && !starting && s.handoff.pendingRetires === 0) {
+        s.handoff.pendingRetires += 1;
+        log(messages.forcingRetire(target.pid, olds, s.desired));
+        fx.push({ type: 'signal', pid: target.pid, signal: 'SIGTTOU', group: false });
+      }
+    }
     for (let slot = 0; slot < s.desired && total < cap; slot++) {
       if (s.workers.some((w) => w.slot === slot && !w.stop && w.version === s.version)) continue;
       if (now < s.holdUntil) {
@@ -366,7 +383,7 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
       s.desired = event.desired;
       s.olds = event.olds.map((o) => ({ ...o }));
       if (s.olds.length > 0) {
-        s.handoff = { startedAt: now, spawned: 0 };
+        s.handoff = { startedAt: now, spawned: 0, pendingRetires: 0, lastOldLive: oldLive(s) };
         log(messages.handoffStart(s.olds, s.desired));
       }
       break;
@@ -408,6 +425,8 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
       if (!w || w.phase === 'ready') break;
       w.phase = 'ready';
       w.readyAt = now;
+      // Its afterFork has sent TTOU to the old master (the default; see WorkerHandle.retireOldWorker).
+      if (w.retire !== undefined && s.handoff) s.handoff.pendingRetires += 1;
       w.activity = s.paused ? 'paused' : 'idle';
       fx.push({ type: 'clearTimer', key: `ready:${w.key}` });
       log(messages.workerReady(w.slot, event.pid, now - w.spawnedAt, w.retire));

@@ -293,6 +293,22 @@ describe('rolling hand-off from an old master (under start-server)', () => {
     expect(sim.state.workers).toHaveLength(3);
   });
 
+  it('an old generation larger than C+1 is asked for workers (TTOU) one at a time until a new one fits', () => {
+    const sim = new Sim();
+    let fx = sim.send({ type: 'start', desired: 2, olds: old(4) });
+    expect(signals(fx)).toEqual(['TTOU 50']);
+    expect(spawns(fx)).toEqual([]);
+    expect(signals(sim.send({ type: 'signal', signal: 'SIGUSR2' })).filter((x) => x.startsWith('TTOU'))).toEqual([]);
+    fx = sim.send({ type: 'oldWorkers', pid: 50, live: 3 });
+    expect(signals(fx)).toEqual(['TTOU 50']);
+    fx = sim.send({ type: 'oldWorkers', pid: 50, live: 2 });
+    expect(signals(fx)).toEqual([]);
+    expect(spawns(fx)).toEqual([{ slot: 0, retire: 50 }]);
+    const [a] = sim.spawnAll();
+    // the new worker's afterFork sends TTOU: no extra one from the master
+    expect(signals(sim.send({ type: 'ready', pid: a! }))).toEqual([]);
+  });
+
   it('an old master with fewer workers than C lets several new ones start at once', () => {
     const sim = new Sim();
     const fx = sim.send({ type: 'start', desired: 3, olds: old(1) });
