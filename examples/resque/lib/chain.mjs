@@ -17,7 +17,7 @@ export const BIN = {
 
 /** The Resque library the workers use: the real one when built, else the tests' stand-in. */
 export function resqueModuleEnv() {
-  if (existsSync(join(ROOT, 'packages/resque/dist/index.js'))) return { env: {}, which: '@baton/resque' };
+  if (existsSync(join(ROOT, 'node_modules/@baton/resque/dist/index.js'))) return { env: {}, which: '@baton/resque' };
   const fake = join(ROOT, 'test/fixtures/rs-fake-resque.mjs');
   return { env: { RESQUE_STARTER_RESQUE_MODULE: fake }, which: 'test stand-in (packages/resque not built)' };
 }
