@@ -1,0 +1,199 @@
+import type { Redis } from 'ioredis';
+import { createKeys, type Keys } from './keys.js';
+import { encodeJob } from './payload.js';
+import { runScript } from './scripts.js';
+import { parseWorkerId } from './worker-id.js';
+import { dateFromRedisTime, formatFailedAt, formatHeartbeat, formatRetriedAt, formatRunAt, formatStarted } from './time.js';
+
+export type ReserveResult = { kind: 'job'; queue: string; raw: string } | { kind: 'empty' } | { kind: 'paused' } | { kind: 'busy' };
+
+/**
+ * Why: the only module that issues Redis commands (STYLE lesson 13): Resque's plain-command
+ * writes where Ruby reads them, Lua where atomicity is needed.
+ */
+export class DataStore {
+  readonly keys: Keys;
+  constructor(
+    readonly redis: Redis,
+    namespace = 'resque',
+  ) {
+    this.keys = createKeys(namespace);
+  }
+
+  // --- producer side (Resque: pipelined SADD + RPUSH) ---
+
+  async push(queue: string, raw: string): Promise<void> {
+    await this.redis.multi().sadd(this.keys.queues, queue).rpush(this.keys.queue(queue), raw).publish(this.keys.wakeChannel, queue).exec();
+  }
+
+  async pushJob(queue: string, className: string, args: readonly unknown[]): Promise<void> {
+    await this.push(queue, encodeJob(className, args));
+  }
+
+  async queueNames(): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.queues)).sort();
+  }
+
+  async queueSize(queue: string): Promise<number> {
+    return await this.redis.llen(this.keys.queue(queue));
+  }
+
+  async peek(queue: string, start = 0, count = 1): Promise<string[]> {
+    return await this.redis.lrange(this.keys.queue(queue), start, start + count - 1);
+  }
+
+  async removeQueue(queue: string): Promise<void> {
+    await this.redis.multi().srem(this.keys.queues, queue).del(this.keys.queue(queue)).exec();
+  }
+
+  // --- failures (Resque's Failure::Redis) ---
+
+  async failedCount(): Promise<number> {
+    return await this.redis.llen(this.keys.failed);
+  }
+
+  async failed(start = 0, count = 100): Promise<string[]> {
+    return await this.redis.lrange(this.keys.failed, start, start + count - 1);
+  }
+
+  /** Resque's requeue(i): mark the entry retried (it stays in the list) and enqueue `{class,args}` again. */
+  async requeueFailed(index: number, now: Date): Promise<boolean> {
+    const raw = await this.redis.lindex(this.keys.failed, index);
+    if (raw === null) return false;
+    const item = JSON.parse(raw) as { queue: string; payload: { class: string; args?: unknown[] } } & Record<string, unknown>;
+    item.retried_at = formatRetriedAt(now);
+    await this.redis.lset(this.keys.failed, index, JSON.stringify(item));
+    await this.pushJob(item.queue, item.payload.class, item.payload.args ?? []);
+    return true;
+  }
+
+  /** Resque's remove(i): LSET "" then LREM 1 "". */
+  async removeFailed(index: number): Promise<void> {
+    await this.redis.multi().lset(this.keys.failed, index, '').lrem(this.keys.failed, 1, '').exec();
+  }
+
+  async clearFailed(): Promise<void> {
+    await this.redis.del(this.keys.failed);
+  }
+
+  // --- stats and workers (what resque-web shows) ---
+
+  async stats(): Promise<{ processed: number; failed: number }> {
+    const [p, f] = await this.redis.mget(this.keys.statProcessed, this.keys.statFailed);
+    return { processed: Number(p ?? 0), failed: Number(f ?? 0) };
+  }
+
+  async workerIds(): Promise<string[]> {
+    return (await this.redis.smembers(this.keys.workers)).sort();
+  }
+
+  async workingOn(id: string): Promise<string | null> {
+    return await this.redis.get(this.keys.worker(id));
+  }
+
+  async setPauseAll(paused: boolean): Promise<void> {
+    if (paused) await this.redis.set(this.keys.pauseAll, 'true');
+    else await this.redis.del(this.keys.pauseAll);
+  }
+
+  async isPausedAll(): Promise<boolean> {
+    return (await this.redis.get(this.keys.pauseAll))?.trim().toLowerCase() === 'true';
+  }
+
+  // --- worker side ---
+
+  async serverTime(): Promise<Date> {
+    return dateFromRedisTime((await this.redis.time()) as unknown as [string, string]);
+  }
+
+  /** Resque's register_worker + heartbeat, plus our owner lock and id set. */
+  async registerWorker(id: string, lockTtlMs: number): Promise<void> {
+    const now = await this.serverTime();
+    await this.redis
+      .multi()
+      .hset(this.keys.heartbeat, id, formatHeartbeat(now))
+      .sadd(this.keys.workers, id)
+      .set(this.keys.workerStarted(id), formatStarted(new Date()))
+      .sadd(this.keys.batonWorkers, id)
+      .set(this.keys.ownerLock(id), id, 'PX', lockTtlMs)
+      .exec();
+  }
+
+  /**
+   * Renews the owner locks (and, when due, Resque heartbeats) of a process's slots. Returns the
+   * ids whose lock had expired: they may have been recovered and must register again.
+   */
+  async renew(ids: readonly string[], lockTtlMs: number, heartbeat: boolean): Promise<string[]> {
+    const m = this.redis.multi();
+    for (const id of ids) m.set(this.keys.ownerLock(id), id, 'PX', lockTtlMs, 'GET');
+    if (heartbeat) {
+      const now = formatHeartbeat(await this.serverTime());
+      for (const id of ids) m.hset(this.keys.heartbeat, id, now);
+    }
+    const res = (await m.exec()) ?? [];
+    return ids.filter((_, i) => res[i]?.[1] === null);
+  }
+
+  /** Resque's unregister_worker for a slot that holds no job. */
+  async unregisterWorker(id: string): Promise<void> {
+    await this.redis
+      .multi()
+      .srem(this.keys.workers, id)
+      .del(this.keys.worker(id), this.keys.workerStarted(id), this.keys.statProcessedOf(id), this.keys.statFailedOf(id), this.keys.ownerLock(id))
+      .hdel(this.keys.heartbeat, id)
+      .srem(this.keys.batonWorkers, id)
+      .exec();
+  }
+
+  async reserve(id: string, queues: readonly string[], lockTtlMs: number): Promise<ReserveResult> {
+    if (queues.length === 0) return { kind: 'empty' };
+    const res = await runScript(this.redis, 'reserve', this.slotKeys(id), [this.keys.prefix, formatRunAt(new Date()), id, lockTtlMs, ...queues]);
+    if (res === -1) return { kind: 'paused' };
+    if (res === -2) return { kind: 'busy' };
+    if (Array.isArray(res)) return { kind: 'job', queue: String(res[0]), raw: String(res[1]) };
+    return { kind: 'empty' };
+  }
+
+  /** True if acknowledged; false if the job was no longer ours (recovered while we were frozen). */
+  async ack(id: string, raw: string, failure: string | undefined): Promise<boolean> {
+    return (await runScript(this.redis, 'ack', this.slotKeys(id), [this.keys.prefix, id, raw, failure ?? ''])) === 1;
+  }
+
+  async requeue(id: string, raw: string): Promise<boolean> {
+    return (await runScript(this.redis, 'requeue', this.slotKeys(id), [this.keys.prefix, raw])) === 1;
+  }
+
+  /** Recovers a dead slot; `undefined` when its owner lock is still held (and `force` is false). */
+  async recover(id: string, force: boolean, maxRecoveries: number): Promise<{ requeued: number; failed: number } | undefined> {
+    const res = await runScript(this.redis, 'recover', this.slotKeys(id), [this.keys.prefix, id, force ? '1' : '0', maxRecoveries, formatFailedAt(new Date())]);
+    if (!Array.isArray(res)) return undefined;
+    return { requeued: Number(res[0]), failed: Number(res[1]) };
+  }
+
+  /** The ids of every slot of the process behind `id` (`host:pid:q` and `host:pid+N:q`). */
+  async slotIdsOf(id: string): Promise<string[]> {
+    const me = parseWorkerId(id);
+    if (!me) return [id];
+    const ids = new Set([id]);
+    for (const other of await this.redis.smembers(this.keys.batonWorkers)) {
+      const o = parseWorkerId(other);
+      if (o && o.host === me.host && o.queues.join(',') === me.queues.join(',') && o.pid.split('+')[0] === me.pid) ids.add(other);
+    }
+    return [...ids];
+  }
+
+  /** Baton worker ids whose owner lock is gone (their process is dead or frozen). */
+  async deadBatonWorkers(exclude: ReadonlySet<string>): Promise<string[]> {
+    const ids = (await this.redis.smembers(this.keys.batonWorkers)).filter((id) => !exclude.has(id));
+    if (ids.length === 0) return [];
+    const m = this.redis.multi();
+    for (const id of ids) m.exists(this.keys.ownerLock(id));
+    const res = (await m.exec()) ?? [];
+    return ids.filter((_, i) => res[i]?.[1] === 0);
+  }
+
+
+  private slotKeys(id: string): string[] {
+    return [this.keys.inflight(id), this.keys.worker(id), this.keys.ownerLock(id)];
+  }
+}

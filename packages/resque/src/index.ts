@@ -1,0 +1,21 @@
+export { Queue, type QueueOptions, type FailureRecord } from './queue.js';
+export {
+  Worker,
+  currentJob,
+  AbortJobError,
+  type WorkerOptions,
+  type WorkerHooks,
+  type WorkerEvents,
+  type WorkerState,
+  type WorkerLogger,
+  type JobContext,
+  type JobHandler,
+  type InFlightJob,
+} from './worker.js';
+export { createKeys, type Keys } from './keys.js';
+export { encodeJob, decodeJob, encodeFailure, encodeWorkingOn, describeThrown, type JobPayload } from './payload.js';
+export { formatWorkerId, parseWorkerId, type WorkerId } from './worker-id.js';
+export { resolveQueues, isDynamic, fnmatch } from './queues.js';
+export { formatRunAt, formatStarted, formatHeartbeat, formatFailedAt } from './time.js';
+export { createRedis, redactRedis, type RedisInput } from './connection.js';
+export { DataStore } from './data-store.js';

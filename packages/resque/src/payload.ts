@@ -1,0 +1,99 @@
+import { formatFailedAt } from './time.js';
+
+/** A Resque job payload: `{"class": "...", "args": [...]}` (extra keys allowed and kept). */
+export interface JobPayload {
+  class: string;
+  args: unknown[];
+  [extra: string]: unknown;
+}
+
+/** Why: Ruby writes exactly `{"class":…,"args":[…]}`, keys in that order. */
+export function encodeJob(className: string, args: readonly unknown[]): string {
+  return JSON.stringify({ class: className, args });
+}
+
+export type DecodeResult =
+  | { ok: true; payload: JobPayload }
+  | { ok: false; exception: string; error: string; payload: unknown };
+
+/**
+ * Why: bad input must become a failure record, never a crash. The exception names are the
+ * ones a Ruby worker would record for the same payload.
+ */
+export function decodeJob(raw: string): DecodeResult {
+  let value: unknown;
+  try {
+    value = JSON.parse(raw);
+  } catch (err) {
+    return { ok: false, exception: 'JSON::ParserError', error: `invalid job payload: ${(err as Error).message}`, payload: raw };
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return { ok: false, exception: 'TypeError', error: 'job payload is not a JSON object', payload: value };
+  }
+  const v = value as Record<string, unknown>;
+  if (typeof v.class !== 'string' || v.class === '') {
+    return { ok: false, exception: 'NameError', error: 'job payload has no class', payload: value };
+  }
+  if (v.args !== undefined && !Array.isArray(v.args)) {
+    return { ok: false, exception: 'TypeError', error: `args of ${v.class} must be an array, got ${typeof v.args}`, payload: value };
+  }
+  return { ok: true, payload: { ...v, class: v.class, args: (v.args as unknown[] | undefined) ?? [] } as JobPayload };
+}
+
+export interface FailureInput {
+  failedAt: Date;
+  /** The payload exactly as reserved (raw JSON text). */
+  raw: string;
+  exception: string;
+  error: string;
+  backtrace: string[];
+  worker: string;
+  queue: string;
+}
+
+/**
+ * Why: Ruby's field order (failed_at, payload, exception, error, backtrace, worker, queue).
+ * The payload is spliced in as reserved, so extra keys and big numbers survive byte for byte;
+ * a payload that is not JSON is stored as a JSON string so the list stays parseable.
+ */
+export function encodeFailure(f: FailureInput): string {
+  const payload = isJson(f.raw) ? f.raw : JSON.stringify(f.raw);
+  return (
+    `{"failed_at":${JSON.stringify(formatFailedAt(f.failedAt))},"payload":${payload},` +
+    `"exception":${JSON.stringify(f.exception)},"error":${JSON.stringify(f.error)},` +
+    `"backtrace":${JSON.stringify(f.backtrace)},"worker":${JSON.stringify(f.worker)},"queue":${JSON.stringify(f.queue)}}`
+  );
+}
+
+/** `{"queue","run_at","payload"}` — the `worker:<id>` record, built around the raw payload. */
+export function encodeWorkingOn(queue: string, runAt: string, raw: string): string {
+  const payload = isJson(raw) ? raw : JSON.stringify(raw);
+  return `{"queue":${JSON.stringify(queue)},"run_at":${JSON.stringify(runAt)},"payload":${payload}}`;
+}
+
+/** Describes anything thrown, Error or not, as Ruby's exception/error/backtrace triple. */
+export function describeThrown(thrown: unknown): { exception: string; error: string; backtrace: string[] } {
+  if (thrown instanceof Error) {
+    const name = thrown.name && thrown.name !== 'Error' ? thrown.name : thrown.constructor?.name || 'Error';
+    const lines = (thrown.stack ?? '').split('\n').slice(1).map((l) => l.trim()).filter(Boolean);
+    return { exception: name, error: thrown.message, backtrace: lines };
+  }
+  let text: string;
+  try {
+    text = typeof thrown === 'string' ? thrown : JSON.stringify(thrown) ?? String(thrown);
+  } catch {
+    text = String(thrown);
+  }
+  return { exception: 'RuntimeError', error: `non-Error thrown: ${text}`, backtrace: [] };
+}
+
+// --- internal ---
+
+function isJson(raw: string): boolean {
+  try {
+    JSON.parse(raw);
+    return true;
+  } catch {
+    return false;
+  }
+}

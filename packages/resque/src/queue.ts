@@ -1,0 +1,138 @@
+import type { Redis } from 'ioredis';
+import { createRedis, type RedisInput } from './connection.js';
+import { DataStore } from './data-store.js';
+import { defineScripts } from './scripts.js';
+
+export interface QueueOptions {
+  /** Redis URL, ioredis options or client (a client is duplicated, yours stays yours). Default `REDIS_URL` or `redis://127.0.0.1:6379`. */
+  redis?: RedisInput;
+  /** Key namespace; default `resque` (Ruby's default). */
+  namespace?: string;
+  /** Jobs of a worker that died more often than this go to `failed` instead of back to the queue. Default 3. */
+  maxRecoveries?: number;
+}
+
+/** A failure record as Resque stores it. */
+export interface FailureRecord {
+  failed_at: string;
+  payload: { class: string; args: unknown[] } | unknown;
+  exception: string;
+  error: string;
+  backtrace: string[];
+  worker: string;
+  queue: string;
+  retried_at?: string;
+}
+
+/** Why: the producer and admin side apps use: enqueue, inspect, failures, stats, pause. */
+export class Queue {
+  readonly store: DataStore;
+  private readonly redis: Redis;
+  private readonly maxRecoveries: number;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: QueueOptions = {}) {
+    this.redis = createRedis(options.redis, 'baton-resque:queue');
+    this.redis.on('error', () => undefined); // reconnection is automatic; commands wait for it
+    defineScripts(this.redis);
+    this.store = new DataStore(this.redis, options.namespace);
+    this.maxRecoveries = options.maxRecoveries ?? 3;
+  }
+
+  /** Resque.enqueue_to(queue, klass, *args): `{"class","args"}` RPUSHed, queue registered, idle workers woken. */
+  async enqueue(queue: string, className: string, ...args: unknown[]): Promise<void> {
+    await this.store.pushJob(queue, className, args);
+  }
+
+  /** Pushes a raw payload string as is (foreign producers, tests of bad input). */
+  async enqueueRaw(queue: string, raw: string): Promise<void> {
+    await this.store.push(queue, raw);
+  }
+
+  async queues(): Promise<string[]> {
+    return await this.store.queueNames();
+  }
+
+  async size(queue: string): Promise<number> {
+    return await this.store.queueSize(queue);
+  }
+
+  /** Jobs waiting in a queue, decoded (`start`, `count` like Resque.peek). */
+  async peek(queue: string, start = 0, count = 1): Promise<unknown[]> {
+    return (await this.store.peek(queue, start, count)).map((raw) => safeParse(raw));
+  }
+
+  async removeQueue(queue: string): Promise<void> {
+    await this.store.removeQueue(queue);
+  }
+
+  async failedCount(): Promise<number> {
+    return await this.store.failedCount();
+  }
+
+  async failed(start = 0, count = 100): Promise<FailureRecord[]> {
+    return (await this.store.failed(start, count)).map((raw) => safeParse(raw) as FailureRecord);
+  }
+
+  async requeueFailed(index: number): Promise<boolean> {
+    return await this.store.requeueFailed(index, new Date());
+  }
+
+  async removeFailed(index: number): Promise<void> {
+    await this.store.removeFailed(index);
+  }
+
+  async clearFailed(): Promise<void> {
+    await this.store.clearFailed();
+  }
+
+  async stats(): Promise<{ processed: number; failed: number; queues: number; workers: number; pending: number }> {
+    const [s, queues, workers] = await Promise.all([this.store.stats(), this.store.queueNames(), this.store.workerIds()]);
+    const sizes = await Promise.all(queues.map((q) => this.store.queueSize(q)));
+    return { ...s, queues: queues.length, workers: workers.length, pending: sizes.reduce((a, b) => a + b, 0) };
+  }
+
+  /** Registered workers (Ruby's, node-resque's and ours) with what each works on. */
+  async workers(): Promise<Array<{ id: string; job: unknown }>> {
+    const ids = await this.store.workerIds();
+    return await Promise.all(ids.map(async (id) => ({ id, job: safeParse((await this.store.workingOn(id)) ?? 'null') })));
+  }
+
+  async pauseAll(): Promise<void> {
+    await this.store.setPauseAll(true);
+  }
+
+  async resumeAll(): Promise<void> {
+    await this.store.setPauseAll(false);
+  }
+
+  /**
+   * Why: the master that saw a worker process exit knows it is dead; its in-flight jobs go back
+   * to the head of their queues at once (no waiting for the owner lock to expire) and its Resque
+   * registration goes. Returns how many jobs were put back.
+   */
+  async recoverWorker(workerId: string): Promise<number> {
+    let requeued = 0;
+    for (const id of await this.store.slotIdsOf(workerId)) {
+      const r = await this.store.recover(id, true, this.maxRecoveries);
+      requeued += r?.requeued ?? 0;
+    }
+    return requeued;
+  }
+
+  close(): Promise<void> {
+    this.closing ??= this.redis.quit().then(
+      () => undefined,
+      () => this.redis.disconnect(),
+    );
+    return this.closing;
+  }
+}
+
+function safeParse(raw: string): unknown {
+  try {
+    return JSON.parse(raw);
+  } catch {
+    return raw;
+  }
+}

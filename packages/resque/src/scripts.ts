@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+
+/** Bumped whenever a script changes, so a Redis shared by two versions runs the right one. */
+export const SCRIPTS_VERSION = '1';
+
+const SCRIPTS = { reserve: 'reserve-3', ack: 'ack-3', requeue: 'requeue-3', recover: 'recover-3' } as const;
+export type ScriptName = keyof typeof SCRIPTS;
+
+const LUA_DIR = new URL('../src/lua/', import.meta.url);
+const sources = new Map<ScriptName, string>();
+
+/** Why: scripts live in `lua/<name>-<numKeys>.lua` with a contract header (BullMQ's layout). */
+export function defineScripts(redis: Redis): void {
+  for (const [name, file] of Object.entries(SCRIPTS) as Array<[ScriptName, string]>) {
+    let lua = sources.get(name);
+    if (!lua) {
+      lua = readFileSync(new URL(`${file}.lua`, LUA_DIR), 'utf8');
+      sources.set(name, lua);
+    }
+    const numberOfKeys = Number(file.split('-').pop());
+    // ioredis runs EVALSHA and falls back to EVAL after a Redis restart (NOSCRIPT).
+    redis.defineCommand(commandName(name), { lua, numberOfKeys });
+  }
+}
+
+/** The only way scripts are called: typed by name, keys then args. */
+export async function runScript(redis: Redis, name: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
+  const fn = (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>)[commandName(name)];
+  if (!fn) throw new Error(`script ${name} is not defined on this connection`);
+  return await fn.call(redis, ...keys, ...args);
+}
+
+function commandName(name: ScriptName): string {
+  return `baton_${name}_v${SCRIPTS_VERSION}`;
+}

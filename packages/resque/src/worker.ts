@@ -1,0 +1,521 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { EventEmitter } from 'node:events';
+import { hostname as osHostname } from 'node:os';
+import type { Redis } from 'ioredis';
+import { createRedis, type RedisInput } from './connection.js';
+import { DataStore } from './data-store.js';
+import { decodeJob, describeThrown, encodeFailure, type JobPayload } from './payload.js';
+import { isDynamic, resolveQueues } from './queues.js';
+import { defineScripts } from './scripts.js';
+import { formatWorkerId } from './worker-id.js';
+
+/** What a handler sees as `this`, and what `currentJob()` returns inside it. */
+export interface JobContext {
+  /** Aborted on a fast stop (TERM) or `abortCurrentJobs()` (USR1); pass it to fetch, timers, child processes. */
+  readonly signal: AbortSignal;
+  readonly queue: string;
+  readonly payload: JobPayload;
+  readonly className: string;
+  readonly args: unknown[];
+  readonly workerId: string;
+  readonly log: WorkerLogger;
+}
+
+/** A job handler: called with the payload's args spread, like Ruby's `perform(*args)`. */
+export type JobHandler = (this: JobContext, ...args: any[]) => unknown;
+
+export interface WorkerLogger {
+  debug(...a: unknown[]): void;
+  info(...a: unknown[]): void;
+  warn(...a: unknown[]): void;
+  error(...a: unknown[]): void;
+}
+
+export interface WorkerHooks {
+  /** Before each job; throwing fails the job without running it. */
+  beforePerform?(ctx: JobContext): unknown;
+  /** Wraps each job; must call `perform()` and return (or await) its result. */
+  aroundPerform?(ctx: JobContext, perform: () => Promise<unknown>): unknown;
+  /** After each successful job. */
+  afterPerform?(ctx: JobContext, result: unknown): unknown;
+  /** After each failed job (once), with what was thrown. */
+  onFailure?(error: unknown, ctx: JobContext): unknown;
+  /** Once the worker is registered and about to take jobs. */
+  workerStart?(worker: Worker): unknown;
+  /** After the worker has unregistered. */
+  workerExit?(worker: Worker): unknown;
+}
+
+export interface WorkerOptions {
+  /** Redis URL, ioredis options or client (duplicated). Default `REDIS_URL` or `redis://127.0.0.1:6379`. */
+  redis?: RedisInput;
+  /** Key namespace; default `resque`. */
+  namespace?: string;
+  /** Resque priority list: names, globs (`*`, `high_*`) and `!exclusions`. Default `['*']`. */
+  queues?: string[];
+  /** Resque class name → handler. */
+  jobs: Record<string, JobHandler>;
+  /** Jobs in flight at once in this process; default 1 (Resque's model). Slot k > 0 registers as `host:pid+k:queues`. */
+  concurrency?: number;
+  /**
+   * Seconds between polls, Resque's `INTERVAL`. When unset, idle workers are woken within
+   * milliseconds by our producers (pub/sub) and still poll (backing off to 1 s) for jobs
+   * pushed by other producers.
+   */
+  interval?: number;
+  hostname?: string;
+  pid?: number;
+  logger?: WorkerLogger;
+  hooks?: WorkerHooks;
+  /** Owner-lock lifetime: a dead or frozen worker's job is recovered by others this long after its last renewal. Default 10000. */
+  lockTtlMs?: number;
+  /** A job that killed this many workers goes to `failed` instead of back to its queue. Default 3. */
+  maxRecoveries?: number;
+  /** How often the Resque heartbeat is written (Ruby prunes after 300 s without one). Default 30000. */
+  heartbeatMs?: number;
+}
+
+export interface InFlightJob {
+  queue: string;
+  payload: JobPayload | undefined;
+  raw: string;
+  startedAt: Date;
+  workerId: string;
+}
+
+interface Slot {
+  index: number;
+  id: string;
+  job: (InFlightJob & { ac: AbortController; interrupted: boolean; abandoned: boolean; settled: Promise<void> }) | undefined;
+  loop: Promise<void> | undefined;
+}
+
+export type WorkerState = 'starting' | 'idle' | 'busy' | 'paused' | 'stopping' | 'stopped';
+
+/** Typed events, each documented. */
+export interface WorkerEvents {
+  /** Registered and taking jobs. */
+  ready: [];
+  /** A job was reserved and is about to run. */
+  job: [InFlightJob];
+  /** A job finished and was acknowledged. */
+  success: [InFlightJob, unknown];
+  /** A job failed; its failure record is in `failed`. */
+  failure: [InFlightJob, unknown];
+  /** The job was recovered by someone else while this worker was frozen; its outcome was dropped. */
+  lost: [InFlightJob];
+  /** A job was put back at the head of its queue (fast stop). */
+  requeued: [InFlightJob];
+  /** Every slot is idle (after having been busy). */
+  idle: [];
+  paused: [];
+  resumed: [];
+  /** A dead worker's jobs were recovered by this one. */
+  recovered: [string, { requeued: number; failed: number }];
+  /** Connection or Redis trouble; never fatal: the worker retries. Only emitted if listened to. */
+  error: [Error];
+  stopped: [];
+}
+
+const als = new AsyncLocalStorage<JobContext>();
+
+/** Why: arrow-function handlers have no `this`; they reach their context through this accessor. */
+export function currentJob(): JobContext | undefined {
+  return als.getStore();
+}
+
+const MIN_POLL_MS = 10;
+const MAX_POLL_MS = 1000;
+const noop = () => undefined;
+const silent: WorkerLogger = { debug: noop, info: noop, warn: noop, error: noop };
+
+/**
+ * Why: a Resque worker that never loses a job: atomic reserve into a per-slot inflight list,
+ * atomic acknowledge that checks ownership, owner locks that let any live worker recover a
+ * dead one, and Resque's registration, heartbeat, stats and failure records byte for byte.
+ */
+export class Worker extends EventEmitter<WorkerEvents> {
+  readonly id: string;
+  readonly queues: readonly string[];
+  readonly store: DataStore;
+  processed = 0;
+  failed = 0;
+  private readonly redis: Redis;
+  private sub: Redis | undefined;
+  private readonly opts: Required<Pick<WorkerOptions, 'concurrency' | 'lockTtlMs' | 'maxRecoveries' | 'heartbeatMs'>> & WorkerOptions;
+  private readonly log: WorkerLogger;
+  private readonly slots: Slot[];
+  private phase: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
+  private pausedLocal = false;
+  private pausedAll = false;
+  private wasBusy = false;
+  private wakers = new Set<() => void>();
+  private timers: NodeJS.Timeout[] = [];
+  private lastHeartbeat = 0;
+  private stopping: Promise<void> | undefined;
+
+  constructor(options: WorkerOptions) {
+    super();
+    this.opts = { concurrency: 1, lockTtlMs: 10_000, maxRecoveries: 3, heartbeatMs: 30_000, ...options };
+    if (!Number.isInteger(this.opts.concurrency) || this.opts.concurrency < 1) {
+      throw new TypeError(`Expected the \`concurrency\` option to be a positive integer, got \`${String(options.concurrency)}\``);
+    }
+    this.queues = options.queues?.length ? [...options.queues] : ['*'];
+    this.log = options.logger ?? silent;
+    const host = options.hostname ?? osHostname();
+    const pid = options.pid ?? process.pid;
+    this.slots = Array.from({ length: this.opts.concurrency }, (_, i) => ({ index: i, id: formatWorkerId(host, pid, this.queues, i), job: undefined, loop: undefined }));
+    this.id = this.slots[0]!.id;
+    this.redis = createRedis(options.redis, `baton-resque:worker:${this.id}`);
+    this.redis.on('error', (err) => this.reportError(err));
+    defineScripts(this.redis);
+    this.store = new DataStore(this.redis, options.namespace);
+  }
+
+  get state(): WorkerState {
+    if (this.phase === 'new' || this.phase === 'starting') return 'starting';
+    if (this.phase === 'stopping' || this.phase === 'stopped') return this.phase;
+    if (this.slots.some((s) => s.job)) return 'busy';
+    return this.pausedLocal || this.pausedAll ? 'paused' : 'idle';
+  }
+
+  /** Jobs in flight now. */
+  get current(): InFlightJob[] {
+    return this.slots.flatMap((s) => (s.job ? [publicJob(s.job)] : []));
+  }
+
+  /** Worker ids of every slot (one per unit of concurrency). */
+  get ids(): string[] {
+    return this.slots.map((s) => s.id);
+  }
+
+  /** Connects, registers every slot, recovers dead workers, then starts taking jobs. */
+  async start(): Promise<void> {
+    if (this.phase !== 'new') throw new Error('worker already started');
+    this.phase = 'starting';
+    for (const slot of this.slots) await this.store.registerWorker(slot.id, this.opts.lockTtlMs);
+    this.lastHeartbeat = Date.now();
+    if (this.opts.interval === undefined) await this.subscribe();
+    await this.runJanitor();
+    this.phase = 'running';
+    this.every(Math.max(50, Math.floor(this.opts.lockTtlMs / 3)), () => this.renewLocks());
+    this.every(Math.max(100, Math.floor(this.opts.lockTtlMs / 2)), () => this.runJanitor());
+    await this.opts.hooks?.workerStart?.(this);
+    for (const slot of this.slots) slot.loop = this.runSlot(slot);
+    this.log.info(`worker ${this.id} started (queues ${this.queues.join(',')}, concurrency ${this.opts.concurrency})`);
+    this.emit('ready');
+  }
+
+  /** USR2: finish what runs, take nothing new. */
+  pause(): void {
+    if (this.pausedLocal) return;
+    this.pausedLocal = true;
+    this.emit('paused');
+  }
+
+  /** CONT. */
+  resume(): void {
+    if (!this.pausedLocal) return;
+    this.pausedLocal = false;
+    this.emit('resumed');
+    this.wake();
+  }
+
+  /** USR1: abort the jobs in flight (they fail with what their handler throws); keep working. */
+  abortCurrentJobs(): void {
+    for (const s of this.slots) s.job?.ac.abort(new AbortJobError('job aborted (USR1)'));
+  }
+
+  /**
+   * QUIT (`graceful: true`): take nothing new, finish the jobs in flight, unregister.
+   * TERM (`graceful: false`): abort the jobs in flight through their AbortSignal, wait up to
+   * `graceMs` (default 5000), put whatever did not finish back at the head of its queue,
+   * unregister. Idempotent: later calls return the first call's promise.
+   */
+  stop({ graceful = true, graceMs = 5000 }: { graceful?: boolean; graceMs?: number } = {}): Promise<void> {
+    if (!graceful && this.stopping && this.phase === 'stopping') this.interruptAll();
+    this.stopping ??= this.shutdown(graceful, graceMs);
+    if (!graceful) this.interruptAll();
+    return this.stopping;
+  }
+
+  // --- internal ---
+
+  private async shutdown(graceful: boolean, graceMs: number): Promise<void> {
+    const wasRunning = this.phase === 'running';
+    this.phase = 'stopping';
+    this.wake();
+    const errors: unknown[] = [];
+    if (wasRunning) {
+      const loops = Promise.all(this.slots.map((s) => s.loop));
+      if (graceful) await loops;
+      else {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([loops, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
+        clearTimeout(timer);
+        // Handlers that ignored the abort: give their jobs back now; their late outcome is dropped.
+        for (const slot of this.slots) {
+          const job = slot.job;
+          if (!job) continue;
+          job.abandoned = true;
+          try {
+            if (await this.store.requeue(slot.id, job.raw)) this.emit('requeued', publicJob(job));
+          } catch (err) {
+            errors.push(err);
+          }
+        }
+      }
+    }
+    for (const t of this.timers) clearTimeout(t);
+    this.timers = [];
+    for (const slot of this.slots) {
+      try {
+        await this.store.unregisterWorker(slot.id);
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    try {
+      await this.opts.hooks?.workerExit?.(this);
+    } catch (err) {
+      errors.push(err);
+    }
+    this.sub?.disconnect();
+    await this.redis.quit().catch(() => this.redis.disconnect());
+    this.phase = 'stopped';
+    this.log.info(`worker ${this.id} stopped`);
+    this.emit('stopped');
+    if (errors.length) throw new AggregateError(errors, `worker ${this.id} stopped with ${errors.length} error(s)`);
+  }
+
+  private interruptAll(): void {
+    for (const s of this.slots) {
+      if (!s.job) continue;
+      s.job.interrupted = true;
+      s.job.ac.abort(new AbortJobError('worker is shutting down (TERM)'));
+    }
+  }
+
+  private async runSlot(slot: Slot): Promise<void> {
+    let pollMs = MIN_POLL_MS;
+    const dynamic = isDynamic(this.queues);
+    while (this.phase === 'running') {
+      if (this.pausedLocal) {
+        await this.waitForWake(MAX_POLL_MS);
+        continue;
+      }
+      let result;
+      try {
+        const queues = dynamic ? resolveQueues(this.queues, await this.store.queueNames()) : (this.queues as string[]);
+        if (this.phase !== 'running') break;
+        result = await this.store.reserve(slot.id, queues, this.opts.lockTtlMs);
+      } catch (err) {
+        this.reportError(err as Error);
+        await this.waitForWake(500);
+        continue;
+      }
+      if (result.kind === 'job') {
+        pollMs = MIN_POLL_MS;
+        this.setPausedAll(false);
+        await this.perform(slot, result.queue, result.raw);
+        continue;
+      }
+      if (result.kind === 'busy') {
+        // A previous process with our pid left a job here: recover it, then register again.
+        await this.store.recover(slot.id, true, this.opts.maxRecoveries).catch((err) => this.reportError(err));
+        await this.store.registerWorker(slot.id, this.opts.lockTtlMs).catch((err) => this.reportError(err));
+        continue;
+      }
+      this.setPausedAll(result.kind === 'paused');
+      if (this.wasBusy && this.slots.every((s) => !s.job)) {
+        this.wasBusy = false;
+        this.emit('idle');
+      }
+      if (this.opts.interval !== undefined) await this.waitForWake(this.opts.interval * 1000);
+      else {
+        await this.waitForWake(pollMs);
+        pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
+      }
+    }
+  }
+
+  private async perform(slot: Slot, queue: string, raw: string): Promise<void> {
+    const decoded = decodeJob(raw);
+    const ac = new AbortController();
+    let settle!: () => void;
+    const job = (slot.job = {
+      queue,
+      raw,
+      payload: decoded.ok ? decoded.payload : undefined,
+      startedAt: new Date(),
+      workerId: slot.id,
+      ac,
+      interrupted: false,
+      abandoned: false,
+      settled: new Promise<void>((r) => (settle = r)),
+    });
+    this.wasBusy = true;
+    this.emit('job', publicJob(job));
+    let failure: { exception: string; error: string; backtrace: string[]; thrown: unknown } | undefined;
+    let result: unknown;
+    if (!decoded.ok) {
+      failure = { exception: decoded.exception, error: decoded.error, backtrace: [], thrown: new Error(decoded.error) };
+    } else {
+      const handler = Object.hasOwn(this.opts.jobs, decoded.payload.class) ? this.opts.jobs[decoded.payload.class] : undefined;
+      const ctx: JobContext = {
+        signal: ac.signal,
+        queue,
+        payload: decoded.payload,
+        className: decoded.payload.class,
+        args: decoded.payload.args,
+        workerId: slot.id,
+        log: this.log,
+      };
+      if (typeof handler !== 'function') {
+        failure = { exception: 'NameError', error: `uninitialized constant ${decoded.payload.class}`, backtrace: [], thrown: new Error(`no job named ${decoded.payload.class}`) };
+      } else {
+        try {
+          result = await als.run(ctx, () => this.runHandler(handler, ctx));
+        } catch (thrown) {
+          failure = { ...describeThrown(thrown), thrown };
+          if (!job.interrupted) {
+            try {
+              await als.run(ctx, () => this.opts.hooks?.onFailure?.(thrown, ctx));
+            } catch (err) {
+              this.log.warn(`onFailure hook of ${ctx.className} threw: ${(err as Error)?.message ?? String(err)}`);
+            }
+          }
+        }
+      }
+    }
+    try {
+      if (job.abandoned) return; // fast stop already gave the job back
+      if (job.interrupted && failure) {
+        // TERM interrupted it: not a failure of the job; it goes back to the head of its queue.
+        if (await this.retry(() => this.store.requeue(slot.id, raw))) this.emit('requeued', publicJob(job));
+        return;
+      }
+      const record = failure
+        ? encodeFailure({ failedAt: new Date(), raw, exception: failure.exception, error: failure.error, backtrace: failure.backtrace, worker: slot.id, queue })
+        : undefined;
+      const acked = await this.retry(() => this.store.ack(slot.id, raw, record));
+      if (!acked) {
+        this.log.warn(`job ${decoded.ok ? decoded.payload.class : '(bad payload)'} on ${queue} was recovered by another worker while ${slot.id} was not renewing its lock; its outcome is dropped`);
+        this.emit('lost', publicJob(job));
+        return;
+      }
+      this.processed++;
+      if (failure) {
+        this.failed++;
+        this.emit('failure', publicJob(job), failure.thrown);
+      } else {
+        this.emit('success', publicJob(job), result);
+      }
+    } finally {
+      slot.job = undefined;
+      settle();
+    }
+  }
+
+  private async runHandler(handler: JobHandler, ctx: JobContext): Promise<unknown> {
+    const hooks = this.opts.hooks;
+    await hooks?.beforePerform?.(ctx);
+    const perform = async () => await handler.apply(ctx, ctx.args);
+    const result = hooks?.aroundPerform ? await hooks.aroundPerform(ctx, perform) : await perform();
+    await hooks?.afterPerform?.(ctx, result);
+    return result;
+  }
+
+  /** Acks and requeues must land: while Redis is away, retry until it is back (commands also wait in ioredis). */
+  private async retry<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        this.reportError(err as Error);
+        if (attempt > 600) throw err;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+  }
+
+  private async renewLocks(): Promise<void> {
+    if (this.phase !== 'running') return;
+    const heartbeat = Date.now() - this.lastHeartbeat >= this.opts.heartbeatMs;
+    const lost = await this.store.renew(this.ids, this.opts.lockTtlMs, heartbeat);
+    if (heartbeat) this.lastHeartbeat = Date.now();
+    for (const id of lost) {
+      this.log.warn(`owner lock of ${id} had expired (process frozen or Redis restarted); registering again`);
+      await this.store.registerWorker(id, this.opts.lockTtlMs);
+    }
+  }
+
+  private async runJanitor(): Promise<void> {
+    if (this.phase === 'stopping' || this.phase === 'stopped') return;
+    const dead = await this.store.deadBatonWorkers(new Set(this.ids));
+    for (const id of dead) {
+      const r = await this.store.recover(id, false, this.opts.maxRecoveries);
+      if (!r) continue;
+      this.log.info(`recovered dead worker ${id}: ${r.requeued} job(s) back at the head of their queue, ${r.failed} failed`);
+      this.emit('recovered', id, r);
+    }
+  }
+
+  private async subscribe(): Promise<void> {
+    this.sub = this.redis.duplicate({ connectionName: `baton-resque:wake:${this.id}` });
+    this.sub.on('error', (err) => this.reportError(err));
+    this.sub.on('message', () => this.wake());
+    await this.sub.subscribe(this.store.keys.wakeChannel);
+  }
+
+  private every(ms: number, fn: () => Promise<void>): void {
+    const tick = () => {
+      fn()
+        .catch((err) => this.reportError(err as Error))
+        .finally(() => {
+          if (this.phase === 'running') this.timers.push(setTimeout(tick, ms));
+        });
+    };
+    this.timers.push(setTimeout(tick, ms));
+  }
+
+  private waitForWake(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.wakers.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      this.wakers.add(done);
+    });
+  }
+
+  private wake(): void {
+    for (const w of [...this.wakers]) w();
+  }
+
+  private setPausedAll(paused: boolean): void {
+    if (paused === this.pausedAll) return;
+    this.pausedAll = paused;
+    this.emit(paused ? 'paused' : 'resumed');
+  }
+
+  private reportError(err: Error): void {
+    if (this.listenerCount('error') > 0) this.emit('error', err);
+    else this.log.debug(`redis: ${err?.message ?? String(err)}`);
+  }
+}
+
+/** The error an aborted job's signal carries. */
+export class AbortJobError extends Error {
+  override name = 'Resque::DirtyExit';
+  constructor(message: string) {
+    super(message);
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
+
+function publicJob(j: InFlightJob): InFlightJob {
+  return { queue: j.queue, payload: j.payload, raw: j.raw, startedAt: j.startedAt, workerId: j.workerId };
+}
