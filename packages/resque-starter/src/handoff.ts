@@ -19,9 +19,14 @@ export interface FindOldMastersOptions {
 /** True if the pid is a live resque-starter master (not one of its workers). */
 export function isResqueStarterMaster(pid: number): boolean {
   if (!isLiveProcess(pid)) return false;
-  if (!/resque-starter/.test(readCmdline(pid))) return false;
+  // Every master sets this title as soon as its config is loaded (a wrapper such as `npx
+  // resque-starter` only has the name in its arguments).
+  if (!readCmdline(pid).startsWith(MASTER_TITLE)) return false;
   return readEnvVar(pid, WorkerEnv.slot) === undefined;
 }
+
+/** The start of every master's process title. */
+export const MASTER_TITLE = 'resque-starter master';
 
 /**
  * Why: under start-server the new master must find the generation(s) it replaces. Two sources,
@@ -52,6 +57,13 @@ export function findOldMasters(opts: FindOldMastersOptions): Array<{ pid: number
       const gen = Number(readEnvVar(pid, 'SERVER_STARTER_GENERATION'));
       if (Number.isInteger(gen) && gen < opts.generation) found.set(pid, gen);
     }
+  }
+  // A generation started through a wrapper (`npx resque-starter`, `sh -c`) is the wrapper's pid:
+  // the master is its child.
+  for (const [pid, gen] of [...found]) {
+    if (isResqueStarterMaster(pid)) continue;
+    found.delete(pid);
+    for (const child of listProcesses((_p, st) => st.ppid === pid)) if (child !== opts.self && isResqueStarterMaster(child)) found.set(child, gen);
   }
   return [...found]
     .filter(([pid]) => isResqueStarterMaster(pid))

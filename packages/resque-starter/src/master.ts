@@ -19,7 +19,7 @@ import {
 import { describeRedis, type MasterHandle, type ResolvedConfig } from './config.js';
 import { controlSocketPath, listenControl, runtimeDir, writeLine, type ControlReply, type ControlRequest } from './control.js';
 import { ConfigError, StartupError } from './errors.js';
-import { findOldMasters, isResqueStarterMaster, OldMasterTracker, pidFileOwner } from './handoff.js';
+import { findOldMasters, isResqueStarterMaster, MASTER_TITLE, OldMasterTracker, pidFileOwner } from './handoff.js';
 import { isWorkerMessage, WorkerEnv, type WorkerToMaster } from './ipc.js';
 import { loadConfigFile } from './load-config.js';
 import { messages } from './messages.js';
@@ -73,6 +73,7 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
     bootLogger.debug(messages.configLoaded(c.path, loadMs));
   }
   if (early.some((e) => e.type === 'signal' && ['SIGTERM', 'SIGINT', 'SIGQUIT'].includes(e.signal))) return 0;
+  process.title = `${MASTER_TITLE} (starting)`;
 
   for (const f of [config.pidFile, config.statusFile, config.logFile]) if (f) mkdirSync(dirname(f), { recursive: true });
   const logOut = config.logFile ? new LogFile(config.logFile) : undefined;
