@@ -11,7 +11,7 @@ export interface JobInfo {
 
 export type WorkerToMaster =
   /** The Resque worker object exists; its id lets the master recover its jobs if it dies. */
-  | { t: 'hello'; id: string }
+  | { t: 'hello'; id: string; ids?: string[] }
   /** Registered, taking jobs, afterFork done: the master may signal it and count it. */
   | { t: 'ready' }
   | { t: 'state'; activity: 'idle' | 'busy' | 'paused'; job: JobInfo | undefined; processed: number; rssKb?: number }

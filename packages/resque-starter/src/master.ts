@@ -235,7 +235,7 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
         break;
       }
       case 'recover':
-        void recover(fx.pid, fx.id);
+        void recover(fx.pid, fx.ids);
         break;
       case 'setTimer': {
         clearTimeout(timers.get(fx.key));
@@ -293,10 +293,11 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
   };
   let pendingRestore: Promise<void> = Promise.resolve();
 
-  const recover = async (pid: number, id: string) => {
+  const recover = async (pid: number, ids: readonly string[]) => {
     try {
       resque ??= new (await loadResque()).Queue({ redis: config.redis, namespace: config.namespace });
-      const n = await resque.recoverWorker(id);
+      let n = 0;
+      for (const id of ids) n += await resque.recoverWorker(id);
       if (n > 0) logger.warn(messages.recovered(pid, n));
     } catch (err) {
       logger.error(messages.recoverFailed(pid, (err as Error).message));
@@ -479,7 +480,7 @@ export async function checkRedis(config: ResolvedConfig): Promise<void> {
 function fromWorker(pid: number, m: WorkerToMaster): MasterEvent {
   switch (m.t) {
     case 'hello':
-      return { type: 'hello', pid, id: m.id };
+      return { type: 'hello', pid, id: m.id, ids: m.ids };
     case 'ready':
       return { type: 'ready', pid };
     case 'state':

@@ -11,6 +11,8 @@ export interface ResqueJobRef {
 
 export interface ResqueWorker {
   readonly id: string;
+  /** One id per unit of concurrency (slot k > 0 registers as host:pid+k:queues). */
+  readonly ids?: readonly string[];
   readonly state: 'starting' | 'idle' | 'busy' | 'paused' | 'stopping' | 'stopped';
   readonly current: readonly ResqueJobRef[];
   readonly processed: number;

@@ -39,6 +39,8 @@ export interface WorkerEntry {
   phase: WorkerPhase;
   /** Resque worker id (`host:pid:queues`), once the worker said hello. */
   id: string | undefined;
+  /** Every Resque id of the process (one per unit of `jobConcurrency`). */
+  ids: string[];
   spawnedAt: number;
   readyAt: number | undefined;
   activity: 'starting' | 'idle' | 'busy' | 'paused';
@@ -99,7 +101,7 @@ export type MasterEvent =
   | { type: 'start'; desired: number; olds: OldMaster[] }
   | { type: 'spawned'; key: number; pid: number }
   | { type: 'spawnFailed'; key: number; error: string }
-  | { type: 'hello'; pid: number; id: string }
+  | { type: 'hello'; pid: number; id: string; ids?: string[] | undefined }
   | { type: 'ready'; pid: number }
   | { type: 'report'; pid: number; activity: 'idle' | 'busy' | 'paused'; job: JobInfo | undefined; processed: number; rssKb?: number | undefined }
   | { type: 'recycling'; pid: number; reason: string }
@@ -121,7 +123,7 @@ export type Effect =
   | { type: 'spawn'; key: number; slot: number; version: number; retire: number | undefined; paused: boolean; old: boolean }
   | { type: 'signal'; pid: number; signal: SignalName; group: boolean }
   | { type: 'send'; pid: number; message: MasterToWorker }
-  | { type: 'recover'; pid: number; id: string }
+  | { type: 'recover'; pid: number; ids: string[] }
   | { type: 'setTimer'; key: string; ms: number; event: MasterEvent }
   | { type: 'clearTimer'; key: string }
   | { type: 'reloadConfig' }
@@ -360,6 +362,7 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
         pid: undefined,
         phase: 'spawning',
         id: undefined,
+        ids: [],
         spawnedAt: now,
         readyAt: undefined,
         activity: 'starting',
@@ -416,7 +419,10 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
 
     case 'hello': {
       const w = byPid(event.pid);
-      if (w) w.id = event.id;
+      if (w) {
+        w.id = event.id;
+        w.ids = event.ids?.length ? [...event.ids] : [event.id];
+      }
       break;
     }
 
@@ -499,7 +505,7 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
       s.workers = s.workers.filter((x) => x !== w);
       clearWorkerTimers(w);
       const clean = event.code === 0 && event.signal === null;
-      if (w.id && (!clean || w.phase !== 'ready')) fx.push({ type: 'recover', pid: event.pid, id: w.id });
+      if (w.ids.length > 0 && (!clean || w.phase !== 'ready')) fx.push({ type: 'recover', pid: event.pid, ids: w.ids });
       if (w.stop) {
         log(messages.workerExited(w.slot, event.pid, w.stop.reason, event.code, event.signal, w.stop.mode));
       } else if (s.phase === 'running') {

@@ -104,7 +104,7 @@ async function main(): Promise<void> {
       logger,
     });
     worker = w;
-    send({ t: 'hello', id: w.id });
+    send({ t: 'hello', id: w.id, ids: [...(w.ids ?? [w.id])] });
     w.on('error', (err) => logger.warn(`resque worker: ${(err as Error)?.message ?? String(err)}`));
     for (const ev of ['job', 'idle', 'paused', 'resumed']) w.on(ev, () => report());
     for (const ev of ['success', 'failure']) w.on(ev, () => afterJob());

@@ -111,7 +111,7 @@ describe('start and scaling (unicorn maintain_worker_count)', () => {
     const [a, b] = sim.start(2);
     sim.send({ type: 'hello', pid: b!, id: `host:${b}:q` });
     const fx = sim.send({ type: 'exit', pid: b!, code: null, signal: 'SIGKILL' });
-    expect(fx.find((e) => e.type === 'recover')).toEqual({ type: 'recover', pid: b, id: `host:${b}:q` });
+    expect(fx.find((e) => e.type === 'recover')).toEqual({ type: 'recover', pid: b, ids: [`host:${b}:q`] });
     expect(spawns(fx)).toEqual([{ slot: 1, retire: undefined }]);
     expect(a).toBe(100);
   });
