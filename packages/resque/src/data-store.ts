@@ -125,13 +125,14 @@ export class DataStore {
    */
   async renew(ids: readonly string[], lockTtlMs: number, heartbeat: boolean): Promise<string[]> {
     const m = this.redis.multi();
-    for (const id of ids) m.set(this.keys.ownerLock(id), id, 'PX', lockTtlMs, 'GET');
+    for (const id of ids) m.set(this.keys.ownerLock(id), id, 'PX', lockTtlMs, 'GET').sismember(this.keys.workers, id);
     if (heartbeat) {
       const now = formatHeartbeat(await this.serverTime());
       for (const id of ids) m.hset(this.keys.heartbeat, id, now);
     }
     const res = (await m.exec()) ?? [];
-    return ids.filter((_, i) => res[i]?.[1] === null);
+    // Lost: the lock had expired, or the registration is gone (recovered, pruned, Redis restarted empty).
+    return ids.filter((_, i) => res[2 * i]?.[1] === null || res[2 * i + 1]?.[1] === 0);
   }
 
   /** Resque's unregister_worker for a slot that holds no job. */

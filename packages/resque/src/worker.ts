@@ -314,6 +314,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
         await this.waitForWake(500);
         continue;
       }
+      if (result.kind === 'job' && (this.pausedLocal || this.phase !== 'running')) {
+        // pause() or stop() came while this reserve was in flight: hand the job straight back.
+        await this.retry(() => this.store.requeue(slot.id, result.raw));
+        continue;
+      }
       if (result.kind === 'job') {
         pollMs = MIN_POLL_MS;
         this.setPausedAll(false);
@@ -445,7 +450,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const lost = await this.store.renew(this.ids, this.opts.lockTtlMs, heartbeat);
     if (heartbeat) this.lastHeartbeat = Date.now();
     for (const id of lost) {
-      this.log.warn(`owner lock of ${id} had expired (process frozen or Redis restarted); registering again`);
+      this.log.warn(`worker ${id} had lost its owner lock or registration (process frozen, pruned, or Redis restarted); registering again`);
       await this.store.registerWorker(id, this.opts.lockTtlMs);
     }
   }
