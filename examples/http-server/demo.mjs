@@ -17,7 +17,7 @@ const port = await new Promise((resolve) => {
 
 const ss = spawn(process.execPath, [bin, `--port=127.0.0.1:${port}`, '--interval=0.5', '--', process.execPath, `${here}app.mjs`], {
   stdio: ['ignore', 'inherit', 'pipe'],
-  env: { ...process.env, APP_DELAY_MS: '2' },
+  env: { ...process.env },
 });
 let log = '';
 ss.stderr.on('data', (d) => {

@@ -16,11 +16,14 @@ export interface BoundSocket {
   /** The fd the generation sees (`=fd` from the spec, else 3, 4, … in order). */
   childFd: number;
   close(): void;
+  /** Clears or sets O_NONBLOCK on the (shared) open file description. */
+  setBlocking?(blocking: boolean): void;
 }
 
 interface RawHandle {
   fd: number;
   close(cb?: () => void): void;
+  setBlocking?(blocking: boolean): number;
   getsockname?(out: { port?: number }): number;
 }
 
@@ -49,7 +52,13 @@ export function bindAll(specs: readonly ListenSpec[], backlog: number, warn: (ms
       }
       bound.push(bindOne(spec, childFd, warn));
     }
-    listenAll(bound.filter((b) => b.spec.kind !== 'udp'), backlog);
+    const stream = bound.filter((b) => b.spec.kind !== 'udp');
+    listenAll(stream, backlog);
+    // Hand the sockets over in blocking mode, as Perl's start_server does: programs such as
+    // Starlet block in accept() and spin on EAGAIN otherwise. A Node generation sets O_NONBLOCK
+    // itself when it adopts the fd. Done once, here: flipping the shared flag later would make
+    // a running libuv generation block in accept().
+    for (const b of stream) b.setBlocking?.(true);
     return bound;
   } catch (err) {
     for (const b of bound) b.close();
@@ -84,6 +93,7 @@ function bindOne(spec: ListenSpec, childFd: number, warn: (msg: string) => void)
       address: spec.path,
       fd: handle.fd,
       childFd,
+      setBlocking: (b) => void handle.setBlocking?.(b),
       close: () => {
         handle.close();
         rmSync(spec.path, { force: true });
@@ -103,7 +113,7 @@ function bindOne(spec: ListenSpec, childFd: number, warn: (msg: string) => void)
     throw new ListenError(`--port=${spec.spec}`, errnoError(-98));
   }
   const address = spec.port === 0 ? spec.key.replace(/0$/, String(out.port)) : spec.key;
-  return { spec, address, fd: h.fd, childFd, close: () => h.close() };
+  return { spec, address, fd: h.fd, childFd, setBlocking: (b) => void h.setBlocking?.(b), close: () => h.close() };
 }
 
 function bindUdp(spec: Extract<ListenSpec, { kind: 'tcp' | 'udp' }>, childFd: number): BoundSocket {
