@@ -77,6 +77,9 @@ export function renderMasterTitle(state: MasterState, queues: readonly string[])
 }
 
 /** A worker's process title: slot, queues, BUSY/IDLE/PAUSED, OLD, and the job it runs. */
+/** Appended to worker titles; see renderWorkerTitle. */
+export const RUBY_PRUNE_MARK = ' [resque:work]';
+
 export function renderWorkerTitle(w: {
   slot: number;
   queues: readonly string[];
@@ -86,5 +89,9 @@ export function renderWorkerTitle(w: {
 }): string {
   const state = w.activity.toUpperCase();
   const job = w.job ? ` ${w.job.class} on ${w.job.queue} since ${new Date(w.job.startedAt).toISOString()}` : '';
-  return `resque-starter worker[${w.slot}] (${w.queues.join(',')}) ${state}${w.old ? ' OLD' : ''}${job}`.slice(0, 250);
+  // Ruby Resque's same-host prune spares only pids whose command line matches
+  // /resque:work|resque-[0-9]/ (resque-protocol.md §4.2): the marker keeps a Ruby worker that
+  // starts on this host from pruning our live workers. It goes last and is never cut off.
+  const text = `resque-starter worker[${w.slot}] (${w.queues.join(',')}) ${state}${w.old ? ' OLD' : ''}${job}`;
+  return `${text.slice(0, 250 - RUBY_PRUNE_MARK.length)}${RUBY_PRUNE_MARK}`;
 }
