@@ -146,18 +146,30 @@ export class DataStore {
       .exec();
   }
 
-  async reserve(id: string, queues: readonly string[], lockTtlMs: number): Promise<ReserveResult> {
-    if (queues.length === 0) return { kind: 'empty' };
-    const res = await runScript(this.redis, 'reserve', this.slotKeys(id), [this.keys.prefix, formatRunAt(new Date()), id, lockTtlMs, ...queues]);
-    if (res === -1) return { kind: 'paused' };
-    if (res === -2) return { kind: 'busy' };
-    if (Array.isArray(res)) return { kind: 'job', queue: String(res[0]), raw: String(res[1]) };
-    return { kind: 'empty' };
-  }
-
-  /** True if acknowledged; false if the job was no longer ours (recovered while we were frozen). */
-  async ack(id: string, raw: string, failure: string | undefined): Promise<boolean> {
-    return (await runScript(this.redis, 'ack', this.slotKeys(id), [this.keys.prefix, id, raw, failure ?? ''])) === 1;
+  /**
+   * Acknowledges `ack` (if given) and reserves the slot's next job from `queues` (none: only
+   * acknowledge), in one round trip. `acked` is false when the acknowledged job was no longer
+   * this slot's (recovered while the worker was frozen): then nothing was written or reserved.
+   */
+  async reserve(
+    id: string,
+    queues: readonly string[],
+    lockTtlMs: number,
+    ack?: { raw: string; failure: string | undefined },
+  ): Promise<{ acked: boolean; next: ReserveResult }> {
+    const res = (await runScript(this.redis, 'reserve', this.slotKeys(id), [
+      this.keys.prefix,
+      formatRunAt(new Date()),
+      id,
+      lockTtlMs,
+      ack?.raw ?? '',
+      ack?.failure ?? '',
+      ...queues,
+    ])) as unknown[];
+    const acked = res[0] !== -1;
+    const next: ReserveResult =
+      res.length === 3 ? { kind: 'job', queue: String(res[1]), raw: String(res[2]) } : res[1] === -1 ? { kind: 'paused' } : res[1] === -2 ? { kind: 'busy' } : { kind: 'empty' };
+    return { acked, next: acked ? next : { kind: 'empty' } };
   }
 
   async requeue(id: string, raw: string): Promise<boolean> {

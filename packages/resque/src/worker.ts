@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { createRedis, type RedisInput } from './connection.js';
-import { DataStore } from './data-store.js';
+import { DataStore, type ReserveResult } from './data-store.js';
 import { decodeJob, describeThrown, encodeFailure, type JobPayload } from './payload.js';
 import { isDynamic, resolveQueues } from './queues.js';
 import { defineScripts } from './scripts.js';
@@ -86,8 +86,23 @@ export interface InFlightJob {
 interface Slot {
   index: number;
   id: string;
-  job: (InFlightJob & { ac: AbortController; interrupted: boolean; abandoned: boolean; settled: Promise<void> }) | undefined;
+  job: (InFlightJob & { ac: AbortController; interrupted: boolean; abandoned: boolean }) | undefined;
   loop: Promise<void> | undefined;
+}
+
+interface Failure {
+  exception: string;
+  error: string;
+  backtrace: string[];
+  thrown: unknown;
+}
+
+/** A job that ran and waits for its acknowledgement (sent with the slot's next reserve). */
+interface Finished {
+  ack: { raw: string; failure: string | undefined };
+  job: InFlightJob;
+  failure: Failure | undefined;
+  result: unknown;
 }
 
 export type WorkerState = 'starting' | 'idle' | 'busy' | 'paused' | 'stopping' | 'stopped';
@@ -299,21 +314,30 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private async runSlot(slot: Slot): Promise<void> {
     let pollMs = MIN_POLL_MS;
     const dynamic = isDynamic(this.queues);
-    while (this.phase === 'running') {
-      if (this.pausedLocal) {
+    let pending: Finished | undefined;
+    for (;;) {
+      const taking = this.phase === 'running' && !this.pausedLocal;
+      if (!taking && !pending) {
+        if (this.phase !== 'running') break;
         await this.waitForWake(MAX_POLL_MS);
         continue;
       }
-      let result;
+      let res: { acked: boolean; next: ReserveResult };
       try {
-        const queues = dynamic ? resolveQueues(this.queues, await this.store.queueNames()) : (this.queues as string[]);
-        if (this.phase !== 'running') break;
-        result = await this.store.reserve(slot.id, queues, this.opts.lockTtlMs);
+        const queues = taking ? (dynamic ? resolveQueues(this.queues, await this.store.queueNames()) : this.queues) : [];
+        const ack = pending?.ack;
+        // One round trip per job: the finished job's acknowledgement rides on the next reserve.
+        res = ack ? await this.retry(() => this.store.reserve(slot.id, queues, this.opts.lockTtlMs, ack)) : await this.store.reserve(slot.id, queues, this.opts.lockTtlMs);
       } catch (err) {
         this.reportError(err as Error);
         await this.waitForWake(500);
         continue;
       }
+      if (pending) {
+        this.settle(slot, pending, res.acked);
+        pending = undefined;
+      }
+      const result = res.next;
       if (result.kind === 'job' && (this.pausedLocal || this.phase !== 'running')) {
         // pause() or stop() came while this reserve was in flight: hand the job straight back.
         await this.retry(() => this.store.requeue(slot.id, result.raw));
@@ -322,9 +346,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (result.kind === 'job') {
         pollMs = MIN_POLL_MS;
         this.setPausedAll(false);
-        await this.perform(slot, result.queue, result.raw);
+        pending = await this.perform(slot, result.queue, result.raw);
         continue;
       }
+      if (this.phase !== 'running') continue;
       if (result.kind === 'busy') {
         // A previous process with our pid left a job here: recover it, then register again.
         await this.store.recover(slot.id, true, this.opts.maxRecoveries).catch((err) => this.reportError(err));
@@ -344,10 +369,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
-  private async perform(slot: Slot, queue: string, raw: string): Promise<void> {
+  /** Runs one job; returns what must be acknowledged, or undefined when the job went back to its queue. */
+  private async perform(slot: Slot, queue: string, raw: string): Promise<Finished | undefined> {
     const decoded = decodeJob(raw);
     const ac = new AbortController();
-    let settle!: () => void;
     const job = (slot.job = {
       queue,
       raw,
@@ -357,11 +382,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       ac,
       interrupted: false,
       abandoned: false,
-      settled: new Promise<void>((r) => (settle = r)),
     });
     this.wasBusy = true;
     this.emit('job', publicJob(job));
-    let failure: { exception: string; error: string; backtrace: string[]; thrown: unknown } | undefined;
+    let failure: Failure | undefined;
     let result: unknown;
     if (!decoded.ok) {
       failure = { exception: decoded.exception, error: decoded.error, backtrace: [], thrown: new Error(decoded.error) };
@@ -393,32 +417,39 @@ export class Worker extends EventEmitter<WorkerEvents> {
         }
       }
     }
-    try {
-      if (job.abandoned) return; // fast stop already gave the job back
-      if (job.interrupted && failure) {
-        // TERM interrupted it: not a failure of the job; it goes back to the head of its queue.
+    if (job.abandoned) {
+      slot.job = undefined; // fast stop already gave the job back
+      return undefined;
+    }
+    if (job.interrupted && failure) {
+      // TERM interrupted it: not a failure of the job; it goes back to the head of its queue.
+      try {
         if (await this.retry(() => this.store.requeue(slot.id, raw))) this.emit('requeued', publicJob(job));
-        return;
+      } finally {
+        slot.job = undefined;
       }
-      const record = failure
-        ? encodeFailure({ failedAt: new Date(), raw, exception: failure.exception, error: failure.error, backtrace: failure.backtrace, worker: slot.id, queue })
-        : undefined;
-      const acked = await this.retry(() => this.store.ack(slot.id, raw, record));
-      if (!acked) {
-        this.log.warn(`job ${decoded.ok ? decoded.payload.class : '(bad payload)'} on ${queue} was recovered by another worker while ${slot.id} was not renewing its lock; its outcome is dropped`);
-        this.emit('lost', publicJob(job));
-        return;
-      }
-      this.processed++;
-      if (failure) {
-        this.failed++;
-        this.emit('failure', publicJob(job), failure.thrown);
-      } else {
-        this.emit('success', publicJob(job), result);
-      }
-    } finally {
-      slot.job = undefined;
-      settle();
+      return undefined;
+    }
+    const record = failure
+      ? encodeFailure({ failedAt: new Date(), raw, exception: failure.exception, error: failure.error, backtrace: failure.backtrace, worker: slot.id, queue })
+      : undefined;
+    return { ack: { raw, failure: record }, job: publicJob(job), failure, result };
+  }
+
+  /** After the acknowledgement: count it and tell listeners (or report the job as lost). */
+  private settle(slot: Slot, f: Finished, acked: boolean): void {
+    slot.job = undefined;
+    if (!acked) {
+      this.log.warn(`job ${f.job.payload?.class ?? '(bad payload)'} on ${f.job.queue} was recovered by another worker while ${slot.id} was not renewing its lock; its outcome is dropped`);
+      this.emit('lost', f.job);
+      return;
+    }
+    this.processed++;
+    if (f.failure) {
+      this.failed++;
+      this.emit('failure', f.job, f.failure.thrown);
+    } else {
+      this.emit('success', f.job, f.result);
     }
   }
 
