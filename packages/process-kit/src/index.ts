@@ -17,3 +17,5 @@ export {
   PidFileError,
   type PidFileOptions,
 } from './files.js';
+export { UsageError } from './errors.js';
+export { createTimerTable, type TimerTable } from './timers.js';

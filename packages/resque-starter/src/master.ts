@@ -15,6 +15,7 @@ import {
   writeFileAtomic,
   type Logger,
   type SignalName,
+  createTimerTable,
 } from '@baton/process-kit';
 import { describeRedis, type MasterHandle, type ResolvedConfig } from './config.js';
 import { controlSocketPath, listenControl, runtimeDir, writeLine, type ControlReply, type ControlRequest } from './control.js';
@@ -117,7 +118,7 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
   const ctlDir = runtimeDir(env);
   const ctlPath = controlSocketPath(process.pid, ctlDir);
   const children = new Map<number, ChildProcess>();
-  const timers = new Map<string, NodeJS.Timeout>();
+  const timers = createTimerTable();
   let state: MasterState = initialState(settingsOf(config));
   const queue: MasterEvent[] = [];
   let draining = false;
@@ -237,18 +238,11 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
       case 'recover':
         void recover(fx.pid, fx.ids);
         break;
-      case 'setTimer': {
-        clearTimeout(timers.get(fx.key));
-        const t = setTimeout(() => {
-          timers.delete(fx.key);
-          dispatch(fx.event);
-        }, fx.ms);
-        timers.set(fx.key, t);
+      case 'setTimer':
+        timers.set(fx.key, fx.ms, () => dispatch(fx.event));
         break;
-      }
       case 'clearTimer':
-        clearTimeout(timers.get(fx.key));
-        timers.delete(fx.key);
+        timers.clear(fx.key);
         break;
       case 'reloadConfig':
         loadConfigFile(config.path, env).then(
@@ -428,8 +422,7 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
   // --- shutdown: every step runs, each in its own try ---
   clearInterval(memoryTimer);
   if (config.restartFile) unwatchFile(config.restartFile);
-  for (const t of timers.values()) clearTimeout(t);
-  timers.clear();
+  timers.clearAll();
   if (statusTimer) clearTimeout(statusTimer);
   await pendingRestore.catch(() => undefined);
   tracker.close();

@@ -1,12 +1,4 @@
-/** A bad command line: `cli.ts` prints the one-line message and exits 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-  readonly code = 'E_USAGE';
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    Object.setPrototypeOf(this, new.target.prototype);
-  }
-}
+export { UsageError } from '@baton/process-kit';
 
 /** A socket that could not be bound (`EADDRINUSE`, `EACCES`, …); carries the spec and the cause. */
 export class ListenError extends Error {

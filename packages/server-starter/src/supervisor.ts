@@ -3,6 +3,7 @@ import { closeSync, openSync, rmSync } from 'node:fs';
 import { onExit } from 'signal-exit';
 import {
   acquirePidFile,
+  createTimerTable,
   readCmdline,
   sendSignal,
   writeFileAtomic,
@@ -69,7 +70,7 @@ export async function startServer(options: StartServerOptions, host: StartServer
   const stdio: StdioOptions = [host.childInput ?? 'inherit', out, out, ...socketStdio(sockets)];
 
   const children = new Map<number, ChildProcess>();
-  const timers = new Map<string, NodeJS.Timeout>();
+  const timers = createTimerTable();
   let state: SupervisorState = initialState();
   const queue: SupervisorEvent[] = [];
   let draining = false;
@@ -134,18 +135,11 @@ export async function startServer(options: StartServerOptions, host: StartServer
           if (fx.signal === 'SIGTERM' || fx.signal === 'SIGINT' || fx.signal === 'SIGQUIT') sendSignal(pid, 'SIGCONT');
         }
         break;
-      case 'setTimer': {
-        clearTimeout(timers.get(fx.key));
-        const t = setTimeout(() => {
-          timers.delete(fx.key);
-          dispatch(fx.event);
-        }, fx.ms);
-        timers.set(fx.key, t);
+      case 'setTimer':
+        timers.set(fx.key, fx.ms, () => dispatch(fx.event));
         break;
-      }
       case 'clearTimer':
-        clearTimeout(timers.get(fx.key));
-        timers.delete(fx.key);
+        timers.clear(fx.key);
         break;
       case 'writeStatus':
         updateTitle();
@@ -203,8 +197,7 @@ export async function startServer(options: StartServerOptions, host: StartServer
   };
 
   const finish = (code: number) => {
-    for (const t of timers.values()) clearTimeout(t);
-    timers.clear();
+    timers.clearAll();
     removeExitGuard();
     cleanupFiles();
     resolveDone(code);
