@@ -159,7 +159,7 @@ export class DataStore {
   ): Promise<{ acked: boolean; next: ReserveResult }> {
     const res = (await runScript(this.redis, 'reserve', this.slotKeys(id), [
       this.keys.prefix,
-      formatRunAt(new Date()),
+      runAtNow(),
       id,
       lockTtlMs,
       ack?.raw ?? '',
@@ -209,4 +209,13 @@ export class DataStore {
   private slotKeys(id: string): string[] {
     return [this.keys.inflight(id), this.keys.worker(id), this.keys.ownerLock(id)];
   }
+}
+
+// run_at has whole seconds: format it once per second, not once per job (hot path).
+let runAtCache = { second: -1, text: '' };
+function runAtNow(): string {
+  const ms = Date.now();
+  const second = Math.floor(ms / 1000);
+  if (second !== runAtCache.second) runAtCache = { second, text: formatRunAt(new Date(second * 1000)) };
+  return runAtCache.text;
 }

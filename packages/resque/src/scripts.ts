@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
 /** Bumped whenever a script changes, so a Redis shared by two versions runs the right one. */
-export const SCRIPTS_VERSION = '2';
+export const SCRIPTS_VERSION = '3';
 
 const SCRIPTS = { reserve: 'reserve-3', requeue: 'requeue-3', recover: 'recover-3' } as const;
 export type ScriptName = keyof typeof SCRIPTS;

@@ -48,7 +48,8 @@ local pause = redis.call('GET', p .. 'pause-all-workers')
 if pause and string.lower(string.gsub(pause, '^%s*(.-)%s*$', '%1')) == 'true' then
   return {ack, -1}
 end
-if redis.call('LLEN', KEYS[1]) > 0 then
+-- (just acknowledged: the slot is known to be empty)
+if ack == 0 and redis.call('LLEN', KEYS[1]) > 0 then
   return {ack, -2}
 end
 for i = 7, #ARGV do
