@@ -345,6 +345,8 @@ describe('@baton/resque: nothing lost when a worker dies', () => {
     process.kill(a.proc.pid, 'SIGCONT');
     await a.proc.waitForLine(/lost frozen/, { timeoutMs: 10_000 });
     expect(await queue.stats()).toMatchObject({ processed: 1, failed: 0 });
+    // Woken, A's lock-renewal timer fires before the job's own timer: the job is aborted, not finished twice.
+    expect(readRecords(rec).filter((r) => r.what === 'done' && r.id === 'frozen').map((r) => r.pid)).toEqual([b.proc.pid]);
     expect(await queue.failedCount()).toBe(0);
     // A registers again once awake and keeps working.
     await queue.enqueue('f', 'Record', 'next');

@@ -118,6 +118,14 @@ export interface ResqueStarterConfig {
   readyTimeout?: number;
   /** Seconds the master waits for Redis at start-up before it gives up. @default 5 */
   redisTimeout?: number;
+  /**
+   * Seconds of a worker's owner lock. A worker that dies, or is frozen (SIGSTOP, swapped out,
+   * cut off from Redis) longer than this, has its jobs put back at the head of their queues by
+   * any live worker. Shorter: faster recovery; it must stay well above event-loop stalls. @default 10
+   */
+  lockTimeout?: number;
+  /** A job that has killed this many workers goes to `failed` instead of back to its queue. @default 3 */
+  maxRecoveries?: number;
   /** Seconds between refreshes of the status file's memory figures (and the memory limit check while a job runs). @default 1 */
   statusInterval?: number;
   /** Crash-loop protection. @default { deaths: 4, window: 60, delay: 1, maxDelay: 60 } */
@@ -174,6 +182,8 @@ export interface ResolvedConfig {
   termTimeoutMs: number;
   readyTimeoutMs: number;
   redisTimeoutMs: number;
+  lockTimeoutMs: number;
+  maxRecoveries: number;
   statusIntervalMs: number;
   crashLoop: { deaths: number; windowMs: number; delayMs: number; maxDelayMs: number };
   serverStarterStatusFile: string | undefined;
@@ -184,7 +194,7 @@ export interface ResolvedConfig {
 const KNOWN_FIELDS = new Set<string>([
   'concurrency', 'queues', 'redis', 'namespace', 'dequeueInterval', 'jobConcurrency', 'jobs', 'hooks',
   'pidFile', 'statusFile', 'logFile', 'logLevel', 'restartFile', 'user', 'group', 'maxMemory', 'maxJobs',
-  'maxLifetime', 'jobTimeout', 'stopTimeout', 'termTimeout', 'readyTimeout', 'redisTimeout', 'statusInterval',
+  'maxLifetime', 'jobTimeout', 'stopTimeout', 'termTimeout', 'readyTimeout', 'redisTimeout', 'lockTimeout', 'maxRecoveries', 'statusInterval',
   'crashLoop', 'serverStarterStatusFile', 'beforeFork', 'afterFork',
 ]);
 const LOG_LEVELS = new Set(['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace', 'verbose']);
@@ -364,6 +374,8 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     termTimeoutMs: seconds('termTimeout', 4)!,
     readyTimeoutMs: seconds('readyTimeout', 30)!,
     redisTimeoutMs: seconds('redisTimeout', 5)!,
+    lockTimeoutMs: seconds('lockTimeout', 10)!,
+    maxRecoveries: int('maxRecoveries', 1, 3),
     statusIntervalMs: seconds('statusInterval', 1)!,
     crashLoop,
     serverStarterStatusFile: optPath('serverStarterStatusFile'),

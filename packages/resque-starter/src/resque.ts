@@ -37,6 +37,8 @@ export interface ResqueModule {
     queues: string[];
     jobs: Record<string, (...args: any[]) => unknown>;
     concurrency?: number;
+    lockTtlMs?: number;
+    maxRecoveries?: number;
     interval?: number;
     pid?: number;
     logger?: unknown;

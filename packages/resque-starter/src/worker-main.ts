@@ -99,6 +99,8 @@ async function main(): Promise<void> {
       queues: config.queues,
       jobs: config.jobs as Record<string, (...args: unknown[]) => unknown>,
       concurrency: config.jobConcurrency,
+      lockTtlMs: config.lockTimeoutMs,
+      maxRecoveries: config.maxRecoveries,
       ...(config.dequeueInterval !== undefined ? { interval: config.dequeueInterval } : {}),
       ...(config.hooks ? { hooks: config.hooks as Record<string, unknown> } : {}),
       logger,

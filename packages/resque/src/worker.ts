@@ -167,6 +167,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private wakers = new Set<() => void>();
   private timers: NodeJS.Timeout[] = [];
   private lastHeartbeat = 0;
+  /** performance.now() when the last successful lock renewal was sent: the locks hold until this + lockTtlMs. */
+  private renewedAt = 0;
   private stopping: Promise<void> | undefined;
 
   constructor(options: WorkerOptions) {
@@ -208,6 +210,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   async start(): Promise<void> {
     if (this.phase !== 'new') throw new Error('worker already started');
     this.phase = 'starting';
+    this.renewedAt = performance.now();
     for (const slot of this.slots) await this.store.registerWorker(slot.id, this.opts.lockTtlMs);
     this.lastHeartbeat = Date.now();
     if (this.opts.interval === undefined) await this.subscribe();
@@ -301,6 +304,23 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.log.info(`worker ${this.id} stopped`);
     this.emit('stopped');
     if (errors.length) throw new AggregateError(errors, `worker ${this.id} stopped with ${errors.length} error(s)`);
+  }
+
+  /**
+   * The owner locks lapsed (no renewal for longer than their lifetime): another worker may have
+   * recovered the jobs in flight and be running them. Stop ours the way a fast stop does: if
+   * the slot still holds the job it goes back to the head of its queue, else nothing is written.
+   */
+  private interruptLapsed(ms: number): void {
+    for (const s of this.slots) {
+      if (!s.job || s.job.interrupted) continue;
+      this.log.warn(
+        `worker ${s.id} renewed no lock for ${(ms / 1000).toFixed(1)}s (lock lifetime ${this.opts.lockTtlMs / 1000}s; frozen or cut off from Redis): ` +
+          `aborting its job ${s.job.payload?.class ?? '(bad payload)'}, which another worker may have taken over`,
+      );
+      s.job.interrupted = true;
+      s.job.ac.abort(new AbortJobError('the owner lock lapsed: another worker may run this job now'));
+    }
   }
 
   private interruptAll(): void {
@@ -422,9 +442,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
       return undefined;
     }
     if (job.interrupted && failure) {
-      // TERM interrupted it: not a failure of the job; it goes back to the head of its queue.
+      // TERM (or a lapsed lock) interrupted it: not a failure of the job; it goes back to the
+      // head of its queue, unless another worker has recovered it meanwhile.
       try {
         if (await this.retry(() => this.store.requeue(slot.id, raw))) this.emit('requeued', publicJob(job));
+        else this.reportLost(slot, publicJob(job));
       } finally {
         slot.job = undefined;
       }
@@ -440,8 +462,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private settle(slot: Slot, f: Finished, acked: boolean): void {
     slot.job = undefined;
     if (!acked) {
-      this.log.warn(`job ${f.job.payload?.class ?? '(bad payload)'} on ${f.job.queue} was recovered by another worker while ${slot.id} was not renewing its lock; its outcome is dropped`);
-      this.emit('lost', f.job);
+      this.reportLost(slot, f.job);
       return;
     }
     this.processed++;
@@ -451,6 +472,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     } else {
       this.emit('success', f.job, f.result);
     }
+  }
+
+  private reportLost(slot: Slot, job: InFlightJob): void {
+    this.log.warn(`job ${job.payload?.class ?? '(bad payload)'} on ${job.queue} was recovered by another worker while ${slot.id} was not renewing its lock; its outcome is dropped`);
+    this.emit('lost', job);
   }
 
   private async runHandler(handler: JobHandler, ctx: JobContext): Promise<unknown> {
@@ -477,8 +503,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private async renewLocks(): Promise<void> {
     if (this.phase !== 'running') return;
+    const sentAt = performance.now();
+    // Checked before any await: after a freeze (SIGSTOP, swap, a long Redis outage) this timer is
+    // due before a job's own timers, so the job is stopped before it can record its result.
+    if (sentAt - this.renewedAt >= this.opts.lockTtlMs) this.interruptLapsed(sentAt - this.renewedAt);
     const heartbeat = Date.now() - this.lastHeartbeat >= this.opts.heartbeatMs;
     const lost = await this.store.renew(this.ids, this.opts.lockTtlMs, heartbeat);
+    this.renewedAt = sentAt;
     if (heartbeat) this.lastHeartbeat = Date.now();
     for (const id of lost) {
       this.log.warn(`worker ${id} had lost its owner lock or registration (process frozen, pruned, or Redis restarted); registering again`);
