@@ -411,6 +411,21 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
     if (samples.length > 0) dispatch({ type: 'memory', samples });
   }, config.statusIntervalMs);
 
+  // Under start-server: if start-server itself is killed (-9), nobody would ever stop this
+  // generation. Notice it (we are re-parented) and shut down gracefully, like QUIT: the jobs in
+  // flight finish, nothing is orphaned.
+  const supervisorPid = generation !== undefined && process.ppid > 1 ? process.ppid : undefined;
+  const supervisorTimer =
+    supervisorPid === undefined
+      ? undefined
+      : setInterval(() => {
+          if (process.ppid === supervisorPid) return;
+          clearInterval(supervisorTimer);
+          logger.warn(messages.supervisorGone(supervisorPid, process.ppid));
+          dispatch({ type: 'signal', signal: 'SIGQUIT' });
+        }, 500);
+  supervisorTimer?.unref();
+
   const tracker = new OldMasterTracker((e) => dispatch(e), logger, { runtimeDir: ctlDir, self: process.pid, generation });
   logger.info(messages.starting(process.pid, config.concurrency, config.queues, describeRedis(config.redis), generation));
   const attached = await tracker.attach(olds);
@@ -421,6 +436,7 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
 
   // --- shutdown: every step runs, each in its own try ---
   clearInterval(memoryTimer);
+  clearInterval(supervisorTimer);
   if (config.restartFile) unwatchFile(config.restartFile);
   timers.clearAll();
   if (statusTimer) clearTimeout(statusTimer);

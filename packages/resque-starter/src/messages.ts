@@ -22,6 +22,8 @@ export const messages = {
   starting: (pid: number, concurrency: number, queues: readonly string[], redis: string, generation: number | undefined) =>
     `master ${pid} starting ${concurrency} worker(s) on queues ${queues.join(',')} (redis ${redis})` +
     (generation !== undefined ? `, start-server generation ${generation}` : ''),
+  supervisorGone: (was: number, now: number) =>
+    `start-server ${was} is gone (our parent is now ${now}): graceful shutdown, the jobs in flight finish first`,
   configLoaded: (path: string, ms: number) => `config ${path} loaded in ${Math.round(ms)} ms (types are not checked: run tsc --noEmit for that)`,
   spawnedWorker: (slot: number, pid: number, retire: number | undefined) =>
     `starting ${w(slot, pid)}${retire ? ` (will retire one worker of old master ${retire})` : ''}`,
