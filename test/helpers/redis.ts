@@ -28,7 +28,14 @@ export interface TestRedis {
  * Why: tests must not depend on the shared Redis on 6379; each suite gets its own
  * `redis-server` on a free loopback port (or REDIS_URL, for an external one).
  */
-export async function startRedis(): Promise<TestRedis> {
+export interface RedisOptions {
+  /** AOF with an fsync per write, so a stop/start keeps every acknowledged write (for restart scenarios). */
+  persistent?: boolean;
+  /** requirepass; the URL then carries it (`redis://:<password>@…`). */
+  password?: string;
+}
+
+export async function startRedis(options: RedisOptions = {}): Promise<TestRedis> {
   const clients: Redis[] = [];
   const external = process.env.REDIS_URL;
   let server: Spawned | undefined;
@@ -38,14 +45,18 @@ export async function startRedis(): Promise<TestRedis> {
   const start = async () => {
     server = new Spawned(
       'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--protected-mode', 'yes'],
+      [
+        '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--dir', dir, '--protected-mode', 'yes',
+        ...(options.persistent ? ['--appendonly', 'yes', '--appendfsync', 'always'] : ['--appendonly', 'no']),
+        ...(options.password ? ['--requirepass', options.password] : []),
+      ],
       { env: { [INFRA_VAR]: runId(), [MARK_VAR]: '' }, label: `redis-server :${port}`, track: false },
     );
     await server.waitForLine(/Ready to accept connections/, { timeoutMs: 10_000 });
   };
   if (!external) await start();
 
-  const url = external ?? `redis://127.0.0.1:${port}`;
+  const url = external ?? `redis://${options.password ? `:${encodeURIComponent(options.password)}@` : ''}127.0.0.1:${port}`;
   return {
     url,
     port,

@@ -289,7 +289,7 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
 
   const recover = async (pid: number, ids: readonly string[]) => {
     try {
-      resque ??= new (await loadResque()).Queue({ redis: config.redis, namespace: config.namespace });
+      resque ??= new (await loadResque()).Queue({ redis: config.redis, namespace: config.namespace, maxRecoveries: config.maxRecoveries });
       let n = 0;
       for (const id of ids) n += await resque.recoverWorker(id);
       if (n > 0) logger.warn(messages.recovered(pid, n));

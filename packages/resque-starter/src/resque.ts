@@ -30,7 +30,7 @@ export interface ResqueQueue {
 }
 
 export interface ResqueModule {
-  Queue: new (options: { redis: string | RedisOptions; namespace?: string }) => ResqueQueue;
+  Queue: new (options: { redis: string | RedisOptions; namespace?: string; maxRecoveries?: number }) => ResqueQueue;
   Worker: new (options: {
     redis: string | RedisOptions;
     namespace?: string;

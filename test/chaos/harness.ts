@@ -1,0 +1,390 @@
+// The chaos harness: the full chain (start-server → resque-starter → workers) on a redis-server,
+// a stream of jobs that record every execution in a file (so losses and duplicates can be
+// counted whatever happens to Redis or to the processes), seeded randomness, and the checks
+// every scenario ends with. Used by test/chaos/*.test.ts and, at a larger scale, bench/chaos.mjs.
+import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import type { TestRedis } from '../helpers/redis.js';
+import { BIN, ROOT, spawnNode, type Spawned } from '../helpers/spawn.js';
+import { pidAlive, pollUntil } from '../helpers/wait.js';
+import { resqueModuleEnv } from '../fixtures/rs-harness.js';
+
+/** Scale factor: 1 in the test suite; bench/chaos.mjs raises it (CHAOS_SCALE) for longer runs. */
+export const SCALE = Math.max(1, Number(process.env.CHAOS_SCALE ?? 1) || 1);
+
+/** mulberry32: a small seeded PRNG, so a failing scenario replays with the same choices. */
+export function rng(seed: number): { next(): number; int(lo: number, hi: number): number; pick<T>(a: readonly T[]): T } {
+  let a = seed >>> 0;
+  const next = () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    int: (lo, hi) => lo + Math.floor(next() * (hi - lo + 1)),
+    pick: (arr) => arr[Math.floor(next() * arr.length)]!,
+  };
+}
+
+export interface ChaosConf {
+  concurrency: number;
+  /** Owner-lock lifetime in seconds (short, so frozen workers are recovered quickly). */
+  lockTimeout?: number;
+  readyTimeout?: number;
+  stopTimeout?: number;
+  /** Crash-loop rule; scenarios that kill many workers on purpose raise `deaths`. */
+  crashLoop?: { deaths: number; window: number; delay: number; maxDelay: number };
+  /** Put `redis` in the config (default: the workers take it from REDIS_URL). */
+  redisInConfig?: boolean;
+  /** Extra statements at the top of conf.ts (after the imports). */
+  prelude?: string;
+  /** Extra fields of defineConfig. */
+  extra?: string;
+}
+
+export interface Execution {
+  what: 'start' | 'done';
+  id: string;
+  pid: number;
+  t: number;
+}
+
+export interface ChaosResult {
+  scenario: string;
+  seed: number;
+  jobs: number;
+  lost: number;
+  duplicates: number;
+  orphans: number;
+  /** Resque registrations, in-flight lists and owner locks left after a clean stop. */
+  stale: number;
+  /** Entries in `failed` that are not the poison jobs meant to fail, and poison jobs missing from it. */
+  unexpectedFailed: number;
+  /** What the scenario measures as its recovery (ms), and what that is. */
+  recoveryMs: number | undefined;
+  recoveryWhat: string;
+  notes: string[];
+}
+
+/** One scenario's world: a directory with conf.ts, the records file, the chain's pid/status files. */
+export class ChaosEnv {
+  readonly dir = mkdtempSync(join(mkdirSync(join(ROOT, 'tmp'), { recursive: true }) ?? join(ROOT, 'tmp'), 'chaos-'));
+  readonly ns: string;
+  readonly conf = join(this.dir, 'conf.ts');
+  readonly records = join(this.dir, 'records.log');
+  readonly masterPidFile = join(this.dir, 'master.pid');
+  readonly statusFile = join(this.dir, 'status.json');
+  readonly ssPidFile = join(this.dir, 'ss.pid');
+  readonly ssStatusFile = join(this.dir, 'ss.status');
+  readonly runtimeDir = join(this.dir, 'run');
+  /** Every chain started in this env; `stopAll` stops them. */
+  private readonly chains: Spawned[] = [];
+
+  constructor(
+    readonly redis: TestRedis,
+    readonly scenario: string,
+    readonly seed: number,
+    conf: ChaosConf,
+  ) {
+    this.ns = redis.namespace();
+    writeFileSync(this.records, '');
+    this.writeConf(conf);
+  }
+
+  writeConf(c: ChaosConf): void {
+    writeFileSync(this.conf, renderChaosConf(this, c));
+  }
+
+  /** Replaces conf.ts with text that does not load (a syntax error on line 3). */
+  breakConf(): void {
+    writeFileSync(this.conf, `import { defineConfig } from '@baton/resque-starter';\n\nexport default defineConfig({ concurrency: , });\n`);
+  }
+
+  env(): Record<string, string> {
+    return {
+      RESQUE_STARTER_RUNTIME_DIR: this.runtimeDir,
+      RS_TEST_NS: this.ns,
+      CHAOS_NS: this.ns,
+      REDIS_URL: this.redis.url,
+      BATON_LOG_LEVEL: 'info',
+      ...resqueModuleEnv(),
+    };
+  }
+
+  /** start-server (ours) → resque-starter -c conf.ts, with the README's recommended flags. */
+  chain(extraArgs: string[] = []): Spawned {
+    const sp = spawnNode(
+      BIN.startServer,
+      [`--pid-file=${this.ssPidFile}`, `--status-file=${this.ssStatusFile}`, '--signal-on-hup=CONT', '--interval=0.3', ...extraArgs, '--', process.execPath, BIN.resqueStarter, '-c', this.conf],
+      { label: `start-server [${this.scenario}]`, env: this.env() },
+    );
+    this.chains.push(sp);
+    return sp;
+  }
+
+  masterPid(): number | undefined {
+    try {
+      const n = Number(readFileSync(this.masterPidFile, 'utf8').trim());
+      return Number.isInteger(n) && n > 1 ? n : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Enqueues `Chaos` jobs (id, ms) in Resque's format; returns their ids. */
+  async enqueue(r: Redis, n: number, ms: (i: number) => number, prefix = 'j', queue = 'chaos'): Promise<string[]> {
+    const ids: string[] = [];
+    const batch: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const id = `${prefix}${i}`;
+      ids.push(id);
+      batch.push(JSON.stringify({ class: 'Chaos', args: [id, ms(i)] }));
+    }
+    await r.sadd(`${this.ns}:queues`, queue);
+    for (let i = 0; i < batch.length; i += 1000) await r.rpush(`${this.ns}:queue:${queue}`, ...batch.slice(i, i + 1000));
+    return ids;
+  }
+
+  /** Pushes raw payloads (poison) as they are. */
+  async pushRaw(r: Redis, raws: string[], queue = 'chaos'): Promise<void> {
+    await r.sadd(`${this.ns}:queues`, queue);
+    await r.rpush(`${this.ns}:queue:${queue}`, ...raws);
+  }
+
+  executions(): Execution[] {
+    const out: Execution[] = [];
+    for (const line of readFileSync(this.records, 'utf8').split('\n')) {
+      const [what, id, pid, t] = line.split(' ');
+      if ((what === 'start' || what === 'done') && id) out.push({ what, id, pid: Number(pid), t: Number(t) });
+    }
+    return out;
+  }
+
+  /** How many times each id has been performed to the end. */
+  doneCounts(): Map<string, number> {
+    const m = new Map<string, number>();
+    for (const e of this.executions()) if (e.what === 'done') m.set(e.id, (m.get(e.id) ?? 0) + 1);
+    return m;
+  }
+
+  async waitAllDone(ids: readonly string[], timeoutMs = 60_000): Promise<void> {
+    await pollUntil(
+      () => {
+        const done = this.doneCounts();
+        return ids.every((id) => done.has(id));
+      },
+      { what: `${ids.length} jobs of ${this.scenario} to be done (${ids.filter((id) => !this.doneCounts().has(id)).length} missing)`, timeoutMs, intervalMs: 50 },
+    );
+  }
+
+  /** Pids of every live process of this env's chain (found by the CHAOS_NS mark in /proc/<pid>/environ). */
+  treePids(): number[] {
+    return findByEnv(`CHAOS_NS=${this.ns}`);
+  }
+
+  /** Live worker processes of this env (both generations). */
+  workerPids(): number[] {
+    return findByEnv(`CHAOS_NS=${this.ns}`, 'RESQUE_STARTER_SLOT=');
+  }
+
+  /** Stops every chain (TERM to start-server, as an operator would) and waits for the tree. */
+  async stopAll(timeoutMs = 20_000): Promise<number> {
+    for (const c of this.chains) if (!c.exit) c.kill('SIGTERM');
+    await Promise.all(this.chains.map((c) => (c.exit ? undefined : c.waitForExit({ timeoutMs }).catch(() => undefined))));
+    return await this.orphansAfter(10_000);
+  }
+
+  /** Waits up to `ms` for every process of the tree to be gone; returns how many are left (then kills them). */
+  async orphansAfter(ms: number): Promise<number> {
+    try {
+      await pollUntil(() => this.treePids().length === 0, { timeoutMs: ms, what: 'the process tree to exit' });
+      return 0;
+    } catch {
+      const left = this.treePids();
+      for (const pid of left) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          // gone
+        }
+      }
+      return left.length;
+    }
+  }
+
+  /** Registrations, in-flight lists, owner locks and heartbeats left in Redis. */
+  async staleState(r: Redis): Promise<{ count: number; what: string[] }> {
+    const ns = this.ns;
+    const [workers, batonWorkers, heartbeat, keys] = await Promise.all([
+      r.smembers(`${ns}:workers`),
+      r.smembers(`${ns}:baton:workers`),
+      r.hkeys(`${ns}:workers:heartbeat`),
+      scanKeys(r, `${ns}:*`),
+    ]);
+    const leftKeys = keys.filter((k) => /:(worker:|baton:inflight:|baton:lock:)/.test(k));
+    const what = [...workers.map((w) => `workers ∋ ${w}`), ...batonWorkers.map((w) => `baton:workers ∋ ${w}`), ...heartbeat.map((w) => `heartbeat ${w}`), ...leftKeys];
+    return { count: what.length, what };
+  }
+
+  /** Ids in `failed` (first arg of the payload, or the raw payload when it has none). */
+  async failedIds(r: Redis): Promise<string[]> {
+    return (await r.lrange(`${this.ns}:failed`, 0, -1)).map((raw) => {
+      const f = JSON.parse(raw) as { payload: unknown };
+      const p = f.payload as { args?: unknown } | string;
+      if (typeof p === 'object' && p && Array.isArray(p.args) && typeof p.args[0] === 'string') return p.args[0];
+      return typeof p === 'string' ? `raw:${p}` : `raw:${JSON.stringify(p)}`;
+    });
+  }
+
+  /**
+   * The end of every scenario: stop the tree (unless already gone), then count losses,
+   * duplicates, orphans, stale registrations and unexpected failures.
+   */
+  async finish(
+    r: Redis,
+    o: { ids: readonly string[]; expectFailed?: readonly string[]; recoveryMs?: number; recoveryWhat: string; notes?: string[]; orphans?: number },
+  ): Promise<ChaosResult> {
+    const orphans = (o.orphans ?? 0) + (await this.stopAll());
+    const done = this.doneCounts();
+    const lost = o.ids.filter((id) => !done.has(id)).length;
+    let duplicates = 0;
+    for (const id of o.ids) duplicates += Math.max(0, (done.get(id) ?? 0) - 1);
+    const stale = await this.staleState(r);
+    const failed = await this.failedIds(r);
+    const expect = new Set(o.expectFailed ?? []);
+    const unexpectedFailed = failed.filter((id) => !expect.has(id)).length + [...expect].filter((id) => !failed.includes(id)).length;
+    const notes = [...(o.notes ?? [])];
+    if (stale.count > 0) notes.push(`stale: ${stale.what.slice(0, 5).join(', ')}`);
+    if (unexpectedFailed > 0) notes.push(`failed holds ${JSON.stringify(failed.slice(0, 5))}, expected ${JSON.stringify([...expect].slice(0, 5))}`);
+    const result: ChaosResult = {
+      scenario: this.scenario,
+      seed: this.seed,
+      jobs: o.ids.length + expect.size,
+      lost,
+      duplicates,
+      orphans,
+      stale: stale.count,
+      unexpectedFailed,
+      recoveryMs: o.recoveryMs,
+      recoveryWhat: o.recoveryWhat,
+      notes,
+    };
+    if (process.env.CHAOS_REPORT) appendFileSync(process.env.CHAOS_REPORT, `${JSON.stringify(result)}\n`);
+    return result;
+  }
+
+  cleanup(): void {
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+/** Samples the number of live worker processes until stopped; keeps the maximum. */
+export function sampleWorkers(env: ChaosEnv, everyMs = 10): { stop(): number } {
+  let max = 0;
+  const t = setInterval(() => {
+    max = Math.max(max, env.workerPids().length);
+  }, everyMs);
+  return {
+    stop() {
+      clearInterval(t);
+      return max;
+    },
+  };
+}
+
+export const since = (sp: Spawned) => ({ from: sp.output.length });
+
+export function alive(pid: number | undefined): boolean {
+  return pid !== undefined && pidAlive(pid);
+}
+
+function renderChaosConf(env: ChaosEnv, c: ChaosConf): string {
+  const crash = c.crashLoop ?? { deaths: 100, window: 10, delay: 0.2, maxDelay: 1 };
+  return `import { appendFileSync } from 'node:fs';
+import { defineConfig } from '@baton/resque-starter';
+
+const RECORDS = ${JSON.stringify(env.records)};
+const record = (what: string, id: string) => appendFileSync(RECORDS, what + ' ' + id + ' ' + process.pid + ' ' + Date.now() + '\\n');
+const sleep = (ms: number, signal?: AbortSignal) =>
+  new Promise<void>((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const t = setTimeout(resolve, ms);
+    signal?.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason); }, { once: true });
+  });
+${c.prelude ?? ''}
+export default defineConfig({
+  concurrency: ${c.concurrency},
+  queues: ['chaos'],
+  ${c.redisInConfig ? `redis: ${JSON.stringify(env.redis.url)},` : ''}
+  namespace: ${JSON.stringify(env.ns)},
+  pidFile: 'master.pid',
+  statusFile: 'status.json',
+  lockTimeout: ${c.lockTimeout ?? 2},
+  stopTimeout: ${c.stopTimeout ?? 30},
+  termTimeout: 2,
+  readyTimeout: ${c.readyTimeout ?? 15},
+  statusInterval: 0.2,
+  crashLoop: ${JSON.stringify(crash)},
+  jobs: {
+    /** Records its start, works for ms (aborted on a fast stop or a lapsed lock), records its end. */
+    async Chaos(this: { signal: AbortSignal }, id: string, ms: number) {
+      record('start', id);
+      if (ms > 0) await sleep(ms, this.signal);
+      record('done', id);
+    },
+    /** Fails every time (with a non-Error, the worst kind). */
+    Fail(id: string) {
+      record('start', id);
+      throw 'meant to fail: ' + id;
+    },
+    /** Kills its own worker every time. */
+    Kill(id: string) {
+      record('start', id);
+      process.kill(process.pid, 'SIGKILL');
+    },
+  },
+  ${c.extra ?? ''}
+});
+`;
+}
+
+function findByEnv(...needles: string[]): number[] {
+  const out: number[] = [];
+  for (const e of safeReaddir('/proc')) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    try {
+      // "K=V" must be a whole entry; "K=" (ending in =) only has to start one.
+      const env = `\0${readFileSync(`/proc/${e}/environ`, 'latin1')}`;
+      if (!needles.every((n) => env.includes(n.endsWith('=') ? `\0${n}` : `\0${n}\0`))) continue;
+      const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+      const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+      if (state !== 'Z' && state !== 'X') out.push(Number(e));
+    } catch {
+      // gone or not ours
+    }
+  }
+  return out;
+}
+
+function safeReaddir(p: string): string[] {
+  try {
+    return readdirSync(p);
+  } catch {
+    return [];
+  }
+}
+
+async function scanKeys(r: Redis, pattern: string): Promise<string[]> {
+  const out: string[] = [];
+  let cursor = '0';
+  do {
+    const [next, keys] = await r.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+    out.push(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+  return out;
+}

@@ -1,0 +1,152 @@
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { pollUntil } from '../helpers/wait.js';
+import { ChaosEnv, rng, SCALE, since, type ChaosConf, type ChaosResult } from './harness.js';
+
+// Chaos scenarios 1, 6 and 8 (issue 5): workers killed with -9 at random, poison payloads,
+// a worker frozen past its owner lock. Each has a fixed seed; CHAOS_SCALE makes it longer.
+
+let redis: TestRedis;
+let r: Redis;
+const envs: ChaosEnv[] = [];
+beforeAll(async () => {
+  redis = await startRedis();
+  r = redis.client();
+});
+afterAll(async () => {
+  await redis?.close();
+});
+afterEach(() => {
+  for (const e of envs.splice(0)) e.cleanup();
+});
+const setup = (scenario: string, seed: number, conf: ChaosConf) => {
+  const e = new ChaosEnv(redis, scenario, seed, conf);
+  envs.push(e);
+  return e;
+};
+
+function expectClean(res: ChaosResult): void {
+  expect(res, JSON.stringify(res)).toMatchObject({ lost: 0, orphans: 0, stale: 0, unexpectedFailed: 0 });
+}
+
+describe('chaos: workers', () => {
+  it('1. kill -9 of random workers, again and again, while thousands of jobs run: nothing lost', { timeout: 90_000 * SCALE }, async () => {
+    const seed = 1;
+    const R = rng(seed);
+    const C = 4;
+    const e = setup('1 kill -9 workers', seed, { concurrency: C });
+    const ids = await e.enqueue(r, 2500 * SCALE, () => R.int(0, 6));
+    const ss = e.chain();
+    await ss.waitForLine(new RegExp(`worker\\[${C - 1}\\] \\d+ ready`), { timeoutMs: 20_000 });
+
+    const kills: Array<{ pid: number; at: number; inFlight: string[] }> = [];
+    for (let k = 0; k < 8 * SCALE; k++) {
+      // Fault timing by progress, not by the clock: kill after another 40–160 jobs are done.
+      const target = e.doneCounts().size + R.int(40, 160);
+      await pollUntil(() => e.doneCounts().size >= Math.min(target, ids.length - 200) && e.workerPids().length > 0, {
+        what: 'jobs to progress before the next kill',
+        timeoutMs: 20_000,
+      });
+      if (e.doneCounts().size >= ids.length - 200) break;
+      const pid = R.pick(e.workerPids().sort((a, b) => a - b));
+      process.kill(pid, 'SIGKILL');
+      const at = Date.now();
+      const ex = e.executions();
+      const doneBy = new Set(ex.filter((x) => x.what === 'done' && x.pid === pid).map((x) => x.id));
+      kills.push({ pid, at, inFlight: ex.filter((x) => x.what === 'start' && x.pid === pid && !doneBy.has(x.id)).map((x) => x.id) });
+    }
+    await e.waitAllDone(ids, 60_000 * SCALE);
+
+    // Recovery: from the kill to the moment the job the killed worker had in flight was done by another.
+    const ex = e.executions();
+    const recoveries = kills.flatMap((k) =>
+      k.inFlight.flatMap((id) => {
+        const redone = ex.find((x) => x.what === 'done' && x.id === id && x.pid !== k.pid && x.t >= k.at);
+        return redone ? [redone.t - k.at] : [];
+      }),
+    );
+    const res = await e.finish(r, {
+      ids,
+      recoveryMs: recoveries.length ? Math.max(...recoveries) : undefined,
+      recoveryWhat: 'kill → its in-flight job done by another worker (max)',
+      notes: [`${kills.length} kills`],
+    });
+    expectClean(res);
+    expect(kills.length).toBeGreaterThanOrEqual(4);
+    expect(ss.count(/died (before it was ready )?\(killed by SIGKILL/)).toBeGreaterThanOrEqual(kills.length);
+  });
+
+  it('6. poison payloads among good jobs: each bad one ends in failed, the good ones all run', { timeout: 60_000 * SCALE }, async () => {
+    const seed = 6;
+    const R = rng(seed);
+    const e = setup('6 poison payloads', seed, { concurrency: 3, extra: 'maxRecoveries: 2,' });
+    const good = Array.from({ length: 300 * SCALE }, (_, i) => `g${i}`);
+    const poison = [
+      'not json{',
+      JSON.stringify({ class: 'NoSuchJob', args: ['p-unknown'] }),
+      JSON.stringify({ class: 'Chaos', args: 'p-notarray' }),
+      JSON.stringify({ class: 'Fail', args: ['p-fail'] }),
+      JSON.stringify({ class: 'Kill', args: ['p-kill'] }),
+      '[1,2,3]',
+    ];
+    // The poison goes among the good jobs at seeded places.
+    const raws = good.map((id) => JSON.stringify({ class: 'Chaos', args: [id, R.int(0, 3)] }));
+    for (const p of poison) raws.splice(R.int(0, raws.length), 0, p);
+    await e.pushRaw(r, raws);
+    const ss = e.chain();
+    await e.waitAllDone(good, 60_000 * SCALE);
+    await pollUntil(async () => (await r.llen(`${e.ns}:failed`)) >= poison.length, { what: 'every poison payload in failed', timeoutMs: 30_000 });
+    const res = await e.finish(r, {
+      ids: good,
+      expectFailed: ['raw:not json{', 'p-unknown', 'raw:{"class":"Chaos","args":"p-notarray"}', 'p-fail', 'p-kill', 'raw:[1,2,3]'],
+      recoveryMs: undefined,
+      recoveryWhat: '—',
+      notes: [`${ss.count(/died (before it was ready )?\(killed by SIGKILL/)} workers killed by the Kill job`],
+    });
+    expectClean(res);
+    // The job that kills its worker every time was given maxRecoveries (2) more tries, then failed.
+    expect(ss.count(/died (before it was ready )?\(killed by SIGKILL/)).toBe(3);
+  });
+
+  it('8. a worker frozen (SIGSTOP) past its owner lock: another finishes its job; woken, it drops its copy', { timeout: 60_000 * SCALE }, async () => {
+    const seed = 8;
+    const R = rng(seed);
+    const e = setup('8 SIGSTOP past the lock', seed, { concurrency: 2, lockTimeout: 1 });
+    const long = await e.enqueue(r, 1, () => 2500, 'long');
+    const short = await e.enqueue(r, 200 * SCALE, () => R.int(2, 8), 's');
+    const ss = e.chain();
+    const started = await pollUntil(() => e.executions().find((x) => x.what === 'start' && x.id === 'long0'), { what: 'the long job to start', timeoutMs: 20_000 });
+    const frozen = started.pid;
+    process.kill(frozen, 'SIGSTOP');
+    const stoppedAt = Date.now();
+    try {
+      const mark = since(ss);
+      const taken = await pollUntil(() => e.executions().find((x) => x.what === 'start' && x.id === 'long0' && x.pid !== frozen), {
+        what: 'another worker to recover and start the long job',
+        timeoutMs: 15_000,
+      });
+      expect(taken.t - stoppedAt).toBeGreaterThanOrEqual(900); // not before the lock (1 s) lapsed
+      process.kill(frozen, 'SIGCONT');
+      await ss.waitForLine(/recovered by another worker while .* was not renewing its lock; its outcome is dropped/, { ...mark, timeoutMs: 10_000 });
+      await e.waitAllDone([...long, ...short], 30_000 * SCALE);
+      const doneLong = e.executions().filter((x) => x.what === 'done' && x.id === 'long0');
+      expect(doneLong.map((x) => x.pid)).toEqual([taken.pid]);
+      // Counted once: every job acknowledged exactly once (no kill here, so no duplicate either).
+      expect(Number(await r.get(`${e.ns}:stat:processed`))).toBe(long.length + short.length);
+      const res = await e.finish(r, {
+        ids: [...long, ...short],
+        recoveryMs: taken.t - stoppedAt,
+        recoveryWhat: 'SIGSTOP → job started by another worker (lock 1 s)',
+      });
+      expectClean(res);
+      expect(res.duplicates).toBe(0);
+    } finally {
+      try {
+        process.kill(frozen, 'SIGCONT');
+      } catch {
+        // gone
+      }
+    }
+  });
+});
