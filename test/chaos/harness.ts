@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import type { TestRedis } from '../helpers/redis.js';
 import { BIN, ROOT, spawnNode, type Spawned } from '../helpers/spawn.js';
 import { pidAlive, pollUntil } from '../helpers/wait.js';
-import { resqueModuleEnv } from '../fixtures/rs-harness.js';
+import { resqueModuleEnv, type StatusFile } from '../fixtures/rs-harness.js';
 
 /** Scale factor: 1 in the test suite; bench/chaos.mjs raises it (CHAOS_SCALE) for longer runs. */
 export const SCALE = Math.max(1, Number(process.env.CHAOS_SCALE ?? 1) || 1);
@@ -130,6 +130,15 @@ export class ChaosEnv {
     try {
       const n = Number(readFileSync(this.masterPidFile, 'utf8').trim());
       return Number.isInteger(n) && n > 1 ? n : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** resque-starter's status file (the serving master's view), if readable. */
+  statusFileJson(): StatusFile | undefined {
+    try {
+      return JSON.parse(readFileSync(this.statusFile, 'utf8')) as StatusFile;
     } catch {
       return undefined;
     }

@@ -1,0 +1,218 @@
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { BIN, spawnNode, type Spawned } from '../helpers/spawn.js';
+import { pollUntil } from '../helpers/wait.js';
+import { alive, ChaosEnv, rng, sampleWorkers, SCALE, since, type ChaosConf, type ChaosResult } from './harness.js';
+
+// Chaos scenarios 2, 4 and 5 (issue 5): processes killed with -9 in the middle of a rolling
+// restart, HUP and mixed signal storms, new generations that cannot start.
+
+let redis: TestRedis;
+let r: Redis;
+const envs: ChaosEnv[] = [];
+beforeAll(async () => {
+  redis = await startRedis();
+  r = redis.client();
+});
+afterAll(async () => {
+  await redis?.close();
+});
+afterEach(() => {
+  for (const e of envs.splice(0)) e.cleanup();
+});
+const setup = (scenario: string, seed: number, conf: ChaosConf) => {
+  const e = new ChaosEnv(redis, scenario, seed, conf);
+  envs.push(e);
+  return e;
+};
+const expectClean = (res: ChaosResult) => expect(res, JSON.stringify(res)).toMatchObject({ lost: 0, orphans: 0, stale: 0, unexpectedFailed: 0 });
+const pause = (ms: number) => new Promise((res) => setTimeout(res, ms)); // fault pacing only, never to wait for a state
+
+/** Masters alive in the env's tree (not start-server, not workers). */
+function masters(e: ChaosEnv, ss: Spawned): number[] {
+  const workers = new Set(e.workerPids());
+  return e.treePids().filter((p) => p !== ss.pid && !workers.has(p));
+}
+
+/** One master left, with exactly C ready workers and no other worker alive. */
+async function settled(e: ChaosEnv, ss: Spawned, C: number, timeoutMs = 30_000): Promise<number> {
+  return await pollUntil(
+    () => {
+      const ms = masters(e, ss);
+      const s = e.statusFileJson();
+      if (ms.length !== 1 || !s || s.master.pid !== ms[0]) return undefined;
+      const ready = s.workers.filter((w) => ['idle', 'busy', 'paused'].includes(w.state)).length;
+      return ready === C && s.workers.length === C && e.workerPids().length === C ? ms[0] : undefined;
+    },
+    { what: `one master with ${C} ready workers`, timeoutMs },
+  );
+}
+
+async function startChain(e: ChaosEnv, C: number): Promise<Spawned> {
+  const ss = e.chain();
+  await ss.waitForLine(new RegExp(`worker\\[${C - 1}\\] \\d+ ready`), { timeoutMs: 20_000 });
+  return ss;
+}
+
+const progress = (e: ChaosEnv, n: number) => pollUntil(() => e.doneCounts().size >= n, { what: `${n} jobs done`, timeoutMs: 20_000 });
+
+describe('chaos: rolling restarts under fire', () => {
+  for (const victim of ['old master', 'new master', 'start-server'] as const) {
+    it(`2. kill -9 of the ${victim} in the middle of a rolling restart: nothing lost, nothing orphaned`, { timeout: 90_000 * SCALE }, async () => {
+      const seed = 20 + ['old master', 'new master', 'start-server'].indexOf(victim);
+      const R = rng(seed);
+      const C = 3;
+      const e = setup(`2 kill -9 ${victim} mid-rollout`, seed, { concurrency: C });
+      const ids = await e.enqueue(r, 300 * SCALE, () => R.int(20, 80));
+      const ss = await startChain(e, C);
+      const oldMaster = e.masterPid()!;
+      await progress(e, 30);
+      const mark = since(ss);
+      process.kill(ss.pid, 'SIGHUP');
+      const newMaster = Number((await ss.waitForLine(/master (\d+) starting \d+ worker\(s\).*generation 2/, mark))[1]);
+      // Mid-rollout: the first new worker is up and an old one is being retired.
+      await ss.waitForLine(/worker\[0\] \d+ ready in \d+ ms; sent TTOU to old master/, { ...mark, timeoutMs: 20_000 });
+      const victimPid = victim === 'old master' ? oldMaster : victim === 'new master' ? newMaster : ss.pid;
+      process.kill(victimPid, 'SIGKILL');
+      const killedAt = Date.now();
+      let recoveryMs: number;
+      let recoveryWhat: string;
+      let orphans = 0;
+      if (victim === 'start-server') {
+        // Nobody supervises the masters any more: they must notice, finish their jobs and exit.
+        orphans = await e.orphansAfter(30_000);
+        expect(ss.count(/start-server \d+ is gone \(our parent is now \d+\): graceful shutdown/)).toBe(2);
+        recoveryMs = Date.now() - killedAt;
+        recoveryWhat = 'kill → every master and worker exited by itself';
+        // What an init system does next: start the chain again; it finishes the rest.
+        await startChain(e, C);
+      } else {
+        await settled(e, ss, C, 40_000);
+        recoveryMs = Date.now() - killedAt;
+        recoveryWhat = 'kill → one master with C ready workers again';
+      }
+      await e.waitAllDone(ids, 60_000 * SCALE);
+      const res = await e.finish(r, { ids, recoveryMs, recoveryWhat, orphans });
+      expectClean(res);
+      expect(alive(oldMaster)).toBe(false);
+      expect(alive(newMaster)).toBe(false);
+    });
+  }
+
+  it('4a. a HUP storm (several HUPs within a second): never more than C+1 workers, one master left, nothing lost', { timeout: 90_000 * SCALE }, async () => {
+    const seed = 41;
+    const R = rng(seed);
+    const C = 3;
+    const e = setup('4a HUP storm', seed, { concurrency: C });
+    const ids = await e.enqueue(r, 400 * SCALE, () => R.int(10, 60));
+    const ss = await startChain(e, C);
+    await progress(e, 20);
+    const sampler = sampleWorkers(e, 5);
+    const storms = SCALE;
+    let hups = 0;
+    const t0 = Date.now();
+    for (let s = 0; s < storms; s++) {
+      for (let i = 0; i < 6; i++, hups++) {
+        process.kill(ss.pid, 'SIGHUP');
+        await pause(R.int(20, 180));
+      }
+      await settled(e, ss, C, 60_000);
+    }
+    const recoveryMs = Date.now() - t0;
+    const peak = sampler.stop();
+    await e.waitAllDone(ids, 60_000 * SCALE);
+    const res = await e.finish(r, { ids, recoveryMs, recoveryWhat: 'first HUP → one master with C ready workers', notes: [`${hups} HUPs, peak ${peak} workers`] });
+    expectClean(res);
+    expect(peak).toBeLessThanOrEqual(C + 1);
+  });
+
+  it('4b. mixed signal storms (TTIN/TTOU/USR2/CONT/HUP): the chain settles, every job is done', { timeout: 90_000 * SCALE }, async () => {
+    const seed = 42;
+    const R = rng(seed);
+    const C = 3;
+    const e = setup('4b mixed signal storm', seed, { concurrency: C });
+    const ids = await e.enqueue(r, 400 * SCALE, () => R.int(5, 40));
+    const ss = await startChain(e, C);
+    await progress(e, 20);
+    const sent: string[] = [];
+    for (let i = 0; i < 30 * SCALE; i++) {
+      const sig = R.pick(['SIGTTIN', 'SIGTTOU', 'SIGUSR2', 'SIGCONT', 'SIGHUP', 'SIGTTIN', 'SIGTTOU'] as const);
+      const target = sig === 'SIGHUP' ? ss.pid : e.masterPid();
+      if (target !== undefined && alive(target)) {
+        process.kill(target, sig);
+        sent.push(sig.slice(3));
+      }
+      await pause(R.int(5, 120));
+    }
+    // The operator's way back to a known state: resume and scale to C (exact, unlike TTIN/TTOU).
+    const t0 = Date.now();
+    const master = await pollUntil(() => {
+      const ms = masters(e, ss);
+      return ms.length === 1 ? ms[0] : undefined;
+    }, { what: 'the storm to leave one master', timeoutMs: 40_000 });
+    process.kill(master, 'SIGCONT');
+    const scale = spawnNode(BIN.resqueStarter, ['scale', String(C), '-c', e.conf], { env: e.env(), label: 'resque-starter scale' });
+    expect((await scale.waitForExit({ timeoutMs: 15_000 })).code, scale.output).toBe(0);
+    await settled(e, ss, C, 40_000);
+    const recoveryMs = Date.now() - t0;
+    await e.waitAllDone(ids, 60_000 * SCALE);
+    const res = await e.finish(r, { ids, recoveryMs, recoveryWhat: 'CONT + scale C → one master with C ready workers', notes: [`${sent.length} signals: ${sent.join(' ')}`] });
+    expectClean(res);
+  });
+
+  const badGenerations = [
+    { name: 'whose config is broken', make: (e: ChaosEnv) => e.breakConf(), fix: (e: ChaosEnv, c: ChaosConf) => e.writeConf(c) },
+    { name: 'whose workers crash at start', make: (e: ChaosEnv) => writeFileSync(join(e.dir, 'crash'), ''), fix: (e: ChaosEnv) => rmSync(join(e.dir, 'crash')) },
+    { name: 'whose workers hang before ready', make: (e: ChaosEnv) => writeFileSync(join(e.dir, 'hang'), ''), fix: (e: ChaosEnv) => rmSync(join(e.dir, 'hang')) },
+  ];
+  for (const [i, bad] of badGenerations.entries()) {
+    it(`5${'abc'[i]}. a new generation ${bad.name}: the old one keeps serving; fixed, the next HUP rolls`, { timeout: 90_000 * SCALE }, async () => {
+      const seed = 51 + i;
+      const R = rng(seed);
+      const C = 3;
+      const e = setup(`5${'abc'[i]} new generation ${bad.name}`, seed, { concurrency: C });
+      // Worker-only trouble, switched by files in the env's directory (the master loads the same
+      // config and must not see it).
+      const conf: ChaosConf = {
+        concurrency: C,
+        readyTimeout: 2,
+        prelude: `import { existsSync } from 'node:fs';
+const HANG = ${JSON.stringify(join(e.dir, 'hang'))};
+if (process.env.RESQUE_STARTER_SLOT && existsSync(${JSON.stringify(join(e.dir, 'crash'))})) process.exit(3);`,
+        extra: `afterFork: async (w) => { if (existsSync(HANG)) await new Promise(() => undefined); w.retireOldWorker(); },`,
+      };
+      e.writeConf(conf);
+      const ids = await e.enqueue(r, 300 * SCALE, () => R.int(20, 60));
+      const ss = await startChain(e, C);
+      const oldMaster = e.masterPid()!;
+      const oldWorkers = e.workerPids().sort();
+      await progress(e, 20);
+
+      bad.make(e);
+      const mark = since(ss);
+      process.kill(ss.pid, 'SIGHUP');
+      await ss.waitForLine(/failed to start|rolling restart aborted|gave up its rolling restart/, { ...mark, timeoutMs: 30_000 });
+      // The old generation keeps serving: same master, its workers back to C, jobs still done.
+      const before = e.doneCounts().size;
+      await pollUntil(() => e.doneCounts().size >= Math.min(before + 20, ids.length), { what: 'the old generation to keep doing jobs', timeoutMs: 20_000 });
+      expect(alive(oldMaster)).toBe(true);
+      expect(oldWorkers.filter((p) => alive(p)).length).toBeGreaterThanOrEqual(C - 1);
+
+      bad.fix(e, conf);
+      const t0 = Date.now();
+      const mark2 = since(ss);
+      process.kill(ss.pid, 'SIGHUP');
+      await ss.waitForLine(/rolling restart done/, { ...mark2, timeoutMs: 40_000 });
+      await settled(e, ss, C, 30_000);
+      const recoveryMs = Date.now() - t0;
+      expect(alive(oldMaster)).toBe(false);
+      await e.waitAllDone(ids, 60_000 * SCALE);
+      const res = await e.finish(r, { ids, recoveryMs, recoveryWhat: 'fixed, HUP → one master with C new ready workers' });
+      expectClean(res);
+      expect(existsSync(join(e.dir, 'crash'))).toBe(false);
+    });
+  }
+});
