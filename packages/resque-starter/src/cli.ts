@@ -2,10 +2,11 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defineCommand, runMain } from 'citty';
-import { PidFileError, readPidFile } from '@baton/process-kit';
+import { isAlive, PidFileError, readPidFile } from '@baton/process-kit';
 import { parseArgv, renderHelp, type CliArgs } from './argv.js';
 import { controlSocketPath, runtimeDir, sendControl, type ControlRequest } from './control.js';
 import { ConfigError, ControlError, ExitCode, StartupError, UsageError } from './errors.js';
+import { isResqueStarterMaster } from './handoff.js';
 import { loadConfigFile } from './load-config.js';
 import { runMaster } from './master.js';
 import type { StatusSnapshot } from './status.js';
@@ -88,6 +89,11 @@ async function masterPid(args: CliArgs): Promise<number> {
   }
   const pid = readPidFile(pidFile);
   if (pid === undefined) throw new ControlError(`no master pid in ${pidFile}: is resque-starter running?`);
+  // A stale pid file (the master died with -9) may name a pid reused by another process.
+  if (!isAlive(pid)) throw new ControlError(`no master is running: ${pidFile} names pid ${pid}, which is not running (stale pid file)`);
+  if (!isResqueStarterMaster(pid)) {
+    throw new ControlError(`no master is running: ${pidFile} names pid ${pid}, which is not a resque-starter master (stale pid file); nothing was sent to it`);
+  }
   return pid;
 }
 

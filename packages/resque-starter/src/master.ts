@@ -464,7 +464,10 @@ export async function checkRedis(config: ResolvedConfig): Promise<void> {
   const where = describeRedis(config.redis);
   const common = { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: config.redisTimeoutMs, enableOfflineQueue: false };
   const client = typeof config.redis === 'string' ? new Redis(config.redis, common) : new Redis({ ...config.redis, ...common });
-  client.on('error', () => undefined);
+  // The connection's own error says why (WRONGPASS, ECONNREFUSED); the rejected call often only
+  // says "Connection is closed".
+  let cause: Error | undefined;
+  client.on('error', (err: Error) => (cause ??= err));
   let timer: NodeJS.Timeout | undefined;
   try {
     await Promise.race([
@@ -477,7 +480,7 @@ export async function checkRedis(config: ResolvedConfig): Promise<void> {
       }),
     ]);
   } catch (err) {
-    throw new StartupError(`Redis at ${where} is not reachable: ${(err as Error).message}`, { cause: err });
+    throw new StartupError(`Redis at ${where} is not reachable: ${(cause ?? (err as Error)).message}`, { cause: cause ?? err });
   } finally {
     clearTimeout(timer);
     client.disconnect();
