@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { BIN, spawnNode, type Spawned } from '../helpers/spawn.js';
 import { pidAlive, pollUntil } from '../helpers/wait.js';
-import { ChaosEnv, rng, SCALE, since } from './harness.js';
+import { ChaosEnv, rng, SCALE, seedOf, since } from './harness.js';
 
 // Chaos scenario 7 and the security basics (issue 5): a pid file whose pid now belongs to an
 // unrelated process; a Redis password that must never show; pid and status files that are
@@ -45,7 +45,7 @@ const run = async (args: string[], e: ChaosEnv, bin = BIN.resqueStarter): Promis
 
 describe('chaos: files and secrets', () => {
   it('7. pid files naming an unrelated live process (a reused pid): nothing is signalled that is not ours', { timeout: 60_000 * SCALE }, async () => {
-    const seed = 7;
+    const seed = seedOf(7);
     const R = rng(seed);
     const e = new ChaosEnv(redis, '7 pid reused by a stranger', seed, { concurrency: 2 });
     envs.push(e);
@@ -92,7 +92,7 @@ describe('chaos: files and secrets', () => {
     try {
       const pr = pw.client();
       for (const redisInConfig of [false, true]) {
-        const e = new ChaosEnv(pw, `password (${redisInConfig ? 'config' : 'REDIS_URL'})`, 70, { concurrency: 2, redisInConfig });
+        const e = new ChaosEnv(pw, `password (${redisInConfig ? 'config' : 'REDIS_URL'})`, seedOf(70), { concurrency: 2, redisInConfig });
         envs.push(e);
         expect(e.env().REDIS_URL).toContain(secret);
         const ids = await e.enqueue(pr, 50, () => 1);
@@ -114,7 +114,7 @@ describe('chaos: files and secrets', () => {
       }
       // A wrong password: a clear one-line error, without the password that was given.
       const wrong = 'wrong-Pw-123';
-      const e = new ChaosEnv(pw, 'wrong password', 71, { concurrency: 1 });
+      const e = new ChaosEnv(pw, 'wrong password', seedOf(71), { concurrency: 1 });
       envs.push(e);
       const badUrl = pw.url.replace(encodeURIComponent(secret), wrong);
       const p = spawnNode(BIN.resqueStarter, ['-c', e.conf], { env: { ...e.env(), REDIS_URL: badUrl }, label: 'resque-starter (wrong password)' });
@@ -128,7 +128,7 @@ describe('chaos: files and secrets', () => {
   });
 
   it('pid and status files are replaced atomically and never written through a planted symlink', { timeout: 60_000 }, async () => {
-    const e = new ChaosEnv(redis, 'planted symlinks', 72, { concurrency: 1 });
+    const e = new ChaosEnv(redis, 'planted symlinks', seedOf(72), { concurrency: 1 });
     envs.push(e);
     const victims: string[] = [];
     for (const f of [e.masterPidFile, e.statusFile, e.ssPidFile, e.ssStatusFile]) {

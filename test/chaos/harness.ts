@@ -13,6 +13,14 @@ import { resqueModuleEnv, type StatusFile } from '../fixtures/rs-harness.js';
 /** Scale factor: 1 in the test suite; bench/chaos.mjs raises it (CHAOS_SCALE) for longer runs. */
 export const SCALE = Math.max(1, Number(process.env.CHAOS_SCALE ?? 1) || 1);
 
+/**
+ * A scenario's seed: its fixed number, plus CHAOS_SEED_OFFSET (bench/chaos.mjs varies it between
+ * rounds). A failure prints the seed; rerun with the offset that makes it.
+ */
+export function seedOf(n: number): number {
+  return n + (Number(process.env.CHAOS_SEED_OFFSET ?? 0) || 0);
+}
+
 /** mulberry32: a small seeded PRNG, so a failing scenario replays with the same choices. */
 export function rng(seed: number): { next(): number; int(lo: number, hi: number): number; pick<T>(a: readonly T[]): T } {
   let a = seed >>> 0;
@@ -120,7 +128,7 @@ export class ChaosEnv {
     const sp = spawnNode(
       BIN.startServer,
       [`--pid-file=${this.ssPidFile}`, `--status-file=${this.ssStatusFile}`, '--signal-on-hup=CONT', '--interval=0.3', ...extraArgs, '--', process.execPath, BIN.resqueStarter, '-c', this.conf],
-      { label: `start-server [${this.scenario}]`, env: this.env() },
+      { label: `start-server [${this.scenario}, seed ${this.seed}]`, env: this.env() },
     );
     this.chains.push(sp);
     return sp;

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from '../helpers/redis.js';
 import { pollUntil } from '../helpers/wait.js';
-import { ChaosEnv, rng, SCALE, since, type ChaosConf, type ChaosResult } from './harness.js';
+import { type ChaosConf, ChaosEnv, type ChaosResult, rng, SCALE, seedOf, since } from './harness.js';
 
 // Chaos scenarios 1, 6 and 8 (issue 5): workers killed with -9 at random, poison payloads,
 // a worker frozen past its owner lock. Each has a fixed seed; CHAOS_SCALE makes it longer.
@@ -32,7 +32,7 @@ function expectClean(res: ChaosResult): void {
 
 describe('chaos: workers', () => {
   it('1. kill -9 of random workers, again and again, while thousands of jobs run: nothing lost', { timeout: 90_000 * SCALE }, async () => {
-    const seed = 1;
+    const seed = seedOf(1);
     const R = rng(seed);
     const C = 4;
     const e = setup('1 kill -9 workers', seed, { concurrency: C });
@@ -77,8 +77,35 @@ describe('chaos: workers', () => {
     expect(ss.count(/died (before it was ready )?\(killed by SIGKILL/)).toBeGreaterThanOrEqual(kills.length);
   });
 
+  it('1b. kill -9 of workers running several jobs each (jobConcurrency 3): the job of every slot comes back', { timeout: 90_000 * SCALE }, async () => {
+    const seed = seedOf(11);
+    const R = rng(seed);
+    const C = 2;
+    const e = setup('1b kill -9 multi-slot workers', seed, { concurrency: C, extra: 'jobConcurrency: 3,' });
+    const ids = await e.enqueue(r, 1500 * SCALE, () => R.int(5, 25));
+    const ss = e.chain();
+    await ss.waitForLine(new RegExp(`worker\\[${C - 1}\\] \\d+ ready`), { timeoutMs: 20_000 });
+    let kills = 0;
+    let inFlightAtKills = 0;
+    for (let k = 0; k < 5 * SCALE; k++) {
+      const target = e.doneCounts().size + R.int(60, 200);
+      await pollUntil(() => e.doneCounts().size >= Math.min(target, ids.length - 150) && e.workerPids().length > 0, { what: 'progress', timeoutMs: 20_000 });
+      if (e.doneCounts().size >= ids.length - 150) break;
+      const pid = R.pick(e.workerPids().sort((a, b) => a - b));
+      const ex = e.executions();
+      const doneBy = new Set(ex.filter((x) => x.what === 'done' && x.pid === pid).map((x) => x.id));
+      process.kill(pid, 'SIGKILL');
+      inFlightAtKills += ex.filter((x) => x.what === 'start' && x.pid === pid && !doneBy.has(x.id)).length;
+      kills++;
+    }
+    await e.waitAllDone(ids, 60_000 * SCALE);
+    const res = await e.finish(r, { ids, recoveryMs: undefined, recoveryWhat: '—', notes: [`${kills} kills, ${inFlightAtKills} jobs in flight in the killed processes`] });
+    expectClean(res);
+    expect(inFlightAtKills).toBeGreaterThan(kills); // several slots' jobs per killed process came back
+  });
+
   it('6. poison payloads among good jobs: each bad one ends in failed, the good ones all run', { timeout: 60_000 * SCALE }, async () => {
-    const seed = 6;
+    const seed = seedOf(6);
     const R = rng(seed);
     const e = setup('6 poison payloads', seed, { concurrency: 3, extra: 'maxRecoveries: 2,' });
     const good = Array.from({ length: 300 * SCALE }, (_, i) => `g${i}`);
@@ -110,7 +137,7 @@ describe('chaos: workers', () => {
   });
 
   it('8. a worker frozen (SIGSTOP) past its owner lock: another finishes its job; woken, it drops its copy', { timeout: 60_000 * SCALE }, async () => {
-    const seed = 8;
+    const seed = seedOf(8);
     const R = rng(seed);
     const e = setup('8 SIGSTOP past the lock', seed, { concurrency: 2, lockTimeout: 1 });
     const long = await e.enqueue(r, 1, () => 2500, 'long');
