@@ -104,6 +104,32 @@ describe('chaos: workers', () => {
     expect(inFlightAtKills).toBeGreaterThan(kills); // several slots' jobs per killed process came back
   });
 
+  it('1c. kill -9 of the whole tree at once (a power cut): the next start recovers every in-flight job and stale registration', { timeout: 90_000 * SCALE }, async () => {
+    const seed = seedOf(12);
+    const R = rng(seed);
+    const C = 3;
+    const e = setup('1c kill -9 the whole tree', seed, { concurrency: C, lockTimeout: 2 });
+    const ids = await e.enqueue(r, 600 * SCALE, () => R.int(20, 60));
+    const ss = e.chain();
+    await ss.waitForLine(new RegExp(`worker\\[${C - 1}\\] \\d+ ready`), { timeoutMs: 20_000 });
+    await pollUntil(() => e.doneCounts().size >= R.int(30, 90), { what: 'jobs to progress' });
+    const tree = e.treePids();
+    for (const pid of tree) process.kill(pid, 'SIGKILL');
+    const cutAt = Date.now();
+    expect(await e.orphansAfter(5000)).toBe(0);
+    // Right after the cut: the dead workers are still registered and hold their jobs.
+    const held = (await r.keys(`${e.ns}:baton:inflight:*`)).length;
+    expect((await r.smembers(`${e.ns}:workers`)).length).toBe(C);
+    // The next start (the pid files are stale now) cleans up once the owner locks have lapsed.
+    const ss2 = e.chain();
+    await ss2.waitForLine(/recovered dead worker/, { timeoutMs: 20_000 });
+    const recovered = Date.now() - cutAt;
+    await e.waitAllDone(ids, 60_000 * SCALE);
+    const res = await e.finish(r, { ids, recoveryMs: recovered, recoveryWhat: 'cut → first dead worker recovered by the next start (lock 2 s)', notes: [`${tree.length} processes killed, ${held} jobs in flight`] });
+    expectClean(res);
+    expect(held).toBeGreaterThan(0);
+  });
+
   it('6. poison payloads among good jobs: each bad one ends in failed, the good ones all run', { timeout: 60_000 * SCALE }, async () => {
     const seed = seedOf(6);
     const R = rng(seed);
