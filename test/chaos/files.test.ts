@@ -137,9 +137,20 @@ describe('chaos: files and secrets', () => {
       symlinkSync(victim, f);
       victims.push(victim);
     }
-    const ids = await e.enqueue(r, 20, () => 1);
+    const ids = await e.enqueue(r, 400, () => 2);
     const ss: Spawned = e.chain();
     await ss.waitForLine(/worker\[0\] \d+ ready/, { timeoutMs: 20_000 });
+    // Atomic replacement: while the status file is rewritten (each job start and end), every read
+    // sees a whole JSON document, never an empty or half-written file.
+    let reads = 0;
+    while (e.doneCounts().size < ids.length) {
+      for (let i = 0; i < 50; i++, reads++) {
+        expect(() => JSON.parse(readFileSync(e.statusFile, 'utf8'))).not.toThrow();
+        expect(readFileSync(e.masterPidFile, 'utf8')).toMatch(/^\d+\n$/);
+      }
+      await new Promise((res) => setImmediate(res));
+    }
+    expect(reads).toBeGreaterThan(100);
     await e.waitAllDone(ids);
     await pollUntil(() => e.statusFileJson()?.workers.length === 1, { what: 'the status file' });
     for (const f of [e.masterPidFile, e.statusFile, e.ssPidFile, e.ssStatusFile]) expect(lstatSync(f).isSymbolicLink(), f).toBe(false);
