@@ -32,6 +32,7 @@ const { values: opt } = parseArgs({
     'job-ms': { type: 'string', default: '200' },
     restarts: { type: 'string', default: '3' },
     only: { type: 'string' },
+    trace: { type: 'boolean', default: false },
   },
 });
 const C = Number(opt.concurrency);
@@ -77,7 +78,7 @@ async function runOne(sup) {
       conf: join(dir, 'conf.ts'),
       perl: sup.perl,
       interval: sup.perl ? '1' : '0.5',
-      env: { ...lib.env, REDIS_URL: redis.url, RESQUE_NAMESPACE: ns, CONCURRENCY: String(C), BENCH_MARK: mark.split('=')[1], BATON_LOG_LEVEL: 'warn' },
+      env: { ...lib.env, REDIS_URL: redis.url, RESQUE_NAMESPACE: ns, CONCURRENCY: String(C), BENCH_MARK: mark.split('=')[1], BATON_LOG_LEVEL: opt.trace ? 'debug' : 'warn' },
     });
     await waitUntil(() => [...workersByMaster(mark).values()].flat().length === C, `${C} workers`, 30_000);
     await client.sadd(`${ns}:queues`, 'images');
@@ -91,6 +92,7 @@ async function runOne(sup) {
       await waitUntil(async () => (await client.llen(`${ns}:demo:done`)) >= perRestart * n, `${perRestart * n} jobs done`, 300_000);
       const before = [...workersByMaster(mark).keys()];
       const hupAt = Date.now();
+      const logFrom = chain.output.length;
       chain.child.kill('SIGHUP');
       const allNewAt = await waitUntil(
         () => {
@@ -103,6 +105,7 @@ async function runOne(sup) {
       );
       restarts.push({ hupAt, allNewAt });
       await sleep(300);
+      if (opt.trace) showTrace(n, chain.output.slice(logFrom), hupAt, allNewAt);
     }
     await waitUntil(async () => (await client.llen(`${ns}:demo:done`)) >= JOBS && (await client.llen(`${ns}:queue:images`)) === 0, 'all jobs done', 600_000, 50);
     await sleep(JOB_MS * 2);
@@ -129,6 +132,17 @@ async function runOne(sup) {
     if (chain) await chain.stop();
     await redis.stop();
     cleanup(dir);
+  }
+}
+
+// --trace: the supervisors' log lines (debug level) from HUP to all-new, as ms after the HUP.
+function showTrace(n, text, hupAt, allNewAt) {
+  out(`--- HUP ${n}: log, ms after HUP (all new at ${allNewAt - hupAt} ms) ---`);
+  for (const line of text.split('\n')) {
+    const m = /^(\d{4}-\d\d-\d\dT[\d:.]+Z) (.*)$/.exec(line);
+    if (!m) continue;
+    const at = Date.parse(m[1]) - hupAt;
+    if (at <= allNewAt - hupAt + 50) out(`${String(at).padStart(6)}  ${m[2]}`);
   }
 }
 

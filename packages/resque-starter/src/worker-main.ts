@@ -11,6 +11,8 @@ import { renderWorkerTitle } from './status.js';
 // padded for a long title). Signal handlers come first; "ready" is reported only once the
 // Resque worker is registered and afterFork is done, so the master never signals it earlier.
 
+// ms since the process started (performance's time origin), for the start-up timings.
+const importedAt = performance.now();
 const env = process.env;
 const slot = Number(env[WorkerEnv.slot] ?? 0);
 const masterPid = Number(env[WorkerEnv.masterPid] ?? process.ppid);
@@ -26,7 +28,7 @@ let exitCode: number = WorkerExit.ok;
 let paused = env[WorkerEnv.paused] === '1';
 let old = false;
 let recycling = false;
-const timings = { config: 0, start: 0 };
+const timings = { imports: importedAt, config: 0, resque: 0, start: 0 };
 let orphanHandled = false;
 let finishing: Promise<void> | undefined;
 let exited = false;
@@ -92,7 +94,9 @@ async function main(): Promise<void> {
     logger = createLogger({ tag: `worker[${slot}]`, level: config.logLevel });
     title();
     if (stopping) return exit();
+    const tResque = performance.now();
     const { Worker } = await resqueModule;
+    timings.resque = performance.now() - tResque;
     const w = new Worker({
       redis: config.redis,
       namespace: config.namespace,
@@ -131,8 +135,8 @@ async function main(): Promise<void> {
     ready = true;
     send({ t: 'ready' });
     logger.debug(
-      `ready ${Math.round(process.uptime() * 1000)} ms after exec (config ${Math.round(timings.config)} ms, ` +
-        `Resque worker start ${Math.round(timings.start)} ms, afterFork ${Math.round(performance.now() - tAfter)} ms)`,
+      `ready ${Math.round(performance.now())} ms after exec, ${cpuMs()} ms CPU (imports ${Math.round(timings.imports)} ms, config ${Math.round(timings.config)} ms, ` +
+        `Resque module ${Math.round(timings.resque)} ms more, Resque worker start ${Math.round(timings.start)} ms, afterFork ${Math.round(performance.now() - tAfter)} ms)`,
     );
     report();
     if (config.maxLifetimeMs !== undefined) {
@@ -147,6 +151,12 @@ async function main(): Promise<void> {
     if (worker) await worker.stop({ graceful: false, graceMs: 0 }).catch(() => undefined);
     exit();
   }
+}
+
+/** CPU time (user + system) of this process so far, in ms: start-up cost without the noise of a busy host. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return Math.round((u.user + u.system) / 1000);
 }
 
 function retireOnce(): boolean {
