@@ -127,7 +127,7 @@ export class ChaosEnv {
   chain(extraArgs: string[] = []): Spawned {
     const sp = spawnNode(
       BIN.startServer,
-      [`--pid-file=${this.ssPidFile}`, `--status-file=${this.ssStatusFile}`, '--signal-on-hup=CONT', '--interval=0.3', ...extraArgs, '--', process.execPath, BIN.resqueStarter, '-c', this.conf],
+      [`--pid-file=${this.ssPidFile}`, `--status-file=${this.ssStatusFile}`, '--signal-on-hup=CONT', `--interval=${process.env.CHAOS_SS_INTERVAL ?? '0.3'}`, ...extraArgs, '--', process.execPath, BIN.resqueStarter, '-c', this.conf],
       { label: `start-server [${this.scenario}, seed ${this.seed}]`, env: this.env() },
     );
     this.chains.push(sp);

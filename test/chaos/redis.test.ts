@@ -18,8 +18,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await redis?.close();
 });
-afterEach(() => {
-  for (const e of envs.splice(0)) e.cleanup();
+afterEach(async () => {
+  // A failed scenario may leave its chain running: stop it before its directory goes.
+  for (const e of envs.splice(0)) {
+    await e.stopAll();
+    e.cleanup();
+  }
 });
 const pause = (ms: number) => new Promise((res) => setTimeout(res, ms)); // the outage itself, not a wait for a state
 

@@ -17,8 +17,12 @@ beforeAll(async () => {
 afterAll(async () => {
   await redis?.close();
 });
-afterEach(() => {
-  for (const e of envs.splice(0)) e.cleanup();
+afterEach(async () => {
+  // A failed scenario may leave its chain running: stop it before its directory goes.
+  for (const e of envs.splice(0)) {
+    await e.stopAll();
+    e.cleanup();
+  }
 });
 const setup = (scenario: string, seed: number, conf: ChaosConf) => {
   const e = new ChaosEnv(redis, scenario, seed, conf);
