@@ -68,11 +68,8 @@ export interface MasterState {
   settings: MasterSettings;
   desired: number;
   paused: boolean;
-  /**
-   * Set when a newer master took over: this one only retires workers, then exits. `advance`:
-   * workers retired at the hand-off ahead of a new worker's TTOU (that TTOU then retires none).
-   */
-  old: { by: number; desiredBefore: number; advance: number } | undefined;
+  /** Set when a newer master took over: this one only retires workers, then exits. */
+  old: { by: number; desiredBefore: number } | undefined;
   /** Config version new workers get; bumped by each successful reload. */
   version: number;
   nextKey: number;
@@ -585,8 +582,7 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
 
     case 'handoff': {
       if (s.phase !== 'running') break;
-      const firstTakeover = s.old === undefined;
-      s.old = { by: event.by, desiredBefore: s.old?.desiredBefore ?? s.desired, advance: s.old?.advance ?? 0 };
+      s.old = { by: event.by, desiredBefore: s.old?.desiredBefore ?? s.desired };
       s.reload = undefined;
       s.reloadPending = false;
       s.holdUntil = 0;
@@ -597,18 +593,6 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
       s.desired = s.workers.filter((w) => !w.stop).length;
       for (const w of s.workers) if (w.pid !== undefined && w.phase === 'ready') fx.push({ type: 'send', pid: w.pid, message: { t: 'old', old: true } });
       log(messages.handedOff(event.by, event.generation, s.workers.length));
-      // The first new worker's TTOU is served in advance: one worker retires now, so its last
-      // job runs while the new master starts its first worker, and the new master can start its
-      // second one as soon as it has gone, while the first is still booting (one start-up off
-      // the critical path). That first TTOU then retires none, so the last old worker still
-      // goes only on the last new worker's TTOU: a new worker that fails still finds the old
-      // generation serving. No process is added (the old generation only shrinks sooner); the
-      // cost is one slot fewer serving while new workers start (C−1: two workers or more only).
-      if (firstTakeover && s.desired >= 2) {
-        log(messages.scaled('hand-off, one retires in advance of the first TTOU', s.desired, s.desired - 1));
-        s.desired -= 1;
-        s.old.advance = 1;
-      }
       break;
     }
 
@@ -739,14 +723,8 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
         return;
       case 'SIGTTOU':
         if (s.phase !== 'running') return;
-        if (s.old && s.old.advance > 0) {
-          s.old.advance -= 1;
-          log(`${messages.scaled('TTOU', s.desired + 1, s.desired)} (retired in advance at the hand-off)`);
-          return;
-        }
         if (s.desired === 0) {
-          // While OLD this is the last new worker's TTOU: its old worker retired at the hand-off.
-          log(messages.received(sig, 'already at 0 workers', s.workers.length), s.old ? 'debug' : 'warn');
+          log(messages.received(sig, 'already at 0 workers', s.workers.length), 'warn');
           return;
         }
         log(messages.scaled('TTOU', s.desired, s.desired - 1));

@@ -293,32 +293,6 @@ describe('rolling hand-off from an old master (under start-server)', () => {
     expect(sim.state.workers).toHaveLength(3);
   });
 
-  it('an old master that retired one at the hand-off: the next new worker starts while the first still boots, ≤ C+1', () => {
-    const sim = new Sim();
-    let fx = sim.send({ type: 'start', desired: 3, olds: old(3) });
-    const alive = () => sim.state.workers.length + oldLive(sim.state);
-    let max = alive();
-    expect(spawns(fx)).toEqual([{ slot: 0, retire: 50 }]);
-    const [a] = sim.spawnAll();
-    max = Math.max(max, alive());
-    // the worker it retired at once finished its job and exited: room for one more
-    fx = sim.send({ type: 'oldWorkers', pid: 50, live: 2 });
-    expect(spawns(fx)).toEqual([{ slot: 1, retire: 50 }]);
-    const [b] = sim.spawnAll();
-    max = Math.max(max, alive());
-    expect(spawns(sim.send({ type: 'ready', pid: a! }))).toEqual([]);
-    fx = sim.send({ type: 'oldWorkers', pid: 50, live: 1 });
-    expect(spawns(fx)).toEqual([{ slot: 2, retire: 50 }]);
-    const [c] = sim.spawnAll();
-    max = Math.max(max, alive());
-    sim.send({ type: 'ready', pid: b! });
-    sim.send({ type: 'oldWorkers', pid: 50, live: 0 });
-    expect(sim.state.handoff).toBeDefined();
-    sim.send({ type: 'ready', pid: c! });
-    expect(sim.state.handoff).toBeUndefined();
-    expect(max).toBe(4);
-  });
-
   it('an old generation larger than C+1 is asked for workers (TTOU) one at a time until a new one fits', () => {
     const sim = new Sim();
     let fx = sim.send({ type: 'start', desired: 2, olds: old(4) });
@@ -372,9 +346,7 @@ describe('rolling hand-off from an old master (under start-server)', () => {
 });
 
 describe('the old master side of a hand-off', () => {
-  const quits = (fx: Effect[]) => signals(fx).filter((x) => x.startsWith('QUIT'));
-
-  it('marks workers OLD, retires one in advance of the first TTOU and one on each later TTOU, exits when the last is gone', () => {
+  it('marks workers OLD, retires the highest slot on each TTOU, exits when the last is gone', () => {
     const sim = new Sim();
     const pids = sim.start(2);
     let fx = sim.send({ type: 'handoff', by: 999, generation: 2 });
@@ -382,44 +354,23 @@ describe('the old master side of a hand-off', () => {
       { t: 'old', old: true },
       { t: 'old', old: true },
     ]);
-    // its last job runs while the new master's first worker starts
-    expect(signals(fx)).toEqual([`QUIT ${pids[1]}`, `CONT ${pids[1]}`]);
-    expect(sim.state.desired).toBe(1);
+    expect(signals(sim.send({ type: 'signal', signal: 'SIGTTOU' }))).toEqual([`QUIT ${pids[1]}`, `CONT ${pids[1]}`]);
     expect(kinds(sim.send({ type: 'exit', pid: pids[1]!, code: 0, signal: null }))).not.toContain('spawn');
     expect(kinds(sim.send({ type: 'signal', signal: 'SIGTTIN' }))).not.toContain('spawn');
-    // the first new worker's TTOU was served in advance
-    expect(sim.logs({ type: 'signal', signal: 'SIGTTOU' })).toContain('TTOU: 2 → 1 worker(s) (retired in advance at the hand-off)');
-    expect(signals(sim.effects)).toEqual([]);
-    // so the last old worker goes only on the last new worker's TTOU
-    expect(signals(sim.send({ type: 'signal', signal: 'SIGTTOU' }))).toEqual([`QUIT ${pids[0]}`, `CONT ${pids[0]}`]);
+    sim.send({ type: 'signal', signal: 'SIGTTOU' });
     fx = sim.send({ type: 'exit', pid: pids[0]!, code: 0, signal: null });
     expect(fx.at(-1)).toEqual({ type: 'exit', code: 0 });
   });
 
-  it('an old master with a single worker retires nothing before the new worker is ready (no gap)', () => {
-    const sim = new Sim();
-    const [pid] = sim.start(1);
-    expect(signals(sim.send({ type: 'handoff', by: 999, generation: 2 }))).toEqual([]);
-    expect(signals(sim.send({ type: 'signal', signal: 'SIGTTOU' }))).toEqual([`QUIT ${pid}`, `CONT ${pid}`]);
-  });
-
-  it('only the first hand-off retires one at once (a second newer master does not)', () => {
+  it('while OLD, TTOU retires an idle worker first, else the one whose job has run longest', () => {
     const sim = new Sim();
     sim.start(3);
-    expect(quits(sim.send({ type: 'handoff', by: 999, generation: 2 }))).toHaveLength(1);
-    expect(quits(sim.send({ type: 'handoff', by: 998, generation: 3 }))).toEqual([]);
-  });
-
-  it('while OLD, retires an idle worker first, else the one whose job has run longest', () => {
-    const sim = new Sim();
-    sim.start(3);
+    sim.send({ type: 'handoff', by: 999, generation: 2 });
     sim.send({ type: 'report', pid: 100, activity: 'busy', job: { queue: 'q', class: 'A', startedAt: 30 }, processed: 0 });
     sim.send({ type: 'report', pid: 101, activity: 'busy', job: { queue: 'q', class: 'A', startedAt: 10 }, processed: 0 });
-    expect(quits(sim.send({ type: 'handoff', by: 999, generation: 2 }))).toEqual(['QUIT 102']);
+    expect(signals(sim.send({ type: 'signal', signal: 'SIGTTOU' }))).toEqual(['QUIT 102', 'CONT 102']);
     sim.send({ type: 'report', pid: 102, activity: 'busy', job: { queue: 'q', class: 'A', startedAt: 20 }, processed: 0 });
-    expect(quits(sim.send({ type: 'signal', signal: 'SIGTTOU' }))).toEqual([]);
-    expect(quits(sim.send({ type: 'signal', signal: 'SIGTTOU' }))).toEqual(['QUIT 101']);
-    expect(quits(sim.send({ type: 'signal', signal: 'SIGTTOU' }))).toEqual(['QUIT 100']);
+    expect(signals(sim.send({ type: 'signal', signal: 'SIGTTOU' }))).toEqual(['QUIT 101', 'CONT 101']);
   });
 
   it('an OLD master counts down from the workers it has, not from its configured concurrency', () => {
@@ -428,17 +379,15 @@ describe('the old master side of a hand-off', () => {
     sim.send({ type: 'signal', signal: 'SIGTTOU' });
     sim.send({ type: 'signal', signal: 'SIGTTIN' });
     sim.send({ type: 'exit', pid: pids[2]!, code: 0, signal: null });
-    // slot 2 is being refilled (spawning) when the hand-off arrives: it is dropped; of the two
-    // left, one retires at once
-    expect(quits(sim.send({ type: 'handoff', by: 999, generation: 2 }))).toEqual([`QUIT ${pids[1]}`]);
-    expect(sim.state.desired).toBe(1);
-    expect(quits(sim.send({ type: 'signal', signal: 'SIGTTOU' }))).toEqual([]);
-    expect(quits(sim.send({ type: 'signal', signal: 'SIGTTOU' }))).toEqual([`QUIT ${pids[0]}`]);
+    // slot 2 is being refilled (spawning) when the hand-off arrives: it is dropped
+    sim.send({ type: 'handoff', by: 999, generation: 2 });
+    expect(sim.state.desired).toBe(2);
+    expect(signals(sim.send({ type: 'signal', signal: 'SIGTTOU' }))).toEqual([`QUIT ${pids[1]}`, `CONT ${pids[1]}`]);
   });
 
   it('a dead worker is not replaced while OLD', () => {
     const sim = new Sim();
-    const pids = sim.start(3);
+    const pids = sim.start(2);
     sim.send({ type: 'handoff', by: 999, generation: 2 });
     const fx = sim.send({ type: 'exit', pid: pids[0]!, code: null, signal: 'SIGKILL' });
     expect(kinds(fx)).not.toContain('spawn');
@@ -449,6 +398,7 @@ describe('the old master side of a hand-off', () => {
     const sim = new Sim();
     const pids = sim.start(3);
     sim.send({ type: 'handoff', by: 999, generation: 2 });
+    sim.send({ type: 'signal', signal: 'SIGTTOU' });
     sim.send({ type: 'exit', pid: pids[2]!, code: 0, signal: null });
     const fx = sim.send({ type: 'handoffEnded', reason: 'lost' });
     expect(sim.state.old).toBeUndefined();
