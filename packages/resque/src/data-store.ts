@@ -13,6 +13,7 @@ export type ReserveResult = { kind: 'job'; queue: string; raw: string } | { kind
  */
 export class DataStore {
   readonly keys: Keys;
+  private readonly slotKeyCache = new Map<string, string[]>();
   constructor(
     readonly redis: Redis,
     namespace = 'resque',
@@ -157,15 +158,7 @@ export class DataStore {
     lockTtlMs: number,
     ack?: { raw: string; failure: string | undefined },
   ): Promise<{ acked: boolean; next: ReserveResult }> {
-    const res = (await runScript(this.redis, 'reserve', this.slotKeys(id), [
-      this.keys.prefix,
-      runAtNow(),
-      id,
-      lockTtlMs,
-      ack?.raw ?? '',
-      ack?.failure ?? '',
-      ...queues,
-    ])) as unknown[];
+    const res = (await runScript(this.redis, 'reserve', this.ownSlotKeys(id), [this.keys.prefix, runAtNow(), id, lockTtlMs, ack?.raw ?? '', ack?.failure ?? '', queues])) as unknown[];
     const acked = res[0] !== -1;
     const next: ReserveResult =
       res.length === 3 ? { kind: 'job', queue: String(res[1]), raw: String(res[2]) } : res[1] === -1 ? { kind: 'paused' } : res[1] === -2 ? { kind: 'busy' } : { kind: 'empty' };
@@ -208,6 +201,13 @@ export class DataStore {
 
   private slotKeys(id: string): string[] {
     return [this.keys.inflight(id), this.keys.worker(id), this.keys.ownerLock(id)];
+  }
+
+  /** The slot keys of this process's own workers, built once (reserve is the hot path). */
+  private ownSlotKeys(id: string): string[] {
+    let keys = this.slotKeyCache.get(id);
+    if (!keys) this.slotKeyCache.set(id, (keys = this.slotKeys(id)));
+    return keys;
   }
 }
 

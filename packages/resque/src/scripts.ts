@@ -24,13 +24,19 @@ export function defineScripts(redis: Redis): void {
   }
 }
 
+/** Script arguments: strings, numbers, or lists of them (spliced in place, e.g. queue names). */
+export type ScriptArg = string | number | readonly (string | number)[];
+
 /** The only way scripts are called: typed by name, keys then args. */
-export async function runScript(redis: Redis, name: ScriptName, keys: string[], args: Array<string | number>): Promise<unknown> {
-  const fn = (redis as unknown as Record<string, (...a: Array<string | number>) => Promise<unknown>>)[commandName(name)];
-  if (!fn) throw new Error(`script ${name} is not defined on this connection`);
-  return await fn.call(redis, ...keys, ...args);
+export function runScript(redis: Redis, name: ScriptName, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
+  const fn = (redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[COMMANDS[name]];
+  if (!fn) return Promise.reject(new Error(`script ${name} is not defined on this connection`));
+  // ioredis flattens one level of nesting (a list argument) into the command's arguments.
+  return fn.call(redis, ...keys, ...args);
 }
 
 function commandName(name: ScriptName): string {
   return `baton_${name}_v${SCRIPTS_VERSION}`;
 }
+
+const COMMANDS = Object.fromEntries(Object.keys(SCRIPTS).map((n) => [n, commandName(n as ScriptName)])) as Record<ScriptName, string>;

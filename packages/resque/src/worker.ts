@@ -83,10 +83,19 @@ export interface InFlightJob {
   workerId: string;
 }
 
+/** One running job: its public view (built once, emitted as is), its context, and how it is being stopped. */
+interface Running {
+  pub: InFlightJob;
+  /** Undefined for a payload that does not decode (no handler runs). */
+  ctx: Context | undefined;
+  interrupted: boolean;
+  abandoned: boolean;
+}
+
 interface Slot {
   index: number;
   id: string;
-  job: (InFlightJob & { ac: AbortController; interrupted: boolean; abandoned: boolean }) | undefined;
+  job: Running | undefined;
   loop: Promise<void> | undefined;
 }
 
@@ -198,7 +207,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** Jobs in flight now. */
   get current(): InFlightJob[] {
-    return this.slots.flatMap((s) => (s.job ? [publicJob(s.job)] : []));
+    return this.slots.flatMap((s) => (s.job ? [{ ...s.job.pub }] : []));
   }
 
   /** Worker ids of every slot (one per unit of concurrency). */
@@ -210,11 +219,20 @@ export class Worker extends EventEmitter<WorkerEvents> {
   async start(): Promise<void> {
     if (this.phase !== 'new') throw new Error('worker already started');
     this.phase = 'starting';
-    this.renewedAt = performance.now();
-    for (const slot of this.slots) await this.store.registerWorker(slot.id, this.opts.lockTtlMs);
-    this.lastHeartbeat = Date.now();
-    if (this.opts.interval === undefined) await this.subscribe();
-    await this.runJanitor();
+    try {
+      this.renewedAt = performance.now();
+      for (const slot of this.slots) await this.store.registerWorker(slot.id, this.opts.lockTtlMs);
+      this.lastHeartbeat = Date.now();
+      if (this.opts.interval === undefined) await this.subscribe();
+      await this.runJanitor();
+    } catch (err) {
+      // stop() during start closed the connection under it: that is the stop, not a failure to start.
+      if (this.phase === 'starting') throw err;
+    }
+    if (this.phase !== 'starting') {
+      this.sub?.disconnect(); // subscribed after the stop had disconnected it
+      return;
+    }
     this.phase = 'running';
     this.every(Math.max(50, Math.floor(this.opts.lockTtlMs / 3)), () => this.renewLocks());
     this.every(Math.max(100, Math.floor(this.opts.lockTtlMs / 2)), () => this.runJanitor());
@@ -241,7 +259,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** USR1: abort the jobs in flight (they fail with what their handler throws); keep working. */
   abortCurrentJobs(): void {
-    for (const s of this.slots) s.job?.ac.abort(new AbortJobError('job aborted (USR1)'));
+    for (const s of this.slots) s.job?.ctx?.abort(new AbortJobError('job aborted (USR1)'));
   }
 
   /**
@@ -277,7 +295,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
           if (!job) continue;
           job.abandoned = true;
           try {
-            if (await this.store.requeue(slot.id, job.raw)) this.emit('requeued', publicJob(job));
+            if (await this.store.requeue(slot.id, job.pub.raw)) this.emit('requeued', job.pub);
           } catch (err) {
             errors.push(err);
           }
@@ -316,10 +334,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (!s.job || s.job.interrupted) continue;
       this.log.warn(
         `worker ${s.id} renewed no lock for ${(ms / 1000).toFixed(1)}s (lock lifetime ${this.opts.lockTtlMs / 1000}s; frozen or cut off from Redis): ` +
-          `aborting its job ${s.job.payload?.class ?? '(bad payload)'}, which another worker may have taken over`,
+          `aborting its job ${s.job.pub.payload?.class ?? '(bad payload)'}, which another worker may have taken over`,
       );
       s.job.interrupted = true;
-      s.job.ac.abort(new AbortJobError('the owner lock lapsed: another worker may run this job now'));
+      s.job.ctx?.abort(new AbortJobError('the owner lock lapsed: another worker may run this job now'));
     }
   }
 
@@ -327,7 +345,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     for (const s of this.slots) {
       if (!s.job) continue;
       s.job.interrupted = true;
-      s.job.ac.abort(new AbortJobError('worker is shutting down (TERM)'));
+      s.job.ctx?.abort(new AbortJobError('worker is shutting down (TERM)'));
     }
   }
 
@@ -345,12 +363,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
       let res: { acked: boolean; next: ReserveResult };
       try {
         const queues = taking ? (dynamic ? resolveQueues(this.queues, await this.store.queueNames()) : this.queues) : [];
-        const ack = pending?.ack;
         // One round trip per job: the finished job's acknowledgement rides on the next reserve.
-        res = ack ? await this.retry(() => this.store.reserve(slot.id, queues, this.opts.lockTtlMs, ack)) : await this.store.reserve(slot.id, queues, this.opts.lockTtlMs);
+        res = await this.store.reserve(slot.id, queues, this.opts.lockTtlMs, pending?.ack);
       } catch (err) {
         this.reportError(err as Error);
-        await this.waitForWake(500);
+        // An acknowledgement must land: retry it soon (commands also wait for a reconnection in ioredis).
+        if (pending) await new Promise((r) => setTimeout(r, 100));
+        else await this.waitForWake(500);
         continue;
       }
       if (pending) {
@@ -392,39 +411,25 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Runs one job; returns what must be acknowledged, or undefined when the job went back to its queue. */
   private async perform(slot: Slot, queue: string, raw: string): Promise<Finished | undefined> {
     const decoded = decodeJob(raw);
-    const ac = new AbortController();
-    const job = (slot.job = {
-      queue,
-      raw,
-      payload: decoded.ok ? decoded.payload : undefined,
-      startedAt: new Date(),
-      workerId: slot.id,
-      ac,
-      interrupted: false,
-      abandoned: false,
-    });
+    const payload = decoded.ok ? decoded.payload : undefined;
+    const pub: InFlightJob = { queue, payload, raw, startedAt: new Date(), workerId: slot.id };
+    const ctx = payload ? new Context(queue, payload, slot.id, this.log) : undefined;
+    const job: Running = (slot.job = { pub, ctx, interrupted: false, abandoned: false });
     this.wasBusy = true;
-    this.emit('job', publicJob(job));
+    this.emit('job', pub);
     let failure: Failure | undefined;
     let result: unknown;
     if (!decoded.ok) {
       failure = { exception: decoded.exception, error: decoded.error, backtrace: [], thrown: new Error(decoded.error) };
-    } else {
-      const handler = Object.hasOwn(this.opts.jobs, decoded.payload.class) ? this.opts.jobs[decoded.payload.class] : undefined;
-      const ctx: JobContext = {
-        signal: ac.signal,
-        queue,
-        payload: decoded.payload,
-        className: decoded.payload.class,
-        args: decoded.payload.args,
-        workerId: slot.id,
-        log: this.log,
-      };
+    } else if (ctx) {
+      const handler = Object.hasOwn(this.opts.jobs, ctx.className) ? this.opts.jobs[ctx.className] : undefined;
       if (typeof handler !== 'function') {
-        failure = { exception: 'NameError', error: `uninitialized constant ${decoded.payload.class}`, backtrace: [], thrown: new Error(`no job named ${decoded.payload.class}`) };
+        failure = { exception: 'NameError', error: `uninitialized constant ${ctx.className}`, backtrace: [], thrown: new Error(`no job named ${ctx.className}`) };
       } else {
         try {
-          result = await als.run(ctx, () => this.runHandler(handler, ctx));
+          // A handler that returns a plain value is not awaited (one microtask less per job).
+          const r = als.run(ctx, runHandler, this.opts.hooks, handler, ctx);
+          result = isThenable(r) ? await r : r;
         } catch (thrown) {
           failure = { ...describeThrown(thrown), thrown };
           if (!job.interrupted) {
@@ -445,8 +450,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
       // TERM (or a lapsed lock) interrupted it: not a failure of the job; it goes back to the
       // head of its queue, unless another worker has recovered it meanwhile.
       try {
-        if (await this.retry(() => this.store.requeue(slot.id, raw))) this.emit('requeued', publicJob(job));
-        else this.reportLost(slot, publicJob(job));
+        if (await this.retry(() => this.store.requeue(slot.id, raw))) this.emit('requeued', pub);
+        else this.reportLost(slot, pub);
       } finally {
         slot.job = undefined;
       }
@@ -455,7 +460,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const record = failure
       ? encodeFailure({ failedAt: new Date(), raw, exception: failure.exception, error: failure.error, backtrace: failure.backtrace, worker: slot.id, queue })
       : undefined;
-    return { ack: { raw, failure: record }, job: publicJob(job), failure, result };
+    return { ack: { raw, failure: record }, job: pub, failure, result };
   }
 
   /** After the acknowledgement: count it and tell listeners (or report the job as lost). */
@@ -477,15 +482,6 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private reportLost(slot: Slot, job: InFlightJob): void {
     this.log.warn(`job ${job.payload?.class ?? '(bad payload)'} on ${job.queue} was recovered by another worker while ${slot.id} was not renewing its lock; its outcome is dropped`);
     this.emit('lost', job);
-  }
-
-  private async runHandler(handler: JobHandler, ctx: JobContext): Promise<unknown> {
-    const hooks = this.opts.hooks;
-    await hooks?.beforePerform?.(ctx);
-    const perform = async () => await handler.apply(ctx, ctx.args);
-    const result = hooks?.aroundPerform ? await hooks.aroundPerform(ctx, perform) : await perform();
-    await hooks?.afterPerform?.(ctx, result);
-    return result;
   }
 
   /** Acks and requeues must land: while Redis is away, retry until it is back (commands also wait in ioredis). */
@@ -583,6 +579,61 @@ export class AbortJobError extends Error {
   }
 }
 
-function publicJob(j: InFlightJob): InFlightJob {
-  return { queue: j.queue, payload: j.payload, raw: j.raw, startedAt: j.startedAt, workerId: j.workerId };
+// --- internal ---
+
+/**
+ * A job's context. Its AbortController is made only when the handler asks for `signal`: most
+ * jobs never do, and one costs more than the rest of a job's bookkeeping (hot path).
+ */
+class Context implements JobContext {
+  readonly className: string;
+  readonly args: unknown[];
+  #ac: AbortController | undefined;
+  #aborted = false;
+  #reason: unknown;
+
+  constructor(
+    readonly queue: string,
+    readonly payload: JobPayload,
+    readonly workerId: string,
+    readonly log: WorkerLogger,
+  ) {
+    this.className = payload.class;
+    this.args = payload.args;
+  }
+
+  get signal(): AbortSignal {
+    if (!this.#ac) {
+      this.#ac = new AbortController();
+      if (this.#aborted) this.#ac.abort(this.#reason);
+    }
+    return this.#ac.signal;
+  }
+
+  /** Aborts the signal now, or, if nobody has asked for it yet, hands it out already aborted. */
+  abort(reason: unknown): void {
+    if (this.#ac) this.#ac.abort(reason);
+    else if (!this.#aborted) {
+      this.#aborted = true;
+      this.#reason = reason;
+    }
+  }
+}
+
+/** Hooks, then the handler; without hooks, the handler's own return value (no extra promise). */
+function runHandler(hooks: WorkerHooks | undefined, handler: JobHandler, ctx: JobContext): unknown {
+  if (!hooks?.beforePerform && !hooks?.aroundPerform && !hooks?.afterPerform) return handler.apply(ctx, ctx.args);
+  return runHooked(hooks, handler, ctx);
+}
+
+async function runHooked(hooks: WorkerHooks, handler: JobHandler, ctx: JobContext): Promise<unknown> {
+  await hooks.beforePerform?.(ctx);
+  const perform = async () => await handler.apply(ctx, ctx.args);
+  const result = hooks.aroundPerform ? await hooks.aroundPerform(ctx, perform) : await perform();
+  await hooks.afterPerform?.(ctx, result);
+  return result;
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return (typeof v === 'object' || typeof v === 'function') && v !== null && typeof (v as PromiseLike<unknown>).then === 'function';
 }
