@@ -6,6 +6,9 @@ import { parseWorkerId } from './worker-id.js';
 import { dateFromRedisTime, formatFailedAt, formatHeartbeat, formatRetriedAt, formatRunAt, formatStarted } from './time.js';
 
 export type ReserveResult = { kind: 'job'; queue: string; raw: string } | { kind: 'empty' } | { kind: 'paused' } | { kind: 'busy' };
+/** A finished job to acknowledge: its payload exactly as reserved, and its failure record if it failed. */
+export type Ack = { raw: string; failure: string | undefined };
+export type Reserved = { acked: boolean; next: ReserveResult };
 
 /**
  * Why: the only module that issues Redis commands (STYLE lesson 13): Resque's plain-command
@@ -151,18 +154,33 @@ export class DataStore {
    * Acknowledges `ack` (if given) and reserves the slot's next job from `queues` (none: only
    * acknowledge), in one round trip. `acked` is false when the acknowledged job was no longer
    * this slot's (recovered while the worker was frozen): then nothing was written or reserved.
+   * `lockTtlMs` undefined leaves the owner lock alone (the caller renewed it recently).
    */
-  async reserve(
-    id: string,
-    queues: readonly string[],
-    lockTtlMs: number,
-    ack?: { raw: string; failure: string | undefined },
-  ): Promise<{ acked: boolean; next: ReserveResult }> {
-    const res = (await runScript(this.redis, 'reserve', this.ownSlotKeys(id), [this.keys.prefix, runAtNow(), id, lockTtlMs, ack?.raw ?? '', ack?.failure ?? '', queues])) as unknown[];
-    const acked = res[0] !== -1;
-    const next: ReserveResult =
-      res.length === 3 ? { kind: 'job', queue: String(res[1]), raw: String(res[2]) } : res[1] === -1 ? { kind: 'paused' } : res[1] === -2 ? { kind: 'busy' } : { kind: 'empty' };
-    return { acked, next: acked ? next : { kind: 'empty' } };
+  async reserve(id: string, queues: readonly string[], lockTtlMs: number | undefined, ack?: Ack): Promise<Reserved> {
+    const res = (await runScript(this.redis, 'reserve', this.ownSlotKeys(id), [
+      this.keys.prefix,
+      runAtNow(),
+      lockTtlMs ?? '',
+      queues.length,
+      queues,
+      id,
+      ack?.raw ?? '',
+      ack?.failure ?? '',
+    ])) as unknown[];
+    return parseReserved(res[0], res[1], res[2]);
+  }
+
+  /** `reserve` for several slots of this process in one round trip (and one script run); queue order is slot order. */
+  async reserveMany(slots: ReadonlyArray<{ id: string; ack: Ack | undefined }>, queues: readonly string[], lockTtlMs: number | undefined): Promise<Reserved[]> {
+    const keys: string[] = [];
+    const args: Array<string | number | readonly string[]> = [this.keys.prefix, runAtNow(), lockTtlMs ?? '', queues.length, queues];
+    for (const s of slots) {
+      const k = this.ownSlotKeys(s.id);
+      keys.push(k[0]!, k[1]!, k[2]!);
+      args.push(s.id, s.ack?.raw ?? '', s.ack?.failure ?? '');
+    }
+    const res = (await runScript(this.redis, 'reserve', keys, args)) as unknown[];
+    return slots.map((_, i) => parseReserved(res[3 * i], res[3 * i + 1], res[3 * i + 2]));
   }
 
   async requeue(id: string, raw: string): Promise<boolean> {
@@ -218,4 +236,15 @@ function runAtNow(): string {
   const second = Math.floor(ms / 1000);
   if (second !== runAtCache.second) runAtCache = { second, text: formatRunAt(new Date(second * 1000)) };
   return runAtCache.text;
+}
+
+const EMPTY: ReserveResult = Object.freeze({ kind: 'empty' });
+const PAUSED: ReserveResult = Object.freeze({ kind: 'paused' });
+const BUSY: ReserveResult = Object.freeze({ kind: 'busy' });
+
+/** One slot's three entries of the reserve script's reply (see its header). */
+function parseReserved(ack: unknown, next: unknown, payload: unknown): Reserved {
+  if (ack === -1) return { acked: false, next: EMPTY };
+  if (typeof next === 'string') return { acked: true, next: { kind: 'job', queue: next, raw: String(payload) } };
+  return { acked: true, next: next === -1 ? PAUSED : next === -2 ? BUSY : EMPTY };
 }

@@ -2,9 +2,10 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
 /** Bumped whenever a script changes, so a Redis shared by two versions runs the right one. */
-export const SCRIPTS_VERSION = '3';
+export const SCRIPTS_VERSION = '4';
 
-const SCRIPTS = { reserve: 'reserve-3', requeue: 'requeue-3', recover: 'recover-3' } as const;
+/** `<name>-<numKeys>`; `-<k>n` takes k keys per item, their number given at each call. */
+const SCRIPTS = { reserve: 'reserve-3n', requeue: 'requeue-3', recover: 'recover-3' } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 
 const LUA_DIR = new URL('../src/lua/', import.meta.url);
@@ -18,9 +19,10 @@ export function defineScripts(redis: Redis): void {
       lua = readFileSync(new URL(`${file}.lua`, LUA_DIR), 'utf8');
       sources.set(name, lua);
     }
-    const numberOfKeys = Number(file.split('-').pop());
+    const numKeys = file.split('-').pop()!;
     // ioredis runs EVALSHA and falls back to EVAL after a Redis restart (NOSCRIPT).
-    redis.defineCommand(commandName(name), { lua, numberOfKeys });
+    // Without numberOfKeys, the command's first argument is the number of keys.
+    redis.defineCommand(commandName(name), numKeys.endsWith('n') ? { lua } : { lua, numberOfKeys: Number(numKeys) });
   }
 }
 
@@ -32,11 +34,12 @@ export function runScript(redis: Redis, name: ScriptName, keys: readonly string[
   const fn = (redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[COMMANDS[name]];
   if (!fn) return Promise.reject(new Error(`script ${name} is not defined on this connection`));
   // ioredis flattens one level of nesting (a list argument) into the command's arguments.
-  return fn.call(redis, ...keys, ...args);
+  return DYNAMIC.has(name) ? fn.call(redis, keys.length, ...keys, ...args) : fn.call(redis, ...keys, ...args);
 }
 
 function commandName(name: ScriptName): string {
   return `baton_${name}_v${SCRIPTS_VERSION}`;
 }
 
+const DYNAMIC = new Set((Object.keys(SCRIPTS) as ScriptName[]).filter((n) => SCRIPTS[n].endsWith('n')));
 const COMMANDS = Object.fromEntries(Object.keys(SCRIPTS).map((n) => [n, commandName(n as ScriptName)])) as Record<ScriptName, string>;

@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { createRedis, type RedisInput } from './connection.js';
-import { DataStore, type ReserveResult } from './data-store.js';
+import { DataStore, type Ack, type Reserved } from './data-store.js';
 import { decodeJob, describeThrown, encodeFailure, type JobPayload } from './payload.js';
 import { isDynamic, resolveQueues } from './queues.js';
 import { defineScripts } from './scripts.js';
@@ -106,6 +106,8 @@ interface Failure {
   thrown: unknown;
 }
 
+type Batch = Array<{ id: string; ack: Ack | undefined; resolve: (r: Reserved) => void; reject: (err: unknown) => void }>;
+
 /** A job that ran and waits for its acknowledgement (sent with the slot's next reserve). */
 interface Finished {
   ack: { raw: string; failure: string | undefined };
@@ -149,6 +151,8 @@ export function currentJob(): JobContext | undefined {
 }
 
 const MIN_POLL_MS = 10;
+/** Slots served by one reserve script call at most (bounds how long one call holds Redis). */
+const MAX_BATCH = 64;
 const MAX_POLL_MS = 1000;
 const noop = () => undefined;
 const silent: WorkerLogger = { debug: noop, info: noop, warn: noop, error: noop };
@@ -179,6 +183,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** performance.now() when the last successful lock renewal was sent: the locks hold until this + lockTtlMs. */
   private renewedAt = 0;
   private stopping: Promise<void> | undefined;
+  private readonly dynamic: boolean;
+  /** Reserve requests collected in this tick (concurrency > 1). */
+  private batch: Batch | undefined;
 
   constructor(options: WorkerOptions) {
     super();
@@ -187,6 +194,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       throw new TypeError(`Expected the \`concurrency\` option to be a positive integer, got \`${String(options.concurrency)}\``);
     }
     this.queues = options.queues?.length ? [...options.queues] : ['*'];
+    this.dynamic = isDynamic(this.queues);
     this.log = options.logger ?? silent;
     const host = options.hostname ?? osHostname();
     const pid = options.pid ?? process.pid;
@@ -349,9 +357,49 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
+  /** The queues to reserve from now, in priority order; none while paused or stopping (acknowledge only). */
+  private reserveQueues(): readonly string[] | Promise<readonly string[]> {
+    if (this.phase !== 'running' || this.pausedLocal) return [];
+    return this.dynamic ? this.store.queueNames().then((known) => resolveQueues(this.queues, known)) : this.queues;
+  }
+
+  /**
+   * The owner-lock TTL to set on a reserved slot, or undefined when the last renewal is recent
+   * enough that the lock outlives the job's start anyway (the renewal timer keeps it): one
+   * Redis write less per job.
+   */
+  private lockTtlArg(): number | undefined {
+    return performance.now() - this.renewedAt < this.opts.lockTtlMs / 2 ? undefined : this.opts.lockTtlMs;
+  }
+
+  /**
+   * Reserve requests of slots that became free in the same tick go out as one script call:
+   * at concurrency N, one round trip and one script run serve many jobs.
+   */
+  private reserveBatched(slot: Slot, ack: Ack | undefined): Promise<Reserved> {
+    return new Promise((resolve, reject) => {
+      let batch = this.batch;
+      if (!batch || batch.length >= MAX_BATCH) {
+        const fresh: Batch = (batch = this.batch = []);
+        process.nextTick(() => void this.flushBatch(fresh));
+      }
+      batch.push({ id: slot.id, ack, resolve, reject });
+    });
+  }
+
+  private async flushBatch(batch: Batch): Promise<void> {
+    if (this.batch === batch) this.batch = undefined;
+    try {
+      const queues = this.reserveQueues();
+      const results = await this.store.reserveMany(batch, isThenable(queues) ? await queues : queues, this.lockTtlArg());
+      for (let i = 0; i < batch.length; i++) batch[i]!.resolve(results[i]!);
+    } catch (err) {
+      for (const b of batch) b.reject(err);
+    }
+  }
+
   private async runSlot(slot: Slot): Promise<void> {
     let pollMs = MIN_POLL_MS;
-    const dynamic = isDynamic(this.queues);
     let pending: Finished | undefined;
     for (;;) {
       const taking = this.phase === 'running' && !this.pausedLocal;
@@ -360,11 +408,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
         await this.waitForWake(MAX_POLL_MS);
         continue;
       }
-      let res: { acked: boolean; next: ReserveResult };
+      let res: Reserved;
       try {
-        const queues = taking ? (dynamic ? resolveQueues(this.queues, await this.store.queueNames()) : this.queues) : [];
         // One round trip per job: the finished job's acknowledgement rides on the next reserve.
-        res = await this.store.reserve(slot.id, queues, this.opts.lockTtlMs, pending?.ack);
+        if (this.slots.length > 1) res = await this.reserveBatched(slot, pending?.ack);
+        else {
+          const queues = this.reserveQueues();
+          res = await this.store.reserve(slot.id, isThenable(queues) ? await queues : queues, this.lockTtlArg(), pending?.ack);
+        }
       } catch (err) {
         this.reportError(err as Error);
         // An acknowledgement must land: retry it soon (commands also wait for a reconnection in ioredis).
