@@ -141,6 +141,15 @@ describe('reserve script: several slots in one call', () => {
   });
 });
 
+describe('script loading', () => {
+  it('a server without the script (new, restarted, SCRIPT FLUSH) gets it sent on the first call', async () => {
+    await push('q', job(1), job(2));
+    await client.script('FLUSH');
+    expect((await store.reserve(ids[0]!, ['q'], undefined)).next).toEqual({ kind: 'job', queue: 'q', raw: job(1) });
+    expect((await store.reserve(ids[1]!, ['q'], undefined)).next).toEqual({ kind: 'job', queue: 'q', raw: job(2) });
+  });
+});
+
 describe('Worker with concurrency: batched reserves', () => {
   it('runs every job exactly once, each slot holding only the job it runs, and counts each one', async () => {
     const queue = new Queue({ redis: redis.url, namespace: ns });
