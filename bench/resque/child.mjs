@@ -3,6 +3,7 @@
 //   mode baseline  awaited ioredis PING loop for `seconds`
 //   mode fill      enqueue `warmup + jobs` no-op jobs with the system's own producer
 //   mode drain     start the system's worker and time the `jobs` after the first `warmup`
+//                  (with `adjacentS`, a PING loop of that many seconds right before and after)
 //   mode latency   idle worker + producer in this process: enqueue one job, wait for its start, repeat
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
@@ -21,13 +22,18 @@ try {
 }
 
 async function baseline() {
+  return await pingLoop(p.seconds);
+}
+
+/** The awaited PING loop: warm-up, then as many round trips as fit in `seconds`. */
+async function pingLoop(seconds) {
   const { Redis } = await import('ioredis');
   const r = new Redis(p.url);
   await r.ping();
   for (let i = 0; i < 2000; i++) await r.ping(); // warm-up
   const m0 = mark();
   let k = 0;
-  const until = m0.t + p.seconds * 1000;
+  const until = m0.t + seconds * 1000;
   while (performance.now() < until) {
     await r.ping();
     k++;
@@ -45,6 +51,9 @@ async function fill() {
 }
 
 async function drain() {
+  // This host's round-trip rate can change several-fold within seconds: measure it right before
+  // and right after the drain too, so each run has a baseline from its own moment.
+  const pingBefore = p.adjacentS > 0 ? (await pingLoop(p.adjacentS)).rate : undefined;
   const total = p.warmup + p.jobs;
   let done = 0;
   let m0;
@@ -65,6 +74,11 @@ async function drain() {
   const res = summary(m0, m1, p.jobs);
   await w.stop();
   res.problem = await w.verify(total);
+  if (p.adjacentS > 0) {
+    res.pingBefore = pingBefore;
+    res.pingAfter = (await pingLoop(p.adjacentS)).rate;
+    res.adjacentPing = (res.pingBefore + res.pingAfter) / 2;
+  }
   return res;
 }
 

@@ -96,6 +96,24 @@ describe('reserve script: several slots in one call', () => {
     expect(await client.lrange(key('queue:q'), 0, -1)).toEqual([job(6)]);
     // The slot that lost its job: nothing written, nothing reserved.
     expect(await client.exists(key(`baton:inflight:${ids[2]}`))).toBe(0);
+    // The others hold exactly their next job.
+    expect(await client.lrange(key(`baton:inflight:${ids[0]}`), 0, -1)).toEqual(['q', job(4)]);
+    expect(await client.lrange(key(`baton:inflight:${ids[1]}`), 0, -1)).toEqual(['q', job(5)]);
+  });
+
+  it('a slot whose next job comes from another queue, or that gets none: inflight list and working record follow', async () => {
+    await push('high', job(1));
+    await push('low', job(2));
+    const [a] = await store.reserveMany([{ id: ids[0]!, ack: undefined }], ['high', 'low'], undefined);
+    expect(a!.next).toEqual({ kind: 'job', queue: 'high', raw: job(1) });
+    const [b] = await store.reserveMany([{ id: ids[0]!, ack: { raw: job(1), failure: undefined } }], ['high', 'low'], undefined);
+    expect(b!.next).toEqual({ kind: 'job', queue: 'low', raw: job(2) });
+    expect(await client.lrange(key(`baton:inflight:${ids[0]}`), 0, -1)).toEqual(['low', job(2)]);
+    expect(JSON.parse((await client.get(key(`worker:${ids[0]}`)))!)).toMatchObject({ queue: 'low', payload: { class: 'J', args: [2] } });
+    const [c] = await store.reserveMany([{ id: ids[0]!, ack: { raw: job(2), failure: undefined } }], ['high', 'low'], undefined);
+    expect(c).toEqual({ acked: true, next: { kind: 'empty' } });
+    expect(await client.exists(key(`baton:inflight:${ids[0]}`), key(`worker:${ids[0]}`))).toBe(0);
+    expect(await client.get(key('stat:processed'))).toBe('2');
   });
 
   it('acknowledge only (no queues), pause-all-workers, and a slot still holding a job', async () => {
