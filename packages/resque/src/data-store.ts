@@ -179,7 +179,7 @@ export class DataStore {
       keys.push(k[0]!, k[1]!, k[2]!);
       args.push(s.id, s.ack?.raw ?? '', s.ack?.failure ?? '');
     }
-    const res = (await runScript(this.redis, 'reserve', keys, args)) as unknown[];
+    const res = (await runScript(this.redis, 'reserveMany', keys, args)) as unknown[];
     return slots.map((_, i) => parseReserved(res[3 * i], res[3 * i + 1], res[3 * i + 2]));
   }
 

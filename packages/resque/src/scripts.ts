@@ -6,7 +6,7 @@ import type { Redis } from 'ioredis';
 export const SCRIPTS_VERSION = '4';
 
 /** `<name>-<numKeys>`; `-<k>n` takes k keys per item, their number given at each call. */
-const SCRIPTS = { reserve: 'reserve-3n', requeue: 'requeue-3', recover: 'recover-3' } as const;
+const SCRIPTS = { reserve: 'reserve-3', reserveMany: 'reserve-3n', requeue: 'requeue-3', recover: 'recover-3' } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 
 const LUA_DIR = new URL('../src/lua/', import.meta.url);

@@ -1,9 +1,10 @@
-// The reserve script (lua/reserve-3n.lua) through DataStore, and the batched reserve of a Worker
-// with concurrency, against a private redis-server.
+// The reserve scripts (lua/reserve-3n.lua for several slots, lua/reserve-3.lua for one, same
+// contract) through DataStore, and the batched reserve of a Worker with concurrency, against a
+// private redis-server.
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startPrivateRedis, type PrivateRedis } from './_redis.js';
-import { DataStore } from '../src/data-store.js';
+import { DataStore, type Ack, type Reserved } from '../src/data-store.js';
 import { Queue } from '../src/queue.js';
 import { defineScripts } from '../src/scripts.js';
 import { Worker } from '../src/worker.js';
@@ -33,11 +34,22 @@ async function push(queue: string, ...raws: string[]): Promise<void> {
   for (const raw of raws) await store.push(queue, raw);
 }
 
-describe('reserve script: several slots in one call', () => {
+type ReserveAll = (slots: Array<{ id: string; ack: Ack | undefined }>, queues: string[], lockTtlMs: number | undefined) => Promise<Reserved[]>;
+const oneCall: ReserveAll = (slots, queues, ttl) => store.reserveMany(slots, queues, ttl);
+const callPerSlot: ReserveAll = async (slots, queues, ttl) => {
+  const out: Reserved[] = [];
+  for (const s of slots) out.push(await store.reserve(s.id, queues, ttl, s.ack));
+  return out;
+};
+
+describe.each([
+  ['reserve-3n.lua: several slots in one call', oneCall],
+  ['reserve-3.lua: one call per slot', callPerSlot],
+])('%s', (_, reserveAll) => {
   it('fills the slots in slot order from the queues in priority order; inflight lists and working records as one reserve each', async () => {
     await push('low', job(1), job(2), job(3));
     await push('high', job(9));
-    const res = await store.reserveMany(
+    const res = await reserveAll(
       ids.map((id) => ({ id, ack: undefined })),
       ['high', 'low'],
       5000,
@@ -60,7 +72,7 @@ describe('reserve script: several slots in one call', () => {
 
   it('acknowledges per slot: counts, failure records, and a slot that lost its job gets -1 and nothing else', async () => {
     await push('q', job(1), job(2), job(3), job(4), job(5), job(6));
-    const first = await store.reserveMany(
+    const first = await reserveAll(
       ids.map((id) => ({ id, ack: undefined })),
       ['q'],
       5000,
@@ -69,7 +81,7 @@ describe('reserve script: several slots in one call', () => {
     // Slot 2 was recovered by someone else while "frozen": its inflight list is gone.
     await client.del(key(`baton:inflight:${ids[2]}`));
     const failure = '{"failed_at":"x","payload":' + raws[1] + ',"exception":"E","error":"e","backtrace":[],"worker":"' + ids[1] + '","queue":"q"}';
-    const second = await store.reserveMany(
+    const second = await reserveAll(
       [
         { id: ids[0]!, ack: { raw: raws[0]!, failure: undefined } },
         { id: ids[1]!, ack: { raw: raws[1]!, failure } },
@@ -104,13 +116,13 @@ describe('reserve script: several slots in one call', () => {
   it('a slot whose next job comes from another queue, or that gets none: inflight list and working record follow', async () => {
     await push('high', job(1));
     await push('low', job(2));
-    const [a] = await store.reserveMany([{ id: ids[0]!, ack: undefined }], ['high', 'low'], undefined);
+    const [a] = await reserveAll([{ id: ids[0]!, ack: undefined }], ['high', 'low'], undefined);
     expect(a!.next).toEqual({ kind: 'job', queue: 'high', raw: job(1) });
-    const [b] = await store.reserveMany([{ id: ids[0]!, ack: { raw: job(1), failure: undefined } }], ['high', 'low'], undefined);
+    const [b] = await reserveAll([{ id: ids[0]!, ack: { raw: job(1), failure: undefined } }], ['high', 'low'], undefined);
     expect(b!.next).toEqual({ kind: 'job', queue: 'low', raw: job(2) });
     expect(await client.lrange(key(`baton:inflight:${ids[0]}`), 0, -1)).toEqual(['low', job(2)]);
     expect(JSON.parse((await client.get(key(`worker:${ids[0]}`)))!)).toMatchObject({ queue: 'low', payload: { class: 'J', args: [2] } });
-    const [c] = await store.reserveMany([{ id: ids[0]!, ack: { raw: job(2), failure: undefined } }], ['high', 'low'], undefined);
+    const [c] = await reserveAll([{ id: ids[0]!, ack: { raw: job(2), failure: undefined } }], ['high', 'low'], undefined);
     expect(c).toEqual({ acked: true, next: { kind: 'empty' } });
     expect(await client.exists(key(`baton:inflight:${ids[0]}`), key(`worker:${ids[0]}`))).toBe(0);
     expect(await client.get(key('stat:processed'))).toBe('2');
@@ -118,17 +130,17 @@ describe('reserve script: several slots in one call', () => {
 
   it('acknowledge only (no queues), pause-all-workers, and a slot still holding a job', async () => {
     await push('q', job(1), job(2), job(3));
-    const [a] = await store.reserveMany([{ id: ids[0]!, ack: undefined }], ['q'], 5000);
-    const [b] = await store.reserveMany([{ id: ids[1]!, ack: undefined }], ['q'], 5000);
+    const [a] = await reserveAll([{ id: ids[0]!, ack: undefined }], ['q'], 5000);
+    const [b] = await reserveAll([{ id: ids[1]!, ack: undefined }], ['q'], 5000);
     const rawA = a!.next.kind === 'job' ? a!.next.raw : '';
     const rawB = b!.next.kind === 'job' ? b!.next.raw : '';
 
-    const [ackOnly] = await store.reserveMany([{ id: ids[0]!, ack: { raw: rawA, failure: undefined } }], [], 5000);
+    const [ackOnly] = await reserveAll([{ id: ids[0]!, ack: { raw: rawA, failure: undefined } }], [], 5000);
     expect(ackOnly).toEqual({ acked: true, next: { kind: 'empty' } });
     expect(await client.exists(key(`baton:inflight:${ids[0]}`), key(`worker:${ids[0]}`))).toBe(0);
 
     await store.setPauseAll(true);
-    const paused = await store.reserveMany(
+    const paused = await reserveAll(
       [
         { id: ids[1]!, ack: { raw: rawB, failure: undefined } },
         { id: ids[2]!, ack: undefined },
@@ -145,16 +157,16 @@ describe('reserve script: several slots in one call', () => {
     await store.setPauseAll(false);
 
     await client.rpush(key(`baton:inflight:${ids[2]}`), 'q', job(7));
-    const [busy] = await store.reserveMany([{ id: ids[2]!, ack: undefined }], ['q'], 5000);
+    const [busy] = await reserveAll([{ id: ids[2]!, ack: undefined }], ['q'], 5000);
     expect(busy).toEqual({ acked: true, next: { kind: 'busy' } });
     expect(await client.llen(key('queue:q'))).toBe(1);
   });
 
   it('the owner lock is set only when asked (a recent renewal already covers the job)', async () => {
     await push('q', job(1), job(2));
-    await store.reserve(ids[0]!, ['q'], undefined);
+    await reserveAll([{ id: ids[0]!, ack: undefined }], ['q'], undefined);
     expect(await client.exists(key(`baton:lock:${ids[0]}`))).toBe(0);
-    await store.reserve(ids[1]!, ['q'], 7000);
+    await reserveAll([{ id: ids[1]!, ack: undefined }], ['q'], 7000);
     expect(await client.get(key(`baton:lock:${ids[1]}`))).toBe(ids[1]);
   });
 });
