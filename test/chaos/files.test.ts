@@ -41,7 +41,7 @@ afterEach(async () => {
   }
 });
 
-const run = async (args: string[], e: ChaosEnv, bin = BIN.resqueStarter): Promise<{ code: number | null; output: string }> => {
+const run = async (args: string[], e: ChaosEnv, bin: string = BIN.resqueStarter): Promise<{ code: number | null; output: string }> => {
   const p = spawnNode(bin, args, { env: e.env(), label: `${bin.split('/').pop()} ${args.join(' ')}` });
   const { code } = await p.waitForExit({ timeoutMs: 15_000 });
   return { code, output: p.output };
