@@ -115,20 +115,28 @@ describe('chaos: rolling restarts under fire', () => {
     const ss = await startChain(e, C);
     const oldMaster = e.masterPid()!;
     await progress(e, 30);
-    const mark = since(ss);
-    const t0 = Date.now();
-    process.kill(ss.pid, 'SIGHUP');
     const killed: number[] = [];
-    for (let i = 0; i < 2 * SCALE; i++) {
-      await ss.waitForLine(new RegExp(`worker\\[${i % C}\\] \\d+ ready in \\d+ ms; sent TTOU to old master`), { ...mark, timeoutMs: 20_000 });
-      const pid = R.pick(e.workerPids().sort((a, b) => a - b));
-      process.kill(pid, 'SIGKILL');
-      killed.push(pid);
+    let recoveryMs = 0;
+    for (let round = 0; round < SCALE; round++) {
+      const mark = since(ss);
+      const t0 = Date.now();
+      process.kill(ss.pid, 'SIGHUP');
+      let from = mark.from;
+      for (let i = 0; i < 2; i++) {
+        // Each kill right after the next new worker retired an old one. (A rollout whose new
+        // worker dies before ready is aborted and retried by start-server: it goes on the same way.)
+        const hit = await ss.waitForLine(/ready in \d+ ms; sent TTOU to old master/, { from, timeoutMs: 20_000 });
+        from += (hit.index ?? 0) + hit[0].length;
+        const pids = await pollUntil(() => (e.workerPids().length > 0 ? e.workerPids().sort((a, b) => a - b) : undefined), { what: 'a live worker' });
+        const pid = R.pick(pids);
+        process.kill(pid, 'SIGKILL');
+        killed.push(pid);
+      }
+      await settled(e, ss, C, 40_000);
+      recoveryMs = Math.max(recoveryMs, Date.now() - t0);
     }
-    await settled(e, ss, C, 40_000);
-    const recoveryMs = Date.now() - t0;
     await e.waitAllDone(ids, 60_000 * SCALE);
-    const res = await e.finish(r, { ids, recoveryMs, recoveryWhat: 'HUP → one master with C ready workers', notes: [`killed ${killed.length} workers`] });
+    const res = await e.finish(r, { ids, recoveryMs, recoveryWhat: 'HUP → one master with C ready workers (max)', notes: [`${SCALE} rollout(s), killed ${killed.length} workers`] });
     expectClean(res);
     expect(alive(oldMaster)).toBe(false);
   });
@@ -144,18 +152,19 @@ describe('chaos: rolling restarts under fire', () => {
     const sampler = sampleWorkers(e, 5);
     const storms = SCALE;
     let hups = 0;
-    const t0 = Date.now();
+    let recoveryMs = 0;
     for (let s = 0; s < storms; s++) {
       for (let i = 0; i < 6; i++, hups++) {
         process.kill(ss.pid, 'SIGHUP');
-        await pause(R.int(20, 180));
+        if (i < 5) await pause(R.int(20, 180));
       }
+      const lastHup = Date.now();
       await settled(e, ss, C, 60_000);
+      recoveryMs = Math.max(recoveryMs, Date.now() - lastHup);
     }
-    const recoveryMs = Date.now() - t0;
     const peak = sampler.stop();
     await e.waitAllDone(ids, 60_000 * SCALE);
-    const res = await e.finish(r, { ids, recoveryMs, recoveryWhat: 'first HUP → one master with C ready workers', notes: [`${hups} HUPs, peak ${peak} workers`] });
+    const res = await e.finish(r, { ids, recoveryMs, recoveryWhat: 'last HUP of a storm → one master with C ready workers (max)', notes: [`${storms} storm(s), ${hups} HUPs, peak ${peak} workers`] });
     expectClean(res);
     expect(peak).toBeLessThanOrEqual(C + 1);
   });

@@ -84,7 +84,7 @@ export interface MasterState {
    * `pendingRetires`: TTOUs sent to old masters (by ready new workers, or by this master)
    * whose worker has not exited yet; `lastOldLive`: old workers at the last count.
    */
-  handoff: { startedAt: number; spawned: number; pendingRetires: number; lastOldLive: number } | undefined;
+  handoff: { startedAt: number; spawned: number; pendingRetires: number; lastOldLive: number; retiredSlots: number[] } | undefined;
   /** In-place rolling replacement after HUP / restart file. */
   reload: { startedAt: number } | undefined;
   reloadPending: boolean;
@@ -354,7 +354,10 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
         fx.push({ type: 'setTimer', key: 'hold', ms: s.holdUntil - now, event: { type: 'timer', timer: 'hold' } });
         break;
       }
-      const retire = s.handoff ? s.olds.find((o) => o.live > 0)?.pid : undefined;
+      // Each slot retires one old worker: a new worker that died after its TTOU has done so
+      // already, and its replacement must not retire a second one (found by the chaos suite:
+      // else the old generation drained before the new one was up).
+      const retire = s.handoff && !s.handoff.retiredSlots.includes(slot) ? s.olds.find((o) => o.live > 0)?.pid : undefined;
       const w: WorkerEntry = {
         key: s.nextKey++,
         slot,
@@ -386,7 +389,7 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
       s.desired = event.desired;
       s.olds = event.olds.map((o) => ({ ...o }));
       if (s.olds.length > 0) {
-        s.handoff = { startedAt: now, spawned: 0, pendingRetires: 0, lastOldLive: oldLive(s) };
+        s.handoff = { startedAt: now, spawned: 0, pendingRetires: 0, lastOldLive: oldLive(s), retiredSlots: [] };
         log(messages.handoffStart(s.olds, s.desired));
       }
       break;
@@ -432,7 +435,10 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
       w.phase = 'ready';
       w.readyAt = now;
       // Its afterFork has sent TTOU to the old master (the default; see WorkerHandle.retireOldWorker).
-      if (w.retire !== undefined && s.handoff) s.handoff.pendingRetires += 1;
+      if (w.retire !== undefined && s.handoff) {
+        s.handoff.pendingRetires += 1;
+        s.handoff.retiredSlots.push(w.slot);
+      }
       w.activity = s.paused ? 'paused' : 'idle';
       fx.push({ type: 'clearTimer', key: `ready:${w.key}` });
       log(messages.workerReady(w.slot, event.pid, now - w.spawnedAt, w.retire));

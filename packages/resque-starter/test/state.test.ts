@@ -319,6 +319,32 @@ describe('rolling hand-off from an old master (under start-server)', () => {
     ]);
   });
 
+  it('a new worker killed after its TTOU is replaced by one that retires no second old worker', () => {
+    const sim = new Sim();
+    sim.send({ type: 'start', desired: 3, olds: old(3) });
+    const [a] = sim.spawnAll();
+    sim.send({ type: 'ready', pid: a! }); // TTOU sent: one old worker finishes its job
+    // Its replacement: 3 old, one of them retiring, + 1 new = 3 = C, so it retires none.
+    let fx = sim.send({ type: 'exit', pid: a!, code: null, signal: 'SIGKILL' });
+    expect(spawns(fx)).toEqual([{ slot: 0, retire: undefined }]);
+    const [b] = sim.spawnAll();
+    expect(signals(sim.send({ type: 'ready', pid: b! }))).toEqual([]);
+    // The retired old worker is gone: the next new one fits and retires the next old one.
+    fx = sim.send({ type: 'oldWorkers', pid: 50, live: 2 });
+    expect(spawns(fx)).toEqual([{ slot: 1, retire: 50 }]);
+    expect(sim.state.workers.length + oldLive(sim.state)).toBe(4);
+    const [c] = sim.spawnAll();
+    sim.send({ type: 'ready', pid: c! });
+    fx = sim.send({ type: 'oldWorkers', pid: 50, live: 1 });
+    expect(spawns(fx)).toEqual([{ slot: 2, retire: 50 }]);
+    const [d] = sim.spawnAll();
+    sim.send({ type: 'ready', pid: d! });
+    sim.send({ type: 'oldWorkers', pid: 50, live: 0 });
+    // Three new workers and every old one retired by exactly one TTOU each (slot 0's came from a).
+    expect(sim.state.workers.filter((w) => w.phase === 'ready')).toHaveLength(3);
+    expect(sim.state.handoff).toBeUndefined();
+  });
+
   it('a new worker that dies before ready aborts: own workers finish, old master gets its workers back, exit 3', () => {
     const sim = new Sim();
     sim.send({ type: 'start', desired: 2, olds: old(2) });
