@@ -1,11 +1,10 @@
 import { lstatSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { describe, expect, it } from 'vitest';
+import { startRedis } from '../helpers/redis.js';
 import { BIN, spawnNode, type Spawned } from '../helpers/spawn.js';
 import { pidAlive, pollUntil } from '../helpers/wait.js';
-import { ChaosEnv, rng, SCALE, seedOf, since } from './harness.js';
+import { ChaosEnv, chaosSuite, rng, SCALE, seedOf, since } from './harness.js';
 
 // Chaos scenario 7 and the security basics (issue 5): a pid file whose pid now belongs to an
 // unrelated process; a Redis password that must never show; pid and status files that are
@@ -23,23 +22,7 @@ setInterval(() => undefined, 1 << 30);
 console.log('bystander ready');
 `;
 
-let redis: TestRedis;
-let r: Redis;
-const envs: ChaosEnv[] = [];
-beforeAll(async () => {
-  redis = await startRedis();
-  r = redis.client();
-});
-afterAll(async () => {
-  await redis?.close();
-});
-afterEach(async () => {
-  // A failed scenario may leave its chain running: stop it before its directory goes.
-  for (const e of envs.splice(0)) {
-    await e.stopAll();
-    e.cleanup();
-  }
-});
+const suite = chaosSuite();
 
 const run = async (args: string[], e: ChaosEnv, bin: string = BIN.resqueStarter): Promise<{ code: number | null; output: string }> => {
   const p = spawnNode(bin, args, { env: e.env(), label: `${bin.split('/').pop()} ${args.join(' ')}` });
@@ -51,8 +34,7 @@ describe('chaos: files and secrets', () => {
   it('7. pid files naming an unrelated live process (a reused pid): nothing is signalled that is not ours', { timeout: 60_000 * SCALE }, async () => {
     const seed = seedOf(7);
     const R = rng(seed);
-    const e = new ChaosEnv(redis, '7 pid reused by a stranger', seed, { concurrency: 2 });
-    envs.push(e);
+    const e = suite.setup('7 pid reused by a stranger', seed, { concurrency: 2 });
     const signalLog = join(e.dir, 'bystander-signals.log');
     writeFileSync(signalLog, '');
     const bystander = spawnNode('-e', [BYSTANDER], { env: { SIGNAL_LOG: signalLog }, label: 'bystander' });
@@ -74,7 +56,7 @@ describe('chaos: files and secrets', () => {
     }
 
     // The chain starts over the stale files, works, rolls, and stops; still nobody touched the bystander.
-    const ids = await e.enqueue(r, 100 * SCALE, () => R.int(1, 10));
+    const ids = await e.enqueue(suite.r, 100 * SCALE, () => R.int(1, 10));
     const ss = e.chain();
     await ss.waitForLine(/worker\[1\] \d+ ready/, { timeoutMs: 20_000 });
     expect(Number(readFileSync(e.masterPidFile, 'utf8'))).not.toBe(bystander.pid);
@@ -83,7 +65,7 @@ describe('chaos: files and secrets', () => {
     process.kill(ss.pid, 'SIGHUP');
     await ss.waitForLine(/rolling restart done/, { ...mark, timeoutMs: 30_000 });
     await e.waitAllDone(ids);
-    const res = await e.finish(r, { ids, recoveryMs: undefined, recoveryWhat: '—', notes: ['bystander untouched'] });
+    const res = await e.finish(suite.r, { ids, recoveryMs: undefined, recoveryWhat: '—', notes: ['bystander untouched'] });
     expect(res).toMatchObject({ lost: 0, orphans: 0, stale: 0 });
     expect(pidAlive(bystander.pid)).toBe(true);
     expect(readFileSync(signalLog, 'utf8')).toBe('');
@@ -96,8 +78,7 @@ describe('chaos: files and secrets', () => {
     try {
       const pr = pw.client();
       for (const redisInConfig of [false, true]) {
-        const e = new ChaosEnv(pw, `password (${redisInConfig ? 'config' : 'REDIS_URL'})`, seedOf(70), { concurrency: 2, redisInConfig });
-        envs.push(e);
+        const e = suite.setup(`password (${redisInConfig ? 'config' : 'REDIS_URL'})`, seedOf(70), { concurrency: 2, redisInConfig }, pw);
         expect(e.env().REDIS_URL).toContain(secret);
         const ids = await e.enqueue(pr, 50, () => 1);
         const ss = e.chain();
@@ -118,8 +99,7 @@ describe('chaos: files and secrets', () => {
       }
       // A wrong password: a clear one-line error, without the password that was given.
       const wrong = 'wrong-Pw-123';
-      const e = new ChaosEnv(pw, 'wrong password', seedOf(71), { concurrency: 1 });
-      envs.push(e);
+      const e = suite.setup('wrong password', seedOf(71), { concurrency: 1 }, pw);
       const badUrl = pw.url.replace(encodeURIComponent(secret), wrong);
       const p = spawnNode(BIN.resqueStarter, ['-c', e.conf], { env: { ...e.env(), REDIS_URL: badUrl }, label: 'resque-starter (wrong password)' });
       const { code } = await p.waitForExit({ timeoutMs: 15_000 });
@@ -132,8 +112,7 @@ describe('chaos: files and secrets', () => {
   });
 
   it('pid and status files are replaced atomically and never written through a planted symlink', { timeout: 60_000 }, async () => {
-    const e = new ChaosEnv(redis, 'planted symlinks', seedOf(72), { concurrency: 1 });
-    envs.push(e);
+    const e = suite.setup('planted symlinks', seedOf(72), { concurrency: 1 });
     const victims: string[] = [];
     for (const f of [e.masterPidFile, e.statusFile, e.ssPidFile, e.ssStatusFile]) {
       const victim = `${f}.victim`;
@@ -141,7 +120,7 @@ describe('chaos: files and secrets', () => {
       symlinkSync(victim, f);
       victims.push(victim);
     }
-    const ids = await e.enqueue(r, 400, () => 2);
+    const ids = await e.enqueue(suite.r, 400, () => 2);
     const ss: Spawned = e.chain();
     await ss.waitForLine(/worker\[0\] \d+ ready/, { timeoutMs: 20_000 });
     // Atomic replacement: while the status file is rewritten (each job start and end), every read

@@ -5,7 +5,8 @@
 import { appendFileSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Redis } from 'ioredis';
-import type { TestRedis } from '../helpers/redis.js';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { startRedis, type RedisOptions, type TestRedis } from '../helpers/redis.js';
 import { BIN, ROOT, spawnNode, type Spawned } from '../helpers/spawn.js';
 import { pidAlive, pollUntil } from '../helpers/wait.js';
 import { resqueModuleEnv, type StatusFile } from '../fixtures/rs-harness.js';
@@ -297,6 +298,52 @@ export class ChaosEnv {
   cleanup(): void {
     rmSync(this.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The hooks every chaos file needs: its own redis-server (with `options`), an admin client, and
+ * after each scenario its chain stopped (a failed one may leave it running) before its
+ * directory goes. `setup` makes a scenario's env; `redis` and `r` are valid inside tests.
+ */
+export function chaosSuite(options: RedisOptions = {}): {
+  readonly redis: TestRedis;
+  readonly r: Redis;
+  setup(scenario: string, seed: number, conf: ChaosConf, on?: TestRedis): ChaosEnv;
+} {
+  let redis: TestRedis | undefined;
+  let r: Redis | undefined;
+  const envs: ChaosEnv[] = [];
+  beforeAll(async () => {
+    redis = await startRedis(options);
+    r = redis.client();
+  });
+  afterAll(async () => {
+    await redis?.close();
+  });
+  afterEach(async () => {
+    for (const e of envs.splice(0)) {
+      await e.stopAll();
+      e.cleanup();
+    }
+  });
+  return {
+    get redis() {
+      return redis!;
+    },
+    get r() {
+      return r!;
+    },
+    setup(scenario, seed, conf, on) {
+      const e = new ChaosEnv(on ?? redis!, scenario, seed, conf);
+      envs.push(e);
+      return e;
+    },
+  };
+}
+
+/** What every scenario must end with: nothing lost, nothing orphaned, nothing stale, no surprise in `failed`. */
+export function expectClean(res: ChaosResult): void {
+  expect(res, JSON.stringify(res)).toMatchObject({ lost: 0, orphans: 0, stale: 0, unexpectedFailed: 0 });
 }
 
 /** Samples the number of live worker processes until stopped; keeps the maximum. */

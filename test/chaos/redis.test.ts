@@ -1,41 +1,22 @@
-import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { describe, expect, it } from 'vitest';
 import { pollUntil } from '../helpers/wait.js';
-import { ChaosEnv, rng, SCALE, seedOf, since } from './harness.js';
+import { chaosSuite, rng, SCALE, seedOf, since } from './harness.js';
 
 // Chaos scenario 3 (issue 5): redis-server restarted mid-run, and stopped for several seconds.
 // This suite's redis-server keeps an append-only file with an fsync per write (what a
 // deployment that must not lose jobs runs), so a restart keeps every acknowledged write.
 
-let redis: TestRedis;
-let r: Redis;
-const envs: ChaosEnv[] = [];
-beforeAll(async () => {
-  redis = await startRedis({ persistent: true });
-  r = redis.client();
-});
-afterAll(async () => {
-  await redis?.close();
-});
-afterEach(async () => {
-  // A failed scenario may leave its chain running: stop it before its directory goes.
-  for (const e of envs.splice(0)) {
-    await e.stopAll();
-    e.cleanup();
-  }
-});
+const suite = chaosSuite({ persistent: true });
 const pause = (ms: number) => new Promise((res) => setTimeout(res, ms)); // the outage itself, not a wait for a state
 
 describe('chaos: Redis going away', () => {
   it('3. redis-server restarted mid-run, then stopped for seconds: workers ride it out, nothing lost', { timeout: 120_000 * SCALE }, async (ctx) => {
-    if (redis.external) return ctx.skip();
+    if (suite.redis.external) return ctx.skip();
     const seed = seedOf(3);
     const R = rng(seed);
     const C = 3;
-    const e = new ChaosEnv(redis, '3 redis restart + outage', seed, { concurrency: C, lockTimeout: 5 });
-    envs.push(e);
-    const ids = await e.enqueue(r, 900 * SCALE, () => R.int(2, 12));
+    const e = suite.setup('3 redis restart + outage', seed, { concurrency: C, lockTimeout: 5 });
+    const ids = await e.enqueue(suite.r, 900 * SCALE, () => R.int(2, 12));
     const ss = e.chain();
     await ss.waitForLine(new RegExp(`worker\\[${C - 1}\\] \\d+ ready`), { timeoutMs: 20_000 });
     const workers = e.workerPids().sort();
@@ -45,7 +26,7 @@ describe('chaos: Redis going away', () => {
     const outages = [0, R.int(2500, 4000)]; // a plain restart, then a stop of several seconds
     for (const [k, downMs] of outages.entries()) {
       await pollUntil(() => e.doneCounts().size >= (k + 1) * Math.floor(ids.length / 4), { what: 'jobs to progress', timeoutMs: 30_000 });
-      await redis.stopServer();
+      await suite.redis.stopServer();
       if (downMs > 0) {
         // A worker dies while Redis is away: its master cannot recover its job now; the owner
         // lock (5 s) lets a live worker do it once Redis is back.
@@ -53,7 +34,7 @@ describe('chaos: Redis going away', () => {
         process.kill(killed, 'SIGKILL');
         await pause(downMs);
       }
-      await redis.startServer();
+      await suite.redis.startServer();
       const upAt = Date.now();
       const doneAtRestart = e.doneCounts().size;
       const next = await pollUntil(
@@ -71,7 +52,7 @@ describe('chaos: Redis going away', () => {
     expect(workers.filter((p) => p !== killed).every((p) => e.workerPids().includes(p))).toBe(true);
     expect(ss.count(/died/)).toBe(1);
     const mark = since(ss);
-    const res = await e.finish(r, {
+    const res = await e.finish(suite.r, {
       ids,
       recoveryMs: Math.max(...recoveries),
       recoveryWhat: 'Redis back → next job done (max)',

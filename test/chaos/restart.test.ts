@@ -1,38 +1,15 @@
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { describe, expect, it } from 'vitest';
 import { BIN, spawnNode, type Spawned } from '../helpers/spawn.js';
 import { pollUntil } from '../helpers/wait.js';
-import { alive, type ChaosConf, ChaosEnv, type ChaosResult, rng, sampleWorkers, SCALE, seedOf, since } from './harness.js';
+import { alive, type ChaosConf, ChaosEnv, chaosSuite, expectClean, rng, sampleWorkers, SCALE, seedOf, since } from './harness.js';
 
 // Chaos scenarios 2, 4 and 5 (issue 5): processes killed with -9 in the middle of a rolling
 // restart, HUP and mixed signal storms, new generations that cannot start.
 
-let redis: TestRedis;
-let r: Redis;
-const envs: ChaosEnv[] = [];
-beforeAll(async () => {
-  redis = await startRedis();
-  r = redis.client();
-});
-afterAll(async () => {
-  await redis?.close();
-});
-afterEach(async () => {
-  // A failed scenario may leave its chain running: stop it before its directory goes.
-  for (const e of envs.splice(0)) {
-    await e.stopAll();
-    e.cleanup();
-  }
-});
-const setup = (scenario: string, seed: number, conf: ChaosConf) => {
-  const e = new ChaosEnv(redis, scenario, seed, conf);
-  envs.push(e);
-  return e;
-};
-const expectClean = (res: ChaosResult) => expect(res, JSON.stringify(res)).toMatchObject({ lost: 0, orphans: 0, stale: 0, unexpectedFailed: 0 });
+const suite = chaosSuite();
+const setup = suite.setup;
 const pause = (ms: number) => new Promise((res) => setTimeout(res, ms)); // fault pacing only, never to wait for a state
 
 /** Masters alive in the env's tree (not start-server, not workers). */
@@ -70,7 +47,7 @@ describe('chaos: rolling restarts under fire', () => {
       const R = rng(seed);
       const C = 3;
       const e = setup(`2 kill -9 ${victim} mid-rollout`, seed, { concurrency: C });
-      const ids = await e.enqueue(r, 300 * SCALE, () => R.int(20, 80));
+      const ids = await e.enqueue(suite.r, 300 * SCALE, () => R.int(20, 80));
       const ss = await startChain(e, C);
       const oldMaster = e.masterPid()!;
       await progress(e, 30);
@@ -99,7 +76,7 @@ describe('chaos: rolling restarts under fire', () => {
         recoveryWhat = 'kill → one master with C ready workers again';
       }
       await e.waitAllDone(ids, 60_000 * SCALE);
-      const res = await e.finish(r, { ids, recoveryMs, recoveryWhat, orphans });
+      const res = await e.finish(suite.r, { ids, recoveryMs, recoveryWhat, orphans });
       expectClean(res);
       expect(alive(oldMaster)).toBe(false);
       expect(alive(newMaster)).toBe(false);
@@ -111,7 +88,7 @@ describe('chaos: rolling restarts under fire', () => {
     const R = rng(seed);
     const C = 3;
     const e = setup('2d kill -9 workers mid-rollout', seed, { concurrency: C });
-    const ids = await e.enqueue(r, 300 * SCALE, () => R.int(20, 80));
+    const ids = await e.enqueue(suite.r, 300 * SCALE, () => R.int(20, 80));
     const ss = await startChain(e, C);
     const oldMaster = e.masterPid()!;
     await progress(e, 30);
@@ -136,7 +113,7 @@ describe('chaos: rolling restarts under fire', () => {
       recoveryMs = Math.max(recoveryMs, Date.now() - t0);
     }
     await e.waitAllDone(ids, 60_000 * SCALE);
-    const res = await e.finish(r, { ids, recoveryMs, recoveryWhat: 'HUP → one master with C ready workers (max)', notes: [`${SCALE} rollout(s), killed ${killed.length} workers`] });
+    const res = await e.finish(suite.r, { ids, recoveryMs, recoveryWhat: 'HUP → one master with C ready workers (max)', notes: [`${SCALE} rollout(s), killed ${killed.length} workers`] });
     expectClean(res);
     expect(alive(oldMaster)).toBe(false);
   });
@@ -146,7 +123,7 @@ describe('chaos: rolling restarts under fire', () => {
     const R = rng(seed);
     const C = 3;
     const e = setup('4a HUP storm', seed, { concurrency: C });
-    const ids = await e.enqueue(r, 400 * SCALE, () => R.int(10, 60));
+    const ids = await e.enqueue(suite.r, 400 * SCALE, () => R.int(10, 60));
     const ss = await startChain(e, C);
     await progress(e, 20);
     const sampler = sampleWorkers(e, 5);
@@ -164,7 +141,7 @@ describe('chaos: rolling restarts under fire', () => {
     }
     const peak = sampler.stop();
     await e.waitAllDone(ids, 60_000 * SCALE);
-    const res = await e.finish(r, { ids, recoveryMs, recoveryWhat: 'last HUP of a storm → one master with C ready workers (max)', notes: [`${storms} storm(s), ${hups} HUPs, peak ${peak} workers`] });
+    const res = await e.finish(suite.r, { ids, recoveryMs, recoveryWhat: 'last HUP of a storm → one master with C ready workers (max)', notes: [`${storms} storm(s), ${hups} HUPs, peak ${peak} workers`] });
     expectClean(res);
     expect(peak).toBeLessThanOrEqual(C + 1);
   });
@@ -174,7 +151,7 @@ describe('chaos: rolling restarts under fire', () => {
     const R = rng(seed);
     const C = 3;
     const e = setup('4b mixed signal storm', seed, { concurrency: C });
-    const ids = await e.enqueue(r, 400 * SCALE, () => R.int(5, 40));
+    const ids = await e.enqueue(suite.r, 400 * SCALE, () => R.int(5, 40));
     const ss = await startChain(e, C);
     await progress(e, 20);
     const sent: string[] = [];
@@ -199,7 +176,7 @@ describe('chaos: rolling restarts under fire', () => {
     await settled(e, ss, C, 40_000);
     const recoveryMs = Date.now() - t0;
     await e.waitAllDone(ids, 60_000 * SCALE);
-    const res = await e.finish(r, { ids, recoveryMs, recoveryWhat: 'CONT + scale C → one master with C ready workers', notes: [`${sent.length} signals: ${sent.join(' ')}`] });
+    const res = await e.finish(suite.r, { ids, recoveryMs, recoveryWhat: 'CONT + scale C → one master with C ready workers', notes: [`${sent.length} signals: ${sent.join(' ')}`] });
     expectClean(res);
   });
 
@@ -227,7 +204,7 @@ if (process.env.RESQUE_STARTER_SLOT && existsSync(${JSON.stringify(join(e.dir, '
         extra: `afterFork: async (w) => { if (existsSync(HANG)) await new Promise(() => undefined); w.retireOldWorker(); },`,
       };
       e.writeConf(conf);
-      const ids = await e.enqueue(r, 300 * SCALE, () => R.int(20, 60));
+      const ids = await e.enqueue(suite.r, 300 * SCALE, () => R.int(20, 60));
       const ss = await startChain(e, C);
       const oldMaster = e.masterPid()!;
       const oldWorkers = e.workerPids().sort();
@@ -252,7 +229,7 @@ if (process.env.RESQUE_STARTER_SLOT && existsSync(${JSON.stringify(join(e.dir, '
       const recoveryMs = Date.now() - t0;
       expect(alive(oldMaster)).toBe(false);
       await e.waitAllDone(ids, 60_000 * SCALE);
-      const res = await e.finish(r, { ids, recoveryMs, recoveryWhat: 'fixed, HUP → one master with C new ready workers' });
+      const res = await e.finish(suite.r, { ids, recoveryMs, recoveryWhat: 'fixed, HUP → one master with C new ready workers' });
       expectClean(res);
       expect(existsSync(join(e.dir, 'crash'))).toBe(false);
     });

@@ -1,38 +1,13 @@
-import type { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type TestRedis } from '../helpers/redis.js';
+import { describe, expect, it } from 'vitest';
 import { pollUntil } from '../helpers/wait.js';
-import { type ChaosConf, ChaosEnv, type ChaosResult, rng, SCALE, seedOf, since } from './harness.js';
+import { chaosSuite, expectClean, rng, SCALE, seedOf, since } from './harness.js';
 
 // Chaos scenarios 1, 6 and 8 (issue 5): workers killed with -9 at random, poison payloads,
 // a worker frozen past its owner lock. Each has a fixed seed; CHAOS_SCALE makes it longer.
 
-let redis: TestRedis;
-let r: Redis;
-const envs: ChaosEnv[] = [];
-beforeAll(async () => {
-  redis = await startRedis();
-  r = redis.client();
-});
-afterAll(async () => {
-  await redis?.close();
-});
-afterEach(async () => {
-  // A failed scenario may leave its chain running: stop it before its directory goes.
-  for (const e of envs.splice(0)) {
-    await e.stopAll();
-    e.cleanup();
-  }
-});
-const setup = (scenario: string, seed: number, conf: ChaosConf) => {
-  const e = new ChaosEnv(redis, scenario, seed, conf);
-  envs.push(e);
-  return e;
-};
+const suite = chaosSuite();
+const setup = suite.setup;
 
-function expectClean(res: ChaosResult): void {
-  expect(res, JSON.stringify(res)).toMatchObject({ lost: 0, orphans: 0, stale: 0, unexpectedFailed: 0 });
-}
 
 describe('chaos: workers', () => {
   it('1. kill -9 of random workers, again and again, while thousands of jobs run: nothing lost', { timeout: 90_000 * SCALE }, async () => {
@@ -40,7 +15,7 @@ describe('chaos: workers', () => {
     const R = rng(seed);
     const C = 4;
     const e = setup('1 kill -9 workers', seed, { concurrency: C });
-    const ids = await e.enqueue(r, 2500 * SCALE, () => R.int(0, 6));
+    const ids = await e.enqueue(suite.r, 2500 * SCALE, () => R.int(0, 6));
     const ss = e.chain();
     await ss.waitForLine(new RegExp(`worker\\[${C - 1}\\] \\d+ ready`), { timeoutMs: 20_000 });
 
@@ -70,7 +45,7 @@ describe('chaos: workers', () => {
         return redone ? [redone.t - k.at] : [];
       }),
     );
-    const res = await e.finish(r, {
+    const res = await e.finish(suite.r, {
       ids,
       recoveryMs: recoveries.length ? Math.max(...recoveries) : undefined,
       recoveryWhat: 'kill → its in-flight job done by another worker (max)',
@@ -86,7 +61,7 @@ describe('chaos: workers', () => {
     const R = rng(seed);
     const C = 2;
     const e = setup('1b kill -9 multi-slot workers', seed, { concurrency: C, extra: 'jobConcurrency: 3,' });
-    const ids = await e.enqueue(r, 1500 * SCALE, () => R.int(5, 25));
+    const ids = await e.enqueue(suite.r, 1500 * SCALE, () => R.int(5, 25));
     const ss = e.chain();
     await ss.waitForLine(new RegExp(`worker\\[${C - 1}\\] \\d+ ready`), { timeoutMs: 20_000 });
     let kills = 0;
@@ -103,7 +78,7 @@ describe('chaos: workers', () => {
       kills++;
     }
     await e.waitAllDone(ids, 60_000 * SCALE);
-    const res = await e.finish(r, { ids, recoveryMs: undefined, recoveryWhat: '—', notes: [`${kills} kills, ${inFlightAtKills} jobs in flight in the killed processes`] });
+    const res = await e.finish(suite.r, { ids, recoveryMs: undefined, recoveryWhat: '—', notes: [`${kills} kills, ${inFlightAtKills} jobs in flight in the killed processes`] });
     expectClean(res);
     expect(inFlightAtKills).toBeGreaterThan(kills); // several slots' jobs per killed process came back
   });
@@ -113,7 +88,7 @@ describe('chaos: workers', () => {
     const R = rng(seed);
     const C = 3;
     const e = setup('1c kill -9 the whole tree', seed, { concurrency: C, lockTimeout: 2 });
-    const ids = await e.enqueue(r, 600 * SCALE, () => R.int(20, 60));
+    const ids = await e.enqueue(suite.r, 600 * SCALE, () => R.int(20, 60));
     const ss = e.chain();
     await ss.waitForLine(new RegExp(`worker\\[${C - 1}\\] \\d+ ready`), { timeoutMs: 20_000 });
     await pollUntil(() => e.doneCounts().size >= R.int(30, 90), { what: 'jobs to progress' });
@@ -122,14 +97,14 @@ describe('chaos: workers', () => {
     const cutAt = Date.now();
     expect(await e.orphansAfter(5000)).toBe(0);
     // Right after the cut: the dead workers are still registered and hold their jobs.
-    const held = (await r.keys(`${e.ns}:baton:inflight:*`)).length;
-    expect((await r.smembers(`${e.ns}:workers`)).length).toBe(C);
+    const held = (await suite.r.keys(`${e.ns}:baton:inflight:*`)).length;
+    expect((await suite.r.smembers(`${e.ns}:workers`)).length).toBe(C);
     // The next start (the pid files are stale now) cleans up once the owner locks have lapsed.
     const ss2 = e.chain();
     await ss2.waitForLine(/recovered dead worker/, { timeoutMs: 20_000 });
     const recovered = Date.now() - cutAt;
     await e.waitAllDone(ids, 60_000 * SCALE);
-    const res = await e.finish(r, { ids, recoveryMs: recovered, recoveryWhat: 'cut → first dead worker recovered by the next start (lock 2 s)', notes: [`${tree.length} processes killed, ${held} jobs in flight`] });
+    const res = await e.finish(suite.r, { ids, recoveryMs: recovered, recoveryWhat: 'cut → first dead worker recovered by the next start (lock 2 s)', notes: [`${tree.length} processes killed, ${held} jobs in flight`] });
     expectClean(res);
     expect(held).toBeGreaterThan(0);
   });
@@ -150,11 +125,11 @@ describe('chaos: workers', () => {
     // The poison goes among the good jobs at seeded places.
     const raws = good.map((id) => JSON.stringify({ class: 'Chaos', args: [id, R.int(0, 3)] }));
     for (const p of poison) raws.splice(R.int(0, raws.length), 0, p);
-    await e.pushRaw(r, raws);
+    await e.pushRaw(suite.r, raws);
     const ss = e.chain();
     await e.waitAllDone(good, 60_000 * SCALE);
-    await pollUntil(async () => (await r.llen(`${e.ns}:failed`)) >= poison.length, { what: 'every poison payload in failed', timeoutMs: 30_000 });
-    const res = await e.finish(r, {
+    await pollUntil(async () => (await suite.r.llen(`${e.ns}:failed`)) >= poison.length, { what: 'every poison payload in failed', timeoutMs: 30_000 });
+    const res = await e.finish(suite.r, {
       ids: good,
       expectFailed: ['raw:not json{', 'p-unknown', 'raw:{"class":"Chaos","args":"p-notarray"}', 'p-fail', 'p-kill', 'raw:[1,2,3]'],
       recoveryMs: undefined,
@@ -170,8 +145,8 @@ describe('chaos: workers', () => {
     const seed = seedOf(8);
     const R = rng(seed);
     const e = setup('8 SIGSTOP past the lock', seed, { concurrency: 2, lockTimeout: 1 });
-    const long = await e.enqueue(r, 1, () => 2500, 'long');
-    const short = await e.enqueue(r, 200 * SCALE, () => R.int(2, 8), 's');
+    const long = await e.enqueue(suite.r, 1, () => 2500, 'long');
+    const short = await e.enqueue(suite.r, 200 * SCALE, () => R.int(2, 8), 's');
     const ss = e.chain();
     const started = await pollUntil(() => e.executions().find((x) => x.what === 'start' && x.id === 'long0'), { what: 'the long job to start', timeoutMs: 20_000 });
     const frozen = started.pid;
@@ -191,8 +166,8 @@ describe('chaos: workers', () => {
       const doneLong = e.executions().filter((x) => x.what === 'done' && x.id === 'long0');
       expect(doneLong.map((x) => x.pid)).toEqual([taken.pid]);
       // Counted once: every job acknowledged exactly once (no kill here, so no duplicate either).
-      expect(Number(await r.get(`${e.ns}:stat:processed`))).toBe(long.length + short.length);
-      const res = await e.finish(r, {
+      expect(Number(await suite.r.get(`${e.ns}:stat:processed`))).toBe(long.length + short.length);
+      const res = await e.finish(suite.r, {
         ids: [...long, ...short],
         recoveryMs: taken.t - stoppedAt,
         recoveryWhat: 'SIGSTOP → job started by another worker (lock 1 s)',
