@@ -6,10 +6,12 @@
 //   node bench/resque/bench.mjs --help
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
+import { startRedis } from '../../examples/resque/lib/chain.mjs';
 import { NR_MULTI, NR_TIMEOUT_MS } from './systems.mjs';
 
 const HELP = `usage: node bench/resque/bench.mjs [options]
@@ -90,7 +92,8 @@ if (cfg.jobs < 1 || cfg.samples < 1 || [...cfg.batonConc, ...cfg.bullmqConc, ...
 // --- process bookkeeping: everything started here is stopped here, also on errors and Ctrl-C ---
 
 const children = new Set();
-let redis; // { sh, pid, port, url }
+let redis; // { url, pid, stop() }: a private redis-server (examples/resque/lib/chain.mjs)
+let redisDir;
 
 function killEverything() {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -99,7 +102,6 @@ function killEverything() {
       process.kill(redis.pid, 'SIGKILL');
     } catch {}
   }
-  if (redis?.sh && redis.sh.exitCode === null) redis.sh.kill('SIGTERM');
 }
 process.on('exit', killEverything);
 for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
@@ -123,7 +125,8 @@ if (process.exitCode === undefined || process.exitCode === 0) console.error(`don
 
 async function main() {
   checkBuild();
-  redis = await startRedis();
+  redisDir = mkdtempSync(join(tmpdir(), 'baton-bench-redis-'));
+  redis = await startRedis(redisDir);
   const { Redis } = await import('ioredis');
   const admin = new Redis(redis.url, { lazyConnect: false });
   const flush = () => admin.flushall();
@@ -323,91 +326,11 @@ async function child(params, timeoutMs) {
  * Starts redis-server under a tiny sh watchdog that kills it when our end of its stdin closes,
  * so it cannot outlive this process even after a kill -9 of the bench.
  */
-async function startRedis() {
-  const script = [
-    'redis-server "$@" &',
-    'r=$!',
-    'echo "redis-pid $r"',
-    'stop() { kill $r 2>/dev/null; wait $r 2>/dev/null; }',
-    "trap 'stop; exit 0' INT TERM HUP",
-    'read _',
-    'stop',
-  ].join('\n');
-  let lastLog = '';
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const port = await freePort();
-    const sh = spawn('sh', ['-c', script, 'redis-watchdog', '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'notice'], {
-      stdio: ['pipe', 'pipe', 'pipe'],
-    });
-    const r = { sh, pid: undefined, port, url: `redis://127.0.0.1:${port}` };
-    redis = r;
-    let log = '';
-    const ready = await new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), 10_000);
-      const onData = (d) => {
-        log += d;
-        const m = log.match(/redis-pid (\d+)/);
-        if (m) r.pid = Number(m[1]);
-        if (/Ready to accept connections/.test(log)) done(true);
-        if (/Could not create server TCP listening socket|Address already in use|FATAL/i.test(log)) done(false);
-      };
-      const done = (ok) => {
-        clearTimeout(timer);
-        sh.stdout.off('data', onData);
-        sh.stderr.off('data', onData);
-        resolve(ok);
-      };
-      sh.stdout.on('data', onData);
-      sh.stderr.on('data', onData);
-      sh.on('exit', () => done(false));
-    });
-    sh.stdout.resume(); // keep draining its log
-    sh.stderr.resume();
-    if (ready && r.pid) return r;
-    lastLog = log;
-    await stopRedis();
-  }
-  throw new Error(`redis-server did not start:\n${lastLog}`);
-}
-
 async function stopRedis() {
   const r = redis;
-  if (!r) return;
   redis = undefined;
-  if (r.sh.exitCode === null && r.sh.signalCode === null) {
-    const exited = once(r.sh, 'exit');
-    r.sh.stdin.end();
-    const t = setTimeout(() => r.sh.kill('SIGKILL'), 5000);
-    await exited;
-    clearTimeout(t);
-  }
-  if (r.pid) {
-    for (let i = 0; i < 50 && alive(r.pid); i++) await new Promise((res) => setTimeout(res, 100));
-    if (alive(r.pid)) {
-      process.kill(r.pid, 'SIGKILL');
-      console.error(`redis-server ${r.pid} had to be killed with SIGKILL`);
-    }
-  }
-}
-
-function alive(pid) {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.on('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
+  await r?.stop();
+  if (redisDir) rmSync(redisDir, { recursive: true, force: true });
 }
 
 // --- preconditions ---

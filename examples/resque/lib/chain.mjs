@@ -33,7 +33,7 @@ export async function freePort() {
   });
 }
 
-/** A private redis-server on a free loopback port, no persistence. */
+/** A private redis-server on a free loopback port, no persistence: `{ url, pid, stop() }`. */
 export async function startRedis(dir) {
   const port = await freePort();
   const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
@@ -54,6 +54,7 @@ export async function startRedis(dir) {
   });
   return {
     url: `redis://127.0.0.1:${port}`,
+    pid: child.pid,
     async stop() {
       if (child.exitCode !== null) return;
       child.kill('SIGTERM');
