@@ -1,21 +1,21 @@
 // The reserve scripts (lua/reserve-3n.lua for several slots, lua/reserve-3.lua for one, same
 // contract) through DataStore, and the batched reserve of a Worker with concurrency, against a
-// private redis-server.
+// private redis-server (an integration test: it needs a real Redis).
 import type { Redis } from 'ioredis';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { startPrivateRedis, type PrivateRedis } from './_redis.js';
-import { DataStore, type Ack, type Reserved } from '../src/data-store.js';
-import { Queue } from '../src/queue.js';
-import { defineScripts } from '../src/scripts.js';
-import { Worker } from '../src/worker.js';
+import { DataStore, type Ack, type Reserved } from '../packages/resque/src/data-store.js';
+import { Queue } from '../packages/resque/src/queue.js';
+import { defineScripts } from '../packages/resque/src/scripts.js';
+import { Worker } from '../packages/resque/src/worker.js';
+import { startRedis, type TestRedis } from './helpers/redis.js';
 
-let redis: PrivateRedis;
+let redis: TestRedis;
 let client: Redis;
 let ns: string;
 let store: DataStore;
 
 beforeAll(async () => {
-  redis = await startPrivateRedis();
+  redis = await startRedis();
   client = redis.client();
   defineScripts(client);
 });
