@@ -104,7 +104,11 @@ export class ChaosEnv {
     this.writeConf(conf);
   }
 
+  /** Workers the current conf.ts asks for (what `startChain` waits for). */
+  concurrency = 0;
+
   writeConf(c: ChaosConf): void {
+    this.concurrency = c.concurrency;
     writeFileSync(this.conf, renderChaosConf(this, c));
   }
 
@@ -132,6 +136,13 @@ export class ChaosEnv {
       { label: `start-server [${this.scenario}, seed ${this.seed}]`, env: this.env() },
     );
     this.chains.push(sp);
+    return sp;
+  }
+
+  /** `chain()`, then wait until its last worker slot is ready. */
+  async startChain(extraArgs: string[] = []): Promise<Spawned> {
+    const sp = this.chain(extraArgs);
+    await sp.waitForLine(new RegExp(`worker\\[${this.concurrency - 1}\\] \\d+ ready`), { timeoutMs: 20_000 });
     return sp;
   }
 
@@ -204,9 +215,16 @@ export class ChaosEnv {
     return findByEnv(`CHAOS_NS=${this.ns}`);
   }
 
-  /** Live worker processes of this env (both generations). */
+  /** Live worker processes of this env (both generations), in pid order (seeded picks replay). */
   workerPids(): number[] {
-    return findByEnv(`CHAOS_NS=${this.ns}`, 'RESQUE_STARTER_SLOT=');
+    return findByEnv(`CHAOS_NS=${this.ns}`, 'RESQUE_STARTER_SLOT=').sort((a, b) => a - b);
+  }
+
+  /** Ids of the jobs `pid` has started and not finished (what it holds when it is killed). */
+  inFlight(pid: number): string[] {
+    const ex = this.executions().filter((x) => x.pid === pid);
+    const done = new Set(ex.filter((x) => x.what === 'done').map((x) => x.id));
+    return ex.filter((x) => x.what === 'start' && !done.has(x.id)).map((x) => x.id);
   }
 
   /** Stops every chain (TERM to start-server, as an operator would) and waits for the tree. */

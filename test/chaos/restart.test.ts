@@ -20,22 +20,21 @@ function masters(e: ChaosEnv, ss: Spawned): number[] {
 
 /** One master left, with exactly C ready workers and no other worker alive. */
 async function settled(e: ChaosEnv, ss: Spawned, C: number, timeoutMs = 30_000): Promise<number> {
+  let seen = '';
   return await pollUntil(
     () => {
       const ms = masters(e, ss);
       const s = e.statusFileJson();
+      // What the last look found, for the timeout message (a stuck hand-off shows here).
+      seen = `masters ${ms.join(',')}, workers ${e.workerPids().join(',')}, status ${JSON.stringify(s && { master: s.master.pid, workers: s.workers.map((w) => `${w.slot}:${w.pid}:${w.state}`), olds: s.oldMasters })}`;
       if (ms.length !== 1 || !s || s.master.pid !== ms[0]) return undefined;
       const ready = s.workers.filter((w) => ['idle', 'busy', 'paused'].includes(w.state)).length;
       return ready === C && s.workers.length === C && e.workerPids().length === C ? ms[0] : undefined;
     },
     { what: `one master with ${C} ready workers`, timeoutMs },
-  );
-}
-
-async function startChain(e: ChaosEnv, C: number): Promise<Spawned> {
-  const ss = e.chain();
-  await ss.waitForLine(new RegExp(`worker\\[${C - 1}\\] \\d+ ready`), { timeoutMs: 20_000 });
-  return ss;
+  ).catch((err: Error) => {
+    throw new Error(`${err.message}; last seen: ${seen}`);
+  });
 }
 
 const progress = (e: ChaosEnv, n: number) => pollUntil(() => e.doneCounts().size >= n, { what: `${n} jobs done`, timeoutMs: 20_000 });
@@ -48,7 +47,7 @@ describe('chaos: rolling restarts under fire', () => {
       const C = 3;
       const e = setup(`2 kill -9 ${victim} mid-rollout`, seed, { concurrency: C });
       const ids = await e.enqueue(suite.r, 300 * SCALE, () => R.int(20, 80));
-      const ss = await startChain(e, C);
+      const ss = await e.startChain();
       const oldMaster = e.masterPid()!;
       await progress(e, 30);
       const mark = since(ss);
@@ -69,7 +68,7 @@ describe('chaos: rolling restarts under fire', () => {
         recoveryMs = Date.now() - killedAt;
         recoveryWhat = 'kill → every master and worker exited by itself';
         // What an init system does next: start the chain again; it finishes the rest.
-        await startChain(e, C);
+        await e.startChain();
       } else {
         await settled(e, ss, C, 40_000);
         recoveryMs = Date.now() - killedAt;
@@ -89,7 +88,7 @@ describe('chaos: rolling restarts under fire', () => {
     const C = 3;
     const e = setup('2d kill -9 workers mid-rollout', seed, { concurrency: C });
     const ids = await e.enqueue(suite.r, 300 * SCALE, () => R.int(20, 80));
-    const ss = await startChain(e, C);
+    const ss = await e.startChain();
     const oldMaster = e.masterPid()!;
     await progress(e, 30);
     const killed: number[] = [];
@@ -104,7 +103,7 @@ describe('chaos: rolling restarts under fire', () => {
         // worker dies before ready is aborted and retried by start-server: it goes on the same way.)
         const hit = await ss.waitForLine(/ready in \d+ ms; sent TTOU to old master/, { from, timeoutMs: 20_000 });
         from += (hit.index ?? 0) + hit[0].length;
-        const pids = await pollUntil(() => (e.workerPids().length > 0 ? e.workerPids().sort((a, b) => a - b) : undefined), { what: 'a live worker' });
+        const pids = await pollUntil(() => (e.workerPids().length > 0 ? e.workerPids() : undefined), { what: 'a live worker' });
         const pid = R.pick(pids);
         process.kill(pid, 'SIGKILL');
         killed.push(pid);
@@ -124,7 +123,7 @@ describe('chaos: rolling restarts under fire', () => {
     const C = 3;
     const e = setup('4a HUP storm', seed, { concurrency: C });
     const ids = await e.enqueue(suite.r, 400 * SCALE, () => R.int(10, 60));
-    const ss = await startChain(e, C);
+    const ss = await e.startChain();
     await progress(e, 20);
     const sampler = sampleWorkers(e, 5);
     const storms = SCALE;
@@ -152,7 +151,7 @@ describe('chaos: rolling restarts under fire', () => {
     const C = 3;
     const e = setup('4b mixed signal storm', seed, { concurrency: C });
     const ids = await e.enqueue(suite.r, 400 * SCALE, () => R.int(5, 40));
-    const ss = await startChain(e, C);
+    const ss = await e.startChain();
     await progress(e, 20);
     const sent: string[] = [];
     for (let i = 0; i < 30 * SCALE; i++) {
@@ -205,9 +204,9 @@ if (process.env.RESQUE_STARTER_SLOT && existsSync(${JSON.stringify(join(e.dir, '
       };
       e.writeConf(conf);
       const ids = await e.enqueue(suite.r, 300 * SCALE, () => R.int(20, 60));
-      const ss = await startChain(e, C);
+      const ss = await e.startChain();
       const oldMaster = e.masterPid()!;
-      const oldWorkers = e.workerPids().sort();
+      const oldWorkers = e.workerPids();
       await progress(e, 20);
 
       bad.make(e);

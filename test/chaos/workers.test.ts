@@ -16,8 +16,7 @@ describe('chaos: workers', () => {
     const C = 4;
     const e = setup('1 kill -9 workers', seed, { concurrency: C });
     const ids = await e.enqueue(suite.r, 2500 * SCALE, () => R.int(0, 6));
-    const ss = e.chain();
-    await ss.waitForLine(new RegExp(`worker\\[${C - 1}\\] \\d+ ready`), { timeoutMs: 20_000 });
+    const ss = await e.startChain();
 
     const kills: Array<{ pid: number; at: number; inFlight: string[] }> = [];
     for (let k = 0; k < 8 * SCALE; k++) {
@@ -28,12 +27,9 @@ describe('chaos: workers', () => {
         timeoutMs: 20_000,
       });
       if (e.doneCounts().size >= ids.length - 200) break;
-      const pid = R.pick(e.workerPids().sort((a, b) => a - b));
+      const pid = R.pick(e.workerPids());
       process.kill(pid, 'SIGKILL');
-      const at = Date.now();
-      const ex = e.executions();
-      const doneBy = new Set(ex.filter((x) => x.what === 'done' && x.pid === pid).map((x) => x.id));
-      kills.push({ pid, at, inFlight: ex.filter((x) => x.what === 'start' && x.pid === pid && !doneBy.has(x.id)).map((x) => x.id) });
+      kills.push({ pid, at: Date.now(), inFlight: e.inFlight(pid) });
     }
     await e.waitAllDone(ids, 60_000 * SCALE);
 
@@ -62,19 +58,16 @@ describe('chaos: workers', () => {
     const C = 2;
     const e = setup('1b kill -9 multi-slot workers', seed, { concurrency: C, extra: 'jobConcurrency: 3,' });
     const ids = await e.enqueue(suite.r, 1500 * SCALE, () => R.int(5, 25));
-    const ss = e.chain();
-    await ss.waitForLine(new RegExp(`worker\\[${C - 1}\\] \\d+ ready`), { timeoutMs: 20_000 });
+    const ss = await e.startChain();
     let kills = 0;
     let inFlightAtKills = 0;
     for (let k = 0; k < 5 * SCALE; k++) {
       const target = e.doneCounts().size + R.int(60, 200);
       await pollUntil(() => e.doneCounts().size >= Math.min(target, ids.length - 150) && e.workerPids().length > 0, { what: 'progress', timeoutMs: 20_000 });
       if (e.doneCounts().size >= ids.length - 150) break;
-      const pid = R.pick(e.workerPids().sort((a, b) => a - b));
-      const ex = e.executions();
-      const doneBy = new Set(ex.filter((x) => x.what === 'done' && x.pid === pid).map((x) => x.id));
+      const pid = R.pick(e.workerPids());
       process.kill(pid, 'SIGKILL');
-      inFlightAtKills += ex.filter((x) => x.what === 'start' && x.pid === pid && !doneBy.has(x.id)).length;
+      inFlightAtKills += e.inFlight(pid).length;
       kills++;
     }
     await e.waitAllDone(ids, 60_000 * SCALE);
@@ -89,8 +82,7 @@ describe('chaos: workers', () => {
     const C = 3;
     const e = setup('1c kill -9 the whole tree', seed, { concurrency: C, lockTimeout: 2 });
     const ids = await e.enqueue(suite.r, 600 * SCALE, () => R.int(20, 60));
-    const ss = e.chain();
-    await ss.waitForLine(new RegExp(`worker\\[${C - 1}\\] \\d+ ready`), { timeoutMs: 20_000 });
+    const ss = await e.startChain();
     await pollUntil(() => e.doneCounts().size >= R.int(30, 90), { what: 'jobs to progress' });
     const tree = e.treePids();
     for (const pid of tree) process.kill(pid, 'SIGKILL');
