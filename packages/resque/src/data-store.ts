@@ -9,6 +9,8 @@ export type ReserveResult = { kind: 'job'; queue: string; raw: string } | { kind
 /** A finished job to acknowledge: its payload exactly as reserved, and its failure record if it failed. */
 export type Ack = { raw: string; failure: string | undefined };
 export type Reserved = { acked: boolean; next: ReserveResult };
+/** A settle call's outcome: `acked` false when the slot's list was recovered meanwhile (nothing written); `jobs` reserved in run order. */
+export type Settled = { acked: boolean; next: ReserveResult; jobs: string[] };
 
 /**
  * Why: the only module that issues Redis commands (STYLE lesson 13): Resque's plain-command
@@ -181,6 +183,30 @@ export class DataStore {
     }
     const res = (await runScript(this.redis, 'reserveMany', keys, args)) as unknown[];
     return slots.map((_, i) => parseReserved(res[3 * i], res[3 * i + 1], res[3 * i + 2]));
+  }
+
+  /**
+   * For a slot that holds several jobs (prefetch): acknowledge the first `acks.length` of the
+   * `held` jobs, keep the next `keep`, give the rest back to the head of their queues, and, if the
+   * list is then empty, reserve up to `want` jobs from `queues` (see lua/settle-3.lua).
+   */
+  async settle(
+    id: string,
+    queues: readonly string[],
+    lockTtlMs: number | undefined,
+    o: { held: number; acks: readonly Ack[]; keep: number; want: number },
+  ): Promise<Settled> {
+    const args: Array<string | number | readonly string[]> = [this.keys.prefix, runAtNow(), lockTtlMs ?? '', queues.length, queues, id, o.held, o.acks.length];
+    for (const a of o.acks) args.push(a.raw, a.failure ?? '');
+    args.push(o.keep, o.want);
+    const res = (await runScript(this.redis, 'settle', this.ownSlotKeys(id), args)) as unknown[];
+    if (res[0] === -1) return { acked: false, next: EMPTY, jobs: [] };
+    const next = res[1];
+    if (typeof next === 'string') {
+      const jobs = res.slice(2).map(String);
+      return { acked: true, next: { kind: 'job', queue: next, raw: jobs[0]! }, jobs };
+    }
+    return { acked: true, next: next === -1 ? PAUSED : next === -2 ? BUSY : EMPTY, jobs: [] };
   }
 
   async requeue(id: string, raw: string): Promise<boolean> {

@@ -3,10 +3,10 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
 /** Bumped whenever a script changes, so a Redis shared by two versions runs the right one. */
-export const SCRIPTS_VERSION = '4';
+export const SCRIPTS_VERSION = '5';
 
 /** `<name>-<numKeys>`; `-<k>n` takes k keys per item, their number given at each call. */
-const SCRIPTS = { reserve: 'reserve-3', reserveMany: 'reserve-3n', requeue: 'requeue-3', recover: 'recover-3' } as const;
+const SCRIPTS = { reserve: 'reserve-3', reserveMany: 'reserve-3n', settle: 'settle-3', requeue: 'requeue-3', recover: 'recover-3' } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 
 const LUA_DIR = new URL('../src/lua/', import.meta.url);

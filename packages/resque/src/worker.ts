@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { createRedis, type RedisInput } from './connection.js';
-import { DataStore, type Ack, type Reserved } from './data-store.js';
+import { DataStore, type Ack, type Reserved, type ReserveResult } from './data-store.js';
 import { decodeJob, describeThrown, encodeFailure, type JobPayload } from './payload.js';
 import { isDynamic, resolveQueues } from './queues.js';
 import { defineScripts } from './scripts.js';
@@ -58,6 +58,14 @@ export interface WorkerOptions {
   /** Jobs in flight at once in this process; default 1 (Resque's model). Slot k > 0 registers as `host:pid+k:queues`. */
   concurrency?: number;
   /**
+   * At concurrency 1, the most jobs reserved in one call when jobs are short (default 16; 1:
+   * always one job per reserve, as Ruby Resque). The batch grows while jobs average under 1 ms
+   * and drops to one job as soon as they do not; jobs still run one at a time, each stays
+   * recoverable until acknowledged, and jobs not started within 20 ms go back to the head of
+   * their queue. At concurrency > 1, slots freed in the same tick already share one call.
+   */
+  prefetch?: number;
+  /**
    * Seconds between polls, Resque's `INTERVAL`. When unset, idle workers are woken within
    * milliseconds by our producers (pub/sub) and still poll (backing off to 1 s) for jobs
    * pushed by other producers.
@@ -97,6 +105,21 @@ interface Slot {
   id: string;
   job: Running | undefined;
   loop: Promise<void> | undefined;
+  /** What the slot's inflight list holds, in run order: finished jobs, the running one, jobs reserved but not started. */
+  held: Held[];
+  /** Finished jobs awaiting their acknowledgement (sent with the slot's next call): held[0 .. done.length-1]. */
+  done: Finished[];
+  /** held[next] is the next job to start. */
+  next: number;
+  /** Gives the jobs of a batch that did not start in time back to their queue. */
+  holdTimer: NodeJS.Timeout | undefined;
+  /** That give-back while in flight: nothing else of the slot runs or calls Redis before it lands. */
+  giving: Promise<void> | undefined;
+}
+
+interface Held {
+  queue: string;
+  raw: string;
 }
 
 interface Failure {
@@ -151,11 +174,16 @@ export function currentJob(): JobContext | undefined {
 }
 
 const MIN_POLL_MS = 10;
+/** Prefetch grows while the jobs of a batch average less than this; at or above it, one job per reserve. */
+const FAST_JOB_MS = 1;
+/** Jobs of a batch not started this long after the batch was reserved go back to the head of their queue. */
+const PREFETCH_HOLD_MS = 20;
 /** Slots served by one reserve script call at most (bounds how long one call holds Redis). */
 const MAX_BATCH = 64;
 const MAX_POLL_MS = 1000;
 const noop = () => undefined;
 const silent: WorkerLogger = { debug: noop, info: noop, warn: noop, error: noop };
+const EMPTY_RESULT: ReserveResult = Object.freeze({ kind: 'empty' });
 
 /**
  * Why: a Resque worker that never loses a job: atomic reserve into a per-slot inflight list,
@@ -170,7 +198,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   failed = 0;
   private readonly redis: Redis;
   private sub: Redis | undefined;
-  private readonly opts: Required<Pick<WorkerOptions, 'concurrency' | 'lockTtlMs' | 'maxRecoveries' | 'heartbeatMs'>> & WorkerOptions;
+  private readonly opts: Required<Pick<WorkerOptions, 'concurrency' | 'prefetch' | 'lockTtlMs' | 'maxRecoveries' | 'heartbeatMs'>> & WorkerOptions;
   private readonly log: WorkerLogger;
   private readonly slots: Slot[];
   private phase: 'new' | 'starting' | 'running' | 'stopping' | 'stopped' = 'new';
@@ -186,19 +214,33 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly dynamic: boolean;
   /** Reserve requests collected in this tick (concurrency > 1). */
   private batch: Batch | undefined;
+  /** Jobs the next reserve asks for (concurrency 1; adapts between 1 and `prefetch`). */
+  private batchSize = 1;
 
   constructor(options: WorkerOptions) {
     super();
-    this.opts = { concurrency: 1, lockTtlMs: 10_000, maxRecoveries: 3, heartbeatMs: 30_000, ...options };
-    if (!Number.isInteger(this.opts.concurrency) || this.opts.concurrency < 1) {
-      throw new TypeError(`Expected the \`concurrency\` option to be a positive integer, got \`${String(options.concurrency)}\``);
+    this.opts = { concurrency: 1, prefetch: 16, lockTtlMs: 10_000, maxRecoveries: 3, heartbeatMs: 30_000, ...options };
+    for (const name of ['concurrency', 'prefetch'] as const) {
+      if (!Number.isInteger(this.opts[name]) || this.opts[name] < 1) {
+        throw new TypeError(`Expected the \`${name}\` option to be a positive integer, got \`${String(options[name])}\``);
+      }
     }
     this.queues = options.queues?.length ? [...options.queues] : ['*'];
     this.dynamic = isDynamic(this.queues);
     this.log = options.logger ?? silent;
     const host = options.hostname ?? osHostname();
     const pid = options.pid ?? process.pid;
-    this.slots = Array.from({ length: this.opts.concurrency }, (_, i) => ({ index: i, id: formatWorkerId(host, pid, this.queues, i), job: undefined, loop: undefined }));
+    this.slots = Array.from({ length: this.opts.concurrency }, (_, i) => ({
+      index: i,
+      id: formatWorkerId(host, pid, this.queues, i),
+      job: undefined,
+      loop: undefined,
+      held: [],
+      done: [],
+      next: 0,
+      holdTimer: undefined,
+      giving: undefined,
+    }));
     this.id = this.slots[0]!.id;
     this.redis = createRedis(options.redis, `baton-resque:worker:${this.id}`);
     this.redis.on('error', (err) => this.reportError(err));
@@ -303,7 +345,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
           if (!job) continue;
           job.abandoned = true;
           try {
-            if (await this.store.requeue(slot.id, job.pub.raw)) this.emit('requeued', job.pub);
+            if (await this.giveBackFrom(slot, job.pub.raw)) this.emit('requeued', job.pub);
           } catch (err) {
             errors.push(err);
           }
@@ -312,6 +354,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
+    for (const slot of this.slots) clearTimeout(slot.holdTimer);
     for (const slot of this.slots) {
       try {
         await this.store.unregisterWorker(slot.id);
@@ -400,43 +443,48 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private async runSlot(slot: Slot): Promise<void> {
     let pollMs = MIN_POLL_MS;
-    let pending: Finished | undefined;
+    let batchAt = 0;
     for (;;) {
+      if (slot.giving) await slot.giving;
       const taking = this.phase === 'running' && !this.pausedLocal;
-      if (!taking && !pending) {
+      if (taking && slot.next < slot.held.length) {
+        // Reserved with the others of its batch: it starts without a round trip.
+        const h = slot.held[slot.next++]!;
+        const f = await this.perform(slot, h.queue, h.raw);
+        if (f) slot.done.push(f);
+        continue;
+      }
+      if (!taking && slot.held.length === 0) {
         if (this.phase !== 'running') break;
         await this.waitForWake(MAX_POLL_MS);
         continue;
       }
-      let res: Reserved;
+      clearTimeout(slot.holdTimer);
+      if (taking && slot.done.length > 0 && this.slots.length === 1) {
+        const perJobMs = (performance.now() - batchAt) / slot.done.length;
+        this.batchSize = perJobMs < FAST_JOB_MS ? Math.min(this.opts.prefetch, this.batchSize * 2) : 1;
+      }
+      let res: { acked: boolean; next: ReserveResult; jobs: readonly string[] };
       try {
-        // One round trip per job: the finished job's acknowledgement rides on the next reserve.
-        if (this.slots.length > 1) res = await this.reserveBatched(slot, pending?.ack);
-        else {
-          const queues = this.reserveQueues();
-          res = await this.store.reserve(slot.id, isThenable(queues) ? await queues : queues, this.lockTtlArg(), pending?.ack);
-        }
+        // One call per batch: the finished jobs' acknowledgements ride on the next reserve, and
+        // jobs reserved but not started (paused or stopping meanwhile) go back with it.
+        res = await this.call(slot, taking ? (this.slots.length === 1 ? this.batchSize : 1) : 0);
       } catch (err) {
         this.reportError(err as Error);
         // An acknowledgement must land: retry it soon (commands also wait for a reconnection in ioredis).
-        if (pending) await new Promise((r) => setTimeout(r, 100));
+        if (slot.held.length > 0) await new Promise((r) => setTimeout(r, 100));
         else await this.waitForWake(500);
         continue;
       }
-      if (pending) {
-        this.settle(slot, pending, res.acked);
-        pending = undefined;
-      }
+      this.settleDone(slot, res.acked);
       const result = res.next;
-      if (result.kind === 'job' && (this.pausedLocal || this.phase !== 'running')) {
-        // pause() or stop() came while this reserve was in flight: hand the job straight back.
-        await this.retry(() => this.store.requeue(slot.id, result.raw));
-        continue;
-      }
       if (result.kind === 'job') {
+        // Not started here when pause() or stop() came meanwhile: the next call gives them back.
+        slot.held = res.jobs.map((raw) => ({ queue: result.queue, raw }));
+        batchAt = performance.now();
+        if (slot.held.length > 1) slot.holdTimer = setTimeout(() => this.giveBackUnstarted(slot), PREFETCH_HOLD_MS);
         pollMs = MIN_POLL_MS;
         this.setPausedAll(false);
-        pending = await this.perform(slot, result.queue, result.raw);
         continue;
       }
       if (this.phase !== 'running') continue;
@@ -457,6 +505,83 @@ export class Worker extends EventEmitter<WorkerEvents> {
         pollMs = Math.min(pollMs * 2, MAX_POLL_MS);
       }
     }
+  }
+
+  /**
+   * The slot's one Redis call between jobs: acknowledge what finished, give back what was
+   * reserved but not started, reserve up to `want` jobs. A slot that holds at most one job uses
+   * the one-job script (batched across slots at concurrency > 1), else lua/settle-3.lua.
+   */
+  private async call(slot: Slot, want: number): Promise<{ acked: boolean; next: ReserveResult; jobs: readonly string[] }> {
+    const held = slot.held.length;
+    const acks = slot.done;
+    if (held === acks.length && held <= 1 && want <= 1) {
+      const ack = acks[0]?.ack;
+      let r: Reserved;
+      if (this.slots.length > 1) r = await this.reserveBatched(slot, ack);
+      else {
+        const queues = want > 0 ? this.reserveQueues() : [];
+        r = await this.store.reserve(slot.id, isThenable(queues) ? await queues : queues, this.lockTtlArg(), ack);
+      }
+      return { acked: r.acked, next: r.next, jobs: r.next.kind === 'job' ? [r.next.raw] : [] };
+    }
+    if (held === 1 && acks.length === 0 && want === 0) {
+      // Reserved just as pause() or stop() came: straight back to the head of its queue.
+      await this.store.requeue(slot.id, slot.held[0]!.raw);
+      return { acked: true, next: EMPTY_RESULT, jobs: [] };
+    }
+    const queues = want > 0 ? this.reserveQueues() : [];
+    return await this.store.settle(slot.id, isThenable(queues) ? await queues : queues, this.lockTtlArg(), {
+      held,
+      acks: acks.map((f) => f.ack),
+      keep: 0,
+      want,
+    });
+  }
+
+  /** After a call: the finished jobs are acknowledged (or were lost), and the slot holds nothing. */
+  private settleDone(slot: Slot, acked: boolean): void {
+    const done = slot.done;
+    slot.held = [];
+    slot.done = [];
+    slot.next = 0;
+    for (const f of done) this.settle(slot, f, acked);
+  }
+
+  /**
+   * The running job (the last started) and every job not started go back to the head of their
+   * queues; finished ones are acknowledged in the same call. False when the slot's jobs had been
+   * recovered by another worker meanwhile (nothing written).
+   */
+  private async giveBackFrom(slot: Slot, raw: string): Promise<boolean> {
+    if (slot.giving) await slot.giving;
+    clearTimeout(slot.holdTimer);
+    if (slot.held.length <= 1) {
+      const ok = await this.store.requeue(slot.id, raw);
+      slot.held = [];
+      slot.next = 0;
+      return ok;
+    }
+    const r = await this.store.settle(slot.id, [], undefined, { held: slot.held.length, acks: slot.done.map((f) => f.ack), keep: 0, want: 0 });
+    this.settleDone(slot, r.acked);
+    return r.acked;
+  }
+
+  /**
+   * A job of a batch ran long: the jobs not started yet go back to the head of their queue, so
+   * other workers take them, and this slot reserves one job at a time again.
+   */
+  private giveBackUnstarted(slot: Slot): void {
+    const held = slot.held.length;
+    const keep = slot.next;
+    if (keep >= held || slot.giving) return;
+    this.batchSize = 1;
+    slot.giving = this.store
+      .settle(slot.id, [], undefined, { held, acks: [], keep, want: 0 })
+      // Given back, or recovered by another worker (then they are not ours to run either).
+      .then(() => void (slot.held = slot.held.slice(0, keep)))
+      .catch((err) => this.reportError(err as Error))
+      .finally(() => (slot.giving = undefined));
   }
 
   /** Runs one job; returns what must be acknowledged, or undefined when the job went back to its queue. */
@@ -501,7 +626,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       // TERM (or a lapsed lock) interrupted it: not a failure of the job; it goes back to the
       // head of its queue, unless another worker has recovered it meanwhile.
       try {
-        if (await this.retry(() => this.store.requeue(slot.id, raw))) this.emit('requeued', pub);
+        if (await this.retry(() => this.giveBackFrom(slot, raw))) this.emit('requeued', pub);
         else this.reportLost(slot, pub);
       } finally {
         slot.job = undefined;

@@ -1,6 +1,6 @@
 --[[
-  Recover a dead worker slot: its in-flight job goes back to the HEAD of its queue (or to
-  <ns>:failed once it has killed workers too often), and its Resque registration is removed
+  Recover a dead worker slot: its in-flight jobs go back to the HEAD of their queues in their
+  order (or to <ns>:failed once one has killed workers too often), and its Resque registration is removed
   exactly as Ruby's unregister_worker does.
 
   Input:
@@ -14,7 +14,7 @@
     ARGV[5] failed_at (YYYY/MM/DD HH:MM:SS UTC)
 
   Output:
-    {requeued, failed}  counts (0 or 1 each) of what happened to the in-flight job
+    {requeued, failed}  counts of what happened to the in-flight jobs
     -1                  the owner lock is still held: the slot is alive, nothing was touched
 ]]
 local p = ARGV[1]
@@ -23,9 +23,12 @@ if ARGV[3] ~= '1' and redis.call('EXISTS', KEYS[3]) == 1 then
   return -1
 end
 local requeued, failed = 0, 0
-local queue = redis.call('LINDEX', KEYS[1], 0)
-local job = redis.call('LINDEX', KEYS[1], 1)
-if queue and job then
+-- Every pair, last first, so that they reach the head of their queues in their order. Each is
+-- charged a recovery: which one was running is not recorded (prefetched batches hold several),
+-- and a job that was charged is reserved alone afterwards (settle-3.lua), so its count stays its own.
+local list = redis.call('LRANGE', KEYS[1], 0, -1)
+for i = #list - 1, 1, -2 do
+  local queue, job = list[i], list[i + 1]
   local counter = p .. 'baton:recoveries:' .. redis.sha1hex(job)
   local n = redis.call('INCR', counter)
   redis.call('EXPIRE', counter, 86400)
@@ -38,12 +41,12 @@ if queue and job then
       ',"backtrace":[],"worker":' .. cjson.encode(id) .. ',"queue":' .. cjson.encode(queue) .. '}')
     redis.call('INCRBY', p .. 'stat:failed', 1)
     redis.call('DEL', counter)
-    failed = 1
+    failed = failed + 1
   else
     redis.call('LPUSH', p .. 'queue:' .. queue, job)
     redis.call('SADD', p .. 'queues', queue)
     redis.call('PUBLISH', p .. 'baton:enqueued', queue)
-    requeued = 1
+    requeued = requeued + 1
   end
 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], p .. 'worker:' .. id .. ':started', p .. 'stat:processed:' .. id, p .. 'stat:failed:' .. id)
