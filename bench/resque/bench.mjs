@@ -20,7 +20,8 @@ const HELP = `usage: node bench/resque/bench.mjs [options]
   --warmup N          jobs drained before the clock starts (default jobs/10)
   --samples N         enqueue→start latency samples per row (default 300; --quick 100)
   --repeat N          throughput runs per row, interleaved, the best is kept (default 3; --quick 1)
-  --baton-conc LIST   our Worker concurrencies to try (default 1,10,50,100,200; --quick 1,100)
+  --baton-conc LIST   our Worker concurrencies to try (default 1,10,50,100,200; --quick 1,100);
+                      with 1, also a row for c=1 with prefetch 1 (one job per reserve)
   --bullmq-conc LIST  BullMQ concurrencies to try (default 1,50,100,200; --quick 1,100)
   --nr-multi-max LIST node-resque MultiWorker maxTaskProcessors to try (default 20,50; --quick 20)
   --baseline-s S      seconds of the awaited PING loop, run before and after (default 2)
@@ -147,8 +148,9 @@ async function main() {
 
   // Throughput rows, in this order; repeats are interleaved so slow drift hits every row alike.
   const rows = [];
-  const add = (system, conc, label) => cfg.only.has(system) && rows.push({ system, conc, label, runs: [], errors: [] });
+  const add = (system, conc, label) => cfg.only.has(system.replace(/-p1$/, '')) && rows.push({ system, conc, label, runs: [], errors: [] });
   for (const c of cfg.batonConc) add('baton', c, `@baton/resque Worker`);
+  if (cfg.batonConc.includes(1)) add('baton-p1', 1, '@baton/resque Worker prefetch 1');
   add('nr-worker', 1, 'node-resque Worker');
   for (const c of cfg.nrMultiMax) add('nr-multi', c, 'node-resque MultiWorker');
   for (const c of cfg.bullmqConc) add('bullmq', c, 'BullMQ Worker');
@@ -178,7 +180,7 @@ async function main() {
   // Latency at idle: concurrency 1 and each system's best concurrency.
   const bestOf = (system) => rows.filter((r) => r.system === system && r.best).reduce((a, b) => (!a || b.best.rate > a.best.rate ? b : a), undefined);
   const latencyRows = new Set();
-  for (const system of ['baton', 'nr-worker', 'nr-multi', 'bullmq']) {
+  for (const system of ['baton', 'baton-p1', 'nr-worker', 'nr-multi', 'bullmq']) {
     const one = rows.find((r) => r.system === system && r.conc === 1) ?? rows.find((r) => r.system === system);
     if (one) latencyRows.add(one);
     const best = bestOf(system);
@@ -236,6 +238,7 @@ function report(rows, baselines, bestOf) {
     console.log('  (!) the host changed speed during the run: "vs RTT" mixes two regimes; "vs adj. RTT" compares each run with PINGs right before and after it');
   }
   const b1 = rows.find((r) => r.system === 'baton' && r.conc === 1);
+  const p1 = rows.find((r) => r.system === 'baton-p1');
   const bb = bestOf('baton');
   const qb = bestOf('bullmq');
   const m = bestOf('nr-multi');
@@ -251,6 +254,8 @@ function report(rows, baselines, bestOf) {
     );
   }
   if (b1?.best) console.log(`  @baton/resque conc 1 / before-after mean RTT   ${f((100 * b1.best.rate) / rtt)} %${adjacent.length ? '' : `   goal ≥ 80 %: ${mark(b1.best.rate >= 0.8 * rtt)}`}`);
+  const strict = (p1?.runs ?? []).filter((r) => r.adjacentPing).map((r) => r.rate / r.adjacentPing);
+  if (strict.length) console.log(`  prefetch 1 (one reserve per job) / adjacent    ${f(100 * median(strict))} % (median of ${strict.length}: ${strict.map((x) => `${f(100 * x)} %`).join(', ')})`);
   if (bb?.best && qb?.best) console.log(`  @baton/resque best (c=${bb.conc}) / BullMQ best (c=${qb.conc})   ${f(bb.best.rate / qb.best.rate, 2)}×   goal ≥ 2×: ${mark(bb.best.rate >= 2 * qb.best.rate)}`);
   if (b1?.latency) console.log(`  @baton/resque enqueue→start p50 at idle, c=1  ${f(b1.latency.p50, 2)} ms (p99 ${f(b1.latency.p99, 2)})   goal < 2 ms: ${mark(b1.latency.p50 < 2)}`);
   if (bb?.latency && bb !== b1) console.log(`  @baton/resque enqueue→start p50 at idle, c=${bb.conc} ${f(bb.latency.p50, 2)} ms (p99 ${f(bb.latency.p99, 2)})`);

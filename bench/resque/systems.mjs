@@ -4,6 +4,7 @@
 // `onStart(t)` is called at the top of the no-op handler with what the producer put in the job
 // (the enqueue timestamp in latency runs); `onDone()` when the system reports the job finished
 // and acknowledged (our `success`, node-resque's `success`, BullMQ's `completed`).
+// `baton-p1` is our Worker with `prefetch: 1` (one job per reserve, Ruby Resque's model).
 
 export const QUEUE = 'bench';
 export const CLASS = 'Noop';
@@ -21,7 +22,7 @@ function hostPort(url) {
 }
 
 export async function producer(system, url, ns) {
-  if (system === 'baton') {
+  if (system === 'baton' || system === 'baton-p1') {
     const { Queue } = await import('@baton/resque');
     const q = new Queue({ redis: url, namespace: ns });
     return {
@@ -59,13 +60,14 @@ export async function producer(system, url, ns) {
 }
 
 export async function worker(system, url, ns, conc, { onStart, onDone }) {
-  if (system === 'baton') {
+  if (system === 'baton' || system === 'baton-p1') {
     const { Worker, Queue } = await import('@baton/resque');
     const w = new Worker({
       redis: url,
       namespace: ns,
       queues: [QUEUE],
       concurrency: conc,
+      ...(system === 'baton-p1' ? { prefetch: 1 } : {}),
       jobs: {
         [CLASS](t) {
           onStart(t);

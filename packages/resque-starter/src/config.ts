@@ -80,6 +80,12 @@ export interface ResqueStarterConfig {
   dequeueInterval?: number;
   /** Jobs one worker process runs at the same time (`@baton/resque` per-process concurrency). @default 1 */
   jobConcurrency?: number;
+  /**
+   * At `jobConcurrency` 1, the most jobs a worker reserves in one call while its jobs are short
+   * (under 1 ms on average); they still run one at a time, and any not started within 20 ms go
+   * back to the head of their queue. 1 = one job per reserve, as Ruby Resque. @default 16
+   */
+  prefetch?: number;
   /** Job classes: Resque class name → handler, called with the args spread. Required. */
   jobs: Readonly<Record<string, JobHandler>>;
   /** `@baton/resque` worker hooks (before/after/around perform, on failure, …), passed through as is. @default undefined */
@@ -165,6 +171,7 @@ export interface ResolvedConfig {
   namespace: string;
   dequeueInterval: number | undefined;
   jobConcurrency: number;
+  prefetch: number;
   jobs: Readonly<Record<string, JobHandler>>;
   hooks: Readonly<Record<string, unknown>> | undefined;
   pidFile: string | undefined;
@@ -192,7 +199,7 @@ export interface ResolvedConfig {
 }
 
 const KNOWN_FIELDS = new Set<string>([
-  'concurrency', 'queues', 'redis', 'namespace', 'dequeueInterval', 'jobConcurrency', 'jobs', 'hooks',
+  'concurrency', 'queues', 'redis', 'namespace', 'dequeueInterval', 'jobConcurrency', 'prefetch', 'jobs', 'hooks',
   'pidFile', 'statusFile', 'logFile', 'logLevel', 'restartFile', 'user', 'group', 'maxMemory', 'maxJobs',
   'maxLifetime', 'jobTimeout', 'stopTimeout', 'termTimeout', 'readyTimeout', 'redisTimeout', 'lockTimeout', 'maxRecoveries', 'statusInterval',
   'crashLoop', 'serverStarterStatusFile', 'beforeFork', 'afterFork',
@@ -357,6 +364,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     namespace,
     dequeueInterval,
     jobConcurrency: int('jobConcurrency', 1, 1),
+    prefetch: int('prefetch', 1, 16),
     jobs: jobs as Readonly<Record<string, JobHandler>>,
     hooks: hooks as Readonly<Record<string, unknown>> | undefined,
     pidFile: optPath('pidFile'),

@@ -37,6 +37,7 @@ export interface ResqueModule {
     queues: string[];
     jobs: Record<string, (...args: any[]) => unknown>;
     concurrency?: number;
+    prefetch?: number;
     lockTtlMs?: number;
     maxRecoveries?: number;
     interval?: number;

@@ -103,6 +103,7 @@ async function main(): Promise<void> {
       queues: config.queues,
       jobs: config.jobs as Record<string, (...args: unknown[]) => unknown>,
       concurrency: config.jobConcurrency,
+      prefetch: config.prefetch,
       lockTtlMs: config.lockTimeoutMs,
       maxRecoveries: config.maxRecoveries,
       ...(config.dequeueInterval !== undefined ? { interval: config.dequeueInterval } : {}),

@@ -46,6 +46,7 @@ describe('resolveConfig', () => {
       namespace: 'resque',
       dequeueInterval: undefined,
       jobConcurrency: 1,
+      prefetch: 16,
       stopTimeoutMs: 60_000,
       termTimeoutMs: 4000,
       readyTimeoutMs: 30_000,
@@ -73,6 +74,7 @@ describe('resolveConfig', () => {
 
   it.each([
     [{ jobs, concurrency: -1 }, /Expected `concurrency` to be an integer ≥ 0, got `-1` \(number\)/],
+    [{ jobs, prefetch: 0 }, /Expected `prefetch` to be an integer ≥ 1, got `0` \(number\)/],
     [{ jobs, concurrency: 1.5 }, /`concurrency`/],
     [{ concurrency: 1 }, /Missing `jobs`/],
     [{ jobs: { A: 'nope' } }, /handler of job `A` to be a function/],
