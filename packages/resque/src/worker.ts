@@ -288,7 +288,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.every(Math.max(100, Math.floor(this.opts.lockTtlMs / 2)), () => this.runJanitor());
     await this.opts.hooks?.workerStart?.(this);
     for (const slot of this.slots) slot.loop = this.runSlot(slot);
-    this.log.info(`worker ${this.id} started (queues ${this.queues.join(',')}, concurrency ${this.opts.concurrency})`);
+    const prefetch = this.slots.length === 1 && this.opts.prefetch > 1 ? `, prefetch up to ${this.opts.prefetch} short jobs` : '';
+    this.log.info(`worker ${this.id} started (queues ${this.queues.join(',')}, concurrency ${this.opts.concurrency}${prefetch})`);
     this.emit('ready');
   }
 
