@@ -201,13 +201,19 @@ export class ChaosEnv {
   }
 
   async waitAllDone(ids: readonly string[], timeoutMs = 60_000): Promise<void> {
-    await pollUntil(
-      () => {
-        const done = this.doneCounts();
-        return ids.every((id) => done.has(id));
-      },
-      { what: `${ids.length} jobs of ${this.scenario} to be done (${ids.filter((id) => !this.doneCounts().has(id)).length} missing)`, timeoutMs, intervalMs: 50 },
-    );
+    let missing = ids.length;
+    try {
+      await pollUntil(
+        () => {
+          const done = this.doneCounts();
+          missing = ids.filter((id) => !done.has(id)).length;
+          return missing === 0;
+        },
+        { what: `${ids.length} jobs of ${this.scenario} to be done`, timeoutMs, intervalMs: 50 },
+      );
+    } catch (err) {
+      throw new Error(`${(err as Error).message} (${missing} missing)`, { cause: err });
+    }
   }
 
   /** Pids of every live process of this env's chain (found by the CHAOS_NS mark in /proc/<pid>/environ). */

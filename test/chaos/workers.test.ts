@@ -52,6 +52,34 @@ describe('chaos: workers', () => {
     expect(ss.count(/died (before it was ready )?\(killed by SIGKILL/)).toBeGreaterThanOrEqual(kills.length);
   });
 
+  it('1d. kill -9 of workers running prefetched batches of sub-millisecond jobs: every batch comes back', { timeout: 90_000 * SCALE }, async () => {
+    const seed = seedOf(14);
+    const R = rng(seed);
+    const C = 3;
+    const e = setup('1d kill -9 prefetching workers', seed, { concurrency: C });
+    // ms 0: the jobs average well under 1 ms, so each worker reserves batches of up to 16.
+    const ids = await e.enqueue(suite.r, 12_000 * SCALE, () => 0);
+    const ss = await e.startChain();
+    let kills = 0;
+    for (let k = 0; k < 8 * SCALE; k++) {
+      const target = e.doneCounts().size + R.int(100, 400);
+      await pollUntil(() => e.doneCounts().size >= Math.min(target, ids.length - 2000) && e.workerPids().length > 0, {
+        what: 'jobs to progress before the next kill',
+        timeoutMs: 20_000,
+      });
+      if (e.doneCounts().size >= ids.length - 2000) break;
+      process.kill(R.pick(e.workerPids()), 'SIGKILL');
+      kills++;
+    }
+    await e.waitAllDone(ids, 60_000 * SCALE);
+    // What the master put back for each dead worker: more than one job is a batch.
+    const back = [...ss.output.matchAll(/put (\d+) in-flight job\(s\) of dead worker/g)].map((m) => Number(m[1]));
+    const res = await e.finish(suite.r, { ids, notes: [`${kills} kills, recovered ${back.join('/')} job(s)`] });
+    expectClean(res);
+    expect(kills).toBeGreaterThanOrEqual(4);
+    expect(Math.max(0, ...back)).toBeGreaterThan(1);
+  });
+
   it('1b. kill -9 of workers running several jobs each (jobConcurrency 3): the job of every slot comes back', { timeout: 90_000 * SCALE }, async () => {
     const seed = seedOf(11);
     const R = rng(seed);

@@ -448,8 +448,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     for (;;) {
       if (slot.giving) await slot.giving;
       const taking = this.phase === 'running' && !this.pausedLocal;
-      if (taking && slot.next < slot.held.length) {
-        // Reserved with the others of its batch: it starts without a round trip.
+      // Reserved with the others of its batch: it starts without a round trip, unless the owner
+      // locks may have lapsed (a freeze): then another worker may have it, and the next call checks.
+      if (taking && slot.next < slot.held.length && performance.now() - this.renewedAt < this.opts.lockTtlMs) {
         const h = slot.held[slot.next++]!;
         const f = await this.perform(slot, h.queue, h.raw);
         if (f) slot.done.push(f);
