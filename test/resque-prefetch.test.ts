@@ -248,9 +248,11 @@ describe('Worker prefetch (concurrency 1)', () => {
         },
       },
     });
-    pause = () => w.pause();
+    pause = () => {
+      w.pause();
+    };
     for (let i = 0; i < 60; i++) await queue.enqueue('q', 'N', i);
-    const paused = new Promise((r) => w.once('paused', r));
+    const paused = new Promise<void>((r) => w.once('paused', () => r()));
     await w.start();
     await paused;
     await pollUntil(async () => (await client.exists(key(`baton:inflight:${w.id}`))) === 0, { what: 'inflight list emptied' });
@@ -282,7 +284,7 @@ describe('Worker prefetch (concurrency 1)', () => {
     expect(recovered[0]).toBeGreaterThan(1);
     expect(recovered.slice(1)).toEqual([1, 1, 0]);
     const failed = await queue.failed();
-    expect(failed.map((f) => f.payload.class)).toEqual(['Crash']);
+    expect(failed.map((f) => (f.payload as { class: string }).class)).toEqual(['Crash']);
     const done = new Set(readRecords(rec).map((r) => r.id));
     expect(Array.from({ length: 80 }, (_, i) => `r${i}`).filter((id) => id !== 'r40' && !done.has(id))).toEqual([]);
     expect(await queue.size('k')).toBe(0);
