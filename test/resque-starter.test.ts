@@ -142,16 +142,20 @@ describe('resque-starter master', () => {
     noUnexpectedErrors(m.output);
   });
 
-  it('recycles after maxJobs', async () => {
-    const e = setup({ concurrency: 1, extra: 'maxJobs: 3,' });
+  it('recycles after exactly maxJobs, also when short jobs come in prefetched batches', async () => {
+    const e = setup({ concurrency: 1, extra: 'maxJobs: 5,' });
     const m = e.master();
     const first = (await readyWorkers(e, 1)).workers[0]!.pid!;
     const r = redis.client();
-    await enqueueRecords(r, e.ns, 7, 0);
-    await pollUntil(async () => (await doneIds(r, e.ns)).length === 7, { what: '7 jobs done' });
+    // Sub-millisecond jobs: the worker reserves batches of 1, 2, 4 …, so the 5th job is inside a batch.
+    await r.rpush(`${e.ns}:queue:rs`, ...Array.from({ length: 12 }, (_, i) => JSON.stringify({ class: 'Quick', args: [`q${i}`] })));
+    await r.publish(`${e.ns}:baton:enqueued`, 'rs');
+    const lines = () => (existsSync(e.quickLog) ? readFileSync(e.quickLog, 'utf8').split('\n').filter(Boolean) : []);
+    await pollUntil(() => lines().length === 12, { what: '12 jobs done' });
     const byPid = new Map<string, number>();
-    for (const entry of await r.lrange(`${e.ns}:rs:done`, 0, -1)) byPid.set(entry.split(':')[1]!, (byPid.get(entry.split(':')[1]!) ?? 0) + 1);
-    expect([...byPid.values()]).toEqual([3, 3, 1]);
+    for (const entry of lines()) byPid.set(entry.split(':')[1]!, (byPid.get(entry.split(':')[1]!) ?? 0) + 1);
+    expect(lines().map((l) => l.split(':')[0])).toEqual(Array.from({ length: 12 }, (_, i) => `q${i}`));
+    expect([...byPid.values()]).toEqual([5, 5, 2]);
     expect(byPid.has(String(first))).toBe(true);
     process.kill(m.pid, 'SIGTERM');
     await m.waitForExit();

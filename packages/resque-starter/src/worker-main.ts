@@ -33,6 +33,8 @@ let orphanHandled = false;
 let finishing: Promise<void> | undefined;
 let exited = false;
 let retired = false;
+let started = 0;
+let reportQueued: { afterJobs: boolean } | undefined;
 
 // --- signals first (node-mechanics §3): nothing may stop or kill us by default action ---
 process.on('SIGQUIT', () => void stop('graceful'));
@@ -113,8 +115,15 @@ async function main(): Promise<void> {
     worker = w;
     send({ t: 'hello', id: w.id, ids: [...(w.ids ?? [w.id])] });
     w.on('error', (err) => logger.warn(`resque worker: ${(err as Error)?.message ?? String(err)}`));
-    for (const ev of ['job', 'idle', 'paused', 'resumed']) w.on(ev, () => report());
-    for (const ev of ['success', 'failure']) w.on(ev, () => afterJob());
+    w.on('job', () => {
+      // Counted as jobs start, so a prefetched batch cannot carry the worker past maxJobs: the
+      // job that reaches it finishes, the rest of its batch goes back to the queue.
+      started++;
+      if (config?.maxJobs !== undefined && started >= config.maxJobs) recycle(`maxJobs ${config.maxJobs} reached`);
+      reportSoon(false);
+    });
+    for (const ev of ['idle', 'paused', 'resumed']) w.on(ev, () => reportSoon(false));
+    for (const ev of ['success', 'failure']) w.on(ev, () => reportSoon(true));
     const tStart = performance.now();
     await w.start();
     timings.start = performance.now() - tStart;
@@ -191,12 +200,29 @@ function report(rssKb?: number): void {
   send({ t: 'state', activity: activity(), job: currentJob(), processed: worker.processed, ...(rssKb !== undefined ? { rssKb } : {}) });
 }
 
+/**
+ * Title, state to the master and the memory check once per event-loop turn, not once per event:
+ * a burst of short jobs costs one of each (each is a syscall or an IPC message), and a job
+ * that runs for a while is still shown as soon as it starts.
+ */
+function reportSoon(afterJobs: boolean): void {
+  if (reportQueued) {
+    reportQueued.afterJobs ||= afterJobs;
+    return;
+  }
+  const queued = (reportQueued = { afterJobs });
+  setImmediate(() => {
+    reportQueued = undefined;
+    if (queued.afterJobs) afterJob();
+    else report();
+  });
+}
+
 function afterJob(): void {
   const rss = readRssAnonKb('self');
   report(rss);
   if (!config || !worker || stopping) return;
-  if (config.maxJobs !== undefined && worker.processed >= config.maxJobs) recycle(`maxJobs ${config.maxJobs} reached`);
-  else if (config.maxMemoryKb !== undefined && rss !== undefined && rss > config.maxMemoryKb) {
+  if (config.maxMemoryKb !== undefined && rss !== undefined && rss > config.maxMemoryKb) {
     recycle(`memory ${Math.round(rss / 1024)} MB > maxMemory ${Math.round(config.maxMemoryKb / 1024)} MB`);
   }
 }
