@@ -473,6 +473,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
         res = await this.call(slot, taking ? (this.slots.length === 1 ? this.batchSize : 1) : 0);
       } catch (err) {
         this.reportError(err as Error);
+        // Stopped (a fast stop ran out of time while Redis was away): what the slot holds stays in
+        // its inflight list, for the master or the owner lock's expiry to recover.
+        if (this.phase === 'stopped') break;
         // An acknowledgement must land: retry it soon (commands also wait for a reconnection in ioredis).
         if (slot.held.length > 0) await new Promise((r) => setTimeout(r, 100));
         else await this.waitForWake(500);
