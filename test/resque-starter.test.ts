@@ -220,7 +220,7 @@ describe('resque-starter master', () => {
     e.writeConf({ concurrency: 1 });
     const ok = spawnNode(BIN.resqueStarter, ['check', '-c', e.conf], { env: e.env() });
     expect((await ok.waitForExit()).code).toBe(0);
-    expect(ok.output).toMatch(/conf\.ts: ok \(1 worker\(s\), queues rs, jobs Record,Stubborn,Hog/);
+    expect(ok.output).toMatch(/conf\.ts: ok \(1 worker\(s\), queues rs, jobs Record,Quick,Stubborn,Hog/);
   });
 
   it('exits non-zero before starting any worker when Redis does not answer', async () => {
