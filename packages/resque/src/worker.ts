@@ -206,6 +206,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private pausedAll = false;
   private wasBusy = false;
   private wakers = new Set<() => void>();
+  /** A wake-up came while no slot was waiting (it was mid-poll): the next wait returns at once. */
+  private wakePending = false;
   private timers: NodeJS.Timeout[] = [];
   private lastHeartbeat = 0;
   /** performance.now() when the last successful lock renewal was sent: the locks hold until this + lockTtlMs. */
@@ -724,6 +726,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   private waitForWake(ms: number): Promise<void> {
+    if (this.wakePending) {
+      // The job that woke us may have been pushed after our last reserve looked: look again now
+      // rather than after the poll interval (which, backed off, can be hundreds of ms).
+      this.wakePending = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -736,6 +744,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   private wake(): void {
+    if (this.wakers.size === 0) this.wakePending = true;
     for (const w of [...this.wakers]) w();
   }
 
