@@ -261,6 +261,49 @@ describe('Worker prefetch (concurrency 1)', () => {
     await pollUntil(async () => (await queue.stats()).processed === 41, { what: 'the 41 acknowledged' });
   });
 
+  it.each([
+    ['identical payloads', () => '{"class":"Same","args":[]}'],
+    ['distinct payloads', (i: number) => `{"class":"Same","args":[${i}]}`],
+  ])('a fast stop while the slot waits on Redis (%s): it waits for that call; nothing acknowledged unrun, nothing lost, nothing reported lost', async (_, payload) => {
+    const total = 20_000;
+    for (let i = 0; i < total; i += 1000) await client.rpush(key('queue:q'), ...Array.from({ length: 1000 }, (_, j) => payload(i + j)));
+    let ran = 0;
+    const events = { success: 0, lost: 0 };
+    const w = worker({
+      queues: ['q'],
+      jobs: {
+        Same() {
+          ran++;
+        },
+      },
+    });
+    w.on('success', () => events.success++);
+    w.on('lost', () => events.lost++);
+    await w.start();
+    await w.store.redis.publish(key('baton:enqueued'), 'q');
+    await pollUntil(() => ran > 2000, { what: '2000 jobs run' });
+    // Redis stops answering everyone for 600 ms: the slot's next call (an acknowledgement and a
+    // reserve) waits; the stop's 100 ms grace runs out meanwhile.
+    const admin = redis.client();
+    await admin.call('CLIENT', 'PAUSE', '600', 'ALL');
+    await w.stop({ graceful: false, graceMs: 100 });
+    admin.disconnect();
+    const processed = Number(await client.get(key('stat:processed')));
+    expect(processed).toBe(ran);
+    expect(events).toEqual({ success: ran, lost: 0 });
+    expect(processed + (await client.llen(key('queue:q')))).toBe(total);
+    expect(await client.keys(key('baton:inflight:*'))).toEqual([]);
+  });
+
+  it('prefetch is at most 1000 (one script call moves at most that many jobs)', async () => {
+    expect(() => new Worker({ redis: redis.url, namespace: ns, jobs: {}, prefetch: 1001 })).toThrow(/`prefetch` option to be at most 1000, got `1001`/);
+    for (let i = 0; i < 1200; i += 100) await push('q', ...Array.from({ length: 100 }, (_, j) => i + j));
+    const r = await store.settle(ID, ['q'], undefined, { held: 0, acks: [], keep: 0, want: 1000 });
+    expect(r.jobs.length).toBe(1000);
+    expect((await inflight()).length).toBe(2000);
+    expect(await client.llen(key('queue:q'))).toBe(200);
+  });
+
   it('kill -9 mid-batch: the batch comes back in order, nothing is lost, and only the job that kills goes to failed', async () => {
     const rec = join(dir, 'records');
     const env = { REDIS_URL: redis.url, NS: ns, QUEUES: 'k', LOCK_TTL_MS: '60000', RECORD: rec };

@@ -348,6 +348,8 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
   const hooks = c.hooks;
   if (hooks !== undefined && (hooks === null || typeof hooks !== 'object')) fail('hooks', `Expected \`hooks\` to be an object, got ${describe(hooks)}`);
 
+  const prefetch = int('prefetch', 1, 16);
+  if (prefetch > 1000) fail('prefetch', `Expected \`prefetch\` to be an integer from 1 to 1000, got ${describe(prefetch)}`);
   const maxMemory = optPositive('maxMemory');
   const maxJobs = c.maxJobs === undefined ? undefined : int('maxJobs', 1, 0);
   const dequeueInterval = optPositive('dequeueInterval');
@@ -364,7 +366,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     namespace,
     dequeueInterval,
     jobConcurrency: int('jobConcurrency', 1, 1),
-    prefetch: int('prefetch', 1, 16),
+    prefetch,
     jobs: jobs as Readonly<Record<string, JobHandler>>,
     hooks: hooks as Readonly<Record<string, unknown>> | undefined,
     pidFile: optPath('pidFile'),

@@ -75,6 +75,7 @@ describe('resolveConfig', () => {
   it.each([
     [{ jobs, concurrency: -1 }, /Expected `concurrency` to be an integer ≥ 0, got `-1` \(number\)/],
     [{ jobs, prefetch: 0 }, /Expected `prefetch` to be an integer ≥ 1, got `0` \(number\)/],
+    [{ jobs, prefetch: 5000 }, /Expected `prefetch` to be an integer from 1 to 1000, got `5000` \(number\)/],
     [{ jobs, concurrency: 1.5 }, /`concurrency`/],
     [{ concurrency: 1 }, /Missing `jobs`/],
     [{ jobs: { A: 'nope' } }, /handler of job `A` to be a function/],

@@ -98,6 +98,8 @@ interface Running {
   ctx: Context | undefined;
   interrupted: boolean;
   abandoned: boolean;
+  /** The handler is done; the job waits for its acknowledgement (it stays `slot.job` until then). */
+  finished: boolean;
 }
 
 interface Slot {
@@ -178,6 +180,8 @@ const MIN_POLL_MS = 10;
 const FAST_JOB_MS = 1;
 /** Jobs of a batch not started this long after the batch was reserved go back to the head of their queue. */
 const PREFETCH_HOLD_MS = 20;
+/** The largest `prefetch`: one script call moves at most this many jobs (Lua's unpack has a limit near 8000 values). */
+export const MAX_PREFETCH = 1000;
 /** Slots served by one reserve script call at most (bounds how long one call holds Redis). */
 const MAX_BATCH = 64;
 const MAX_POLL_MS = 1000;
@@ -226,6 +230,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
       if (!Number.isInteger(this.opts[name]) || this.opts[name] < 1) {
         throw new TypeError(`Expected the \`${name}\` option to be a positive integer, got \`${String(options[name])}\``);
       }
+    }
+    if (this.opts.prefetch > MAX_PREFETCH) {
+      throw new TypeError(`Expected the \`prefetch\` option to be at most ${MAX_PREFETCH}, got \`${this.opts.prefetch}\``);
     }
     this.queues = options.queues?.length ? [...options.queues] : ['*'];
     this.dynamic = isDynamic(this.queues);
@@ -343,9 +350,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
         await Promise.race([loops, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
         clearTimeout(timer);
         // Handlers that ignored the abort: give their jobs back now; their late outcome is dropped.
+        // A slot whose job has finished is waiting on Redis (its acknowledgement is in flight, or
+        // being retried): it ends by itself once Redis answers, and must, before unregistering.
+        const waiting: Array<Promise<void> | undefined> = [];
         for (const slot of this.slots) {
           const job = slot.job;
-          if (!job) continue;
+          if (!job || job.finished) {
+            waiting.push(slot.loop);
+            continue;
+          }
           job.abandoned = true;
           try {
             if (await this.giveBackFrom(slot, job.pub.raw)) this.emit('requeued', job.pub);
@@ -353,6 +366,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
             errors.push(err);
           }
         }
+        await Promise.all(waiting);
       }
     }
     for (const t of this.timers) clearTimeout(t);
@@ -560,18 +574,30 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * queues; finished ones are acknowledged in the same call. False when the slot's jobs had been
    * recovered by another worker meanwhile (nothing written).
    */
-  private async giveBackFrom(slot: Slot, raw: string): Promise<boolean> {
-    if (slot.giving) await slot.giving;
-    clearTimeout(slot.holdTimer);
-    if (slot.held.length <= 1) {
-      const ok = await this.store.requeue(slot.id, raw);
-      slot.held = [];
-      slot.next = 0;
-      return ok;
-    }
-    const r = await this.store.settle(slot.id, [], undefined, { held: slot.held.length, acks: slot.done.map((f) => f.ack), keep: 0, want: 0 });
-    this.settleDone(slot, r.acked);
-    return r.acked;
+  private giveBackFrom(slot: Slot, raw: string): Promise<boolean> {
+    const result = (slot.giving ?? Promise.resolve()).then(async () => {
+      clearTimeout(slot.holdTimer);
+      if (slot.held.length <= 1) {
+        const ok = await this.store.requeue(slot.id, raw);
+        slot.held = [];
+        slot.next = 0;
+        return ok;
+      }
+      const r = await this.store.settle(slot.id, [], undefined, { held: slot.held.length, acks: slot.done.map((f) => f.ack), keep: 0, want: 0 });
+      this.settleDone(slot, r.acked);
+      return r.acked;
+    });
+    // The slot's loop waits for it (it may come back from an abandoned handler meanwhile).
+    this.setGiving(slot, result);
+    return result;
+  }
+
+  /** Makes `p` the slot's give-back in flight until it settles (the loop waits for it before running or calling Redis). */
+  private setGiving(slot: Slot, p: Promise<unknown>): void {
+    const giving: Promise<void> = p.then(noop, noop).finally(() => {
+      if (slot.giving === giving) slot.giving = undefined;
+    });
+    slot.giving = giving;
   }
 
   /**
@@ -583,12 +609,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const keep = slot.next;
     if (keep >= held || slot.giving) return;
     this.batchSize = 1;
-    slot.giving = this.store
-      .settle(slot.id, [], undefined, { held, acks: [], keep, want: 0 })
-      // Given back, or recovered by another worker (then they are not ours to run either).
-      .then(() => void (slot.held = slot.held.slice(0, keep)))
-      .catch((err) => this.reportError(err as Error))
-      .finally(() => (slot.giving = undefined));
+    this.setGiving(
+      slot,
+      this.store
+        .settle(slot.id, [], undefined, { held, acks: [], keep, want: 0 })
+        // Given back, or recovered by another worker (then they are not ours to run either).
+        .then(() => void (slot.held = slot.held.slice(0, keep)))
+        .catch((err) => this.reportError(err as Error)),
+    );
   }
 
   /** Runs one job; returns what must be acknowledged, or undefined when the job went back to its queue. */
@@ -597,7 +625,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const payload = decoded.ok ? decoded.payload : undefined;
     const pub: InFlightJob = { queue, payload, raw, startedAt: new Date(), workerId: slot.id };
     const ctx = payload ? new Context(queue, payload, slot.id, this.log) : undefined;
-    const job: Running = (slot.job = { pub, ctx, interrupted: false, abandoned: false });
+    const job: Running = (slot.job = { pub, ctx, interrupted: false, abandoned: false, finished: false });
     this.wasBusy = true;
     this.emit('job', pub);
     let failure: Failure | undefined;
@@ -640,6 +668,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       }
       return undefined;
     }
+    job.finished = true;
     const record = failure
       ? encodeFailure({ failedAt: new Date(), raw, exception: failure.exception, error: failure.error, backtrace: failure.backtrace, worker: slot.id, queue })
       : undefined;
