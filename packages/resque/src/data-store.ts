@@ -200,13 +200,9 @@ export class DataStore {
     for (const a of o.acks) args.push(a.raw, a.failure ?? '');
     args.push(o.keep, o.want);
     const res = (await runScript(this.redis, 'settle', this.ownSlotKeys(id), args)) as unknown[];
-    if (res[0] === -1) return { acked: false, next: EMPTY, jobs: [] };
-    const next = res[1];
-    if (typeof next === 'string') {
-      const jobs = res.slice(2).map(String);
-      return { acked: true, next: { kind: 'job', queue: next, raw: jobs[0]! }, jobs };
-    }
-    return { acked: true, next: next === -1 ? PAUSED : next === -2 ? BUSY : EMPTY, jobs: [] };
+    // The same {ack, next, payload…} shape as the one-job script's reply, with every payload.
+    const r = parseReserved(res[0], res[1], res[2]);
+    return { ...r, jobs: r.next.kind === 'job' ? res.slice(2).map(String) : [] };
   }
 
   async requeue(id: string, raw: string): Promise<boolean> {
@@ -264,7 +260,7 @@ function runAtNow(): string {
   return runAtCache.text;
 }
 
-const EMPTY: ReserveResult = Object.freeze({ kind: 'empty' });
+export const EMPTY: ReserveResult = Object.freeze({ kind: 'empty' });
 const PAUSED: ReserveResult = Object.freeze({ kind: 'paused' });
 const BUSY: ReserveResult = Object.freeze({ kind: 'busy' });
 

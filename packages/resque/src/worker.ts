@@ -3,7 +3,7 @@ import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { createRedis, type RedisInput } from './connection.js';
-import { DataStore, type Ack, type Reserved, type ReserveResult } from './data-store.js';
+import { DataStore, EMPTY, type Ack, type Reserved, type Settled } from './data-store.js';
 import { decodeJob, describeThrown, encodeFailure, type JobPayload } from './payload.js';
 import { isDynamic, resolveQueues } from './queues.js';
 import { defineScripts } from './scripts.js';
@@ -187,7 +187,6 @@ const MAX_BATCH = 64;
 const MAX_POLL_MS = 1000;
 const noop = () => undefined;
 const silent: WorkerLogger = { debug: noop, info: noop, warn: noop, error: noop };
-const EMPTY_RESULT: ReserveResult = Object.freeze({ kind: 'empty' });
 
 /**
  * Why: a Resque worker that never loses a job: atomic reserve into a per-slot inflight list,
@@ -482,7 +481,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
         const perJobMs = (performance.now() - batchAt) / slot.done.length;
         this.batchSize = perJobMs < FAST_JOB_MS ? Math.min(this.opts.prefetch, this.batchSize * 2) : 1;
       }
-      let res: { acked: boolean; next: ReserveResult; jobs: readonly string[] };
+      let res: Settled;
       try {
         // One call per batch: the finished jobs' acknowledgements ride on the next reserve, and
         // jobs reserved but not started (paused or stopping meanwhile) go back with it.
@@ -533,7 +532,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * reserved but not started, reserve up to `want` jobs. A slot that holds at most one job uses
    * the one-job script (batched across slots at concurrency > 1), else lua/settle-3.lua.
    */
-  private async call(slot: Slot, want: number): Promise<{ acked: boolean; next: ReserveResult; jobs: readonly string[] }> {
+  private async call(slot: Slot, want: number): Promise<Settled> {
     const held = slot.held.length;
     const acks = slot.done;
     if (held === acks.length && held <= 1 && want <= 1) {
@@ -549,7 +548,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (held === 1 && acks.length === 0 && want === 0) {
       // Reserved just as pause() or stop() came: straight back to the head of its queue.
       await this.store.requeue(slot.id, slot.held[0]!.raw);
-      return { acked: true, next: EMPTY_RESULT, jobs: [] };
+      return { acked: true, next: EMPTY, jobs: [] };
     }
     const queues = want > 0 ? this.reserveQueues() : [];
     return await this.store.settle(slot.id, isThenable(queues) ? await queues : queues, this.lockTtlArg(), {
