@@ -1,44 +1,25 @@
 // The reserve scripts (lua/reserve-3n.lua for several slots, lua/reserve-3.lua for one, same
 // contract) through DataStore, and the batched reserve of a Worker with concurrency, against a
 // private redis-server (an integration test: it needs a real Redis).
-import type { Redis } from 'ioredis';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { DataStore, type Ack, type Reserved } from '../packages/resque/src/data-store.js';
+import { describe, expect, it } from 'vitest';
+import type { Ack, Reserved } from '../packages/resque/src/data-store.js';
 import { Queue } from '../packages/resque/src/queue.js';
-import { defineScripts } from '../packages/resque/src/scripts.js';
 import { Worker } from '../packages/resque/src/worker.js';
-import { startRedis, type TestRedis } from './helpers/redis.js';
+import { storeSuite } from './helpers/store-suite.js';
 
-let redis: TestRedis;
-let client: Redis;
-let ns: string;
-let store: DataStore;
-
-beforeAll(async () => {
-  redis = await startRedis();
-  client = redis.client();
-  defineScripts(client);
-});
-afterAll(async () => {
-  await redis.close();
-});
-beforeEach(() => {
-  ns = redis.namespace();
-  store = new DataStore(client, ns);
-});
-
-const key = (k: string) => `${ns}:${k}`;
+const suite = storeSuite();
+const key = suite.key;
 const job = (n: number) => `{"class":"J","args":[${n}]}`;
 const ids = ['h:1:q', 'h:1+1:q', 'h:1+2:q'];
 async function push(queue: string, ...raws: string[]): Promise<void> {
-  for (const raw of raws) await store.push(queue, raw);
+  for (const raw of raws) await suite.store.push(queue, raw);
 }
 
 type ReserveAll = (slots: Array<{ id: string; ack: Ack | undefined }>, queues: string[], lockTtlMs: number | undefined) => Promise<Reserved[]>;
-const oneCall: ReserveAll = (slots, queues, ttl) => store.reserveMany(slots, queues, ttl);
+const oneCall: ReserveAll = (slots, queues, ttl) => suite.store.reserveMany(slots, queues, ttl);
 const callPerSlot: ReserveAll = async (slots, queues, ttl) => {
   const out: Reserved[] = [];
-  for (const s of slots) out.push(await store.reserve(s.id, queues, ttl, s.ack));
+  for (const s of slots) out.push(await suite.store.reserve(s.id, queues, ttl, s.ack));
   return out;
 };
 
@@ -60,13 +41,13 @@ describe.each([
       { kind: 'job', queue: 'low', raw: job(2) },
     ]);
     expect(res.every((r) => r.acked)).toBe(true);
-    expect(await client.lrange(key('queue:low'), 0, -1)).toEqual([job(3)]);
-    expect(await client.lrange(key(`baton:inflight:${ids[1]}`), 0, -1)).toEqual(['low', job(1)]);
-    const record = JSON.parse((await client.get(key(`worker:${ids[0]}`)))!);
+    expect(await suite.client.lrange(key('queue:low'), 0, -1)).toEqual([job(3)]);
+    expect(await suite.client.lrange(key(`baton:inflight:${ids[1]}`), 0, -1)).toEqual(['low', job(1)]);
+    const record = JSON.parse((await suite.client.get(key(`worker:${ids[0]}`)))!);
     expect(Object.keys(record)).toEqual(['queue', 'run_at', 'payload']);
     expect(record).toMatchObject({ queue: 'high', payload: { class: 'J', args: [9] } });
     expect(record.run_at).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
-    const ttl = await client.pttl(key(`baton:lock:${ids[2]}`));
+    const ttl = await suite.client.pttl(key(`baton:lock:${ids[2]}`));
     expect(ttl).toBeGreaterThan(4000);
   });
 
@@ -79,7 +60,7 @@ describe.each([
     );
     const raws = first.map((r) => (r.next.kind === 'job' ? r.next.raw : ''));
     // Slot 2 was recovered by someone else while "frozen": its inflight list is gone.
-    await client.del(key(`baton:inflight:${ids[2]}`));
+    await suite.client.del(key(`baton:inflight:${ids[2]}`));
     const failure = '{"failed_at":"x","payload":' + raws[1] + ',"exception":"E","error":"e","backtrace":[],"worker":"' + ids[1] + '","queue":"q"}';
     const second = await reserveAll(
       [
@@ -96,21 +77,21 @@ describe.each([
       { kind: 'job', queue: 'q', raw: job(5) },
       { kind: 'empty' },
     ]);
-    expect(await client.mget(key('stat:processed'), key('stat:failed'), key(`stat:processed:${ids[0]}`), key(`stat:processed:${ids[1]}`), key(`stat:failed:${ids[1]}`))).toEqual([
+    expect(await suite.client.mget(key('stat:processed'), key('stat:failed'), key(`stat:processed:${ids[0]}`), key(`stat:processed:${ids[1]}`), key(`stat:failed:${ids[1]}`))).toEqual([
       '2',
       '1',
       '1',
       '1',
       '1',
     ]);
-    expect(await client.exists(key(`stat:processed:${ids[2]}`))).toBe(0);
-    expect(await client.lrange(key('failed'), 0, -1)).toEqual([failure]);
-    expect(await client.lrange(key('queue:q'), 0, -1)).toEqual([job(6)]);
+    expect(await suite.client.exists(key(`stat:processed:${ids[2]}`))).toBe(0);
+    expect(await suite.client.lrange(key('failed'), 0, -1)).toEqual([failure]);
+    expect(await suite.client.lrange(key('queue:q'), 0, -1)).toEqual([job(6)]);
     // The slot that lost its job: nothing written, nothing reserved.
-    expect(await client.exists(key(`baton:inflight:${ids[2]}`))).toBe(0);
+    expect(await suite.client.exists(key(`baton:inflight:${ids[2]}`))).toBe(0);
     // The others hold exactly their next job.
-    expect(await client.lrange(key(`baton:inflight:${ids[0]}`), 0, -1)).toEqual(['q', job(4)]);
-    expect(await client.lrange(key(`baton:inflight:${ids[1]}`), 0, -1)).toEqual(['q', job(5)]);
+    expect(await suite.client.lrange(key(`baton:inflight:${ids[0]}`), 0, -1)).toEqual(['q', job(4)]);
+    expect(await suite.client.lrange(key(`baton:inflight:${ids[1]}`), 0, -1)).toEqual(['q', job(5)]);
   });
 
   it('a slot whose next job comes from another queue, or that gets none: inflight list and working record follow', async () => {
@@ -120,12 +101,12 @@ describe.each([
     expect(a!.next).toEqual({ kind: 'job', queue: 'high', raw: job(1) });
     const [b] = await reserveAll([{ id: ids[0]!, ack: { raw: job(1), failure: undefined } }], ['high', 'low'], undefined);
     expect(b!.next).toEqual({ kind: 'job', queue: 'low', raw: job(2) });
-    expect(await client.lrange(key(`baton:inflight:${ids[0]}`), 0, -1)).toEqual(['low', job(2)]);
-    expect(JSON.parse((await client.get(key(`worker:${ids[0]}`)))!)).toMatchObject({ queue: 'low', payload: { class: 'J', args: [2] } });
+    expect(await suite.client.lrange(key(`baton:inflight:${ids[0]}`), 0, -1)).toEqual(['low', job(2)]);
+    expect(JSON.parse((await suite.client.get(key(`worker:${ids[0]}`)))!)).toMatchObject({ queue: 'low', payload: { class: 'J', args: [2] } });
     const [c] = await reserveAll([{ id: ids[0]!, ack: { raw: job(2), failure: undefined } }], ['high', 'low'], undefined);
     expect(c).toEqual({ acked: true, next: { kind: 'empty' } });
-    expect(await client.exists(key(`baton:inflight:${ids[0]}`), key(`worker:${ids[0]}`))).toBe(0);
-    expect(await client.get(key('stat:processed'))).toBe('2');
+    expect(await suite.client.exists(key(`baton:inflight:${ids[0]}`), key(`worker:${ids[0]}`))).toBe(0);
+    expect(await suite.client.get(key('stat:processed'))).toBe('2');
   });
 
   it('acknowledge only (no queues), pause-all-workers, and a slot still holding a job', async () => {
@@ -137,9 +118,9 @@ describe.each([
 
     const [ackOnly] = await reserveAll([{ id: ids[0]!, ack: { raw: rawA, failure: undefined } }], [], 5000);
     expect(ackOnly).toEqual({ acked: true, next: { kind: 'empty' } });
-    expect(await client.exists(key(`baton:inflight:${ids[0]}`), key(`worker:${ids[0]}`))).toBe(0);
+    expect(await suite.client.exists(key(`baton:inflight:${ids[0]}`), key(`worker:${ids[0]}`))).toBe(0);
 
-    await store.setPauseAll(true);
+    await suite.store.setPauseAll(true);
     const paused = await reserveAll(
       [
         { id: ids[1]!, ack: { raw: rawB, failure: undefined } },
@@ -152,37 +133,37 @@ describe.each([
       { acked: true, next: { kind: 'paused' } },
       { acked: true, next: { kind: 'paused' } },
     ]);
-    expect(await client.exists(key(`baton:inflight:${ids[1]}`), key(`worker:${ids[1]}`))).toBe(0);
-    expect(await client.llen(key('queue:q'))).toBe(1);
-    await store.setPauseAll(false);
+    expect(await suite.client.exists(key(`baton:inflight:${ids[1]}`), key(`worker:${ids[1]}`))).toBe(0);
+    expect(await suite.client.llen(key('queue:q'))).toBe(1);
+    await suite.store.setPauseAll(false);
 
-    await client.rpush(key(`baton:inflight:${ids[2]}`), 'q', job(7));
+    await suite.client.rpush(key(`baton:inflight:${ids[2]}`), 'q', job(7));
     const [busy] = await reserveAll([{ id: ids[2]!, ack: undefined }], ['q'], 5000);
     expect(busy).toEqual({ acked: true, next: { kind: 'busy' } });
-    expect(await client.llen(key('queue:q'))).toBe(1);
+    expect(await suite.client.llen(key('queue:q'))).toBe(1);
   });
 
   it('the owner lock is set only when asked (a recent renewal already covers the job)', async () => {
     await push('q', job(1), job(2));
     await reserveAll([{ id: ids[0]!, ack: undefined }], ['q'], undefined);
-    expect(await client.exists(key(`baton:lock:${ids[0]}`))).toBe(0);
+    expect(await suite.client.exists(key(`baton:lock:${ids[0]}`))).toBe(0);
     await reserveAll([{ id: ids[1]!, ack: undefined }], ['q'], 7000);
-    expect(await client.get(key(`baton:lock:${ids[1]}`))).toBe(ids[1]);
+    expect(await suite.client.get(key(`baton:lock:${ids[1]}`))).toBe(ids[1]);
   });
 });
 
 describe('script loading', () => {
   it('a server without the script (new, restarted, SCRIPT FLUSH) gets it sent on the first call', async () => {
     await push('q', job(1), job(2));
-    await client.script('FLUSH');
-    expect((await store.reserve(ids[0]!, ['q'], undefined)).next).toEqual({ kind: 'job', queue: 'q', raw: job(1) });
-    expect((await store.reserve(ids[1]!, ['q'], undefined)).next).toEqual({ kind: 'job', queue: 'q', raw: job(2) });
+    await suite.client.script('FLUSH');
+    expect((await suite.store.reserve(ids[0]!, ['q'], undefined)).next).toEqual({ kind: 'job', queue: 'q', raw: job(1) });
+    expect((await suite.store.reserve(ids[1]!, ['q'], undefined)).next).toEqual({ kind: 'job', queue: 'q', raw: job(2) });
   });
 });
 
 describe('Worker with concurrency: batched reserves', () => {
   it('runs every job exactly once, each slot holding only the job it runs, and counts each one', async () => {
-    const queue = new Queue({ redis: redis.url, namespace: ns });
+    const queue = new Queue({ redis: suite.redis.url, namespace: suite.ns });
     const total = 600;
     for (let i = 0; i < total; i++) await queue.enqueue(i % 3 === 0 ? 'high' : 'low', 'Count', i);
     const seen = new Map<number, number>();
@@ -190,8 +171,8 @@ describe('Worker with concurrency: batched reserves', () => {
     const finished = new Promise<void>((r) => (done = r));
     let mismatch = 0;
     const w = new Worker({
-      redis: redis.url,
-      namespace: ns,
+      redis: suite.redis.url,
+      namespace: suite.ns,
       queues: ['high', 'low'],
       concurrency: 20,
       jobs: {
@@ -199,7 +180,7 @@ describe('Worker with concurrency: batched reserves', () => {
           seen.set(n, (seen.get(n) ?? 0) + 1);
           // The slot's inflight list holds exactly this job while it runs.
           const ctx = this as unknown as { workerId: string; payload: unknown };
-          const inflight = await client.lrange(key(`baton:inflight:${ctx.workerId}`), 0, -1);
+          const inflight = await suite.client.lrange(key(`baton:inflight:${ctx.workerId}`), 0, -1);
           if (inflight.length !== 2 || JSON.parse(inflight[1]!).args[0] !== n) mismatch++;
         },
       },
@@ -215,7 +196,7 @@ describe('Worker with concurrency: batched reserves', () => {
     expect(mismatch).toBe(0);
     expect(seen.size).toBe(total);
     expect([...seen.values()].every((n) => n === 1)).toBe(true);
-    expect(await client.get(key('stat:processed'))).toBe(String(total));
-    expect(await client.llen(key('queue:high'))).toBe(0);
+    expect(await suite.client.get(key('stat:processed'))).toBe(String(total));
+    expect(await suite.client.llen(key('queue:high'))).toBe(0);
   });
 });
