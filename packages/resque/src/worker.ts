@@ -219,7 +219,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly dynamic: boolean;
   /** Reserve requests collected in this tick (concurrency > 1). */
   private batch: Batch | undefined;
-  /** Jobs the next reserve asks for (concurrency 1; adapts between 1 and `prefetch`). */
+  /** Jobs the next reserve asks for: adapts between 1 and `prefetch` at concurrency 1, stays 1 above. */
   private batchSize = 1;
 
   constructor(options: WorkerOptions) {
@@ -485,7 +485,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       try {
         // One call per batch: the finished jobs' acknowledgements ride on the next reserve, and
         // jobs reserved but not started (paused or stopping meanwhile) go back with it.
-        res = await this.call(slot, taking ? (this.slots.length === 1 ? this.batchSize : 1) : 0);
+        res = await this.call(slot, taking ? this.batchSize : 0);
       } catch (err) {
         this.reportError(err as Error);
         // Stopped (a fast stop ran out of time while Redis was away): what the slot holds stays in
