@@ -15,7 +15,13 @@ export {
   readPidFile,
   readCmdline,
   PidFileError,
+  openLogFile,
+  LogFileError,
+  resolveFileMode,
+  FILE_MODES,
   type PidFileOptions,
+  type FileModeOptions,
 } from './files.js';
+export { ignoreOutputErrors, writeQuietly, type OutputStream } from './output.js';
 export { UsageError } from './errors.js';
 export { createTimerTable, type TimerTable } from './timers.js';

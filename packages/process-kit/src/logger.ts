@@ -1,5 +1,6 @@
 import { formatWithOptions } from 'node:util';
 import { createConsola, LogLevels, type ConsolaInstance, type LogType } from 'consola';
+import { ignoreOutputErrors, writeQuietly } from './output.js';
 
 export type Logger = ConsolaInstance;
 
@@ -14,10 +15,14 @@ export interface LoggerOptions {
   timestamps?: boolean;
 }
 
-/** Why: consola's defaults hide `info` under NODE_ENV=test, throttle repeated lines and split streams. */
+/**
+ * Why: consola's defaults hide `info` under NODE_ENV=test, throttle repeated lines and split
+ * streams. A log stream whose reader went away (EPIPE) drops lines; it never kills the process.
+ */
 export function createLogger(options: LoggerOptions): Logger {
   const stream = options.stream ?? process.stderr;
   const timestamps = options.timestamps ?? true;
+  ignoreOutputErrors([stream]);
   return createConsola({
     level: resolveLevel(options.level),
     throttle: 0,
@@ -28,7 +33,7 @@ export function createLogger(options: LoggerOptions): Logger {
           const text = formatWithOptions({ colors: false, breakLength: Infinity }, ...obj.args);
           const tag = obj.tag ? ` [${obj.tag}]` : '';
           const ts = timestamps ? `${obj.date.toISOString()} ` : '';
-          stream.write(`${ts}[${obj.type}]${tag} ${text}\n`);
+          writeQuietly(stream, `${ts}[${obj.type}]${tag} ${text}\n`);
         },
       },
     ],
