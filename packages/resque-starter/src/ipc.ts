@@ -7,13 +7,19 @@ export interface JobInfo {
   class: string;
   /** Epoch ms. */
   startedAt: number;
+  /** The job's identity in its slot's in-flight list (sha1 of the payload bytes), when known. */
+  id?: string | undefined;
+  /** The Resque worker id of the slot running it. */
+  worker?: string | undefined;
 }
 
 export type WorkerToMaster =
   /** The Resque worker object exists; its id lets the master recover its jobs if it dies. */
   | { t: 'hello'; id: string; ids?: string[] }
   /** Registered, taking jobs, afterFork done: the master may signal it and count it. */
-  | { t: 'ready' }
+  | { t: 'ready'; retired?: boolean }
+  /** A job is about to run: sent synchronously before its handler, so a job that blocks the loop is still seen. */
+  | { t: 'job'; job: JobInfo }
   | { t: 'state'; activity: 'idle' | 'busy' | 'paused'; job: JobInfo | undefined; processed: number; rssKb?: number }
   /** A limit (maxJobs, maxLifetime, maxMemory) was reached: it finishes and exits by itself. */
   | { t: 'recycling'; reason: string }

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { closeSync, mkdirSync, openSync, rmSync, unwatchFile, watchFile, writeSync, type Stats } from 'node:fs';
 import type { Server, Socket } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -18,6 +19,7 @@ import {
   createTimerTable,
 } from '@baton/process-kit';
 import { describeRedis, type MasterHandle, type ResolvedConfig } from './config.js';
+import { EventLoop } from './event-loop.js';
 import { controlSocketPath, listenControl, runtimeDir, writeLine, type ControlReply, type ControlRequest } from './control.js';
 import { ConfigError, StartupError } from './errors.js';
 import { findOldMasters, isResqueStarterMaster, MASTER_TITLE, OldMasterTracker, pidFileOwner } from './handoff.js';
@@ -49,6 +51,9 @@ export function settingsOf(c: ResolvedConfig): MasterSettings {
     jobTimeoutMs: c.jobTimeoutMs,
     maxMemoryKb: c.maxMemoryKb,
     crashLoop: c.crashLoop,
+    maxConcurrency: c.maxConcurrency,
+    maxStarting: Math.max(4, 2 * availableParallelism()),
+    reapJobProcesses: true, // WIRE: c.reapJobProcesses
   };
 }
 
@@ -59,11 +64,19 @@ export function settingsOf(c: ResolvedConfig): MasterSettings {
  * Resolves with the exit code.
  */
 export async function runMaster(configPath: string, host: MasterHost): Promise<number> {
-  // Our own handler for every control signal comes first; events wait until the loop runs.
-  const early: MasterEvent[] = [];
-  let dispatch: (event: MasterEvent) => void = (e) => early.push(e);
+  // Our own handler for every control signal comes first; events wait until the loop is opened
+  // by `start` (a TERM during start-up takes effect before any worker starts).
+  let state!: MasterState;
+  let execute!: (fx: Effect) => void;
+  const loop = new EventLoop<MasterEvent>((event) => {
+    const step = reduce(state, event, Date.now());
+    state = step.state;
+    for (const fx of step.effects) execute(fx);
+  });
+  const dispatch = (event: MasterEvent) => loop.push(event);
   const onSignal = (sig: NodeJS.Signals) => dispatch({ type: 'signal', signal: sig });
   for (const sig of MASTER_SIGNALS) process.on(sig, onSignal);
+  const isStopSignal = (e: MasterEvent) => e.type === 'signal' && (e.signal === 'SIGTERM' || e.signal === 'SIGINT' || e.signal === 'SIGQUIT');
 
   const env = host.env;
   const bootLogger = createLogger({ tag: 'resque-starter', level: resolveLevel(env.BATON_LOG_LEVEL) });
@@ -73,7 +86,7 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
     config = c;
     bootLogger.debug(messages.configLoaded(c.path, loadMs));
   }
-  if (early.some((e) => e.type === 'signal' && ['SIGTERM', 'SIGINT', 'SIGQUIT'].includes(e.signal))) return 0;
+  if (loop.take(isStopSignal)) return 0;
   process.title = `${MASTER_TITLE} (starting)`;
 
   for (const f of [config.pidFile, config.statusFile, config.logFile]) if (f) mkdirSync(dirname(f), { recursive: true });
@@ -119,30 +132,13 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
   const ctlPath = controlSocketPath(process.pid, ctlDir);
   const children = new Map<number, ChildProcess>();
   const timers = createTimerTable();
-  let state: MasterState = initialState(settingsOf(config));
-  const queue: MasterEvent[] = [];
-  let draining = false;
+  state = initialState(settingsOf(config));
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((r) => (resolveDone = r));
   let finished = false;
   let resque: ResqueQueue | undefined;
   const workerScript = fileURLToPath(new URL('./worker-main.js', import.meta.url));
   const execArgv = process.execArgv.filter((a) => !/^--(inspect|debug)/.test(a));
-
-  dispatch = (event: MasterEvent) => {
-    queue.push(event);
-    if (draining) return;
-    draining = true;
-    try {
-      while (queue.length > 0) {
-        const step = reduce(state, queue.shift()!, Date.now());
-        state = step.state;
-        for (const fx of step.effects) execute(fx);
-      }
-    } finally {
-      draining = false;
-    }
-  };
 
   // --- effects ---
 
@@ -222,7 +218,7 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
     statusTimer ??= setTimeout(writeStatus, 50);
   };
 
-  const execute = (fx: Effect) => {
+  execute = (fx: Effect) => {
     switch (fx.type) {
       case 'spawn':
         void spawnWorker(fx);
@@ -235,8 +231,14 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
         if (child?.connected) child.send(fx.message, (err) => err && logger.debug(`worker ${fx.pid}: ${err.message}`));
         break;
       }
-      case 'recover':
-        void recover(fx.pid, fx.ids);
+      case 'recover': {
+        const p = recover(fx.pid, fx.ids, fx.failed);
+        recovering.add(p);
+        void p.finally(() => recovering.delete(p));
+        break;
+      }
+      case 'reap':
+        reapGroup(fx.pid);
         break;
       case 'setTimer':
         timers.set(fx.key, fx.ms, () => dispatch(fx.event));
@@ -287,16 +289,51 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
   };
   let pendingRestore: Promise<void> = Promise.resolve();
 
-  const recover = async (pid: number, ids: readonly string[]) => {
+  const queueClient = async (): Promise<ResqueQueue> =>
+    (resque ??= new (await loadResque()).Queue({ redis: config.redis, namespace: config.namespace, maxRecoveries: config.maxRecoveries }));
+  /** Recoveries under way: the master waits for them (bounded) before it exits. */
+  const recovering = new Set<Promise<void>>();
+  const recover = async (pid: number, ids: readonly string[], failed: Extract<Effect, { type: 'recover' }>['failed']) => {
     try {
-      resque ??= new (await loadResque()).Queue({ redis: config.redis, namespace: config.namespace, maxRecoveries: config.maxRecoveries });
+      const q = await queueClient();
+      // A job killed for running past jobTimeout has failed: recorded, not run again.
+      if (failed?.job.id && failed.job.worker) {
+        const ok = await q.failInflight(failed.job.worker, failed.job.id, { exception: 'Resque::JobTimeout', error: failed.error });
+        if (ok) logger.warn(messages.jobFailedTimeout(pid, failed.job));
+      }
       let n = 0;
-      for (const id of ids) n += await resque.recoverWorker(id);
+      for (const id of ids) n += await q.recoverWorker(id);
       if (n > 0) logger.warn(messages.recovered(pid, n));
     } catch (err) {
       logger.error(messages.recoverFailed(pid, (err as Error).message));
     }
   };
+
+  /** What a dead worker's jobs left in its process group (it is the group's leader): TERM, then KILL. */
+  const reapGroup = (pid: number) => {
+    sendSignal(pid, 'SIGTERM', true);
+    sendSignal(pid, 'SIGCONT', true);
+    const t = setTimeout(() => {
+      // Unless the pid is one of our workers again (reused), which leads a group of its own.
+      if (!children.has(pid)) sendSignal(pid, 'SIGKILL', true);
+    }, config.termTimeoutMs);
+    t.unref();
+  };
+
+  // A job that blocks its worker's event loop stops the worker's lock renewal: while the worker
+  // process is alive and ready, the master holds its leases, so no other worker takes its job
+  // (jobTimeout, enforced from here, is what ends such a job).
+  const holdLeases = async () => {
+    const ids = state.workers.filter((w) => w.phase === 'ready' && w.pid !== undefined && children.has(w.pid)).flatMap((w) => w.ids);
+    if (ids.length === 0 || finished) return;
+    try {
+      await (await queueClient()).holdLocks(ids, config.lockTimeoutMs);
+    } catch (err) {
+      logger.debug(`holding worker leases: ${(err as Error).message}`);
+    }
+  };
+  const leaseTimer = setInterval(() => void holdLeases(), Math.max(100, Math.floor(config.lockTimeoutMs / 3)));
+  leaseTimer.unref();
 
   const masterHandle = (): MasterHandle => ({
     pid: process.pid,
@@ -315,6 +352,9 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
       case 'scale': {
         const n = Number(req.workers);
         if (!Number.isInteger(n) || n < 0) return { ok: false, error: `Expected a worker count ≥ 0, got \`${String(req.workers)}\`` };
+        if (n > config.maxConcurrency) {
+          return { ok: false, error: `Expected a worker count ≤ maxConcurrency (${config.maxConcurrency}), got \`${n}\`; raise maxConcurrency in the config to go higher` };
+        }
         if (state.old) return { ok: false, error: 'this master is being replaced by a newer one; scale that one' };
         if (state.phase !== 'running') return { ok: false, error: `the master is ${state.phase}` };
         dispatch({ type: 'scale', desired: n });
@@ -429,12 +469,26 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
   const tracker = new OldMasterTracker((e) => dispatch(e), logger, { runtimeDir: ctlDir, self: process.pid, generation });
   logger.info(messages.starting(process.pid, config.concurrency, config.queues, describeRedis(config.redis), generation));
   const attached = await tracker.attach(olds);
-  dispatch({ type: 'start', desired: config.concurrency, olds: attached });
-  for (const e of early.splice(0)) dispatch(e);
+  const stop = loop.take(isStopSignal);
+  loop.open({ type: 'start', desired: config.concurrency, olds: attached, stop: stop?.type === 'signal' ? stop.signal : undefined });
 
   const code = await done;
 
   // --- shutdown: every step runs, each in its own try ---
+  clearInterval(leaseTimer);
+  if (recovering.size > 0) {
+    // A worker killed on the way out (stopTimeout, TERM) left jobs in flight: put them back
+    // before the master goes, bounded in case Redis is away.
+    logger.info(messages.recoveringBeforeExit(recovering.size));
+    const bound = Math.max(config.redisTimeoutMs, 5000);
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = await Promise.race([
+      Promise.allSettled([...recovering]).then(() => false),
+      new Promise<boolean>((r) => (timer = setTimeout(() => r(true), bound))),
+    ]);
+    clearTimeout(timer);
+    if (timedOut) logger.warn(messages.recoverTimedOut(bound));
+  }
   clearInterval(memoryTimer);
   clearInterval(supervisorTimer);
   if (config.restartFile) unwatchFile(config.restartFile);
@@ -494,7 +548,9 @@ function fromWorker(pid: number, m: WorkerToMaster): MasterEvent {
     case 'hello':
       return { type: 'hello', pid, id: m.id, ids: m.ids };
     case 'ready':
-      return { type: 'ready', pid };
+      return { type: 'ready', pid, retired: m.retired };
+    case 'job':
+      return { type: 'jobStarted', pid, job: m.job };
     case 'state':
       return { type: 'report', pid, activity: m.activity, job: m.job, processed: m.processed, rssKb: m.rssKb };
     case 'recycling':

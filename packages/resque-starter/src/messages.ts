@@ -47,6 +47,13 @@ export const messages = {
     `${w(slot, pid)}: job ${job.class} on ${job.queue} has run longer than jobTimeout (${sec(ms)}): aborting it`,
   jobKilled: (slot: number, pid: number | undefined, job: JobInfo, ms: number) =>
     `${w(slot, pid)}: job ${job.class} ignored its abort for ${sec(ms)}: killing the worker (SIGKILL)`,
+  jobTimeoutFailure: (ms: number) => `the job ran longer than jobTimeout (${sec(ms)}) and did not stop when aborted; its worker was killed`,
+  jobFailedTimeout: (pid: number, job: JobInfo) => `job ${job.class} on ${job.queue} of killed worker ${pid} recorded as failed (jobTimeout); it is not run again`,
+  retiredForWorker: (slot: number, old: number) =>
+    `worker[${slot}]'s afterFork did not call retireOldWorker(): the master sent TTOU to old master ${old} itself`,
+  atCeiling: (by: string, max: number) => `${by} ignored: already at maxConcurrency (${max} workers)`,
+  recoveringBeforeExit: (n: number) => `waiting for the jobs of ${n} dead worker(s) to go back to their queues before exiting`,
+  recoverTimedOut: (ms: number) => `gave up waiting for job recovery after ${sec(ms)} (Redis unreachable?); another worker's janitor will put the jobs back once their locks lapse`,
   overMemory: (slot: number, pid: number | undefined, kb: number, maxKb: number) =>
     `${w(slot, pid)} uses ${Math.round(kb / 1024)} MB (RssAnon) > maxMemory ${Math.round(maxKb / 1024)} MB: recycling it after its current job`,
   recycling: (slot: number, pid: number, reason: string) => `${w(slot, pid)} is recycling (${reason}); a new worker takes its slot`,

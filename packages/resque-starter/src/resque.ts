@@ -7,6 +7,10 @@ export interface ResqueJobRef {
   queue: string;
   payload: { class: string; args: unknown[] };
   startedAt: number | Date;
+  /** sha1 hex of the payload bytes: the job's identity in its slot's in-flight list. */
+  jobId?: string;
+  /** The Resque id of the slot running it. */
+  workerId?: string;
 }
 
 export interface ResqueWorker {
@@ -26,6 +30,10 @@ export interface ResqueWorker {
 
 export interface ResqueQueue {
   recoverWorker(workerId: string): Promise<number>;
+  /** Records the in-flight job `jobId` (sha1 of its payload) of slot `workerId` as failed and drops it from the slot. */
+  failInflight(workerId: string, jobId: string, failure: { exception: string; error: string }): Promise<boolean>;
+  /** Extends the owner locks that still exist; returns the ids whose lock was gone. */
+  holdLocks(workerIds: readonly string[], ttlMs: number): Promise<string[]>;
   close(): Promise<void> | void;
 }
 

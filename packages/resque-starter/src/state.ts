@@ -11,6 +11,12 @@ export interface MasterSettings {
   jobTimeoutMs: number | undefined;
   maxMemoryKb: number | undefined;
   crashLoop: { deaths: number; windowMs: number; delayMs: number; maxDelayMs: number };
+  /** Ceiling for TTIN and `scale` (the config's `concurrency` is checked against it too). */
+  maxConcurrency: number;
+  /** Workers started at once at most: the rest start as these become ready (a big `scale` is not a fork bomb). */
+  maxStarting: number;
+  /** When a worker exits, the processes its jobs left in its process group are stopped too. */
+  reapJobProcesses: boolean;
 }
 
 /** Why a worker is being stopped. Only `scale` and `shutdown` leave its slot empty on purpose. */
@@ -98,11 +104,15 @@ export interface MasterState {
 export type TimerName = 'ready' | 'stop' | 'kill' | 'job' | 'jobKill' | 'hold';
 
 export type MasterEvent =
-  | { type: 'start'; desired: number; olds: OldMaster[] }
+  /** `stop`: a stop signal that arrived while the master was starting (it takes effect before any worker starts). */
+  | { type: 'start'; desired: number; olds: OldMaster[]; stop?: SignalName | undefined }
   | { type: 'spawned'; key: number; pid: number }
   | { type: 'spawnFailed'; key: number; error: string }
   | { type: 'hello'; pid: number; id: string; ids?: string[] | undefined }
-  | { type: 'ready'; pid: number }
+  /** `retired`: its afterFork sent TTOU to the old master it was to retire (`retireOldWorker()`). */
+  | { type: 'ready'; pid: number; retired?: boolean | undefined }
+  /** Sent by the worker synchronously before the handler runs (a job that blocks its loop is still seen). */
+  | { type: 'jobStarted'; pid: number; job: JobInfo }
   | { type: 'report'; pid: number; activity: 'idle' | 'busy' | 'paused'; job: JobInfo | undefined; processed: number; rssKb?: number | undefined }
   | { type: 'recycling'; pid: number; reason: string }
   | { type: 'fatal'; pid: number; message: string }
@@ -123,7 +133,10 @@ export type Effect =
   | { type: 'spawn'; key: number; slot: number; version: number; retire: number | undefined; paused: boolean; old: boolean }
   | { type: 'signal'; pid: number; signal: SignalName; group: boolean }
   | { type: 'send'; pid: number; message: MasterToWorker }
-  | { type: 'recover'; pid: number; ids: string[] }
+  /** `failed`: the job that ran past jobTimeout; it is recorded as failed, not put back. */
+  | { type: 'recover'; pid: number; ids: string[]; failed?: { job: JobInfo; error: string } | undefined }
+  /** The exited worker's process group (what its jobs started): TERM now, KILL after termTimeout. */
+  | { type: 'reap'; pid: number }
   | { type: 'setTimer'; key: string; ms: number; event: MasterEvent }
   | { type: 'clearTimer'; key: string }
   | { type: 'reloadConfig' }
@@ -348,8 +361,17 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
         fx.push({ type: 'signal', pid: target.pid, signal: 'SIGTTOU', group: false });
       }
     }
-    for (let slot = 0; slot < s.desired && total < cap; slot++) {
-      if (s.workers.some((w) => w.slot === slot && !w.stop && w.version === s.version)) continue;
+    // Linear in the number of workers whatever `desired` is, and at most `maxStarting` at once:
+    // the rest start as these become ready, and the loop stays free for signals meanwhile.
+    const filled = new Set<number>();
+    let starting = 0;
+    for (const w of s.workers) {
+      if (w.stop) continue;
+      if (w.version === s.version) filled.add(w.slot);
+      if (w.phase !== 'ready') starting += 1;
+    }
+    for (let slot = 0; slot < s.desired && total < cap && starting < set.maxStarting; slot++) {
+      if (filled.has(slot)) continue;
       if (now < s.holdUntil) {
         fx.push({ type: 'setTimer', key: 'hold', ms: s.holdUntil - now, event: { type: 'timer', timer: 'hold' } });
         break;
@@ -377,6 +399,7 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
       };
       s.workers.push(w);
       total += 1;
+      starting += 1;
       if (s.handoff) s.handoff.spawned += 1;
       fx.push({ type: 'spawn', key: w.key, slot, version: w.version, retire, paused: s.paused, old: false });
       fx.push({ type: 'setTimer', key: `ready:${w.key}`, ms: set.readyTimeoutMs, event: { type: 'timer', timer: 'ready', key: w.key } });
@@ -392,6 +415,7 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
         s.handoff = { startedAt: now, spawned: 0, pendingRetires: 0, lastOldLive: oldLive(s), retiredSlots: [] };
         log(messages.handoffStart(s.olds, s.desired));
       }
+      if (event.stop) handleSignal(event.stop);
       break;
     }
 
@@ -434,14 +458,22 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
       if (!w || w.phase === 'ready') break;
       w.phase = 'ready';
       w.readyAt = now;
-      // Its afterFork has sent TTOU to the old master (the default; see WorkerHandle.retireOldWorker).
+      // Each new worker retires one old one: its afterFork sends the TTOU (the default; see
+      // WorkerHandle.retireOldWorker). A custom afterFork that did not: the master sends it.
+      let retiredBy: 'worker' | 'master' | undefined;
       if (w.retire !== undefined && s.handoff) {
-        s.handoff.pendingRetires += 1;
-        s.handoff.retiredSlots.push(w.slot);
+        const target = event.retired ? w.retire : (s.olds.find((o) => o.pid === w.retire && o.live > 0) ?? s.olds.find((o) => o.live > 0))?.pid;
+        if (target !== undefined) {
+          s.handoff.pendingRetires += 1;
+          s.handoff.retiredSlots.push(w.slot);
+          retiredBy = event.retired ? 'worker' : 'master';
+          if (!event.retired) fx.push({ type: 'signal', pid: target, signal: 'SIGTTOU', group: false });
+        }
       }
       w.activity = s.paused ? 'paused' : 'idle';
       fx.push({ type: 'clearTimer', key: `ready:${w.key}` });
-      log(messages.workerReady(w.slot, event.pid, now - w.spawnedAt, w.retire));
+      log(messages.workerReady(w.slot, event.pid, now - w.spawnedAt, retiredBy === 'worker' ? w.retire : undefined));
+      if (retiredBy === 'master') log(messages.retiredForWorker(w.slot, w.retire!));
       if (w.stop) {
         // Asked to stop while starting: now that its handlers exist, the stop can be graceful.
         const { mode, reason } = w.stop;
@@ -474,6 +506,19 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
         }
       }
       checkMemory(w);
+      break;
+    }
+
+    case 'jobStarted': {
+      const w = byPid(event.pid);
+      if (!w) break;
+      const newJob = !w.job || w.job.startedAt !== event.job.startedAt;
+      w.activity = 'busy';
+      w.job = event.job;
+      if (newJob && set.jobTimeoutMs !== undefined) {
+        fx.push({ type: 'clearTimer', key: `jobKill:${w.key}` });
+        fx.push({ type: 'setTimer', key: `job:${w.key}`, ms: set.jobTimeoutMs, event: { type: 'timer', timer: 'job', key: w.key, startedAt: event.job.startedAt } });
+      }
       break;
     }
 
@@ -510,8 +555,15 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
       if (!w) break;
       s.workers = s.workers.filter((x) => x !== w);
       clearWorkerTimers(w);
-      const clean = event.code === 0 && event.signal === null;
-      if (w.ids.length > 0 && (!clean || w.phase !== 'ready')) fx.push({ type: 'recover', pid: event.pid, ids: w.ids });
+      // Only an exit the master asked for (or the worker announced) is clean: a job calling
+      // process.exit(0) is a death, and its jobs go back at once, not when the lock lapses.
+      const clean = event.code === 0 && event.signal === null && w.stop !== undefined;
+      if (w.ids.length > 0 && (!clean || w.phase !== 'ready')) {
+        const failed =
+          w.stop?.reason === 'job-timeout' && w.job ? { job: w.job, error: messages.jobTimeoutFailure(set.jobTimeoutMs ?? 0) } : undefined;
+        fx.push({ type: 'recover', pid: event.pid, ids: w.ids, failed });
+      }
+      if (set.reapJobProcesses) fx.push({ type: 'reap', pid: event.pid });
       if (w.stop) {
         log(messages.workerExited(w.slot, event.pid, w.stop.reason, event.code, event.signal, w.stop.mode));
       } else if (s.phase === 'running') {
@@ -533,8 +585,9 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
 
     case 'scale': {
       if (s.phase !== 'running' || s.old) break;
-      log(messages.scaled('scale', s.desired, event.desired));
-      s.desired = event.desired;
+      const desired = Math.min(event.desired, set.maxConcurrency);
+      log(messages.scaled('scale', s.desired, desired));
+      s.desired = desired;
       break;
     }
 
@@ -722,6 +775,10 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
         if (s.phase !== 'running') return;
         if (s.old) {
           log(messages.ignoredWhileOld('TTIN'), 'warn');
+          return;
+        }
+        if (s.desired >= set.maxConcurrency) {
+          log(messages.atCeiling('TTIN', set.maxConcurrency), 'warn');
           return;
         }
         log(messages.scaled('TTIN', s.desired, s.desired + 1));

@@ -4,7 +4,7 @@ import { ConfigError } from './errors.js';
 import { WorkerEnv, WorkerExit, type JobInfo, type MasterToWorker, type WorkerToMaster } from './ipc.js';
 import { loadConfigFile } from './load-config.js';
 import { readRssAnonKb } from './proc.js';
-import { loadResque, type ResqueWorker } from './resque.js';
+import { loadResque, type ResqueJobRef, type ResqueWorker } from './resque.js';
 import { renderWorkerTitle } from './status.js';
 
 // Entry point of a worker process (spawned by the master with an IPC channel, detached, argv
@@ -37,9 +37,11 @@ let started = 0;
 let reportQueued: { afterJobs: boolean } | undefined;
 
 // --- signals first (node-mechanics §3): nothing may stop or kill us by default action ---
-process.on('SIGQUIT', () => void stop('graceful'));
-process.on('SIGTERM', () => void stop('quick'));
-process.on('SIGINT', () => void stop('quick'));
+// A stop signal may come from the master or from an operator (`kill -QUIT <worker>`): either
+// way the master hears it is a requested exit, not a death (a job calling process.exit is one).
+process.on('SIGQUIT', () => stopOnSignal('QUIT', 'graceful'));
+process.on('SIGTERM', () => stopOnSignal('TERM', 'quick'));
+process.on('SIGINT', () => stopOnSignal('INT', 'quick'));
 process.on('SIGUSR1', () => abort());
 process.on('SIGUSR2', () => setPaused(true));
 process.on('SIGCONT', () => {
@@ -115,7 +117,11 @@ async function main(): Promise<void> {
     worker = w;
     send({ t: 'hello', id: w.id, ids: [...(w.ids ?? [w.id])] });
     w.on('error', (err) => logger.warn(`resque worker: ${(err as Error)?.message ?? String(err)}`));
-    w.on('job', () => {
+    w.on('job', (job: unknown) => {
+      // Told to the master now, before the handler runs: a handler that blocks the event loop
+      // would hold back anything queued for later, and jobTimeout is enforced from outside.
+      const info = jobInfo(job as ResqueJobRef);
+      if (info) send({ t: 'job', job: info });
       // Counted as jobs start, so a prefetched batch cannot carry the worker past maxJobs: the
       // job that reaches it finishes, the rest of its batch goes back to the queue.
       started++;
@@ -124,6 +130,9 @@ async function main(): Promise<void> {
     });
     for (const ev of ['idle', 'paused', 'resumed']) w.on(ev, () => reportSoon(false));
     for (const ev of ['success', 'failure']) w.on(ev, () => reportSoon(true));
+    // Emitted when a handler has settled, before the worker acknowledges it and reserves the
+    // next job: a recycle decided here starts no further job.
+    if (config.maxMemoryKb !== undefined) w.on('finished', () => checkMemory(readRssAnonKb('self')));
     const tStart = performance.now();
     await w.start();
     timings.start = performance.now() - tStart;
@@ -143,7 +152,11 @@ async function main(): Promise<void> {
     await config.afterFork(handle, slot);
     if (stopping) return await finish();
     ready = true;
-    send({ t: 'ready' });
+    // A custom afterFork that did not retire an old worker: the master sends that TTOU itself,
+    // and a late retireOldWorker() must not retire a second one.
+    const sentTtou = retired;
+    retired = true;
+    send({ t: 'ready', retired: sentTtou });
     logger.debug(
       `ready ${Math.round(performance.now())} ms after exec, ${cpuMs()} ms CPU (imports ${Math.round(timings.imports)} ms, config ${Math.round(timings.config)} ms, ` +
         `Resque module ${Math.round(timings.resque)} ms more, Resque worker start ${Math.round(timings.start)} ms, afterFork ${Math.round(performance.now() - tAfter)} ms)`,
@@ -181,10 +194,13 @@ function retireOnce(): boolean {
 }
 
 function currentJob(): JobInfo | undefined {
-  const c = worker?.current[0];
+  return jobInfo(worker?.current[0]);
+}
+
+function jobInfo(c: ResqueJobRef | undefined): JobInfo | undefined {
   if (!c) return undefined;
   const startedAt = c.startedAt instanceof Date ? c.startedAt.getTime() : Number(c.startedAt);
-  return { queue: c.queue, class: String(c.payload?.class ?? '?'), startedAt };
+  return { queue: c.queue, class: String(c.payload?.class ?? '?'), startedAt, id: c.jobId, worker: c.workerId };
 }
 
 function activity(): 'idle' | 'busy' | 'paused' {
@@ -221,10 +237,19 @@ function reportSoon(afterJobs: boolean): void {
 function afterJob(): void {
   const rss = readRssAnonKb('self');
   report(rss);
+  checkMemory(rss);
+}
+
+function checkMemory(rss: number | undefined): void {
   if (!config || !worker || stopping) return;
   if (config.maxMemoryKb !== undefined && rss !== undefined && rss > config.maxMemoryKb) {
     recycle(`memory ${Math.round(rss / 1024)} MB > maxMemory ${Math.round(config.maxMemoryKb / 1024)} MB`);
   }
+}
+
+function stopOnSignal(name: string, mode: 'graceful' | 'quick'): void {
+  if (!stopping) send({ t: 'recycling', reason: `${name} received` });
+  void stop(mode);
 }
 
 function recycle(reason: string): void {

@@ -16,6 +16,9 @@ const SETTINGS: MasterSettings = {
   jobTimeoutMs: undefined,
   maxMemoryKb: undefined,
   crashLoop: { deaths: 4, windowMs: 60_000, delayMs: 1000, maxDelayMs: 8000 },
+  maxConcurrency: 64,
+  maxStarting: 8,
+  reapJobProcesses: true,
 };
 
 /** Drives the reducer like the master's loop does, assigning pids to spawns. */
@@ -45,7 +48,7 @@ class Sim {
     return pids;
   }
   readyAll(pids: number[]): void {
-    for (const pid of pids) this.send({ type: 'ready', pid });
+    for (const pid of pids) this.send({ type: 'ready', pid, retired: true });
   }
   start(desired: number, olds: MasterState['olds'] = []): number[] {
     this.send({ type: 'start', desired, olds });
@@ -306,7 +309,26 @@ describe('rolling hand-off from an old master (under start-server)', () => {
     expect(spawns(fx)).toEqual([{ slot: 0, retire: 50 }]);
     const [a] = sim.spawnAll();
     // the new worker's afterFork sends TTOU: no extra one from the master
-    expect(signals(sim.send({ type: 'ready', pid: a! }))).toEqual([]);
+    expect(signals(sim.send({ type: 'ready', pid: a!, retired: true }))).toEqual([]);
+  });
+
+  it('a custom afterFork that retires nobody: the master sends the TTOU itself and says so (no stalled rollout)', () => {
+    const sim = new Sim();
+    sim.send({ type: 'start', desired: 2, olds: old(2) });
+    const [a] = sim.spawnAll();
+    const step = reduce(sim.state, { type: 'ready', pid: a!, retired: false }, sim.now);
+    sim.state = step.state;
+    expect(signals(step.effects)).toEqual(['TTOU 50']);
+    const lines = step.effects.flatMap((e) => (e.type === 'log' ? [e.message] : []));
+    expect(lines.some((l) => /sent TTOU/.test(l) && /ready in/.test(l))).toBe(false);
+    expect(lines.some((l) => /did not call retireOldWorker\(\): the master sent TTOU to old master 50/.test(l))).toBe(true);
+    // the old worker leaves; the next new worker starts, and the hand-off completes
+    const next = spawns(sim.send({ type: 'oldWorkers', pid: 50, live: 1 }));
+    expect(next).toEqual([{ slot: 1, retire: 50 }]);
+    const [b] = sim.spawnAll();
+    expect(signals(sim.send({ type: 'ready', pid: b!, retired: false }))).toEqual(['TTOU 50']);
+    sim.send({ type: 'oldWorkers', pid: 50, live: 0 });
+    expect(sim.state.handoff).toBeUndefined();
   });
 
   it('an old master with fewer workers than C lets several new ones start at once', () => {
@@ -323,22 +345,22 @@ describe('rolling hand-off from an old master (under start-server)', () => {
     const sim = new Sim();
     sim.send({ type: 'start', desired: 3, olds: old(3) });
     const [a] = sim.spawnAll();
-    sim.send({ type: 'ready', pid: a! }); // TTOU sent: one old worker finishes its job
+    sim.send({ type: 'ready', pid: a!, retired: true }); // TTOU sent: one old worker finishes its job
     // Its replacement: 3 old, one of them retiring, + 1 new = 3 = C, so it retires none.
     let fx = sim.send({ type: 'exit', pid: a!, code: null, signal: 'SIGKILL' });
     expect(spawns(fx)).toEqual([{ slot: 0, retire: undefined }]);
     const [b] = sim.spawnAll();
-    expect(signals(sim.send({ type: 'ready', pid: b! }))).toEqual([]);
+    expect(signals(sim.send({ type: 'ready', pid: b!, retired: true }))).toEqual([]);
     // The retired old worker is gone: the next new one fits and retires the next old one.
     fx = sim.send({ type: 'oldWorkers', pid: 50, live: 2 });
     expect(spawns(fx)).toEqual([{ slot: 1, retire: 50 }]);
     expect(sim.state.workers.length + oldLive(sim.state)).toBe(4);
     const [c] = sim.spawnAll();
-    sim.send({ type: 'ready', pid: c! });
+    sim.send({ type: 'ready', pid: c!, retired: true });
     fx = sim.send({ type: 'oldWorkers', pid: 50, live: 1 });
     expect(spawns(fx)).toEqual([{ slot: 2, retire: 50 }]);
     const [d] = sim.spawnAll();
-    sim.send({ type: 'ready', pid: d! });
+    sim.send({ type: 'ready', pid: d!, retired: true });
     sim.send({ type: 'oldWorkers', pid: 50, live: 0 });
     // Three new workers and every old one retired by exactly one TTOU each (slot 0's came from a).
     expect(sim.state.workers.filter((w) => w.phase === 'ready')).toHaveLength(3);
@@ -349,7 +371,7 @@ describe('rolling hand-off from an old master (under start-server)', () => {
     const sim = new Sim();
     sim.send({ type: 'start', desired: 2, olds: old(2) });
     const [a] = sim.spawnAll();
-    sim.send({ type: 'ready', pid: a! });
+    sim.send({ type: 'ready', pid: a!, retired: true });
     sim.send({ type: 'oldWorkers', pid: 50, live: 1 });
     const [b] = sim.spawnAll();
     let fx = sim.send({ type: 'exit', pid: b!, code: 70, signal: null });
@@ -366,7 +388,7 @@ describe('rolling hand-off from an old master (under start-server)', () => {
     const sim = new Sim();
     sim.send({ type: 'start', desired: 1, olds: [{ pid: 50, generation: 1, live: 1, linked: false }] });
     const [a] = sim.spawnAll();
-    sim.send({ type: 'ready', pid: a! });
+    sim.send({ type: 'ready', pid: a!, retired: true });
     expect(sim.send({ type: 'oldWorkers', pid: 50, live: 0 }).filter((e) => e.type === 'quitOld')).toEqual([{ type: 'quitOld', pids: [50] }]);
   });
 });
@@ -468,5 +490,89 @@ describe('limits', () => {
     sim.send({ type: 'report', pid: 100, activity: 'busy', job: { queue: 'q', class: 'A', startedAt: 1 }, processed: 0 });
     sim.send({ type: 'report', pid: 100, activity: 'idle', job: undefined, processed: 1 });
     expect(sim.send({ type: 'timer', timer: 'job', key: 1, startedAt: 1 })).toEqual([]);
+  });
+});
+
+describe('hardening (issue 10)', () => {
+  it('a stop signal that arrived during start-up takes effect before any worker starts (item 8)', () => {
+    const sim = new Sim();
+    const fx = sim.send({ type: 'start', desired: 3, olds: [], stop: 'SIGTERM' });
+    expect(spawns(fx)).toEqual([]);
+    expect(fx.find((e) => e.type === 'exit')).toEqual({ type: 'exit', code: 0 });
+  });
+
+  it('a stop during start-up of a new generation gives the old master its workers back', () => {
+    const sim = new Sim();
+    const fx = sim.send({ type: 'start', desired: 2, olds: [{ pid: 50, generation: 1, live: 2, linked: true }], stop: 'SIGQUIT' });
+    expect(spawns(fx)).toEqual([]);
+    expect(fx.filter((e) => e.type === 'restoreOld')).toEqual([{ type: 'restoreOld', pids: [50] }]);
+  });
+
+  it('a worker exiting 0 without being asked (a job called process.exit) is a death: jobs recovered at once, slot refilled (item 6)', () => {
+    const sim = new Sim();
+    const [pid] = sim.start(1);
+    sim.send({ type: 'hello', pid: pid!, id: 'host:1:q' });
+    const lines = sim.logs({ type: 'exit', pid: pid!, code: 0, signal: null });
+    expect(sim.effects.filter((e) => e.type === 'recover')).toEqual([{ type: 'recover', pid, ids: ['host:1:q'], failed: undefined }]);
+    expect(lines.some((l) => /died/.test(l))).toBe(true);
+    expect(spawns(sim.effects)).toEqual([{ slot: 0, retire: undefined }]);
+  });
+
+  it('a worker that announced its stop (operator QUIT, recycle) exits cleanly: nothing to recover, no death', () => {
+    const sim = new Sim();
+    const [pid] = sim.start(1);
+    sim.send({ type: 'hello', pid: pid!, id: 'host:1:q' });
+    sim.send({ type: 'recycling', pid: pid!, reason: 'QUIT received' });
+    const lines = sim.logs({ type: 'exit', pid: pid!, code: 0, signal: null });
+    expect(sim.effects.filter((e) => e.type === 'recover')).toEqual([]);
+    expect(lines.some((l) => /died/.test(l))).toBe(false);
+  });
+
+  it("every worker exit stops what its jobs left in its process group (item 12), unless turned off", () => {
+    const on = new Sim();
+    const [a] = on.start(1);
+    on.send({ type: 'exit', pid: a!, code: 0, signal: null });
+    expect(on.effects.filter((e) => e.type === 'reap')).toEqual([{ type: 'reap', pid: a }]);
+    const off = new Sim({ reapJobProcesses: false });
+    const [b] = off.start(1);
+    off.send({ type: 'exit', pid: b!, code: 0, signal: null });
+    expect(off.effects.filter((e) => e.type === 'reap')).toEqual([]);
+  });
+
+  it('jobTimeout is armed by the job-start message and a worker killed for it has its job failed, not recovered (item 4)', () => {
+    const sim = new Sim({ jobTimeoutMs: 1000 });
+    const [pid] = sim.start(1);
+    sim.send({ type: 'hello', pid: pid!, id: 'host:1:q' });
+    const job = { queue: 'q', class: 'Block', startedAt: sim.now, id: 'abc', worker: 'host:1:q' };
+    expect(sim.send({ type: 'jobStarted', pid: pid!, job }).find((e) => e.type === 'setTimer')).toMatchObject({ key: 'job:1', ms: 1000 });
+    sim.send({ type: 'timer', timer: 'job', key: 1, startedAt: job.startedAt });
+    expect(signals(sim.send({ type: 'timer', timer: 'jobKill', key: 1, startedAt: job.startedAt }))).toEqual(['KILL -100']);
+    sim.send({ type: 'exit', pid: pid!, code: null, signal: 'SIGKILL' });
+    const rec = sim.effects.find((e) => e.type === 'recover') as Extract<Effect, { type: 'recover' }>;
+    expect(rec.failed?.job).toEqual(job);
+    expect(rec.failed?.error).toMatch(/jobTimeout/);
+  });
+
+  it('workers start at most maxStarting at a time, whatever the count; the rest follow as they become ready (item 14)', () => {
+    const sim = new Sim({ maxStarting: 4, maxConcurrency: 4096 });
+    sim.send({ type: 'start', desired: 0, olds: [] });
+    const t0 = performance.now();
+    const fx = sim.send({ type: 'scale', desired: 4096 });
+    expect(spawns(fx)).toHaveLength(4);
+    const pids = sim.spawnAll();
+    expect(spawns(sim.send({ type: 'ready', pid: pids[0]! }))).toEqual([{ slot: 4, retire: undefined }]);
+    // Reducer work stays linear: a TERM is handled at once (the master stays responsive).
+    expect(kinds(sim.send({ type: 'signal', signal: 'SIGTERM' }))).toContain('signal');
+    expect(performance.now() - t0).toBeLessThan(1000);
+  });
+
+  it('scale and TTIN stop at maxConcurrency', () => {
+    const sim = new Sim({ maxConcurrency: 2 });
+    sim.start(2);
+    const lines = sim.logs({ type: 'signal', signal: 'SIGTTIN' });
+    expect(sim.state.desired).toBe(2);
+    expect(lines.some((l) => /maxConcurrency \(2/.test(l))).toBe(true);
+    sim.send({ type: 'scale', desired: 200 });
+    expect(sim.state.desired).toBe(2);
   });
 });
