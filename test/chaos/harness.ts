@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { startRedis, type RedisOptions, type TestRedis } from '../helpers/redis.js';
-import { BIN, ROOT, spawnNode, type Spawned } from '../helpers/spawn.js';
+import { slow, slowness } from '../helpers/slowness.js';
+import { BIN, ROOT, spawnNode, spawnTracked, type Spawned } from '../helpers/spawn.js';
 import { pidAlive, pollUntil } from '../helpers/wait.js';
 import { resqueModuleEnv, type StatusFile } from '../fixtures/rs-harness.js';
 
@@ -77,14 +78,25 @@ export interface ChaosResult {
   recoveryMs: number | undefined;
   recoveryWhat: string;
   notes: string[];
+  /** The run's measured slowness factor (deadlines were scaled by it). */
+  slowness: number;
+}
+
+/** A second chain on the same namespace and records file (another host on the same Redis). */
+export interface PeerOptions {
+  /** Names the peer's directory and its process mark (`CHAOS_NS=<ns>/<name>`). */
+  name: string;
+  conf?: ChaosConf;
 }
 
 /** One scenario's world: a directory with conf.ts, the records file, the chain's pid/status files. */
 export class ChaosEnv {
   readonly dir = mkdtempSync(join(mkdirSync(join(ROOT, 'tmp'), { recursive: true }) ?? join(ROOT, 'tmp'), 'chaos-'));
   readonly ns: string;
+  /** The mark of this env's processes (CHAOS_NS): the namespace, or `<ns>/<peer name>` for a peer. */
+  readonly tag: string;
   readonly conf = join(this.dir, 'conf.ts');
-  readonly records = join(this.dir, 'records.log');
+  readonly records: string;
   readonly masterPidFile = join(this.dir, 'master.pid');
   readonly statusFile = join(this.dir, 'status.json');
   readonly ssPidFile = join(this.dir, 'ss.pid');
@@ -98,9 +110,12 @@ export class ChaosEnv {
     readonly scenario: string,
     readonly seed: number,
     conf: ChaosConf,
+    peerOf?: { env: ChaosEnv; name: string },
   ) {
-    this.ns = redis.namespace();
-    writeFileSync(this.records, '');
+    this.ns = peerOf ? peerOf.env.ns : redis.namespace();
+    this.tag = peerOf ? `${this.ns}/${peerOf.name}` : this.ns;
+    this.records = peerOf ? peerOf.env.records : join(this.dir, 'records.log');
+    if (!peerOf) writeFileSync(this.records, '');
     this.writeConf(conf);
   }
 
@@ -121,28 +136,30 @@ export class ChaosEnv {
     return {
       RESQUE_STARTER_RUNTIME_DIR: this.runtimeDir,
       RS_TEST_NS: this.ns,
-      CHAOS_NS: this.ns,
+      CHAOS_NS: this.tag,
       REDIS_URL: this.redis.url,
       BATON_LOG_LEVEL: 'info',
       ...resqueModuleEnv(),
     };
   }
 
-  /** start-server (ours) → resque-starter -c conf.ts, with the README's recommended flags. */
-  chain(extraArgs: string[] = []): Spawned {
-    const sp = spawnNode(
-      BIN.startServer,
-      [`--pid-file=${this.ssPidFile}`, `--status-file=${this.ssStatusFile}`, '--signal-on-hup=CONT', `--interval=${process.env.CHAOS_SS_INTERVAL ?? '0.3'}`, ...extraArgs, '--', process.execPath, BIN.resqueStarter, '-c', this.conf],
-      { label: `start-server [${this.scenario}, seed ${this.seed}]`, env: this.env() },
-    );
+  /**
+   * start-server (ours) → resque-starter -c conf.ts, with the README's recommended flags.
+   * `via` runs it through a command that execs the rest (e.g. `unshare --uts … exec "$@"`):
+   * the process tree is then the same, under another host name.
+   */
+  chain(extraArgs: string[] = [], via: string[] = []): Spawned {
+    const args = [BIN.startServer, `--pid-file=${this.ssPidFile}`, `--status-file=${this.ssStatusFile}`, '--signal-on-hup=CONT', `--interval=${process.env.CHAOS_SS_INTERVAL ?? '0.3'}`, ...extraArgs, '--', process.execPath, BIN.resqueStarter, '-c', this.conf];
+    const label = `start-server [${this.scenario}${this.tag === this.ns ? '' : ` ${this.tag.slice(this.ns.length + 1)}`}, seed ${this.seed}]`;
+    const sp = via.length > 0 ? spawnTracked(via[0]!, [...via.slice(1), process.execPath, ...args], { label, env: this.env() }) : spawnNode(args[0]!, args.slice(1), { label, env: this.env() });
     this.chains.push(sp);
     return sp;
   }
 
   /** `chain()`, then wait until its last worker slot is ready. */
-  async startChain(extraArgs: string[] = []): Promise<Spawned> {
-    const sp = this.chain(extraArgs);
-    await sp.waitForLine(new RegExp(`worker\\[${this.concurrency - 1}\\] \\d+ ready`), { timeoutMs: 20_000 });
+  async startChain(extraArgs: string[] = [], via: string[] = []): Promise<Spawned> {
+    const sp = this.chain(extraArgs, via);
+    await sp.waitForLine(new RegExp(`worker\\[${this.concurrency - 1}\\] \\d+ ready`), { timeoutMs: slow(20_000) });
     return sp;
   }
 
@@ -200,7 +217,9 @@ export class ChaosEnv {
     return m;
   }
 
-  async waitAllDone(ids: readonly string[], timeoutMs = 60_000): Promise<void> {
+  /** Waits until every id is done; `idleTimeoutMs` is for an idle machine (scaled by the slowness). */
+  async waitAllDone(ids: readonly string[], idleTimeoutMs = 60_000): Promise<void> {
+    const timeoutMs = slow(idleTimeoutMs);
     let missing = ids.length;
     try {
       await pollUntil(
@@ -218,12 +237,12 @@ export class ChaosEnv {
 
   /** Pids of every live process of this env's chain (found by the CHAOS_NS mark in /proc/<pid>/environ). */
   treePids(): number[] {
-    return findByEnv(`CHAOS_NS=${this.ns}`);
+    return findByEnv(`CHAOS_NS=${this.tag}`);
   }
 
   /** Live worker processes of this env (both generations), in pid order (seeded picks replay). */
   workerPids(): number[] {
-    return findByEnv(`CHAOS_NS=${this.ns}`, 'RESQUE_STARTER_SLOT=').sort((a, b) => a - b);
+    return findByEnv(`CHAOS_NS=${this.tag}`, 'RESQUE_STARTER_SLOT=').sort((a, b) => a - b);
   }
 
   /** Ids of the jobs `pid` has started and not finished (what it holds when it is killed). */
@@ -233,17 +252,17 @@ export class ChaosEnv {
     return ex.filter((x) => x.what === 'start' && !done.has(x.id)).map((x) => x.id);
   }
 
-  /** Stops every chain (TERM to start-server, as an operator would) and waits for the tree. */
-  async stopAll(timeoutMs = 20_000): Promise<number> {
+  /** Stops every chain (TERM to start-server, as an operator would) and waits for the tree (idle-machine deadline, scaled). */
+  async stopAll(idleTimeoutMs = 20_000): Promise<number> {
     for (const c of this.chains) if (!c.exit) c.kill('SIGTERM');
-    await Promise.all(this.chains.map((c) => (c.exit ? undefined : c.waitForExit({ timeoutMs }).catch(() => undefined))));
+    await Promise.all(this.chains.map((c) => (c.exit ? undefined : c.waitForExit({ timeoutMs: slow(idleTimeoutMs) }).catch(() => undefined))));
     return await this.orphansAfter(10_000);
   }
 
-  /** Waits up to `ms` for every process of the tree to be gone; returns how many are left (then kills them). */
+  /** Waits up to `ms` (idle machine; scaled by the slowness) for every process of the tree to be gone; returns how many are left (then kills them). */
   async orphansAfter(ms: number): Promise<number> {
     try {
-      await pollUntil(() => this.treePids().length === 0, { timeoutMs: ms, what: 'the process tree to exit' });
+      await pollUntil(() => this.treePids().length === 0, { timeoutMs: slow(ms), what: 'the process tree to exit' });
       return 0;
     } catch {
       const left = this.treePids();
@@ -314,6 +333,7 @@ export class ChaosEnv {
       recoveryMs: o.recoveryMs,
       recoveryWhat: o.recoveryWhat,
       notes,
+      slowness: slowness(),
     };
     if (process.env.CHAOS_REPORT) appendFileSync(process.env.CHAOS_REPORT, `${JSON.stringify(result)}\n`);
     return result;
@@ -333,6 +353,8 @@ export function chaosSuite(options: RedisOptions = {}): {
   readonly redis: TestRedis;
   readonly r: Redis;
   setup(scenario: string, seed: number, conf: ChaosConf, on?: TestRedis): ChaosEnv;
+  /** A second env on `env`'s namespace and records file, with its own files and process mark. */
+  peer(env: ChaosEnv, o: PeerOptions): ChaosEnv;
 } {
   let redis: TestRedis | undefined;
   let r: Redis | undefined;
@@ -359,6 +381,11 @@ export function chaosSuite(options: RedisOptions = {}): {
     },
     setup(scenario, seed, conf, on) {
       const e = new ChaosEnv(on ?? redis!, scenario, seed, conf);
+      envs.push(e);
+      return e;
+    },
+    peer(env, o) {
+      const e = new ChaosEnv(env.redis, env.scenario, env.seed, o.conf ?? { concurrency: env.concurrency }, { env, name: o.name });
       envs.push(e);
       return e;
     },
