@@ -51,11 +51,11 @@ export interface WorkerHandle<W = unknown> {
 export interface CrashLoopConfig {
   /** More than this many unexpected deaths within `window` starts the delay. @default 4 */
   deaths?: number;
-  /** Seconds over which deaths are counted. @default 60 */
+  /** Seconds over which deaths are counted; 1 to 86400. @default 60 */
   window?: number;
-  /** First delay in seconds; doubles on each further death while over the limit. @default 1 */
+  /** First delay in seconds; doubles on each further death while over the limit; 0.01 to 3600. @default 1 */
   delay?: number;
-  /** Longest delay in seconds. @default 60 */
+  /** Longest delay in seconds; 0.01 to 86400. @default 60 */
   maxDelay?: number;
 }
 
@@ -64,8 +64,14 @@ export interface CrashLoopConfig {
  * Relative paths are resolved against the directory of the config file.
  */
 export interface ResqueStarterConfig {
-  /** Number of worker processes. Changed at run time by TTIN/TTOU and `resque-starter scale N`. @default 1 */
+  /** Number of worker processes, 0..`maxConcurrency`. Changed at run time by TTIN/TTOU and `resque-starter scale N`. @default 1 */
   concurrency?: number;
+  /**
+   * The most worker processes this master will run, whatever `concurrency`, TTIN or
+   * `resque-starter scale N` ask for (a typo such as `scale 200` is refused). An integer from 1 to 4096.
+   * @default 128
+   */
+  maxConcurrency?: number;
   /** Queues in priority order, as Resque: names, `*` and globs, `!name` to exclude. A string is split on commas. @default ['*'] */
   queues?: string | readonly string[];
   /** Redis URL or ioredis options. @default process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' */
@@ -74,7 +80,7 @@ export interface ResqueStarterConfig {
   namespace?: string;
   /**
    * Seconds between polls of empty queues (Resque's `INTERVAL`). When unset, idle workers are
-   * woken as soon as a job is enqueued (the `@baton/resque` default).
+   * woken as soon as a job is enqueued (the `@baton/resque` default). 0.01 to 3600.
    * @default undefined
    */
   dequeueInterval?: number;
@@ -96,6 +102,13 @@ export interface ResqueStarterConfig {
   statusFile?: string;
   /** Append the master's and workers' logs to this file instead of stderr; `resque-starter reopen-logs` reopens it. @default undefined (stderr) */
   logFile?: string;
+  /**
+   * Mode of the files the master creates (status file, log file): a number (`0o640`) or an octal
+   * string (`'0640'`). The owner must keep read and write; others may not write. The status file
+   * lists queues, job classes and worker ids, so it is not world-readable by default.
+   * @default 0o640
+   */
+  fileMode?: number | string;
   /** Log level. @default process.env.BATON_LOG_LEVEL ?? 'info' */
   logLevel?: LogLevelName | number;
   /** Touching this file starts the same rolling replacement of the workers as HUP. @default undefined (none) */
@@ -108,31 +121,33 @@ export interface ResqueStarterConfig {
   maxMemory?: number;
   /** Recycle a worker after this many jobs. @default undefined (no limit) */
   maxJobs?: number;
-  /** Recycle a worker after this many seconds (plus up to 10 % random jitter, so workers do not all go at once). @default undefined (no limit) */
+  /** Recycle a worker after this many seconds (plus up to 10 % random jitter, so workers do not all go at once); 0.1 s to 14 days (1209600). @default undefined (no limit) */
   maxLifetime?: number;
   /**
    * Seconds a single job may run. Then its AbortSignal fires (the job fails); if it is still
    * running `termTimeout` seconds later, the master kills the worker and the job is recovered.
+   * 0.01 to 86400 (one day).
    * @default undefined (no limit)
    */
   jobTimeout?: number;
-  /** Seconds a worker told to finish its job (QUIT, TTOU, recycle) may take before it is stopped quickly (TERM). @default 60 */
+  /** Seconds a worker told to finish its job (QUIT, TTOU, recycle) may take before it is stopped quickly (TERM); 0.1 to 86400, or `Infinity` (never). @default 60 */
   stopTimeout?: number;
-  /** Seconds a worker stopped quickly (TERM) has to put its jobs back before the master kills it. @default 4 (Resque's RESQUE_TERM_TIMEOUT) */
+  /** Seconds a worker stopped quickly (TERM) has to put its jobs back before the master kills it; 0.1 to 3600. @default 4 (Resque's RESQUE_TERM_TIMEOUT) */
   termTimeout?: number;
-  /** Seconds a new worker has to load, connect and report ready. @default 30 */
+  /** Seconds a new worker has to load, connect and report ready; 0.1 to 3600. @default 30 */
   readyTimeout?: number;
-  /** Seconds the master waits for Redis at start-up before it gives up. @default 5 */
+  /** Seconds the master waits for Redis at start-up before it gives up; 0.1 to 600. @default 5 */
   redisTimeout?: number;
   /**
    * Seconds of a worker's owner lock. A worker that dies, or is frozen (SIGSTOP, swapped out,
    * cut off from Redis) longer than this, has its jobs put back at the head of their queues by
-   * any live worker. Shorter: faster recovery; it must stay well above event-loop stalls. @default 10
+   * any live worker. Shorter: faster recovery; it must stay well above event-loop stalls. 1 to 3600.
+   * @default 10
    */
   lockTimeout?: number;
   /** A job that has killed this many workers goes to `failed` instead of back to its queue. @default 3 */
   maxRecoveries?: number;
-  /** Seconds between refreshes of the status file's memory figures (and the memory limit check while a job runs). @default 1 */
+  /** Seconds between refreshes of the status file's memory figures (and the memory limit check while a job runs); 0.05 to 3600. @default 1 */
   statusInterval?: number;
   /** Crash-loop protection. @default { deaths: 4, window: 60, delay: 1, maxDelay: 60 } */
   crashLoop?: CrashLoopConfig;
@@ -166,6 +181,8 @@ export function defaultAfterFork(worker: WorkerHandle): void {
 export interface ResolvedConfig {
   path: string;
   concurrency: number;
+  /** Ceiling for `concurrency`, TTIN and `scale` (1..4096). */
+  maxConcurrency: number;
   queues: string[];
   redis: string | RedisOptions;
   namespace: string;
@@ -177,6 +194,8 @@ export interface ResolvedConfig {
   pidFile: string | undefined;
   statusFile: string | undefined;
   logFile: string | undefined;
+  /** Mode (e.g. 0o640) for the status and log files the master creates. */
+  fileMode: number;
   logLevel: LogLevelName | number;
   restartFile: string | undefined;
   user: string | number | undefined;
@@ -199,11 +218,36 @@ export interface ResolvedConfig {
 }
 
 const KNOWN_FIELDS = new Set<string>([
-  'concurrency', 'queues', 'redis', 'namespace', 'dequeueInterval', 'jobConcurrency', 'prefetch', 'jobs', 'hooks',
-  'pidFile', 'statusFile', 'logFile', 'logLevel', 'restartFile', 'user', 'group', 'maxMemory', 'maxJobs',
+  'concurrency', 'maxConcurrency', 'queues', 'redis', 'namespace', 'dequeueInterval', 'jobConcurrency', 'prefetch', 'jobs', 'hooks',
+  'pidFile', 'statusFile', 'logFile', 'fileMode', 'logLevel', 'restartFile', 'user', 'group', 'maxMemory', 'maxJobs',
   'maxLifetime', 'jobTimeout', 'stopTimeout', 'termTimeout', 'readyTimeout', 'redisTimeout', 'lockTimeout', 'maxRecoveries', 'statusInterval',
   'crashLoop', 'serverStarterStatusFile', 'beforeFork', 'afterFork',
 ]);
+/**
+ * Allowed range, in seconds, of every duration field: Node's timers overflow above 2³¹−1 ms
+ * (~24.8 days) and fire at once, and tiny values (a 1 ms lock) make no sense.
+ */
+export const DURATION_RANGES = {
+  dequeueInterval: [0.01, 3600],
+  maxLifetime: [0.1, 1_209_600],
+  jobTimeout: [0.01, 86_400],
+  stopTimeout: [0.1, 86_400],
+  termTimeout: [0.1, 3600],
+  readyTimeout: [0.1, 3600],
+  redisTimeout: [0.1, 600],
+  lockTimeout: [1, 3600],
+  statusInterval: [0.05, 3600],
+  'crashLoop.window': [1, 86_400],
+  'crashLoop.delay': [0.01, 3600],
+  'crashLoop.maxDelay': [0.01, 86_400],
+} as const satisfies Record<string, readonly [number, number]>;
+
+/** Default and bounds of `maxConcurrency`. */
+export const MAX_CONCURRENCY = { default: 128, min: 1, max: 4096 } as const;
+
+/** Default `fileMode` of the status and log files. */
+export const DEFAULT_FILE_MODE = 0o640;
+
 const LOG_LEVELS = new Set(['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace', 'verbose']);
 
 export interface ResolveContext {
@@ -252,6 +296,16 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     }
     return v as number;
   };
+  /** A duration in seconds within DURATION_RANGES (undefined when not set). */
+  const optSeconds = (field: string, obj: Record<string, unknown> = c, label: keyof typeof DURATION_RANGES = field as keyof typeof DURATION_RANGES) => {
+    const v = obj[field];
+    if (v === undefined) return undefined;
+    const [min, max] = DURATION_RANGES[label];
+    if (typeof v !== 'number' || !(v >= min && v <= max)) {
+      fail(label, `Expected \`${label}\` to be between ${min} and ${max} seconds, got ${describeNumber(v)}`);
+    }
+    return v as number;
+  };
   const optString = (field: string): string | undefined => {
     const v = c[field];
     if (v === undefined) return undefined;
@@ -262,8 +316,8 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     const v = optString(field);
     return v === undefined ? undefined : isAbsolute(v) ? v : resolvePath(dirname(ctx.path), v);
   };
-  const seconds = (field: string, dflt: number | undefined, obj: Record<string, unknown> = c, label = field) => {
-    const v = optPositive(field, obj, label);
+  const seconds = (field: string, dflt: number | undefined, obj: Record<string, unknown> = c, label: keyof typeof DURATION_RANGES = field as keyof typeof DURATION_RANGES) => {
+    const v = optSeconds(field, obj, label);
     const s = v ?? dflt;
     return s === undefined ? undefined : Math.round(s * 1000);
   };
@@ -307,6 +361,12 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
   else if (typeof redisRaw === 'string') {
     if (!/^rediss?:\/\//.test(redisRaw) && !redisRaw.startsWith('/')) {
       fail('redis', `Expected \`redis\` to be a redis:// or rediss:// URL (or ioredis options), got \`${redactUrl(redisRaw)}\``);
+    }
+    if (!redisRaw.startsWith('/') && !URL.canParse(redisRaw)) {
+      fail(
+        'redis',
+        `Expected \`redis\` to be a valid URL, got \`${redactUrl(redisRaw)}\`; percent-encode special characters in the user name and password (\`/\` as %2F, \`#\` as %23, \`?\` as %3F, \`@\` as %40, e.g. with encodeURIComponent)`,
+      );
     }
     redis = redisRaw;
   } else if (redisRaw !== null && typeof redisRaw === 'object' && !Array.isArray(redisRaw)) redis = redisRaw as RedisOptions;
@@ -352,15 +412,32 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
   if (prefetch > 1000) fail('prefetch', `Expected \`prefetch\` to be an integer from 1 to 1000, got ${describe(prefetch)}`);
   const maxMemory = optPositive('maxMemory');
   const maxJobs = c.maxJobs === undefined ? undefined : int('maxJobs', 1, 0);
-  const dequeueInterval = optPositive('dequeueInterval');
+  const dequeueInterval = optSeconds('dequeueInterval');
   const stopTimeout = c.stopTimeout;
   let stopTimeoutMs = 60_000;
   if (stopTimeout === Infinity) stopTimeoutMs = 0;
   else if (stopTimeout !== undefined) stopTimeoutMs = seconds('stopTimeout', 60)!;
 
+  const maxConcurrency = int('maxConcurrency', MAX_CONCURRENCY.min, MAX_CONCURRENCY.default);
+  if (maxConcurrency > MAX_CONCURRENCY.max) {
+    fail('maxConcurrency', `Expected \`maxConcurrency\` to be an integer from ${MAX_CONCURRENCY.min} to ${MAX_CONCURRENCY.max}, got ${describeNumber(maxConcurrency)}`);
+  }
+  const concurrency = int('concurrency', 0, 1);
+  if (concurrency > maxConcurrency) {
+    fail(
+      'concurrency',
+      `Expected \`concurrency\` to be at most \`maxConcurrency\` (${maxConcurrency}), got ${describeNumber(concurrency)}; raise \`maxConcurrency\` (up to ${MAX_CONCURRENCY.max}) if you mean it`,
+    );
+  }
+  const fileMode = c.fileMode === undefined ? DEFAULT_FILE_MODE : parseFileMode(c.fileMode);
+  if (fileMode === undefined) {
+    fail('fileMode', `Expected \`fileMode\` to be a file mode such as 0o640 or '0640' (owner read and write, not writable by others), got ${describe(c.fileMode)}`);
+  }
+
   return {
     path: ctx.path,
-    concurrency: int('concurrency', 0, 1),
+    concurrency,
+    maxConcurrency,
     queues,
     redis,
     namespace,
@@ -372,6 +449,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     pidFile: optPath('pidFile'),
     statusFile: optPath('statusFile'),
     logFile: optPath('logFile'),
+    fileMode: fileMode!,
     logLevel,
     restartFile: optPath('restartFile'),
     user: idOf('user'),
@@ -394,12 +472,25 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
   };
 }
 
-/** Why: a Redis password must never reach a log line, a title or the status file. */
+/**
+ * Why: a Redis password must never reach a log line, a title or the status file. Parsed the way
+ * ioredis parses it (WHATWG URL: the last `@` ends the user info); the user-info password and a
+ * `password` query parameter become `***`. A URL that does not parse keeps only what follows
+ * its last `@`.
+ */
 export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)([^@/]*)@/i, (_m, scheme: string, auth: string) => {
-    const user = auth.includes(':') ? auth.slice(0, auth.indexOf(':')) : '';
-    return `${scheme}${user}${user || auth ? ':***' : ''}@`;
-  });
+  const query = (q: string) => q.replace(/([?&](?:password|pass|pwd)=)[^&#]*/gi, '$1***');
+  if (url.startsWith('/')) return query(url);
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0] ?? '';
+    const at = url.lastIndexOf('@');
+    return at < 0 ? query(url) : `${scheme}***@${query(url.slice(at + 1))}`;
+  }
+  const auth = u.username || u.password ? `${u.username}${u.password ? ':***' : ''}@` : '';
+  return `${u.protocol}//${auth}${u.host}${u.pathname}${query(u.search)}${u.hash ? '#…' : ''}`;
 }
 
 /** Where Redis is, for log lines: URL with the password hidden, or host:port of the options. */
@@ -407,6 +498,17 @@ export function describeRedis(redis: string | RedisOptions): string {
   if (typeof redis === 'string') return redactUrl(redis);
   if (redis.path) return redis.path;
   return `${redis.host ?? '127.0.0.1'}:${redis.port ?? 6379}`;
+}
+
+/** `0o640`, `'0640'`, `'640'` or `'0o640'` → 0o640; undefined when not a mode we accept. */
+export function parseFileMode(value: unknown): number | undefined {
+  let mode: number | undefined;
+  if (typeof value === 'number' && Number.isInteger(value)) mode = value;
+  else if (typeof value === 'string' && /^(?:0o?)?[0-7]{3}$/i.test(value.trim())) mode = parseInt(value.trim().replace(/^0o/i, ''), 8);
+  if (mode === undefined || mode < 0 || mode > 0o777) return undefined;
+  // The owner must read and write the files; others must not write them.
+  if ((mode & 0o600) !== 0o600 || (mode & 0o002) !== 0) return undefined;
+  return mode;
 }
 
 // --- internal ---
@@ -419,6 +521,11 @@ function describe(v: unknown): string {
   if (typeof v === 'object') return 'an object';
   if (typeof v === 'string') return `\`${v}\` (string)`;
   return `\`${String(v)}\` (${typeof v})`;
+}
+
+/** Numbers as the user wrote them (`0.001`, `1000000000`), anything else as `describe`. */
+function describeNumber(v: unknown): string {
+  return typeof v === 'number' ? `\`${String(v)}\`` : describe(v);
 }
 
 function suggest(key: string): string {

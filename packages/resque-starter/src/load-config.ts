@@ -1,11 +1,15 @@
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve as resolvePath } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import type { createJiti } from 'jiti';
 import { resolveConfig, type ResolvedConfig } from './config.js';
-import { runtimeDir } from './control.js';
+import { ensureRuntimeDir, runtimeDir } from './control.js';
 import { ConfigError } from './errors.js';
+
+/** Seconds a config file may take to load (its top-level await included) unless `RESQUE_STARTER_CONFIG_TIMEOUT` says otherwise. */
+export const DEFAULT_CONFIG_TIMEOUT_S = 30;
 
 export interface LoadedConfig {
   config: ResolvedConfig;
@@ -16,23 +20,41 @@ export interface LoadedConfig {
 /**
  * Why: the only I/O of config handling. Imports `conf.ts` (or .js/.mjs) at run time with jiti,
  * fresh on every call (HUP reloads it), and turns every failure into a ConfigError that names
- * `file:line`.
+ * `file:line`. A file that does not finish loading within `RESQUE_STARTER_CONFIG_TIMEOUT`
+ * seconds (default 30: a top-level await that never settles) is a ConfigError too, instead of
+ * a process that exits 0 in silence or hangs.
  */
 export async function loadConfigFile(file: string, env: Readonly<Record<string, string | undefined>> = {}): Promise<LoadedConfig> {
   const path = resolvePath(file);
-  if (!existsSync(path)) throw new ConfigError('config file not found', path);
+  const timeoutS = configTimeout(env, path);
   let source = '';
   try {
+    if (statSync(path).isDirectory()) throw new ConfigError('the config path is a directory, not a file', path);
     source = readFileSync(path, 'utf8');
   } catch (err) {
-    throw new ConfigError(`cannot read the config file: ${(err as Error).message}`, path, path, { cause: err });
+    if (err instanceof ConfigError) throw err;
+    throw new ConfigError(describeReadError(err), path, path, { cause: err });
   }
   const started = performance.now();
   let raw: unknown;
+  const timeout = new AbortController();
   try {
-    raw = await configLoader(env).import(path, { default: true });
+    // A live (ref'd) timer: a never-settling import must not let the event loop run dry.
+    raw = await Promise.race([
+      configLoader(env).import(path, { default: true }),
+      sleep(timeoutS * 1000, undefined, { signal: timeout.signal }).then(() => {
+        throw new ConfigError(
+          `the config file did not finish loading within ${timeoutS} s (a top-level await that never settles?); ` +
+            'RESQUE_STARTER_CONFIG_TIMEOUT sets the limit in seconds',
+          path,
+        );
+      }),
+    ]);
   } catch (err) {
+    if (err instanceof ConfigError) throw err;
     throw toConfigError(err, path, source);
+  } finally {
+    timeout.abort();
   }
   const config = resolveConfig(raw, { path, env, source });
   return { config, loadMs: performance.now() - started };
@@ -41,6 +63,31 @@ export async function loadConfigFile(file: string, env: Readonly<Record<string, 
 // --- internal ---
 
 let jiti: ReturnType<typeof createJiti> | undefined;
+
+/** Why: an unreadable config must not be reported as missing (EACCES vs ENOENT). */
+export function describeReadError(err: unknown): string {
+  const e = err as NodeJS.ErrnoException;
+  switch (e?.code) {
+    case 'ENOENT':
+    case 'ENOTDIR':
+      return 'config file not found';
+    case 'EACCES':
+    case 'EPERM':
+      return `cannot read the config file: permission denied (${e.code}${process.getuid ? `, running as uid ${process.getuid()}` : ''})`;
+    default:
+      return `cannot read the config file: ${e?.code ? `${e.code} ` : ''}${String(e?.message ?? err).split('\n')[0]}`;
+  }
+}
+
+function configTimeout(env: Readonly<Record<string, string | undefined>>, path: string): number {
+  const v = env.RESQUE_STARTER_CONFIG_TIMEOUT;
+  if (v === undefined || v === '') return DEFAULT_CONFIG_TIMEOUT_S;
+  const n = Number(v);
+  if (!(n >= 0.1 && n <= 3600)) {
+    throw new ConfigError(`Expected RESQUE_STARTER_CONFIG_TIMEOUT to be between 0.1 and 3600 seconds, got \`${v}\``, path);
+  }
+  return n;
+}
 
 function configLoader(env: Readonly<Record<string, string | undefined>>): ReturnType<typeof createJiti> {
   if (jiti) return jiti;
@@ -71,11 +118,8 @@ function configLoader(env: Readonly<Record<string, string | undefined>>): Return
  * than jiti's default `<tmp>/jiti`, which any local user could have created and filled first.
  */
 function transpileCacheDir(env: Readonly<Record<string, string | undefined>>): string | false {
-  const root = runtimeDir(env);
   try {
-    mkdirSync(root, { recursive: true, mode: 0o700 });
-    const st = statSync(root);
-    if (process.getuid && st.uid !== process.getuid()) return false;
+    const root = ensureRuntimeDir(runtimeDir(env));
     const dir = join(root, 'jiti');
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     return dir;

@@ -1,8 +1,8 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { defineConfig, resolveConfig, redactUrl, type ResqueStarterConfig, type WorkerHandle } from '../src/config.js';
+import { defineConfig, describeRedis, DURATION_RANGES, parseFileMode, resolveConfig, redactUrl, type ResqueStarterConfig, type WorkerHandle } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
-import { loadConfigFile } from '../src/load-config.js';
+import { describeReadError, loadConfigFile } from '../src/load-config.js';
 
 const fixture = (name: string) => fileURLToPath(new URL(`./fixtures/${name}`, import.meta.url));
 const ctx = { path: '/srv/app/conf.ts', env: {} };
@@ -83,7 +83,7 @@ describe('resolveConfig', () => {
     [{ jobs, queues: ['a b'] }, /without spaces/],
     [{ jobs, redis: 'http://x' }, /redis:\/\/ or rediss:\/\//],
     [{ jobs, redis: 42 }, /URL or ioredis options/],
-    [{ jobs, stopTimeout: 0 }, /`stopTimeout` to be a positive number/],
+    [{ jobs, stopTimeout: 0 }, /Expected `stopTimeout` to be between 0.1 and 86400 seconds, got `0`$/],
     [{ jobs, logLevel: 'loud' }, /`logLevel` to be one of/],
     [{ jobs, crashLoop: { deaths: -1 } }, /crashLoop.deaths/],
     [{ jobs, crashLoop: { dealy: 1 } }, /Unknown field `crashLoop.dealy`/],
@@ -113,6 +113,119 @@ describe('resolveConfig', () => {
     expect(redactUrl('redis://host:6379')).toBe('redis://host:6379');
     expect(() => resolveConfig({ jobs, redis: 'http://:pw@x' }, ctx)).toThrow(/:\*\*\*@x/);
   });
+
+  // Issue 10 item 22: the password is whatever ioredis takes it to be (up to the last `@`).
+  it.each([
+    ['redis://u:Pa@ssW0rdX@127.0.0.1:6390/0', 'redis://u:***@127.0.0.1:6390/0'],
+    ['redis://127.0.0.1:6390/0?password=S3cret', 'redis://127.0.0.1:6390/0?password=***'],
+    ['redis://u@127.0.0.1:6390/0?db=1&password=S3cret&x=1', 'redis://u@127.0.0.1:6390/0?db=1&password=***&x=1'],
+    ['rediss://:p%2Fw@host', 'rediss://:***@host'],
+    ['/tmp/redis.sock?password=S3cret', '/tmp/redis.sock?password=***'],
+    ['redis://u:pa/ss@127.0.0.1:6390', 'redis://***@127.0.0.1:6390'],
+    ['redis://u:pa?ss@host', 'redis://***@host'],
+  ])('redactUrl(%s) → %s', (url, redacted) => {
+    expect(redactUrl(url)).toBe(redacted);
+    expect(describeRedis(url)).toBe(redacted);
+  });
+
+  it.each([['redis://u:pa/ss@127.0.0.1:6390/0'], ['redis://u:pa#ss@127.0.0.1:6390/0'], ['redis://u:pa?ss@127.0.0.1:6390/0']])(
+    'a password with / # ? (%s) is a ConfigError that says to percent-encode it, without the password',
+    (url) => {
+      let err: unknown;
+      try {
+        resolveConfig({ jobs, redis: url }, ctx);
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(ConfigError);
+      expect((err as ConfigError).message).toMatch(/^Expected `redis` to be a valid URL, got `redis:\/\/\*\*\*@127\.0\.0\.1:6390\/0`; percent-encode/);
+      expect((err as ConfigError).message).not.toMatch(/pa.ss/);
+    },
+  );
+});
+
+// Issue 10 item 13: every duration has a range; Node timers overflow above 2³¹−1 ms.
+describe('duration ranges', () => {
+  const cases = Object.entries(DURATION_RANGES).map(([label, [min, max]]) => {
+    const [outer, inner] = label.split('.') as [string, string | undefined];
+    const raw = (v: unknown) => (inner ? { jobs, [outer]: { [inner]: v } } : { jobs, [outer]: v });
+    return { label, min, max, raw };
+  });
+
+  it('covers every duration field of the config', () => {
+    expect(cases.map((c) => c.label).sort()).toEqual(
+      ['crashLoop.delay', 'crashLoop.maxDelay', 'crashLoop.window', 'dequeueInterval', 'jobTimeout', 'lockTimeout', 'maxLifetime', 'readyTimeout', 'redisTimeout', 'statusInterval', 'stopTimeout', 'termTimeout'].sort(),
+    );
+    // The largest allowed value (maxLifetime with its 10 % jitter) still fits a Node timer.
+    for (const c of cases) expect(c.max * 1000 * 1.1).toBeLessThan(2 ** 31 - 1);
+  });
+
+  it.each(cases)('$label accepts $min and $max', ({ min, max, raw }) => {
+    expect(() => resolveConfig(raw(min), ctx)).not.toThrow();
+    expect(() => resolveConfig(raw(max), ctx)).not.toThrow();
+  });
+
+  it.each(cases.flatMap((c) => [
+    { ...c, value: c.min / 2 },
+    { ...c, value: c.max + 1 },
+    { ...c, value: 3e6 },
+    { ...c, value: -1 },
+    { ...c, value: Number.NaN },
+  ]).filter((c) => !(c.value >= c.min && c.value <= c.max)))('$label: $value → ConfigError', ({ label, min, max, raw, value }) => {
+    expect(() => resolveConfig(raw(value), ctx)).toThrow(`Expected \`${label}\` to be between ${min} and ${max} seconds, got \`${String(value)}\``);
+  });
+
+  it('gives the message of the issue for lockTimeout 0.001, and keeps stopTimeout: Infinity', () => {
+    expect(() => resolveConfig({ jobs, lockTimeout: 0.001 }, ctx)).toThrow('Expected `lockTimeout` to be between 1 and 3600 seconds, got `0.001`');
+    expect(() => resolveConfig({ jobs, readyTimeout: '30' }, ctx)).toThrow('Expected `readyTimeout` to be between 0.1 and 3600 seconds, got `30` (string)');
+    expect(resolveConfig({ jobs, stopTimeout: Infinity }, ctx).stopTimeoutMs).toBe(0);
+    expect(resolveConfig({ jobs, lockTimeout: 1, dequeueInterval: 0.5 }, ctx)).toMatchObject({ lockTimeoutMs: 1000, dequeueInterval: 0.5 });
+  });
+});
+
+// Issue 10 item 14: a configurable ceiling on workers.
+describe('maxConcurrency', () => {
+  it('defaults to 128 and bounds concurrency', () => {
+    expect(resolveConfig({ jobs }, ctx).maxConcurrency).toBe(128);
+    expect(resolveConfig({ jobs, concurrency: 128 }, ctx).concurrency).toBe(128);
+    expect(resolveConfig({ jobs, concurrency: 300, maxConcurrency: 300 }, ctx)).toMatchObject({ concurrency: 300, maxConcurrency: 300 });
+  });
+
+  it.each([
+    [{ jobs, concurrency: 1e9 }, 'Expected `concurrency` to be at most `maxConcurrency` (128), got `1000000000`'],
+    [{ jobs, concurrency: 129 }, 'Expected `concurrency` to be at most `maxConcurrency` (128), got `129`'],
+    [{ jobs, concurrency: 9, maxConcurrency: 8 }, 'Expected `concurrency` to be at most `maxConcurrency` (8), got `9`'],
+    [{ jobs, maxConcurrency: 0 }, 'Expected `maxConcurrency` to be an integer ≥ 1, got `0` (number)'],
+    [{ jobs, maxConcurrency: 4097 }, 'Expected `maxConcurrency` to be an integer from 1 to 4096, got `4097`'],
+    [{ jobs, maxConcurrency: 2.5 }, '`maxConcurrency` to be an integer'],
+  ])('%o → %s', (raw, message) => {
+    expect(() => resolveConfig(raw, ctx)).toThrow(message);
+  });
+});
+
+// Issue 10 item 23: the mode of the status and log files.
+describe('fileMode', () => {
+  it('defaults to 0o640', () => {
+    expect(resolveConfig({ jobs }, ctx).fileMode).toBe(0o640);
+  });
+
+  it.each([
+    [0o600, 0o600],
+    [0o640, 0o640],
+    [0o664, 0o664],
+    ['0640', 0o640],
+    ['640', 0o640],
+    ['0o644', 0o644],
+    [' 0600 ', 0o600],
+  ])('%o → %o', (value, mode) => {
+    expect(parseFileMode(value)).toBe(mode);
+    expect(resolveConfig({ jobs, fileMode: value }, ctx).fileMode).toBe(mode);
+  });
+
+  it.each([[0o666], ['0666'], [0o400], ['0440'], [0o1640], [-1], ['rw-r-----'], ['0648'], [6.4], [null], [true]])('%o is refused', (value) => {
+    expect(parseFileMode(value)).toBeUndefined();
+    expect(() => resolveConfig({ jobs, fileMode: value }, ctx)).toThrow(/Expected `fileMode` to be a file mode such as 0o640 or '0640'/);
+  });
 });
 
 describe('loadConfigFile (jiti)', () => {
@@ -130,10 +243,38 @@ describe('loadConfigFile (jiti)', () => {
     ['throws.ts', /throws\.ts:3:\d+: the config file threw: PORT is not a number/],
     ['missing-import.ts', /missing-import\.ts:1: cannot import `no-such-package-anywhere`: not found/],
     ['nope.ts', /nope\.ts: config file not found/],
+    ['', /fixtures: the config path is a directory, not a file/],
   ])('%s → one line with file:line', async (name, message) => {
     const err = await loadConfigFile(fixture(name)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ConfigError);
     expect((err as ConfigError).shortMessage).toMatch(message);
     expect((err as ConfigError).shortMessage).not.toContain('\n');
+  });
+
+  // Issue 10 item 15: a top-level await that never settles.
+  it('times out on a config that never finishes loading, with a ConfigError', async () => {
+    const t0 = performance.now();
+    const err = await loadConfigFile(fixture('hangs.ts'), { RESQUE_STARTER_CONFIG_TIMEOUT: '0.3' }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).shortMessage).toMatch(
+      /hangs\.ts: the config file did not finish loading within 0\.3 s \(a top-level await that never settles\?\); RESQUE_STARTER_CONFIG_TIMEOUT sets the limit in seconds$/,
+    );
+    expect(performance.now() - t0).toBeLessThan(5000);
+  });
+
+  it.each([['0'], ['abc'], ['-1'], ['99999']])('RESQUE_STARTER_CONFIG_TIMEOUT=%s is a ConfigError', async (value) => {
+    const err = await loadConfigFile(fixture('good.ts'), { RESQUE_STARTER_CONFIG_TIMEOUT: value }).catch((e: unknown) => e);
+    expect((err as ConfigError).message).toBe(`Expected RESQUE_STARTER_CONFIG_TIMEOUT to be between 0.1 and 3600 seconds, got \`${value}\``);
+  });
+
+  // Issue 10 item 17: an unreadable config is not "not found".
+  it.each([
+    ['ENOENT', /^config file not found$/],
+    ['ENOTDIR', /^config file not found$/],
+    ['EACCES', /^cannot read the config file: permission denied \(EACCES, running as uid \d+\)$/],
+    ['EPERM', /^cannot read the config file: permission denied \(EPERM/],
+    ['EIO', /^cannot read the config file: EIO boom$/],
+  ])('describeReadError(%s)', (code, message) => {
+    expect(describeReadError(Object.assign(new Error('boom\nmore'), { code }))).toMatch(message);
   });
 });
