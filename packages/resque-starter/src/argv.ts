@@ -1,3 +1,4 @@
+import { MAX_CONCURRENCY } from './config.js';
 import { UsageError } from './errors.js';
 
 export type CliCommand = 'run' | 'check' | 'status' | 'scale' | 'reload' | 'reopen-logs' | 'help' | 'version';
@@ -14,6 +15,8 @@ export interface CliArgs {
   workers: number | undefined;
   /** `status --json` is the default; `--text` prints a table. */
   text: boolean;
+  /** `check --redis`: also connect to Redis and try what the workers need. */
+  redis: boolean;
 }
 
 const COMMANDS = new Set<CliCommand>(['run', 'check', 'status', 'scale', 'reload', 'reopen-logs', 'help', 'version']);
@@ -23,7 +26,7 @@ const COMMANDS = new Set<CliCommand>(['run', 'check', 'status', 'scale', 'reload
  * (STYLE lesson 1); this strict, pure parser gives one clear UsageError instead.
  */
 export function parseArgv(argv: readonly string[]): CliArgs {
-  const out: CliArgs = { command: 'run', config: undefined, pid: undefined, pidFile: undefined, workers: undefined, text: false };
+  const out: CliArgs = { command: 'run', config: undefined, pid: undefined, pidFile: undefined, workers: undefined, text: false, redis: false };
   const rest = [...argv];
   if (rest[0] !== undefined && !rest[0].startsWith('-')) {
     const cmd = rest.shift()!;
@@ -62,6 +65,9 @@ export function parseArgv(argv: readonly string[]): CliArgs {
       case '--json':
         out.text = false;
         break;
+      case '--redis':
+        out.redis = true;
+        break;
       case '-h':
       case '--help':
         out.command = 'help';
@@ -80,8 +86,10 @@ export function parseArgv(argv: readonly string[]): CliArgs {
     if (v === undefined) throw new UsageError('Expected the number of workers: `resque-starter scale N`');
     const n = Number(v);
     if (!/^\d+$/.test(v)) throw new UsageError(`Expected \`scale\` to get a worker count ≥ 0, got \`${v}\``);
+    if (n > MAX_CONCURRENCY.max) throw new UsageError(`Expected \`scale\` to get a worker count from 0 to ${MAX_CONCURRENCY.max}, got \`${v}\``);
     out.workers = n;
   }
+  if (out.redis && !['check', 'help', 'version'].includes(out.command)) throw new UsageError('`--redis` goes with `check`: `resque-starter check --redis -c conf.ts`');
   if (positionals.length > 0 && out.command !== 'help' && out.command !== 'version') {
     throw new UsageError(`Unexpected argument \`${positionals[0]}\`${out.command === 'run' ? '; the config file goes after `-c`' : ''}`);
   }
@@ -95,8 +103,9 @@ export function renderHelp(version: string): string {
 Usage:
   resque-starter [-c conf.ts]             run the master (TERM/INT quick stop, QUIT graceful, TTIN/TTOU ±1, HUP reload)
   resque-starter check [-c conf.ts]       load and validate the config, then exit (0 = valid, 78 = broken)
+                   [--redis]              also connect to Redis and try what the workers need (1 = refused)
   resque-starter status [-c conf.ts]      the running master's state as JSON (--text for a table)
-  resque-starter scale N [-c conf.ts]     set the number of workers exactly (signals may merge; this does not)
+  resque-starter scale N [-c conf.ts]     set the number of workers exactly, up to maxConcurrency (signals may merge; this does not)
   resque-starter reload [-c conf.ts]      reload the config and replace the workers one by one (like HUP)
   resque-starter reopen-logs [-c conf.ts] reopen logFile (for logrotate)
 

@@ -4,11 +4,13 @@ import { resolve } from 'node:path';
 import { defineCommand, runMain } from 'citty';
 import { isAlive, PidFileError, readPidFile } from '@baton/process-kit';
 import { parseArgv, renderHelp, type CliArgs } from './argv.js';
-import { controlSocketPath, runtimeDir, sendControl, type ControlRequest } from './control.js';
-import { ConfigError, ControlError, ExitCode, StartupError, UsageError } from './errors.js';
+import { findControlSocket, sendControl, type ControlRequest } from './control.js';
+import { ConfigError, ControlError, ExitCode, formatSystemError, StartupError, UsageError } from './errors.js';
 import { isResqueStarterMaster } from './handoff.js';
 import { loadConfigFile } from './load-config.js';
 import { runMaster } from './master.js';
+import { describeRedis, type ResolvedConfig } from './config.js';
+import { checkRedis } from './redis-check.js';
 import type { StatusSnapshot } from './status.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -39,9 +41,12 @@ async function runCli(argv: string[]): Promise<number> {
         return ExitCode.ok;
       case 'check': {
         const { config, loadMs } = await loadConfigFile(configPath(args), process.env);
+        // Offline by default (CI, a build host); `--redis` also tries what the workers need.
+        if (args.redis) await checkRedis(config);
         process.stdout.write(
           `${config.path}: ok (${config.concurrency} worker(s), queues ${config.queues.join(',')}, ` +
-            `jobs ${Object.keys(config.jobs).join(',') || 'none'}; loaded in ${Math.round(loadMs)} ms; types are not checked: use tsc --noEmit)\n`,
+            `jobs ${Object.keys(config.jobs).join(',') || 'none'}; loaded in ${Math.round(loadMs)} ms; types are not checked: use tsc --noEmit; ` +
+            `${args.redis ? `Redis at ${describeRedis(config.redis)} answers and permits what the workers need` : 'Redis not checked: add --redis'})\n`,
         );
         return ExitCode.ok;
       }
@@ -56,8 +61,19 @@ async function runCli(argv: string[]): Promise<number> {
 }
 
 async function control(args: CliArgs): Promise<number> {
-  const pid = await masterPid(args);
-  const path = controlSocketPath(pid, runtimeDir(process.env));
+  // The config is read when it names the pid file, or for `scale` when it is given.
+  const needConfig = (!args.pid && !args.pidFile) || (args.command === 'scale' && args.config !== undefined);
+  const config = needConfig ? (await loadConfigFile(configPath(args), process.env)).config : undefined;
+  if (args.command === 'scale' && config) {
+    // The master checks too; refusing here names the config field to change.
+    if (args.workers! > config.maxConcurrency) {
+      throw new UsageError(
+        `Expected \`scale\` to get at most \`maxConcurrency\` (${config.maxConcurrency}) workers, got \`${args.workers}\`; raise \`maxConcurrency\` in ${config.path} if you mean it`,
+      );
+    }
+  }
+  const pid = masterPid(args, config);
+  const path = findControlSocket(pid, process.env);
   const req: ControlRequest =
     args.command === 'scale'
       ? { cmd: 'scale', workers: args.workers! }
@@ -79,12 +95,11 @@ async function control(args: CliArgs): Promise<number> {
   return ExitCode.ok;
 }
 
-async function masterPid(args: CliArgs): Promise<number> {
+function masterPid(args: CliArgs, config: ResolvedConfig | undefined): number {
   if (args.pid) return args.pid;
   let pidFile = args.pidFile;
   if (!pidFile) {
-    const { config } = await loadConfigFile(configPath(args), process.env);
-    pidFile = config.pidFile;
+    pidFile = config?.pidFile;
     if (!pidFile) throw new UsageError('the config has no `pidFile`: pass `--pid N` or `--pid-file FILE`');
   }
   const pid = readPidFile(pidFile);
@@ -132,7 +147,14 @@ function fail(err: unknown): number {
     return ExitCode.config;
   }
   if (err instanceof StartupError || err instanceof ControlError || err instanceof PidFileError) {
-    say(err.message);
+    // A system error passed on as is reads better formatted (`cannot mkdir …: … (EACCES)`).
+    const cause = err.cause instanceof Error && err.cause.message === err.message ? formatSystemError(err.cause) : undefined;
+    say(cause ?? err.message);
+    return ExitCode.failure;
+  }
+  const system = formatSystemError(err);
+  if (system !== undefined) {
+    say(system);
     return ExitCode.failure;
   }
   say(err instanceof Error ? (err.stack ?? err.message) : String(err));

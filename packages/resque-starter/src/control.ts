@@ -1,7 +1,7 @@
-import { chmodSync, mkdirSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, rmSync, statSync, type Stats } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
 import { ControlError } from './errors.js';
 
 // The master's control socket: newline-delimited JSON over a unix socket in a private
@@ -25,14 +25,73 @@ export interface WorkersPush {
   live: number;
 }
 
-/** Directory of control sockets: `$RESQUE_STARTER_RUNTIME_DIR`, or `<tmp>/resque-starter-<uid>` (mode 0700). */
-export function runtimeDir(env: Readonly<Record<string, string | undefined>> = {}): string {
-  return env.RESQUE_STARTER_RUNTIME_DIR || join(tmpdir(), `resque-starter-${process.getuid?.() ?? 'user'}`);
+type Env = Readonly<Record<string, string | undefined>>;
+
+/**
+ * Why: the control sockets (and the config's transpile cache) must live where no other local
+ * user can plant or pre-create anything, and every master of one user with one environment
+ * must compute the same place, so that generations find each other. In order:
+ * - `$RESQUE_STARTER_RUNTIME_DIR` itself when it is missing (it is then created, mode 0700) or
+ *   already private to us; otherwise (a shared directory such as /tmp) the private
+ *   subdirectory `resque-starter-<uid>` inside it;
+ * - `$XDG_RUNTIME_DIR/resque-starter` when XDG_RUNTIME_DIR is ours;
+ * - for root, `/run/resque-starter`;
+ * - `<tmp>/resque-starter-<uid>`.
+ * Only looks (lstat); `ensureRuntimeDir` creates and checks it.
+ */
+export function runtimeDir(env: Env = {}, uid: number | undefined = process.getuid?.()): string {
+  return runtimeDirCandidates(env, uid)[0]!;
+}
+
+/**
+ * Why: creating the runtime directory is where a planted symlink or a directory pre-created by
+ * another user would bite. Creates `dir` exclusively (mode 0700, never recursive into a
+ * symlink) or checks the existing one: a real directory (not a symlink), owned by us, not
+ * writable by group or others. Never changes the mode of an existing directory. Returns `dir`;
+ * throws a ControlError that says what to do.
+ */
+export function ensureRuntimeDir(dir: string, uid: number | undefined = process.getuid?.()): string {
+  let st = lstatOrUndefined(dir);
+  if (!st) {
+    const parent = dirname(dir);
+    if (!lstatOrUndefined(parent)) mkdirSync(parent, { recursive: true, mode: 0o700 });
+    const p = statSync(parent);
+    if (uid !== undefined && p.uid !== uid && p.uid !== 0) {
+      throw new ControlError(`${parent} (parent of the runtime directory) is owned by uid ${p.uid}, not by this user (uid ${uid}) or root: ${TAKEN_ADVICE}`);
+    }
+    if ((p.mode & 0o022) !== 0 && (p.mode & 0o1000) === 0) {
+      throw new ControlError(`${parent} (parent of the runtime directory) is writable by others without the sticky bit: ${TAKEN_ADVICE}`);
+    }
+    try {
+      mkdirSync(dir, { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    st = lstatSync(dir);
+  }
+  const problem = privacyProblem(st, uid);
+  if (problem) throw new ControlError(`runtime directory ${dir} ${problem}: ${TAKEN_ADVICE}`);
+  return dir;
 }
 
 /** The control socket of the master with this pid. */
 export function controlSocketPath(pid: number, dir: string): string {
   return join(dir, `master-${pid}.sock`);
+}
+
+/**
+ * Why: `resque-starter status` may run with another environment than the master (a login
+ * shell has XDG_RUNTIME_DIR, a service has not): the socket of `pid` in the first runtime
+ * directory candidate that has one, owned by us; else the path in `runtimeDir(env)`.
+ */
+export function findControlSocket(pid: number, env: Env = {}, uid: number | undefined = process.getuid?.()): string {
+  const dirs = runtimeDirCandidates(env, uid);
+  for (const dir of dirs) {
+    const path = controlSocketPath(pid, dir);
+    const st = lstatOrUndefined(path);
+    if (st?.isSocket() && (uid === undefined || st.uid === uid)) return path;
+  }
+  return controlSocketPath(pid, dirs[0]!);
 }
 
 export interface ControlHandlers {
@@ -42,11 +101,7 @@ export interface ControlHandlers {
 
 /** Why: `scale`, `status` and the rolling hand-off need an exact channel; signals coalesce. */
 export async function listenControl(path: string, handlers: ControlHandlers): Promise<Server> {
-  const dir = join(path, '..');
-  mkdirSync(dir, { recursive: true, mode: 0o700 });
-  const st = statSync(dir);
-  if (process.getuid && st.uid !== process.getuid()) throw new ControlError(`control directory ${dir} is not owned by this user`);
-  chmodSync(dir, 0o700);
+  ensureRuntimeDir(dirname(path));
   rmSync(path, { force: true });
   const server = createServer((conn) => {
     conn.setEncoding('utf8');
@@ -195,4 +250,48 @@ export async function openHandoff(path: string, me: { pid: number; generation: n
       if (!first) closeCb();
     });
   });
+}
+
+// --- internal ---
+
+const TAKEN_ADVICE = 'another user may have created it; remove it, or set RESQUE_STARTER_RUNTIME_DIR to a directory only this user can write';
+
+/** Every place `runtimeDir` considers, best first (the first is the answer). */
+function runtimeDirCandidates(env: Env, uid: number | undefined): string[] {
+  const id = uid ?? 'user';
+  const out: string[] = [];
+  const own = env.RESQUE_STARTER_RUNTIME_DIR;
+  if (own) {
+    const dir = resolvePath(own);
+    const st = lstatOrUndefined(dir);
+    out.push(!st || privacyProblem(st, uid) === undefined ? dir : join(dir, `resque-starter-${id}`));
+  }
+  const xdg = env.XDG_RUNTIME_DIR;
+  if (xdg && isAbsolute(xdg)) {
+    const st = lstatOrUndefined(xdg);
+    if (st?.isDirectory() && (uid === undefined || st.uid === uid)) out.push(join(xdg, 'resque-starter'));
+  }
+  if (uid === 0) {
+    const st = lstatOrUndefined('/run');
+    if (st?.isDirectory() && st.uid === 0) out.push('/run/resque-starter');
+  }
+  out.push(join(tmpdir(), `resque-starter-${id}`));
+  return out;
+}
+
+/** Why a directory is not private to `uid`, or undefined when it is. */
+function privacyProblem(st: Stats, uid: number | undefined): string | undefined {
+  if (st.isSymbolicLink()) return 'is a symbolic link';
+  if (!st.isDirectory()) return 'is not a directory';
+  if (uid !== undefined && st.uid !== uid) return `is owned by uid ${st.uid}, not by this user (uid ${uid})`;
+  if ((st.mode & 0o022) !== 0) return `is writable by group or others (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})`;
+  return undefined;
+}
+
+function lstatOrUndefined(path: string): Stats | undefined {
+  try {
+    return lstatSync(path);
+  } catch {
+    return undefined;
+  }
 }

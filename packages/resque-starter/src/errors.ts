@@ -43,6 +43,22 @@ export class ControlError extends Error {
   }
 }
 
+/**
+ * Why: a system error reaching the top level (an unwritable `logFile` or pid directory, a full
+ * disk) must be one line, not a stack: `cannot mkdir /var/run/x: permission denied (EACCES)`.
+ * Undefined when `err` is not an errno error.
+ */
+export function formatSystemError(err: unknown): string | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const e = err as NodeJS.ErrnoException & { dest?: string };
+  if (typeof e.code !== 'string' || !/^E[A-Z0-9]+$/.test(e.code)) return undefined;
+  // Node's text: "EACCES: permission denied, open '/x/y.log'".
+  const reason = /^E[A-Z0-9]+: ([^,\n]+)/.exec(e.message)?.[1] ?? e.message.split('\n')[0]!;
+  const what = e.syscall ? `cannot ${e.syscall}${e.path ? ` ${e.path}` : ''}${e.dest ? ` → ${e.dest}` : ''}` : (e.path ?? 'system error');
+  const hint = e.code === 'EACCES' || e.code === 'EPERM' || e.code === 'EROFS' ? ` (running as uid ${process.getuid?.() ?? '?'}; check the directory's owner and mode)` : '';
+  return `${what}: ${reason} (${e.code})${hint}`;
+}
+
 /** Exit codes of the `resque-starter` binary (documented in the README). */
 export const ExitCode = {
   ok: 0,

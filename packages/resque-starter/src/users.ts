@@ -10,9 +10,10 @@ export function resolveIds(
   user: string | number | undefined,
   group: string | number | undefined,
   warn: (message: string) => void,
+  uid: number | undefined = process.getuid?.(),
 ): { uid?: number; gid?: number } | undefined {
   if (user === undefined && group === undefined) return undefined;
-  if (process.getuid?.() !== 0) {
+  if (uid !== 0) {
     warn(messages.privilegesIgnored());
     return undefined;
   }
@@ -22,6 +23,10 @@ export function resolveIds(
     if (!entry) throw new StartupError(`unknown user \`${user}\` (config field \`user\`)`);
     out.uid = Number(entry[2]);
     out.gid = Number(entry[3]);
+  }
+  if (user === undefined) {
+    // Only the group changes: the workers keep uid 0, which is rarely what `group` was for.
+    warn(`\`group\` without \`user\`: the workers run as group \`${group}\` but still as root (uid 0); set \`user\` to drop root`);
   }
   if (group !== undefined) {
     const entry = lookup('/etc/group', group);
