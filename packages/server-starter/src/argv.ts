@@ -18,6 +18,7 @@ export const OPTION_KINDS = {
   'pid-file': 'string',
   'log-file': 'string',
   'log-level': 'string',
+  'file-mode': 'string',
   envdir: 'string',
   daemonize: 'boolean',
   'enable-auto-restart': 'boolean',
@@ -80,11 +81,13 @@ export function parseArgv(argv: readonly string[]): SplitArgv {
     let value = inline;
     if (value === undefined) {
       value = argv[i + 1];
-      if (value === undefined || (value.startsWith('--') && value.length > 2)) {
+      // `--pid-file -- cmd` must not take `--` as the file name, nor `--pid-file --port=1` the next option.
+      if (value === undefined || value.startsWith('--')) {
         throw new UsageError(`Option \`--${name}\` requires a value`);
       }
       i++;
     }
+    if (value === '') throw new UsageError(`Option \`--${name}\` requires a value, got an empty one`);
     if (kind === 'list') ((options[name] ??= []) as string[]).push(value);
     else options[name] = value;
   }

@@ -2,13 +2,14 @@
 import { spawn } from 'node:child_process';
 import { createWriteStream, readFileSync } from 'node:fs';
 import { defineCommand, runMain } from 'citty';
-import { createLogger, PidFileError } from '@baton/process-kit';
+import { createLogger, FILE_MODES, ignoreOutputErrors, LogFileError, openLogFile, PidFileError } from '@baton/process-kit';
 import { parseArgv } from './argv.js';
 import { ControlError, ListenError, UsageError } from './errors.js';
 import { renderHelp } from './help.js';
 import { resolveOptions, type StartServerOptions } from './options.js';
 import { restartServer, stopServer } from './control.js';
-import { closeFd, openLogFile, startServer } from './supervisor.js';
+import { startLogPipe, type LogPipe } from './log-pipe.js';
+import { closeFd, startServer } from './supervisor.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
 
@@ -54,29 +55,30 @@ async function runCli(argv: string[]): Promise<number> {
 }
 
 async function run(options: StartServerOptions): Promise<number> {
+  // A closed stdout/stderr (`| head -1`, a restarted log collector) drops lines; it never
+  // kills start-server and orphans the generations.
+  ignoreOutputErrors();
   let childOutput: number | undefined;
   let logStream: NodeJS.WritableStream = process.stderr;
-  let pipeProc: ReturnType<typeof spawn> | undefined;
+  let logPipe: LogPipe | undefined;
   if (options.logFile?.kind === 'file') {
-    childOutput = openLogFile(options.logFile.path);
+    childOutput = openLogFile(options.logFile.path, { mode: options.fileMode ?? FILE_MODES.log });
     logStream = createWriteStream('', { fd: childOutput, autoClose: false });
   } else if (options.logFile?.kind === 'pipe') {
-    pipeProc = spawn('/bin/sh', ['-c', options.logFile.command], { stdio: ['pipe', 'inherit', 'inherit'], detached: true });
-    const fd = (pipeProc.stdin as unknown as { _handle?: { fd: number } })._handle?.fd;
-    if (fd === undefined || fd < 0) throw new Error(`could not start the --log-file command: ${options.logFile.command}`);
-    childOutput = fd;
-    logStream = pipeProc.stdin!;
-    pipeProc.once('exit', () => {
-      process.stderr.write(`start-server: the --log-file command exited; stopping\n`);
-      process.kill(process.pid, 'SIGTERM');
+    logPipe = startLogPipe({
+      command: options.logFile.command,
+      restartDelayMs: Math.max(options.intervalMs, 100),
+      maxRestartDelayMs: options.maxRetryDelayMs,
+      fallback: process.stderr,
     });
+    logStream = logPipe.stream;
   }
   const logger = createLogger({ tag: 'start-server', level: options.logLevel, stream: logStream });
   const daemonChannel = process.env.BATON_START_SERVER_DAEMON === '1' && process.send ? process : undefined;
   const code = await startServer(options, {
     logger,
     env: { ...process.env, BATON_START_SERVER_DAEMON: undefined },
-    childOutput,
+    childOutput: logPipe ? () => logPipe.fd() : childOutput,
     childInput: daemonChannel ? 'ignore' : 'inherit',
     onStarted: () => {
       if (daemonChannel) {
@@ -85,16 +87,8 @@ async function run(options: StartServerOptions): Promise<number> {
       }
     },
   });
-  if (pipeProc) {
-    pipeProc.removeAllListeners('exit');
-    pipeProc.stdin?.end();
-    await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, 10_000);
-      pipeProc!.once('exit', () => {
-        clearTimeout(t);
-        resolve();
-      });
-    });
+  if (logPipe) {
+    await logPipe.close();
   } else if (childOutput !== undefined) {
     await new Promise<void>((resolve) => logStream.write('', () => resolve()));
     closeFd(childOutput);
@@ -127,7 +121,7 @@ function fail(err: unknown, log: (msg: string) => void = (m) => process.stderr.w
     log(err.message);
     return 3;
   }
-  if (err instanceof ControlError || err instanceof PidFileError) {
+  if (err instanceof ControlError || err instanceof PidFileError || err instanceof LogFileError) {
     log(err.message);
     return 1;
   }

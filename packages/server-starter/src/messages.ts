@@ -25,6 +25,8 @@ export const messages = {
     (keeping ? `; worker ${keeping.pid} (generation ${keeping.generation}) keeps serving` : '; no worker is serving'),
   diedUnexpectedly: (pid: number, code: number | null, signal: string | null) =>
     `worker ${pid} died unexpectedly with status:${exitStatus(code, signal)}, restarting`, // (SS)
+  exitedDuringHandOff: (pid: number, generation: number, code: number | null, signal: string | null, next: number) =>
+    `worker ${pid} (generation ${generation}) exited with status:${exitStatus(code, signal)} while generation ${next} is starting; generation ${next} takes over`,
   respawnIn: (delayMs: number) => `starting a new worker in ${delayMs / 1000}s`,
   oldDied: (pid: number, code: number | null, signal: string | null) => `old worker ${pid} died, status:${exitStatus(code, signal)}`, // (SS)
   workerDied: (pid: number, code: number | null, signal: string | null) => `worker ${pid} died, status:${exitStatus(code, signal)}`, // (SS)

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { resolveLevel, resolveSignal, type SignalName } from '@baton/process-kit';
+import { resolveFileMode, resolveLevel, resolveSignal, type SignalName } from '@baton/process-kit';
 import type { RawOptions } from './argv.js';
 import { UsageError } from './errors.js';
 import { parsePathSpec, parsePortSpec, PortSpecError, type ListenSpec } from './protocol.js';
@@ -30,6 +30,12 @@ export interface StartServerOptions {
   statusFile: string | undefined;
   pidFile: string | undefined;
   logFile: LogTarget | undefined;
+  /**
+   * Permission bits of the pid, status and log files start-server creates (`--file-mode`),
+   * applied as given. Undefined: pid file 0644, status and log files 0640 (FILE_MODES).
+   * An existing log file keeps its mode.
+   */
+  fileMode: number | undefined;
   logLevel: number;
   envdir: string | undefined;
   daemonize: boolean;
@@ -85,6 +91,7 @@ export function resolveOptions(
     statusFile: raw['status-file'] === undefined ? undefined : resolve(raw['status-file']),
     pidFile: raw['pid-file'] === undefined ? undefined : resolve(raw['pid-file']),
     logFile: logTarget(raw['log-file']),
+    fileMode: raw['file-mode'] === undefined ? undefined : fileMode(raw['file-mode']),
     logLevel: logLevel(raw['log-level'] ?? env.BATON_LOG_LEVEL),
     envdir: raw.envdir ?? env.ENVDIR,
     daemonize: raw.daemonize ?? false,
@@ -141,6 +148,14 @@ function integer(value: string | undefined, name: string, fallback: number, min:
 function signal(value: string, name: string): SignalName {
   try {
     return resolveSignal(value, name);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function fileMode(value: string): number {
+  try {
+    return resolveFileMode(value, '--file-mode');
   } catch (err) {
     throw new UsageError((err as Error).message);
   }

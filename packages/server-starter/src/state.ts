@@ -252,6 +252,15 @@ export function reduce(state: SupervisorState, event: SupervisorEvent, config: S
         s.failures += 1;
         s.pendingRestart = false;
         scheduleRetry();
+      } else if (g.role === 'current' && busy()) {
+        // A newer generation is already on its way (being checked, or spawned): the current one
+        // exiting now is a hand-off (a resque-starter master leaves once its successor has taken
+        // over) or at worst a gap the newcomer closes. Not an error, and no respawn of its own.
+        status();
+        const clean = event.code === 0 && !event.signal;
+        log(messages.exitedDuringHandOff(g.pid, g.generation, event.code, event.signal, checking()?.generation ?? s.spawning ?? s.lastGeneration), clean ? 'info' : 'warn');
+        fx.push({ type: 'clearTimer', key: 'stable' });
+        fx.push({ type: 'clearTimer', key: 'autoRestart' });
       } else if (g.role === 'current') {
         status();
         log(messages.diedUnexpectedly(g.pid, event.code, event.signal), 'error');

@@ -1,9 +1,10 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { closeSync, openSync, rmSync } from 'node:fs';
+import { closeSync, rmSync } from 'node:fs';
 import { onExit } from 'signal-exit';
 import {
   acquirePidFile,
   createTimerTable,
+  FILE_MODES,
   readCmdline,
   sendSignal,
   writeFileAtomic,
@@ -21,8 +22,8 @@ export interface StartServerHost {
   logger: Logger;
   /** start-server's environment at start; each generation gets it plus envdir and protocol variables. */
   env: NodeJS.ProcessEnv;
-  /** stdout/stderr fd for the generations ('inherit' when undefined). */
-  childOutput?: number | undefined;
+  /** stdout/stderr fd for the generations ('inherit' when undefined); a function is asked at each spawn (a restarted log pipe). */
+  childOutput?: number | (() => number | undefined) | undefined;
   /** stdin for the generations. */
   childInput?: 'inherit' | 'ignore';
   /** Called once the pid file is written and the first generation is spawned (daemon handshake). */
@@ -46,7 +47,7 @@ export function isStartServer(pid: number): boolean {
 export async function startServer(options: StartServerOptions, host: StartServerHost): Promise<number> {
   const { logger } = host;
   const releasePid = options.pidFile
-    ? acquirePidFile(options.pidFile, process.pid, { isOurs: isStartServer, what: 'start-server' })
+    ? acquirePidFile(options.pidFile, process.pid, { isOurs: isStartServer, what: 'start-server', mode: options.fileMode ?? FILE_MODES.pid })
     : () => undefined;
   logger.info(messages.startingNow(process.pid));
   let sockets: BoundSocket[];
@@ -66,8 +67,10 @@ export async function startServer(options: StartServerOptions, host: StartServer
     SERVER_STARTER_BACKLOG: String(options.backlog),
     ...(options.statusFile ? { SERVER_STARTER_STATUS_FILE: options.statusFile } : {}),
   };
-  const out = host.childOutput ?? 'inherit';
-  const stdio: StdioOptions = [host.childInput ?? 'inherit', out, out, ...socketStdio(sockets)];
+  const stdioFor = (): StdioOptions => {
+    const out = (typeof host.childOutput === 'function' ? host.childOutput() : host.childOutput) ?? 'inherit';
+    return [host.childInput ?? 'inherit', out, out, ...socketStdio(sockets)];
+  };
 
   const children = new Map<number, ChildProcess>();
   const timers = createTimerTable();
@@ -105,7 +108,7 @@ export async function startServer(options: StartServerOptions, host: StartServer
     const [cmd, ...args] = options.command as [string, ...string[]];
     let child: ChildProcess;
     try {
-      child = spawn(cmd, args, { cwd: options.dir, env, stdio });
+      child = spawn(cmd, args, { cwd: options.dir, env, stdio: stdioFor() });
     } catch (err) {
       queue.push({ type: 'spawnFailed', generation, error: (err as Error).message });
       return;
@@ -145,7 +148,7 @@ export async function startServer(options: StartServerOptions, host: StartServer
         updateTitle();
         if (!options.statusFile) break;
         try {
-          writeFileAtomic(options.statusFile, formatStatusFile(fx.lines));
+          writeFileAtomic(options.statusFile, formatStatusFile(fx.lines), { mode: options.fileMode ?? FILE_MODES.status });
         } catch (err) {
           logger.warn(`could not write --status-file ${options.statusFile}: ${(err as Error).message}`);
         }
@@ -209,11 +212,7 @@ export async function startServer(options: StartServerOptions, host: StartServer
   return await done;
 }
 
-/** Opens `--log-file` for appending; returns its fd (shared with the generations). */
-export function openLogFile(path: string): number {
-  return openSync(path, 'a', 0o644);
-}
-
+/** Closes an fd we opened (the --log-file), ignoring one already closed. */
 export function closeFd(fd: number): void {
   try {
     closeSync(fd);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseArgv } from '../src/argv.js';
+import { OPTION_KINDS, parseArgv } from '../src/argv.js';
 
 describe('parseArgv', () => {
   it.each([
@@ -20,12 +20,27 @@ describe('parseArgv', () => {
     expect(parseArgv(argv)).toEqual({ options, command });
   });
 
+  it.each(Object.entries(OPTION_KINDS).filter(([, kind]) => kind !== 'boolean').map(([name]) => name))(
+    'value option --%s followed by `--` is a usage error, not a value',
+    (name) => {
+      expect(() => parseArgv([`--${name}`, '--', 'cmd'])).toThrow(new RegExp(`^Option \`--${name}\` requires a value$`));
+    },
+  );
+
   it.each([
     [['--bogus', '--', 'x'], /Unknown option `--bogus`/],
     [['--p=1', '--', 'x'], /ambiguous.*--port.*--path.*--pid-file/],
+    [['--pid-file'], /^Option `--pid-file` requires a value$/],
     [['--port'], /requires a value/],
     [['--port', '--path=x', '--', 'x'], /`--port` requires a value/],
     [['--daemonize=yes', '--', 'x'], /takes no value/],
+    [['--pid-file', '--', 'cmd'], /^Option `--pid-file` requires a value$/],
+    [['--status-file', '--', 'cmd'], /^Option `--status-file` requires a value$/],
+    [['--log-file', '--'], /^Option `--log-file` requires a value$/],
+    [['--port', '--'], /^Option `--port` requires a value$/],
+    [['--interval', '--', 'x'], /^Option `--interval` requires a value$/],
+    [['--pid-file='], /^Option `--pid-file` requires a value, got an empty one$/],
+    [['--dir=', '--', 'x'], /requires a value, got an empty one/],
     [['-x'], /Unknown option `-x`/],
   ])('rejects %j', (argv, message) => {
     expect(() => parseArgv(argv)).toThrow(message);

@@ -65,8 +65,17 @@ describe('resolveOptions', () => {
     [['--stop'], /--stop option requires --pid-file/],
     [['--log-level=loud', '--', 'x'], /`--log-level` option to be one of/],
     [['--enable-auto-restart', '--auto-restart-interval=0', '--', 'x'], /at least 1 second/],
+    [['--file-mode=0888', '--', 'x'], /^Expected the `--file-mode` option to be an octal file mode between 0000 and 0777 such as 0640, got `0888`$/],
+    [['--file-mode=4755', '--', 'x'], /`--file-mode` option to be an octal file mode/],
+    [['--file-mode=rw', '--', 'x'], /`--file-mode` option to be an octal file mode/],
   ])('rejects %j with one clear line', (argv, message) => {
     expect(() => resolve(argv)).toThrow(message);
+  });
+
+  it('--file-mode is octal; unset, each file keeps its own default', () => {
+    expect(resolve(['--file-mode=0600', '--', 'x']).fileMode).toBe(0o600);
+    expect(resolve(['--file-mode', '640', '--', 'x']).fileMode).toBe(0o640);
+    expect(resolve(['--', 'x']).fileMode).toBeUndefined();
   });
 
   it('--help and --version need no command', () => {

@@ -142,6 +142,30 @@ describe('restart state machine', () => {
     expect(again.effects).toEqual([{ type: 'spawn', generation: 2 }]);
   });
 
+  it('the current generation exiting while a newer one is being checked (a hand-off) is no [error] and no respawn of its own', () => {
+    const hup: Array<[number, SupervisorEvent]> = [...start, [5000, { type: 'signal', signal: 'SIGHUP' }], [5001, { type: 'spawned', generation: 2, pid: 202 }]];
+    for (const [code, signal, level] of [
+      [0, null, 'info'],
+      [1, null, 'warn'],
+      [null, 'SIGTERM', 'warn'],
+    ] as const) {
+      const r = play([...hup, [5500, { type: 'exit', pid: 101, code, signal }]]);
+      const lines = r.effects.filter((e): e is Extract<Effect, { type: 'log' }> => e.type === 'log');
+      expect(lines.map((l) => l.level)).toEqual([level]);
+      expect(lines[0]!.message).toMatch(/^worker 101 \(generation 1\) exited with status:\d+ \(.*\) while generation 2 is starting; generation 2 takes over$/);
+      expect(r.effects.some((e) => e.type === 'setTimer' && e.key === 'retry')).toBe(false);
+      expect(r.effects).toContainEqual({ type: 'writeStatus', lines: [] });
+      expect(r.state.failures).toBe(0);
+      // The newcomer is accepted as usual; nobody is left to signal.
+      const next = play([[6001, { type: 'timer', timer: 'check', generation: 2 }]], config, r.state);
+      expect(next.state.gens).toMatchObject([{ generation: 2, role: 'current' }]);
+      expect(next.effects.some((e) => e.type === 'kill')).toBe(false);
+    }
+    // Also while the spawn of the newcomer is still out.
+    const spawning = play([...start, [5000, { type: 'signal', signal: 'SIGHUP' }], [5001, { type: 'exit', pid: 101, code: 0, signal: null }]]);
+    expect(spawning.effects.filter((e) => e.type === 'log' && e.level === 'error')).toEqual([]);
+  });
+
   it('a crash loop (deaths soon after acceptance) backs off; a stable generation resets the count', () => {
     let r = play(start);
     const delays: number[] = [];
