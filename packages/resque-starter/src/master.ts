@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
-import { closeSync, mkdirSync, openSync, rmSync, unwatchFile, watchFile, writeSync, type Stats } from 'node:fs';
+import { closeSync, mkdirSync, rmSync, unwatchFile, watchFile, writeSync, type Stats } from 'node:fs';
 import type { Server, Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
@@ -17,6 +17,8 @@ import {
   type Logger,
   type SignalName,
   createTimerTable,
+  ignoreOutputErrors,
+  openLogFile,
 } from '@baton/process-kit';
 import { describeRedis, type MasterHandle, type ResolvedConfig } from './config.js';
 import { EventLoop } from './event-loop.js';
@@ -89,8 +91,15 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
   if (loop.take(isStopSignal)) return 0;
   process.title = `${MASTER_TITLE} (starting)`;
 
-  for (const f of [config.pidFile, config.statusFile, config.logFile]) if (f) mkdirSync(dirname(f), { recursive: true });
-  const logOut = config.logFile ? new LogFile(config.logFile) : undefined;
+  // A closed log pipe (`| head`, a restarting `| logger`) must not take the master down.
+  ignoreOutputErrors();
+  let logOut: LogFile | undefined;
+  try {
+    for (const f of [config.pidFile, config.statusFile, config.logFile]) if (f) mkdirSync(dirname(f), { recursive: true });
+    logOut = config.logFile ? new LogFile(config.logFile, config.fileMode) : undefined;
+  } catch (err) {
+    throw new StartupError((err as Error).message, { cause: err });
+  }
   const logger = createLogger({ tag: 'resque-starter', level: config.logLevel, stream: (logOut as unknown as NodeJS.WritableStream | undefined) ?? host.stderr });
   const generation = env.SERVER_STARTER_GENERATION ? Number(env.SERVER_STARTER_GENERATION) : undefined;
   const ids = resolveIds(config.user, config.group, (m) => logger.warn(m));
@@ -203,7 +212,7 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
     if (!config.statusFile || state.old || finished) return;
     try {
       const snap = renderStatus(state, { pid: process.pid, generation, queues: config.queues, startedAt, now: Date.now() });
-      writeFileAtomic(config.statusFile, `${JSON.stringify(snap, null, 2)}\n`);
+      writeFileAtomic(config.statusFile, `${JSON.stringify(snap, null, 2)}\n`, { mode: config.fileMode });
     } catch (err) {
       logger.warn(`could not write statusFile ${config.statusFile}: ${(err as Error).message}`);
     }
@@ -563,8 +572,11 @@ function fromWorker(pid: number, m: WorkerToMaster): MasterEvent {
 /** An append-only log file that `reopen-logs` reopens (for logrotate). Writes are synchronous. */
 class LogFile {
   private fd: number;
-  constructor(readonly path: string) {
-    this.fd = openSync(path, 'a', 0o644);
+  constructor(
+    readonly path: string,
+    private readonly mode: number,
+  ) {
+    this.fd = openLogFile(path, { mode });
   }
   write(chunk: string | Uint8Array): boolean {
     try {
@@ -577,7 +589,7 @@ class LogFile {
   }
   reopen(): void {
     const old = this.fd;
-    this.fd = openSync(this.path, 'a', 0o644);
+    this.fd = openLogFile(this.path, { mode: this.mode });
     closeSync(old);
   }
   close(): void {

@@ -1,0 +1,234 @@
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type TestRedis } from './helpers/redis.js';
+import { BIN, spawnNode, type Spawned } from './helpers/spawn.js';
+import { pidAlive, pollUntil, waitForPidExit } from './helpers/wait.js';
+import { doneIds, RS_BIN, RsEnv, type ConfOptions } from './fixtures/rs-harness.js';
+
+// Issue 10 (hardening), the master's side: each test reproduces one audit finding and fails
+// without its fix. Jobs that block the event loop use Atomics.wait, as the audit did.
+
+let redis: TestRedis;
+const envs: RsEnv[] = [];
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.close();
+});
+afterEach(() => {
+  for (const e of envs.splice(0)) e.cleanup();
+});
+const setup = (options: ConfOptions, target: TestRedis = redis) => {
+  const e = new RsEnv(target, options);
+  envs.push(e);
+  return e;
+};
+
+const JOBS = `
+    /** Records its start, then blocks the event loop for ms (no timer, no I/O runs meanwhile). */
+    async Block(id: string, ms: number) {
+      await rec().rpush(NS + ':rs:started', id + ':' + process.pid);
+      Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
+      await rec().rpush(NS + ':rs:done', id + ':' + process.pid);
+    },
+    /** Its first run ends the process with exit code 0; later runs complete. */
+    async ExitOnce(id: string) {
+      const first = (await rec().rpush(NS + ':rs:started', id + ':' + process.pid)) === 1;
+      if (first) process.exit(0);
+      await rec().rpush(NS + ':rs:done', id + ':' + process.pid);
+    },
+    /** Starts a child process in the worker's process group and leaves it running. */
+    async Spawn(id: string) {
+      const { spawn } = await import('node:child_process');
+      const child = spawn('sleep', ['299'], { stdio: 'ignore' });
+      child.unref();
+      await rec().rpush(NS + ':rs:children', String(child.pid));
+      await rec().rpush(NS + ':rs:done', id + ':' + process.pid);
+    },`;
+
+const enqueue = async (e: RsEnv, cls: string, ...args: unknown[]) => {
+  const r = redis.client();
+  await r.sadd(`${e.ns}:queues`, 'rs');
+  await r.rpush(`${e.ns}:queue:rs`, JSON.stringify({ class: cls, args }));
+};
+const started = async (e: RsEnv) => (await redis.client().lrange(`${e.ns}:rs:started`, 0, -1)).map((x) => x.split(':')[0]);
+
+describe('resque-starter hardening (issue 10)', () => {
+  it('item 4: a job that blocks its event loop keeps its lease (the master holds it): it runs once, not again on another worker', async () => {
+    const e = setup({ concurrency: 2, jobs: JOBS, extra: 'lockTimeout: 1,' });
+    const m = e.master();
+    await m.waitForLine(/worker\[1\] \d+ ready/);
+    await enqueue(e, 'Block', 'b1', 4000);
+    await pollUntil(async () => (await doneIds(redis.client(), e.ns)).includes('b1'), { what: 'b1 done', timeoutMs: 20_000 });
+    // The other worker's janitor ran every 0.5 s while b1's lock (1 s) was not renewed by its worker.
+    expect(await started(e)).toEqual(['b1']);
+    expect(await doneIds(redis.client(), e.ns)).toEqual(['b1']);
+    expect(m.output).not.toMatch(/recovered by another worker|put \d+ in-flight job/);
+    process.kill(m.pid, 'SIGQUIT');
+    expect((await m.waitForExit()).code).toBe(0);
+  });
+
+  it('item 4: jobTimeout is enforced from outside a blocked worker: shown busy, killed, recorded as failed (Resque::JobTimeout), not run again', async () => {
+    const e = setup({ concurrency: 1, jobs: JOBS, extra: 'jobTimeout: 3, termTimeout: 0.5,' });
+    const m = e.master();
+    await m.waitForLine(/worker\[0\] \d+ ready/);
+    await enqueue(e, 'Block', 'b2', 60_000);
+    // The job start reached the master before the handler blocked the loop.
+    await pollUntil(() => e.status()?.workers[0]?.job?.class === 'Block', { what: 'the status file showing the Block job' });
+    await m.waitForLine(/job Block on rs has run longer than jobTimeout/, { timeoutMs: 10_000 });
+    await m.waitForLine(/job Block on rs of killed worker \d+ recorded as failed \(jobTimeout\)/, { timeoutMs: 10_000 });
+    await pollUntil(() => e.status()?.workers[0]?.state === 'idle', { what: 'a new idle worker in slot 0', timeoutMs: 15_000 });
+    const r = redis.client();
+    const failed = (await r.lrange(`${e.ns}:failed`, 0, -1)).map((f) => JSON.parse(f) as { exception: string; error: string; payload: { class: string } });
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ exception: 'Resque::JobTimeout', payload: { class: 'Block' } });
+    expect(failed[0]!.error).toMatch(/jobTimeout \(3s\)/);
+    expect(await r.llen(`${e.ns}:queue:rs`)).toBe(0);
+    expect(await started(e)).toEqual(['b2']);
+    process.kill(m.pid, 'SIGQUIT');
+    expect((await m.waitForExit()).code).toBe(0);
+  });
+
+  it('item 3: QUIT then TERM with a job that cannot stop: the master puts the job back before it exits', async () => {
+    const e = setup({ concurrency: 1, jobs: JOBS, extra: 'termTimeout: 0.5, lockTimeout: 30,' });
+    const m = e.master();
+    await m.waitForLine(/worker\[0\] \d+ ready/);
+    await enqueue(e, 'Block', 'b3', 30_000);
+    await pollUntil(async () => (await started(e)).includes('b3'), { what: 'b3 started' });
+    process.kill(m.pid, 'SIGQUIT');
+    await m.waitForLine(/received QUIT/);
+    process.kill(m.pid, 'SIGTERM');
+    expect((await m.waitForExit({ timeoutMs: 15_000 })).code).toBe(0);
+    expect(m.output).toMatch(/sending SIGKILL/);
+    // Nothing left for a janitor to find: the job is back, the worker deregistered.
+    const r = redis.client();
+    expect((await r.lrange(`${e.ns}:queue:rs`, 0, -1)).map((j) => (JSON.parse(j) as { args: unknown[] }).args[0])).toEqual(['b3']);
+    expect(await r.smembers(`${e.ns}:workers`)).toEqual([]);
+    expect(await r.keys(`${e.ns}:baton:inflight:*`)).toEqual([]);
+  });
+
+  it('item 6: a job calling process.exit(0) is a death: its job goes back at once, not when its lock lapses', async () => {
+    const e = setup({ concurrency: 1, jobs: JOBS, extra: 'lockTimeout: 60,' });
+    const m = e.master();
+    await m.waitForLine(/worker\[0\] \d+ ready/);
+    await enqueue(e, 'ExitOnce', 'x1');
+    await m.waitForLine(/worker\[0\] \d+ died \(exit code 0\); its jobs go back to their queues/, { timeoutMs: 10_000 });
+    // Well within the 60 s lock: put back by the master, run again by the new worker.
+    await pollUntil(async () => (await doneIds(redis.client(), e.ns)).includes('x1'), { what: 'x1 done on its second run', timeoutMs: 15_000 });
+    expect(await started(e)).toEqual(['x1', 'x1']);
+    process.kill(m.pid, 'SIGQUIT');
+    expect((await m.waitForExit()).code).toBe(0);
+  });
+
+  it('item 7: after a maxMemory recycle decision the worker starts no further job', async () => {
+    const e = setup({ concurrency: 1, extra: 'maxMemory: 100,' });
+    const m = e.master();
+    await m.waitForLine(/worker\[0\] \d+ ready/);
+    const r = redis.client();
+    await r.sadd(`${e.ns}:queues`, 'rs');
+    await r.rpush(`${e.ns}:queue:rs`, ...[1, 2, 3].map(() => JSON.stringify({ class: 'Hog', args: [150] })));
+    const done = await pollUntil(
+      async () => {
+        const d = await r.lrange(`${e.ns}:rs:done`, 0, -1);
+        return d.length >= 3 ? d : undefined;
+      },
+      { what: '3 Hog jobs done', timeoutMs: 30_000 },
+    );
+    // One 150 MB job per worker process: none took a second one after going over 100 MB.
+    expect(new Set(done).size).toBe(3);
+    process.kill(m.pid, 'SIGQUIT');
+    expect((await m.waitForExit()).code).toBe(0);
+  });
+
+  it("item 12: a worker's exit takes the processes its jobs left in its process group with it", async () => {
+    const e = setup({ concurrency: 1, jobs: JOBS });
+    const m = e.master();
+    await m.waitForLine(/worker\[0\] \d+ ready/);
+    await enqueue(e, 'Spawn', 's1');
+    const r = redis.client();
+    const child = await pollUntil(async () => Number(await r.lindex(`${e.ns}:rs:children`, 0)) || undefined, { what: 'the child pid' });
+    try {
+      expect(pidAlive(child)).toBe(true);
+      process.kill(m.pid, 'SIGQUIT');
+      expect((await m.waitForExit()).code).toBe(0);
+      await waitForPidExit(child, { timeoutMs: 10_000 });
+    } finally {
+      if (pidAlive(child)) process.kill(child, 'SIGKILL');
+    }
+  });
+
+  it('item 8: a TERM that arrives while the master is still starting stops it before any worker starts', async () => {
+    // Redis answers only when the test says so: the master is held in its start-up check.
+    const proxy = await holdingProxy(Number(new URL(redis.url).port));
+    try {
+      const e = setup({ concurrency: 2 }, { ...redis, url: `redis://127.0.0.1:${proxy.port}` });
+      const m = e.master();
+      await proxy.firstData;
+      process.kill(m.pid, 'SIGTERM');
+      proxy.release();
+      expect((await m.waitForExit({ timeoutMs: 15_000 })).code).toBe(0);
+      expect(m.output).not.toMatch(/starting worker\[|worker\[\d\] \d+ ready/);
+    } finally {
+      await proxy.close();
+    }
+  });
+
+  it("item 10: a custom afterFork that retires nobody does not stall the rolling restart: the master sends the TTOU and says so", async () => {
+    const e = setup({ concurrency: 2, extra: 'afterFork: () => {},' });
+    const ss = chain(e);
+    await ss.waitForLine(/worker\[1\] \d+ ready/);
+    process.kill(ss.pid, 'SIGHUP');
+    await ss.waitForLine(/did not call retireOldWorker\(\): the master sent TTOU to old master \d+ itself/, { timeoutMs: 20_000 });
+    await ss.waitForLine(/rolling restart done in [\d.]+s: 2 new worker\(s\) ready/, { timeoutMs: 30_000 });
+    expect(ss.output).not.toMatch(/ready in \d+ ms; sent TTOU/);
+    process.kill(ss.pid, 'SIGTERM');
+    await ss.waitForExit({ timeoutMs: 20_000 });
+  });
+});
+
+function chain(e: RsEnv): Spawned {
+  return spawnNode(
+    BIN.startServer,
+    [`--pid-file=${join(e.dir, 'ss.pid')}`, `--status-file=${join(e.dir, 'ss.status')}`, '--signal-on-hup=CONT', '--interval=0.3', '--', process.execPath, RS_BIN, '-c', e.conf],
+    { label: 'start-server', env: e.env() },
+  );
+}
+
+/** A TCP proxy to Redis that holds what clients send until `release()`. */
+async function holdingProxy(upstreamPort: number): Promise<{ port: number; firstData: Promise<void>; release(): void; close(): Promise<void> }> {
+  let released = false;
+  const waiting: Array<() => void> = [];
+  const sockets = new Set<Socket>();
+  let sawData!: () => void;
+  const firstData = new Promise<void>((r) => (sawData = r));
+  const server: Server = createServer((client) => {
+    const up = createConnection(upstreamPort, '127.0.0.1');
+    sockets.add(client).add(up);
+    client.on('error', () => up.destroy());
+    up.on('error', () => client.destroy());
+    client.on('close', () => up.destroy());
+    up.on('close', () => client.destroy());
+    up.pipe(client);
+    client.on('data', (d) => {
+      sawData();
+      if (released) up.write(d);
+      else waiting.push(() => up.write(d));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as { port: number }).port,
+    firstData,
+    release() {
+      released = true;
+      for (const f of waiting.splice(0)) f();
+    },
+    close: () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  };
+}
