@@ -4,7 +4,6 @@ import type { Server, Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Redis } from 'ioredis';
 import { onExit } from 'signal-exit';
 import {
   acquirePidFile,
@@ -29,6 +28,7 @@ import { isWorkerMessage, WorkerEnv, type WorkerToMaster } from './ipc.js';
 import { loadConfigFile } from './load-config.js';
 import { messages } from './messages.js';
 import { readRssAnonKb } from './proc.js';
+import { checkRedis } from './redis-check.js';
 import { loadResque, type ResqueQueue } from './resque.js';
 import { initialState, reduce, type Effect, type MasterEvent, type MasterSettings, type MasterState } from './state.js';
 import { renderMasterTitle, renderStatus } from './status.js';
@@ -520,34 +520,6 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
   removeExitGuard();
   logOut?.close();
   return code;
-}
-
-/** Why: a new generation must fail fast (non-zero) while the old one still serves. */
-export async function checkRedis(config: ResolvedConfig): Promise<void> {
-  const where = describeRedis(config.redis);
-  const common = { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null, connectTimeout: config.redisTimeoutMs, enableOfflineQueue: false };
-  const client = typeof config.redis === 'string' ? new Redis(config.redis, common) : new Redis({ ...config.redis, ...common });
-  // The connection's own error says why (WRONGPASS, ECONNREFUSED); the rejected call often only
-  // says "Connection is closed".
-  let cause: Error | undefined;
-  client.on('error', (err: Error) => (cause ??= err));
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    await Promise.race([
-      (async () => {
-        await client.connect();
-        await client.ping();
-      })(),
-      new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer within ${config.redisTimeoutMs / 1000}s`)), config.redisTimeoutMs);
-      }),
-    ]);
-  } catch (err) {
-    throw new StartupError(`Redis at ${where} is not reachable: ${(cause ?? (err as Error)).message}`, { cause: cause ?? err });
-  } finally {
-    clearTimeout(timer);
-    client.disconnect();
-  }
 }
 
 // --- internal ---
