@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { BIN, spawnNode, spawnTracked, type Spawned } from './helpers/spawn.js';
+import { slow } from './helpers/slowness.js';
 import { pidAlive, pollUntil, waitForPidExit } from './helpers/wait.js';
 import { doneIds, enqueueRecords, liveWorkers, RsEnv, sampleWorkers } from './fixtures/rs-harness.js';
 
@@ -51,7 +52,7 @@ async function readyWorkers(e: RsEnv, n: number, masterPid?: number) {
       const ready = s.workers.filter((w) => ['idle', 'busy', 'paused'].includes(w.state));
       return ready.length === n && s.workers.length === n ? s : undefined;
     },
-    { what: `${n} ready workers`, timeoutMs: 20_000 },
+    { what: `${n} ready workers`, timeoutMs: slow(20_000) },
   );
 }
 const setup = (concurrency: number, extra = '') => {
@@ -64,7 +65,7 @@ async function rollingRestart(perl: boolean) {
   const C = 3;
   const e = setup(C);
   const ss = chain(e, { perl, interval: perl ? '1' : '0.3' });
-  await ss.waitForLine(/worker\[2\] \d+ ready/);
+  await ss.waitForLine(/worker\[2\] \d+ ready/, { timeoutMs: slow(10_000) });
   const oldMaster = masterOf(e);
   const oldWorkers = (await readyWorkers(e, C, oldMaster)).workers.map((w) => w.pid!);
 
@@ -74,10 +75,10 @@ async function rollingRestart(perl: boolean) {
   const sampler = sampleWorkers(e.ns, 10);
   const hupAt = Date.now();
   process.kill(ss.pid, 'SIGHUP');
-  await ss.waitForLine(/rolling restart done in [\d.]+s: 3 new worker\(s\) ready/, { timeoutMs: 20_000 });
+  await ss.waitForLine(/rolling restart done in [\d.]+s: 3 new worker\(s\) ready/, { timeoutMs: slow(20_000) });
   const rolledIn = Date.now() - hupAt;
-  await waitForPidExit(oldMaster, { timeoutMs: 10_000 });
-  await pollUntil(async () => (await doneIds(r, e.ns)).length >= ids.length, { what: 'all jobs done', timeoutMs: 30_000 });
+  await waitForPidExit(oldMaster, { timeoutMs: slow(10_000) });
+  await pollUntil(async () => (await doneIds(r, e.ns)).length >= ids.length, { what: 'all jobs done', timeoutMs: slow(30_000) });
   const { max, samples } = sampler.stop();
 
   const done = await doneIds(r, e.ns);
@@ -99,15 +100,15 @@ async function rollingRestart(perl: boolean) {
   expect(ss.output).toMatch(/last worker gone; master \d+ has taken over: exiting/);
   expect(ss.output).not.toMatch(/\[error\]|SIGKILL/);
   process.kill(ss.pid, 'SIGTERM');
-  await ss.waitForExit({ timeoutMs: 15_000 });
+  await ss.waitForExit({ timeoutMs: slow(15_000) });
   await pollUntil(() => liveWorkers(e.ns).length === 0, { what: 'no worker left' });
   return rolledIn;
 }
 
-describe('rolling restart under start-server', () => {
+describe('rolling restart under start-server', { timeout: slow(30_000) }, () => {
   it('replaces every worker with jobs flowing: ≤ C+1 alive, every job done exactly once, old master gone', async () => {
     const ms = await rollingRestart(false);
-    expect(ms).toBeLessThan(10_000);
+    expect(ms).toBeLessThan(slow(10_000)); // 10 s on an idle machine
   });
 
   it.skipIf(!existsSync(PERL_START_SERVER))('works the same under Perl start_server (old master found without its status file)', async () => {
@@ -122,10 +123,10 @@ describe('rolling restart under start-server', () => {
     const good = readFileSync(e.conf, 'utf8');
     writeFileSync(e.conf, good.replace("queues: ['rs'],", 'queues: 42,'));
     process.kill(ss.pid, 'SIGHUP');
-    await ss.waitForLine(/config error: .*conf\.ts:\d+:\d+: Expected `queues` to be a list of queue names/);
+    await ss.waitForLine(/config error: .*conf\.ts:\d+:\d+: Expected `queues` to be a list of queue names/, { timeoutMs: slow(10_000) });
     // Before start-server's --interval ("seems to have failed to start") or, on a slow host, just
     // after it ("died unexpectedly"): either way the old generation was not told to stop.
-    await ss.waitForLine(/(seems to have failed to start|died unexpectedly).*\(exit code 78\)/);
+    await ss.waitForLine(/(seems to have failed to start|died unexpectedly).*\(exit code 78\)/, { timeoutMs: slow(10_000) });
     // Untouched: same master, same workers, still taking jobs.
     expect(masterOf(e)).toBe(oldMaster);
     expect(liveWorkers(e.ns).sort()).toEqual([...before].sort());
@@ -135,10 +136,10 @@ describe('rolling restart under start-server', () => {
     expect(ss.output).not.toMatch(/TTOU/);
     // Once the config is fixed, start-server's retry rolls the workers over.
     writeFileSync(e.conf, good);
-    await ss.waitForLine(/rolling restart done/, { timeoutMs: 20_000 });
-    await waitForPidExit(oldMaster);
+    await ss.waitForLine(/rolling restart done/, { timeoutMs: slow(20_000) });
+    await waitForPidExit(oldMaster, { timeoutMs: slow(10_000) });
     process.kill(ss.pid, 'SIGTERM');
-    await ss.waitForExit({ timeoutMs: 15_000 });
+    await ss.waitForExit({ timeoutMs: slow(15_000) });
   });
 
   it('a new worker that never gets ready stops the rollout; the old master gets its workers back', async () => {
@@ -160,18 +161,18 @@ describe('rolling restart under start-server', () => {
     const sampler = sampleWorkers(e.ns, 10);
     process.kill(ss.pid, 'SIGHUP');
     const abort = ss.output.length;
-    await ss.waitForLine(/rolling restart aborted: new worker\[1\] failed \(it was not ready within readyTimeout \(1s\)\)/, { timeoutMs: 20_000 });
-    await ss.waitForLine(/gave up its rolling restart: back to 3 worker\(s\)/, { from: abort });
+    await ss.waitForLine(/rolling restart aborted: new worker\[1\] failed \(it was not ready within readyTimeout \(1s\)\)/, { timeoutMs: slow(20_000) });
+    await ss.waitForLine(/gave up its rolling restart: back to 3 worker\(s\)/, { from: abort, timeoutMs: slow(10_000) });
     // Fix the code; start-server's retry then completes the rollout.
     writeFileSync(e.conf, good);
-    await ss.waitForLine(/rolling restart done/, { timeoutMs: 30_000 });
-    await waitForPidExit(oldMaster, { timeoutMs: 15_000 });
-    await pollUntil(async () => (await doneIds(r, e.ns)).length >= ids.length, { what: 'all jobs done', timeoutMs: 30_000 });
+    await ss.waitForLine(/rolling restart done/, { timeoutMs: slow(30_000) });
+    await waitForPidExit(oldMaster, { timeoutMs: slow(15_000) });
+    await pollUntil(async () => (await doneIds(r, e.ns)).length >= ids.length, { what: 'all jobs done', timeoutMs: slow(30_000) });
     const { max } = sampler.stop();
     expect(max).toBeLessThanOrEqual(C + 1);
     expect([...new Set(await doneIds(r, e.ns))].sort()).toEqual([...ids].sort());
     process.kill(ss.pid, 'SIGTERM');
-    await ss.waitForExit({ timeoutMs: 15_000 });
+    await ss.waitForExit({ timeoutMs: slow(15_000) });
   });
 
   it('the new master killed mid-rollout: the old master takes its workers and pid file back, no job lost', async () => {
@@ -185,21 +186,21 @@ describe('rolling restart under start-server', () => {
     const r = redis.client();
     const ids = await enqueueRecords(r, e.ns, 80, 50);
     process.kill(ss.pid, 'SIGHUP');
-    await ss.waitForLine(/TTOU: 3 → 2 worker\(s\)/, { timeoutMs: 20_000 });
-    await ss.waitForLine(/starting worker\[1\] \d+ \(will retire/);
+    await ss.waitForLine(/TTOU: 3 → 2 worker\(s\)/, { timeoutMs: slow(20_000) });
+    await ss.waitForLine(/starting worker\[1\] \d+ \(will retire/, { timeoutMs: slow(10_000) });
     const newMaster = masterOf(e);
     expect(newMaster).not.toBe(oldMaster);
     writeFileSync(e.conf, good);
     const from = ss.output.length;
     process.kill(newMaster, 'SIGKILL');
-    await ss.waitForLine(/went away during the rolling restart: back to 3 worker\(s\)/, { from });
+    await ss.waitForLine(/went away during the rolling restart: back to 3 worker\(s\)/, { from, timeoutMs: slow(10_000) });
     // start-server starts another generation, which (with the good config) completes the job.
-    await ss.waitForLine(/rolling restart done/, { from, timeoutMs: 30_000 });
-    await waitForPidExit(oldMaster, { timeoutMs: 15_000 });
-    await pollUntil(async () => (await doneIds(r, e.ns)).length >= ids.length, { what: 'all jobs done', timeoutMs: 30_000 });
+    await ss.waitForLine(/rolling restart done/, { from, timeoutMs: slow(30_000) });
+    await waitForPidExit(oldMaster, { timeoutMs: slow(15_000) });
+    await pollUntil(async () => (await doneIds(r, e.ns)).length >= ids.length, { what: 'all jobs done', timeoutMs: slow(30_000) });
     expect([...new Set(await doneIds(r, e.ns))].sort()).toEqual([...ids].sort());
     process.kill(ss.pid, 'SIGTERM');
-    await ss.waitForExit({ timeoutMs: 15_000 });
+    await ss.waitForExit({ timeoutMs: slow(15_000) });
   });
 
   it.each([
@@ -215,15 +216,15 @@ describe('rolling restart under start-server', () => {
     const ids = await enqueueRecords(r, e.ns, 60, 50);
     const sampler = sampleWorkers(e.ns, 10);
     process.kill(ss.pid, 'SIGHUP');
-    await ss.waitForLine(/rolling restart done/, { timeoutMs: 20_000 });
-    await waitForPidExit(oldMaster, { timeoutMs: 15_000 });
-    await pollUntil(async () => (await doneIds(r, e.ns)).length >= ids.length, { what: 'all jobs done', timeoutMs: 30_000 });
+    await ss.waitForLine(/rolling restart done/, { timeoutMs: slow(20_000) });
+    await waitForPidExit(oldMaster, { timeoutMs: slow(15_000) });
+    await pollUntil(async () => (await doneIds(r, e.ns)).length >= ids.length, { what: 'all jobs done', timeoutMs: slow(30_000) });
     const { max } = sampler.stop();
     expect(max).toBeLessThanOrEqual(Math.max(from, to + 1));
     expect([...(await doneIds(r, e.ns))].sort()).toEqual([...ids].sort());
     await readyWorkers(e, to, masterOf(e));
     process.kill(ss.pid, 'SIGTERM');
-    await ss.waitForExit({ timeoutMs: 15_000 });
+    await ss.waitForExit({ timeoutMs: slow(15_000) });
   });
 
   it('HUPs in a row: generations overlap, still ≤ C+1 workers, every job done, one master left', async () => {
@@ -237,9 +238,9 @@ describe('rolling restart under start-server', () => {
     const sampler = sampleWorkers(e.ns, 10);
     for (let i = 0; i < 3; i++) {
       process.kill(ss.pid, 'SIGHUP');
-      await ss.waitForLine(new RegExp(`starting new worker \\d+ \\(generation ${i + 2}\\)`), { timeoutMs: 20_000 });
+      await ss.waitForLine(new RegExp(`starting new worker \\d+ \\(generation ${i + 2}\\)`), { timeoutMs: slow(20_000) });
     }
-    await pollUntil(async () => (await doneIds(r, e.ns)).length >= ids.length, { what: 'all jobs done', timeoutMs: 15_000 }).catch(async (err: unknown) => {
+    await pollUntil(async () => (await doneIds(r, e.ns)).length >= ids.length, { what: 'all jobs done', timeoutMs: slow(15_000) }).catch(async (err: unknown) => {
       const done = new Set(await doneIds(r, e.ns));
       const started = await r.lrange(`${e.ns}:rs:started`, 0, -1);
       const missing = ids.filter((id) => !done.has(id));
@@ -248,7 +249,7 @@ describe('rolling restart under start-server', () => {
           `queue ${(await r.lrange(`${e.ns}:queue:rs`, 0, -1)).length}; keys ${(await r.keys(`${e.ns}:*`)).join(',')}`,
       );
     });
-    await pollUntil(() => /^\d+:\d+$/.test(statusGenerations(e)), { what: 'one generation left', timeoutMs: 10_000 });
+    await pollUntil(() => /^\d+:\d+$/.test(statusGenerations(e)), { what: 'one generation left', timeoutMs: slow(10_000) });
     const last = Number(statusGenerations(e).split(':')[1]);
     await readyWorkers(e, C, last);
     const { max } = sampler.stop();
@@ -261,7 +262,7 @@ describe('rolling restart under start-server', () => {
     expect(ss.output.split('\n').filter((l) => /\[error\]|SIGKILL/.test(l) && !/died unexpectedly with status:0/.test(l))).toEqual([]);
     expect(ss.output).not.toMatch(/stopTimeout/);
     process.kill(ss.pid, 'SIGTERM');
-    await ss.waitForExit({ timeoutMs: 15_000 });
+    await ss.waitForExit({ timeoutMs: slow(15_000) });
   });
 
   it('TERM to start-server stops every generation; in-flight jobs go back to the queue', async () => {
@@ -273,7 +274,7 @@ describe('rolling restart under start-server', () => {
     const ids = await enqueueRecords(r, e.ns, 2, 30_000, 'long');
     await pollUntil(async () => (await r.llen(`${e.ns}:rs:started`)) === 2, { what: 'both jobs started' });
     process.kill(ss.pid, 'SIGTERM');
-    expect((await ss.waitForExit({ timeoutMs: 15_000 })).code).toBe(0);
+    expect((await ss.waitForExit({ timeoutMs: slow(15_000) })).code).toBe(0);
     expect(liveWorkers(e.ns)).toEqual([]);
     const queued = (await r.lrange(`${e.ns}:queue:rs`, 0, -1)).map((p) => (JSON.parse(p) as { args: string[] }).args[0]).sort();
     expect(queued).toEqual(ids.sort());

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startRedis } from '../helpers/redis.js';
 import { BIN, spawnNode, type Spawned } from '../helpers/spawn.js';
+import { slow } from '../helpers/slowness.js';
 import { pidAlive, pollUntil } from '../helpers/wait.js';
 import { ChaosEnv, chaosSuite, rng, SCALE, seedOf, since } from './harness.js';
 
@@ -26,19 +27,19 @@ const suite = chaosSuite();
 
 const run = async (args: string[], e: ChaosEnv, bin: string = BIN.resqueStarter): Promise<{ code: number | null; output: string }> => {
   const p = spawnNode(bin, args, { env: e.env(), label: `${bin.split('/').pop()} ${args.join(' ')}` });
-  const { code } = await p.waitForExit({ timeoutMs: 15_000 });
+  const { code } = await p.waitForExit({ timeoutMs: slow(15_000) });
   return { code, output: p.output };
 };
 
 describe('chaos: files and secrets', () => {
-  it('7. pid files naming an unrelated live process (a reused pid): nothing is signalled that is not ours', { timeout: 60_000 * SCALE }, async () => {
+  it('7. pid files naming an unrelated live process (a reused pid): nothing is signalled that is not ours', { timeout: slow(60_000 * SCALE) }, async () => {
     const seed = seedOf(7);
     const R = rng(seed);
     const e = suite.setup('7 pid reused by a stranger', seed, { concurrency: 2 });
     const signalLog = join(e.dir, 'bystander-signals.log');
     writeFileSync(signalLog, '');
     const bystander = spawnNode('-e', [BYSTANDER], { env: { SIGNAL_LOG: signalLog }, label: 'bystander' });
-    await bystander.waitForLine(/bystander ready/);
+    await bystander.waitForLine(/bystander ready/, { timeoutMs: slow(10_000) });
     // Left behind by a master and a start-server that died with -9; the pid is now the bystander's.
     writeFileSync(e.masterPidFile, `${bystander.pid}\n`);
     writeFileSync(e.ssPidFile, `${bystander.pid}\n`);
@@ -58,12 +59,12 @@ describe('chaos: files and secrets', () => {
     // The chain starts over the stale files, works, rolls, and stops; still nobody touched the bystander.
     const ids = await e.enqueue(suite.r, 100 * SCALE, () => R.int(1, 10));
     const ss = e.chain();
-    await ss.waitForLine(/worker\[1\] \d+ ready/, { timeoutMs: 20_000 });
+    await ss.waitForLine(/worker\[1\] \d+ ready/, { timeoutMs: slow(20_000) });
     expect(Number(readFileSync(e.masterPidFile, 'utf8'))).not.toBe(bystander.pid);
     expect(Number(readFileSync(e.ssPidFile, 'utf8'))).toBe(ss.pid);
     const mark = since(ss);
     process.kill(ss.pid, 'SIGHUP');
-    await ss.waitForLine(/rolling restart done/, { ...mark, timeoutMs: 30_000 });
+    await ss.waitForLine(/rolling restart done/, { ...mark, timeoutMs: slow(30_000) });
     await e.waitAllDone(ids);
     const res = await e.finish(suite.r, { ids, recoveryMs: undefined, recoveryWhat: '—', notes: ['bystander untouched'] });
     expect(res).toMatchObject({ lost: 0, orphans: 0, stale: 0 });
@@ -72,7 +73,7 @@ describe('chaos: files and secrets', () => {
     bystander.kill('SIGKILL');
   });
 
-  it('a Redis password in REDIS_URL or in the config never shows in logs, titles, status files or errors', { timeout: 60_000 }, async () => {
+  it('a Redis password in REDIS_URL or in the config never shows in logs, titles, status files or errors', { timeout: slow(60_000) }, async () => {
     const secret = 'chaos-S3cret-pw';
     const pw = await startRedis({ password: secret });
     try {
@@ -82,10 +83,10 @@ describe('chaos: files and secrets', () => {
         expect(e.env().REDIS_URL).toContain(secret);
         const ids = await e.enqueue(pr, 50, () => 1);
         const ss = e.chain();
-        await ss.waitForLine(/worker\[1\] \d+ ready/, { timeoutMs: 20_000 });
+        await ss.waitForLine(/worker\[1\] \d+ ready/, { timeoutMs: slow(20_000) });
         const mark = since(ss);
         process.kill(ss.pid, 'SIGHUP');
-        await ss.waitForLine(/rolling restart done/, { ...mark, timeoutMs: 30_000 });
+        await ss.waitForLine(/rolling restart done/, { ...mark, timeoutMs: slow(30_000) });
         await e.waitAllDone(ids);
         await pollUntil(() => e.statusFileJson()?.workers.length === 2, { what: 'a status file' });
         const titles = e.treePids().map((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8'));
@@ -102,7 +103,7 @@ describe('chaos: files and secrets', () => {
       const e = suite.setup('wrong password', seedOf(71), { concurrency: 1 }, pw);
       const badUrl = pw.url.replace(encodeURIComponent(secret), wrong);
       const p = spawnNode(BIN.resqueStarter, ['-c', e.conf], { env: { ...e.env(), REDIS_URL: badUrl }, label: 'resque-starter (wrong password)' });
-      const { code } = await p.waitForExit({ timeoutMs: 15_000 });
+      const { code } = await p.waitForExit({ timeoutMs: slow(15_000) });
       expect(code).not.toBe(0);
       expect(p.output).toMatch(/Redis at .* is not reachable: .*(WRONGPASS|invalid|auth)/i);
       expect(p.output).not.toContain(wrong);
@@ -111,7 +112,7 @@ describe('chaos: files and secrets', () => {
     }
   });
 
-  it('pid and status files are replaced atomically and never written through a planted symlink', { timeout: 60_000 }, async () => {
+  it('pid and status files are replaced atomically and never written through a planted symlink', { timeout: slow(60_000) }, async () => {
     const e = suite.setup('planted symlinks', seedOf(72), { concurrency: 1 });
     const victims: string[] = [];
     for (const f of [e.masterPidFile, e.statusFile, e.ssPidFile, e.ssStatusFile]) {
@@ -122,7 +123,7 @@ describe('chaos: files and secrets', () => {
     }
     const ids = await e.enqueue(suite.r, 400, () => 2);
     const ss: Spawned = e.chain();
-    await ss.waitForLine(/worker\[0\] \d+ ready/, { timeoutMs: 20_000 });
+    await ss.waitForLine(/worker\[0\] \d+ ready/, { timeoutMs: slow(20_000) });
     // Atomic replacement: while the status file is rewritten (each job start and end), every read
     // sees a whole JSON document, never an empty or half-written file.
     let reads = 0;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { slow } from '../helpers/slowness.js';
 import { pollUntil } from '../helpers/wait.js';
 import { chaosSuite, rng, SCALE, seedOf, since } from './harness.js';
 
@@ -10,7 +11,7 @@ const suite = chaosSuite({ persistent: true });
 const pause = (ms: number) => new Promise((res) => setTimeout(res, ms)); // the outage itself, not a wait for a state
 
 describe('chaos: Redis going away', () => {
-  it('3. redis-server restarted mid-run, then stopped for seconds: workers ride it out, nothing lost', { timeout: 120_000 * SCALE }, async (ctx) => {
+  it('3. redis-server restarted mid-run, then stopped for seconds: workers ride it out, nothing lost', { timeout: slow(120_000 * SCALE) }, async (ctx) => {
     if (suite.redis.external) return ctx.skip();
     const seed = seedOf(3);
     const R = rng(seed);
@@ -24,7 +25,7 @@ describe('chaos: Redis going away', () => {
     let killed: number | undefined;
     const outages = [0, R.int(2500, 4000)]; // a plain restart, then a stop of several seconds
     for (const [k, downMs] of outages.entries()) {
-      await pollUntil(() => e.doneCounts().size >= (k + 1) * Math.floor(ids.length / 4), { what: 'jobs to progress', timeoutMs: 30_000 });
+      await pollUntil(() => e.doneCounts().size >= (k + 1) * Math.floor(ids.length / 4), { what: 'jobs to progress', timeoutMs: slow(30_000) });
       await suite.redis.stopServer();
       if (downMs > 0) {
         // A worker dies while Redis is away: its master cannot recover its job now; the owner
@@ -41,7 +42,7 @@ describe('chaos: Redis going away', () => {
           const after = e.executions().filter((x) => x.what === 'done' && x.t >= upAt);
           return after.length > 0 && e.doneCounts().size > doneAtRestart ? after[0] : undefined;
         },
-        { what: 'a job done after Redis came back', timeoutMs: 30_000 },
+        { what: 'a job done after Redis came back', timeoutMs: slow(30_000) },
       );
       recoveries.push(next.t - upAt);
     }

@@ -2,6 +2,7 @@ import { existsSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, spawnNode, type Spawned } from '../helpers/spawn.js';
+import { slow } from '../helpers/slowness.js';
 import { pollUntil } from '../helpers/wait.js';
 import { alive, type ChaosConf, ChaosEnv, chaosSuite, expectClean, rng, sampleWorkers, SCALE, seedOf, since } from './harness.js';
 
@@ -31,17 +32,17 @@ async function settled(e: ChaosEnv, ss: Spawned, C: number, timeoutMs = 30_000):
       const ready = s.workers.filter((w) => ['idle', 'busy', 'paused'].includes(w.state)).length;
       return ready === C && s.workers.length === C && e.workerPids().length === C ? ms[0] : undefined;
     },
-    { what: `one master with ${C} ready workers`, timeoutMs },
+    { what: `one master with ${C} ready workers`, timeoutMs: slow(timeoutMs) },
   ).catch((err: Error) => {
     throw new Error(`${err.message}; last seen: ${seen}`);
   });
 }
 
-const progress = (e: ChaosEnv, n: number) => pollUntil(() => e.doneCounts().size >= n, { what: `${n} jobs done`, timeoutMs: 20_000 });
+const progress = (e: ChaosEnv, n: number) => pollUntil(() => e.doneCounts().size >= n, { what: `${n} jobs done`, timeoutMs: slow(20_000) });
 
 describe('chaos: rolling restarts under fire', () => {
   for (const victim of ['old master', 'new master', 'start-server'] as const) {
-    it(`2. kill -9 of the ${victim} in the middle of a rolling restart: nothing lost, nothing orphaned`, { timeout: 90_000 * SCALE }, async () => {
+    it(`2. kill -9 of the ${victim} in the middle of a rolling restart: nothing lost, nothing orphaned`, { timeout: slow(90_000 * SCALE) }, async () => {
       const seed = seedOf(20 + ['old master', 'new master', 'start-server'].indexOf(victim));
       const R = rng(seed);
       const C = 3;
@@ -52,9 +53,9 @@ describe('chaos: rolling restarts under fire', () => {
       await progress(e, 30);
       const mark = since(ss);
       process.kill(ss.pid, 'SIGHUP');
-      const newMaster = Number((await ss.waitForLine(/master (\d+) starting \d+ worker\(s\).*generation 2/, mark))[1]);
+      const newMaster = Number((await ss.waitForLine(/master (\d+) starting \d+ worker\(s\).*generation 2/, { ...mark, timeoutMs: slow(10_000) }))[1]);
       // Mid-rollout: the first new worker is up and an old one is being retired.
-      await ss.waitForLine(/worker\[0\] \d+ ready in \d+ ms; sent TTOU to old master/, { ...mark, timeoutMs: 20_000 });
+      await ss.waitForLine(/worker\[0\] \d+ ready in \d+ ms; sent TTOU to old master/, { ...mark, timeoutMs: slow(20_000) });
       const victimPid = victim === 'old master' ? oldMaster : victim === 'new master' ? newMaster : ss.pid;
       process.kill(victimPid, 'SIGKILL');
       const killedAt = Date.now();
@@ -82,7 +83,7 @@ describe('chaos: rolling restarts under fire', () => {
     });
   }
 
-  it('2d. kill -9 of workers of both generations during a rolling restart: the rollout completes, nothing lost', { timeout: 90_000 * SCALE }, async () => {
+  it('2d. kill -9 of workers of both generations during a rolling restart: the rollout completes, nothing lost', { timeout: slow(90_000 * SCALE) }, async () => {
     const seed = seedOf(24);
     const R = rng(seed);
     const C = 3;
@@ -101,7 +102,7 @@ describe('chaos: rolling restarts under fire', () => {
       for (let i = 0; i < 2; i++) {
         // Each kill right after the next new worker retired an old one. (A rollout whose new
         // worker dies before ready is aborted and retried by start-server: it goes on the same way.)
-        const hit = await ss.waitForLine(/ready in \d+ ms; sent TTOU to old master/, { from, timeoutMs: 20_000 });
+        const hit = await ss.waitForLine(/ready in \d+ ms; sent TTOU to old master/, { from, timeoutMs: slow(20_000) });
         from += (hit.index ?? 0) + hit[0].length;
         const pids = await pollUntil(() => (e.workerPids().length > 0 ? e.workerPids() : undefined), { what: 'a live worker' });
         const pid = R.pick(pids);
@@ -117,7 +118,7 @@ describe('chaos: rolling restarts under fire', () => {
     expect(alive(oldMaster)).toBe(false);
   });
 
-  it('4a. a HUP storm (several HUPs within a second): never more than C+1 workers, one master left, nothing lost', { timeout: 90_000 * SCALE }, async () => {
+  it('4a. a HUP storm (several HUPs within a second): never more than C+1 workers, one master left, nothing lost', { timeout: slow(90_000 * SCALE) }, async () => {
     const seed = seedOf(41);
     const R = rng(seed);
     const C = 3;
@@ -145,7 +146,7 @@ describe('chaos: rolling restarts under fire', () => {
     expect(peak).toBeLessThanOrEqual(C + 1);
   });
 
-  it('4b. mixed signal storms (TTIN/TTOU/USR2/CONT/HUP): the chain settles, every job is done', { timeout: 90_000 * SCALE }, async () => {
+  it('4b. mixed signal storms (TTIN/TTOU/USR2/CONT/HUP): the chain settles, every job is done', { timeout: slow(90_000 * SCALE) }, async () => {
     const seed = seedOf(42);
     const R = rng(seed);
     const C = 3;
@@ -168,10 +169,10 @@ describe('chaos: rolling restarts under fire', () => {
     const master = await pollUntil(() => {
       const ms = masters(e, ss);
       return ms.length === 1 ? ms[0] : undefined;
-    }, { what: 'the storm to leave one master', timeoutMs: 40_000 });
+    }, { what: 'the storm to leave one master', timeoutMs: slow(40_000) });
     process.kill(master, 'SIGCONT');
     const scale = spawnNode(BIN.resqueStarter, ['scale', String(C), '-c', e.conf], { env: e.env(), label: 'resque-starter scale' });
-    expect((await scale.waitForExit({ timeoutMs: 15_000 })).code, scale.output).toBe(0);
+    expect((await scale.waitForExit({ timeoutMs: slow(15_000) })).code, scale.output).toBe(0);
     await settled(e, ss, C, 40_000);
     const recoveryMs = Date.now() - t0;
     await e.waitAllDone(ids, 60_000 * SCALE);
@@ -187,7 +188,7 @@ describe('chaos: rolling restarts under fire', () => {
     { name: 'whose workers hang before ready', make: (e: ChaosEnv) => writeFileSync(join(e.dir, 'hang'), ''), fix: (e: ChaosEnv) => rmSync(join(e.dir, 'hang')), failure: /rolling restart aborted: new worker\[0\] failed \(it was not ready within readyTimeout/ },
   ];
   for (const [i, bad] of badGenerations.entries()) {
-    it(`5${'abc'[i]}. a new generation ${bad.name}: the old one keeps serving; fixed, the next HUP rolls`, { timeout: 90_000 * SCALE }, async () => {
+    it(`5${'abc'[i]}. a new generation ${bad.name}: the old one keeps serving; fixed, the next HUP rolls`, { timeout: slow(90_000 * SCALE) }, async () => {
       const seed = seedOf(51 + i);
       const R = rng(seed);
       const C = 3;
@@ -212,10 +213,10 @@ if (process.env.RESQUE_STARTER_SLOT && existsSync(${JSON.stringify(join(e.dir, '
       bad.make(e);
       const mark = since(ss);
       process.kill(ss.pid, 'SIGHUP');
-      await ss.waitForLine(bad.failure, { ...mark, timeoutMs: 30_000 });
+      await ss.waitForLine(bad.failure, { ...mark, timeoutMs: slow(30_000) });
       // The old generation keeps serving: same master, its workers back to C, jobs still done.
       const before = e.doneCounts().size;
-      await pollUntil(() => e.doneCounts().size >= Math.min(before + 20, ids.length), { what: 'the old generation to keep doing jobs', timeoutMs: 20_000 });
+      await pollUntil(() => e.doneCounts().size >= Math.min(before + 20, ids.length), { what: 'the old generation to keep doing jobs', timeoutMs: slow(20_000) });
       expect(alive(oldMaster)).toBe(true);
       expect(oldWorkers.filter((p) => alive(p)).length).toBeGreaterThanOrEqual(C - 1);
 
@@ -223,7 +224,7 @@ if (process.env.RESQUE_STARTER_SLOT && existsSync(${JSON.stringify(join(e.dir, '
       const t0 = Date.now();
       const mark2 = since(ss);
       process.kill(ss.pid, 'SIGHUP');
-      await ss.waitForLine(/rolling restart done/, { ...mark2, timeoutMs: 40_000 });
+      await ss.waitForLine(/rolling restart done/, { ...mark2, timeoutMs: slow(40_000) });
       await settled(e, ss, C, 30_000);
       const recoveryMs = Date.now() - t0;
       expect(alive(oldMaster)).toBe(false);

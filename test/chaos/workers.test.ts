@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { slow } from '../helpers/slowness.js';
 import { pollUntil } from '../helpers/wait.js';
 import { chaosSuite, expectClean, rng, SCALE, seedOf, since } from './harness.js';
 
@@ -10,7 +11,7 @@ const setup = suite.setup;
 
 
 describe('chaos: workers', () => {
-  it('1. kill -9 of random workers, again and again, while thousands of jobs run: nothing lost', { timeout: 90_000 * SCALE }, async () => {
+  it('1. kill -9 of random workers, again and again, while thousands of jobs run: nothing lost', { timeout: slow(90_000 * SCALE) }, async () => {
     const seed = seedOf(1);
     const R = rng(seed);
     const C = 4;
@@ -24,7 +25,7 @@ describe('chaos: workers', () => {
       const target = e.doneCounts().size + R.int(40, 160);
       await pollUntil(() => e.doneCounts().size >= Math.min(target, ids.length - 200) && e.workerPids().length > 0, {
         what: 'jobs to progress before the next kill',
-        timeoutMs: 20_000,
+        timeoutMs: slow(20_000),
       });
       if (e.doneCounts().size >= ids.length - 200) break;
       const pid = R.pick(e.workerPids());
@@ -52,7 +53,7 @@ describe('chaos: workers', () => {
     expect(ss.count(/died (before it was ready )?\(killed by SIGKILL/)).toBeGreaterThanOrEqual(kills.length);
   });
 
-  it('1d. kill -9 of workers running prefetched batches of sub-millisecond jobs: every batch comes back', { timeout: 90_000 * SCALE }, async () => {
+  it('1d. kill -9 of workers running prefetched batches of sub-millisecond jobs: every batch comes back', { timeout: slow(90_000 * SCALE) }, async () => {
     const seed = seedOf(14);
     const R = rng(seed);
     const C = 3;
@@ -65,7 +66,7 @@ describe('chaos: workers', () => {
       const target = e.doneCounts().size + R.int(100, 400);
       await pollUntil(() => e.doneCounts().size >= Math.min(target, ids.length - 2000) && e.workerPids().length > 0, {
         what: 'jobs to progress before the next kill',
-        timeoutMs: 20_000,
+        timeoutMs: slow(20_000),
       });
       if (e.doneCounts().size >= ids.length - 2000) break;
       process.kill(R.pick(e.workerPids()), 'SIGKILL');
@@ -80,7 +81,7 @@ describe('chaos: workers', () => {
     expect(Math.max(0, ...back)).toBeGreaterThan(1);
   });
 
-  it('1b. kill -9 of workers running several jobs each (jobConcurrency 3): the job of every slot comes back', { timeout: 90_000 * SCALE }, async () => {
+  it('1b. kill -9 of workers running several jobs each (jobConcurrency 3): the job of every slot comes back', { timeout: slow(90_000 * SCALE) }, async () => {
     const seed = seedOf(11);
     const R = rng(seed);
     const C = 2;
@@ -91,7 +92,7 @@ describe('chaos: workers', () => {
     let inFlightAtKills = 0;
     for (let k = 0; k < 5 * SCALE; k++) {
       const target = e.doneCounts().size + R.int(60, 200);
-      await pollUntil(() => e.doneCounts().size >= Math.min(target, ids.length - 150) && e.workerPids().length > 0, { what: 'progress', timeoutMs: 20_000 });
+      await pollUntil(() => e.doneCounts().size >= Math.min(target, ids.length - 150) && e.workerPids().length > 0, { what: 'progress', timeoutMs: slow(20_000) });
       if (e.doneCounts().size >= ids.length - 150) break;
       const pid = R.pick(e.workerPids());
       process.kill(pid, 'SIGKILL');
@@ -104,7 +105,7 @@ describe('chaos: workers', () => {
     expect(inFlightAtKills).toBeGreaterThan(kills); // several slots' jobs per killed process came back
   });
 
-  it('1c. kill -9 of the whole tree at once (a power cut): the next start recovers every in-flight job and stale registration', { timeout: 90_000 * SCALE }, async () => {
+  it('1c. kill -9 of the whole tree at once (a power cut): the next start recovers every in-flight job and stale registration', { timeout: slow(90_000 * SCALE) }, async () => {
     const seed = seedOf(12);
     const R = rng(seed);
     const C = 3;
@@ -121,7 +122,7 @@ describe('chaos: workers', () => {
     expect((await suite.r.smembers(`${e.ns}:workers`)).length).toBe(C);
     // The next start (the pid files are stale now) cleans up once the owner locks have lapsed.
     const ss2 = e.chain();
-    await ss2.waitForLine(/recovered dead worker/, { timeoutMs: 20_000 });
+    await ss2.waitForLine(/recovered dead worker/, { timeoutMs: slow(20_000) });
     const recovered = Date.now() - cutAt;
     await e.waitAllDone(ids, 60_000 * SCALE);
     const res = await e.finish(suite.r, { ids, recoveryMs: recovered, recoveryWhat: 'cut → first dead worker recovered by the next start (lock 2 s)', notes: [`${tree.length} processes killed, ${held} jobs in flight`] });
@@ -129,7 +130,7 @@ describe('chaos: workers', () => {
     expect(held).toBeGreaterThan(0);
   });
 
-  it('6. poison payloads among good jobs: each bad one ends in failed, the good ones all run', { timeout: 60_000 * SCALE }, async () => {
+  it('6. poison payloads among good jobs: each bad one ends in failed, the good ones all run', { timeout: slow(60_000 * SCALE) }, async () => {
     const seed = seedOf(6);
     const R = rng(seed);
     const e = setup('6 poison payloads', seed, { concurrency: 3, extra: 'maxRecoveries: 2,' });
@@ -148,7 +149,7 @@ describe('chaos: workers', () => {
     await e.pushRaw(suite.r, raws);
     const ss = e.chain();
     await e.waitAllDone(good, 60_000 * SCALE);
-    await pollUntil(async () => (await suite.r.llen(`${e.ns}:failed`)) >= poison.length, { what: 'every poison payload in failed', timeoutMs: 30_000 });
+    await pollUntil(async () => (await suite.r.llen(`${e.ns}:failed`)) >= poison.length, { what: 'every poison payload in failed', timeoutMs: slow(30_000) });
     const res = await e.finish(suite.r, {
       ids: good,
       expectFailed: ['raw:not json{', 'p-unknown', 'raw:{"class":"Chaos","args":"p-notarray"}', 'p-fail', 'p-kill', 'raw:[1,2,3]'],
@@ -161,14 +162,14 @@ describe('chaos: workers', () => {
     expect(ss.count(/died (before it was ready )?\(killed by SIGKILL/)).toBe(3);
   });
 
-  it('8. a worker frozen (SIGSTOP) past its owner lock: another finishes its job; woken, it drops its copy', { timeout: 60_000 * SCALE }, async () => {
+  it('8. a worker frozen (SIGSTOP) past its owner lock: another finishes its job; woken, it drops its copy', { timeout: slow(60_000 * SCALE) }, async () => {
     const seed = seedOf(8);
     const R = rng(seed);
     const e = setup('8 SIGSTOP past the lock', seed, { concurrency: 2, lockTimeout: 1 });
     const long = await e.enqueue(suite.r, 1, () => 2500, 'long');
     const short = await e.enqueue(suite.r, 200 * SCALE, () => R.int(2, 8), 's');
     const ss = e.chain();
-    const started = await pollUntil(() => e.executions().find((x) => x.what === 'start' && x.id === 'long0'), { what: 'the long job to start', timeoutMs: 20_000 });
+    const started = await pollUntil(() => e.executions().find((x) => x.what === 'start' && x.id === 'long0'), { what: 'the long job to start', timeoutMs: slow(20_000) });
     const frozen = started.pid;
     process.kill(frozen, 'SIGSTOP');
     const stoppedAt = Date.now();
@@ -176,12 +177,12 @@ describe('chaos: workers', () => {
       const mark = since(ss);
       const taken = await pollUntil(() => e.executions().find((x) => x.what === 'start' && x.id === 'long0' && x.pid !== frozen), {
         what: 'another worker to recover and start the long job',
-        timeoutMs: 15_000,
+        timeoutMs: slow(15_000),
       });
       // Not before the lock lapsed: it had between 2/3 and all of its 1 s left when the worker froze.
       expect(taken.t - stoppedAt).toBeGreaterThanOrEqual(600);
       process.kill(frozen, 'SIGCONT');
-      await ss.waitForLine(/recovered by another worker while .* was not renewing its lock; its outcome is dropped/, { ...mark, timeoutMs: 10_000 });
+      await ss.waitForLine(/recovered by another worker while .* was not renewing its lock; its outcome is dropped/, { ...mark, timeoutMs: slow(10_000) });
       await e.waitAllDone([...long, ...short], 30_000 * SCALE);
       const doneLong = e.executions().filter((x) => x.what === 'done' && x.id === 'long0');
       expect(doneLong.map((x) => x.pid)).toEqual([taken.pid]);

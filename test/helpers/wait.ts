@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
+import { slow } from './slowness.js';
 
 export interface WaitOptions {
+  /** Deadline; the default is 10 s on an idle machine, scaled by the run's measured slowness. */
   timeoutMs?: number;
   intervalMs?: number;
   /** What was awaited, for the timeout message. */
@@ -11,7 +13,7 @@ export interface WaitOptions {
 /** Why: tests synchronise on a condition with a deadline, never on a fixed sleep. */
 export async function pollUntil<T>(
   check: () => T | undefined | false | null | Promise<T | undefined | false | null>,
-  { timeoutMs = 10_000, intervalMs = 20, what = 'condition' }: WaitOptions = {},
+  { timeoutMs = slow(10_000), intervalMs = 20, what = 'condition' }: WaitOptions = {},
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let lastError: unknown;
