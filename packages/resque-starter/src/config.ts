@@ -139,14 +139,24 @@ export interface ResqueStarterConfig {
   /** Seconds the master waits for Redis at start-up before it gives up; 0.1 to 600. @default 5 */
   redisTimeout?: number;
   /**
-   * Seconds of a worker's owner lock. A worker that dies, or is frozen (SIGSTOP, swapped out,
-   * cut off from Redis) longer than this, has its jobs put back at the head of their queues by
-   * any live worker. Shorter: faster recovery; it must stay well above event-loop stalls. 1 to 3600.
+   * Seconds of a worker's owner lock. A worker that dies with its master, or is cut off from
+   * Redis, longer than this, has its jobs put back at the head of their queues by any live
+   * worker. While a worker process is alive and its master sees it, the master holds its lock
+   * (a job blocking the worker's event loop is not run a second time elsewhere): `jobTimeout`
+   * is what ends such a job. A worker that dies under a live master has its jobs put back by the
+   * master at once. 1 to 3600.
    * @default 10
    */
   lockTimeout?: number;
   /** A job that has killed this many workers goes to `failed` instead of back to its queue. @default 3 */
   maxRecoveries?: number;
+  /**
+   * When a worker exits, the processes its jobs started and left in its process group (each
+   * worker leads one) get TERM, then KILL after `termTimeout`, so no job child outlives its
+   * worker. Children started with `detached: true` lead groups of their own and are not
+   * touched. false: leave them running. @default true
+   */
+  reapJobProcesses?: boolean;
   /** Seconds between refreshes of the status file's memory figures (and the memory limit check while a job runs); 0.05 to 3600. @default 1 */
   statusInterval?: number;
   /** Crash-loop protection. @default { deaths: 4, window: 60, delay: 1, maxDelay: 60 } */
@@ -210,6 +220,7 @@ export interface ResolvedConfig {
   redisTimeoutMs: number;
   lockTimeoutMs: number;
   maxRecoveries: number;
+  reapJobProcesses: boolean;
   statusIntervalMs: number;
   crashLoop: { deaths: number; windowMs: number; delayMs: number; maxDelayMs: number };
   serverStarterStatusFile: string | undefined;
@@ -220,7 +231,7 @@ export interface ResolvedConfig {
 const KNOWN_FIELDS = new Set<string>([
   'concurrency', 'maxConcurrency', 'queues', 'redis', 'namespace', 'dequeueInterval', 'jobConcurrency', 'prefetch', 'jobs', 'hooks',
   'pidFile', 'statusFile', 'logFile', 'fileMode', 'logLevel', 'restartFile', 'user', 'group', 'maxMemory', 'maxJobs',
-  'maxLifetime', 'jobTimeout', 'stopTimeout', 'termTimeout', 'readyTimeout', 'redisTimeout', 'lockTimeout', 'maxRecoveries', 'statusInterval',
+  'maxLifetime', 'jobTimeout', 'stopTimeout', 'termTimeout', 'readyTimeout', 'redisTimeout', 'lockTimeout', 'maxRecoveries', 'reapJobProcesses', 'statusInterval',
   'crashLoop', 'serverStarterStatusFile', 'beforeFork', 'afterFork',
 ]);
 /**
@@ -280,6 +291,12 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     if (!KNOWN_FIELDS.has(key)) fail(key, `Unknown config field \`${key}\`${suggest(key)}`);
   }
 
+  const flag = (field: string, dflt: boolean): boolean => {
+    const v = c[field];
+    if (v === undefined) return dflt;
+    if (typeof v !== 'boolean') fail(field, `Expected \`${field}\` to be true or false, got ${describe(v)}`);
+    return v as boolean;
+  };
   const int = (field: string, min: number, dflt: number): number => {
     const v = c[field];
     if (v === undefined) return dflt;
@@ -464,6 +481,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     redisTimeoutMs: seconds('redisTimeout', 5)!,
     lockTimeoutMs: seconds('lockTimeout', 10)!,
     maxRecoveries: int('maxRecoveries', 1, 3),
+    reapJobProcesses: flag('reapJobProcesses', true),
     statusIntervalMs: seconds('statusInterval', 1)!,
     crashLoop,
     serverStarterStatusFile: optPath('serverStarterStatusFile'),

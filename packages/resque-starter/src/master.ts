@@ -55,7 +55,7 @@ export function settingsOf(c: ResolvedConfig): MasterSettings {
     crashLoop: c.crashLoop,
     maxConcurrency: c.maxConcurrency,
     maxStarting: Math.max(4, 2 * availableParallelism()),
-    reapJobProcesses: true, // WIRE: c.reapJobProcesses
+    reapJobProcesses: c.reapJobProcesses,
   };
 }
 
