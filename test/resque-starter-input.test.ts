@@ -1,0 +1,220 @@
+// Issue 10, "bad input and bounds" and "security" (items 13–20, 22): resque-starter run as a
+// real CLI against a private redis-server, with configs a user gets wrong or a local attacker
+// prepares.
+import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type TestRedis } from './helpers/redis.js';
+import { BIN, spawnNode } from './helpers/spawn.js';
+import { pollUntil } from './helpers/wait.js';
+import { liveWorkers, RsEnv, type ConfOptions } from './fixtures/rs-harness.js';
+
+let redis: TestRedis;
+const envs: RsEnv[] = [];
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis?.close();
+});
+afterEach(() => {
+  for (const e of envs.splice(0)) e.cleanup();
+});
+/** A per-test dir and conf.ts; `url` replaces the Redis URL the config uses. */
+const setup = (options: ConfOptions = {}, url = redis.url) => {
+  const e = new RsEnv({ ...redis, url }, options);
+  envs.push(e);
+  return e;
+};
+const cli = (e: RsEnv, args: string[], env: Record<string, string> = {}) => spawnNode(BIN.resqueStarter, args, { env: e.env(env) });
+/** The whole output (debug lines aside) is this one line: no stack, no second line. */
+const oneLine = (output: string) => {
+  const lines = output.trim().split('\n').filter((l) => !l.includes('[debug]'));
+  expect(lines).toHaveLength(1);
+  return lines[0]!;
+};
+/** An ACL user on the private server; dropped after the test. */
+const aclUsers: string[] = [];
+const addUser = async (name: string, ...rules: string[]) => {
+  aclUsers.push(name);
+  await redis.client().call('ACL', 'SETUSER', name, 'reset', 'on', ...rules);
+};
+afterEach(async () => {
+  for (const name of aclUsers.splice(0)) await redis.client().call('ACL', 'DELUSER', name);
+});
+const userUrl = (user: string, password: string) => `redis://${user}:${encodeURIComponent(password)}@127.0.0.1:${redis.port}`;
+
+describe('resque-starter: bounds (items 13, 14)', () => {
+  it.each([
+    ['lockTimeout: 0.001,', /Expected `lockTimeout` to be between 1 and 3600 seconds, got `0\.001`$/],
+    ['readyTimeout: 3e6,', /Expected `readyTimeout` to be between 0\.1 and 3600 seconds, got `3000000`$/],
+    ['crashLoop: { maxDelay: 1e7 },', /Expected `crashLoop\.maxDelay` to be between 0\.01 and 86400 seconds, got `10000000`$/],
+  ])('`check` and the master refuse %s with one line, exit 78', async (extra, message) => {
+    const e = setup({ concurrency: 1, extra });
+    const check = cli(e, ['check', '-c', e.conf]);
+    expect((await check.waitForExit()).code).toBe(78);
+    expect(oneLine(check.output)).toMatch(message);
+    const m = e.master();
+    expect((await m.waitForExit()).code).toBe(78);
+    expect(oneLine(m.output)).toMatch(message);
+    expect(liveWorkers(e.ns)).toEqual([]);
+  });
+
+  it('`concurrency: 1e9` fails `check` at once; a ceiling is configurable', async () => {
+    const e = setup({ concurrency: 1e9 });
+    const t0 = Date.now();
+    const check = cli(e, ['check', '-c', e.conf]);
+    expect((await check.waitForExit()).code).toBe(78);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(oneLine(check.output)).toMatch(/Expected `concurrency` to be at most `maxConcurrency` \(128\), got `1000000000`; raise `maxConcurrency`/);
+    e.writeConf({ concurrency: 200, extra: 'maxConcurrency: 256,' });
+    const ok = cli(e, ['check', '-c', e.conf]);
+    expect((await ok.waitForExit()).code).toBe(0);
+    expect(ok.output).toMatch(/ok \(200 worker\(s\)/);
+  });
+
+  it('`scale N` above maxConcurrency is refused by the CLI with the field to change (exit 2), above 4096 always', async () => {
+    const e = setup({ concurrency: 1, extra: 'maxConcurrency: 8,' });
+    const scale = cli(e, ['scale', '200', '-c', e.conf]);
+    expect((await scale.waitForExit()).code).toBe(2);
+    expect(scale.output).toMatch(/^resque-starter: Expected `scale` to get at most `maxConcurrency` \(8\) workers, got `200`; raise `maxConcurrency` in .*conf\.ts if you mean it$/m);
+    const huge = cli(e, ['scale', '5000', '--pid', '12345']);
+    expect((await huge.waitForExit()).code).toBe(2);
+    expect(huge.output).toMatch(/Expected `scale` to get a worker count from 0 to 4096, got `5000`/);
+  });
+});
+
+describe('resque-starter: config loading (items 15, 17)', () => {
+  it('a top-level await that never settles: `check` and the master exit 78 with one line, no worker', async () => {
+    const e = setup({ concurrency: 1, prelude: 'await new Promise(() => undefined);' });
+    const env = { RESQUE_STARTER_CONFIG_TIMEOUT: '1' };
+    const message = /^resque-starter: config error: .*conf\.ts: the config file did not finish loading within 1 s \(a top-level await that never settles\?\); RESQUE_STARTER_CONFIG_TIMEOUT sets the limit in seconds$/;
+    const check = cli(e, ['check', '-c', e.conf], env);
+    expect((await check.waitForExit()).code).toBe(78);
+    expect(oneLine(check.output)).toMatch(message);
+    const m = e.master([], { env });
+    expect((await m.waitForExit()).code).toBe(78);
+    expect(oneLine(m.output)).toMatch(message);
+    expect(liveWorkers(e.ns)).toEqual([]);
+  });
+
+  it('an unwritable logFile location is one line, exit 1, not a stack', async () => {
+    const e = setup({ concurrency: 1, extra: "logFile: 'conf.ts/master.log'," });
+    const m = e.master();
+    expect((await m.waitForExit()).code).toBe(1);
+    expect(oneLine(m.output)).toMatch(/^resque-starter: cannot mkdir .*conf\.ts: file already exists \(EEXIST\)$/);
+  });
+
+  it.runIf(process.getuid?.() === 0)('`group` without `user` (as root) says the workers stay root', async () => {
+    const e = setup({ concurrency: 1, extra: 'group: 65534,' });
+    const m = e.master();
+    await m.waitForLine(/`group` without `user`: the workers run as group `65534` but still as root \(uid 0\); set `user` to drop root/);
+    await m.waitForLine(/worker\[0\] \d+ ready/);
+    process.kill(m.pid, 'SIGQUIT');
+    expect((await m.waitForExit()).code).toBe(0);
+  });
+});
+
+describe('resque-starter: Redis (items 16, 22)', () => {
+  // The master's own start-up check is wired by master.ts (importing redis-check.js).
+  const masterWired = () => readFileSync(BIN.resqueStarter.replace(/cli\.js$/, 'master.js'), 'utf8').includes('redis-check.js');
+
+  it('an ACL user without @scripting: `check --redis` names what is missing (exit 1); plain `check` stays offline', async () => {
+    await addUser('rs_noscript', '>pw', '~*', '&*', '+@all', '-@scripting');
+    const e = setup({ concurrency: 1 }, userUrl('rs_noscript', 'pw'));
+    const check = cli(e, ['check', '--redis', '-c', e.conf]);
+    expect((await check.waitForExit()).code).toBe(1);
+    expect(oneLine(check.output)).toBe(
+      `resque-starter: Redis at redis://rs_noscript:***@127.0.0.1:${redis.port} refuses what the workers need (NOPERM): commands EVAL, EVALSHA (grant +@scripting)`,
+    );
+    const offline = cli(e, ['check', '-c', e.conf]);
+    expect((await offline.waitForExit()).code).toBe(0);
+    expect(offline.output).toMatch(/Redis not checked: add --redis\)$/m);
+    if (masterWired()) {
+      const m = e.master();
+      expect((await m.waitForExit()).code).toBe(1);
+      expect(m.output).toMatch(/refuses what the workers need \(NOPERM\): commands EVAL, EVALSHA \(grant \+@scripting\)/);
+      expect(liveWorkers(e.ns)).toEqual([]);
+    }
+  });
+
+  it('keys and channels outside the ACL user’s patterns are named too; a full user passes', async () => {
+    await addUser('rs_narrow', '>pw', '~other:*', 'resetchannels', '+@all');
+    const narrow = setup({ concurrency: 1 }, userUrl('rs_narrow', 'pw'));
+    const check = cli(narrow, ['check', '--redis', '-c', narrow.conf]);
+    expect((await check.waitForExit()).code).toBe(1);
+    const line = oneLine(check.output);
+    expect(line).toMatch(/refuses what the workers need \(NOPERM\): keys for SET, GET, .*EVAL.* \(grant ~test-\w+:\*\); the channel test-\w+:baton:enqueued for .*PUBLISH.*SUBSCRIBE \(grant &test-\w+:\*\)$/);
+    await addUser('rs_full', '>pw', '~*', '&*', '+@all');
+    const full = setup({ concurrency: 1 }, userUrl('rs_full', 'pw'));
+    const ok = cli(full, ['check', '--redis', '-c', full.conf]);
+    expect((await ok.waitForExit()).code).toBe(0);
+    expect(ok.output).toMatch(/Redis at redis:\/\/rs_full:\*\*\*@127\.0\.0\.1:\d+ answers and permits what the workers need\)$/m);
+    // Nothing of the probe is left behind.
+    expect(await redis.client().keys(`${full.ns}:baton:check:*`)).toEqual([]);
+  });
+
+  it.each([
+    ['user info with @', (pw: string) => `redis://rs_pw:${pw}@127.0.0.1:${0}/0`],
+    ['?password=', (pw: string) => `redis://127.0.0.1:${0}/0?username=rs_pw&password=${encodeURIComponent(pw)}`],
+  ])('the password (%s) never reaches the log', async (_what, url) => {
+    const password = 'Pa@ssW0rdX';
+    await addUser('rs_pw', `>${password}`, '~*', '&*', '+@all');
+    const e = setup({ concurrency: 1 }, url(password).replace(':0/', `:${redis.port}/`));
+    const m = e.master();
+    await m.waitForLine(/worker\[0\] \d+ ready/);
+    process.kill(m.pid, 'SIGQUIT');
+    expect((await m.waitForExit()).code).toBe(0);
+    expect(m.output).toMatch(/master \d+ starting/);
+    expect(m.output).not.toContain('ssW0rdX');
+  });
+
+  it.each([['/'], ['#'], ['?']])('a password containing `%s` is a ConfigError that says to percent-encode it', async (c) => {
+    const e = setup({ concurrency: 1 }, `redis://u:pa${c}ss@127.0.0.1:${redis.port}/0`);
+    const check = cli(e, ['check', '-c', e.conf]);
+    expect((await check.waitForExit()).code).toBe(78);
+    const line = oneLine(check.output);
+    expect(line).toMatch(/Expected `redis` to be a valid URL, got `redis:\/\/\*\*\*@.*`; percent-encode special characters/);
+    expect(line).not.toContain(`pa${c}ss`);
+  });
+});
+
+describe('resque-starter: the runtime directory (items 18–20)', () => {
+  it('RESQUE_STARTER_RUNTIME_DIR on a shared 1777 dir: a private subdirectory, the shared dir keeps its mode, the CLI finds the master', async () => {
+    const e = setup({ concurrency: 1 });
+    const sharedDir = join(e.dir, 'shared');
+    mkdirSync(sharedDir);
+    chmodSync(sharedDir, 0o1777);
+    const env = { RESQUE_STARTER_RUNTIME_DIR: sharedDir };
+    const m = e.master([], { env });
+    await m.waitForLine(/worker\[0\] \d+ ready/);
+    expect(statSync(sharedDir).mode & 0o7777).toBe(0o1777);
+    const priv = join(sharedDir, `resque-starter-${process.getuid!()}`);
+    expect(statSync(priv).mode & 0o7777).toBe(0o700);
+    expect(readdirSync(priv)).toContain(`master-${m.pid}.sock`);
+    const status = cli(e, ['status', '--pid-file', e.pidFile], env);
+    expect((await status.waitForExit()).code).toBe(0);
+    expect(status.output).toContain(`"pid": ${m.pid}`);
+    process.kill(m.pid, 'SIGQUIT');
+    expect((await m.waitForExit()).code).toBe(0);
+  });
+
+  it('a planted symlink in the shared dir is refused (exit 1, one line); its target is not touched', async () => {
+    const e = setup({ concurrency: 1 });
+    const sharedDir = join(e.dir, 'shared');
+    mkdirSync(sharedDir);
+    chmodSync(sharedDir, 0o1777);
+    const victim = join(e.dir, 'victim');
+    mkdirSync(victim);
+    chmodSync(victim, 0o755);
+    symlinkSync(victim, join(sharedDir, `resque-starter-${process.getuid!()}`));
+    const m = e.master([], { env: { RESQUE_STARTER_RUNTIME_DIR: sharedDir } });
+    expect((await m.waitForExit()).code).toBe(1);
+    expect(m.output).toMatch(/resque-starter-\d+ is a symbolic link: another user may have created it; remove it, or set RESQUE_STARTER_RUNTIME_DIR/);
+    expect(m.output).not.toMatch(/^\s+at /m);
+    expect(statSync(victim).mode & 0o7777).toBe(0o755);
+    expect(readdirSync(victim)).toEqual([]);
+    expect(liveWorkers(e.ns)).toEqual([]);
+    await pollUntil(() => !existsSync(e.pidFile), { what: 'the pid file to be gone' });
+  });
+});
