@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from './helpers/ports.js';
 import { ECHO, readText, startServerProcess } from './helpers/start-server.js';
 import { BIN, spawnNode } from './helpers/spawn.js';
+import { slow } from './helpers/slowness.js';
 import { pidAlive, pollUntil, waitForPidExit } from './helpers/wait.js';
 
 // Issue 10, start-server side: items 11 (closed log pipe), 17 (`--pid-file -- cmd`, spurious
@@ -109,7 +110,8 @@ describe('start-server: usage (item 17)', () => {
       const prev = text.trim().split('\\n').filter(Boolean).map((l) => Number(l.split(':')[1]));
       for (const pid of prev) process.kill(pid, 'SIGUSR2');
       console.error('up ' + process.pid + ' ' + gen + ' told ' + prev.join(','));`;
-    const ss = startServerProcess([`--port=127.0.0.1:${port}`, '--interval=1', `--status-file=${f.status}`], ['node', '-e', handOff]);
+    // The check outlasts node's start-up (scaled by the measured slowness), so the hand-off happens during it.
+    const ss = startServerProcess([`--port=127.0.0.1:${port}`, `--interval=${slow(1000) / 1000}`, `--status-file=${f.status}`], ['node', '-e', handOff]);
     const [, pid1] = (await ss.waitForLine(/up (\d+) 1 told/))!;
     await pollUntil(() => readText(f.status) === `1:${pid1}\n`, { what: 'generation 1 accepted' });
     ss.kill('SIGHUP');

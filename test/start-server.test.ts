@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from './helpers/ports.js';
 import { ask, ECHO, parseReply, readText, startServerProcess } from './helpers/start-server.js';
 import { BIN, ROOT, spawnNode } from './helpers/spawn.js';
+import { slow } from './helpers/slowness.js';
 import { pidAlive, pollUntil, waitForPidExit } from './helpers/wait.js';
 
 let dir: string;
@@ -15,6 +16,15 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
+/**
+ * `--interval` stretched by the measured slowness: a generation must print its `ready` line (node
+ * start-up, 100 ms idle, 400 ms on a loaded 2-core host) inside the check, or the ordering these
+ * tests assert does not hold.
+ */
+const intervalMs = (s: number) => slow(s * 1000);
+const interval = (s: number) => `--interval=${intervalMs(s) / 1000}`;
+const secs = (ms: number) => String(ms / 1000).replace('.', '\\.');
+
 const files = () => ({ pid: join(dir, 'ss.pid'), status: join(dir, 'ss.status'), signals: join(dir, 'signals.log'), envdir: join(dir, 'env') });
 
 describe('start-server', () => {
@@ -22,7 +32,7 @@ describe('start-server', () => {
     const port = await freePort();
     const f = files();
     const ss = startServerProcess(
-      [`--port=127.0.0.1:${port}`, '--interval=0.3', `--status-file=${f.status}`, `--pid-file=${f.pid}`, '--signal-on-hup=USR1'],
+      [`--port=127.0.0.1:${port}`, interval(0.3), `--status-file=${f.status}`, `--pid-file=${f.pid}`, '--signal-on-hup=USR1'],
       ['node', ECHO],
       { env: { SIGNAL_LOG: f.signals, EXTRA: 'x' } },
     );
@@ -56,21 +66,21 @@ describe('start-server', () => {
     const port = await freePort();
     const f = files();
     mkdirSync(f.envdir);
-    const ss = startServerProcess([`--port=127.0.0.1:${port}`, '--interval=0.2', `--status-file=${f.status}`, `--envdir=${f.envdir}`], ['node', ECHO]);
+    const ss = startServerProcess([`--port=127.0.0.1:${port}`, interval(0.2), `--status-file=${f.status}`, `--envdir=${f.envdir}`], ['node', ECHO]);
     const [, pid1] = (await ss.waitForLine(/ready (\d+) 1/))!;
     await pollUntil(() => readText(f.status) === `1:${pid1}\n`);
     writeFileSync(join(f.envdir, 'FAIL'), '1\n'); // envdir is re-read for every generation
     ss.kill('SIGHUP');
     await ss.waitForLine(/new worker \d+ seems to have failed to start, exit status:768 \(exit code 3\)/);
-    await ss.waitForLine(/retrying in 0\.2s \(failure 1 in a row\); worker \d+ \(generation 1\) keeps serving/);
-    await ss.waitForLine(/retrying in 0\.4s \(failure 2 in a row\)/);
+    await ss.waitForLine(new RegExp(`retrying in ${secs(intervalMs(0.2))}s \\(failure 1 in a row\\); worker \\d+ \\(generation 1\\) keeps serving`));
+    await ss.waitForLine(new RegExp(`retrying in ${secs(2 * intervalMs(0.2))}s \\(failure 2 in a row\\)`), { timeoutMs: slow(10_000) });
     // Meanwhile generation 1 serves and was never signalled.
     expect(parseReply(await ask(port))).toMatchObject({ pid: Number(pid1), generation: 1 });
     expect(readText(f.status)).toBe(`1:${pid1}\n`);
     expect(ss.output).not.toMatch(/killing old workers/);
     // Fix the deploy: the next attempt succeeds and replaces generation 1.
     rmSync(join(f.envdir, 'FAIL'));
-    const [, pidN, genN] = (await ss.waitForLine(/ready (\d+) (\d+)/, { from: ss.output.indexOf('failure 2'), timeoutMs: 15_000 }))!;
+    const [, pidN, genN] = (await ss.waitForLine(/ready (\d+) (\d+)/, { from: ss.output.indexOf('failure 2'), timeoutMs: slow(15_000) }))!;
     expect(Number(genN)).toBeGreaterThanOrEqual(4);
     await ss.waitForLine(new RegExp(`old worker ${pid1} died`));
     expect(parseReply(await ask(port))).toMatchObject({ pid: Number(pidN), generation: Number(genN) });
@@ -107,7 +117,7 @@ describe('start-server', () => {
   it('a crashed generation is replaced, and a connection made while nobody accepts is served by the next one', async () => {
     const port = await freePort();
     const f = files();
-    const ss = startServerProcess([`--port=127.0.0.1:${port}`, '--interval=0.3', `--status-file=${f.status}`], ['node', ECHO]);
+    const ss = startServerProcess([`--port=127.0.0.1:${port}`, interval(0.3), `--status-file=${f.status}`], ['node', ECHO]);
     const [, pid1] = (await ss.waitForLine(/ready (\d+) 1/))!;
     await ss.waitForLine(/new worker is now running/);
     process.kill(Number(pid1), 'SIGKILL');
@@ -124,7 +134,7 @@ describe('start-server', () => {
   it('TERM stops every generation; one that ignores TERM is killed after --term-timeout', async () => {
     const port = await freePort();
     const f = files();
-    const ss = startServerProcess([`--port=127.0.0.1:${port}`, '--interval=0.2', '--term-timeout=1', `--pid-file=${f.pid}`], ['node', ECHO], {
+    const ss = startServerProcess([`--port=127.0.0.1:${port}`, interval(0.2), '--term-timeout=1', `--pid-file=${f.pid}`], ['node', ECHO], {
       env: { IGNORE_TERM: '1', SIGNAL_LOG: f.signals },
     });
     const [, pid1] = (await ss.waitForLine(/ready (\d+) 1/))!;
@@ -145,7 +155,7 @@ describe('start-server', () => {
   it('a second start-server on the same pid file refuses and leaves the running one alone', async () => {
     const [port, port2] = [await freePort(), await freePort()];
     const f = files();
-    const ss = startServerProcess([`--port=127.0.0.1:${port}`, '--interval=0.2', `--pid-file=${f.pid}`, `--status-file=${f.status}`], ['node', ECHO]);
+    const ss = startServerProcess([`--port=127.0.0.1:${port}`, interval(0.2), `--pid-file=${f.pid}`, `--status-file=${f.status}`], ['node', ECHO]);
     await ss.waitForLine(/new worker is now running/);
     const status = readText(f.status);
     const second = startServerProcess([`--port=127.0.0.1:${port2}`, `--pid-file=${f.pid}`, `--status-file=${f.status}`], ['node', ECHO]);
@@ -161,7 +171,7 @@ describe('start-server', () => {
     const port = await freePort();
     const f = files();
     writeFileSync(f.pid, `${process.pid}\n`); // alive, but the test runner, not a start-server
-    const ss = startServerProcess([`--port=127.0.0.1:${port}`, '--interval=0.2', `--pid-file=${f.pid}`], ['node', ECHO]);
+    const ss = startServerProcess([`--port=127.0.0.1:${port}`, interval(0.2), `--pid-file=${f.pid}`], ['node', ECHO]);
     await ss.waitForLine(/new worker is now running/);
     expect(readText(f.pid)).toBe(`${ss.pid}\n`);
     expect((await ss.stop()).code).toBe(0);
@@ -171,7 +181,7 @@ describe('start-server', () => {
     const port = await freePort();
     const f = files();
     const failOnce = join(dir, 'fail-once');
-    const ss = startServerProcess([`--port=127.0.0.1:${port}`, '--interval=0.3', `--pid-file=${f.pid}`, `--status-file=${f.status}`], ['node', ECHO], {
+    const ss = startServerProcess([`--port=127.0.0.1:${port}`, interval(0.3), `--pid-file=${f.pid}`, `--status-file=${f.status}`], ['node', ECHO], {
       env: { FAIL_ONCE_FILE: failOnce },
     });
     await ss.waitForLine(/new worker is now running/);
@@ -203,7 +213,7 @@ describe('start-server', () => {
   it('serves a unix socket (--path) across a HUP and removes the socket file on exit', async () => {
     const sock = join(dir, 'app.sock');
     writeFileSync(join(dir, 'placeholder'), '');
-    const ss = startServerProcess([`--path=${sock}`, '--interval=0.2'], ['node', ECHO]);
+    const ss = startServerProcess([`--path=${sock}`, interval(0.2)], ['node', ECHO]);
     const [, pid1] = (await ss.waitForLine(/ready (\d+) 1/))!;
     expect(statSync(sock).isSocket()).toBe(true);
     expect(statSync(sock).mode & 0o777).toBe(0o777);
@@ -221,7 +231,7 @@ describe('start-server', () => {
     const sock = join(dir, 's.sock');
     const envOut = join(dir, 'env.json');
     const script = `require('fs').writeFileSync(${JSON.stringify(envOut)}, JSON.stringify({port: process.env.SERVER_STARTER_PORT, gen: process.env.SERVER_STARTER_GENERATION, pid: process.env.SERVER_STARTER_PID, fds: require('fs').readdirSync('/proc/self/fd')})); setInterval(()=>{}, 1000); process.on('SIGTERM', () => process.exit(0)); console.error('ready')`;
-    const ss = startServerProcess([`--path=${sock}`, `--port=127.0.0.1:${p1}`, `--port=${p2}=7`, '--interval=0.2'], ['node', '-e', script]);
+    const ss = startServerProcess([`--path=${sock}`, `--port=127.0.0.1:${p1}`, `--port=${p2}=7`, interval(0.2)], ['node', '-e', script]);
     await ss.waitForLine(/ready/);
     const env = await pollUntil(() => (existsSync(envOut) ? JSON.parse(readFileSync(envOut, 'utf8')) : undefined));
     expect(env.port).toBe(`127.0.0.1:${p1}=3;${p2}=7;${sock}=4`);
@@ -236,7 +246,7 @@ describe('start-server', () => {
     expect((await bad.waitForExit()).code).toBe(2);
     expect(bad.output).toBe('start-server: Expected the `--interval` option to be a non-negative number of seconds, got `soon`\nTry `start-server --help` for the options.\n');
     const port = await freePort();
-    const ss = startServerProcess([`--port=127.0.0.1:${port}`, '--interval=0.2'], ['node', ECHO]);
+    const ss = startServerProcess([`--port=127.0.0.1:${port}`, interval(0.2)], ['node', ECHO]);
     await ss.waitForLine(/ready/);
     const taken = startServerProcess([`--port=127.0.0.1:${port}`], ['node', ECHO]);
     expect((await taken.waitForExit()).code).toBe(3);
@@ -247,7 +257,7 @@ describe('start-server', () => {
   it('dying of a signal it does not handle (ALRM) still stops the generations and removes the pid file', async () => {
     const port = await freePort();
     const f = files();
-    const ss = startServerProcess([`--port=127.0.0.1:${port}`, '--interval=0.2', `--pid-file=${f.pid}`], ['node', ECHO]);
+    const ss = startServerProcess([`--port=127.0.0.1:${port}`, interval(0.2), `--pid-file=${f.pid}`], ['node', ECHO]);
     const [, pid1] = (await ss.waitForLine(/ready (\d+) 1/))!;
     ss.kill('SIGALRM');
     expect((await ss.waitForExit()).signal).toBe('SIGALRM');
@@ -258,7 +268,7 @@ describe('start-server', () => {
   it('--help documents every option, the signals and the environment', async () => {
     const help = spawnNode(BIN.startServer, ['--help']);
     expect((await help.waitForExit()).code).toBe(0);
-    for (const word of ['--port', '--path', '--backlog', '--daemonize', '--interval', '--signal-on-hup', '--signal-on-term', '--kill-old-delay', '--status-file', '--pid-file', '--log-file', '--dir', '--envdir', '--enable-auto-restart', '--auto-restart-interval', '--restart', '--stop', '--term-timeout', 'SERVER_STARTER_PORT', 'SERVER_STARTER_GENERATION', 'HUP', 'TERM']) {
+    for (const word of ['--port', '--path', '--backlog', '--daemonize', '--interval', '--signal-on-hup', '--signal-on-term', '--kill-old-delay', '--status-file', '--pid-file', '--log-file', '--file-mode', '--dir', '--envdir', '--enable-auto-restart', '--auto-restart-interval', '--restart', '--stop', '--term-timeout', 'SERVER_STARTER_PORT', 'SERVER_STARTER_GENERATION', 'HUP', 'TERM']) {
       expect(help.output).toContain(word);
     }
   });
@@ -267,7 +277,7 @@ describe('start-server', () => {
     const port = await freePort();
     const f = files();
     const log = join(dir, 'ss.log');
-    const d = startServerProcess(['--daemonize', `--log-file=${log}`, `--port=127.0.0.1:${port}`, '--interval=0.2', `--pid-file=${f.pid}`], ['node', ECHO]);
+    const d = startServerProcess(['--daemonize', `--log-file=${log}`, `--port=127.0.0.1:${port}`, interval(0.2), `--pid-file=${f.pid}`], ['node', ECHO]);
     expect((await d.waitForExit()).code).toBe(0);
     const pid = Number(readText(f.pid).trim());
     expect(pid).toBeGreaterThan(0);
@@ -286,7 +296,7 @@ describe('start-server, more sockets and outputs', () => {
   it('passes a UDP socket (u prefix); datagrams sent before a generation reads wait for it', async () => {
     const { createSocket } = await import('node:dgram');
     const port = await freePort();
-    const ss = startServerProcess([`--port=127.0.0.1:u${port}`, '--interval=0.2'], ['node', `${ROOT}test/fixtures/udp-echo.mjs`]);
+    const ss = startServerProcess([`--port=127.0.0.1:u${port}`, interval(0.2)], ['node', `${ROOT}test/fixtures/udp-echo.mjs`]);
     const [, address] = (await ss.waitForLine(/ready udp (\S+)/))!;
     expect(address).toBe(`127.0.0.1:${port}`); // Server::Starter's format: no `u` in the variable
     const client = createSocket('udp4');
@@ -304,7 +314,7 @@ describe('start-server, more sockets and outputs', () => {
     const work = join(dir, 'work');
     mkdirSync(work);
     const script = "console.error('cwd=' + process.cwd()); process.on('SIGTERM', () => process.exit(0)); setInterval(() => {}, 1000)";
-    const ss = startServerProcess([`--log-file=| cat >> ${log}`, `--dir=${work}`, `--port=127.0.0.1:${port}`, '--interval=0.2'], ['node', '-e', script]);
+    const ss = startServerProcess([`--log-file=| cat >> ${log}`, `--dir=${work}`, `--port=127.0.0.1:${port}`, interval(0.2)], ['node', '-e', script]);
     await pollUntil(() => readText(log).includes('new worker is now running'), { what: 'start-server log in the pipe' });
     expect(readText(log)).toContain(`cwd=${work}`);
     expect(ss.output).toBe('');
