@@ -1,10 +1,12 @@
+import { existsSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from './helpers/redis.js';
-import { BIN, spawnNode, type Spawned } from './helpers/spawn.js';
+import { BIN, spawnNode, spawnTracked, type Spawned } from './helpers/spawn.js';
+import { readText } from './helpers/start-server.js';
 import { pidAlive, pollUntil, waitForPidExit } from './helpers/wait.js';
-import { doneIds, RS_BIN, RsEnv, type ConfOptions } from './fixtures/rs-harness.js';
+import { doneIds, enqueueRecords, RS_BIN, RsEnv, type ConfOptions } from './fixtures/rs-harness.js';
 
 // Issue 10 (hardening), the master's side: each test reproduces one audit finding and fails
 // without its fix. Jobs that block the event loop use Atomics.wait, as the audit did.
@@ -185,6 +187,30 @@ describe('resque-starter hardening (issue 10)', () => {
     expect(ss.output).not.toMatch(/ready in \d+ ms; sent TTOU/);
     process.kill(ss.pid, 'SIGTERM');
     await ss.waitForExit({ timeoutMs: 20_000 });
+  });
+
+  it('item 11: a closed log pipe does not take the chain down: jobs keep running, files stay right', async () => {
+    const e = setup({ concurrency: 2 });
+    const ssPid = join(e.dir, 'ss.pid');
+    const cmd = [process.execPath, BIN.startServer, `--pid-file=${ssPid}`, '--signal-on-hup=CONT', '--interval=0.3', '--', process.execPath, RS_BIN, '-c', e.conf]
+      .map((a) => `'${a}'`)
+      .join(' ');
+    // The reader of everyone's output goes away after the first line.
+    spawnTracked('sh', ['-c', `${cmd} 2>&1 | head -1`], { label: 'chain | head -1', env: e.env() });
+    const ss = await pollUntil(() => Number(readText(ssPid).trim()) || undefined, { what: "start-server's pid file" });
+    try {
+      await pollUntil(() => e.status()?.workers.filter((w) => w.state === 'idle').length === 2 || undefined, { what: '2 idle workers', timeoutMs: 20_000 });
+      const ids = await enqueueRecords(redis.client(), e.ns, 40, 10);
+      await pollUntil(async () => (await doneIds(redis.client(), e.ns)).length >= ids.length, { what: 'all 40 jobs done', timeoutMs: 20_000 });
+      expect(pidAlive(ss)).toBe(true);
+      const master = Number(readText(e.pidFile).trim());
+      expect(pidAlive(master)).toBe(true);
+    } finally {
+      process.kill(ss, 'SIGTERM');
+      await waitForPidExit(ss, { timeoutMs: 20_000 });
+    }
+    expect(existsSync(ssPid)).toBe(false);
+    expect(existsSync(e.pidFile)).toBe(false);
   });
 });
 
