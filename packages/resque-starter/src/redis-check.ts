@@ -21,6 +21,8 @@ export async function checkRedis(config: ResolvedConfig): Promise<void> {
     retryStrategy: () => null,
     connectTimeout: config.redisTimeoutMs,
     enableOfflineQueue: false,
+    // We PING ourselves; ioredis's INFO-based ready check only warns when INFO is not allowed.
+    enableReadyCheck: false,
   };
   const client = typeof config.redis === 'string' ? new Redis(config.redis, common) : new Redis({ ...config.redis, ...common });
   // The connection's own error says why (WRONGPASS, ECONNREFUSED); the rejected call often only
