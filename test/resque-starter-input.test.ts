@@ -98,6 +98,15 @@ describe('resque-starter: config loading (items 15, 17)', () => {
     expect(liveWorkers(e.ns)).toEqual([]);
   });
 
+  it.runIf(process.getuid?.() === 0)('a config the user cannot read says "permission denied", not "not found" (exit 78)', async () => {
+    const e = setup({ concurrency: 1 });
+    chmodSync(e.dir, 0o700);
+    // As nobody: the per-test directory (0700, root's) cannot be searched.
+    const check = spawnNode(BIN.resqueStarter, ['check', '-c', e.conf], { env: e.env(), uid: 65534, gid: 65534 });
+    expect((await check.waitForExit()).code).toBe(78);
+    expect(oneLine(check.output)).toMatch(/^resque-starter: config error: .*conf\.ts: cannot read the config file: permission denied \(EACCES, running as uid 65534\)$/);
+  });
+
   it('an unwritable logFile location is one line, exit 1, not a stack', async () => {
     const e = setup({ concurrency: 1, extra: "logFile: 'conf.ts/master.log'," });
     const m = e.master();
