@@ -16,6 +16,7 @@ import {
   type Logger,
   type SignalName,
   createTimerTable,
+  FILE_MODES,
   ignoreOutputErrors,
   openLogFile,
 } from '@baton/process-kit';
@@ -124,7 +125,7 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
   if (pidFile) {
     const owner = pidFileOwner(pidFile, process.pid);
     if (owner !== undefined && olds.some((o) => o.pid === owner)) {
-      writeFileAtomic(pidFile, `${process.pid}\n`);
+      writeFileAtomic(pidFile, `${process.pid}\n`, { mode: FILE_MODES.pid });
       releasePid = () => releasePidFile(pidFile, process.pid);
       logger.info(messages.pidFileTaken(pidFile, owner));
     } else {
@@ -277,7 +278,7 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
           const back = fx.pids[0];
           if (back !== undefined) {
             try {
-              writeFileAtomic(pidFile, `${back}\n`);
+              writeFileAtomic(pidFile, `${back}\n`, { mode: FILE_MODES.pid });
             } catch {
               // best effort
             }
@@ -404,7 +405,7 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
     const owner = readPidFile(pidFile);
     if (owner === process.pid || (owner !== undefined && isResqueStarterMaster(owner))) return;
     try {
-      writeFileAtomic(pidFile, `${process.pid}\n`);
+      writeFileAtomic(pidFile, `${process.pid}\n`, { mode: FILE_MODES.pid });
       releasePid = () => releasePidFile(pidFile, process.pid);
     } catch (err) {
       logger.warn(`could not take back pid file ${pidFile}: ${(err as Error).message}`);
