@@ -125,9 +125,6 @@ describe('resque-starter: config loading (items 15, 17)', () => {
 });
 
 describe('resque-starter: Redis (items 16, 22)', () => {
-  // The master's own start-up check is wired by master.ts (importing redis-check.js).
-  const masterWired = () => readFileSync(BIN.resqueStarter.replace(/cli\.js$/, 'master.js'), 'utf8').includes('redis-check.js');
-
   it('an ACL user without @scripting: `check --redis` names what is missing (exit 1); plain `check` stays offline', async () => {
     await addUser('rs_noscript', '>pw', '~*', '&*', '+@all', '-@scripting');
     const e = setup({ concurrency: 1 }, userUrl('rs_noscript', 'pw'));
@@ -139,12 +136,10 @@ describe('resque-starter: Redis (items 16, 22)', () => {
     const offline = cli(e, ['check', '-c', e.conf]);
     expect((await offline.waitForExit()).code).toBe(0);
     expect(offline.output).toMatch(/Redis not checked: add --redis\)$/m);
-    if (masterWired()) {
-      const m = e.master();
-      expect((await m.waitForExit()).code).toBe(1);
-      expect(m.output).toMatch(/refuses what the workers need \(NOPERM\): commands EVAL, EVALSHA \(grant \+@scripting\)/);
-      expect(liveWorkers(e.ns)).toEqual([]);
-    }
+    const m = e.master();
+    expect((await m.waitForExit()).code).toBe(1);
+    expect(m.output).toMatch(/refuses what the workers need \(NOPERM\): commands EVAL, EVALSHA \(grant \+@scripting\)/);
+    expect(liveWorkers(e.ns)).toEqual([]);
   });
 
   it('keys and channels outside the ACL user’s patterns are named too; a full user passes', async () => {

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { readCmdline, readPidFile, sendSignal, type Logger } from '@baton/process-kit';
-import { controlSocketPath, openHandoff, type HandoffLink } from './control.js';
+import { findControlSocket, openHandoff, type HandoffLink } from './control.js';
 import { WorkerEnv } from './ipc.js';
 import { messages } from './messages.js';
 import { countWorkersOf, isLiveProcess, listProcesses, readEnvVar } from './proc.js';
@@ -92,7 +92,7 @@ export class OldMasterTracker {
   constructor(
     private readonly dispatch: (event: MasterEvent) => void,
     private readonly logger: Logger,
-    private readonly opts: { runtimeDir: string; self: number; generation: number | undefined; pollMs?: number },
+    private readonly opts: { env: Readonly<Record<string, string | undefined>>; self: number; generation: number | undefined; pollMs?: number },
   ) {}
 
   /** Links to (or starts counting) each old master; resolves with their initial counts. */
@@ -100,7 +100,9 @@ export class OldMasterTracker {
     const out: OldMaster[] = [];
     for (const o of olds) {
       try {
-        const link = await openHandoff(controlSocketPath(o.pid, this.opts.runtimeDir), { pid: this.opts.self, generation: this.opts.generation });
+        // An older version's master may have its socket in another runtime directory (root's
+        // moved from <tmp> to /run): look in every place a master of this uid can use.
+        const link = await openHandoff(findControlSocket(o.pid, this.opts.env), { pid: this.opts.self, generation: this.opts.generation });
         this.links.set(o.pid, link);
         link.onWorkers((live) => this.dispatch({ type: 'oldWorkers', pid: o.pid, live }));
         link.onClose(() => {

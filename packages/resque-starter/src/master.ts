@@ -476,7 +476,7 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
         }, 500);
   supervisorTimer?.unref();
 
-  const tracker = new OldMasterTracker((e) => dispatch(e), logger, { runtimeDir: ctlDir, self: process.pid, generation });
+  const tracker = new OldMasterTracker((e) => dispatch(e), logger, { env, self: process.pid, generation });
   logger.info(messages.starting(process.pid, config.concurrency, config.queues, describeRedis(config.redis), generation));
   const attached = await tracker.attach(olds);
   const stop = loop.take(isStopSignal);
