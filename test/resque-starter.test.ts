@@ -161,7 +161,7 @@ describe('resque-starter master', () => {
     await m.waitForExit();
   });
 
-  it('jobTimeout: the job is aborted; one that ignores it has its worker killed and is put back', async () => {
+  it('jobTimeout: the job is aborted; one that ignores it has its worker killed and is recorded as failed, not run again', async () => {
     const e = setup({ concurrency: 1, extra: 'jobTimeout: 0.3, termTimeout: 0.5,' });
     const m = e.master();
     const first = (await readyWorkers(e, 1)).workers[0]!.pid!;
@@ -169,10 +169,12 @@ describe('resque-starter master', () => {
     await r.rpush(`${e.ns}:queue:rs`, JSON.stringify({ class: 'Stubborn', args: [30_000] }));
     await m.waitForLine(/job Stubborn on rs has run longer than jobTimeout \(0\.3s\): aborting it/);
     await m.waitForLine(/job Stubborn ignored its abort for 0\.5s: killing the worker \(SIGKILL\)/);
-    await m.waitForLine(new RegExp(`put 1 in-flight job\\(s\\) of dead worker ${first} back`));
-    await pollUntil(() => e.status()?.workers.some((w) => w.pid !== first), { what: 'a new worker' });
+    await m.waitForLine(new RegExp(`job Stubborn on rs of killed worker ${first} recorded as failed \\(jobTimeout\\)`));
+    await pollUntil(() => e.status()?.workers.some((w) => w.pid !== first && w.state === 'idle'), { what: 'a new idle worker' });
     expect(await doneIds(r, e.ns)).toEqual([]);
-    process.kill(m.pid, 'SIGUSR2'); // keep the stubborn job from running again before TERM
+    expect(await r.llen(`${e.ns}:queue:rs`)).toBe(0);
+    const failed = (await r.lrange(`${e.ns}:failed`, 0, -1)).map((f) => JSON.parse(f) as { exception: string });
+    expect(failed.map((f) => f.exception)).toEqual(['Resque::JobTimeout']);
     process.kill(m.pid, 'SIGTERM');
     await m.waitForExit();
   });
