@@ -333,13 +333,17 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
   // A job that blocks its worker's event loop stops the worker's lock renewal: while the worker
   // process is alive and ready, the master holds its leases, so no other worker takes its job
   // (jobTimeout, enforced from here, is what ends such a job).
+  let holding = false; // one renewal at a time: while Redis is away they must not pile up
   const holdLeases = async () => {
     const ids = state.workers.filter((w) => w.phase === 'ready' && w.pid !== undefined && children.has(w.pid)).flatMap((w) => w.ids);
-    if (ids.length === 0 || finished) return;
+    if (ids.length === 0 || finished || holding) return;
+    holding = true;
     try {
       await (await queueClient()).holdLocks(ids, config.lockTimeoutMs);
     } catch (err) {
       logger.debug(`holding worker leases: ${(err as Error).message}`);
+    } finally {
+      holding = false;
     }
   };
   const leaseTimer = setInterval(() => void holdLeases(), Math.max(100, Math.floor(config.lockTimeoutMs / 3)));
