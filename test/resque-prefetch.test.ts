@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { DataStore } from '../packages/resque/src/data-store.js';
 import { Queue } from '../packages/resque/src/queue.js';
 import { Worker, type WorkerOptions } from '../packages/resque/src/worker.js';
 import { readRecords, startWorkerProcess } from './helpers/resque.js';
@@ -33,6 +34,15 @@ const inflight = () => suite.client.lrange(key(`baton:inflight:${ID}`), 0, -1);
 async function push(queueName: string, ...nums: number[]): Promise<void> {
   for (const n of nums) await suite.store.push(queueName, job(n));
 }
+const settle = async (...a: Parameters<DataStore['settle']>) => asText(await suite.store.settle(...a));
+/** Payload bytes from the scripts as text, to compare with the JSON pushed (valid UTF-8 here). */
+function asText<T>(v: T): T {
+  if (Buffer.isBuffer(v)) return v.toString() as T;
+  if (Array.isArray(v)) return v.map(asText) as T;
+  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, asText(x)])) as T;
+  return v;
+}
+
 function worker(options: Partial<WorkerOptions> & Pick<WorkerOptions, 'jobs'>): Worker {
   const w = new Worker({ redis: suite.redis.url, namespace: suite.ns, ...options });
   workers.push(w);
@@ -43,7 +53,7 @@ describe('settle-3.lua (DataStore.settle)', () => {
   it('reserves up to `want` jobs from the highest-priority queue that has any, in order; the working record names the first', async () => {
     await push('low', 1, 2);
     await push('high', 3, 4, 5);
-    const r = await suite.store.settle(ID, ['high', 'low'], 5000, { held: 0, acks: [], keep: 0, want: 4 });
+    const r = await settle(ID, ['high', 'low'], 5000, { held: 0, acks: [], keep: 0, want: 4 });
     expect(r).toEqual({ acked: true, next: { kind: 'job', queue: 'high', raw: job(3) }, jobs: [job(3), job(4), job(5)] });
     expect(await inflight()).toEqual(['high', job(3), 'high', job(4), 'high', job(5)]);
     expect(JSON.parse((await suite.client.get(key(`worker:${ID}`)))!)).toMatchObject({ queue: 'high', payload: { class: 'J', args: [3] } });
@@ -53,9 +63,9 @@ describe('settle-3.lua (DataStore.settle)', () => {
 
   it('acknowledges the first m, keeps the next, gives the rest back to the head of their queue in order', async () => {
     await push('q', 1, 2, 3, 4, 9);
-    await suite.store.settle(ID, ['q'], undefined, { held: 0, acks: [], keep: 0, want: 4 });
+    await settle(ID, ['q'], undefined, { held: 0, acks: [], keep: 0, want: 4 });
     const failure = '{"failed_at":"x","payload":{"class":"J","args":[2]}}';
-    const r = await suite.store.settle(ID, ['q'], undefined, {
+    const r = await settle(ID, ['q'], undefined, {
       held: 4,
       acks: [
         { raw: job(1), failure: undefined },
@@ -72,7 +82,7 @@ describe('settle-3.lua (DataStore.settle)', () => {
     expect(await suite.client.lrange(key('queue:q'), 0, -1)).toEqual([job(4), job(9)]);
     expect(JSON.parse((await suite.client.get(key(`worker:${ID}`)))!).payload.args).toEqual([3]);
     // The kept one finishes: acknowledged, nothing left; the next batch comes in the same call.
-    const next = await suite.store.settle(ID, ['q'], undefined, { held: 1, acks: [{ raw: job(3), failure: undefined }], keep: 0, want: 1 });
+    const next = await settle(ID, ['q'], undefined, { held: 1, acks: [{ raw: job(3), failure: undefined }], keep: 0, want: 1 });
     expect(next.jobs).toEqual([job(4)]);
     expect(await inflight()).toEqual(['q', job(4)]);
   });
@@ -81,7 +91,7 @@ describe('settle-3.lua (DataStore.settle)', () => {
     await suite.client.rpush(key(`baton:inflight:${ID}`), 'a', job(1), 'b', job(3), 'a', job(2));
     await suite.client.set(key(`worker:${ID}`), '{}');
     await push('a', 7);
-    const r = await suite.store.settle(ID, [], undefined, { held: 3, acks: [{ raw: job(1), failure: undefined }], keep: 0, want: 0 });
+    const r = await settle(ID, [], undefined, { held: 3, acks: [{ raw: job(1), failure: undefined }], keep: 0, want: 0 });
     expect(r.acked).toBe(true);
     expect(await suite.client.get(key('stat:processed'))).toBe('1');
     expect(await suite.client.lrange(key('queue:a'), 0, -1)).toEqual([job(2), job(7)]);
@@ -92,26 +102,26 @@ describe('settle-3.lua (DataStore.settle)', () => {
 
   it('a list that is not what the caller holds (recovered meanwhile): nothing written, nothing reserved', async () => {
     await push('q', 1, 2, 3);
-    await suite.store.settle(ID, ['q'], undefined, { held: 0, acks: [], keep: 0, want: 2 });
+    await settle(ID, ['q'], undefined, { held: 0, acks: [], keep: 0, want: 2 });
     await suite.client.del(key(`baton:inflight:${ID}`));
-    const r = await suite.store.settle(ID, ['q'], undefined, { held: 2, acks: [{ raw: job(1), failure: undefined }], keep: 0, want: 2 });
+    const r = await settle(ID, ['q'], undefined, { held: 2, acks: [{ raw: job(1), failure: undefined }], keep: 0, want: 2 });
     expect(r).toEqual({ acked: false, next: { kind: 'empty' }, jobs: [] });
     expect(await suite.client.get(key('stat:processed'))).toBeNull();
     expect(await suite.client.lrange(key('queue:q'), 0, -1)).toEqual([job(3)]);
     // An acknowledgement that names another payload is refused the same way.
-    await suite.store.settle(ID, ['q'], undefined, { held: 0, acks: [], keep: 0, want: 1 });
-    const wrong = await suite.store.settle(ID, ['q'], undefined, { held: 1, acks: [{ raw: job(1), failure: undefined }], keep: 0, want: 1 });
+    await settle(ID, ['q'], undefined, { held: 0, acks: [], keep: 0, want: 1 });
+    const wrong = await settle(ID, ['q'], undefined, { held: 1, acks: [{ raw: job(1), failure: undefined }], keep: 0, want: 1 });
     expect(wrong.acked).toBe(false);
     expect(await inflight()).toEqual(['q', job(3)]);
   });
 
   it('busy when the list holds jobs the caller does not know of; paused by pause-all-workers', async () => {
     await suite.client.rpush(key(`baton:inflight:${ID}`), 'q', job(1));
-    expect((await suite.store.settle(ID, ['q'], undefined, { held: 0, acks: [], keep: 0, want: 4 })).next).toEqual({ kind: 'busy' });
+    expect((await settle(ID, ['q'], undefined, { held: 0, acks: [], keep: 0, want: 4 })).next).toEqual({ kind: 'busy' });
     await suite.client.del(key(`baton:inflight:${ID}`));
     await push('q', 2);
     await suite.client.set(key('pause-all-workers'), 'true');
-    expect((await suite.store.settle(ID, ['q'], undefined, { held: 0, acks: [], keep: 0, want: 4 })).next).toEqual({ kind: 'paused' });
+    expect((await settle(ID, ['q'], undefined, { held: 0, acks: [], keep: 0, want: 4 })).next).toEqual({ kind: 'paused' });
     expect(await suite.client.llen(key('queue:q'))).toBe(1);
   });
 
@@ -119,11 +129,11 @@ describe('settle-3.lua (DataStore.settle)', () => {
     await push('q', 1, 2, 3, 4, 5);
     const sha = (await suite.client.eval('return redis.sha1hex(ARGV[1])', 0, job(3))) as string;
     await suite.client.set(key(`baton:recoveries:${sha}`), '1');
-    const a = await suite.store.settle(ID, ['q'], undefined, { held: 0, acks: [], keep: 0, want: 5 });
+    const a = await settle(ID, ['q'], undefined, { held: 0, acks: [], keep: 0, want: 5 });
     expect(a.jobs).toEqual([job(1), job(2)]);
-    const b = await suite.store.settle(ID, ['q'], undefined, { held: 2, acks: a.jobs.map((raw) => ({ raw, failure: undefined })), keep: 0, want: 5 });
+    const b = await settle(ID, ['q'], undefined, { held: 2, acks: a.jobs.map((raw) => ({ raw, failure: undefined })), keep: 0, want: 5 });
     expect(b.jobs).toEqual([job(3)]);
-    const c = await suite.store.settle(ID, ['q'], undefined, { held: 1, acks: [{ raw: job(3), failure: undefined }], keep: 0, want: 5 });
+    const c = await settle(ID, ['q'], undefined, { held: 1, acks: [{ raw: job(3), failure: undefined }], keep: 0, want: 5 });
     expect(c.jobs).toEqual([job(4), job(5)]);
   });
 });
@@ -283,7 +293,7 @@ describe('Worker prefetch (concurrency 1)', () => {
   it('prefetch is at most 1000 (one script call moves at most that many jobs)', async () => {
     expect(() => new Worker({ redis: suite.redis.url, namespace: suite.ns, jobs: {}, prefetch: 1001 })).toThrow(/`prefetch` option to be at most 1000, got `1001`/);
     for (let i = 0; i < 1200; i += 100) await push('q', ...Array.from({ length: 100 }, (_, j) => i + j));
-    const r = await suite.store.settle(ID, ['q'], undefined, { held: 0, acks: [], keep: 0, want: 1000 });
+    const r = await settle(ID, ['q'], undefined, { held: 0, acks: [], keep: 0, want: 1000 });
     expect(r.jobs.length).toBe(1000);
     expect((await inflight()).length).toBe(2000);
     expect(await suite.client.llen(key('queue:q'))).toBe(200);

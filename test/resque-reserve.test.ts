@@ -15,11 +15,19 @@ async function push(queue: string, ...raws: string[]): Promise<void> {
   for (const raw of raws) await suite.store.push(queue, raw);
 }
 
+/** Payload bytes from the scripts as text, to compare with the JSON pushed (valid UTF-8 here). */
+function asText<T>(v: T): T {
+  if (Buffer.isBuffer(v)) return v.toString() as T;
+  if (Array.isArray(v)) return v.map(asText) as T;
+  if (typeof v === 'object' && v !== null) return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, asText(x)])) as T;
+  return v;
+}
+
 type ReserveAll = (slots: Array<{ id: string; ack: Ack | undefined }>, queues: string[], lockTtlMs: number | undefined) => Promise<Reserved[]>;
-const oneCall: ReserveAll = (slots, queues, ttl) => suite.store.reserveMany(slots, queues, ttl);
+const oneCall: ReserveAll = async (slots, queues, ttl) => asText(await suite.store.reserveMany(slots, queues, ttl));
 const callPerSlot: ReserveAll = async (slots, queues, ttl) => {
   const out: Reserved[] = [];
-  for (const s of slots) out.push(await suite.store.reserve(s.id, queues, ttl, s.ack));
+  for (const s of slots) out.push(asText(await suite.store.reserve(s.id, queues, ttl, s.ack)));
   return out;
 };
 
@@ -156,8 +164,8 @@ describe('script loading', () => {
   it('a server without the script (new, restarted, SCRIPT FLUSH) gets it sent on the first call', async () => {
     await push('q', job(1), job(2));
     await suite.client.script('FLUSH');
-    expect((await suite.store.reserve(ids[0]!, ['q'], undefined)).next).toEqual({ kind: 'job', queue: 'q', raw: job(1) });
-    expect((await suite.store.reserve(ids[1]!, ['q'], undefined)).next).toEqual({ kind: 'job', queue: 'q', raw: job(2) });
+    expect(asText(await suite.store.reserve(ids[0]!, ['q'], undefined)).next).toEqual({ kind: 'job', queue: 'q', raw: job(1) });
+    expect(asText(await suite.store.reserve(ids[1]!, ['q'], undefined)).next).toEqual({ kind: 'job', queue: 'q', raw: job(2) });
   });
 });
 

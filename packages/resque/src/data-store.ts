@@ -1,16 +1,23 @@
 import type { Redis } from 'ioredis';
 import { createKeys, type Keys } from './keys.js';
 import { encodeJob } from './payload.js';
-import { runScript } from './scripts.js';
+import { runScript, runScriptBuffer, type ScriptArg } from './scripts.js';
 import { parseWorkerId } from './worker-id.js';
 import { dateFromRedisTime, formatFailedAt, formatHeartbeat, formatRetriedAt, formatRunAt, formatStarted } from './time.js';
 
-export type ReserveResult = { kind: 'job'; queue: string; raw: string } | { kind: 'empty' } | { kind: 'paused' } | { kind: 'busy' };
-/** A finished job to acknowledge: its payload exactly as reserved, and its failure record if it failed. */
-export type Ack = { raw: string; failure: string | undefined };
+/** A reserved job's payload is its bytes as Redis holds them (payloads need not be valid UTF-8). */
+export type ReserveResult = { kind: 'job'; queue: string; raw: Buffer } | { kind: 'empty' } | { kind: 'paused' } | { kind: 'busy' };
+/** A finished job to acknowledge: its payload bytes exactly as reserved, and its failure record if it failed. */
+export type Ack = { raw: string | Buffer; failure: string | Buffer | undefined };
 export type Reserved = { acked: boolean; next: ReserveResult };
 /** A settle call's outcome: `acked` false when the slot's list was recovered meanwhile (nothing written); `jobs` reserved in run order. */
-export type Settled = { acked: boolean; next: ReserveResult; jobs: string[] };
+export type Settled = { acked: boolean; next: ReserveResult; jobs: Buffer[] };
+/**
+ * What a lock renewal found: slots whose lock had lapsed (set again now), slots no longer
+ * registered (recovered or pruned), and whether someone else held the locks since the last
+ * renewal (`holdLocks`, a master keeping the leases of a live worker).
+ */
+export type Renewed = { lapsed: string[]; unregistered: string[]; heldByOther: boolean };
 
 /**
  * Why: the only module that issues Redis commands (STYLE lesson 13): Resque's plain-command
@@ -28,7 +35,7 @@ export class DataStore {
 
   // --- producer side (Resque: pipelined SADD + RPUSH) ---
 
-  async push(queue: string, raw: string): Promise<void> {
+  async push(queue: string, raw: string | Buffer): Promise<void> {
     await this.redis.multi().sadd(this.keys.queues, queue).rpush(this.keys.queue(queue), raw).publish(this.keys.wakeChannel, queue).exec();
   }
 
@@ -126,10 +133,11 @@ export class DataStore {
   }
 
   /**
-   * Renews the owner locks (and, when due, Resque heartbeats) of a process's slots. Returns the
-   * ids whose lock had expired: they may have been recovered and must register again.
+   * Renews the owner locks (and, when due, Resque heartbeats) of a process's slots. A slot whose
+   * lock had expired or whose registration is gone must register again; only one whose
+   * registration is gone has lost its jobs (recovery removes both in one script).
    */
-  async renew(ids: readonly string[], lockTtlMs: number, heartbeat: boolean): Promise<string[]> {
+  async renew(ids: readonly string[], lockTtlMs: number, heartbeat: boolean): Promise<Renewed> {
     const m = this.redis.multi();
     for (const id of ids) m.set(this.keys.ownerLock(id), id, 'PX', lockTtlMs, 'GET').sismember(this.keys.workers, id);
     if (heartbeat) {
@@ -137,8 +145,37 @@ export class DataStore {
       for (const id of ids) m.hset(this.keys.heartbeat, id, now);
     }
     const res = (await m.exec()) ?? [];
-    // Lost: the lock had expired, or the registration is gone (recovered, pruned, Redis restarted empty).
-    return ids.filter((_, i) => res[2 * i]?.[1] === null || res[2 * i + 1]?.[1] === 0);
+    // Unregistered: recovered, pruned, or Redis restarted empty.
+    return {
+      lapsed: ids.filter((_, i) => res[2 * i]?.[1] === null),
+      unregistered: ids.filter((_, i) => res[2 * i + 1]?.[1] === 0),
+      heldByOther: ids.some((id, i) => typeof res[2 * i]?.[1] === 'string' && res[2 * i]![1] !== id),
+    };
+  }
+
+  /**
+   * Extends the owner locks of `ids` that still exist to at least `lockTtlMs` and refreshes their
+   * Resque heartbeats; never sets a lock that is gone. Returns the ids whose lock was gone.
+   */
+  async holdLocks(ids: readonly string[], lockTtlMs: number): Promise<string[]> {
+    if (ids.length === 0) return [];
+    const now = formatHeartbeat(await this.serverTime());
+    const res = await runScript(this.redis, 'hold', ids.map((id) => this.keys.ownerLock(id)), [this.keys.prefix, Math.ceil(lockTtlMs), now, ids]);
+    return (res as unknown[]).map(String);
+  }
+
+  /** Fails the job with sha1 `jobId` that slot `id` holds (see lua/fail-inflight-3.lua); false when the slot does not hold it. */
+  async failInflight(id: string, jobId: string, failure: { exception: string; error: string }, now: Date): Promise<boolean> {
+    const res = await runScript(this.redis, 'failInflight', this.slotKeys(id), [
+      this.keys.prefix,
+      id,
+      jobId.toLowerCase(),
+      JSON.stringify(failure.exception),
+      JSON.stringify(failure.error),
+      JSON.stringify(formatFailedAt(now)),
+      JSON.stringify(id),
+    ]);
+    return res === 1;
   }
 
   /** Resque's unregister_worker for a slot that holds no job. */
@@ -159,7 +196,7 @@ export class DataStore {
    * `lockTtlMs` undefined leaves the owner lock alone (the caller renewed it recently).
    */
   async reserve(id: string, queues: readonly string[], lockTtlMs: number | undefined, ack?: Ack): Promise<Reserved> {
-    const res = (await runScript(this.redis, 'reserve', this.ownSlotKeys(id), [
+    const res = (await runScriptBuffer(this.redis, 'reserve', this.ownSlotKeys(id), [
       this.keys.prefix,
       runAtNow(),
       lockTtlMs ?? '',
@@ -175,13 +212,13 @@ export class DataStore {
   /** `reserve` for several slots of this process in one round trip (and one script run); queue order is slot order. */
   async reserveMany(slots: ReadonlyArray<{ id: string; ack: Ack | undefined }>, queues: readonly string[], lockTtlMs: number | undefined): Promise<Reserved[]> {
     const keys: string[] = [];
-    const args: Array<string | number | readonly string[]> = [this.keys.prefix, runAtNow(), lockTtlMs ?? '', queues.length, queues];
+    const args: ScriptArg[] = [this.keys.prefix, runAtNow(), lockTtlMs ?? '', queues.length, queues];
     for (const s of slots) {
       const k = this.ownSlotKeys(s.id);
       keys.push(k[0]!, k[1]!, k[2]!);
       args.push(s.id, s.ack?.raw ?? '', s.ack?.failure ?? '');
     }
-    const res = (await runScript(this.redis, 'reserveMany', keys, args)) as unknown[];
+    const res = (await runScriptBuffer(this.redis, 'reserveMany', keys, args)) as unknown[];
     return slots.map((_, i) => parseReserved(res[3 * i], res[3 * i + 1], res[3 * i + 2]));
   }
 
@@ -196,16 +233,16 @@ export class DataStore {
     lockTtlMs: number | undefined,
     o: { held: number; acks: readonly Ack[]; keep: number; want: number },
   ): Promise<Settled> {
-    const args: Array<string | number | readonly string[]> = [this.keys.prefix, runAtNow(), lockTtlMs ?? '', queues.length, queues, id, o.held, o.acks.length];
+    const args: ScriptArg[] = [this.keys.prefix, runAtNow(), lockTtlMs ?? '', queues.length, queues, id, o.held, o.acks.length];
     for (const a of o.acks) args.push(a.raw, a.failure ?? '');
     args.push(o.keep, o.want);
-    const res = (await runScript(this.redis, 'settle', this.ownSlotKeys(id), args)) as unknown[];
+    const res = (await runScriptBuffer(this.redis, 'settle', this.ownSlotKeys(id), args)) as unknown[];
     // The same {ack, next, payload…} shape as the one-job script's reply, with every payload.
     const r = parseReserved(res[0], res[1], res[2]);
-    return { ...r, jobs: r.next.kind === 'job' ? res.slice(2).map(String) : [] };
+    return { ...r, jobs: r.next.kind === 'job' ? (res.slice(2) as Buffer[]) : [] };
   }
 
-  async requeue(id: string, raw: string): Promise<boolean> {
+  async requeue(id: string, raw: string | Buffer): Promise<boolean> {
     return (await runScript(this.redis, 'requeue', this.slotKeys(id), [this.keys.prefix, raw])) === 1;
   }
 
@@ -267,6 +304,7 @@ const BUSY: ReserveResult = Object.freeze({ kind: 'busy' });
 /** One slot's three entries of the reserve script's reply (see its header). */
 function parseReserved(ack: unknown, next: unknown, payload: unknown): Reserved {
   if (ack === -1) return { acked: false, next: EMPTY };
-  if (typeof next === 'string') return { acked: true, next: { kind: 'job', queue: next, raw: String(payload) } };
+  if (Buffer.isBuffer(next)) return { acked: true, next: { kind: 'job', queue: next.toString(), raw: payload as Buffer } };
   return { acked: true, next: next === -1 ? PAUSED : next === -2 ? BUSY : EMPTY };
 }
+

@@ -11,9 +11,10 @@ export {
   type JobContext,
   type JobHandler,
   type InFlightJob,
+  type JobFailure,
 } from './worker.js';
 export { createKeys, type Keys } from './keys.js';
-export { encodeJob, decodeJob, encodeFailure, encodeWorkingOn, describeThrown, type JobPayload } from './payload.js';
+export { encodeJob, decodeJob, encodeFailure, jobIdOf, encodeWorkingOn, describeThrown, type JobPayload } from './payload.js';
 export { formatWorkerId, parseWorkerId, type WorkerId } from './worker-id.js';
 export { resolveQueues, isDynamic, fnmatch } from './queues.js';
 export { formatRunAt, formatStarted, formatHeartbeat, formatFailedAt } from './time.js';

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { formatFailedAt } from './time.js';
 
 /** A Resque job payload: `{"class": "...", "args": [...]}` (extra keys allowed and kept). */
@@ -42,10 +43,19 @@ export function decodeJob(raw: string): DecodeResult {
   return { ok: true, payload: v as JobPayload };
 }
 
+/**
+ * Why: a job's identity another process can name (a master failing the job its worker blocks
+ * on): the sha1 hex of the payload bytes exactly as reserved, as Lua's `redis.sha1hex` gives it.
+ * Identical payloads share an id; that is harmless, as they are the same job to run.
+ */
+export function jobIdOf(raw: string | Uint8Array): string {
+  return createHash('sha1').update(raw).digest('hex');
+}
+
 export interface FailureInput {
   failedAt: Date;
-  /** The payload exactly as reserved (raw JSON text). */
-  raw: string;
+  /** The payload exactly as reserved: its text, or its bytes (which need not be valid UTF-8). */
+  raw: string | Buffer;
   exception: string;
   error: string;
   backtrace: string[];
@@ -56,15 +66,21 @@ export interface FailureInput {
 /**
  * Why: Ruby's field order (failed_at, payload, exception, error, backtrace, worker, queue).
  * The payload is spliced in as reserved, so extra keys and big numbers survive byte for byte;
- * a payload that is not JSON is stored as a JSON string so the list stays parseable.
+ * a payload that is not JSON is stored as a JSON string so the list stays parseable. Given the
+ * payload's bytes, the record is bytes too, with the payload's bytes in it unchanged (a decoded
+ * copy would have replaced invalid UTF-8, and `requeueFailed` would enqueue another payload).
  */
-export function encodeFailure(f: FailureInput): string {
-  const payload = isJson(f.raw) ? f.raw : JSON.stringify(f.raw);
-  return (
-    `{"failed_at":${JSON.stringify(formatFailedAt(f.failedAt))},"payload":${payload},` +
-    `"exception":${JSON.stringify(f.exception)},"error":${JSON.stringify(f.error)},` +
-    `"backtrace":${JSON.stringify(f.backtrace)},"worker":${JSON.stringify(f.worker)},"queue":${JSON.stringify(f.queue)}}`
-  );
+export function encodeFailure(f: FailureInput & { raw: string }): string;
+export function encodeFailure(f: FailureInput & { raw: Buffer }): Buffer;
+export function encodeFailure(f: FailureInput): string | Buffer;
+export function encodeFailure(f: FailureInput): string | Buffer {
+  const head = `{"failed_at":${JSON.stringify(formatFailedAt(f.failedAt))},"payload":`;
+  const tail =
+    `,"exception":${JSON.stringify(f.exception)},"error":${JSON.stringify(f.error)},` +
+    `"backtrace":${JSON.stringify(f.backtrace)},"worker":${JSON.stringify(f.worker)},"queue":${JSON.stringify(f.queue)}}`;
+  if (typeof f.raw === 'string') return head + (isJson(f.raw) ? f.raw : JSON.stringify(f.raw)) + tail;
+  const payload = isJson(f.raw.toString('utf8')) ? f.raw : jsonStringOfBytes(f.raw);
+  return Buffer.concat([Buffer.from(head), payload, Buffer.from(tail)]);
 }
 
 /** `{"queue","run_at","payload"}` — the `worker:<id>` record, built around the raw payload. */
@@ -90,6 +106,21 @@ export function describeThrown(thrown: unknown): { exception: string; error: str
 }
 
 // --- internal ---
+
+/**
+ * Bytes as a JSON string, byte for byte: quote, backslash and control bytes escaped, every other
+ * byte kept (as Lua's cjson.encode does), so invalid UTF-8 is not replaced.
+ */
+function jsonStringOfBytes(raw: Buffer): Buffer {
+  const out: number[] = [0x22];
+  for (const b of raw) {
+    if (b === 0x22 || b === 0x5c) out.push(0x5c, b);
+    else if (b < 0x20) out.push(...Buffer.from(`\\u${b.toString(16).padStart(4, '0')}`));
+    else out.push(b);
+  }
+  out.push(0x22);
+  return Buffer.from(out);
+}
 
 function isJson(raw: string): boolean {
   try {

@@ -44,8 +44,8 @@ export class Queue {
     await this.store.pushJob(queue, className, args);
   }
 
-  /** Pushes a raw payload string as is (foreign producers, tests of bad input). */
-  async enqueueRaw(queue: string, raw: string): Promise<void> {
+  /** Pushes a raw payload, text or bytes, as is (foreign producers, tests of bad input). */
+  async enqueueRaw(queue: string, raw: string | Buffer): Promise<void> {
     await this.store.push(queue, raw);
   }
 
@@ -118,6 +118,37 @@ export class Queue {
       requeued += r?.requeued ?? 0;
     }
     return requeued;
+  }
+
+  /**
+   * Why: a master that stopped a job from outside (it ran past its timeout while blocking its
+   * worker's event loop) records it as failed, so it is not recovered and run again. Atomically
+   * removes the job with id `jobId` (the `jobId` of the worker's `job` event: sha1 hex of the
+   * payload bytes) from slot `workerId`'s inflight list (`workerId` of that event), pushes a Ruby
+   * Resque failure record (`exception`, e.g. `Resque::JobTimeout`, and `error` as given; empty
+   * backtrace; this worker and queue; the payload byte for byte) and counts it as Ruby counts a
+   * job that raised (`stat:processed` and `stat:failed`, global and the slot's). The slot's other
+   * jobs stay for `recoverWorker(workerId)`, to be called afterwards once the worker is gone.
+   * False when the slot does not hold the job (acknowledged, given back or recovered already).
+   */
+  async failInflight(workerId: string, jobId: string, failure: { exception: string; error: string }): Promise<boolean> {
+    return await this.store.failInflight(workerId, jobId, failure, new Date());
+  }
+
+  /**
+   * Why: a worker whose event loop is blocked cannot renew its leases, and its jobs would be
+   * recovered and run again elsewhere while it still runs them. A master that sees the process
+   * alive keeps them: extends to at least `ttlMs` the owner lock of each slot id that still has
+   * one (pass every slot id: the worker's `ids`), and refreshes their Resque heartbeats. A lock
+   * that is gone is never set again. Returns the ids whose lock was gone (their jobs may have
+   * been recovered already). The worker, seeing its locks held, checks Redis instead of its own
+   * clock before it gives up a job after its loop was blocked.
+   */
+  async holdLocks(workerIds: readonly string[], ttlMs: number): Promise<string[]> {
+    if (!Number.isFinite(ttlMs) || ttlMs < 1 || ttlMs > 2 ** 31 - 1) {
+      throw new RangeError(`Expected \`ttlMs\` to be between 1 and ${2 ** 31 - 1}, got \`${String(ttlMs)}\``);
+    }
+    return await this.store.holdLocks(workerIds, ttlMs);
   }
 
   close(): Promise<void> {

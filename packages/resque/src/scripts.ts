@@ -3,10 +3,18 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
 /** Bumped whenever a script changes, so a Redis shared by two versions runs the right one. */
-export const SCRIPTS_VERSION = '5';
+export const SCRIPTS_VERSION = '6';
 
 /** `<name>-<numKeys>`; `-<k>n` takes k keys per item, their number given at each call. */
-const SCRIPTS = { reserve: 'reserve-3', reserveMany: 'reserve-3n', settle: 'settle-3', requeue: 'requeue-3', recover: 'recover-3' } as const;
+const SCRIPTS = {
+  reserve: 'reserve-3',
+  reserveMany: 'reserve-3n',
+  settle: 'settle-3',
+  requeue: 'requeue-3',
+  recover: 'recover-3',
+  failInflight: 'fail-inflight-3',
+  hold: 'hold-1n',
+} as const;
 export type ScriptName = keyof typeof SCRIPTS;
 
 const LUA_DIR = new URL('../src/lua/', import.meta.url);
@@ -28,8 +36,8 @@ export function defineScripts(redis: Redis): void {
   }
 }
 
-/** Script arguments: strings, numbers, or lists of them (spliced in place, e.g. queue names). */
-export type ScriptArg = string | number | readonly (string | number)[];
+/** Script arguments: strings, numbers, payload bytes, or lists of them (spliced in place, e.g. queue names). */
+export type ScriptArg = string | number | Buffer | readonly (string | number | Buffer)[];
 
 /**
  * The only way scripts are called: typed by name, keys then args. A plain EVALSHA first (ioredis's
@@ -37,11 +45,25 @@ export type ScriptArg = string | number | readonly (string | number)[];
  * (a new or restarted server) the command defined by `defineScripts` sends the script itself.
  */
 export function runScript(redis: Redis, name: ScriptName, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
-  const fn = (redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>)[COMMANDS[name]];
+  return run(redis, name, keys, args, false);
+}
+
+/**
+ * `runScript` whose bulk replies come back as Buffers: payloads are bytes, and a decoded copy
+ * (invalid UTF-8 replaced) would neither match Redis's copy when acknowledged nor go back intact.
+ */
+export function runScriptBuffer(redis: Redis, name: ScriptName, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
+  return run(redis, name, keys, args, true);
+}
+
+function run(redis: Redis, name: ScriptName, keys: readonly string[], args: readonly ScriptArg[], buffer: boolean): Promise<unknown> {
+  const commands = redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
+  const fn = commands[buffer ? BUFFER_COMMANDS[name] : COMMANDS[name]];
   if (!fn) return Promise.reject(new Error(`script ${name} is not defined on this connection`));
   // ioredis flattens one level of nesting (a list argument) into the command's arguments.
-  const flat = args as Array<string | number>;
-  return redis.evalsha(shas.get(name)!, keys.length, ...keys, ...flat).catch((err: unknown) => {
+  const flat = args as Array<string | number | Buffer>;
+  const sent = commands[buffer ? 'evalshaBuffer' : 'evalsha']!.call(redis, shas.get(name)!, keys.length, ...keys, ...flat);
+  return sent.catch((err: unknown) => {
     if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
     return DYNAMIC.has(name) ? fn.call(redis, keys.length, ...keys, ...args) : fn.call(redis, ...keys, ...args);
   });
@@ -54,3 +76,5 @@ function commandName(name: ScriptName): string {
 const shas = new Map<ScriptName, string>();
 const DYNAMIC = new Set((Object.keys(SCRIPTS) as ScriptName[]).filter((n) => SCRIPTS[n].endsWith('n')));
 const COMMANDS = Object.fromEntries(Object.keys(SCRIPTS).map((n) => [n, commandName(n as ScriptName)])) as Record<ScriptName, string>;
+/** ioredis defines `<command>Buffer` next to each command: the same call, bulk replies as Buffers. */
+const BUFFER_COMMANDS = Object.fromEntries(Object.keys(SCRIPTS).map((n) => [n, `${commandName(n as ScriptName)}Buffer`])) as Record<ScriptName, string>;

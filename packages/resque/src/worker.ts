@@ -4,7 +4,7 @@ import { hostname as osHostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { createRedis, type RedisInput } from './connection.js';
 import { DataStore, EMPTY, type Ack, type Reserved, type Settled } from './data-store.js';
-import { decodeJob, describeThrown, encodeFailure, type JobPayload } from './payload.js';
+import { decodeJob, describeThrown, encodeFailure, jobIdOf, type JobPayload } from './payload.js';
 import { isDynamic, resolveQueues } from './queues.js';
 import { defineScripts } from './scripts.js';
 import { formatWorkerId } from './worker-id.js';
@@ -85,10 +85,27 @@ export interface WorkerOptions {
 
 export interface InFlightJob {
   queue: string;
+  /** The decoded payload; undefined when it does not decode (the job fails without running). */
   payload: JobPayload | undefined;
+  /** The payload as text (UTF-8; bytes that are not valid UTF-8 read as U+FFFD). */
   raw: string;
+  /** The payload's bytes exactly as reserved (what is acknowledged, given back and recorded). */
+  bytes: Buffer;
+  /**
+   * A stable, small identity of the job another process can use: the sha1 hex of `bytes` (Lua's
+   * `redis.sha1hex` of the payload). `Queue.failInflight(workerId, jobId, …)` takes it.
+   */
+  jobId: string;
   startedAt: Date;
+  /** The worker slot that holds the job (its id in `resque:workers`). */
   workerId: string;
+}
+
+/** How a job failed, as its failure record names it (with what was thrown). */
+export interface JobFailure {
+  exception: string;
+  error: string;
+  thrown: unknown;
 }
 
 /** One running job: its public view (built once, emitted as is), its context, and how it is being stopped. */
@@ -121,7 +138,7 @@ interface Slot {
 
 interface Held {
   queue: string;
-  raw: string;
+  raw: Buffer;
 }
 
 interface Failure {
@@ -135,7 +152,7 @@ type Batch = Array<{ id: string; ack: Ack | undefined; resolve: (r: Reserved) =>
 
 /** A job that ran and waits for its acknowledgement (sent with the slot's next reserve). */
 interface Finished {
-  ack: { raw: string; failure: string | undefined };
+  ack: Ack;
   job: InFlightJob;
   failure: Failure | undefined;
   result: unknown;
@@ -147,8 +164,19 @@ export type WorkerState = 'starting' | 'idle' | 'busy' | 'paused' | 'stopping' |
 export interface WorkerEvents {
   /** Registered and taking jobs. */
   ready: [];
-  /** A job was reserved and is about to run. */
+  /**
+   * A job was reserved and its handler is about to run: emitted synchronously, right before the
+   * handler (or the `beforePerform` hook) is called, in the same tick.
+   */
   job: [InFlightJob];
+  /**
+   * A job's handler has settled (the failure undefined on success): emitted synchronously, before
+   * its acknowledgement and before this worker makes any other reserve call or starts any other
+   * job. A listener that calls `stop({ graceful: true })` then is sure no further job starts here:
+   * this one is still acknowledged once (then `success`/`failure`), jobs reserved with it go back
+   * to the head of their queues in order. Not emitted for a job given back by a stop.
+   */
+  finished: [InFlightJob, JobFailure | undefined];
   /** A job finished and was acknowledged. */
   success: [InFlightJob, unknown];
   /** A job failed; its failure record is in `failed`. */
@@ -216,6 +244,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** performance.now() when the last successful lock renewal was sent: the locks hold until this + lockTtlMs. */
   private renewedAt = 0;
   private stopping: Promise<void> | undefined;
+  /** Someone (a master, `Queue.holdLocks`) keeps our owner locks too: a lapse on our own clock is checked with Redis. */
+  private leasesHeld = false;
+  /** When a fast stop's grace runs out (performance.now()); Infinity until one is asked for. */
+  private graceDeadline = Infinity;
+  private graceTimer: NodeJS.Timeout | undefined;
+  private readonly graceOver = withResolvers();
   private readonly dynamic: boolean;
   /** Reserve requests collected in this tick (concurrency > 1). */
   private batch: Batch | undefined;
@@ -325,51 +359,60 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * QUIT (`graceful: true`): take nothing new, finish the jobs in flight, unregister.
    * TERM (`graceful: false`): abort the jobs in flight through their AbortSignal, wait up to
    * `graceMs` (default 5000), put whatever did not finish back at the head of its queue,
-   * unregister. Idempotent: later calls return the first call's promise.
+   * unregister. Every call returns the same promise; a fast stop after a graceful one (or after
+   * a fast one with a longer grace) upgrades it: the jobs are aborted and the grace, counted from
+   * this call, applies.
    */
   stop({ graceful = true, graceMs = 5000 }: { graceful?: boolean; graceMs?: number } = {}): Promise<void> {
-    if (!graceful && this.stopping && this.phase === 'stopping') this.interruptAll();
-    this.stopping ??= this.shutdown(graceful, graceMs);
+    if (!graceful) this.shortenGrace(graceMs);
+    this.stopping ??= this.shutdown();
     if (!graceful) this.interruptAll();
     return this.stopping;
   }
 
   // --- internal ---
 
-  private async shutdown(graceful: boolean, graceMs: number): Promise<void> {
+  /** A fast stop's grace ends at the earliest deadline asked for; a graceful stop has none. */
+  private shortenGrace(graceMs: number): void {
+    const deadline = performance.now() + Math.max(0, graceMs);
+    if (deadline >= this.graceDeadline) return;
+    this.graceDeadline = deadline;
+    clearTimeout(this.graceTimer);
+    this.graceTimer = setTimeout(this.graceOver.resolve, Math.max(0, graceMs));
+  }
+
+  private async shutdown(): Promise<void> {
     const wasRunning = this.phase === 'running';
     this.phase = 'stopping';
     this.wake();
     const errors: unknown[] = [];
     if (wasRunning) {
       const loops = Promise.all(this.slots.map((s) => s.loop));
-      if (graceful) await loops;
-      else {
-        let timer: NodeJS.Timeout | undefined;
-        await Promise.race([loops, new Promise<void>((r) => (timer = setTimeout(r, graceMs)))]);
-        clearTimeout(timer);
-        // Handlers that ignored the abort: give their jobs back now; their late outcome is dropped.
-        // A slot whose job has finished is waiting on Redis (its acknowledgement is in flight, or
-        // being retried): it ends by itself once Redis answers, and must, before unregistering.
-        const waiting: Array<Promise<void> | undefined> = [];
-        for (const slot of this.slots) {
-          const job = slot.job;
-          if (!job || job.finished) {
-            waiting.push(slot.loop);
-            continue;
-          }
-          job.abandoned = true;
-          try {
-            if (await this.giveBackFrom(slot, job.pub.raw)) this.emit('requeued', job.pub);
-          } catch (err) {
-            errors.push(err);
-          }
+      // Until every loop ends (graceful), or the grace of a fast stop, asked now or later, runs out.
+      await Promise.race([loops, this.graceOver.promise]);
+      clearTimeout(this.graceTimer);
+      // Handlers that ignored the abort: give their jobs back now; their late outcome is dropped.
+      // A slot whose job has finished is waiting on Redis (its acknowledgement is in flight, or
+      // being retried): it ends by itself once Redis answers, and must, before unregistering.
+      const waiting: Array<Promise<void> | undefined> = [];
+      for (const slot of this.slots) {
+        const job = slot.job;
+        if (!job || job.finished) {
+          waiting.push(slot.loop);
+          continue;
         }
-        await Promise.all(waiting);
+        job.abandoned = true;
+        try {
+          if (await this.giveBackFrom(slot, job.pub.bytes)) this.emit('requeued', job.pub);
+        } catch (err) {
+          errors.push(err);
+        }
       }
+      await Promise.all(waiting);
     }
     for (const t of this.timers) clearTimeout(t);
     this.timers = [];
+    clearTimeout(this.graceTimer);
     for (const slot of this.slots) clearTimeout(slot.holdTimer);
     for (const slot of this.slots) {
       try {
@@ -392,13 +435,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /**
-   * The owner locks lapsed (no renewal for longer than their lifetime): another worker may have
-   * recovered the jobs in flight and be running them. Stop ours the way a fast stop does: if
-   * the slot still holds the job it goes back to the head of its queue, else nothing is written.
+   * The slots' jobs may be running elsewhere: their slot was recovered (registration gone), or,
+   * with Redis unreachable, no renewal was confirmed for longer than the lock lifetime. Stop ours
+   * the way a fast stop does: if the slot still holds the job it goes back to the head of its
+   * queue, else nothing is written.
    */
-  private interruptLapsed(ms: number): void {
+  private interruptLapsed(ms: number, ids?: readonly string[]): void {
     for (const s of this.slots) {
-      if (!s.job || s.job.interrupted) continue;
+      if (!s.job || s.job.interrupted || (ids && !ids.includes(s.id))) continue;
       this.log.warn(
         `worker ${s.id} renewed no lock for ${(ms / 1000).toFixed(1)}s (lock lifetime ${this.opts.lockTtlMs / 1000}s; frozen or cut off from Redis): ` +
           `aborting its job ${s.job.pub.payload?.class ?? '(bad payload)'}, which another worker may have taken over`,
@@ -573,7 +617,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
    * queues; finished ones are acknowledged in the same call. False when the slot's jobs had been
    * recovered by another worker meanwhile (nothing written).
    */
-  private giveBackFrom(slot: Slot, raw: string): Promise<boolean> {
+  private giveBackFrom(slot: Slot, raw: Buffer): Promise<boolean> {
     const result = (slot.giving ?? Promise.resolve()).then(async () => {
       clearTimeout(slot.holdTimer);
       if (slot.held.length <= 1) {
@@ -619,10 +663,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /** Runs one job; returns what must be acknowledged, or undefined when the job went back to its queue. */
-  private async perform(slot: Slot, queue: string, raw: string): Promise<Finished | undefined> {
-    const decoded = decodeJob(raw);
+  private async perform(slot: Slot, queue: string, raw: Buffer): Promise<Finished | undefined> {
+    const text = raw.toString();
+    const decoded = decodeJob(text);
     const payload = decoded.ok ? decoded.payload : undefined;
-    const pub: InFlightJob = { queue, payload, raw, startedAt: new Date(), workerId: slot.id };
+    const pub: InFlightJob = { queue, payload, raw: text, bytes: raw, jobId: jobIdOf(raw), startedAt: new Date(), workerId: slot.id };
     const ctx = payload ? new Context(queue, payload, slot.id, this.log) : undefined;
     const job: Running = (slot.job = { pub, ctx, interrupted: false, abandoned: false, finished: false });
     this.wasBusy = true;
@@ -668,6 +713,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
       return undefined;
     }
     job.finished = true;
+    // Before the acknowledgement and before anything else of this worker runs (see the event).
+    if (this.listenerCount('finished') > 0) {
+      try {
+        this.emit('finished', pub, failure && { exception: failure.exception, error: failure.error, thrown: failure.thrown });
+      } catch (err) {
+        this.log.warn(`a 'finished' listener threw: ${(err as Error)?.message ?? String(err)}`);
+      }
+    }
     const record = failure
       ? encodeFailure({ failedAt: new Date(), raw, exception: failure.exception, error: failure.error, backtrace: failure.backtrace, worker: slot.id, queue })
       : undefined;
@@ -711,13 +764,32 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private async renewLocks(): Promise<void> {
     if (this.phase !== 'running') return;
     const sentAt = performance.now();
-    // Checked before any await: after a freeze (SIGSTOP, swap, a long Redis outage) this timer is
-    // due before a job's own timers, so the job is stopped before it can record its result.
-    if (sentAt - this.renewedAt >= this.opts.lockTtlMs) this.interruptLapsed(sentAt - this.renewedAt);
+    const since = sentAt - this.renewedAt;
+    // No renewal for longer than the lock lifetime (a freeze: SIGSTOP, swap, a blocked event loop,
+    // a long Redis outage). Unless a master keeps our leases, another worker may have recovered our
+    // jobs: stop them now, before any await, while this timer is due before the jobs' own timers,
+    // so they cannot record their results first.
+    if (since >= this.opts.lockTtlMs && !this.leasesHeld) this.interruptLapsed(since);
     const heartbeat = Date.now() - this.lastHeartbeat >= this.opts.heartbeatMs;
-    const lost = await this.store.renew(this.ids, this.opts.lockTtlMs, heartbeat);
+    let renewed;
+    try {
+      renewed = await this.store.renew(this.ids, this.opts.lockTtlMs, heartbeat);
+    } catch (err) {
+      // Unconfirmed for longer than the lock lifetime: the jobs may be running elsewhere.
+      if (performance.now() - this.renewedAt >= this.opts.lockTtlMs) this.interruptLapsed(performance.now() - this.renewedAt);
+      throw err;
+    }
     this.renewedAt = sentAt;
     if (heartbeat) this.lastHeartbeat = Date.now();
+    if (renewed.heldByOther && !this.leasesHeld) {
+      this.leasesHeld = true;
+      this.log.debug(`the owner locks of ${this.id} are held from outside too (Queue.holdLocks): a lapse is judged by Redis`);
+    }
+    // With our leases kept from outside, a lapse on our clock proves nothing. A job is lost only
+    // where its slot was recovered, which removes the slot's registration in the same script as its
+    // jobs; a lock that had lapsed is set again by this renewal, so nobody can recover the slot now.
+    if (renewed.unregistered.length > 0) this.interruptLapsed(since, renewed.unregistered);
+    const lost = [...new Set([...renewed.lapsed, ...renewed.unregistered])];
     for (const id of lost) {
       this.log.warn(`worker ${id} had lost its owner lock or registration (process frozen, pruned, or Redis restarted); registering again`);
       await this.store.registerWorker(id, this.opts.lockTtlMs);
@@ -850,6 +922,12 @@ async function runHooked(hooks: WorkerHooks, handler: JobHandler, ctx: JobContex
   const result = hooks.aroundPerform ? await hooks.aroundPerform(ctx, perform) : await perform();
   await hooks.afterPerform?.(ctx, result);
   return result;
+}
+
+function withResolvers(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createKeys } from '../src/keys.js';
-import { decodeJob, describeThrown, encodeFailure, encodeJob, encodeWorkingOn } from '../src/payload.js';
+import { createHash } from 'node:crypto';
+import { decodeJob, describeThrown, encodeFailure, encodeJob, encodeWorkingOn, jobIdOf } from '../src/payload.js';
 import { fnmatch, isDynamic, resolveQueues } from '../src/queues.js';
 import { dateFromRedisTime, formatFailedAt, formatHeartbeat, formatRunAt, formatStarted } from '../src/time.js';
 import { formatWorkerId, parseWorkerId } from '../src/worker-id.js';
@@ -62,6 +63,34 @@ describe('payloads', () => {
     expect(describeThrown('just a string')).toEqual({ exception: 'RuntimeError', error: 'non-Error thrown: just a string', backtrace: [] });
     expect(describeThrown({ code: 7 })).toEqual({ exception: 'RuntimeError', error: 'non-Error thrown: {"code":7}', backtrace: [] });
     expect(describeThrown(undefined).error).toBe('non-Error thrown: undefined');
+  });
+});
+
+describe('payload bytes', () => {
+  const at = new Date(Date.UTC(2026, 11, 2, 9, 5, 7));
+  const base = { failedAt: at, exception: 'E', error: 'e', backtrace: [], worker: 'h:1:q', queue: 'q' };
+  const latin1 = (s: string) => Buffer.from(s, 'latin1');
+
+  it('jobIdOf is the sha1 hex of the bytes (what Lua redis.sha1hex gives)', () => {
+    const raw = latin1('{"class":"J","args":["x\xff"]}');
+    expect(jobIdOf(raw)).toBe(createHash('sha1').update(raw).digest('hex'));
+    expect(jobIdOf('{"class":"J","args":[]}')).toBe(jobIdOf(Buffer.from('{"class":"J","args":[]}')));
+  });
+
+  it.each([
+    ['JSON with invalid UTF-8: spliced as is', '{"class":"J","args":["x\xff"]}', '{"class":"J","args":["x\xff"]}'],
+    ['not JSON: a JSON string of the same bytes', '{"class":"J\\"\x01\xff', '"{\\"class\\":\\"J\\\\\\"\\u0001\xff"'],
+  ])('a failure record from bytes: %s', (_, raw, payload) => {
+    const record = encodeFailure({ ...base, raw: latin1(raw) });
+    expect(Buffer.isBuffer(record)).toBe(true);
+    expect(record.toString('latin1')).toBe(
+      `{"failed_at":"2026/12/02 09:05:07 UTC","payload":${payload},"exception":"E","error":"e","backtrace":[],"worker":"h:1:q","queue":"q"}`,
+    );
+  });
+
+  it('a failure record from valid bytes is the one from their text', () => {
+    const raw = '{"class":"J","args":["é",[],{"a":1e400}]}';
+    expect(encodeFailure({ ...base, raw: Buffer.from(raw) }).toString()).toBe(encodeFailure({ ...base, raw }));
   });
 });
 

@@ -35,7 +35,8 @@ for i = #list - 1, 1, -2 do
   if n > tonumber(ARGV[4]) then
     local payload = job
     if not pcall(cjson.decode, job) then payload = cjson.encode(job) end
-    redis.call('RPUSH', p .. 'failed', '{"failed_at":' .. cjson.encode(ARGV[5]) .. ',"payload":' .. payload ..
+    -- failed_at spliced as is: cjson would write each '/' as '\/', which Ruby never does.
+    redis.call('RPUSH', p .. 'failed', '{"failed_at":"' .. ARGV[5] .. '","payload":' .. payload ..
       ',"exception":"Resque::DirtyExit","error":' ..
       cjson.encode('worker ' .. id .. ' died while processing this job (' .. n .. ' workers died on it)') ..
       ',"backtrace":[],"worker":' .. cjson.encode(id) .. ',"queue":' .. cjson.encode(queue) .. '}')
