@@ -3,7 +3,7 @@ import { slow } from '../helpers/slowness.js';
 import { pollUntil } from '../helpers/wait.js';
 import { chaosSuite, expectClean, rng, SCALE, seedOf, since } from './harness.js';
 
-// Chaos scenarios 1, 6 and 8 (issue 5): workers killed with -9 at random, poison payloads,
+// Chaos scenarios 1, 6 and 8 (issues 5 and 10): workers killed with -9 at random, poison payloads,
 // a worker frozen past its owner lock. Each has a fixed seed; CHAOS_SCALE makes it longer.
 
 const suite = chaosSuite();
@@ -162,10 +162,12 @@ describe('chaos: workers', () => {
     expect(ss.count(/died (before it was ready )?\(killed by SIGKILL/)).toBe(3);
   });
 
-  it('8. a worker frozen (SIGSTOP) past its owner lock: another finishes its job; woken, it drops its copy', { timeout: slow(60_000 * SCALE) }, async () => {
+  /** Scenario 8: the long job's runs once the frozen worker (master alive) is woken. */
+  async function frozenWhileMasterAlive(name: string): Promise<{ frozen: number; runs: string[] }> {
     const seed = seedOf(8);
     const R = rng(seed);
-    const e = setup('8 SIGSTOP past the lock', seed, { concurrency: 2, lockTimeout: 1 });
+    const L = 1; // s
+    const e = setup(name, seed, { concurrency: 2, lockTimeout: L });
     const long = await e.enqueue(suite.r, 1, () => 2500, 'long');
     const short = await e.enqueue(suite.r, 200 * SCALE, () => R.int(2, 8), 's');
     const ss = e.chain();
@@ -174,13 +176,72 @@ describe('chaos: workers', () => {
     process.kill(frozen, 'SIGSTOP');
     const stoppedAt = Date.now();
     try {
+      // The master holds a live worker's lease (SIGNALS.md, "leases"): for 3 lock lifetimes (6 of
+      // the other worker's janitor passes) and until the other worker has done every short job,
+      // nobody takes the long job over.
+      await pollUntil(() => Date.now() - stoppedAt >= 3 * L * 1000 && short.every((id) => e.doneCounts().has(id)), {
+        what: 'the other worker to finish the short jobs, 3 lock lifetimes after the freeze',
+        timeoutMs: slow(30_000 * SCALE),
+      });
+      expect(e.executions().filter((x) => x.id === 'long0' && x.pid !== frozen)).toEqual([]);
+      expect(ss.output).not.toMatch(/recovered dead worker/);
+      process.kill(frozen, 'SIGCONT');
+      await e.waitAllDone(long, 30_000);
+      // Done once (see 8c for who runs it); nothing lost, nothing run twice to the end.
+      expect(e.executions().filter((x) => x.id === 'long0' && x.what === 'done')).toHaveLength(1);
+      expect(Number(await suite.r.get(`${e.ns}:stat:processed`))).toBe(long.length + short.length);
+      const res = await e.finish(suite.r, { ids: [...long, ...short], recoveryMs: undefined, recoveryWhat: '— (the frozen worker kept its job)' });
+      expectClean(res);
+      expect(res.duplicates).toBe(0);
+      return { frozen, runs: e.executions().filter((x) => x.id === 'long0').map((x) => `${x.what} ${x.pid}`) };
+    } finally {
+      try {
+        process.kill(frozen, 'SIGCONT');
+      } catch {
+        // gone
+      }
+    }
+  }
+
+  it('8. a worker frozen (SIGSTOP) while its master is alive keeps its lease: nobody else starts its job while it is frozen; the job is done once', { timeout: slow(60_000 * SCALE) }, async () => {
+    await frozenWhileMasterAlive('8 SIGSTOP worker, master alive');
+  });
+
+  // KNOWN GAP (reported to the lead; @baton/resque's worker): woken, the worker sees that its own
+  // renewal timer has not run for longer than lockTimeout ("renewed no lock for 3.4s … aborting
+  // its job") and aborts the job although the master held its lease all along and nobody took it;
+  // the job goes back to the queue and runs again from the start, on whichever worker reserves it
+  // (seen: start A, start A, done A; and start A, start B, done B). SIGNALS.md says
+  // such a job "runs once". it.fails: this test starts failing (remove `.fails`) once the worker
+  // checks its lock in Redis before aborting.
+  it.fails('8c. (known gap) woken, the frozen worker does not abort and restart the job its master held the lease of', { timeout: slow(60_000 * SCALE) }, async () => {
+    const { frozen, runs } = await frozenWhileMasterAlive('8c SIGSTOP worker, master alive: started once');
+    expect(runs).toEqual([`start ${frozen}`, `done ${frozen}`]);
+  });
+
+  it('8b. a worker and its master frozen (SIGSTOP) past the owner lock: another worker finishes its job; woken, it drops its copy', { timeout: slow(60_000 * SCALE) }, async () => {
+    const seed = seedOf(8);
+    const R = rng(seed);
+    const e = setup('8b SIGSTOP worker + master past the lock', seed, { concurrency: 2, lockTimeout: 1 });
+    const long = await e.enqueue(suite.r, 1, () => 2500, 'long');
+    const short = await e.enqueue(suite.r, 200 * SCALE, () => R.int(2, 8), 's');
+    const ss = e.chain();
+    const started = await pollUntil(() => e.executions().find((x) => x.what === 'start' && x.id === 'long0'), { what: 'the long job to start', timeoutMs: slow(20_000) });
+    const frozen = started.pid;
+    const master = await pollUntil(() => e.masterPid(), { what: 'the master pid file' });
+    // Nobody renews the lock any more (the worker's own timer and the master's lease are both stopped).
+    process.kill(frozen, 'SIGSTOP');
+    process.kill(master, 'SIGSTOP');
+    const stoppedAt = Date.now();
+    try {
       const mark = since(ss);
       const taken = await pollUntil(() => e.executions().find((x) => x.what === 'start' && x.id === 'long0' && x.pid !== frozen), {
         what: 'another worker to recover and start the long job',
         timeoutMs: slow(15_000),
       });
-      // Not before the lock lapsed: it had between 2/3 and all of its 1 s left when the worker froze.
+      // Not before the lock lapsed: it had between 2/3 and all of its 1 s left when they froze.
       expect(taken.t - stoppedAt).toBeGreaterThanOrEqual(600);
+      process.kill(master, 'SIGCONT');
       process.kill(frozen, 'SIGCONT');
       await ss.waitForLine(/recovered by another worker while .* was not renewing its lock; its outcome is dropped/, { ...mark, timeoutMs: slow(10_000) });
       await e.waitAllDone([...long, ...short], 30_000 * SCALE);
@@ -191,15 +252,17 @@ describe('chaos: workers', () => {
       const res = await e.finish(suite.r, {
         ids: [...long, ...short],
         recoveryMs: taken.t - stoppedAt,
-        recoveryWhat: 'SIGSTOP → job started by another worker (lock 1 s)',
+        recoveryWhat: 'SIGSTOP of worker + master → job started by another worker (lock 1 s)',
       });
       expectClean(res);
       expect(res.duplicates).toBe(0);
     } finally {
-      try {
-        process.kill(frozen, 'SIGCONT');
-      } catch {
-        // gone
+      for (const pid of [master, frozen]) {
+        try {
+          process.kill(pid, 'SIGCONT');
+        } catch {
+          // gone
+        }
       }
     }
   });
