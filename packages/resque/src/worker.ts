@@ -250,6 +250,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** When a fast stop's grace runs out (performance.now()); Infinity until one is asked for. */
   private graceDeadline = Infinity;
   private graceTimer: NodeJS.Timeout | undefined;
+  /** The stop no longer waits on a grace (its jobs ended or were given back, or it never ran any). */
+  private graceSettled = false;
   private readonly graceOver = withResolvers();
   private readonly dynamic: boolean;
   /** Reserve requests collected in this tick (concurrency > 1). */
@@ -376,7 +378,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** A fast stop's grace ends at the earliest deadline asked for; a graceful stop has none. */
   private shortenGrace(graceMs: number): void {
     const deadline = performance.now() + Math.max(0, graceMs);
-    if (deadline >= this.graceDeadline) return;
+    // (No timer once the grace no longer matters: none may outlive the stop.)
+    if (deadline >= this.graceDeadline || this.graceSettled) return;
     this.graceDeadline = deadline;
     clearTimeout(this.graceTimer);
     this.graceTimer = setTimeout(this.graceOver.resolve, Math.max(0, graceMs));
@@ -384,6 +387,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private async shutdown(): Promise<void> {
     const wasRunning = this.phase === 'running';
+    if (!wasRunning) this.graceSettled = true;
     this.phase = 'stopping';
     this.wake();
     const errors: unknown[] = [];
@@ -391,6 +395,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       const loops = Promise.all(this.slots.map((s) => s.loop));
       // Until every loop ends (graceful), or the grace of a fast stop, asked now or later, runs out.
       await Promise.race([loops, this.graceOver.promise]);
+      this.graceSettled = true;
       clearTimeout(this.graceTimer);
       // Handlers that ignored the abort: give their jobs back now; their late outcome is dropped.
       // A slot whose job has finished is waiting on Redis (its acknowledgement is in flight, or
