@@ -5,6 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { BIN, spawnNode, spawnTracked, type Spawned } from './helpers/spawn.js';
 import { readText } from './helpers/start-server.js';
+import { slow } from './helpers/slowness.js';
 import { pidAlive, pollUntil, waitForPidExit } from './helpers/wait.js';
 import { doneIds, enqueueRecords, RS_BIN, RsEnv, type ConfOptions } from './fixtures/rs-harness.js';
 
@@ -41,6 +42,11 @@ const JOBS = `
       if (first) process.exit(0);
       await rec().rpush(NS + ':rs:done', id + ':' + process.pid);
     },
+    /** Keeps mb megabytes alive in this worker; synchronous, so the next job would start at once. */
+    HogSync(mb: number) {
+      hog.push(Buffer.alloc(mb * 1024 * 1024, 1));
+      appendFileSync(process.env.RS_HOG_LOG!, 'hog:' + process.pid + '\\n');
+    },
     /** Starts a child process in the worker's process group and leaves it running. */
     async Spawn(id: string) {
       const { spawn } = await import('node:child_process');
@@ -57,13 +63,13 @@ const enqueue = async (e: RsEnv, cls: string, ...args: unknown[]) => {
 };
 const started = async (e: RsEnv) => (await redis.client().lrange(`${e.ns}:rs:started`, 0, -1)).map((x) => x.split(':')[0]);
 
-describe('resque-starter hardening (issue 10)', () => {
+describe('resque-starter hardening (issue 10)', { timeout: slow(60_000) }, () => {
   it('item 4: a job that blocks its event loop keeps its lease (the master holds it): it runs once, not again on another worker', async () => {
     const e = setup({ concurrency: 2, jobs: JOBS, extra: 'lockTimeout: 1,' });
     const m = e.master();
     await m.waitForLine(/worker\[1\] \d+ ready/);
     await enqueue(e, 'Block', 'b1', 4000);
-    await pollUntil(async () => (await doneIds(redis.client(), e.ns)).includes('b1'), { what: 'b1 done', timeoutMs: 20_000 });
+    await pollUntil(async () => (await doneIds(redis.client(), e.ns)).includes('b1'), { what: 'b1 done', timeoutMs: slow(20_000) });
     // The other worker's janitor ran every 0.5 s while b1's lock (1 s) was not renewed by its worker.
     expect(await started(e)).toEqual(['b1']);
     expect(await doneIds(redis.client(), e.ns)).toEqual(['b1']);
@@ -79,9 +85,9 @@ describe('resque-starter hardening (issue 10)', () => {
     await enqueue(e, 'Block', 'b2', 60_000);
     // The job start reached the master before the handler blocked the loop.
     await pollUntil(() => e.status()?.workers[0]?.job?.class === 'Block', { what: 'the status file showing the Block job' });
-    await m.waitForLine(/job Block on rs has run longer than jobTimeout/, { timeoutMs: 10_000 });
-    await m.waitForLine(/job Block on rs of killed worker \d+ recorded as failed \(jobTimeout\)/, { timeoutMs: 10_000 });
-    await pollUntil(() => e.status()?.workers[0]?.state === 'idle', { what: 'a new idle worker in slot 0', timeoutMs: 15_000 });
+    await m.waitForLine(/job Block on rs has run longer than jobTimeout/, { timeoutMs: slow(10_000) });
+    await m.waitForLine(/job Block on rs of killed worker \d+ recorded as failed \(jobTimeout\)/, { timeoutMs: slow(10_000) });
+    await pollUntil(() => e.status()?.workers[0]?.state === 'idle', { what: 'a new idle worker in slot 0', timeoutMs: slow(15_000) });
     const r = redis.client();
     const failed = (await r.lrange(`${e.ns}:failed`, 0, -1)).map((f) => JSON.parse(f) as { exception: string; error: string; payload: { class: string } });
     expect(failed).toHaveLength(1);
@@ -102,7 +108,7 @@ describe('resque-starter hardening (issue 10)', () => {
     process.kill(m.pid, 'SIGQUIT');
     await m.waitForLine(/received QUIT/);
     process.kill(m.pid, 'SIGTERM');
-    expect((await m.waitForExit({ timeoutMs: 15_000 })).code).toBe(0);
+    expect((await m.waitForExit({ timeoutMs: slow(15_000) })).code).toBe(0);
     expect(m.output).toMatch(/sending SIGKILL/);
     // Nothing left for a janitor to find: the job is back, the worker deregistered.
     const r = redis.client();
@@ -116,30 +122,31 @@ describe('resque-starter hardening (issue 10)', () => {
     const m = e.master();
     await m.waitForLine(/worker\[0\] \d+ ready/);
     await enqueue(e, 'ExitOnce', 'x1');
-    await m.waitForLine(/worker\[0\] \d+ died \(exit code 0\); its jobs go back to their queues/, { timeoutMs: 10_000 });
+    await m.waitForLine(/worker\[0\] \d+ died \(exit code 0\); its jobs go back to their queues/, { timeoutMs: slow(10_000) });
     // Well within the 60 s lock: put back by the master, run again by the new worker.
-    await pollUntil(async () => (await doneIds(redis.client(), e.ns)).includes('x1'), { what: 'x1 done on its second run', timeoutMs: 15_000 });
+    await pollUntil(async () => (await doneIds(redis.client(), e.ns)).includes('x1'), { what: 'x1 done on its second run', timeoutMs: slow(15_000) });
     expect(await started(e)).toEqual(['x1', 'x1']);
     process.kill(m.pid, 'SIGQUIT');
     expect((await m.waitForExit()).code).toBe(0);
   });
 
   it('item 7: after a maxMemory recycle decision the worker starts no further job', async () => {
-    const e = setup({ concurrency: 1, extra: 'maxMemory: 100,' });
-    const m = e.master();
-    await m.waitForLine(/worker\[0\] \d+ ready/);
+    const e = setup({ concurrency: 2, extra: 'maxMemory: 200,', jobs: JOBS });
+    const log = join(e.dir, 'hog.log');
+    const m = e.master([], { env: { RS_HOG_LOG: log } });
+    await m.waitForLine(/worker\[1\] \d+ ready/);
     const r = redis.client();
     await r.sadd(`${e.ns}:queues`, 'rs');
-    await r.rpush(`${e.ns}:queue:rs`, ...[1, 2, 3].map(() => JSON.stringify({ class: 'Hog', args: [150] })));
+    await r.rpush(`${e.ns}:queue:rs`, ...[1, 2, 3, 4].map(() => JSON.stringify({ class: 'HogSync', args: [500] })));
     const done = await pollUntil(
-      async () => {
-        const d = await r.lrange(`${e.ns}:rs:done`, 0, -1);
-        return d.length >= 3 ? d : undefined;
+      () => {
+        const d = readText(log).split('\n').filter(Boolean);
+        return d.length >= 4 ? d : undefined;
       },
-      { what: '3 Hog jobs done', timeoutMs: 30_000 },
+      { what: '4 HogSync jobs done', timeoutMs: slow(30_000) },
     );
-    // One 150 MB job per worker process: none took a second one after going over 100 MB.
-    expect(new Set(done).size).toBe(3);
+    // One 500 MB job per worker process: none took a second one after going over 200 MB.
+    expect(new Set(done).size).toBe(4);
     process.kill(m.pid, 'SIGQUIT');
     expect((await m.waitForExit()).code).toBe(0);
   });
@@ -155,7 +162,7 @@ describe('resque-starter hardening (issue 10)', () => {
       expect(pidAlive(child)).toBe(true);
       process.kill(m.pid, 'SIGQUIT');
       expect((await m.waitForExit()).code).toBe(0);
-      await waitForPidExit(child, { timeoutMs: 10_000 });
+      await waitForPidExit(child, { timeoutMs: slow(10_000) });
     } finally {
       if (pidAlive(child)) process.kill(child, 'SIGKILL');
     }
@@ -170,7 +177,7 @@ describe('resque-starter hardening (issue 10)', () => {
       await proxy.firstData;
       process.kill(m.pid, 'SIGTERM');
       proxy.release();
-      expect((await m.waitForExit({ timeoutMs: 15_000 })).code).toBe(0);
+      expect((await m.waitForExit({ timeoutMs: slow(15_000) })).code).toBe(0);
       expect(m.output).not.toMatch(/starting worker\[|worker\[\d\] \d+ ready/);
     } finally {
       await proxy.close();
@@ -182,11 +189,11 @@ describe('resque-starter hardening (issue 10)', () => {
     const ss = chain(e);
     await ss.waitForLine(/worker\[1\] \d+ ready/);
     process.kill(ss.pid, 'SIGHUP');
-    await ss.waitForLine(/did not call retireOldWorker\(\): the master sent TTOU to old master \d+ itself/, { timeoutMs: 20_000 });
-    await ss.waitForLine(/rolling restart done in [\d.]+s: 2 new worker\(s\) ready/, { timeoutMs: 30_000 });
+    await ss.waitForLine(/did not call retireOldWorker\(\): the master sent TTOU to old master \d+ itself/, { timeoutMs: slow(20_000) });
+    await ss.waitForLine(/rolling restart done in [\d.]+s: 2 new worker\(s\) ready/, { timeoutMs: slow(30_000) });
     expect(ss.output).not.toMatch(/ready in \d+ ms; sent TTOU/);
     process.kill(ss.pid, 'SIGTERM');
-    await ss.waitForExit({ timeoutMs: 20_000 });
+    await ss.waitForExit({ timeoutMs: slow(20_000) });
   });
 
   it('item 11: a closed log pipe does not take the chain down: jobs keep running, files stay right', async () => {
@@ -199,15 +206,15 @@ describe('resque-starter hardening (issue 10)', () => {
     spawnTracked('sh', ['-c', `${cmd} 2>&1 | head -1`], { label: 'chain | head -1', env: e.env() });
     const ss = await pollUntil(() => Number(readText(ssPid).trim()) || undefined, { what: "start-server's pid file" });
     try {
-      await pollUntil(() => e.status()?.workers.filter((w) => w.state === 'idle').length === 2 || undefined, { what: '2 idle workers', timeoutMs: 20_000 });
+      await pollUntil(() => e.status()?.workers.filter((w) => w.state === 'idle').length === 2 || undefined, { what: '2 idle workers', timeoutMs: slow(20_000) });
       const ids = await enqueueRecords(redis.client(), e.ns, 40, 10);
-      await pollUntil(async () => (await doneIds(redis.client(), e.ns)).length >= ids.length, { what: 'all 40 jobs done', timeoutMs: 20_000 });
+      await pollUntil(async () => (await doneIds(redis.client(), e.ns)).length >= ids.length, { what: 'all 40 jobs done', timeoutMs: slow(20_000) });
       expect(pidAlive(ss)).toBe(true);
       const master = Number(readText(e.pidFile).trim());
       expect(pidAlive(master)).toBe(true);
     } finally {
       process.kill(ss, 'SIGTERM');
-      await waitForPidExit(ss, { timeoutMs: 20_000 });
+      await waitForPidExit(ss, { timeoutMs: slow(20_000) });
     }
     expect(existsSync(ssPid)).toBe(false);
     expect(existsSync(e.pidFile)).toBe(false);
