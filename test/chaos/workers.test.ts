@@ -73,8 +73,11 @@ describe('chaos: workers', () => {
       kills++;
     }
     await e.waitAllDone(ids, 60_000 * SCALE);
-    // What the master put back for each dead worker: more than one job is a batch.
-    const back = [...ss.output.matchAll(/put (\d+) in-flight job\(s\) of dead worker/g)].map((m) => Number(m[1]));
+    // What the master put back for each dead worker: more than one job is a batch. (The last
+    // put-back can be logged after the last job is done, on a loaded host: wait for the line.)
+    const batches = () => [...ss.output.matchAll(/put (\d+) in-flight job\(s\) of dead worker/g)].map((m) => Number(m[1]));
+    await pollUntil(() => Math.max(0, ...batches()) > 1, { what: 'the master to put a whole batch (> 1 job) of a dead worker back', timeoutMs: slow(10_000) }).catch(() => undefined);
+    const back = batches();
     const res = await e.finish(suite.r, { ids, recoveryWhat: '—', notes: [`${kills} kills, recovered ${back.join('/')} job(s)`] });
     expectClean(res);
     expect(kills).toBeGreaterThanOrEqual(4);
