@@ -194,8 +194,12 @@ export async function openHandoff(path: string, me: { pid: number; generation: n
     conn.setEncoding('utf8');
     let buf = '';
     let first = true;
-    let workersCb: (live: number) => void = () => undefined;
-    let closeCb: () => void = () => undefined;
+    // Pushes (and the close) that come in with the first reply, before the caller has
+    // registered its callbacks, are kept and handed over on registration, not dropped.
+    let lastLive: number | undefined;
+    let closed = false;
+    let workersCb: (live: number) => void = (live) => (lastLive = live);
+    let closeCb: () => void = () => (closed = true);
     let restoreDone: (() => void) | undefined;
     const timer = setTimeout(() => {
       conn.destroy();
@@ -223,8 +227,14 @@ export async function openHandoff(path: string, me: { pid: number; generation: n
           }
           resolve({
             initialLive: Number(msg.live ?? 0),
-            onWorkers: (cb) => (workersCb = cb),
-            onClose: (cb) => (closeCb = cb),
+            onWorkers: (cb) => {
+              workersCb = cb;
+              if (lastLive !== undefined) cb(lastLive);
+            },
+            onClose: (cb) => {
+              closeCb = cb;
+              if (closed) cb();
+            },
             restore: () =>
               new Promise<void>((res) => {
                 if (conn.destroyed) return res();

@@ -20,7 +20,7 @@ export type WorkerToMaster =
   | { t: 'ready'; retired?: boolean }
   /** A job is about to run: sent synchronously before its handler, so a job that blocks the loop is still seen. */
   | { t: 'job'; job: JobInfo }
-  | { t: 'state'; activity: 'idle' | 'busy' | 'paused'; job: JobInfo | undefined; processed: number; rssKb?: number }
+  | { t: 'state'; activity: 'idle' | 'busy' | 'paused'; job: JobInfo | undefined; jobs?: JobInfo[]; processed: number; rssKb?: number }
   /** A limit (maxJobs, maxLifetime, maxMemory) was reached: it finishes and exits by itself. */
   | { t: 'recycling'; reason: string }
   /** It cannot start (config, Redis, afterFork threw): the reason, before it exits non-zero. */

@@ -3,6 +3,7 @@ import { closeSync, mkdirSync, rmSync, unwatchFile, watchFile, writeSync, type S
 import type { Server, Socket } from 'node:net';
 import { availableParallelism } from 'node:os';
 import { dirname } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { onExit } from 'signal-exit';
 import {
@@ -28,7 +29,7 @@ import { findOldMasters, isResqueStarterMaster, MASTER_TITLE, OldMasterTracker, 
 import { isWorkerMessage, WorkerEnv, type WorkerToMaster } from './ipc.js';
 import { loadConfigFile } from './load-config.js';
 import { messages } from './messages.js';
-import { readRssAnonKb } from './proc.js';
+import { groupMembers, readRssAnonKb, stillRunning } from './proc.js';
 import { checkRedis } from './redis-check.js';
 import { loadResque, type ResqueQueue } from './resque.js';
 import { initialState, reduce, type Effect, type MasterEvent, type MasterSettings, type MasterState } from './state.js';
@@ -74,7 +75,14 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
   const loop = new EventLoop<MasterEvent>((event) => {
     const step = reduce(state, event, Date.now());
     state = step.state;
-    for (const fx of step.effects) execute(fx);
+    for (const fx of step.effects) {
+      // An effect that throws must not take the loop (and the master, orphaning its workers) down.
+      try {
+        execute(fx);
+      } catch (err) {
+        logger.error(messages.effectFailed(fx.type, (err as Error)?.message ?? String(err)));
+      }
+    }
   });
   const dispatch = (event: MasterEvent) => loop.push(event);
   const onSignal = (sig: NodeJS.Signals) => dispatch({ type: 'signal', signal: sig });
@@ -319,15 +327,28 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
     }
   };
 
-  /** What a dead worker's jobs left in its process group (it is the group's leader): TERM, then KILL. */
+  /**
+   * What an exited worker's jobs left in its process group (the worker led it): TERM now, KILL
+   * after termTimeout to exactly those processes (pid and start time), so a reused pid is never hit.
+   */
+  const reaping = new Set<Promise<void>>();
   const reapGroup = (pid: number) => {
+    const members = groupMembers(pid);
+    if (members.length === 0) return;
     sendSignal(pid, 'SIGTERM', true);
     sendSignal(pid, 'SIGCONT', true);
-    const t = setTimeout(() => {
-      // Unless the pid is one of our workers again (reused), which leads a group of its own.
-      if (!children.has(pid)) sendSignal(pid, 'SIGKILL', true);
-    }, config.termTimeoutMs);
-    t.unref();
+    logger.info(messages.reapingGroup(pid, members.map((m) => m.pid)));
+    const p = (async () => {
+      const deadline = Date.now() + config.termTimeoutMs;
+      let left = members;
+      while (left.length > 0 && Date.now() < deadline) {
+        await sleep(50);
+        left = stillRunning(left);
+      }
+      for (const m of left) sendSignal(m.pid, 'SIGKILL');
+    })();
+    reaping.add(p);
+    void p.finally(() => reaping.delete(p));
   };
 
   // A job that blocks its worker's event loop stops the worker's lock renewal: while the worker
@@ -505,6 +526,8 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
   }
   clearInterval(memoryTimer);
   clearInterval(supervisorTimer);
+  // Job children of the last workers: TERM was sent; KILL what is left by termTimeout.
+  await Promise.allSettled([...reaping]);
   if (config.restartFile) unwatchFile(config.restartFile);
   timers.clearAll();
   if (statusTimer) clearTimeout(statusTimer);
@@ -538,7 +561,7 @@ function fromWorker(pid: number, m: WorkerToMaster): MasterEvent {
     case 'job':
       return { type: 'jobStarted', pid, job: m.job };
     case 'state':
-      return { type: 'report', pid, activity: m.activity, job: m.job, processed: m.processed, rssKb: m.rssKb };
+      return { type: 'report', pid, activity: m.activity, job: m.job, jobs: m.jobs, processed: m.processed, rssKb: m.rssKb };
     case 'recycling':
       return { type: 'recycling', pid, reason: m.reason };
     case 'fatal':

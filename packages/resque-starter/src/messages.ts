@@ -51,6 +51,9 @@ export const messages = {
   jobFailedTimeout: (pid: number, job: JobInfo) => `job ${job.class} on ${job.queue} of killed worker ${pid} recorded as failed (jobTimeout); it is not run again`,
   retiredForWorker: (slot: number, old: number) =>
     `worker[${slot}]'s afterFork did not call retireOldWorker(): the master sent TTOU to old master ${old} itself`,
+  reapingGroup: (pid: number, left: readonly number[]) =>
+    `worker ${pid}'s jobs left ${left.length} process(es) in its group (${left.join(',')}): TERM, then KILL after termTimeout (reapJobProcesses)`,
+  effectFailed: (what: string, error: string) => `${what} failed: ${error}`,
   atCeiling: (by: string, max: number) => `${by} ignored: already at maxConcurrency (${max} workers)`,
   recoveringBeforeExit: (n: number) => `waiting for the jobs of ${n} dead worker(s) to go back to their queues before exiting`,
   recoverTimedOut: (ms: number) => `gave up waiting for job recovery after ${sec(ms)} (Redis unreachable?); another worker's janitor will put the jobs back once their locks lapse`,

@@ -13,14 +13,14 @@ export function readRssAnonKb(pid: number | 'self'): number | undefined {
   }
 }
 
-/** Parent pid and state letter from /proc/PID/stat. */
-export function readStat(pid: number): { ppid: number; state: string; comm: string } | undefined {
+/** Parent pid, process group, start time (clock ticks after boot) and state letter from /proc/PID/stat. */
+export function readStat(pid: number): { ppid: number; pgrp: number; start: number; state: string; comm: string } | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const close = stat.lastIndexOf(')');
     const comm = stat.slice(stat.indexOf('(') + 1, close);
     const rest = stat.slice(close + 2).split(' ');
-    return { state: rest[0] ?? '?', ppid: Number(rest[1]), comm };
+    return { state: rest[0] ?? '?', ppid: Number(rest[1]), pgrp: Number(rest[2]), start: Number(rest[19]), comm };
   } catch {
     return undefined;
   }
@@ -45,7 +45,7 @@ export function isLiveProcess(pid: number): boolean {
 }
 
 /** Live processes matching a predicate on (pid, stat). */
-export function listProcesses(pred: (pid: number, stat: { ppid: number; state: string; comm: string }) => boolean): number[] {
+export function listProcesses(pred: (pid: number, stat: { ppid: number; pgrp: number; start: number; state: string; comm: string }) => boolean): number[] {
   const out: number[] = [];
   let entries: string[];
   try {
@@ -74,4 +74,28 @@ export function countWorkersOf(masterPid: number, envName: string): number {
     if (!/^(node|resque-starte)/.test(st.comm)) return false;
     return readEnvVar(pid, envName) === want;
   }).length;
+}
+
+/** A process and its start time: the pair names it even after its pid is reused. */
+export interface ProcessRef {
+  pid: number;
+  start: number;
+}
+
+/** Live members of a process group (what a dead worker's jobs left behind). */
+export function groupMembers(pgid: number): ProcessRef[] {
+  const out: ProcessRef[] = [];
+  for (const pid of listProcesses((_pid, st) => st.pgrp === pgid)) {
+    const st = readStat(pid);
+    if (st) out.push({ pid, start: st.start });
+  }
+  return out;
+}
+
+/** Those of `refs` still alive as the same process (same start time). */
+export function stillRunning(refs: readonly ProcessRef[]): ProcessRef[] {
+  return refs.filter((r) => {
+    const st = readStat(r.pid);
+    return st !== undefined && st.start === r.start && st.state !== 'Z' && st.state !== 'X';
+  });
 }

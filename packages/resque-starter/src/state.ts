@@ -51,6 +51,10 @@ export interface WorkerEntry {
   readyAt: number | undefined;
   activity: 'starting' | 'idle' | 'busy' | 'paused';
   job: JobInfo | undefined;
+  /** Every job it runs, one per slot, each with its own jobTimeout timers. */
+  running: JobInfo[];
+  /** The job it is being killed for (jobTimeout): recorded as failed when it exits. */
+  timedOut: JobInfo | undefined;
   processed: number;
   rssKb: number | undefined;
   stop: { mode: StopMode; reason: StopReason; at: number } | undefined;
@@ -113,7 +117,8 @@ export type MasterEvent =
   | { type: 'ready'; pid: number; retired?: boolean | undefined }
   /** Sent by the worker synchronously before the handler runs (a job that blocks its loop is still seen). */
   | { type: 'jobStarted'; pid: number; job: JobInfo }
-  | { type: 'report'; pid: number; activity: 'idle' | 'busy' | 'paused'; job: JobInfo | undefined; processed: number; rssKb?: number | undefined }
+  /** `jobs`: every job the process is running (one per slot); `job` is the one its title shows. */
+  | { type: 'report'; pid: number; activity: 'idle' | 'busy' | 'paused'; job: JobInfo | undefined; jobs?: JobInfo[] | undefined; processed: number; rssKb?: number | undefined }
   | { type: 'recycling'; pid: number; reason: string }
   | { type: 'fatal'; pid: number; message: string }
   | { type: 'exit'; pid: number; code: number | null; signal: string | null }
@@ -127,7 +132,8 @@ export type MasterEvent =
   | { type: 'oldGone'; pid: number }
   | { type: 'handoff'; by: number; generation: number | undefined }
   | { type: 'handoffEnded'; reason: 'restore' | 'lost' }
-  | { type: 'timer'; timer: TimerName; key?: number; startedAt?: number };
+  /** `slot`: for job timers, the Resque id of the worker slot running the job (one per unit of jobConcurrency). */
+  | { type: 'timer'; timer: TimerName; key?: number; startedAt?: number; slot?: string | undefined };
 
 export type Effect =
   | { type: 'spawn'; key: number; slot: number; version: number; retire: number | undefined; paused: boolean; old: boolean }
@@ -199,7 +205,29 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
   const set = s.settings;
 
   const clearWorkerTimers = (w: WorkerEntry) => {
-    for (const t of ['ready', 'stop', 'kill', 'job', 'jobKill']) fx.push({ type: 'clearTimer', key: `${t}:${w.key}` });
+    for (const t of ['ready', 'stop', 'kill']) fx.push({ type: 'clearTimer', key: `${t}:${w.key}` });
+    for (const j of w.running) clearJobTimers(w, j);
+  };
+
+  // jobTimeout: a timer per running job, keyed by the worker and the slot that runs it.
+  const jobKey = (w: WorkerEntry, j: JobInfo) => `${w.key}${j.worker ? `:${j.worker}` : ''}`;
+  const sameJob = (a: JobInfo, b: JobInfo) => a.worker === b.worker && a.startedAt === b.startedAt;
+  const clearJobTimers = (w: WorkerEntry, j: JobInfo) => {
+    fx.push({ type: 'clearTimer', key: `job:${jobKey(w, j)}` });
+    fx.push({ type: 'clearTimer', key: `jobKill:${jobKey(w, j)}` });
+  };
+  /** A job seen for the first time: it runs in its slot instead of the one before it there. */
+  const jobStarted = (w: WorkerEntry, j: JobInfo) => {
+    if (w.running.some((x) => sameJob(x, j))) return;
+    for (const x of w.running.filter((x) => x.worker === j.worker)) clearJobTimers(w, x);
+    w.running = [...w.running.filter((x) => x.worker !== j.worker), j];
+    if (set.jobTimeoutMs === undefined) return;
+    fx.push({
+      type: 'setTimer',
+      key: `job:${jobKey(w, j)}`,
+      ms: set.jobTimeoutMs,
+      event: { type: 'timer', timer: 'job', key: w.key, startedAt: j.startedAt, slot: j.worker },
+    });
   };
 
   const stopWorker = (w: WorkerEntry, mode: StopMode, reason: StopReason) => {
@@ -392,6 +420,8 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
         readyAt: undefined,
         activity: 'starting',
         job: undefined,
+        running: [],
+        timedOut: undefined,
         processed: 0,
         rssKb: undefined,
         stop: undefined,
@@ -461,8 +491,9 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
       // Each new worker retires one old one: its afterFork sends the TTOU (the default; see
       // WorkerHandle.retireOldWorker). A custom afterFork that did not: the master sends it.
       let retiredBy: 'worker' | 'master' | undefined;
+      let target: number | undefined;
       if (w.retire !== undefined && s.handoff) {
-        const target = event.retired ? w.retire : (s.olds.find((o) => o.pid === w.retire && o.live > 0) ?? s.olds.find((o) => o.live > 0))?.pid;
+        target = event.retired ? w.retire : (s.olds.find((o) => o.pid === w.retire && o.live > 0) ?? s.olds.find((o) => o.live > 0))?.pid;
         if (target !== undefined) {
           s.handoff.pendingRetires += 1;
           s.handoff.retiredSlots.push(w.slot);
@@ -473,7 +504,7 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
       w.activity = s.paused ? 'paused' : 'idle';
       fx.push({ type: 'clearTimer', key: `ready:${w.key}` });
       log(messages.workerReady(w.slot, event.pid, now - w.spawnedAt, retiredBy === 'worker' ? w.retire : undefined));
-      if (retiredBy === 'master') log(messages.retiredForWorker(w.slot, w.retire!));
+      if (retiredBy === 'master') log(messages.retiredForWorker(w.slot, target!));
       if (w.stop) {
         // Asked to stop while starting: now that its handlers exist, the stop can be graceful.
         const { mode, reason } = w.stop;
@@ -487,24 +518,15 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
     case 'report': {
       const w = byPid(event.pid);
       if (!w) break;
-      const newJob = event.job && (!w.job || w.job.startedAt !== event.job.startedAt);
       w.activity = event.activity;
       w.job = event.job;
       w.processed = event.processed;
       if (event.rssKb !== undefined) w.rssKb = event.rssKb;
-      if (set.jobTimeoutMs !== undefined) {
-        if (newJob && event.job) {
-          fx.push({
-            type: 'setTimer',
-            key: `job:${w.key}`,
-            ms: set.jobTimeoutMs,
-            event: { type: 'timer', timer: 'job', key: w.key, startedAt: event.job.startedAt },
-          });
-        } else if (!event.job) {
-          fx.push({ type: 'clearTimer', key: `job:${w.key}` });
-          fx.push({ type: 'clearTimer', key: `jobKill:${w.key}` });
-        }
-      }
+      // What runs now: finished jobs drop their timers, jobs not announced yet get theirs.
+      const now_ = event.jobs ?? (event.job ? [event.job] : []);
+      for (const j of w.running) if (!now_.some((x) => sameJob(x, j))) clearJobTimers(w, j);
+      w.running = w.running.filter((j) => now_.some((x) => sameJob(x, j)));
+      for (const j of now_) jobStarted(w, j);
       checkMemory(w);
       break;
     }
@@ -512,13 +534,9 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
     case 'jobStarted': {
       const w = byPid(event.pid);
       if (!w) break;
-      const newJob = !w.job || w.job.startedAt !== event.job.startedAt;
       w.activity = 'busy';
       w.job = event.job;
-      if (newJob && set.jobTimeoutMs !== undefined) {
-        fx.push({ type: 'clearTimer', key: `jobKill:${w.key}` });
-        fx.push({ type: 'setTimer', key: `job:${w.key}`, ms: set.jobTimeoutMs, event: { type: 'timer', timer: 'job', key: w.key, startedAt: event.job.startedAt } });
-      }
+      jobStarted(w, event.job);
       break;
     }
 
@@ -557,10 +575,10 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
       clearWorkerTimers(w);
       // Only an exit the master asked for (or the worker announced) is clean: a job calling
       // process.exit(0) is a death, and its jobs go back at once, not when the lock lapses.
-      const clean = event.code === 0 && event.signal === null && w.stop !== undefined;
-      if (w.ids.length > 0 && (!clean || w.phase !== 'ready')) {
-        const failed =
-          w.stop?.reason === 'job-timeout' && w.job ? { job: w.job, error: messages.jobTimeoutFailure(set.jobTimeoutMs ?? 0) } : undefined;
+      // Recovery runs after every exit: a clean one that could not give its jobs back (a quick
+      // stop while Redis was away) leaves them in flight too; for the others it finds nothing.
+      if (w.ids.length > 0) {
+        const failed = w.timedOut ? { job: w.timedOut, error: messages.jobTimeoutFailure(set.jobTimeoutMs ?? 0) } : undefined;
         fx.push({ type: 'recover', pid: event.pid, ids: w.ids, failed });
       }
       if (set.reapJobProcesses) fx.push({ type: 'reap', pid: event.pid });
@@ -685,22 +703,29 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
           log(messages.killTimeout(w.slot, w.pid, set.termTimeoutMs + 1000), 'warn');
           stopWorker(w, 'kill', w.stop?.reason ?? 'shutdown');
           break;
-        case 'job':
-          if (!w || !w.job || w.job.startedAt !== event.startedAt || w.pid === undefined) break;
-          log(messages.jobTimeout(w.slot, w.pid, w.job, set.jobTimeoutMs ?? 0), 'warn');
+        case 'job': {
+          const j = w?.running.find((x) => x.worker === event.slot && x.startedAt === event.startedAt);
+          if (!w || !j || w.pid === undefined) break;
+          log(messages.jobTimeout(w.slot, w.pid, j, set.jobTimeoutMs ?? 0), 'warn');
           fx.push({ type: 'send', pid: w.pid, message: { t: 'abort' } });
           fx.push({
             type: 'setTimer',
-            key: `jobKill:${w.key}`,
+            key: `jobKill:${jobKey(w, j)}`,
             ms: set.termTimeoutMs,
-            event: { type: 'timer', timer: 'jobKill', key: w.key, startedAt: event.startedAt },
+            event: { type: 'timer', timer: 'jobKill', key: w.key, startedAt: event.startedAt, slot: event.slot },
           });
           break;
-        case 'jobKill':
-          if (!w || !w.job || w.job.startedAt !== event.startedAt) break;
-          log(messages.jobKilled(w.slot, w.pid, w.job, set.termTimeoutMs), 'error');
+        }
+        case 'jobKill': {
+          const j = w?.running.find((x) => x.worker === event.slot && x.startedAt === event.startedAt);
+          if (!w || !j) break;
+          log(messages.jobKilled(w.slot, w.pid, j, set.termTimeoutMs), 'error');
+          // This job, whatever the worker runs by the time it is gone and whatever else was
+          // stopping it (a recycle, a QUIT): it is the one recorded as failed.
+          w.timedOut ??= j;
           stopWorker(w, 'kill', 'job-timeout');
           break;
+        }
       }
       break;
     }

@@ -213,7 +213,8 @@ function activity(): 'idle' | 'busy' | 'paused' {
 function report(rssKb?: number): void {
   title();
   if (!ready || !worker) return;
-  send({ t: 'state', activity: activity(), job: currentJob(), processed: worker.processed, ...(rssKb !== undefined ? { rssKb } : {}) });
+  const jobs = worker.current.flatMap((c) => jobInfo(c) ?? []);
+  send({ t: 'state', activity: activity(), job: jobs[0], jobs, processed: worker.processed, ...(rssKb !== undefined ? { rssKb } : {}) });
 }
 
 /**

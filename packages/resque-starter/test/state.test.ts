@@ -119,13 +119,13 @@ describe('start and scaling (unicorn maintain_worker_count)', () => {
     expect(a).toBe(100);
   });
 
-  it('a clean exit after a stop request is not a death and recovers nothing', () => {
+  it('a clean exit after a stop request is not a death (recovery still looks, and finds nothing)', () => {
     const sim = new Sim();
     const [, b] = sim.start(2);
     sim.send({ type: 'hello', pid: b!, id: 'x' });
     sim.send({ type: 'signal', signal: 'SIGTTOU' });
     const fx = sim.send({ type: 'exit', pid: b!, code: 0, signal: null });
-    expect(kinds(fx)).not.toContain('recover');
+    expect(kinds(fx)).toContain('recover');
     expect(kinds(fx)).not.toContain('spawn');
     expect(sim.state.deaths).toEqual([]);
   });
@@ -522,10 +522,11 @@ describe('hardening (issue 10)', () => {
     const sim = new Sim();
     const [pid] = sim.start(1);
     sim.send({ type: 'hello', pid: pid!, id: 'host:1:q' });
-    sim.send({ type: 'recycling', pid: pid!, reason: 'QUIT received' });
+    // its replacement starts as soon as it says it is going
+    expect(spawns(sim.send({ type: 'recycling', pid: pid!, reason: 'QUIT received' }))).toEqual([{ slot: 0, retire: undefined }]);
     const lines = sim.logs({ type: 'exit', pid: pid!, code: 0, signal: null });
-    expect(sim.effects.filter((e) => e.type === 'recover')).toEqual([]);
     expect(lines.some((l) => /died/.test(l))).toBe(false);
+    expect(lines.some((l) => /exited \(recycled\)/.test(l))).toBe(true);
   });
 
   it("every worker exit stops what its jobs left in its process group (item 12), unless turned off", () => {
@@ -544,9 +545,9 @@ describe('hardening (issue 10)', () => {
     const [pid] = sim.start(1);
     sim.send({ type: 'hello', pid: pid!, id: 'host:1:q' });
     const job = { queue: 'q', class: 'Block', startedAt: sim.now, id: 'abc', worker: 'host:1:q' };
-    expect(sim.send({ type: 'jobStarted', pid: pid!, job }).find((e) => e.type === 'setTimer')).toMatchObject({ key: 'job:1', ms: 1000 });
-    sim.send({ type: 'timer', timer: 'job', key: 1, startedAt: job.startedAt });
-    expect(signals(sim.send({ type: 'timer', timer: 'jobKill', key: 1, startedAt: job.startedAt }))).toEqual(['KILL -100']);
+    expect(sim.send({ type: 'jobStarted', pid: pid!, job }).find((e) => e.type === 'setTimer')).toMatchObject({ key: 'job:1:host:1:q', ms: 1000 });
+    sim.send({ type: 'timer', timer: 'job', key: 1, startedAt: job.startedAt, slot: job.worker });
+    expect(signals(sim.send({ type: 'timer', timer: 'jobKill', key: 1, startedAt: job.startedAt, slot: job.worker }))).toEqual(['KILL -100']);
     sim.send({ type: 'exit', pid: pid!, code: null, signal: 'SIGKILL' });
     const rec = sim.effects.find((e) => e.type === 'recover') as Extract<Effect, { type: 'recover' }>;
     expect(rec.failed?.job).toEqual(job);
@@ -574,5 +575,54 @@ describe('hardening (issue 10)', () => {
     expect(lines.some((l) => /maxConcurrency \(2/.test(l))).toBe(true);
     sim.send({ type: 'scale', desired: 200 });
     expect(sim.state.desired).toBe(2);
+  });
+});
+
+describe('jobTimeout per job (review of issue 10)', () => {
+  const jobA = { queue: 'q', class: 'Hung', startedAt: 1_000_000, id: 'a', worker: 'h:1:q' };
+  const jobB = { queue: 'q', class: 'Quick', startedAt: 1_000_100, id: 'b', worker: 'h:2:q' };
+
+  it('with jobConcurrency 2, a second slot starting and finishing jobs neither resets nor cancels the hung job\'s timers', () => {
+    const sim = new Sim({ jobTimeoutMs: 1000 });
+    const [pid] = sim.start(1);
+    sim.send({ type: 'hello', pid: pid!, id: 'h:1:q', ids: ['h:1:q', 'h:2:q'] });
+    sim.send({ type: 'jobStarted', pid: pid!, job: jobA });
+    let fx = sim.send({ type: 'jobStarted', pid: pid!, job: jobB });
+    expect(fx.filter((e) => e.type === 'clearTimer').map((e) => (e as { key: string }).key)).toEqual([]);
+    fx = sim.send({ type: 'report', pid: pid!, activity: 'busy', job: jobA, jobs: [jobA], processed: 1 });
+    // B finished: only B's timers go; A's timer is not re-armed (it keeps its first deadline)
+    expect(fx.filter((e) => e.type === 'clearTimer').map((e) => (e as { key: string }).key)).toEqual(['job:1:h:2:q', 'jobKill:1:h:2:q']);
+    expect(fx.filter((e) => e.type === 'setTimer')).toEqual([]);
+    fx = sim.send({ type: 'timer', timer: 'job', key: 1, startedAt: jobA.startedAt, slot: jobA.worker });
+    expect(fx.find((e) => e.type === 'setTimer')).toMatchObject({ key: 'jobKill:1:h:1:q' });
+    sim.send({ type: 'jobStarted', pid: pid!, job: { ...jobB, startedAt: 1_000_200 } });
+    expect(signals(sim.send({ type: 'timer', timer: 'jobKill', key: 1, startedAt: jobA.startedAt, slot: jobA.worker }))).toEqual(['KILL -100']);
+    sim.send({ type: 'exit', pid: pid!, code: null, signal: 'SIGKILL' });
+    const rec = sim.effects.find((e) => e.type === 'recover') as Extract<Effect, { type: 'recover' }>;
+    expect(rec.failed?.job).toEqual(jobA);
+  });
+
+  it('a job that times out on a worker already recycling (maxJobs) is still recorded as failed, and the job it was killed for is the one failed', () => {
+    const sim = new Sim({ jobTimeoutMs: 1000 });
+    const [pid] = sim.start(1);
+    sim.send({ type: 'hello', pid: pid!, id: 'h:1:q' });
+    sim.send({ type: 'jobStarted', pid: pid!, job: jobA });
+    sim.send({ type: 'recycling', pid: pid!, reason: 'maxJobs 1 reached' });
+    sim.send({ type: 'timer', timer: 'job', key: 1, startedAt: jobA.startedAt, slot: jobA.worker });
+    sim.send({ type: 'timer', timer: 'jobKill', key: 1, startedAt: jobA.startedAt, slot: jobA.worker });
+    // it honoured the abort just then and started another job before the KILL landed
+    sim.send({ type: 'jobStarted', pid: pid!, job: { ...jobA, id: 'c', startedAt: 1_000_500 } });
+    sim.send({ type: 'exit', pid: pid!, code: null, signal: 'SIGKILL' });
+    const rec = sim.effects.find((e) => e.type === 'recover') as Extract<Effect, { type: 'recover' }>;
+    expect(rec.failed?.job).toEqual(jobA);
+  });
+
+  it('every worker exit runs recovery (a clean quick stop may have left jobs in flight)', () => {
+    const sim = new Sim();
+    const [pid] = sim.start(1);
+    sim.send({ type: 'hello', pid: pid!, id: 'h:1:q' });
+    sim.send({ type: 'signal', signal: 'SIGTERM' });
+    sim.send({ type: 'exit', pid: pid!, code: 0, signal: null });
+    expect(sim.effects.filter((e) => e.type === 'recover')).toEqual([{ type: 'recover', pid, ids: ['h:1:q'], failed: undefined }]);
   });
 });
