@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, linkSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -84,6 +84,42 @@ describe('start-server: a closed log pipe does not kill the chain (item 11)', ()
   });
 });
 
+describe('start-server owns the pipe generations write into (item 11 follow-up)', () => {
+  it('--log-file="| CMD" killed: a generation writing every few ms keeps running (same pid) and its later lines reach the new command', async () => {
+    const f = files();
+    const cmdPids = join(dir, 'cmd.pids');
+    // Node dies of EPIPE on a pipe without a reader (SIGPIPE is ignored, the write error is not handled).
+    const ticker = "let i = 0; process.on('SIGTERM', () => process.exit(0)); setInterval(() => console.log('tick ' + process.pid + ' ' + i++), 3)";
+    const ss = startServerProcess(
+      [`--log-file=| echo $$ >> ${cmdPids}; exec cat >> ${f.log}`, '--interval=0.2', `--status-file=${f.status}`, `--pid-file=${f.pid}`],
+      ['node', '-e', ticker],
+    );
+    const [, pid1] = await pollUntil(() => readText(f.log).match(/tick (\d+) 5\n/), { what: 'generation 1 ticking into the piped log' });
+    await pollUntil(() => readText(f.status) === `1:${pid1}\n`, { what: 'generation 1 accepted' });
+    const cat1 = Number(readText(cmdPids).trim());
+    process.kill(cat1, 'SIGKILL');
+    await ss.waitForLine(/the --log-file command exited \(killed by SIGKILL[^)]*\)\); start-server keeps serving and starts it again in 0\.2s/);
+    const cat2 = await pollUntil(() => readText(cmdPids).trim().split('\n').map(Number)[1], { what: 'the log command to be started again' });
+    const restarted = `the --log-file command was started again (pid ${cat2})`;
+    const after = await pollUntil(
+      () => {
+        const text = readText(f.log);
+        const at = text.indexOf(restarted);
+        const later = at < 0 ? [] : [...text.slice(at).matchAll(/^tick (\d+) (\d+)$/gm)];
+        return later.length >= 20 ? later : undefined;
+      },
+      { what: 'ticks of generation 1 after the restart line, in the new command' },
+    );
+    expect(new Set(after.map((m) => m[1]))).toEqual(new Set([pid1]));
+    expect(pidAlive(Number(pid1))).toBe(true);
+    expect(readText(f.status)).toBe(`1:${pid1}\n`);
+    expect(readText(f.log)).not.toMatch(/died|EPIPE|starting new worker \d+[\s\S]*starting new worker/);
+    expect((await ss.stop()).code).toBe(0);
+    await waitForPidExit(cat2);
+    await waitForPidExit(Number(pid1));
+  });
+});
+
 describe('start-server: usage (item 17)', () => {
   it.each(['--pid-file', '--status-file', '--log-file', '--dir', '--envdir', '--interval', '--port', '--file-mode'])(
     '`%s -- cmd` is a usage error (exit 2, one line) and creates no file named `--`',
@@ -134,7 +170,7 @@ describe('start-server: log file and file modes (items 21, 23)', () => {
     symlinkSync(victim, f.log);
     const ss = startServerProcess([`--log-file=${f.log}`, '--interval=0.2', `--pid-file=${f.pid}`], ['node', '-e', SILENT]);
     expect((await ss.waitForExit()).code).toBe(1);
-    expect(ss.output).toMatch(new RegExp(`^\\S+ \\[error\\] \\[start-server\\] refusing to open log file ${f.log}: it is a symbolic link\n$`));
+    expect(ss.output).toMatch(new RegExp(`^\\S+ \\[error\\] \\[start-server\\] refusing to open log file ${f.log}: it is a symbolic link to a regular file \\(name the file itself\\)\n$`));
     expect(readFileSync(victim, 'utf8')).toBe('precious\n');
     expect(modeOf(victim)).toBe(0o600);
     expect(existsSync(f.pid)).toBe(false);
@@ -162,6 +198,51 @@ describe('start-server: log file and file modes (items 21, 23)', () => {
       expect((await ss.stop()).code).toBe(0);
     } finally {
       process.umask(old);
+    }
+  });
+
+  it('refuses a --log-file with a second hard link (exit 1, one line) and appends nothing to it', async () => {
+    const f = files();
+    const victim = join(dir, 'root-owned');
+    writeFileSync(victim, 'precious\n');
+    linkSync(victim, f.log);
+    const ss = startServerProcess([`--log-file=${f.log}`, '--interval=0.2', `--pid-file=${f.pid}`], ['node', '-e', SILENT]);
+    expect((await ss.waitForExit()).code).toBe(1);
+    expect(ss.output).toMatch(
+      new RegExp(`^\\S+ \\[error\\] \\[start-server\\] refusing to open log file ${f.log}: it has 2 hard links \\(one may have been planted\\); give it a path with a single link\n$`),
+    );
+    expect(readFileSync(victim, 'utf8')).toBe('precious\n');
+    expect(existsSync(f.pid)).toBe(false);
+  });
+
+  it('--log-file=/dev/stdout (our own stdout, a socket here: used as it is) and --log-file=/dev/null (a character device) are accepted', async () => {
+    const f = files();
+    const hello = "process.on('SIGTERM', () => process.exit(0)); console.log('hello from ' + process.pid); setInterval(() => {}, 1000)";
+    let ss = startServerProcess(['--log-file=/dev/stdout', '--interval=0.2', `--status-file=${f.status}`], ['node', '-e', hello]);
+    let stdout = '';
+    ss.child.stdout!.on('data', (d: Buffer) => (stdout += d.toString('utf8')));
+    await pollUntil(() => /new worker is now running/.test(stdout) && /hello from \d+/.test(stdout), { what: 'start-server and generation lines on stdout' });
+    expect((await ss.stop()).code).toBe(0);
+    expect(stdout).toMatch(/\[info\] \[start-server\] exiting\n$/);
+
+    ss = startServerProcess(['--log-file=/dev/null', '--interval=0.2', `--status-file=${f.status}`], ['node', '-e', hello]);
+    await pollUntil(() => /^1:\d+\n$/.test(readText(f.status)), { what: 'generation 1 accepted with --log-file=/dev/null' });
+    expect((await ss.stop()).code).toBe(0);
+    expect(ss.output).toBe('');
+    expect(existsSync('/dev/null') && statSync('/dev/null').isCharacterDevice()).toBe(true);
+  });
+
+  it('--file-mode refuses a mode others can write, or one without owner read and write: exit 2, one line', async () => {
+    for (const [mode, why] of [
+      ['0666', 'others could write the files'],
+      ['0400', 'the owner could not read and write the files'],
+    ] as const) {
+      const ss = spawnNode(BIN.startServer, [`--file-mode=${mode}`, `--pid-file=${join(dir, 'x.pid')}`, '--', 'node', ECHO]);
+      expect((await ss.waitForExit()).code).toBe(2);
+      expect(ss.output).toBe(
+        `start-server: Expected the \`--file-mode\` option to be a file mode with owner read and write and no write for others, such as 0640, got \`${mode}\`: ${why}\nTry \`start-server --help\` for the options.\n`,
+      );
+      expect(existsSync(join(dir, 'x.pid'))).toBe(false);
     }
   });
 

@@ -8,6 +8,8 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
+  type Stats,
   writeSync,
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
@@ -128,7 +130,7 @@ export function readCmdline(pid: number): string {
   }
 }
 
-/** A log file that cannot be opened safely: a symlink, not a regular file, or an open error. */
+/** A log file that cannot be opened safely: a planted link, an unsafe kind of file, or an open error. */
 export class LogFileError extends Error {
   override name = 'LogFileError';
   readonly code = 'E_LOGFILE';
@@ -143,37 +145,49 @@ export class LogFileError extends Error {
 }
 
 /**
- * Why: a supervisor running as root must not append to whatever a planted symlink points at
- * (item 21). Opens `path` for appending without following a final-component symlink and only
- * if it is a regular file; a file it creates gets `mode` (default FILE_MODES.log, 0640), an
- * existing file keeps its mode. Returns the fd; the caller closes it. Throws LogFileError.
+ * Why: a supervisor running as root must not append to whatever a planted symlink or hard link
+ * points at (item 21), yet `/dev/null`, `/dev/stdout` and a terminal are reasonable log targets.
+ * Opens `path` for appending and accepts:
+ * - a regular file with a single link (created with `mode`, default FILE_MODES.log, 0640; an
+ *   existing file keeps its mode); a final-component symlink to a regular file is never followed;
+ * - a character device (only root can make one);
+ * - a final-component symlink only if nobody else could have planted it (its directory belongs
+ *   to root or to us and is writable by neither group nor others, as `/dev` and `/proc/self/fd`
+ *   are) and it leads to a character device or a pipe (`/dev/stdout` under `| logger`).
+ * Returns a blocking fd; the caller closes it. Throws LogFileError with a one-line message.
  */
 export function openLogFile(path: string, options: FileModeOptions = {}): number {
   const mode = options.mode ?? FILE_MODES.log;
-  // O_NONBLOCK so that a FIFO planted at the path fails (ENXIO) or is refused below instead of
-  // blocking the open; it has no effect on a regular file.
-  const base = constants.O_WRONLY | constants.O_APPEND | constants.O_NOFOLLOW | constants.O_NOCTTY | constants.O_NONBLOCK;
   for (let attempt = 0; attempt < 5; attempt++) {
     let fd: number;
     let created = true;
+    let viaLink = false;
     try {
-      fd = openSync(path, base | constants.O_CREAT | constants.O_EXCL, mode);
+      fd = openSync(path, PROBE | constants.O_NOFOLLOW | constants.O_CREAT | constants.O_EXCL, mode);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw logOpenError(path, err);
       created = false;
       try {
-        fd = openSync(path, base);
+        fd = openSync(path, PROBE | constants.O_NOFOLLOW);
       } catch (err2) {
-        if ((err2 as NodeJS.ErrnoException).code === 'ENOENT') continue; // removed in between: create it
-        throw logOpenError(path, err2);
+        const code = (err2 as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') continue; // removed in between: create it
+        if (code !== 'ELOOP') throw logOpenError(path, err2);
+        viaLink = true;
+        fd = openTrustedLink(path);
       }
     }
     try {
       const st = fstatSync(fd);
-      if (!st.isFile()) throw new LogFileError(`refusing to open log file ${path}: it is not a regular file`, path);
+      if (st.isCharacterDevice() || (viaLink && st.isFIFO())) return reopenBlocking(fd, path);
+      if (viaLink) throw new LogFileError(`refusing to open log file ${path}: it is a symbolic link to ${kindOf(st)} (name the file itself)`, path);
+      if (!st.isFile()) throw new LogFileError(`refusing to open log file ${path}: it is not a regular file or a character device`, path);
+      if (st.nlink > 1) {
+        throw new LogFileError(`refusing to open log file ${path}: it has ${st.nlink} hard links (one may have been planted); give it a path with a single link`, path);
+      }
       if (created) fchmodSync(fd, mode);
     } catch (err) {
-      closeSync(fd);
+      closeFdQuietly(fd);
       throw err instanceof LogFileError ? err : logOpenError(path, err);
     }
     return fd;
@@ -182,8 +196,21 @@ export function openLogFile(path: string, options: FileModeOptions = {}): number
 }
 
 /**
- * Why: `--file-mode=0640` and config `fileMode` take octal permission bits; anything that is not
- * 0–0777 (setuid/sticky bits included) is refused with one line naming the option.
+ * Why: start-server's `--file-mode` and resque-starter's `fileMode` must agree on what is safe.
+ * Modes are applied as given (the umask does not narrow them), so a mode writable by others
+ * gives a world-writable file owned by root, and one without owner read+write breaks rewrites.
+ * Pure: returns why `mode` is refused, or undefined when it is acceptable.
+ */
+export function checkFileMode(mode: number): string | undefined {
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) return 'not a permission mode between 0000 and 0777';
+  if ((mode & 0o600) !== 0o600) return 'the owner could not read and write the files';
+  if ((mode & 0o002) !== 0) return 'others could write the files';
+  return undefined;
+}
+
+/**
+ * Why: `--file-mode=0640` takes octal permission bits; anything that is not 0–0777 (setuid and
+ * sticky bits included), or that checkFileMode refuses, is refused with one line naming the option.
  */
 export function resolveFileMode(value: string | number, optionName: string): number {
   const text = String(value).trim();
@@ -191,6 +218,12 @@ export function resolveFileMode(value: string | number, optionName: string): num
   if (!Number.isInteger(n) || n < 0 || n > 0o777) {
     throw new TypeError(
       `Expected the \`${optionName}\` option to be an octal file mode between 0000 and 0777 such as 0640, got \`${text}\``,
+    );
+  }
+  const problem = checkFileMode(n);
+  if (problem !== undefined) {
+    throw new TypeError(
+      `Expected the \`${optionName}\` option to be a file mode with owner read and write and no write for others, such as 0640, got \`${text}\`: ${problem}`,
     );
   }
   return n;
@@ -212,9 +245,73 @@ function writeExclusive(path: string, data: string, mode: number): void {
   }
 }
 
+// O_NONBLOCK so that a FIFO at the path fails (ENXIO) or is refused instead of blocking the
+// open; it has no effect on a regular file, and special files are reopened without it.
+const PROBE = constants.O_WRONLY | constants.O_APPEND | constants.O_NOCTTY | constants.O_NONBLOCK;
+
+/** Follows a final-component symlink only when its directory could not have been written by anybody but root or us. */
+function openTrustedLink(path: string): number {
+  let dir: Stats;
+  try {
+    dir = statSync(dirname(path));
+  } catch (err) {
+    throw logOpenError(path, err);
+  }
+  const euid = process.geteuid?.() ?? -1;
+  if ((dir.uid !== 0 && dir.uid !== euid) || (dir.mode & 0o022) !== 0) {
+    throw new LogFileError(`refusing to open log file ${path}: it is a symbolic link in a directory others can write`, path);
+  }
+  try {
+    return openSync(path, PROBE); // no O_CREAT: nothing is ever created through a link
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new LogFileError(`refusing to open log file ${path}: it is a symbolic link to nothing`, path, { cause: err });
+    }
+    throw logOpenError(path, err);
+  }
+}
+
+/**
+ * Generations inherit the fd as stdout/stderr: a pipe or terminal must not stay non-blocking
+ * (writers would get EAGAIN), so the same object is opened again through /proc without O_NONBLOCK.
+ */
+function reopenBlocking(probe: number, path: string): number {
+  try {
+    const before = fstatSync(probe);
+    const fd = openSync(`/proc/self/fd/${probe}`, constants.O_WRONLY | constants.O_APPEND | constants.O_NOCTTY);
+    const after = fstatSync(fd);
+    if (after.dev !== before.dev || after.ino !== before.ino) {
+      closeFdQuietly(fd);
+      throw new LogFileError(`refusing to open log file ${path}: it changed while being opened`, path);
+    }
+    return fd;
+  } catch (err) {
+    throw err instanceof LogFileError ? err : logOpenError(path, err);
+  } finally {
+    closeFdQuietly(probe);
+  }
+}
+
+function kindOf(st: Stats): string {
+  if (st.isFile()) return 'a regular file';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isSocket()) return 'a socket';
+  return 'something other than a character device or a pipe';
+}
+
+function closeFdQuietly(fd: number): void {
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
+}
+
 function logOpenError(path: string, err: unknown): LogFileError {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ELOOP') return new LogFileError(`refusing to open log file ${path}: it is a symbolic link`, path, { cause: err });
-  if (code === 'ENXIO') return new LogFileError(`refusing to open log file ${path}: it is not a regular file`, path, { cause: err });
+  if (code === 'ENXIO') {
+    return new LogFileError(`refusing to open log file ${path}: it is not a regular file or a character device (a pipe without a reader, or a socket)`, path, { cause: err });
+  }
   return new LogFileError(`could not open log file ${path}: ${code ?? (err as Error).message}`, path, { cause: err });
 }

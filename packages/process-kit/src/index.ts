@@ -18,6 +18,7 @@ export {
   openLogFile,
   LogFileError,
   resolveFileMode,
+  checkFileMode,
   FILE_MODES,
   type PidFileOptions,
   type FileModeOptions,

@@ -64,6 +64,11 @@ async function run(options: StartServerOptions): Promise<number> {
   if (options.logFile?.kind === 'file') {
     childOutput = openLogFile(options.logFile.path, { mode: options.fileMode ?? FILE_MODES.log });
     logStream = createWriteStream('', { fd: childOutput, autoClose: false });
+  } else if (options.logFile?.kind === 'fd') {
+    // Our own stdout/stderr/fd N: generations inherit it as is; it is not ours to close.
+    childOutput = options.logFile.fd;
+    logStream = childOutput === 1 ? process.stdout : childOutput === 2 ? process.stderr : createWriteStream('', { fd: childOutput, autoClose: false });
+    ignoreOutputErrors([logStream]);
   } else if (options.logFile?.kind === 'pipe') {
     logPipe = startLogPipe({
       command: options.logFile.command,
@@ -78,7 +83,7 @@ async function run(options: StartServerOptions): Promise<number> {
   const code = await startServer(options, {
     logger,
     env: { ...process.env, BATON_START_SERVER_DAEMON: undefined },
-    childOutput: logPipe ? () => logPipe.fd() : childOutput,
+    childOutput: logPipe ?? childOutput,
     childInput: daemonChannel ? 'ignore' : 'inherit',
     onStarted: () => {
       if (daemonChannel) {
@@ -89,7 +94,7 @@ async function run(options: StartServerOptions): Promise<number> {
   });
   if (logPipe) {
     await logPipe.close();
-  } else if (childOutput !== undefined) {
+  } else if (childOutput !== undefined && options.logFile?.kind === 'file') {
     await new Promise<void>((resolve) => logStream.write('', () => resolve()));
     closeFd(childOutput);
   }

@@ -13,7 +13,7 @@ const DESCRIPTIONS: Record<OptionName, [arg: string, text: string]> = {
   'max-retry-delay': ['SECONDS', 'cap of the growing delay between attempts to start a failing generation (default 60)'],
   'status-file': ['FILE', 'keep `generation:pid` lines of live generations here (written atomically)'],
   'pid-file': ['FILE', "write start-server's pid here; refuses to start if a live start-server owns it"],
-  'log-file': ['FILE|"| CMD"', 'append start-server and worker output to FILE (never through a symlink), or pipe it to CMD (restarted if it exits)'],
+  'log-file': ['FILE|"| CMD"', 'append start-server and worker output to FILE (a regular file with one link, or a character device; see SIGNALS.md), or relay it to CMD (restarted if it exits)'],
   'log-level': ['LEVEL', 'silent, error, warn, info (default), debug (env BATON_LOG_LEVEL)'],
   'file-mode': ['MODE', 'octal permission bits of the pid, status and log files start-server creates (default: pid file 0644, status and log files 0640; an existing log file keeps its mode)'],
   envdir: ['DIR', 'daemontools-style env dir (file name = variable, first line = value), re-read for every generation (env ENVDIR)'],

@@ -4,7 +4,12 @@ import type { RawOptions } from './argv.js';
 import { UsageError } from './errors.js';
 import { parsePathSpec, parsePortSpec, PortSpecError, type ListenSpec } from './protocol.js';
 
-export type LogTarget = { kind: 'file'; path: string } | { kind: 'pipe'; command: string };
+/**
+ * Where start-server and its generations write: a file opened safely, a command fed through a
+ * relayed pipe, or one of start-server's own fds (`/dev/stdout`, `/dev/stderr`, `/dev/fd/N`,
+ * `/proc/self/fd/N`), used as it is: opening it by name fails for a socket (journald's stdout).
+ */
+export type LogTarget = { kind: 'file'; path: string } | { kind: 'pipe'; command: string } | { kind: 'fd'; fd: number };
 
 /** Resolved start-server settings; times are in milliseconds. */
 export interface StartServerOptions {
@@ -168,6 +173,8 @@ function logTarget(value: string | undefined): LogTarget | undefined {
     if (!pipe[1]) throw new UsageError('Expected a command after `|` in the `--log-file` option');
     return { kind: 'pipe', command: pipe[1] };
   }
+  const own = /^\/dev\/(stdout|stderr)$|^\/(?:dev|proc\/self)\/fd\/(\d+)$/.exec(value.trim());
+  if (own) return { kind: 'fd', fd: own[1] === 'stdout' ? 1 : own[1] === 'stderr' ? 2 : Number(own[2]) };
   return { kind: 'file', path: resolve(value) };
 }
 

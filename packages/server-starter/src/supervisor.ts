@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { closeSync, rmSync } from 'node:fs';
+import type { Readable } from 'node:stream';
 import { onExit } from 'signal-exit';
 import {
   acquirePidFile,
@@ -22,12 +23,17 @@ export interface StartServerHost {
   logger: Logger;
   /** start-server's environment at start; each generation gets it plus envdir and protocol variables. */
   env: NodeJS.ProcessEnv;
-  /** stdout/stderr fd for the generations ('inherit' when undefined); a function is asked at each spawn (a restarted log pipe). */
-  childOutput?: number | (() => number | undefined) | undefined;
+  /** stdout/stderr fd for the generations ('inherit' when undefined), or a relay that takes each generation's stdout and stderr pipes (`--log-file="| CMD"`). */
+  childOutput?: number | OutputRelay | undefined;
   /** stdin for the generations. */
   childInput?: 'inherit' | 'ignore';
   /** Called once the pid file is written and the first generation is spawned (daemon handshake). */
   onStarted?: () => void;
+}
+
+/** Takes a generation's output pipes and forwards what it writes (see log-pipe.ts). */
+export interface OutputRelay {
+  adopt(output: Readable): void;
 }
 
 /** The signals start-server gives a meaning to; the others below are handled only to be logged. */
@@ -68,7 +74,7 @@ export async function startServer(options: StartServerOptions, host: StartServer
     ...(options.statusFile ? { SERVER_STARTER_STATUS_FILE: options.statusFile } : {}),
   };
   const stdioFor = (): StdioOptions => {
-    const out = (typeof host.childOutput === 'function' ? host.childOutput() : host.childOutput) ?? 'inherit';
+    const out = typeof host.childOutput === 'object' ? 'pipe' : (host.childOutput ?? 'inherit');
     return [host.childInput ?? 'inherit', out, out, ...socketStdio(sockets)];
   };
 
@@ -118,6 +124,10 @@ export async function startServer(options: StartServerOptions, host: StartServer
       return;
     }
     const pid = child.pid;
+    if (typeof host.childOutput === 'object') {
+      if (child.stdout) host.childOutput.adopt(child.stdout);
+      if (child.stderr) host.childOutput.adopt(child.stderr);
+    }
     children.set(pid, child);
     child.on('error', (err) => logger.debug(`worker ${pid}: ${err.message}`));
     child.once('exit', (code, signal) => {

@@ -50,6 +50,12 @@ describe('resolveOptions', () => {
   it('parses the log target', () => {
     expect(resolve(['--log-file=/tmp/x.log', '--', 'x']).logFile).toEqual({ kind: 'file', path: '/tmp/x.log' });
     expect(resolve(['--log-file=  | logger -t app', '--', 'x']).logFile).toEqual({ kind: 'pipe', command: 'logger -t app' });
+    // start-server's own fds are used as they are (a socket stdout cannot be opened by name).
+    expect(resolve(['--log-file=/dev/stdout', '--', 'x']).logFile).toEqual({ kind: 'fd', fd: 1 });
+    expect(resolve(['--log-file=/dev/stderr', '--', 'x']).logFile).toEqual({ kind: 'fd', fd: 2 });
+    expect(resolve(['--log-file=/dev/fd/5', '--', 'x']).logFile).toEqual({ kind: 'fd', fd: 5 });
+    expect(resolve(['--log-file=/proc/self/fd/1', '--', 'x']).logFile).toEqual({ kind: 'fd', fd: 1 });
+    expect(resolve(['--log-file=/dev/stdout2', '--', 'x']).logFile).toEqual({ kind: 'file', path: '/dev/stdout2' });
   });
 
   it.each([
