@@ -2,7 +2,7 @@
 // loop (issue 10, item 4): the `job` event before the handler with a job id, Queue.failInflight
 // (lua/fail-inflight-3.lua) and Queue.holdLocks (lua/hold-1n.lua), against a private redis-server.
 import { createHash } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -11,6 +11,7 @@ import { Worker, type InFlightJob } from '../packages/resque/src/worker.js';
 import { readRecords } from './helpers/resque.js';
 import { ROOT, spawnNode } from './helpers/spawn.js';
 import { storeSuite } from './helpers/store-suite.js';
+import { slow } from './helpers/slowness.js';
 import { pollUntil } from './helpers/wait.js';
 
 const suite = storeSuite();
@@ -153,6 +154,124 @@ describe('Queue.holdLocks (hold-1n.lua)', () => {
       await holder;
       a.kill('SIGTERM');
       await a.waitForExit();
+    }
+  });
+});
+
+// A worker process for the lease tests below (written next to the test's records, inside the repo
+// so that `@baton/resque` resolves). Env: REDIS_URL, NS, LOCK_TTL_MS, CONCURRENCY, RECORD,
+// HELD_BY_MASTER=1 for `leasesHeldByMaster`. Jobs: Block(id, blockMs) blocks the event loop
+// blockMs on its first run only, then yields once on a 0 ms timer its AbortSignal cancels;
+// Wait(id, ms) waits ms on such a timer. Both record "start" and "done". Prints "ready <ids>",
+// its debug and warn lines, and "<event> <id>" for every job outcome.
+const LEASE_WORKER = `
+import { appendFileSync } from 'node:fs';
+import { Worker } from '@baton/resque';
+const record = (id, what) => appendFileSync(process.env.RECORD, what + ' ' + id + ' ' + process.pid + '\\n');
+const say = (line) => process.stderr.write(line + '\\n');
+const blocked = new Set();
+const wait = (signal, ms) => new Promise((resolve, reject) => {
+  const t = setTimeout(resolve, ms);
+  signal.addEventListener('abort', () => { clearTimeout(t); reject(signal.reason); });
+});
+const worker = new Worker({
+  redis: process.env.REDIS_URL,
+  namespace: process.env.NS,
+  queues: ['q'],
+  concurrency: Number(process.env.CONCURRENCY ?? 1),
+  prefetch: 1,
+  lockTtlMs: Number(process.env.LOCK_TTL_MS),
+  leasesHeldByMaster: process.env.HELD_BY_MASTER === '1',
+  logger: { debug: (m) => say('debug ' + m), info: () => undefined, warn: (m) => say('warn ' + m), error: (m) => say('error ' + m) },
+  jobs: {
+    async Block(id, blockMs) {
+      record(id, 'start');
+      if (!blocked.has(id)) {
+        blocked.add(id);
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, blockMs);
+      }
+      await wait(this.signal, 0);
+      record(id, 'done');
+    },
+    async Wait(id, ms) {
+      record(id, 'start');
+      await wait(this.signal, ms);
+      record(id, 'done');
+    },
+  },
+});
+for (const ev of ['success', 'failure', 'lost', 'requeued']) worker.on(ev, (job) => say(ev + ' ' + job.payload?.args?.[0]));
+worker.on('error', () => undefined);
+process.on('SIGTERM', () => worker.stop({ graceful: false, graceMs: 1000 }).then(() => process.exit(0)));
+await worker.start();
+say('ready ' + worker.ids.join(','));
+`;
+
+describe('leases held from outside (Worker: leasesHeldByMaster, held locks read back at each renewal)', () => {
+  const lockTtlMs = 1000;
+  /** Starts the worker process; the holder (the master's side) keeps its leases while `holding`. */
+  const startLeaseWorker = async (env: Record<string, string>) => {
+    const work = mkdtempSync(join(ROOT, 'tmp', 'lease-'));
+    const script = join(work, 'worker.mjs');
+    writeFileSync(script, LEASE_WORKER);
+    const file = join(dir, 'records');
+    const proc = spawnNode(script, [], {
+      env: { REDIS_URL: suite.redis.url, NS: suite.ns, LOCK_TTL_MS: String(lockTtlMs), RECORD: file, ...env },
+      label: 'lease worker',
+    });
+    const ids = (await proc.waitForLine(/ready (\S+)/, { timeoutMs: slow(10_000) }))[1]!.split(',');
+    const holder = { holding: true, gone: [] as string[], done: Promise.resolve() };
+    holder.done = (async () => {
+      while (holder.holding) {
+        holder.gone.push(...(await queue.holdLocks(ids, lockTtlMs)));
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+    const stop = async () => {
+      holder.holding = false;
+      await holder.done;
+      proc.kill('SIGTERM');
+      await proc.waitForExit({ timeoutMs: slow(10_000) });
+      rmSync(work, { recursive: true, force: true });
+    };
+    return { proc, ids, file, holder, stop };
+  };
+  beforeEach(() => mkdirSync(join(ROOT, 'tmp'), { recursive: true }));
+
+  it('with leasesHeldByMaster, a job that blocks right after start does not abort the other slot’s job: both run once', async () => {
+    // Queued before the worker starts: slot 0 takes Wait, slot 1 Block, before any renewal.
+    await queue.enqueue('q', 'Wait', 'w1', 4 * lockTtlMs);
+    await queue.enqueue('q', 'Block', 'b1', 2 * lockTtlMs);
+    const w = await startLeaseWorker({ CONCURRENCY: '2', HELD_BY_MASTER: '1' });
+    try {
+      await w.proc.waitForLine(/success w1/, { timeoutMs: slow(15_000) });
+      await w.proc.waitForLine(/success b1/, { timeoutMs: slow(5000) });
+      expect(w.proc.output).not.toMatch(/aborting|requeued|lost|failure/);
+      expect(readRecords(w.file).map((r) => `${r.what} ${r.id}`).sort()).toEqual(['done b1', 'done w1', 'start b1', 'start w1']);
+      expect(w.holder.gone).toEqual([]);
+      expect(await suite.client.mget(key('stat:processed'), key('stat:failed'))).toEqual(['2', null]);
+    } finally {
+      await w.stop();
+    }
+  });
+
+  it('once nobody holds its locks any more (the master is gone), a blocked job is aborted before it can finish, as without a master', async () => {
+    // Learnt from the locks (no leasesHeldByMaster): a renewal reads back `held <id>`.
+    const w = await startLeaseWorker({});
+    try {
+      await w.proc.waitForLine(/held from outside too/, { timeoutMs: slow(10_000) });
+      w.holder.holding = false; // the master is gone
+      await w.holder.done;
+      await w.proc.waitForLine(/no longer held from outside/, { timeoutMs: slow(10_000) });
+      await queue.enqueue('q', 'Block', 'b2', 2 * lockTtlMs);
+      // The first run is aborted at once on waking (its lock had lapsed: another worker may run
+      // it), before its 0 ms timer; given back, it runs again without blocking.
+      await w.proc.waitForLine(/success b2/, { timeoutMs: slow(15_000) });
+      expect(w.proc.output).toMatch(/warn worker \S+ renewed no lock for [\d.]+s .*aborting its job Block/);
+      expect(w.proc.output).toMatch(/requeued b2/);
+      expect(readRecords(w.file).map((r) => `${r.what} ${r.id}`)).toEqual(['start b2', 'start b2', 'done b2']);
+    } finally {
+      await w.stop();
     }
   });
 });

@@ -1,13 +1,20 @@
 // Issue 10, "bad input and bounds" and "security" (items 13–20, 22): resque-starter run as a
 // real CLI against a private redis-server, with configs a user gets wrong or a local attacker
 // prepares.
-import { chmodSync, existsSync, mkdirSync, readdirSync, readFileSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
+import { tmpdir } from 'node:os';
+import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { resolveConfig } from '../packages/resque-starter/src/config.js';
+import { checkRedis } from '../packages/resque-starter/src/redis-check.js';
+import { freePort } from './helpers/ports.js';
+import { INFRA_VAR, MARK_VAR, runId } from './helpers/procs.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
-import { BIN, spawnNode } from './helpers/spawn.js';
+import { slow } from './helpers/slowness.js';
+import { BIN, Spawned, spawnNode } from './helpers/spawn.js';
 import { pollUntil } from './helpers/wait.js';
-import { liveWorkers, RsEnv, type ConfOptions } from './fixtures/rs-harness.js';
+import { doneIds, enqueueRecords, liveWorkers, RsEnv, type ConfOptions } from './fixtures/rs-harness.js';
 
 let redis: TestRedis;
 const envs: RsEnv[] = [];
@@ -42,6 +49,39 @@ const addUser = async (name: string, ...rules: string[]) => {
 afterEach(async () => {
   for (const name of aclUsers.splice(0)) await redis.client().call('ACL', 'DELUSER', name);
 });
+/**
+ * A second private redis-server with `rename-command <name> ""` for each name (startRedis takes
+ * no extra arguments); marked as infrastructure like the helper's, and stopped after the test.
+ */
+const renamedServers: Array<{ server: Spawned; client: Redis; dir: string }> = [];
+const startRenamedRedis = async (...names: string[]) => {
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), 'baton-redis-renamed-'));
+  const server = new Spawned(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...names.flatMap((n) => ['--rename-command', n, ''])],
+    { env: { [INFRA_VAR]: runId(), [MARK_VAR]: '' }, label: `redis-server :${port} (renamed ${names.join(', ')})`, track: false },
+  );
+  const client = new Redis(port, '127.0.0.1', { lazyConnect: true, maxRetriesPerRequest: 3, enableReadyCheck: !names.includes('INFO') });
+  client.on('error', () => undefined);
+  renamedServers.push({ server, client, dir });
+  await server.waitForLine(/Ready to accept connections/, { timeoutMs: slow(10_000) });
+  await client.connect();
+  return { url: `redis://127.0.0.1:${port}`, client };
+};
+afterEach(async () => {
+  for (const { server, client, dir } of renamedServers.splice(0)) {
+    client.disconnect();
+    server.kill('SIGTERM');
+    await server.waitForExit({ timeoutMs: slow(10_000) }).catch(() => server.kill('SIGKILL'));
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+/** The probe's keys (`<ns>:baton:check:*`) left on a server, each with its PTTL. */
+const probeKeysLeft = async (client: Redis, ns: string) => {
+  const keys = (await client.keys(`${ns}:baton:check:*`)).sort();
+  return Promise.all(keys.map(async (k) => ({ key: k.slice(ns.length), pttl: await client.pttl(k) })));
+};
 const userUrl = (user: string, password: string) => `redis://${user}:${encodeURIComponent(password)}@127.0.0.1:${redis.port}`;
 
 describe('resque-starter: bounds (items 13, 14)', () => {
@@ -156,6 +196,59 @@ describe('resque-starter: Redis (items 16, 22)', () => {
     expect(ok.output).toMatch(/Redis at redis:\/\/rs_full:\*\*\*@127\.0\.0\.1:\d+ answers and permits what the workers need\)$/m);
     // Nothing of the probe is left behind.
     expect(await redis.client().keys(`${full.ns}:baton:check:*`)).toEqual([]);
+  });
+
+  it('a server with `rename-command CLIENT ""` passes the check and runs jobs (ioredis ignores a failed CLIENT SETNAME)', async () => {
+    const { url, client } = await startRenamedRedis('CLIENT');
+    const e = setup({ concurrency: 1 }, url);
+    const check = cli(e, ['check', '--redis', '-c', e.conf]);
+    expect((await check.waitForExit()).code).toBe(0);
+    expect(check.output).toMatch(/answers and permits what the workers need\)$/m);
+    const m = e.master();
+    await m.waitForLine(/worker\[0\] \d+ ready/);
+    const ids = await enqueueRecords(client, e.ns, 2, 0);
+    await pollUntil(async () => (await doneIds(client, e.ns)).length === 2, { what: 'both jobs to run' });
+    expect((await doneIds(client, e.ns)).sort()).toEqual(ids);
+    process.kill(m.pid, 'SIGQUIT');
+    expect((await m.waitForExit()).code).toBe(0);
+    expect(m.output).not.toMatch(/\[error\]|unknown command/);
+    expect(await probeKeysLeft(client, e.ns)).toEqual([]);
+  });
+
+  it('commands the workers need, renamed away, are named (INFO: ioredis’s ready check); the probe leaves no key', async () => {
+    const { url, client } = await startRenamedRedis('CLIENT', 'INFO', 'LSET');
+    const e = setup({ concurrency: 1 }, url);
+    const check = cli(e, ['check', '--redis', '-c', e.conf]);
+    expect((await check.waitForExit()).code).toBe(1);
+    expect(oneLine(check.output)).toBe(
+      `resque-starter: Redis at ${url} does not know commands the workers need: INFO (ioredis's ready check), LSET (renamed or disabled with rename-command?)`,
+    );
+    const m = e.master();
+    expect((await m.waitForExit()).code).toBe(1);
+    expect(m.output).toMatch(/does not know commands the workers need: INFO \(ioredis's ready check\), LSET/);
+    expect(liveWorkers(e.ns)).toEqual([]);
+    expect(await probeKeysLeft(client, e.ns)).toEqual([]);
+  });
+
+  it('a probe whose clean-up is refused (no DEL) leaves only keys that expire', async () => {
+    await addUser('rs_nodel', '>pw', '~*', '&*', '+@all', '-del');
+    const e = setup({ concurrency: 1 }, userUrl('rs_nodel', 'pw'));
+    const check = cli(e, ['check', '--redis', '-c', e.conf]);
+    expect((await check.waitForExit()).code).toBe(1);
+    expect(oneLine(check.output)).toMatch(/refuses what the workers need \(NOPERM\): commands DEL \(grant \+del\)$/);
+    const left = await probeKeysLeft(redis.client(), e.ns);
+    expect(left.length).toBeGreaterThan(0);
+    for (const { key, pttl } of left) expect({ key, expires: pttl > 0 && pttl <= 60_000 }).toEqual({ key, expires: true });
+  });
+
+  it('a probe interrupted by an error (a probe key of the wrong type) leaves no key behind', async () => {
+    const ns = redis.namespace();
+    const admin = redis.client();
+    // In this process, so the probe keys (<ns>:baton:check:<pid>:*) are known in advance.
+    await admin.set(`${ns}:baton:check:${process.pid}:h`, 'not a hash');
+    const config = resolveConfig({ jobs: { X: () => undefined }, redis: redis.url, namespace: ns }, { path: join(tmpdir(), 'conf.ts') });
+    await expect(checkRedis(config)).rejects.toThrow(/the permission check failed: WRONGTYPE/);
+    expect(await probeKeysLeft(admin, ns)).toEqual([]);
   });
 
   it.each([

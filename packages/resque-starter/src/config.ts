@@ -103,9 +103,11 @@ export interface ResqueStarterConfig {
   /** Append the master's and workers' logs to this file instead of stderr; `resque-starter reopen-logs` reopens it. @default undefined (stderr) */
   logFile?: string;
   /**
-   * Mode of the files the master creates (status file, log file): a number (`0o640`) or an octal
-   * string (`'0640'`). The owner must keep read and write; others may not write. The status file
-   * lists queues, job classes and worker ids, so it is not world-readable by default.
+   * Mode of the status file and the log file the master creates (not the pid file, which stays
+   * 0644 as daemons' pid files are): a number (`0o640`) or an octal string (`'0640'`, `'640'`,
+   * `'0o640'`). The owner must keep read and write; others may not write (group write is
+   * allowed). The status file lists queues, job classes and worker ids, so it is not
+   * world-readable by default.
    * @default 0o640
    */
   fileMode?: number | string;
@@ -139,12 +141,14 @@ export interface ResqueStarterConfig {
   /** Seconds the master waits for Redis at start-up before it gives up; 0.1 to 600. @default 5 */
   redisTimeout?: number;
   /**
-   * Seconds of a worker's owner lock. A worker that dies with its master, or is cut off from
-   * Redis, longer than this, has its jobs put back at the head of their queues by any live
-   * worker. While a worker process is alive and its master sees it, the master holds its lock
-   * (a job blocking the worker's event loop is not run a second time elsewhere): `jobTimeout`
-   * is what ends such a job. A worker that dies under a live master has its jobs put back by the
-   * master at once. 1 to 3600.
+   * Seconds of a worker's owner lock (its lease on the jobs it holds). While the master is alive
+   * it holds the leases of its live workers, so no other worker takes their jobs: not from a
+   * worker whose job blocks its event loop, and not from a worker cut off from Redis while its
+   * master is not. `jobTimeout` is therefore the bound for a stuck job; without it such a job
+   * keeps its slot until it ends. The lock lapses, and any live worker puts the jobs back at the
+   * head of their queues, only when nobody renews it for this long: a worker frozen or cut off
+   * from Redis whose master is gone or cut off too. A worker that dies under a live master has
+   * its jobs put back by the master at once. 1 to 3600.
    * @default 10
    */
   lockTimeout?: number;
@@ -493,8 +497,8 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
 /**
  * Why: a Redis password must never reach a log line, a title or the status file. Parsed the way
  * ioredis parses it (WHATWG URL: the last `@` ends the user info); the user-info password and a
- * `password` query parameter become `***`. A URL that does not parse keeps only what follows
- * its last `@`.
+ * `password` query parameter become `***`, and so does a user info without `:` (a password
+ * alone, as ioredis reads it). A URL that does not parse keeps only what follows its last `@`.
  */
 export function redactUrl(url: string): string {
   const query = (q: string) => q.replace(/([?&](?:password|pass|pwd)=)[^&#]*/gi, '$1***');
@@ -507,7 +511,10 @@ export function redactUrl(url: string): string {
     const at = url.lastIndexOf('@');
     return at < 0 ? query(url) : `${scheme}***@${query(url.slice(at + 1))}`;
   }
-  const auth = u.username || u.password ? `${u.username}${u.password ? ':***' : ''}@` : '';
+  // `redis://S3cret@host` (no `:`) is the legacy password-only form (older ioredis and other
+  // clients read a lone user info as the password): we cannot tell it from a user name, so it
+  // is hidden as a whole.
+  const auth = u.password ? `${u.username}:***@` : u.username ? '***@' : '';
   return `${u.protocol}//${auth}${u.host}${u.pathname}${query(u.search)}${u.hash ? '#…' : ''}`;
 }
 
@@ -518,7 +525,11 @@ export function describeRedis(redis: string | RedisOptions): string {
   return `${redis.host ?? '127.0.0.1'}:${redis.port ?? 6379}`;
 }
 
-/** `0o640`, `'0640'`, `'640'` or `'0o640'` → 0o640; undefined when not a mode we accept. */
+/**
+ * Why: `fileMode` is written as a number or an octal string. `0o640`, `'0640'`, `'640'` or
+ * `'0o640'` → 0o640; undefined when not a mode we accept: above 0o777, without owner read and
+ * write, or writable by others.
+ */
 export function parseFileMode(value: unknown): number | undefined {
   let mode: number | undefined;
   if (typeof value === 'number' && Number.isInteger(value)) mode = value;

@@ -1,12 +1,16 @@
 import { createHash } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Redis, type ChainableCommander } from 'ioredis';
 import { describeRedis, type ResolvedConfig } from './config.js';
 import { StartupError } from './errors.js';
 
 // What a worker will ask of Redis, tried once at start-up with harmless commands on keys of its
-// own (`<namespace>:baton:check:<pid>:*`, deleted at once and expiring anyway), so that an ACL
-// user without, say, `@scripting` fails the start with one line instead of workers that report
-// ready and then run nothing. `ACL DRYRUN` would need admin rights, so we simply try.
+// own (`<namespace>:baton:check:<pid>:*`: each gets a TTL of PROBE_TTL_MS in the same round trip
+// that creates it, and all are deleted when the check ends, whether it passed, failed or timed
+// out), so that an ACL user without, say, `@scripting`, or a server with a needed command renamed
+// away, fails the start with one line instead of workers that report ready and then run nothing.
+// `ACL DRYRUN` would need admin rights, so we simply try. Only what the workers cannot do without
+// counts: ioredis ignores a failed `CLIENT SETNAME`, so CLIENT is not tried, and PING (ours) only
+// has to be answered.
 
 /**
  * Why: a new generation must fail fast (non-zero) while the old one still serves: Redis must
@@ -35,12 +39,16 @@ export async function checkRedis(config: ResolvedConfig): Promise<void> {
     deadline.signal.addEventListener('abort', () => clearTimeout(timer), { once: true });
   });
   timedOut.catch(() => undefined);
+  const keys = probeKeys(config);
   try {
     try {
       await Promise.race([
         (async () => {
           await client.connect();
-          await client.ping();
+          // Any answer will do: a PING renamed away ("unknown command") is nothing the workers need.
+          await client.ping().catch((err: Error) => {
+            if (classifyRefusal(String(err?.message)) !== 'unknown') throw err;
+          });
         })(),
         timedOut,
       ]);
@@ -49,21 +57,41 @@ export async function checkRedis(config: ResolvedConfig): Promise<void> {
     }
     let missing: Refusal[];
     try {
-      missing = await Promise.race([probePermissions(client, config), timedOut]);
+      missing = await Promise.race([probePermissions(client, config, keys, deadline.signal), timedOut]);
     } catch (err) {
       throw new StartupError(`Redis at ${where}: the permission check failed: ${firstLine((cause ?? (err as Error)).message)}`, { cause: cause ?? err });
     }
     if (missing.length > 0) throw new StartupError(renderMissing(where, missing, config.namespace));
   } finally {
-    deadline.abort();
+    // Stops the probe issuing further commands; the DEL queues behind any still in flight.
+    deadline.abort(new Error('the Redis check ended'));
+    if (client.status === 'ready') await removeProbeKeys(client, keys, Math.min(1000, config.redisTimeoutMs));
     client.disconnect();
   }
 }
 
-/** One refusal: the command, and whether the command itself, a key or a channel was refused. */
+/**
+ * One refusal: the command, and whether the command itself, a key or a channel was refused
+ * (NOPERM), or the server does not know the command (`unknown`: renamed or disabled with
+ * `rename-command`).
+ */
 export interface Refusal {
   command: string;
-  refused: 'command' | 'key' | 'channel';
+  refused: 'command' | 'key' | 'channel' | 'unknown';
+}
+
+/**
+ * Why: one place decides what an error reply means for the check: a NOPERM for the command, a
+ * key or a channel, an unknown (renamed) command, or (undefined) anything else, which is no
+ * refusal and ends the check as a failure.
+ */
+export function classifyRefusal(message: string): Refusal['refused'] | undefined {
+  // Inside a script, Redis 7.0 words an ACL refusal "ERR The user executing the script can't …".
+  if (message.startsWith('NOPERM') || /^ERR The user executing the script can't/.test(message)) return /\bkeys?\b/i.test(message) ? 'key' : /\bchannels?\b/i.test(message) ? 'channel' : 'command';
+  // Redis: "ERR unknown command 'lset', …", "ERR unknown subcommand …", and from a script
+  // "ERR Unknown Redis command called from script".
+  if (/^ERR unknown (?:sub)?command\b|^ERR Unknown Redis command called from script/i.test(message)) return 'unknown';
+  return undefined;
 }
 
 /**
@@ -81,7 +109,11 @@ export function renderMissing(where: string, missing: readonly Refusal[], namesp
   if (keys.length > 0) parts.push(`keys for ${keys.join(', ')} (grant ~${namespace}:*)`);
   const channels = missing.filter((m) => m.refused === 'channel').map((m) => m.command);
   if (channels.length > 0) parts.push(`the channel ${namespace}:baton:enqueued for ${channels.join(', ')} (grant &${namespace}:*)`);
-  return `Redis at ${where} refuses what the workers need (NOPERM): ${parts.join('; ')}`;
+  const unknown = missing.filter((m) => m.refused === 'unknown').map((m) => (m.command === 'INFO' ? "INFO (ioredis's ready check)" : m.command));
+  const lacks = `commands the workers need: ${unknown.join(', ')} (renamed or disabled with rename-command?)`;
+  if (parts.length === 0) return `Redis at ${where} does not know ${lacks}`;
+  const refuses = `Redis at ${where} refuses what the workers need (NOPERM): ${parts.join('; ')}`;
+  return unknown.length > 0 ? `${refuses}; and does not know ${lacks}` : refuses;
 }
 
 // --- internal ---
@@ -92,21 +124,48 @@ const HINTS: Record<string, string> = {
   SUBSCRIBE: '+@pubsub',
   PUBLISH: '+@pubsub',
   MULTI: '+@transaction',
-  CLIENT: '+client|setname',
 };
+
+/** Every probe key expires this long after it is created, whatever happens to the check. */
+const PROBE_TTL_MS = 60_000;
+
+interface ProbeKeys {
+  s: string;
+  l: string;
+  set: string;
+  h: string;
+}
+
+function probeKeys(config: ResolvedConfig): ProbeKeys {
+  const base = `${config.namespace}:baton:check:${process.pid}`;
+  return { s: `${base}:s`, l: `${base}:l`, set: `${base}:set`, h: `${base}:h` };
+}
+
+/** Best effort within `boundMs`: a key whose DEL is refused or lost still expires (PROBE_TTL_MS). */
+async function removeProbeKeys(client: Redis, k: ProbeKeys, boundMs: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    await Promise.race([client.del(k.s, k.l, k.set, k.h), new Promise((resolve) => (timer = setTimeout(resolve, boundMs)))]);
+  } catch {
+    // refused (NOPERM), or the connection is in subscriber mode or gone: the TTLs remain
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /** Commands run by the workers' Lua scripts, each tried with pcall on the probe keys. */
 const SCRIPT_PROBE = `
 local s, l, set, h = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local ttl = tonumber(ARGV[2])
 local refused = {}
 local function try(name, ...)
   local ok = redis.pcall(name, ...)
-  if type(ok) == 'table' and ok.err and string.find(ok.err, 'NOPERM', 1, true) then
+  if type(ok) == 'table' and ok.err then
     table.insert(refused, name)
     table.insert(refused, ok.err)
   end
 end
-try('SET', s, '1', 'PX', 60000)
+try('SET', s, '1', 'PX', ttl)
 try('GET', s)
 try('EXISTS', s)
 try('INCR', s)
@@ -125,63 +184,81 @@ try('SADD', set, 'x')
 try('SREM', set, 'x')
 try('HDEL', h, 'f')
 try('PUBLISH', ARGV[1], '')
+-- Whatever was refused above (a DEL, an SREM), no probe key outlives the check for long.
+for _, k in ipairs(KEYS) do redis.pcall('PEXPIRE', k, ttl) end
 return refused
 `;
 
-/** Returns what was refused; empty when all is allowed. */
-async function probePermissions(client: Redis, config: ResolvedConfig): Promise<Refusal[]> {
-  const base = `${config.namespace}:baton:check:${process.pid}`;
-  const k = { s: `${base}:s`, l: `${base}:l`, set: `${base}:set`, h: `${base}:h` };
+/**
+ * Returns what was refused; empty when all is allowed. Throws on any other error, and once
+ * `signal` is aborted (the check timed out): it then sends nothing more.
+ */
+async function probePermissions(client: Redis, config: ResolvedConfig, k: ProbeKeys, signal: AbortSignal): Promise<Refusal[]> {
   const channel = `${config.namespace}:baton:enqueued`;
   const refused: Refusal[] = [];
-  const refuse = (command: string, message: string) => {
-    const kind = /\bkeys?\b/i.test(message) ? 'key' : /\bchannels?\b/i.test(message) ? 'channel' : 'command';
+  const refuse = (command: string, message: string): boolean => {
+    const kind = classifyRefusal(message);
+    if (kind === undefined) return false;
     if (!refused.some((r) => r.command === command && r.refused === kind)) refused.push({ command, refused: kind });
+    return true;
   };
   const tried = async (name: string, run: () => Promise<unknown>): Promise<unknown> => {
+    signal.throwIfAborted();
     try {
       return await run();
     } catch (err) {
-      const message = String((err as Error)?.message);
-      if (!message.startsWith('NOPERM')) throw err;
-      refuse(name, message);
+      if (!refuse(name, String((err as Error)?.message))) throw err;
       return undefined;
     }
   };
+  /** Creates a key and gives it its TTL in one round trip (a pipeline: Redis runs both in turn). */
+  const created = (name: string, key: string, create: (p: ChainableCommander) => ChainableCommander) =>
+    tried(name, async () => {
+      const res = await create(client.pipeline()).pexpire(key, PROBE_TTL_MS).exec();
+      const err = res?.[0]?.[0];
+      if (err) throw err;
+      return res?.[0]?.[1];
+    });
 
+  // ioredis's ready check on every worker connection: a NOPERM only makes it skip the check
+  // (with a warning), an unknown INFO makes every connection fail.
+  await tried('INFO', () => client.info('server').catch((err: Error) => {
+    if (classifyRefusal(String(err?.message)) === 'unknown') throw err;
+  }));
   // Data commands the workers and the master send directly.
-  await tried('SET', () => client.set(k.s, '1', 'PX', 60_000));
+  await tried('SET', () => client.set(k.s, '1', 'PX', PROBE_TTL_MS));
   await tried('GET', () => client.get(k.s));
   await tried('MGET', () => client.mget(k.s));
   await tried('EXISTS', () => client.exists(k.s));
-  await tried('RPUSH', () => client.rpush(k.l, 'x'));
+  await created('RPUSH', k.l, (p) => p.rpush(k.l, 'x'));
   await tried('LSET', () => client.lset(k.l, 0, 'x'));
   await tried('LINDEX', () => client.lindex(k.l, 0));
   await tried('LLEN', () => client.llen(k.l));
   await tried('LRANGE', () => client.lrange(k.l, 0, -1));
   await tried('LREM', () => client.lrem(k.l, 0, 'x'));
-  await tried('SADD', () => client.sadd(k.set, 'x'));
+  await created('SADD', k.set, (p) => p.sadd(k.set, 'x'));
   await tried('SISMEMBER', () => client.sismember(k.set, 'x'));
   await tried('SMEMBERS', () => client.smembers(k.set));
   await tried('SREM', () => client.srem(k.set, 'x'));
-  await tried('HSET', () => client.hset(k.h, 'f', 'v'));
+  await created('HSET', k.h, (p) => p.hset(k.h, 'f', 'v'));
   await tried('HDEL', () => client.hdel(k.h, 'f'));
   await tried('TIME', () => client.time());
-  // The workers name their connections (ioredis `connectionName`).
-  await tried('CLIENT SETNAME', () => client.client('SETNAME', `baton-resque:check:${process.pid}`));
   await tried('MULTI', async () => {
-    const res = await client.multi().ping().exec();
+    // TIME: no key, so a refused key cannot abort the transaction (EXECABORT).
+    const res = await client.multi().time().exec();
     const err = res?.find(([e]) => e)?.[0];
     if (err) throw err;
   });
 
   // The Lua scripts: EVAL, then EVALSHA of the script EVAL just cached, and what the scripts call.
   const keys = [k.s, k.l, k.set, k.h];
-  const fromScript = (await tried('EVAL', () => client.eval(SCRIPT_PROBE, keys.length, ...keys, channel))) as string[] | undefined;
+  const fromScript = (await tried('EVAL', () => client.eval(SCRIPT_PROBE, keys.length, ...keys, channel, PROBE_TTL_MS))) as string[] | undefined;
   if (fromScript !== undefined) {
-    for (let i = 0; i + 1 < fromScript.length; i += 2) refuse(fromScript[i]!, fromScript[i + 1]!);
+    for (let i = 0; i + 1 < fromScript.length; i += 2) {
+      if (!refuse(fromScript[i]!, fromScript[i + 1]!)) throw new Error(`${fromScript[i]} in a script: ${fromScript[i + 1]}`);
+    }
     const sha = createHash('sha1').update(SCRIPT_PROBE).digest('hex');
-    await tried('EVALSHA', () => client.evalsha(sha, keys.length, ...keys, channel));
+    await tried('EVALSHA', () => client.evalsha(sha, keys.length, ...keys, channel, PROBE_TTL_MS));
   } else {
     // An unknown sha: NOSCRIPT means EVALSHA itself is allowed, NOPERM that it is not.
     await tried('EVALSHA', () => client.evalsha('0'.repeat(40), 0)).catch(() => undefined);

@@ -118,7 +118,11 @@ describe('resolveConfig', () => {
   it.each([
     ['redis://u:Pa@ssW0rdX@127.0.0.1:6390/0', 'redis://u:***@127.0.0.1:6390/0'],
     ['redis://127.0.0.1:6390/0?password=S3cret', 'redis://127.0.0.1:6390/0?password=***'],
-    ['redis://u@127.0.0.1:6390/0?db=1&password=S3cret&x=1', 'redis://u@127.0.0.1:6390/0?db=1&password=***&x=1'],
+    ['redis://u@127.0.0.1:6390/0?db=1&password=S3cret&x=1', 'redis://***@127.0.0.1:6390/0?db=1&password=***&x=1'],
+    // A user info without `:` is the legacy password-only form: hidden as a whole.
+    ['redis://S3cret@127.0.0.1:6390/0', 'redis://***@127.0.0.1:6390/0'],
+    ['rediss://S3cret@host', 'rediss://***@host'],
+    ['redis://S3cr%40t@host', 'redis://***@host'],
     ['rediss://:p%2Fw@host', 'rediss://:***@host'],
     ['/tmp/redis.sock?password=S3cret', '/tmp/redis.sock?password=***'],
     ['redis://u:pa/ss@127.0.0.1:6390', 'redis://***@127.0.0.1:6390'],

@@ -82,6 +82,16 @@ export interface WorkerOptions {
   maxRecoveries?: number;
   /** How often the Resque heartbeat is written (Ruby prunes after 300 s without one). Default 30000. */
   heartbeatMs?: number;
+  /**
+   * A supervisor keeps this worker's owner locks while it sees the process alive
+   * (`Queue.holdLocks` at least every `lockTtlMs / 3`, as resque-starter's master does). The
+   * worker then trusts it from the start: after its event loop was blocked past the lock
+   * lifetime, it asks Redis whether a slot was recovered before it aborts that slot's job,
+   * instead of aborting every job at once. Either way the worker also learns it from the locks
+   * themselves (a held lock reads `held <id>` at its next renewal), and stops trusting it once
+   * no renewal has found a held lock for `lockTtlMs` (the supervisor is gone). Default false.
+   */
+  leasesHeldByMaster?: boolean;
 }
 
 export interface InFlightJob {
@@ -245,8 +255,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** performance.now() when the last successful lock renewal was sent: the locks hold until this + lockTtlMs. */
   private renewedAt = 0;
   private stopping: Promise<void> | undefined;
-  /** Someone (a master, `Queue.holdLocks`) keeps our owner locks too: a lapse on our own clock is checked with Redis. */
-  private leasesHeld = false;
+  /**
+   * performance.now() of the last renewal that found our locks held from outside (a master,
+   * `Queue.holdLocks`), or of the start when `leasesHeldByMaster` says so; -Infinity: never.
+   */
+  private heldSeenAt = -Infinity;
+  /** What `leasesHeld` said at the last renewal (only to log its changes). */
+  private wasHeld = false;
   /** When a fast stop's grace runs out (performance.now()); Infinity until one is asked for. */
   private graceDeadline = Infinity;
   private graceTimer: NodeJS.Timeout | undefined;
@@ -329,6 +344,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
       return;
     }
     this.phase = 'running';
+    // Trusted until the master's first hold shows in our locks (it holds once it sees us ready).
+    if (this.opts.leasesHeldByMaster) this.heldSeenAt = this.renewedAt;
+    this.wasHeld = this.leasesHeld;
     this.every(Math.max(50, Math.floor(this.opts.lockTtlMs / 3)), () => this.renewLocks());
     this.every(Math.max(100, Math.floor(this.opts.lockTtlMs / 2)), () => this.runJanitor());
     await this.opts.hooks?.workerStart?.(this);
@@ -780,6 +798,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
+  /**
+   * Someone (a master, `Queue.holdLocks`) keeps our owner locks too, as of the last confirmed
+   * renewal: a renewal found them held (or `leasesHeldByMaster` vouched since the start) within
+   * one lock lifetime before it. A holder renews every lockTtlMs / 3, so a live one never drops
+   * out of this window, and a gone one does within a lock lifetime.
+   */
+  private get leasesHeld(): boolean {
+    return this.renewedAt - this.heldSeenAt < this.opts.lockTtlMs;
+  }
+
   private async renewLocks(): Promise<void> {
     if (this.phase !== 'running') return;
     const sentAt = performance.now();
@@ -800,10 +828,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
     this.renewedAt = sentAt;
     if (heartbeat) this.lastHeartbeat = Date.now();
-    if (renewed.heldByOther && !this.leasesHeld) {
-      this.leasesHeld = true;
-      this.log.debug(`the owner locks of ${this.id} are held from outside too (Queue.holdLocks): a lapse is judged by Redis`);
+    if (renewed.heldByOther) this.heldSeenAt = sentAt;
+    const held = this.leasesHeld;
+    if (held && !this.wasHeld) this.log.debug(`the owner locks of ${this.id} are held from outside too (Queue.holdLocks): a lapse is judged by Redis`);
+    if (!held && this.wasHeld) {
+      this.log.debug(`the owner locks of ${this.id} are no longer held from outside (none found held for ${this.opts.lockTtlMs / 1000}s): a lapse is judged by our own clock`);
     }
+    this.wasHeld = held;
     // With our leases kept from outside, a lapse on our clock proves nothing. A job is lost only
     // where its slot was recovered, which removes the slot's registration in the same script as its
     // jobs; a lock that had lapsed is set again by this renewal, so nobody can recover the slot now.
