@@ -47,6 +47,7 @@ export interface ResqueModule {
     concurrency?: number;
     prefetch?: number;
     lockTtlMs?: number;
+    leasesHeldByMaster?: boolean;
     maxRecoveries?: number;
     interval?: number;
     pid?: number;

@@ -109,6 +109,8 @@ async function main(): Promise<void> {
       concurrency: config.jobConcurrency,
       prefetch: config.prefetch,
       lockTtlMs: config.lockTimeoutMs,
+      // The master holds the leases of its live workers (a job blocking the loop keeps its own).
+      leasesHeldByMaster: true,
       maxRecoveries: config.maxRecoveries,
       ...(config.dequeueInterval !== undefined ? { interval: config.dequeueInterval } : {}),
       ...(config.hooks ? { hooks: config.hooks as Record<string, unknown> } : {}),
