@@ -1,33 +1,18 @@
 import { existsSync } from 'node:fs';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type TestRedis } from './helpers/redis.js';
+import { describe, expect, it } from 'vitest';
 import { BIN, spawnNode, spawnTracked, type Spawned } from './helpers/spawn.js';
 import { readText } from './helpers/start-server.js';
 import { slow } from './helpers/slowness.js';
 import { pidAlive, pollUntil, waitForPidExit } from './helpers/wait.js';
-import { doneIds, enqueueRecords, RS_BIN, RsEnv, type ConfOptions } from './fixtures/rs-harness.js';
+import { doneIds, enqueueRecords, RS_BIN, RsEnv, type ConfOptions, rsSuite } from './fixtures/rs-harness.js';
 
 // Issue 10 (hardening), the master's side: each test reproduces one audit finding and fails
 // without its fix. Jobs that block the event loop use Atomics.wait, as the audit did.
 
-let redis: TestRedis;
-const envs: RsEnv[] = [];
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.close();
-});
-afterEach(() => {
-  for (const e of envs.splice(0)) e.cleanup();
-});
-const setup = (options: ConfOptions, target: TestRedis = redis) => {
-  const e = new RsEnv(target, options);
-  envs.push(e);
-  return e;
-};
+const suite = rsSuite();
+const setup = (options: ConfOptions, target?: { url: string }) => suite.setup(options, target);
 
 const JOBS = `
     /** Records its start, then blocks the event loop for ms (no timer, no I/O runs meanwhile). */
@@ -57,11 +42,11 @@ const JOBS = `
     },`;
 
 const enqueue = async (e: RsEnv, cls: string, ...args: unknown[]) => {
-  const r = redis.client();
+  const r = suite.redis.client();
   await r.sadd(`${e.ns}:queues`, 'rs');
   await r.rpush(`${e.ns}:queue:rs`, JSON.stringify({ class: cls, args }));
 };
-const started = async (e: RsEnv) => (await redis.client().lrange(`${e.ns}:rs:started`, 0, -1)).map((x) => x.split(':')[0]);
+const started = async (e: RsEnv) => (await suite.redis.client().lrange(`${e.ns}:rs:started`, 0, -1)).map((x) => x.split(':')[0]);
 
 describe('resque-starter hardening (issue 10)', { timeout: slow(60_000) }, () => {
   it('item 4: a job that blocks its event loop keeps its lease (the master holds it): it runs once, not again on another worker', async () => {
@@ -69,10 +54,10 @@ describe('resque-starter hardening (issue 10)', { timeout: slow(60_000) }, () =>
     const m = e.master();
     await m.waitForLine(/worker\[1\] \d+ ready/);
     await enqueue(e, 'Block', 'b1', 4000);
-    await pollUntil(async () => (await doneIds(redis.client(), e.ns)).includes('b1'), { what: 'b1 done', timeoutMs: slow(20_000) });
+    await pollUntil(async () => (await doneIds(suite.redis.client(), e.ns)).includes('b1'), { what: 'b1 done', timeoutMs: slow(20_000) });
     // The other worker's janitor ran every 0.5 s while b1's lock (1 s) was not renewed by its worker.
     expect(await started(e)).toEqual(['b1']);
-    expect(await doneIds(redis.client(), e.ns)).toEqual(['b1']);
+    expect(await doneIds(suite.redis.client(), e.ns)).toEqual(['b1']);
     expect(m.output).not.toMatch(/recovered by another worker|put \d+ in-flight job/);
     process.kill(m.pid, 'SIGQUIT');
     expect((await m.waitForExit()).code).toBe(0);
@@ -88,7 +73,7 @@ describe('resque-starter hardening (issue 10)', { timeout: slow(60_000) }, () =>
     await m.waitForLine(/job Block on rs has run longer than jobTimeout/, { timeoutMs: slow(10_000) });
     await m.waitForLine(/job Block on rs of killed worker \d+ recorded as failed \(jobTimeout\)/, { timeoutMs: slow(10_000) });
     await pollUntil(() => e.status()?.workers[0]?.state === 'idle', { what: 'a new idle worker in slot 0', timeoutMs: slow(15_000) });
-    const r = redis.client();
+    const r = suite.redis.client();
     const failed = (await r.lrange(`${e.ns}:failed`, 0, -1)).map((f) => JSON.parse(f) as { exception: string; error: string; payload: { class: string } });
     expect(failed).toHaveLength(1);
     expect(failed[0]).toMatchObject({ exception: 'Resque::JobTimeout', payload: { class: 'Block' } });
@@ -111,7 +96,7 @@ describe('resque-starter hardening (issue 10)', { timeout: slow(60_000) }, () =>
     expect((await m.waitForExit({ timeoutMs: slow(15_000) })).code).toBe(0);
     expect(m.output).toMatch(/sending SIGKILL/);
     // Nothing left for a janitor to find: the job is back, the worker deregistered.
-    const r = redis.client();
+    const r = suite.redis.client();
     expect((await r.lrange(`${e.ns}:queue:rs`, 0, -1)).map((j) => (JSON.parse(j) as { args: unknown[] }).args[0])).toEqual(['b3']);
     expect(await r.smembers(`${e.ns}:workers`)).toEqual([]);
     expect(await r.keys(`${e.ns}:baton:inflight:*`)).toEqual([]);
@@ -124,7 +109,7 @@ describe('resque-starter hardening (issue 10)', { timeout: slow(60_000) }, () =>
     await enqueue(e, 'ExitOnce', 'x1');
     await m.waitForLine(/worker\[0\] \d+ died \(exit code 0\); its jobs go back to their queues/, { timeoutMs: slow(10_000) });
     // Well within the 60 s lock: put back by the master, run again by the new worker.
-    await pollUntil(async () => (await doneIds(redis.client(), e.ns)).includes('x1'), { what: 'x1 done on its second run', timeoutMs: slow(15_000) });
+    await pollUntil(async () => (await doneIds(suite.redis.client(), e.ns)).includes('x1'), { what: 'x1 done on its second run', timeoutMs: slow(15_000) });
     expect(await started(e)).toEqual(['x1', 'x1']);
     process.kill(m.pid, 'SIGQUIT');
     expect((await m.waitForExit()).code).toBe(0);
@@ -135,7 +120,7 @@ describe('resque-starter hardening (issue 10)', { timeout: slow(60_000) }, () =>
     const log = join(e.dir, 'hog.log');
     const m = e.master([], { env: { RS_HOG_LOG: log } });
     await m.waitForLine(/worker\[1\] \d+ ready/);
-    const r = redis.client();
+    const r = suite.redis.client();
     await r.sadd(`${e.ns}:queues`, 'rs');
     await r.rpush(`${e.ns}:queue:rs`, ...[1, 2, 3, 4].map(() => JSON.stringify({ class: 'HogSync', args: [500] })));
     const done = await pollUntil(
@@ -156,7 +141,7 @@ describe('resque-starter hardening (issue 10)', { timeout: slow(60_000) }, () =>
     const m = e.master();
     await m.waitForLine(/worker\[0\] \d+ ready/);
     await enqueue(e, 'Spawn', 's1');
-    const r = redis.client();
+    const r = suite.redis.client();
     const child = await pollUntil(async () => Number(await r.lindex(`${e.ns}:rs:children`, 0)) || undefined, { what: 'the child pid' });
     try {
       expect(pidAlive(child)).toBe(true);
@@ -170,9 +155,9 @@ describe('resque-starter hardening (issue 10)', { timeout: slow(60_000) }, () =>
 
   it('item 8: a TERM that arrives while the master is still starting stops it before any worker starts', async () => {
     // Redis answers only when the test says so: the master is held in its start-up check.
-    const proxy = await holdingProxy(Number(new URL(redis.url).port));
+    const proxy = await holdingProxy(Number(new URL(suite.redis.url).port));
     try {
-      const e = setup({ concurrency: 2 }, { ...redis, url: `redis://127.0.0.1:${proxy.port}` });
+      const e = setup({ concurrency: 2 }, { url: `redis://127.0.0.1:${proxy.port}` });
       const m = e.master();
       await proxy.firstData;
       process.kill(m.pid, 'SIGTERM');
@@ -207,8 +192,8 @@ describe('resque-starter hardening (issue 10)', { timeout: slow(60_000) }, () =>
     const ss = await pollUntil(() => Number(readText(ssPid).trim()) || undefined, { what: "start-server's pid file" });
     try {
       await pollUntil(() => e.status()?.workers.filter((w) => w.state === 'idle').length === 2 || undefined, { what: '2 idle workers', timeoutMs: slow(20_000) });
-      const ids = await enqueueRecords(redis.client(), e.ns, 40, 10);
-      await pollUntil(async () => (await doneIds(redis.client(), e.ns)).length >= ids.length, { what: 'all 40 jobs done', timeoutMs: slow(20_000) });
+      const ids = await enqueueRecords(suite.redis.client(), e.ns, 40, 10);
+      await pollUntil(async () => (await doneIds(suite.redis.client(), e.ns)).length >= ids.length, { what: 'all 40 jobs done', timeoutMs: slow(20_000) });
       expect(pidAlive(ss)).toBe(true);
       const master = Number(readText(e.pidFile).trim());
       expect(pidAlive(master)).toBe(true);

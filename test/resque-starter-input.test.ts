@@ -5,34 +5,20 @@ import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSyn
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../packages/resque-starter/src/config.js';
 import { checkRedis } from '../packages/resque-starter/src/redis-check.js';
 import { freePort } from './helpers/ports.js';
 import { INFRA_VAR, MARK_VAR, runId } from './helpers/procs.js';
-import { startRedis, type TestRedis } from './helpers/redis.js';
+import { startRedis } from './helpers/redis.js';
 import { slow } from './helpers/slowness.js';
 import { BIN, Spawned, spawnNode } from './helpers/spawn.js';
 import { pollUntil } from './helpers/wait.js';
-import { doneIds, enqueueRecords, liveWorkers, RsEnv, type ConfOptions } from './fixtures/rs-harness.js';
+import { doneIds, enqueueRecords, liveWorkers, RsEnv, type ConfOptions, rsSuite } from './fixtures/rs-harness.js';
 
-let redis: TestRedis;
-const envs: RsEnv[] = [];
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.close();
-});
-afterEach(() => {
-  for (const e of envs.splice(0)) e.cleanup();
-});
+const suite = rsSuite();
 /** A per-test dir and conf.ts; `url` replaces the Redis URL the config uses. */
-const setup = (options: ConfOptions = {}, url = redis.url) => {
-  const e = new RsEnv({ ...redis, url }, options);
-  envs.push(e);
-  return e;
-};
+const setup = (options: ConfOptions = {}, url?: string) => suite.setup(options, url === undefined ? undefined : { url });
 const cli = (e: RsEnv, args: string[], env: Record<string, string> = {}) => spawnNode(BIN.resqueStarter, args, { env: e.env(env) });
 /** The whole output (debug lines aside) is this one line: no stack, no second line. */
 const oneLine = (output: string) => {
@@ -44,10 +30,10 @@ const oneLine = (output: string) => {
 const aclUsers: string[] = [];
 const addUser = async (name: string, ...rules: string[]) => {
   aclUsers.push(name);
-  await redis.client().call('ACL', 'SETUSER', name, 'reset', 'on', ...rules);
+  await suite.redis.client().call('ACL', 'SETUSER', name, 'reset', 'on', ...rules);
 };
 afterEach(async () => {
-  for (const name of aclUsers.splice(0)) await redis.client().call('ACL', 'DELUSER', name);
+  for (const name of aclUsers.splice(0)) await suite.redis.client().call('ACL', 'DELUSER', name);
 });
 /**
  * A second private redis-server with `rename-command <name> ""` for each name (startRedis takes
@@ -82,7 +68,7 @@ const probeKeysLeft = async (client: Redis, ns: string) => {
   const keys = (await client.keys(`${ns}:baton:check:*`)).sort();
   return Promise.all(keys.map(async (k) => ({ key: k.slice(ns.length), pttl: await client.pttl(k) })));
 };
-const userUrl = (user: string, password: string) => `redis://${user}:${encodeURIComponent(password)}@127.0.0.1:${redis.port}`;
+const userUrl = (user: string, password: string) => `redis://${user}:${encodeURIComponent(password)}@127.0.0.1:${suite.redis.port}`;
 
 describe('resque-starter: bounds (items 13, 14)', () => {
   it.each([
@@ -171,7 +157,7 @@ describe('resque-starter: Redis (items 16, 22)', () => {
     const check = cli(e, ['check', '--redis', '-c', e.conf]);
     expect((await check.waitForExit()).code).toBe(1);
     expect(oneLine(check.output)).toBe(
-      `resque-starter: Redis at redis://rs_noscript:***@127.0.0.1:${redis.port} refuses what the workers need (NOPERM): commands EVAL, EVALSHA (grant +@scripting)`,
+      `resque-starter: Redis at redis://rs_noscript:***@127.0.0.1:${suite.redis.port} refuses what the workers need (NOPERM): commands EVAL, EVALSHA (grant +@scripting)`,
     );
     const offline = cli(e, ['check', '-c', e.conf]);
     expect((await offline.waitForExit()).code).toBe(0);
@@ -195,7 +181,7 @@ describe('resque-starter: Redis (items 16, 22)', () => {
     expect((await ok.waitForExit()).code).toBe(0);
     expect(ok.output).toMatch(/Redis at redis:\/\/rs_full:\*\*\*@127\.0\.0\.1:\d+ answers and permits what the workers need\)$/m);
     // Nothing of the probe is left behind.
-    expect(await redis.client().keys(`${full.ns}:baton:check:*`)).toEqual([]);
+    expect(await suite.redis.client().keys(`${full.ns}:baton:check:*`)).toEqual([]);
   });
 
   it('a server with `rename-command CLIENT ""` passes the check and runs jobs (ioredis ignores a failed CLIENT SETNAME)', async () => {
@@ -236,17 +222,17 @@ describe('resque-starter: Redis (items 16, 22)', () => {
     const check = cli(e, ['check', '--redis', '-c', e.conf]);
     expect((await check.waitForExit()).code).toBe(1);
     expect(oneLine(check.output)).toMatch(/refuses what the workers need \(NOPERM\): commands DEL \(grant \+del\)$/);
-    const left = await probeKeysLeft(redis.client(), e.ns);
+    const left = await probeKeysLeft(suite.redis.client(), e.ns);
     expect(left.length).toBeGreaterThan(0);
     for (const { key, pttl } of left) expect({ key, expires: pttl > 0 && pttl <= 60_000 }).toEqual({ key, expires: true });
   });
 
   it('a probe interrupted by an error (a probe key of the wrong type) leaves no key behind', async () => {
-    const ns = redis.namespace();
-    const admin = redis.client();
+    const ns = suite.redis.namespace();
+    const admin = suite.redis.client();
     // In this process, so the probe keys (<ns>:baton:check:<pid>:*) are known in advance.
     await admin.set(`${ns}:baton:check:${process.pid}:h`, 'not a hash');
-    const config = resolveConfig({ jobs: { X: () => undefined }, redis: redis.url, namespace: ns }, { path: join(tmpdir(), 'conf.ts') });
+    const config = resolveConfig({ jobs: { X: () => undefined }, redis: suite.redis.url, namespace: ns }, { path: join(tmpdir(), 'conf.ts') });
     await expect(checkRedis(config)).rejects.toThrow(/the permission check failed: WRONGTYPE/);
     expect(await probeKeysLeft(admin, ns)).toEqual([]);
   });
@@ -257,7 +243,7 @@ describe('resque-starter: Redis (items 16, 22)', () => {
   ])('the password (%s) never reaches the log', async (_what, url) => {
     const password = 'Pa@ssW0rdX';
     await addUser('rs_pw', `>${password}`, '~*', '&*', '+@all');
-    const e = setup({ concurrency: 1 }, url(password).replace(':0/', `:${redis.port}/`));
+    const e = setup({ concurrency: 1 }, url(password).replace(':0/', `:${suite.redis.port}/`));
     const m = e.master();
     await m.waitForLine(/worker\[0\] \d+ ready/);
     process.kill(m.pid, 'SIGQUIT');
@@ -267,7 +253,7 @@ describe('resque-starter: Redis (items 16, 22)', () => {
   });
 
   it.each([['/'], ['#'], ['?']])('a password containing `%s` is a ConfigError that says to percent-encode it', async (c) => {
-    const e = setup({ concurrency: 1 }, `redis://u:pa${c}ss@127.0.0.1:${redis.port}/0`);
+    const e = setup({ concurrency: 1 }, `redis://u:pa${c}ss@127.0.0.1:${suite.redis.port}/0`);
     const check = cli(e, ['check', '-c', e.conf]);
     expect((await check.waitForExit()).code).toBe(78);
     const line = oneLine(check.output);

@@ -1,26 +1,11 @@
 import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type TestRedis } from './helpers/redis.js';
+import { describe, expect, it } from 'vitest';
 import { BIN, spawnNode } from './helpers/spawn.js';
 import { pidAlive, pollUntil, waitForPidExit } from './helpers/wait.js';
-import { doneIds, enqueueRecords, liveWorkers, RsEnv } from './fixtures/rs-harness.js';
+import { doneIds, enqueueRecords, liveWorkers, RsEnv, rsSuite, type ConfOptions } from './fixtures/rs-harness.js';
 
-let redis: TestRedis;
-const envs: RsEnv[] = [];
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.close();
-});
-afterEach(() => {
-  for (const e of envs.splice(0)) e.cleanup();
-});
-const setup = (...args: ConstructorParameters<typeof RsEnv> extends [unknown, ...infer R] ? R : never) => {
-  const e = new RsEnv(redis, ...args);
-  envs.push(e);
-  return e;
-};
+const suite = rsSuite();
+const setup = (options?: ConfOptions) => suite.setup(options);
 const readyWorkers = (e: RsEnv, n: number) =>
   pollUntil(() => {
     const s = e.status();
@@ -78,7 +63,7 @@ describe('resque-starter master', () => {
     const e = setup({ concurrency: 1 });
     const m = e.master();
     await readyWorkers(e, 1);
-    const r = redis.client();
+    const r = suite.redis.client();
     await enqueueRecords(r, e.ns, 1, 1500, 'slow');
     await pollUntil(() => e.status()?.workers[0]?.state === 'busy', { what: 'worker busy' });
     const t0 = Date.now();
@@ -94,7 +79,7 @@ describe('resque-starter master', () => {
     const e = setup({ concurrency: 1 });
     const m = e.master();
     await readyWorkers(e, 1);
-    const r = redis.client();
+    const r = suite.redis.client();
     await enqueueRecords(r, e.ns, 1, 20_000, 'long');
     await enqueueRecords(r, e.ns, 1, 0, 'next');
     await pollUntil(async () => (await r.llen(`${e.ns}:rs:started`)) === 1, { what: 'job started' });
@@ -129,7 +114,7 @@ describe('resque-starter master', () => {
     const e = setup({ concurrency: 1, extra: 'maxMemory: 120,' });
     const m = e.master();
     const first = (await readyWorkers(e, 1)).workers[0]!.pid!;
-    const r = redis.client();
+    const r = suite.redis.client();
     await r.rpush(`${e.ns}:queue:rs`, JSON.stringify({ class: 'Hog', args: [200] }));
     await m.waitForLine(/recycl/);
     await waitForPidExit(first, { timeoutMs: 10_000 });
@@ -146,7 +131,7 @@ describe('resque-starter master', () => {
     const e = setup({ concurrency: 1, extra: 'maxJobs: 5,' });
     const m = e.master();
     const first = (await readyWorkers(e, 1)).workers[0]!.pid!;
-    const r = redis.client();
+    const r = suite.redis.client();
     // Sub-millisecond jobs: the worker reserves batches of 1, 2, 4 …, so the 5th job is inside a batch.
     await r.rpush(`${e.ns}:queue:rs`, ...Array.from({ length: 12 }, (_, i) => JSON.stringify({ class: 'Quick', args: [`q${i}`] })));
     await r.publish(`${e.ns}:baton:enqueued`, 'rs');
@@ -165,7 +150,7 @@ describe('resque-starter master', () => {
     const e = setup({ concurrency: 1, extra: 'jobTimeout: 0.3, termTimeout: 0.5,' });
     const m = e.master();
     const first = (await readyWorkers(e, 1)).workers[0]!.pid!;
-    const r = redis.client();
+    const r = suite.redis.client();
     await r.rpush(`${e.ns}:queue:rs`, JSON.stringify({ class: 'Stubborn', args: [30_000] }));
     await m.waitForLine(/job Stubborn on rs has run longer than jobTimeout \(0\.3s\): aborting it/);
     await m.waitForLine(/job Stubborn ignored its abort for 0\.5s: killing the worker \(SIGKILL\)/);
@@ -257,7 +242,7 @@ describe('resque-starter master', () => {
     await readyWorkers(e, 1);
     process.kill(m.pid, 'SIGUSR2');
     await pollUntil(() => e.status()?.workers[0]?.state === 'paused' && e.status()?.master.paused, { what: 'paused' });
-    const r = redis.client();
+    const r = suite.redis.client();
     await enqueueRecords(r, e.ns, 1, 0);
     const title = readFileSync(`/proc/${e.status()!.workers[0]!.pid}/cmdline`, 'utf8');
     expect(title).toContain('PAUSED');
