@@ -407,7 +407,9 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
       case 'handoff': {
         const by = Number(req.pid);
         if (!Number.isInteger(by) || by <= 1) return { ok: false, error: 'bad pid' };
-        if (state.phase !== 'running') return { ok: false, error: `the master is ${state.phase}` };
+        // Still starting (HUP storm: a newer generation came up first): the hand-off waits in
+        // the loop and this master starts as OLD, with no worker of its own.
+        if (loop.isOpen && state.phase !== 'running') return { ok: false, error: `the master is ${state.phase}` };
         dispatch({ type: 'handoff', by, generation: req.generation });
         subscribers.set(conn, by);
         lastPushed = state.workers.length;
@@ -441,7 +443,7 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
     control = await listenControl(ctlPath, {
       request: handleControl,
       closed: (conn) => {
-        if (subscribers.delete(conn) && state.old && subscribers.size === 0) {
+        if (subscribers.delete(conn) && (state.old || !loop.isOpen) && subscribers.size === 0) {
           dispatch({ type: 'handoffEnded', reason: 'lost' });
           reclaimPidFile();
         }
@@ -505,7 +507,14 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
   logger.info(messages.starting(process.pid, config.concurrency, config.queues, describeRedis(config.redis), generation));
   const attached = await tracker.attach(olds);
   const stop = loop.take(isStopSignal);
-  loop.open({ type: 'start', desired: config.concurrency, olds: attached, stop: stop?.type === 'signal' ? stop.signal : undefined });
+  const replaced = loop.take((e) => e.type === 'handoff');
+  loop.open({
+    type: 'start',
+    desired: config.concurrency,
+    olds: attached,
+    stop: stop?.type === 'signal' ? stop.signal : undefined,
+    replacedBy: replaced?.type === 'handoff' ? { by: replaced.by, generation: replaced.generation } : undefined,
+  });
 
   const code = await done;
 

@@ -109,7 +109,8 @@ export type TimerName = 'ready' | 'stop' | 'kill' | 'job' | 'jobKill' | 'hold';
 
 export type MasterEvent =
   /** `stop`: a stop signal that arrived while the master was starting (it takes effect before any worker starts). */
-  | { type: 'start'; desired: number; olds: OldMaster[]; stop?: SignalName | undefined }
+  /** `replacedBy`: a newer master asked to take over while this one was starting (a HUP storm): it starts as OLD, with no worker. */
+  | { type: 'start'; desired: number; olds: OldMaster[]; stop?: SignalName | undefined; replacedBy?: { by: number; generation: number | undefined } | undefined }
   | { type: 'spawned'; key: number; pid: number }
   | { type: 'spawnFailed'; key: number; error: string }
   | { type: 'hello'; pid: number; id: string; ids?: string[] | undefined }
@@ -445,6 +446,7 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
         s.handoff = { startedAt: now, spawned: 0, pendingRetires: 0, lastOldLive: oldLive(s), retiredSlots: [] };
         log(messages.handoffStart(s.olds, s.desired));
       }
+      if (event.replacedBy) beingReplaced(event.replacedBy.by, event.replacedBy.generation);
       if (event.stop) handleSignal(event.stop);
       break;
     }
@@ -658,18 +660,7 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
     }
 
     case 'handoff': {
-      if (s.phase !== 'running') break;
-      s.old = { by: event.by, desiredBefore: s.old?.desiredBefore ?? s.desired };
-      s.reload = undefined;
-      s.reloadPending = false;
-      s.holdUntil = 0;
-      fx.push({ type: 'clearTimer', key: 'hold' });
-      // Workers still starting are not needed any more; from now on each TTOU retires one of
-      // those that are left, so the count to go down from is theirs, not the configured one.
-      for (const w of s.workers) if (w.phase !== 'ready') stopWorker(w, 'quick', 'scale');
-      s.desired = s.workers.filter((w) => !w.stop).length;
-      for (const w of s.workers) if (w.pid !== undefined && w.phase === 'ready') fx.push({ type: 'send', pid: w.pid, message: { t: 'old', old: true } });
-      log(messages.handedOff(event.by, event.generation, s.workers.length));
+      beingReplaced(event.by, event.generation);
       break;
     }
 
@@ -729,6 +720,24 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
       }
       break;
     }
+  }
+
+  /** A newer master takes over from this one: from now on this one only retires workers. */
+  function beingReplaced(by: number, generation: number | undefined) {
+    if (s.phase !== 'running') return;
+    s.old = { by, desiredBefore: s.old?.desiredBefore ?? s.desired };
+    // Whatever this master was taking over is the newer one's to finish.
+    s.handoff = undefined;
+    s.reload = undefined;
+    s.reloadPending = false;
+    s.holdUntil = 0;
+    fx.push({ type: 'clearTimer', key: 'hold' });
+    // Workers still starting are not needed any more; from now on each TTOU retires one of
+    // those that are left, so the count to go down from is theirs, not the configured one.
+    for (const w of s.workers) if (w.phase !== 'ready') stopWorker(w, 'quick', 'scale');
+    s.desired = s.workers.filter((w) => !w.stop).length;
+    for (const w of s.workers) if (w.pid !== undefined && w.phase === 'ready') fx.push({ type: 'send', pid: w.pid, message: { t: 'old', old: true } });
+    log(messages.handedOff(by, generation, s.workers.length));
   }
 
   function requestReload(source: string) {

@@ -626,3 +626,19 @@ describe('jobTimeout per job (review of issue 10)', () => {
     expect(sim.effects.filter((e) => e.type === 'recover')).toEqual([{ type: 'recover', pid, ids: ['h:1:q'], failed: undefined }]);
   });
 });
+
+describe('HUP storm: replaced while starting (review of issue 10)', () => {
+  it('a master asked to hand off before it started starts as OLD: no worker, nothing asked of its own old masters, it exits', () => {
+    const sim = new Sim();
+    const fx = sim.send({
+      type: 'start',
+      desired: 3,
+      olds: [{ pid: 50, generation: 7, live: 3, linked: true }],
+      replacedBy: { by: 70, generation: 9 },
+    });
+    expect(spawns(fx)).toEqual([]);
+    expect(signals(fx)).toEqual([]);
+    expect(fx.filter((e) => e.type === 'restoreOld')).toEqual([]);
+    expect(fx.find((e) => e.type === 'exit')).toEqual({ type: 'exit', code: 0 });
+  });
+});
