@@ -190,7 +190,7 @@ describe('chaos: workers', () => {
       expect(ss.output).not.toMatch(/recovered dead worker/);
       process.kill(frozen, 'SIGCONT');
       await e.waitAllDone(long, 30_000);
-      // Done once (see 8c for who runs it); nothing lost, nothing run twice to the end.
+      // Done once, by the worker that started it (8c); nothing lost, nothing run twice.
       expect(e.executions().filter((x) => x.id === 'long0' && x.what === 'done')).toHaveLength(1);
       expect(Number(await suite.r.get(`${e.ns}:stat:processed`))).toBe(long.length + short.length);
       const res = await e.finish(suite.r, { ids: [...long, ...short], recoveryMs: undefined, recoveryWhat: '— (the frozen worker kept its job)' });
@@ -210,14 +210,11 @@ describe('chaos: workers', () => {
     await frozenWhileMasterAlive('8 SIGSTOP worker, master alive');
   });
 
-  // KNOWN GAP (reported to the lead; @baton/resque's worker): woken, the worker sees that its own
-  // renewal timer has not run for longer than lockTimeout ("renewed no lock for 3.4s … aborting
-  // its job") and aborts the job although the master held its lease all along and nobody took it;
-  // the job goes back to the queue and runs again from the start, on whichever worker reserves it
-  // (seen: start A, start A, done A; and start A, start B, done B). SIGNALS.md says
-  // such a job "runs once". it.fails: this test starts failing (remove `.fails`) once the worker
-  // checks its lock in Redis before aborting.
-  it.fails('8c. (known gap) woken, the frozen worker does not abort and restart the job its master held the lease of', { timeout: slow(60_000 * SCALE) }, async () => {
+  // Woken, the worker's own renewal timer has not run for longer than lockTimeout; it used to
+  // abort the job on its own clock although its master held the lease all along (the job then
+  // ran again from the start). It now trusts the master's hold (leasesHeldByMaster) and asks
+  // Redis before giving anything up: the job runs once, on the worker that started it.
+  it('8c. woken, the frozen worker does not abort and restart the job its master held the lease of', { timeout: slow(60_000 * SCALE) }, async () => {
     const { frozen, runs } = await frozenWhileMasterAlive('8c SIGSTOP worker, master alive: started once');
     expect(runs).toEqual([`start ${frozen}`, `done ${frozen}`]);
   });
