@@ -115,14 +115,8 @@ describe('Queue.holdLocks (hold-1n.lua)', () => {
     });
     const ids = (await a.waitForLine(/ready (\S+)/))[1]!.split(',');
     // The master's side: keep the leases of the worker it sees alive.
-    let holding = true;
-    const gone: string[] = [];
-    const holder = (async () => {
-      while (holding) {
-        gone.push(...(await queue.holdLocks(ids, lockTtlMs)));
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+    const holder = holdLeases(queue, ids, lockTtlMs);
+    const gone = holder.gone;
     try {
       await a.waitForLine(/leases held/);
       // Blocks 4 lock lifetimes, then awaits a timer its signal would cancel.
@@ -150,8 +144,8 @@ describe('Queue.holdLocks (hold-1n.lua)', () => {
       expect(await suite.client.llen(key('queue:q'))).toBe(0);
       expect(await suite.client.exists(key(`baton:inflight:${ids[0]}`))).toBe(0);
     } finally {
-      holding = false;
-      await holder;
+      holder.holding = false;
+      await holder.done;
       a.kill('SIGTERM');
       await a.waitForExit();
     }
@@ -220,13 +214,7 @@ describe('leases held from outside (Worker: leasesHeldByMaster, held locks read 
       label: 'lease worker',
     });
     const ids = (await proc.waitForLine(/ready (\S+)/, { timeoutMs: slow(10_000) }))[1]!.split(',');
-    const holder = { holding: true, gone: [] as string[], done: Promise.resolve() };
-    holder.done = (async () => {
-      while (holder.holding) {
-        holder.gone.push(...(await queue.holdLocks(ids, lockTtlMs)));
-        await new Promise((r) => setTimeout(r, 100));
-      }
-    })();
+    const holder = holdLeases(queue, ids, lockTtlMs);
     const stop = async () => {
       holder.holding = false;
       await holder.done;
@@ -275,3 +263,15 @@ describe('leases held from outside (Worker: leasesHeldByMaster, held locks read 
     }
   });
 });
+
+/** The master's side of a lease: renews `ids` every 100 ms (its renewal period) until `holding` is cleared. */
+function holdLeases(queue: { holdLocks(ids: readonly string[], ttlMs: number): Promise<string[]> }, ids: readonly string[], ttlMs: number) {
+  const holder = { holding: true, gone: [] as string[], done: Promise.resolve() };
+  holder.done = (async () => {
+    while (holder.holding) {
+      holder.gone.push(...(await queue.holdLocks(ids, ttlMs)));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  })();
+  return holder;
+}

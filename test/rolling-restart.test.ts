@@ -1,28 +1,17 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startRedis, type TestRedis } from './helpers/redis.js';
+import { describe, expect, it } from 'vitest';
 import { BIN, spawnNode, spawnTracked, type Spawned } from './helpers/spawn.js';
 import { slow } from './helpers/slowness.js';
 import { pidAlive, pollUntil, waitForPidExit } from './helpers/wait.js';
-import { doneIds, enqueueRecords, liveWorkers, RsEnv, sampleWorkers } from './fixtures/rs-harness.js';
+import { doneIds, enqueueRecords, liveWorkers, RsEnv, sampleWorkers, rsSuite } from './fixtures/rs-harness.js';
 
 // The full chain: start-server → resque-starter master → worker processes → private redis-server.
 // A HUP to start-server starts a new master generation, which replaces the old master's
 // workers one at a time: never more than concurrency + 1 worker processes alive.
 
 const PERL_START_SERVER = '/usr/bin/start_server';
-let redis: TestRedis;
-const envs: RsEnv[] = [];
-beforeAll(async () => {
-  redis = await startRedis();
-});
-afterAll(async () => {
-  await redis?.close();
-});
-afterEach(() => {
-  for (const e of envs.splice(0)) e.cleanup();
-});
+const suite = rsSuite();
 
 function chain(e: RsEnv, { perl = false, interval = '0.3' } = {}): Spawned {
   const ssPid = join(e.dir, 'ss.pid');
@@ -55,11 +44,7 @@ async function readyWorkers(e: RsEnv, n: number, masterPid?: number) {
     { what: `${n} ready workers`, timeoutMs: slow(20_000) },
   );
 }
-const setup = (concurrency: number, extra = '') => {
-  const e = new RsEnv(redis, { concurrency, extra });
-  envs.push(e);
-  return e;
-};
+const setup = (concurrency: number, extra = '') => suite.setup({ concurrency, extra });
 
 async function rollingRestart(perl: boolean) {
   const C = 3;
@@ -69,7 +54,7 @@ async function rollingRestart(perl: boolean) {
   const oldMaster = masterOf(e);
   const oldWorkers = (await readyWorkers(e, C, oldMaster)).workers.map((w) => w.pid!);
 
-  const r = redis.client();
+  const r = suite.redis.client();
   const ids = await enqueueRecords(r, e.ns, 150, 60);
   await pollUntil(async () => (await doneIds(r, e.ns)).length >= 15, { what: 'jobs flowing' });
   const sampler = sampleWorkers(e.ns, 10);
@@ -130,7 +115,7 @@ describe('rolling restart under start-server', { timeout: slow(30_000) }, () => 
     // Untouched: same master, same workers, still taking jobs.
     expect(masterOf(e)).toBe(oldMaster);
     expect(liveWorkers(e.ns).sort()).toEqual([...before].sort());
-    const r = redis.client();
+    const r = suite.redis.client();
     const ids = await enqueueRecords(r, e.ns, 10, 0);
     await pollUntil(async () => (await doneIds(r, e.ns)).length === ids.length, { what: 'old generation serving' });
     expect(ss.output).not.toMatch(/TTOU/);
@@ -156,7 +141,7 @@ describe('rolling restart under start-server', { timeout: slow(30_000) }, () => 
         .replace('readyTimeout: 10,', 'readyTimeout: 1,')
         .replace('  jobs: {', '  afterFork: async (w, nr) => { if (nr === 1) await new Promise(() => {}); w.retireOldWorker(); },\n  jobs: {'),
     );
-    const r = redis.client();
+    const r = suite.redis.client();
     const ids = await enqueueRecords(r, e.ns, 60, 50);
     const sampler = sampleWorkers(e.ns, 10);
     process.kill(ss.pid, 'SIGHUP');
@@ -183,7 +168,7 @@ describe('rolling restart under start-server', { timeout: slow(30_000) }, () => 
     await readyWorkers(e, C, oldMaster);
     const good = readFileSync(e.conf, 'utf8');
     writeFileSync(e.conf, good.replace('  jobs: {', '  afterFork: async (w, nr) => { if (nr === 1) await new Promise(() => {}); w.retireOldWorker(); },\n  jobs: {'));
-    const r = redis.client();
+    const r = suite.redis.client();
     const ids = await enqueueRecords(r, e.ns, 80, 50);
     process.kill(ss.pid, 'SIGHUP');
     await ss.waitForLine(/TTOU: 3 → 2 worker\(s\)/, { timeoutMs: slow(20_000) });
@@ -212,7 +197,7 @@ describe('rolling restart under start-server', { timeout: slow(30_000) }, () => 
     const oldMaster = await pollUntil(() => (existsSync(e.pidFile) ? masterOf(e) : undefined), { what: 'pid file' });
     await readyWorkers(e, from, oldMaster);
     e.writeConf({ concurrency: to });
-    const r = redis.client();
+    const r = suite.redis.client();
     const ids = await enqueueRecords(r, e.ns, 60, 50);
     const sampler = sampleWorkers(e.ns, 10);
     process.kill(ss.pid, 'SIGHUP');
@@ -233,7 +218,7 @@ describe('rolling restart under start-server', { timeout: slow(30_000) }, () => 
     const ss = chain(e);
     const first = await pollUntil(() => (existsSync(e.pidFile) ? masterOf(e) : undefined), { what: 'pid file' });
     await readyWorkers(e, C, first);
-    const r = redis.client();
+    const r = suite.redis.client();
     const ids = await enqueueRecords(r, e.ns, 120, 80);
     const sampler = sampleWorkers(e.ns, 10);
     for (let i = 0; i < 3; i++) {
@@ -270,7 +255,7 @@ describe('rolling restart under start-server', { timeout: slow(30_000) }, () => 
     const ss = chain(e);
     const m = await pollUntil(() => (existsSync(e.pidFile) ? masterOf(e) : undefined), { what: 'pid file' });
     await readyWorkers(e, 2, m);
-    const r = redis.client();
+    const r = suite.redis.client();
     const ids = await enqueueRecords(r, e.ns, 2, 30_000, 'long');
     await pollUntil(async () => (await r.llen(`${e.ns}:rs:started`)) === 2, { what: 'both jobs started' });
     process.kill(ss.pid, 'SIGTERM');
