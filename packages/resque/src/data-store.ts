@@ -1,17 +1,22 @@
 import type { Redis } from 'ioredis';
 import { createKeys, type Keys } from './keys.js';
 import { encodeJob } from './payload.js';
-import { runScript, runScriptBuffer, type ScriptArg } from './scripts.js';
+import { runScript, type ScriptArg } from './scripts.js';
 import { parseWorkerId } from './worker-id.js';
 import { dateFromRedisTime, formatFailedAt, formatHeartbeat, formatRetriedAt, formatRunAt, formatStarted } from './time.js';
 
 /** A reserved job's payload is its bytes as Redis holds them (payloads need not be valid UTF-8). */
-export type ReserveResult = { kind: 'job'; queue: string; raw: Buffer } | { kind: 'empty' } | { kind: 'paused' } | { kind: 'busy' };
+export type ReserveResult = { kind: 'job'; queue: string; raw: Payload } | { kind: 'empty' } | { kind: 'paused' } | { kind: 'busy' };
+/**
+ * A reserved payload: its text when that is exactly its bytes (valid UTF-8, the usual case: no
+ * Buffer per job on the hot path), else its bytes.
+ */
+export type Payload = string | Buffer;
 /** A finished job to acknowledge: its payload bytes exactly as reserved, and its failure record if it failed. */
 export type Ack = { raw: string | Buffer; failure: string | Buffer | undefined };
 export type Reserved = { acked: boolean; next: ReserveResult };
 /** A settle call's outcome: `acked` false when the slot's list was recovered meanwhile (nothing written); `jobs` reserved in run order. */
-export type Settled = { acked: boolean; next: ReserveResult; jobs: Buffer[] };
+export type Settled = { acked: boolean; next: ReserveResult; jobs: Payload[] };
 /**
  * What a lock renewal found: slots whose lock had lapsed (set again now), slots no longer
  * registered (recovered or pruned), and whether someone else held the locks since the last
@@ -196,7 +201,7 @@ export class DataStore {
    * `lockTtlMs` undefined leaves the owner lock alone (the caller renewed it recently).
    */
   async reserve(id: string, queues: readonly string[], lockTtlMs: number | undefined, ack?: Ack): Promise<Reserved> {
-    const res = (await runScriptBuffer(this.redis, 'reserve', this.ownSlotKeys(id), [
+    const res = (await runScript(this.redis, 'reserve', this.ownSlotKeys(id), [
       this.keys.prefix,
       runAtNow(),
       lockTtlMs ?? '',
@@ -206,7 +211,9 @@ export class DataStore {
       ack?.raw ?? '',
       ack?.failure ?? '',
     ])) as unknown[];
-    return parseReserved(res[0], res[1], res[2]);
+    const r = parseReserved(res[0], res[1], res[2]);
+    if (r.next.kind === 'job') r.next = { ...r.next, raw: (await this.exactPayloads(id, [r.next.raw]))[0]! };
+    return r;
   }
 
   /** `reserve` for several slots of this process in one round trip (and one script run); queue order is slot order. */
@@ -218,8 +225,14 @@ export class DataStore {
       keys.push(k[0]!, k[1]!, k[2]!);
       args.push(s.id, s.ack?.raw ?? '', s.ack?.failure ?? '');
     }
-    const res = (await runScriptBuffer(this.redis, 'reserveMany', keys, args)) as unknown[];
-    return slots.map((_, i) => parseReserved(res[3 * i], res[3 * i + 1], res[3 * i + 2]));
+    const res = (await runScript(this.redis, 'reserveMany', keys, args)) as unknown[];
+    return await Promise.all(
+      slots.map(async (s, i) => {
+        const r = parseReserved(res[3 * i], res[3 * i + 1], res[3 * i + 2]);
+        if (r.next.kind === 'job') r.next = { ...r.next, raw: (await this.exactPayloads(s.id, [r.next.raw]))[0]! };
+        return r;
+      }),
+    );
   }
 
   /**
@@ -236,10 +249,29 @@ export class DataStore {
     const args: ScriptArg[] = [this.keys.prefix, runAtNow(), lockTtlMs ?? '', queues.length, queues, id, o.held, o.acks.length];
     for (const a of o.acks) args.push(a.raw, a.failure ?? '');
     args.push(o.keep, o.want);
-    const res = (await runScriptBuffer(this.redis, 'settle', this.ownSlotKeys(id), args)) as unknown[];
+    const res = (await runScript(this.redis, 'settle', this.ownSlotKeys(id), args)) as unknown[];
     // The same {ack, next, payload…} shape as the one-job script's reply, with every payload.
     const r = parseReserved(res[0], res[1], res[2]);
-    return { ...r, jobs: r.next.kind === 'job' ? (res.slice(2) as Buffer[]) : [] };
+    if (r.next.kind !== 'job') return { ...r, jobs: [] };
+    const jobs = await this.exactPayloads(id, res.slice(2) as string[]);
+    return { acked: r.acked, next: { ...r.next, raw: jobs[0]! }, jobs };
+  }
+
+  /**
+   * Script replies are read as text, which turns bytes that are not valid UTF-8 into U+FFFD.
+   * Only a payload that reads U+FFFD can be such a one: those are read again, as bytes, from
+   * the slot's in-flight list, where the script has just appended the batch (`queue, payload`
+   * pairs, in order), so every payload is acknowledged and given back byte for byte.
+   */
+  private async exactPayloads(id: string, texts: readonly Payload[]): Promise<Payload[]> {
+    if (!texts.some((t) => typeof t === 'string' && t.includes('\uFFFD'))) return [...texts];
+    const pairs = await this.redis.lrangeBuffer(this.ownSlotKeys(id)[0]!, -2 * texts.length, -1);
+    return texts.map((t, i) => {
+      const bytes = pairs.length === 2 * texts.length ? pairs[2 * i + 1] : undefined;
+      // Recovered meanwhile (the list changed): the text is all there is; its ack will fail.
+      if (typeof t !== 'string' || !t.includes('\uFFFD') || !bytes) return t;
+      return bytes.equals(Buffer.from(t)) ? t : bytes;
+    });
   }
 
   async requeue(id: string, raw: string | Buffer): Promise<boolean> {
@@ -304,7 +336,7 @@ const BUSY: ReserveResult = Object.freeze({ kind: 'busy' });
 /** One slot's three entries of the reserve script's reply (see its header). */
 function parseReserved(ack: unknown, next: unknown, payload: unknown): Reserved {
   if (ack === -1) return { acked: false, next: EMPTY };
-  if (Buffer.isBuffer(next)) return { acked: true, next: { kind: 'job', queue: next.toString(), raw: payload as Buffer } };
+  if (typeof next === 'string') return { acked: true, next: { kind: 'job', queue: next, raw: payload as string } };
   return { acked: true, next: next === -1 ? PAUSED : next === -2 ? BUSY : EMPTY };
 }
 

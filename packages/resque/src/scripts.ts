@@ -45,24 +45,16 @@ export type ScriptArg = string | number | Buffer | readonly (string | number | B
  * (a new or restarted server) the command defined by `defineScripts` sends the script itself.
  */
 export function runScript(redis: Redis, name: ScriptName, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
-  return run(redis, name, keys, args, false);
+  return run(redis, name, keys, args);
 }
 
-/**
- * `runScript` whose bulk replies come back as Buffers: payloads are bytes, and a decoded copy
- * (invalid UTF-8 replaced) would neither match Redis's copy when acknowledged nor go back intact.
- */
-export function runScriptBuffer(redis: Redis, name: ScriptName, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
-  return run(redis, name, keys, args, true);
-}
-
-function run(redis: Redis, name: ScriptName, keys: readonly string[], args: readonly ScriptArg[], buffer: boolean): Promise<unknown> {
+function run(redis: Redis, name: ScriptName, keys: readonly string[], args: readonly ScriptArg[]): Promise<unknown> {
   const commands = redis as unknown as Record<string, (...a: unknown[]) => Promise<unknown>>;
-  const fn = commands[buffer ? BUFFER_COMMANDS[name] : COMMANDS[name]];
+  const fn = commands[COMMANDS[name]];
   if (!fn) return Promise.reject(new Error(`script ${name} is not defined on this connection`));
   // ioredis flattens one level of nesting (a list argument) into the command's arguments.
   const flat = args as Array<string | number | Buffer>;
-  const sent = commands[buffer ? 'evalshaBuffer' : 'evalsha']!.call(redis, shas.get(name)!, keys.length, ...keys, ...flat);
+  const sent = commands['evalsha']!.call(redis, shas.get(name)!, keys.length, ...keys, ...flat);
   return sent.catch((err: unknown) => {
     if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
     return DYNAMIC.has(name) ? fn.call(redis, keys.length, ...keys, ...args) : fn.call(redis, ...keys, ...args);
@@ -77,4 +69,3 @@ const shas = new Map<ScriptName, string>();
 const DYNAMIC = new Set((Object.keys(SCRIPTS) as ScriptName[]).filter((n) => SCRIPTS[n].endsWith('n')));
 const COMMANDS = Object.fromEntries(Object.keys(SCRIPTS).map((n) => [n, commandName(n as ScriptName)])) as Record<ScriptName, string>;
 /** ioredis defines `<command>Buffer` next to each command: the same call, bulk replies as Buffers. */
-const BUFFER_COMMANDS = Object.fromEntries(Object.keys(SCRIPTS).map((n) => [n, `${commandName(n as ScriptName)}Buffer`])) as Record<ScriptName, string>;

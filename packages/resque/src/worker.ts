@@ -4,7 +4,7 @@ import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { createRedis, type RedisInput } from './connection.js';
-import { DataStore, EMPTY, type Ack, type Reserved, type Settled } from './data-store.js';
+import { DataStore, EMPTY, type Ack, type Payload, type Reserved, type Settled } from './data-store.js';
 import { decodeJob, describeThrown, encodeFailure, jobIdOf, type JobPayload } from './payload.js';
 import { isDynamic, resolveQueues } from './queues.js';
 import { defineScripts } from './scripts.js';
@@ -149,7 +149,7 @@ interface Slot {
 
 interface Held {
   queue: string;
-  raw: Buffer;
+  raw: Payload;
 }
 
 interface Failure {
@@ -687,8 +687,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   }
 
   /** Runs one job; returns what must be acknowledged, or undefined when the job went back to its queue. */
-  private async perform(slot: Slot, queue: string, raw: Buffer): Promise<Finished | undefined> {
-    const text = raw.toString();
+  private async perform(slot: Slot, queue: string, raw: Payload): Promise<Finished | undefined> {
+    const text = typeof raw === 'string' ? raw : raw.toString();
+    let bytes: Buffer | undefined;
     const decoded = decodeJob(text);
     const payload = decoded.ok ? decoded.payload : undefined;
     let jobId: string | undefined;
@@ -696,7 +697,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
       queue,
       payload,
       raw: text,
-      bytes: raw,
+      get bytes() {
+        return (bytes ??= typeof raw === 'string' ? Buffer.from(raw) : raw);
+      },
       // Hashed when first read (a listener forwarding it to a master): ~1 µs a job saved otherwise (hot path).
       get jobId() {
         return (jobId ??= jobIdOf(raw));
@@ -979,8 +982,8 @@ async function runHooked(hooks: WorkerHooks, handler: JobHandler, ctx: JobContex
  * usual case: ioredis writes an all-string command without a Buffer per argument, hot path),
  * else the bytes themselves.
  */
-function sendable(raw: Buffer, text: string): string | Buffer {
-  return isUtf8(raw) ? text : raw;
+function sendable(raw: Payload, text: string): string | Buffer {
+  return typeof raw === 'string' || isUtf8(raw) ? text : raw;
 }
 
 function withResolvers(): { promise: Promise<void>; resolve: () => void } {
