@@ -689,24 +689,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
   /** Runs one job; returns what must be acknowledged, or undefined when the job went back to its queue. */
   private async perform(slot: Slot, queue: string, raw: Payload): Promise<Finished | undefined> {
     const text = typeof raw === 'string' ? raw : raw.toString();
-    let bytes: Buffer | undefined;
     const decoded = decodeJob(text);
     const payload = decoded.ok ? decoded.payload : undefined;
-    let jobId: string | undefined;
-    const pub: InFlightJob = {
-      queue,
-      payload,
-      raw: text,
-      get bytes() {
-        return (bytes ??= typeof raw === 'string' ? Buffer.from(raw) : raw);
-      },
-      // Hashed when first read (a listener forwarding it to a master): ~1 µs a job saved otherwise (hot path).
-      get jobId() {
-        return (jobId ??= jobIdOf(raw));
-      },
-      startedAt: new Date(),
-      workerId: slot.id,
-    };
+    const pub: InFlightJob = new ReservedJob(queue, payload, text, raw, slot.id);
     const ctx = payload ? new Context(queue, payload, slot.id, this.log) : undefined;
     const job: Running = (slot.job = { pub, ctx, interrupted: false, abandoned: false, finished: false });
     this.wasBusy = true;
@@ -982,6 +967,33 @@ async function runHooked(hooks: WorkerHooks, handler: JobHandler, ctx: JobContex
  * usual case: ioredis writes an all-string command without a Buffer per argument, hot path),
  * else the bytes themselves.
  */
+/**
+ * The public view of a running job. A class, not a literal with getters (one shape for every
+ * job, no closures per job on the hot path); `bytes` and `jobId` are made when first read.
+ */
+class ReservedJob implements InFlightJob {
+  readonly startedAt = new Date();
+  #bytes: Buffer | undefined;
+  #jobId: string | undefined;
+  readonly #reserved: Payload;
+  constructor(
+    readonly queue: string,
+    readonly payload: JobPayload | undefined,
+    readonly raw: string,
+    reserved: Payload,
+    readonly workerId: string,
+  ) {
+    this.#reserved = reserved;
+  }
+  get bytes(): Buffer {
+    return (this.#bytes ??= typeof this.#reserved === 'string' ? Buffer.from(this.#reserved) : this.#reserved);
+  }
+  /** Hashed when first read (a listener forwarding it to a master): ~1 µs a job saved otherwise. */
+  get jobId(): string {
+    return (this.#jobId ??= jobIdOf(this.#reserved));
+  }
+}
+
 function sendable(raw: Payload, text: string): string | Buffer {
   return typeof raw === 'string' || isUtf8(raw) ? text : raw;
 }
