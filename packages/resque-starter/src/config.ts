@@ -1,3 +1,4 @@
+import { checkFileMode, FILE_MODES } from '@baton/process-kit';
 import { isAbsolute, resolve as resolvePath, dirname } from 'node:path';
 import type { RedisOptions } from 'ioredis';
 import { ConfigError } from './errors.js';
@@ -260,8 +261,8 @@ export const DURATION_RANGES = {
 /** Default and bounds of `maxConcurrency`. */
 export const MAX_CONCURRENCY = { default: 128, min: 1, max: 4096 } as const;
 
-/** Default `fileMode` of the status and log files. */
-export const DEFAULT_FILE_MODE = 0o640;
+/** Default `fileMode` of the status and log files (process-kit's, shared with start-server). */
+export const DEFAULT_FILE_MODE = FILE_MODES.status;
 
 const LOG_LEVELS = new Set(['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace', 'verbose']);
 
@@ -534,10 +535,8 @@ export function parseFileMode(value: unknown): number | undefined {
   let mode: number | undefined;
   if (typeof value === 'number' && Number.isInteger(value)) mode = value;
   else if (typeof value === 'string' && /^(?:0o?)?[0-7]{3}$/i.test(value.trim())) mode = parseInt(value.trim().replace(/^0o/i, ''), 8);
-  if (mode === undefined || mode < 0 || mode > 0o777) return undefined;
-  // The owner must read and write the files; others must not write them.
-  if ((mode & 0o600) !== 0o600 || (mode & 0o002) !== 0) return undefined;
-  return mode;
+  // The rule is start-server's `--file-mode` one: owner reads and writes, others do not write.
+  return mode !== undefined && checkFileMode(mode) === undefined ? mode : undefined;
 }
 
 // --- internal ---
