@@ -217,8 +217,11 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
     fx.push({ type: 'clearTimer', key: `job:${jobKey(w, j)}` });
     fx.push({ type: 'clearTimer', key: `jobKill:${jobKey(w, j)}` });
   };
+  /** The running job a job timer was armed for, if it still runs. */
+  const timedJob = (w: WorkerEntry | undefined, e: { startedAt?: number | undefined; slot?: string | undefined }) =>
+    w?.running.find((x) => x.worker === e.slot && x.startedAt === e.startedAt);
   /** A job seen for the first time: it runs in its slot instead of the one before it there. */
-  const jobStarted = (w: WorkerEntry, j: JobInfo) => {
+  const trackJob = (w: WorkerEntry, j: JobInfo) => {
     if (w.running.some((x) => sameJob(x, j))) return;
     for (const x of w.running.filter((x) => x.worker === j.worker)) clearJobTimers(w, x);
     w.running = [...w.running.filter((x) => x.worker !== j.worker), j];
@@ -525,10 +528,11 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
       w.processed = event.processed;
       if (event.rssKb !== undefined) w.rssKb = event.rssKb;
       // What runs now: finished jobs drop their timers, jobs not announced yet get theirs.
-      const now_ = event.jobs ?? (event.job ? [event.job] : []);
-      for (const j of w.running) if (!now_.some((x) => sameJob(x, j))) clearJobTimers(w, j);
-      w.running = w.running.filter((j) => now_.some((x) => sameJob(x, j)));
-      for (const j of now_) jobStarted(w, j);
+      const current = event.jobs ?? (event.job ? [event.job] : []);
+      const ended = w.running.filter((j) => !current.some((x) => sameJob(x, j)));
+      for (const j of ended) clearJobTimers(w, j);
+      w.running = w.running.filter((j) => !ended.includes(j));
+      for (const j of current) trackJob(w, j);
       checkMemory(w);
       break;
     }
@@ -538,7 +542,7 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
       if (!w) break;
       w.activity = 'busy';
       w.job = event.job;
-      jobStarted(w, event.job);
+      trackJob(w, event.job);
       break;
     }
 
@@ -695,7 +699,7 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
           stopWorker(w, 'kill', w.stop?.reason ?? 'shutdown');
           break;
         case 'job': {
-          const j = w?.running.find((x) => x.worker === event.slot && x.startedAt === event.startedAt);
+          const j = timedJob(w, event);
           if (!w || !j || w.pid === undefined) break;
           log(messages.jobTimeout(w.slot, w.pid, j, set.jobTimeoutMs ?? 0), 'warn');
           fx.push({ type: 'send', pid: w.pid, message: { t: 'abort' } });
@@ -708,7 +712,7 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
           break;
         }
         case 'jobKill': {
-          const j = w?.running.find((x) => x.worker === event.slot && x.startedAt === event.startedAt);
+          const j = timedJob(w, event);
           if (!w || !j) break;
           log(messages.jobKilled(w.slot, w.pid, j, set.termTimeoutMs), 'error');
           // This job, whatever the worker runs by the time it is gone and whatever else was

@@ -237,10 +237,9 @@ function reportSoon(afterJobs: boolean): void {
   });
 }
 
+/** After a turn of finished jobs: the status with fresh memory (the limit is checked per job, on 'finished'). */
 function afterJob(): void {
-  const rss = readRssAnonKb('self');
-  report(rss);
-  checkMemory(rss);
+  report(readRssAnonKb('self'));
 }
 
 function checkMemory(rss: number | undefined): void {
