@@ -154,7 +154,7 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((r) => (resolveDone = r));
   let finished = false;
-  let resque: ResqueQueue | undefined;
+  let resque: Promise<ResqueQueue> | undefined;
   const workerScript = fileURLToPath(new URL('./worker-main.js', import.meta.url));
   const execArgv = process.execArgv.filter((a) => !/^--(inspect|debug)/.test(a));
 
@@ -250,9 +250,7 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
         break;
       }
       case 'recover': {
-        const p = recover(fx.pid, fx.ids, fx.failed);
-        recovering.add(p);
-        void p.finally(() => recovering.delete(p));
+        track(recovering, recover(fx.pid, fx.ids, fx.failed));
         break;
       }
       case 'reap':
@@ -307,8 +305,15 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
   };
   let pendingRestore: Promise<void> = Promise.resolve();
 
-  const queueClient = async (): Promise<ResqueQueue> =>
-    (resque ??= new (await loadResque()).Queue({ redis: config.redis, namespace: config.namespace, maxRecoveries: config.maxRecoveries }));
+  // One client for recovery and lease holding, made on first use (the promise, so two first
+  // uses at once do not open two connections).
+  const queueClient = (): Promise<ResqueQueue> =>
+    (resque ??= loadResque().then((m) => new m.Queue({ redis: config.redis, namespace: config.namespace, maxRecoveries: config.maxRecoveries })));
+  /** Keeps `p` in `set` while it runs (the shutdown waits for what is left). */
+  const track = (set: Set<Promise<void>>, p: Promise<void>) => {
+    set.add(p);
+    void p.finally(() => set.delete(p));
+  };
   /** Recoveries under way: the master waits for them (bounded) before it exits. */
   const recovering = new Set<Promise<void>>();
   const recover = async (pid: number, ids: readonly string[], failed: Extract<Effect, { type: 'recover' }>['failed']) => {
@@ -347,8 +352,7 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
       }
       for (const m of left) sendSignal(m.pid, 'SIGKILL');
     })();
-    reaping.add(p);
-    void p.finally(() => reaping.delete(p));
+    track(reaping, p);
   };
 
   // A job that blocks its worker's event loop stops the worker's lock renewal: while the worker
@@ -550,7 +554,7 @@ export async function runMaster(configPath: string, host: MasterHost): Promise<n
     logger.warn(`cleanup: ${(err as Error).message}`);
   }
   try {
-    await resque?.close();
+    await (await resque?.catch(() => undefined))?.close();
   } catch {
     // closing anyway
   }
