@@ -1,0 +1,214 @@
+import type { SignalName } from '@baton/process-kit';
+import type { ControlReply } from '../control.js';
+import type { JobInfo, MasterToWorker } from '../ipc.js';
+
+// The master's state, the events that change it and the effects it asks for: the contract
+// between the pure reducer (this folder) and the master that executes its effects.
+
+/** The parts of the config the reducer decides with (all durations in ms). */
+export interface MasterSettings {
+  readyTimeoutMs: number;
+  /** 0 = wait for ever. */
+  stopTimeoutMs: number;
+  termTimeoutMs: number;
+  jobTimeoutMs: number | undefined;
+  maxMemoryKb: number | undefined;
+  crashLoop: { deaths: number; windowMs: number; delayMs: number; maxDelayMs: number };
+  /** Ceiling for TTIN and `scale` (the config's `concurrency` is checked against it too). */
+  maxConcurrency: number;
+  /** Workers started at once at most: the rest start as these become ready (a big `scale` is not a fork bomb). */
+  maxStarting: number;
+  /** When a worker exits, the processes its jobs left in its process group are stopped too. */
+  reapJobProcesses: boolean;
+}
+
+/** Why a worker is being stopped. Only `scale` and `shutdown` leave its slot empty on purpose. */
+export type StopReason = 'scale' | 'shutdown' | 'replaced' | 'recycle' | 'memory' | 'job-timeout' | 'ready-timeout';
+
+export type StopMode = 'graceful' | 'quick' | 'kill';
+
+/** spawning: effect out, no pid yet · starting: process up, not ready · ready: taking jobs · */
+export type WorkerPhase = 'spawning' | 'starting' | 'ready';
+
+export interface WorkerEntry {
+  /** Unique per spawn (slots are reused, pids are unknown while spawning). */
+  key: number;
+  slot: number;
+  /** Config version the worker was started with; older ones are replaced one by one. */
+  version: number;
+  pid: number | undefined;
+  phase: WorkerPhase;
+  /** Resque worker id (`host:pid:queues`), once the worker said hello. */
+  id: string | undefined;
+  /** Every Resque id of the process (one per unit of `jobConcurrency`). */
+  ids: string[];
+  spawnedAt: number;
+  activity: 'starting' | 'idle' | 'busy' | 'paused';
+  job: JobInfo | undefined;
+  /** Every job it runs, one per slot, each with its own jobTimeout timers. */
+  running: JobInfo[];
+  /** The job it is being killed for (jobTimeout): recorded as failed when it exits. */
+  timedOut: JobInfo | undefined;
+  processed: number;
+  rssKb: number | undefined;
+  stop: { mode: StopMode; reason: StopReason } | undefined;
+  /** Predecessor master this worker retires (TTOU in afterFork) once ready. */
+  retire: number | undefined;
+}
+
+/** An older master generation this one is taking over from (under start-server). */
+export interface Predecessor {
+  pid: number;
+  generation: number | undefined;
+  /** Its live worker processes, as last reported. */
+  live: number;
+  /** True when it talks to us over its control socket (it exits by itself when empty). */
+  linked: boolean;
+}
+
+export interface MasterState {
+  phase: 'idle' | 'running' | 'stopping' | 'done';
+  stopMode: 'graceful' | 'quick' | undefined;
+  settings: MasterSettings;
+  desired: number;
+  paused: boolean;
+  /** A newer master is taking over from this one: it only retires workers (one per TTOU), then exits. */
+  replacedBy: { pid: number; desiredBefore: number } | undefined;
+  /** Control-socket links of the newer masters that asked to take over from this one. */
+  successors: number[];
+  /** Config version new workers get; bumped by each successful reload. */
+  version: number;
+  nextKey: number;
+  workers: WorkerEntry[];
+  /** Unexpected deaths inside the crash-loop window (timestamps). */
+  deaths: number[];
+  holdLevel: number;
+  holdUntil: number;
+  /** Older masters this one is taking over from (rolling restart under start-server). */
+  predecessors: Predecessor[];
+  /**
+   * This master taking over from its predecessors. `pendingRetires`: TTOUs sent to them (by
+   * ready new workers, or by this master) whose worker has not exited yet;
+   * `lastPredecessorLive`: their workers at the last count; `retiredSlots`: slots whose new
+   * worker already retired one predecessor worker.
+   */
+  takeover: { startedAt: number; pendingRetires: number; lastPredecessorLive: number; retiredSlots: number[] } | undefined;
+  /** In-place rolling replacement after HUP / restart file. */
+  reload: { startedAt: number } | undefined;
+  reloadPending: boolean;
+  /** A config reload effect is out and has not come back. */
+  loadingConfig: boolean;
+  /** On exit, give the predecessors their workers back (a failed takeover). */
+  restoreOnExit: boolean;
+  exitCode: number;
+}
+
+export type TimerName = 'ready' | 'stop' | 'kill' | 'job' | 'jobKill' | 'hold';
+
+export type MasterEvent =
+  /**
+   * `stop`: a stop signal that arrived while the master was starting (it takes effect before
+   * any worker starts). `successor`: a newer master asked to take over while this one was
+   * starting (a HUP storm): it starts as replaced, with no worker.
+   */
+  | {
+      type: 'start';
+      desired: number;
+      predecessors: Predecessor[];
+      stop?: SignalName | undefined;
+      successor?: { link: number; by: number; generation: number | undefined } | undefined;
+    }
+  | { type: 'spawned'; key: number; pid: number }
+  | { type: 'spawnFailed'; key: number; error: string }
+  | { type: 'hello'; pid: number; id: string; ids?: string[] | undefined }
+  /** `retired`: its afterFork sent TTOU to the predecessor it was to retire (`retireOldWorker()`). */
+  | { type: 'ready'; pid: number; retired?: boolean | undefined }
+  /** Sent by the worker synchronously before the handler runs (a job that blocks its loop is still seen). */
+  | { type: 'jobStarted'; pid: number; job: JobInfo }
+  /** `jobs`: every job the process is running (one per slot); `job` is the one its title shows. */
+  | { type: 'report'; pid: number; activity: 'idle' | 'busy' | 'paused'; job: JobInfo | undefined; jobs?: JobInfo[] | undefined; processed: number; rssKb?: number | undefined }
+  | { type: 'recycling'; pid: number; reason: string }
+  | { type: 'fatal'; pid: number; message: string }
+  | { type: 'exit'; pid: number; code: number | null; signal: string | null }
+  | { type: 'signal'; signal: SignalName }
+  /** The control socket's `scale` (input already validated); `reply`: the request to answer. */
+  | { type: 'scale'; desired: number; reply?: number | undefined }
+  | { type: 'reloadRequest'; source: string }
+  /** `configId`: the loaded config, swapped in by the master only on `applyConfig`. */
+  | { type: 'reloaded'; settings: MasterSettings; desired: number; configId: number }
+  | { type: 'reloadFailed'; error: string }
+  | { type: 'memory'; samples: Array<{ pid: number; rssKb: number }> }
+  /** A predecessor's live worker count (pushed over its link, or counted through /proc). */
+  | { type: 'predecessorWorkers'; pid: number; live: number }
+  | { type: 'predecessorGone'; pid: number }
+  /** The control socket's `handoff`: a newer master takes over from this one over link `link`. */
+  | { type: 'successorLinked'; link: number; by: number; generation: number | undefined; reply?: number | undefined }
+  /** The control socket's `restore` on link `link`: that successor gave up. */
+  | { type: 'successorRestored'; link: number }
+  /** Link `link`'s socket closed. */
+  | { type: 'successorLost'; link: number }
+  /** `slot`: for job timers, the Resque id of the worker slot running the job (one per unit of jobConcurrency). */
+  | { type: 'timer'; timer: TimerName; key?: number | undefined; startedAt?: number | undefined; slot?: string | undefined };
+
+export type Effect =
+  | { type: 'spawn'; key: number; slot: number; version: number; retire: number | undefined; paused: boolean }
+  | { type: 'signal'; pid: number; signal: SignalName; group: boolean }
+  | { type: 'send'; pid: number; message: MasterToWorker }
+  /** `failed`: the job that ran past jobTimeout; it is recorded as failed, not put back. */
+  | { type: 'recover'; pid: number; ids: string[]; failed?: { job: JobInfo; error: string } | undefined }
+  /** The exited worker's process group (what its jobs started): TERM now, KILL after termTimeout. */
+  | { type: 'reap'; pid: number }
+  | { type: 'setTimer'; key: string; ms: number; event: MasterEvent }
+  | { type: 'clearTimer'; key: string }
+  | { type: 'reloadConfig' }
+  /** The config loaded as `configId` is accepted: the master swaps it in now. */
+  | { type: 'applyConfig'; configId: number }
+  /** QUIT to predecessors that are not linked (they do not know they should exit when empty). */
+  | { type: 'quitPredecessors'; pids: number[] }
+  /** Give the predecessors their workers back (a failed takeover). */
+  | { type: 'restorePredecessors'; pids: number[] }
+  /** Answer control request `id`. */
+  | { type: 'reply'; id: number; reply: ControlReply }
+  /** A replacement ended: this master serves again and its pid file must name it again. */
+  | { type: 'reclaimPidFile' }
+  | { type: 'status' }
+  | { type: 'log'; level: LogLevel; message: string }
+  | { type: 'exit'; code: number };
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface Step {
+  state: MasterState;
+  effects: Effect[];
+}
+
+/** Why: one place that says what a master knows before its first event. */
+export function initialState(settings: MasterSettings): MasterState {
+  return {
+    phase: 'idle',
+    stopMode: undefined,
+    settings,
+    desired: 0,
+    paused: false,
+    replacedBy: undefined,
+    successors: [],
+    version: 1,
+    nextKey: 1,
+    workers: [],
+    deaths: [],
+    holdLevel: 0,
+    holdUntil: 0,
+    predecessors: [],
+    takeover: undefined,
+    reload: undefined,
+    reloadPending: false,
+    loadingConfig: false,
+    restoreOnExit: false,
+    exitCode: 0,
+  };
+}
+
+/** Why: the C+1 bound counts the predecessors' live workers beside this master's own. */
+export function predecessorLive(state: MasterState): number {
+  return state.predecessors.reduce((n, p) => n + p.live, 0);
+}
