@@ -1,59 +1,25 @@
-import type { RedisOptions } from 'ioredis';
+import type { InFlightJob, Queue, Worker } from '@baton/resque';
 
-// The slice of `@baton/resque` this package uses (issue 3's contract). Loaded lazily so the
-// master can validate a config (`check`) without connecting anywhere.
+// The slice of `@baton/resque` this package uses, taken from the library's own types (so it
+// cannot drift from them). The module is loaded lazily so the master can validate a config
+// (`check`) without loading the library or connecting anywhere.
 
-export interface ResqueJobRef {
-  queue: string;
-  payload: { class: string; args: unknown[] };
-  startedAt: number | Date;
-  /** sha1 hex of the payload bytes: the job's identity in its slot's in-flight list. */
-  jobId?: string;
-  /** The Resque id of the slot running it. */
-  workerId?: string;
-}
+/** A job as the worker process reports it to its master. */
+export type ResqueJobRef = Pick<InFlightJob, 'queue' | 'payload' | 'startedAt' | 'jobId' | 'workerId'>;
 
-export interface ResqueWorker {
-  readonly id: string;
-  /** One id per unit of concurrency (slot k > 0 registers as host:pid+k:queues). */
-  readonly ids?: readonly string[];
-  readonly state: 'starting' | 'idle' | 'busy' | 'paused' | 'stopping' | 'stopped';
-  readonly current: readonly ResqueJobRef[];
-  readonly processed: number;
-  start(): Promise<void>;
-  pause(): void | Promise<void>;
-  resume(): void | Promise<void>;
-  abortCurrentJobs(): void;
-  stop(options: { graceful: boolean; graceMs?: number }): Promise<void>;
-  on(event: string, listener: (...args: unknown[]) => void): unknown;
-}
+/** What the worker process drives. */
+export type ResqueWorker = Pick<
+  Worker,
+  'id' | 'ids' | 'state' | 'current' | 'processed' | 'start' | 'pause' | 'resume' | 'abortCurrentJobs' | 'stop' | 'on'
+>;
 
-export interface ResqueQueue {
-  recoverWorker(workerId: string): Promise<number>;
-  /** Records the in-flight job `jobId` (sha1 of its payload) of slot `workerId` as failed and drops it from the slot. */
-  failInflight(workerId: string, jobId: string, failure: { exception: string; error: string }): Promise<boolean>;
-  /** Extends the owner locks that still exist; returns the ids whose lock was gone. */
-  holdLocks(workerIds: readonly string[], ttlMs: number): Promise<string[]>;
-  close(): Promise<void> | void;
-}
+/** What the master uses: job recovery, jobTimeout failures, lease holding. */
+export type ResqueQueue = Pick<Queue, 'recoverWorker' | 'failInflight' | 'holdLocks' | 'close'>;
 
+/** The module's two constructors, as `import('@baton/resque')` gives them. */
 export interface ResqueModule {
-  Queue: new (options: { redis: string | RedisOptions; namespace?: string; maxRecoveries?: number }) => ResqueQueue;
-  Worker: new (options: {
-    redis: string | RedisOptions;
-    namespace?: string;
-    queues: string[];
-    jobs: Record<string, (...args: any[]) => unknown>;
-    concurrency?: number;
-    prefetch?: number;
-    lockTtlMs?: number;
-    leasesHeldByMaster?: boolean;
-    maxRecoveries?: number;
-    interval?: number;
-    pid?: number;
-    logger?: unknown;
-    hooks?: Record<string, unknown>;
-  }) => ResqueWorker;
+  Queue: new (...args: ConstructorParameters<typeof Queue>) => ResqueQueue;
+  Worker: new (...args: ConstructorParameters<typeof Worker>) => ResqueWorker;
 }
 
 let loaded: Promise<ResqueModule> | undefined;
@@ -65,3 +31,9 @@ export function loadResque(): Promise<ResqueModule> {
   loaded ??= import(name) as Promise<ResqueModule>;
   return loaded;
 }
+
+// Compile-time conformance: the real module is a ResqueModule (a change to @baton/resque that
+// breaks what this package calls fails the build here, not at run time in a worker).
+type RealModule = typeof import('@baton/resque');
+const conforms = (m: RealModule): ResqueModule => m;
+void conforms;

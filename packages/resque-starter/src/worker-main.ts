@@ -130,8 +130,8 @@ async function main(): Promise<void> {
       if (config?.maxJobs !== undefined && started >= config.maxJobs) recycle(`maxJobs ${config.maxJobs} reached`);
       reportSoon(false);
     });
-    for (const ev of ['idle', 'paused', 'resumed']) w.on(ev, () => reportSoon(false));
-    for (const ev of ['success', 'failure']) w.on(ev, () => reportSoon(true));
+    for (const ev of ['idle', 'paused', 'resumed'] as const) w.on(ev, () => reportSoon(false));
+    for (const ev of ['success', 'failure'] as const) w.on(ev, () => reportSoon(true));
     // Emitted when a handler has settled, before the worker acknowledges it and reserves the
     // next job: a recycle decided here starts no further job.
     if (config.maxMemoryKb !== undefined) w.on('finished', () => checkMemory(readRssAnonKb('self')));
