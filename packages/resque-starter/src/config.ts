@@ -1,6 +1,6 @@
 import { checkFileMode, FILE_MODES } from '@baton/process-kit';
-import { isAbsolute, resolve as resolvePath, dirname } from 'node:path';
 import type { RedisOptions } from 'ioredis';
+import { describe, describeNumber, FieldReader, type ResolveContext } from './config-fields.js';
 import { ConfigError } from './errors.js';
 
 /** A job handler: called with the payload's args spread, like Ruby's `perform(*args)`. */
@@ -239,24 +239,8 @@ const KNOWN_FIELDS = new Set<string>([
   'maxLifetime', 'jobTimeout', 'stopTimeout', 'termTimeout', 'readyTimeout', 'redisTimeout', 'lockTimeout', 'maxRecoveries', 'reapJobProcesses', 'statusInterval',
   'crashLoop', 'serverStarterStatusFile', 'beforeFork', 'afterFork',
 ]);
-/**
- * Allowed range, in seconds, of every duration field: Node's timers overflow above 2³¹−1 ms
- * (~24.8 days) and fire at once, and tiny values (a 1 ms lock) make no sense.
- */
-export const DURATION_RANGES = {
-  dequeueInterval: [0.01, 3600],
-  maxLifetime: [0.1, 1_209_600],
-  jobTimeout: [0.01, 86_400],
-  stopTimeout: [0.1, 86_400],
-  termTimeout: [0.1, 3600],
-  readyTimeout: [0.1, 3600],
-  redisTimeout: [0.1, 600],
-  lockTimeout: [1, 3600],
-  statusInterval: [0.05, 3600],
-  'crashLoop.window': [1, 86_400],
-  'crashLoop.delay': [0.01, 3600],
-  'crashLoop.maxDelay': [0.01, 86_400],
-} as const satisfies Record<string, readonly [number, number]>;
+
+export { DURATION_RANGES, type ResolveContext } from './config-fields.js';
 
 /** Default and bounds of `maxConcurrency`. */
 export const MAX_CONCURRENCY = { default: 128, min: 1, max: 4096 } as const;
@@ -266,24 +250,11 @@ export const DEFAULT_FILE_MODE = FILE_MODES.status;
 
 const LOG_LEVELS = new Set(['silent', 'fatal', 'error', 'warn', 'info', 'debug', 'trace', 'verbose']);
 
-export interface ResolveContext {
-  /** Absolute path of the config file (for relative paths and error locations). */
-  path: string;
-  /** Environment (REDIS_URL, BATON_LOG_LEVEL); only `cli.ts` passes process.env. */
-  env?: Readonly<Record<string, string | undefined>>;
-  /** The config file's text, to point validation errors at the right line. */
-  source?: string;
-}
-
 /**
  * Why: normalise and validate in one pure step (STYLE lesson 17), so a broken config is one
  * clear `file:line` error before any worker starts, and `check` gives the same answer.
  */
 export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig {
-  const env = ctx.env ?? {};
-  const fail = (field: string, message: string): never => {
-    throw new ConfigError(message, ctx.path, locate(ctx, field));
-  };
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(
       `Expected the config file to \`export default defineConfig({ ... })\`, got ${describe(raw)}`,
@@ -291,171 +262,21 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
       `${ctx.path}:1`,
     );
   }
-  const c = raw as Record<string, unknown>;
-  for (const key of Object.keys(c)) {
-    if (!KNOWN_FIELDS.has(key)) fail(key, `Unknown config field \`${key}\`${suggest(key)}`);
+  const f = new FieldReader(raw as Record<string, unknown>, ctx);
+  for (const key of Object.keys(f.obj)) {
+    if (!KNOWN_FIELDS.has(key)) f.fail(key, `Unknown config field \`${key}\`${suggest(key)}`);
   }
-
-  const flag = (field: string, dflt: boolean): boolean => {
-    const v = c[field];
-    if (v === undefined) return dflt;
-    if (typeof v !== 'boolean') fail(field, `Expected \`${field}\` to be true or false, got ${describe(v)}`);
-    return v as boolean;
-  };
-  const int = (field: string, min: number, dflt: number): number => {
-    const v = c[field];
-    if (v === undefined) return dflt;
-    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
-      fail(field, `Expected \`${field}\` to be an integer ≥ ${min}, got ${describe(v)}`);
-    }
-    return v as number;
-  };
-  const optPositive = (field: string, obj: Record<string, unknown> = c, label = field): number | undefined => {
-    const v = obj[field];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'number' || !Number.isFinite(v) || v <= 0) {
-      fail(label, `Expected \`${label}\` to be a positive number, got ${describe(v)}`);
-    }
-    return v as number;
-  };
-  /** A duration in seconds within DURATION_RANGES (undefined when not set). */
-  const optSeconds = (field: string, obj: Record<string, unknown> = c, label: keyof typeof DURATION_RANGES = field as keyof typeof DURATION_RANGES) => {
-    const v = obj[field];
-    if (v === undefined) return undefined;
-    const [min, max] = DURATION_RANGES[label];
-    if (typeof v !== 'number' || !(v >= min && v <= max)) {
-      fail(label, `Expected \`${label}\` to be between ${min} and ${max} seconds, got ${describeNumber(v)}`);
-    }
-    return v as number;
-  };
-  const optString = (field: string): string | undefined => {
-    const v = c[field];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'string' || v === '') fail(field, `Expected \`${field}\` to be a non-empty string, got ${describe(v)}`);
-    return v as string;
-  };
-  const optPath = (field: string): string | undefined => {
-    const v = optString(field);
-    return v === undefined ? undefined : isAbsolute(v) ? v : resolvePath(dirname(ctx.path), v);
-  };
-  const seconds = (field: string, dflt: number | undefined, obj: Record<string, unknown> = c, label: keyof typeof DURATION_RANGES = field as keyof typeof DURATION_RANGES) => {
-    const v = optSeconds(field, obj, label);
-    const s = v ?? dflt;
-    return s === undefined ? undefined : Math.round(s * 1000);
-  };
-  const fn = <F>(field: string): F | undefined => {
-    const v = c[field];
-    if (v === undefined) return undefined;
-    if (typeof v !== 'function') fail(field, `Expected \`${field}\` to be a function, got ${describe(v)}`);
-    return v as F;
-  };
-  const idOf = (field: string): string | number | undefined => {
-    const v = c[field];
-    if (v === undefined) return undefined;
-    if ((typeof v === 'string' && v !== '') || (typeof v === 'number' && Number.isInteger(v) && v >= 0)) return v;
-    return fail(field, `Expected \`${field}\` to be a name or a numeric id, got ${describe(v)}`);
-  };
-
-  // jobs
-  const jobs = c.jobs;
-  if (jobs === undefined) fail('jobs', 'Missing `jobs`: map each Resque class name to its handler, e.g. `jobs: { Archive: async (id) => { ... } }`');
-  if (jobs === null || typeof jobs !== 'object' || Array.isArray(jobs)) fail('jobs', `Expected \`jobs\` to be an object of handlers, got ${describe(jobs)}`);
-  for (const [name, handler] of Object.entries(jobs as Record<string, unknown>)) {
-    if (typeof handler !== 'function') fail(name, `Expected the handler of job \`${name}\` to be a function, got ${describe(handler)}`);
-  }
-
-  // queues
-  let queues: string[];
-  const q = c.queues;
-  if (q === undefined) queues = ['*'];
-  else if (typeof q === 'string') queues = q.split(',').map((s) => s.trim()).filter(Boolean);
-  else if (Array.isArray(q) && q.every((x) => typeof x === 'string')) queues = (q as string[]).map((s) => s.trim()).filter(Boolean);
-  else queues = fail('queues', `Expected \`queues\` to be a list of queue names, got ${describe(q)}`);
-  if (queues.length === 0) fail('queues', 'Expected `queues` to name at least one queue (or `*`)');
-  for (const name of queues) {
-    if (/[\s:]/.test(name)) fail('queues', `Expected queue names without spaces or colons, got \`${name}\``);
-  }
-
-  // redis
-  const redisRaw = c.redis;
-  let redis: string | RedisOptions;
-  if (redisRaw === undefined) redis = env.REDIS_URL || 'redis://127.0.0.1:6379';
-  else if (typeof redisRaw === 'string') {
-    if (!/^rediss?:\/\//.test(redisRaw) && !redisRaw.startsWith('/')) {
-      fail('redis', `Expected \`redis\` to be a redis:// or rediss:// URL (or ioredis options), got \`${redactUrl(redisRaw)}\``);
-    }
-    if (!redisRaw.startsWith('/') && !URL.canParse(redisRaw)) {
-      fail(
-        'redis',
-        `Expected \`redis\` to be a valid URL, got \`${redactUrl(redisRaw)}\`; percent-encode special characters in the user name and password (\`/\` as %2F, \`#\` as %23, \`?\` as %3F, \`@\` as %40, e.g. with encodeURIComponent)`,
-      );
-    }
-    redis = redisRaw;
-  } else if (redisRaw !== null && typeof redisRaw === 'object' && !Array.isArray(redisRaw)) redis = redisRaw as RedisOptions;
-  else redis = fail('redis', `Expected \`redis\` to be a URL or ioredis options, got ${describe(redisRaw)}`);
-
-  const namespace = optString('namespace') ?? 'resque';
-
-  let logLevel: LogLevelName | number = (env.BATON_LOG_LEVEL as LogLevelName | undefined) || 'info';
-  if (c.logLevel !== undefined) {
-    const l = c.logLevel;
-    if (!((typeof l === 'string' && LOG_LEVELS.has(l)) || (typeof l === 'number' && Number.isInteger(l)))) {
-      fail('logLevel', `Expected \`logLevel\` to be one of ${[...LOG_LEVELS].join(', ')}, got ${describe(l)}`);
-    }
-    logLevel = l as LogLevelName | number;
-  }
-
-  const cl = c.crashLoop;
-  if (cl !== undefined && (cl === null || typeof cl !== 'object' || Array.isArray(cl))) {
-    fail('crashLoop', `Expected \`crashLoop\` to be an object, got ${describe(cl)}`);
-  }
-  const clo = (cl ?? {}) as Record<string, unknown>;
-  for (const key of Object.keys(clo)) {
-    if (!['deaths', 'window', 'delay', 'maxDelay'].includes(key)) fail(key, `Unknown field \`crashLoop.${key}\``);
-  }
-  let deaths = 4;
-  if (clo.deaths !== undefined) {
-    if (typeof clo.deaths !== 'number' || !Number.isInteger(clo.deaths) || clo.deaths < 0) {
-      fail('deaths', `Expected \`crashLoop.deaths\` to be an integer ≥ 0, got ${describe(clo.deaths)}`);
-    }
-    deaths = clo.deaths as number;
-  }
-  const crashLoop = {
-    deaths,
-    windowMs: seconds('window', 60, clo, 'crashLoop.window')!,
-    delayMs: seconds('delay', 1, clo, 'crashLoop.delay')!,
-    maxDelayMs: seconds('maxDelay', 60, clo, 'crashLoop.maxDelay')!,
-  };
-
-  const hooks = c.hooks;
-  if (hooks !== undefined && (hooks === null || typeof hooks !== 'object')) fail('hooks', `Expected \`hooks\` to be an object, got ${describe(hooks)}`);
-
-  const prefetch = int('prefetch', 1, 16);
-  if (prefetch > 1000) fail('prefetch', `Expected \`prefetch\` to be an integer from 1 to 1000, got ${describe(prefetch)}`);
-  const maxMemory = optPositive('maxMemory');
-  const maxJobs = c.maxJobs === undefined ? undefined : int('maxJobs', 1, 0);
-  const dequeueInterval = optSeconds('dequeueInterval');
-  const stopTimeout = c.stopTimeout;
-  let stopTimeoutMs = 60_000;
-  if (stopTimeout === Infinity) stopTimeoutMs = 0;
-  else if (stopTimeout !== undefined) stopTimeoutMs = seconds('stopTimeout', 60)!;
-
-  const maxConcurrency = int('maxConcurrency', MAX_CONCURRENCY.min, MAX_CONCURRENCY.default);
-  if (maxConcurrency > MAX_CONCURRENCY.max) {
-    fail('maxConcurrency', `Expected \`maxConcurrency\` to be an integer from ${MAX_CONCURRENCY.min} to ${MAX_CONCURRENCY.max}, got ${describeNumber(maxConcurrency)}`);
-  }
-  const concurrency = int('concurrency', 0, 1);
-  if (concurrency > maxConcurrency) {
-    fail(
-      'concurrency',
-      `Expected \`concurrency\` to be at most \`maxConcurrency\` (${maxConcurrency}), got ${describeNumber(concurrency)}; raise \`maxConcurrency\` (up to ${MAX_CONCURRENCY.max}) if you mean it`,
-    );
-  }
-  const fileMode = c.fileMode === undefined ? DEFAULT_FILE_MODE : parseFileMode(c.fileMode);
-  if (fileMode === undefined) {
-    fail('fileMode', `Expected \`fileMode\` to be a file mode such as 0o640 or '0640' (owner read and write, not writable by others), got ${describe(c.fileMode)}`);
-  }
-
+  const jobs = resolveJobs(f);
+  const queues = resolveQueues(f);
+  const redis = resolveRedis(f, ctx.env ?? {});
+  const namespace = f.optString('namespace') ?? 'resque';
+  const logLevel = resolveLogLevel(f, ctx.env ?? {});
+  const crashLoop = resolveCrashLoop(f, ctx);
+  const hooks = f.obj.hooks;
+  if (hooks !== undefined && (hooks === null || typeof hooks !== 'object')) f.fail('hooks', `Expected \`hooks\` to be an object, got ${describe(hooks)}`);
+  const prefetch = f.int('prefetch', 1, 16);
+  if (prefetch > 1000) f.fail('prefetch', `Expected \`prefetch\` to be an integer from 1 to 1000, got ${describe(prefetch)}`);
+  const { concurrency, maxConcurrency } = resolveConcurrency(f);
   return {
     path: ctx.path,
     concurrency,
@@ -463,35 +284,144 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     queues,
     redis,
     namespace,
-    dequeueInterval,
-    jobConcurrency: int('jobConcurrency', 1, 1),
+    dequeueInterval: f.optSeconds('dequeueInterval'),
+    jobConcurrency: f.int('jobConcurrency', 1, 1),
     prefetch,
-    jobs: jobs as Readonly<Record<string, JobHandler>>,
+    jobs,
     hooks: hooks as Readonly<Record<string, unknown>> | undefined,
-    pidFile: optPath('pidFile'),
-    statusFile: optPath('statusFile'),
-    logFile: optPath('logFile'),
-    fileMode: fileMode!,
+    ...resolveFiles(f),
     logLevel,
-    restartFile: optPath('restartFile'),
-    user: idOf('user'),
-    group: idOf('group'),
-    maxMemoryKb: maxMemory === undefined ? undefined : Math.round(maxMemory * 1024),
-    maxJobs,
-    maxLifetimeMs: seconds('maxLifetime', undefined),
-    jobTimeoutMs: seconds('jobTimeout', undefined),
-    stopTimeoutMs,
-    termTimeoutMs: seconds('termTimeout', 4)!,
-    readyTimeoutMs: seconds('readyTimeout', 30)!,
-    redisTimeoutMs: seconds('redisTimeout', 5)!,
-    lockTimeoutMs: seconds('lockTimeout', 10)!,
-    maxRecoveries: int('maxRecoveries', 1, 3),
-    reapJobProcesses: flag('reapJobProcesses', true),
-    statusIntervalMs: seconds('statusInterval', 1)!,
+    user: f.idOf('user'),
+    group: f.idOf('group'),
+    ...resolveLimits(f),
+    readyTimeoutMs: f.ms('readyTimeout', 30),
+    redisTimeoutMs: f.ms('redisTimeout', 5),
+    lockTimeoutMs: f.ms('lockTimeout', 10),
+    maxRecoveries: f.int('maxRecoveries', 1, 3),
+    reapJobProcesses: f.flag('reapJobProcesses', true),
+    statusIntervalMs: f.ms('statusInterval', 1),
     crashLoop,
-    serverStarterStatusFile: optPath('serverStarterStatusFile'),
-    beforeFork: fn<ResqueStarterConfig['beforeFork']>('beforeFork'),
-    afterFork: fn<NonNullable<ResqueStarterConfig['afterFork']>>('afterFork') ?? defaultAfterFork,
+    beforeFork: f.fn<ResqueStarterConfig['beforeFork']>('beforeFork'),
+    afterFork: f.fn<NonNullable<ResqueStarterConfig['afterFork']>>('afterFork') ?? defaultAfterFork,
+  };
+}
+
+/** `jobs`: Resque class name → handler, required. */
+function resolveJobs(f: FieldReader): Readonly<Record<string, JobHandler>> {
+  const jobs = f.obj.jobs;
+  if (jobs === undefined) f.fail('jobs', 'Missing `jobs`: map each Resque class name to its handler, e.g. `jobs: { Archive: async (id) => { ... } }`');
+  if (jobs === null || typeof jobs !== 'object' || Array.isArray(jobs)) f.fail('jobs', `Expected \`jobs\` to be an object of handlers, got ${describe(jobs)}`);
+  for (const [name, handler] of Object.entries(jobs)) {
+    if (typeof handler !== 'function') f.fail(name, `Expected the handler of job \`${name}\` to be a function, got ${describe(handler)}`);
+  }
+  return jobs as Readonly<Record<string, JobHandler>>;
+}
+
+/** `queues`: a list (or a comma-separated string) of names or patterns; `*` by default. */
+function resolveQueues(f: FieldReader): string[] {
+  const q = f.obj.queues;
+  let queues: string[];
+  if (q === undefined) queues = ['*'];
+  else if (typeof q === 'string') queues = q.split(',').map((s) => s.trim()).filter(Boolean);
+  else if (Array.isArray(q) && q.every((x) => typeof x === 'string')) queues = (q as string[]).map((s) => s.trim()).filter(Boolean);
+  else queues = f.fail('queues', `Expected \`queues\` to be a list of queue names, got ${describe(q)}`);
+  if (queues.length === 0) f.fail('queues', 'Expected `queues` to name at least one queue (or `*`)');
+  for (const name of queues) {
+    if (/[\s:]/.test(name)) f.fail('queues', `Expected queue names without spaces or colons, got \`${name}\``);
+  }
+  return queues;
+}
+
+/** `redis`: a redis:// or rediss:// URL, a socket path or ioredis options; REDIS_URL or the local server by default. */
+function resolveRedis(f: FieldReader, env: Readonly<Record<string, string | undefined>>): string | RedisOptions {
+  const r = f.obj.redis;
+  if (r === undefined) return env.REDIS_URL || 'redis://127.0.0.1:6379';
+  if (r !== null && typeof r === 'object' && !Array.isArray(r)) return r as RedisOptions;
+  if (typeof r !== 'string') return f.fail('redis', `Expected \`redis\` to be a URL or ioredis options, got ${describe(r)}`);
+  if (!/^rediss?:\/\//.test(r) && !r.startsWith('/')) {
+    f.fail('redis', `Expected \`redis\` to be a redis:// or rediss:// URL (or ioredis options), got \`${redactUrl(r)}\``);
+  }
+  if (!r.startsWith('/') && !URL.canParse(r)) {
+    f.fail(
+      'redis',
+      `Expected \`redis\` to be a valid URL, got \`${redactUrl(r)}\`; percent-encode special characters in the user name and password (\`/\` as %2F, \`#\` as %23, \`?\` as %3F, \`@\` as %40, e.g. with encodeURIComponent)`,
+    );
+  }
+  return r;
+}
+
+function resolveLogLevel(f: FieldReader, env: Readonly<Record<string, string | undefined>>): LogLevelName | number {
+  const l = f.obj.logLevel;
+  if (l === undefined) return (env.BATON_LOG_LEVEL as LogLevelName | undefined) || 'info';
+  if (!((typeof l === 'string' && LOG_LEVELS.has(l)) || (typeof l === 'number' && Number.isInteger(l)))) {
+    f.fail('logLevel', `Expected \`logLevel\` to be one of ${[...LOG_LEVELS].join(', ')}, got ${describe(l)}`);
+  }
+  return l as LogLevelName | number;
+}
+
+function resolveCrashLoop(f: FieldReader, ctx: ResolveContext): ResolvedConfig['crashLoop'] {
+  const cl = f.obj.crashLoop;
+  if (cl !== undefined && (cl === null || typeof cl !== 'object' || Array.isArray(cl))) {
+    f.fail('crashLoop', `Expected \`crashLoop\` to be an object, got ${describe(cl)}`);
+  }
+  const c = new FieldReader((cl ?? {}) as Record<string, unknown>, ctx);
+  for (const key of Object.keys(c.obj)) {
+    if (!['deaths', 'window', 'delay', 'maxDelay'].includes(key)) c.fail(key, `Unknown field \`crashLoop.${key}\``);
+  }
+  const deaths = c.obj.deaths;
+  if (deaths !== undefined && (typeof deaths !== 'number' || !Number.isInteger(deaths) || deaths < 0)) {
+    c.fail('deaths', `Expected \`crashLoop.deaths\` to be an integer ≥ 0, got ${describe(deaths)}`);
+  }
+  return {
+    deaths: (deaths as number | undefined) ?? 4,
+    windowMs: c.ms('window', 60, 'crashLoop.window'),
+    delayMs: c.ms('delay', 1, 'crashLoop.delay'),
+    maxDelayMs: c.ms('maxDelay', 60, 'crashLoop.maxDelay'),
+  };
+}
+
+function resolveConcurrency(f: FieldReader): { concurrency: number; maxConcurrency: number } {
+  const maxConcurrency = f.int('maxConcurrency', MAX_CONCURRENCY.min, MAX_CONCURRENCY.default);
+  if (maxConcurrency > MAX_CONCURRENCY.max) {
+    f.fail('maxConcurrency', `Expected \`maxConcurrency\` to be an integer from ${MAX_CONCURRENCY.min} to ${MAX_CONCURRENCY.max}, got ${describeNumber(maxConcurrency)}`);
+  }
+  const concurrency = f.int('concurrency', 0, 1);
+  if (concurrency > maxConcurrency) {
+    f.fail(
+      'concurrency',
+      `Expected \`concurrency\` to be at most \`maxConcurrency\` (${maxConcurrency}), got ${describeNumber(concurrency)}; raise \`maxConcurrency\` (up to ${MAX_CONCURRENCY.max}) if you mean it`,
+    );
+  }
+  return { concurrency, maxConcurrency };
+}
+
+/** The master's files: paths relative to the config file, and the mode they are created with. */
+function resolveFiles(f: FieldReader): Pick<ResolvedConfig, 'pidFile' | 'statusFile' | 'logFile' | 'fileMode' | 'restartFile' | 'serverStarterStatusFile'> {
+  const fileMode = f.obj.fileMode === undefined ? DEFAULT_FILE_MODE : parseFileMode(f.obj.fileMode);
+  if (fileMode === undefined) {
+    f.fail('fileMode', `Expected \`fileMode\` to be a file mode such as 0o640 or '0640' (owner read and write, not writable by others), got ${describe(f.obj.fileMode)}`);
+  }
+  return {
+    pidFile: f.optPath('pidFile'),
+    statusFile: f.optPath('statusFile'),
+    logFile: f.optPath('logFile'),
+    fileMode,
+    restartFile: f.optPath('restartFile'),
+    serverStarterStatusFile: f.optPath('serverStarterStatusFile'),
+  };
+}
+
+/** When a worker or a job is stopped: memory, job count, lifetime, job and stop timeouts. */
+function resolveLimits(f: FieldReader): Pick<ResolvedConfig, 'maxMemoryKb' | 'maxJobs' | 'maxLifetimeMs' | 'jobTimeoutMs' | 'stopTimeoutMs' | 'termTimeoutMs'> {
+  const maxMemory = f.optPositive('maxMemory');
+  return {
+    maxMemoryKb: maxMemory === undefined ? undefined : Math.round(maxMemory * 1024),
+    maxJobs: f.obj.maxJobs === undefined ? undefined : f.int('maxJobs', 1, 0),
+    maxLifetimeMs: f.ms('maxLifetime', undefined),
+    jobTimeoutMs: f.ms('jobTimeout', undefined),
+    // Infinity: wait for ever (0 in the resolved config).
+    stopTimeoutMs: f.obj.stopTimeout === Infinity ? 0 : f.ms('stopTimeout', 60),
+    termTimeoutMs: f.ms('termTimeout', 4),
   };
 }
 
@@ -541,36 +471,8 @@ export function parseFileMode(value: unknown): number | undefined {
 
 // --- internal ---
 
-function describe(v: unknown): string {
-  if (v === undefined) return 'nothing';
-  if (v === null) return '`null`';
-  if (typeof v === 'function') return 'a function';
-  if (Array.isArray(v)) return 'an array';
-  if (typeof v === 'object') return 'an object';
-  if (typeof v === 'string') return `\`${v}\` (string)`;
-  return `\`${String(v)}\` (${typeof v})`;
-}
-
-/** Numbers as the user wrote them (`0.001`, `1000000000`), anything else as `describe`. */
-function describeNumber(v: unknown): string {
-  return typeof v === 'number' ? `\`${String(v)}\`` : describe(v);
-}
-
 function suggest(key: string): string {
   const lower = key.toLowerCase().replace(/[_-]/g, '');
   for (const k of KNOWN_FIELDS) if (k.toLowerCase() === lower) return `; did you mean \`${k}\`?`;
   return `; known fields: ${[...KNOWN_FIELDS].join(', ')}`;
-}
-
-/** `file:line:col` of the first `field:` in the source, else the file alone. */
-function locate(ctx: ResolveContext, field: string): string {
-  if (!ctx.source) return ctx.path;
-  const re = new RegExp(`(^|[\\s{,'"])${field.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}['"]?\\s*[:(]`, 'm');
-  const m = re.exec(ctx.source);
-  if (!m) return ctx.path;
-  const index = m.index + m[1]!.length;
-  const before = ctx.source.slice(0, index);
-  const line = before.split('\n').length;
-  const col = index - before.lastIndexOf('\n');
-  return `${ctx.path}:${line}:${col}`;
 }
