@@ -14,7 +14,7 @@ import {
 } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { isAlive } from './terminate.js';
+import { isAlive } from './kill.js';
 
 /**
  * Default permission bits of the files a supervisor writes. Pid files stay readable by every
@@ -119,15 +119,6 @@ export function readPidFile(path: string): number | undefined {
   const m = /^\s*(\d+)\s*$/m.exec(text.split('\n')[0] ?? '');
   const n = m ? Number(m[1]) : NaN;
   return Number.isSafeInteger(n) && n > 0 ? n : undefined;
-}
-
-/** The command line of a live pid (NULs as spaces), or '' when unreadable. */
-export function readCmdline(pid: number): string {
-  try {
-    return readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-  } catch {
-    return '';
-  }
 }
 
 /** A log file that cannot be opened safely: a planted link, an unsafe kind of file, or an open error. */

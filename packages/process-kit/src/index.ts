@@ -1,19 +1,11 @@
 export { parseSignal, resolveSignal, describeSignal, describeExit, signalNumber, type SignalName } from './signals.js';
 export { createLogger, resolveLevel, type Logger, type LoggerOptions } from './logger.js';
-export {
-  terminate,
-  waitForChildExit,
-  sendSignal,
-  isAlive,
-  type TerminateOptions,
-  type TerminateResult,
-} from './terminate.js';
+export { sendSignal, isAlive } from './kill.js';
 export {
   writeFileAtomic,
   acquirePidFile,
   releasePidFile,
   readPidFile,
-  readCmdline,
   PidFileError,
   openLogFile,
   LogFileError,
@@ -23,6 +15,22 @@ export {
   type PidFileOptions,
   type FileModeOptions,
 } from './files.js';
+export {
+  readCmdline,
+  readRssAnonKb,
+  readStat,
+  readEnvVar,
+  isLiveProcess,
+  listProcesses,
+  groupMembers,
+  stillRunning,
+  type ProcStat,
+  type ProcessRef,
+} from './proc.js';
 export { ignoreOutputErrors, writeQuietly, type OutputStream } from './output.js';
-export { UsageError } from './errors.js';
+export { UsageError, ControlError } from './errors.js';
 export { createTimerTable, type TimerTable } from './timers.js';
+export { createEventLoop, type EventLoop, type EventLoopOptions } from './event-loop.js';
+export { createNodeHost, signalAndWake, type ProcessHost, type ChildSpec, type ChildEvents, type Child } from './host.js';
+export { createFakeHost, type FakeHost, type FakeSpawn, type FakeChild, type SentSignal } from './fake-host.js';
+export { formatStatusFile, parseStatusFile, type StatusLine } from './server-starter-status.js';
