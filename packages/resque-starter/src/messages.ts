@@ -1,6 +1,6 @@
 import { describeExit, type SignalName } from '@baton/process-kit';
-import type { JobInfo, } from './ipc.js';
-import type { OldMaster, StopMode, StopReason } from './state.js';
+import type { JobInfo } from './ipc.js';
+import type { Predecessor, StopMode, StopReason } from './state/model.js';
 
 // Every log line of the master, one function each: tests and operators grep for these.
 
@@ -15,7 +15,6 @@ const REASONS: Record<StopReason, string> = {
   memory: 'over maxMemory',
   'job-timeout': 'job timeout',
   'ready-timeout': 'not ready in time',
-  'rollout-aborted': 'rolling restart aborted',
 };
 
 export const messages = {
@@ -72,23 +71,23 @@ export const messages = {
   reloadDone: (ms: number, n: number) => `rolling replacement done in ${sec(ms)}: ${n} worker(s) on the new config`,
   reloadAborted: (slot: number, why: string, kept: number) =>
     `rolling replacement stopped: the new worker[${slot}] failed (${why}); ${kept} worker(s) keep running the previous code`,
-  ignoredWhileOld: (what: string) => `${what} ignored: a newer master is taking over from this one`,
-  handoffStart: (olds: readonly OldMaster[], desired: number) =>
-    `rolling restart: taking over from old master(s) ${olds.map((o) => `${o.pid}${o.generation !== undefined ? ` (generation ${o.generation})` : ''} with ${o.live} worker(s)`).join(', ')}; ` +
+  ignoredWhileReplaced: (what: string) => `${what} ignored: a newer master is taking over from this one`,
+  takeoverStarted: (predecessors: readonly Predecessor[], desired: number) =>
+    `rolling restart: taking over from old master(s) ${predecessors.map((p) => `${p.pid}${p.generation !== undefined ? ` (generation ${p.generation})` : ''} with ${p.live} worker(s)`).join(', ')}; ` +
     `one worker at a time, at most ${desired + 1} alive`,
-  handoffDone: (ms: number, ready: number, olds: readonly number[]) =>
-    `rolling restart done in ${sec(ms)}: ${ready} new worker(s) ready; old master(s) ${olds.join(',') || 'none'} have no workers left`,
-  handoffAborted: (slot: number, why: string, olds: readonly number[]) =>
-    `rolling restart aborted: new worker[${slot}] failed (${why}); old master(s) ${olds.join(',')} keep serving and get their workers back; this master exits`,
+  takeoverDone: (ms: number, ready: number, predecessors: readonly number[]) =>
+    `rolling restart done in ${sec(ms)}: ${ready} new worker(s) ready; old master(s) ${predecessors.join(',') || 'none'} have no workers left`,
+  takeoverAborted: (slot: number, why: string, predecessors: readonly number[]) =>
+    `rolling restart aborted: new worker[${slot}] failed (${why}); old master(s) ${predecessors.join(',')} keep serving and get their workers back; this master exits`,
   forcingRetire: (pid: number, live: number, desired: number) =>
     `old master ${pid} has ${live} worker(s), more than fit beside a new one (concurrency ${desired}): sending it TTOU`,
-  restoringOld: (pids: readonly number[]) => `giving old master(s) ${pids.join(',')} their workers back`,
-  handedOff: (by: number, generation: number | undefined, n: number) =>
+  restoringPredecessors: (pids: readonly number[]) => `giving old master(s) ${pids.join(',')} their workers back`,
+  beingReplaced: (by: number, generation: number | undefined, n: number) =>
     `master ${by}${generation !== undefined ? ` (generation ${generation})` : ''} is taking over: marking ${n} worker(s) OLD; each TTOU retires one, then this master exits`,
-  handoffEnded: (by: number, reason: 'restore' | 'lost', desired: number) =>
+  replacementEnded: (by: number, reason: 'restore' | 'lost', desired: number) =>
     `new master ${by} ${reason === 'restore' ? 'gave up its rolling restart' : 'went away during the rolling restart'}: back to ${desired} worker(s)`,
-  oldMasterDone: (by: number) => `last worker gone; master ${by} has taken over: exiting`,
-  oldMasterGone: (pid: number) => `old master ${pid} is gone`,
+  replacedDone: (by: number) => `last worker gone; master ${by} has taken over: exiting`,
+  predecessorGone: (pid: number) => `old master ${pid} is gone`,
   oldMasterUnlinked: (pid: number, error: string) => `old master ${pid} does not answer on its control socket (${error}); counting its workers through /proc`,
   masterExiting: (code: number) => `master exiting${code ? ` with code ${code}` : ''}`,
   pidFileTaken: (path: string, old: number) => `took over pid file ${path} from old master ${old}`,

@@ -1,5 +1,5 @@
 import type { JobInfo } from './ipc.js';
-import type { MasterState } from './state.js';
+import type { MasterState } from './state/model.js';
 
 /** The JSON status file and `resque-starter status` output. */
 export interface StatusSnapshot {
@@ -39,15 +39,15 @@ export function renderStatus(state: MasterState, meta: { pid: number; generation
     master: {
       pid: meta.pid,
       generation: meta.generation ?? null,
-      state: state.old ? 'old' : state.phase === 'idle' ? 'starting' : state.phase === 'done' ? 'stopping' : state.phase,
+      state: state.replacedBy ? 'old' : state.phase === 'idle' ? 'starting' : state.phase === 'done' ? 'stopping' : state.phase,
       paused: state.paused,
       concurrency: state.desired,
       queues: meta.queues,
       configVersion: state.version,
       startedAt: iso(meta.startedAt),
       updatedAt: iso(meta.now),
-      rollingRestart: state.handoff
-        ? { kind: 'handoff', startedAt: iso(state.handoff.startedAt) }
+      rollingRestart: state.takeover
+        ? { kind: 'handoff', startedAt: iso(state.takeover.startedAt) }
         : state.reload
           ? { kind: 'reload', startedAt: iso(state.reload.startedAt) }
           : null,
@@ -65,21 +65,21 @@ export function renderStatus(state: MasterState, meta: { pid: number; generation
         startedAt: iso(w.spawnedAt),
         configVersion: w.version,
       })),
-    oldMasters: state.olds.map((o) => ({ pid: o.pid, generation: o.generation ?? null, workers: o.live })),
+    oldMasters: state.predecessors.map((p) => ({ pid: p.pid, generation: p.generation ?? null, workers: p.live })),
   };
 }
 
 /** The master's process title (kept short: its argv area is small). */
 export function renderMasterTitle(state: MasterState, queues: readonly string[]): string {
   const ready = state.workers.filter((w) => w.phase === 'ready' && !w.stop).length;
-  const flags = [state.old ? 'OLD' : '', state.paused ? 'PAUSED' : '', state.phase === 'stopping' ? 'STOPPING' : ''].filter(Boolean);
+  const flags = [state.replacedBy ? 'OLD' : '', state.paused ? 'PAUSED' : '', state.phase === 'stopping' ? 'STOPPING' : ''].filter(Boolean);
   return `resque-starter master ${ready}/${state.desired} (${queues.join(',')})${flags.length ? ` ${flags.join(' ')}` : ''}`;
 }
 
-/** A worker's process title: slot, queues, BUSY/IDLE/PAUSED, OLD, and the job it runs. */
 /** Appended to worker titles; see renderWorkerTitle. */
 export const RUBY_PRUNE_MARK = ' [resque:work]';
 
+/** A worker's process title: slot, queues, BUSY/IDLE/PAUSED, OLD, and the job it runs. */
 export function renderWorkerTitle(w: {
   slot: number;
   queues: readonly string[];

@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import {
   initialState,
-  oldLive,
+  predecessorLive,
   reduce,
   type Effect,
   type MasterEvent,
   type MasterSettings,
   type MasterState,
-} from '../src/state.js';
+} from '../src/state/index.js';
 
 const SETTINGS: MasterSettings = {
   readyTimeoutMs: 5000,
@@ -50,8 +50,8 @@ class Sim {
   readyAll(pids: number[]): void {
     for (const pid of pids) this.send({ type: 'ready', pid, retired: true });
   }
-  start(desired: number, olds: MasterState['olds'] = []): number[] {
-    this.send({ type: 'start', desired, olds });
+  start(desired: number, predecessors: MasterState['predecessors'] = []): number[] {
+    this.send({ type: 'start', desired, predecessors });
     const pids = this.spawnAll();
     this.readyAll(pids);
     return pids;
@@ -77,7 +77,7 @@ const spawns = (fx: Effect[]) => fx.flatMap((e) => (e.type === 'spawn' ? [{ slot
 describe('start and scaling (unicorn maintain_worker_count)', () => {
   it('starts all slots at once and arms a ready deadline for each', () => {
     const sim = new Sim();
-    const fx = sim.send({ type: 'start', desired: 3, olds: [] });
+    const fx = sim.send({ type: 'start', desired: 3, predecessors: [] });
     expect(spawns(fx)).toEqual([{ slot: 0, retire: undefined }, { slot: 1, retire: undefined }, { slot: 2, retire: undefined }]);
     expect(fx.filter((e) => e.type === 'setTimer').map((e) => (e as { key: string }).key)).toEqual(['ready:1', 'ready:2', 'ready:3']);
   });
@@ -192,14 +192,14 @@ describe('stop signals', () => {
 
   it('a worker still starting is stopped with TERM (its handlers may not exist yet)', () => {
     const sim = new Sim();
-    sim.send({ type: 'start', desired: 1, olds: [] });
+    sim.send({ type: 'start', desired: 1, predecessors: [] });
     sim.spawnAll();
     expect(signals(sim.send({ type: 'signal', signal: 'SIGQUIT' }))).toEqual(['TERM -100', 'CONT -100']);
   });
 
   it('a stop while spawning is applied as soon as the pid is known', () => {
     const sim = new Sim();
-    sim.send({ type: 'start', desired: 1, olds: [] });
+    sim.send({ type: 'start', desired: 1, predecessors: [] });
     sim.send({ type: 'signal', signal: 'SIGTERM' });
     const step = reduce(sim.state, { type: 'spawned', key: 1, pid: 100 }, sim.now);
     expect(signals(step.effects)).toEqual(['TERM -100', 'CONT -100']);
@@ -230,7 +230,7 @@ describe('rolling replacement in place (HUP, restart file)', () => {
     const sim = new Sim();
     sim.start(3);
     expect(kinds(sim.send({ type: 'signal', signal: 'SIGHUP' }))).toContain('reloadConfig');
-    let fx = sim.send({ type: 'reloaded', settings: SETTINGS, desired: 3 });
+    let fx = sim.send({ type: 'reloaded', settings: SETTINGS, desired: 3, configId: 2 });
     expect(spawns(fx)).toEqual([{ slot: 0, retire: undefined }]);
     let max = 0;
     for (let round = 0; round < 3; round++) {
@@ -252,7 +252,7 @@ describe('rolling replacement in place (HUP, restart file)', () => {
     const sim = new Sim();
     sim.start(2);
     sim.send({ type: 'reloadRequest', source: 'restart file' });
-    sim.send({ type: 'reloaded', settings: SETTINGS, desired: 2 });
+    sim.send({ type: 'reloaded', settings: SETTINGS, desired: 2, configId: 2 });
     const [pid] = sim.spawnAll();
     const fx = sim.send({ type: 'timer', timer: 'ready', key: 3 });
     expect(signals(fx)).toEqual([`KILL -${pid}`]);
@@ -267,7 +267,7 @@ describe('rolling replacement in place (HUP, restart file)', () => {
     sim.start(1);
     sim.send({ type: 'signal', signal: 'SIGHUP' });
     expect(kinds(sim.send({ type: 'signal', signal: 'SIGHUP' }))).not.toContain('reloadConfig');
-    sim.send({ type: 'reloaded', settings: SETTINGS, desired: 1 });
+    sim.send({ type: 'reloaded', settings: SETTINGS, desired: 1, configId: 2 });
     const [pid] = sim.spawnAll();
     sim.send({ type: 'ready', pid: pid! });
     expect(kinds(sim.send({ type: 'exit', pid: 100, code: 0, signal: null }))).toContain('reloadConfig');
@@ -279,32 +279,32 @@ describe('rolling hand-off from an old master (under start-server)', () => {
 
   it('one new worker at a time; each next one only when both generations fit in C', () => {
     const sim = new Sim();
-    let fx = sim.send({ type: 'start', desired: 3, olds: old(3) });
+    let fx = sim.send({ type: 'start', desired: 3, predecessors: old(3) });
     expect(spawns(fx)).toEqual([{ slot: 0, retire: 50 }]);
     let maxAlive = 0;
     for (let live = 3; live > 0; live--) {
-      maxAlive = Math.max(maxAlive, sim.state.workers.length + oldLive(sim.state));
+      maxAlive = Math.max(maxAlive, sim.state.workers.length + predecessorLive(sim.state));
       const [pid] = sim.spawnAll();
       expect(spawns(sim.send({ type: 'ready', pid: pid! }))).toEqual([]);
       // afterFork sent TTOU: the old master retires one worker, which finishes and exits.
-      fx = sim.send({ type: 'oldWorkers', pid: 50, live: live - 1 });
-      maxAlive = Math.max(maxAlive, sim.state.workers.length + oldLive(sim.state));
+      fx = sim.send({ type: 'predecessorWorkers', pid: 50, live: live - 1 });
+      maxAlive = Math.max(maxAlive, sim.state.workers.length + predecessorLive(sim.state));
       if (live > 1) expect(spawns(fx)).toEqual([{ slot: 3 - live + 1, retire: 50 }]);
     }
     expect(maxAlive).toBe(4);
-    expect(sim.state.handoff).toBeUndefined();
+    expect(sim.state.takeover).toBeUndefined();
     expect(sim.state.workers).toHaveLength(3);
   });
 
   it('an old generation larger than C+1 is asked for workers (TTOU) one at a time until a new one fits', () => {
     const sim = new Sim();
-    let fx = sim.send({ type: 'start', desired: 2, olds: old(4) });
+    let fx = sim.send({ type: 'start', desired: 2, predecessors: old(4) });
     expect(signals(fx)).toEqual(['TTOU 50']);
     expect(spawns(fx)).toEqual([]);
     expect(signals(sim.send({ type: 'signal', signal: 'SIGUSR2' })).filter((x) => x.startsWith('TTOU'))).toEqual([]);
-    fx = sim.send({ type: 'oldWorkers', pid: 50, live: 3 });
+    fx = sim.send({ type: 'predecessorWorkers', pid: 50, live: 3 });
     expect(signals(fx)).toEqual(['TTOU 50']);
-    fx = sim.send({ type: 'oldWorkers', pid: 50, live: 2 });
+    fx = sim.send({ type: 'predecessorWorkers', pid: 50, live: 2 });
     expect(signals(fx)).toEqual([]);
     expect(spawns(fx)).toEqual([{ slot: 0, retire: 50 }]);
     const [a] = sim.spawnAll();
@@ -314,7 +314,7 @@ describe('rolling hand-off from an old master (under start-server)', () => {
 
   it('a custom afterFork that retires nobody: the master sends the TTOU itself and says so (no stalled rollout)', () => {
     const sim = new Sim();
-    sim.send({ type: 'start', desired: 2, olds: old(2) });
+    sim.send({ type: 'start', desired: 2, predecessors: old(2) });
     const [a] = sim.spawnAll();
     const step = reduce(sim.state, { type: 'ready', pid: a!, retired: false }, sim.now);
     sim.state = step.state;
@@ -323,17 +323,17 @@ describe('rolling hand-off from an old master (under start-server)', () => {
     expect(lines.some((l) => /sent TTOU/.test(l) && /ready in/.test(l))).toBe(false);
     expect(lines.some((l) => /did not call retireOldWorker\(\): the master sent TTOU to old master 50/.test(l))).toBe(true);
     // the old worker leaves; the next new worker starts, and the hand-off completes
-    const next = spawns(sim.send({ type: 'oldWorkers', pid: 50, live: 1 }));
+    const next = spawns(sim.send({ type: 'predecessorWorkers', pid: 50, live: 1 }));
     expect(next).toEqual([{ slot: 1, retire: 50 }]);
     const [b] = sim.spawnAll();
     expect(signals(sim.send({ type: 'ready', pid: b!, retired: false }))).toEqual(['TTOU 50']);
-    sim.send({ type: 'oldWorkers', pid: 50, live: 0 });
-    expect(sim.state.handoff).toBeUndefined();
+    sim.send({ type: 'predecessorWorkers', pid: 50, live: 0 });
+    expect(sim.state.takeover).toBeUndefined();
   });
 
   it('an old master with fewer workers than C lets several new ones start at once', () => {
     const sim = new Sim();
-    const fx = sim.send({ type: 'start', desired: 3, olds: old(1) });
+    const fx = sim.send({ type: 'start', desired: 3, predecessors: old(1) });
     expect(spawns(fx)).toEqual([
       { slot: 0, retire: 50 },
       { slot: 1, retire: 50 },
@@ -343,7 +343,7 @@ describe('rolling hand-off from an old master (under start-server)', () => {
 
   it('a new worker killed after its TTOU is replaced by one that retires no second old worker', () => {
     const sim = new Sim();
-    sim.send({ type: 'start', desired: 3, olds: old(3) });
+    sim.send({ type: 'start', desired: 3, predecessors: old(3) });
     const [a] = sim.spawnAll();
     sim.send({ type: 'ready', pid: a!, retired: true }); // TTOU sent: one old worker finishes its job
     // Its replacement: 3 old, one of them retiring, + 1 new = 3 = C, so it retires none.
@@ -352,44 +352,44 @@ describe('rolling hand-off from an old master (under start-server)', () => {
     const [b] = sim.spawnAll();
     expect(signals(sim.send({ type: 'ready', pid: b!, retired: true }))).toEqual([]);
     // The retired old worker is gone: the next new one fits and retires the next old one.
-    fx = sim.send({ type: 'oldWorkers', pid: 50, live: 2 });
+    fx = sim.send({ type: 'predecessorWorkers', pid: 50, live: 2 });
     expect(spawns(fx)).toEqual([{ slot: 1, retire: 50 }]);
-    expect(sim.state.workers.length + oldLive(sim.state)).toBe(4);
+    expect(sim.state.workers.length + predecessorLive(sim.state)).toBe(4);
     const [c] = sim.spawnAll();
     sim.send({ type: 'ready', pid: c!, retired: true });
-    fx = sim.send({ type: 'oldWorkers', pid: 50, live: 1 });
+    fx = sim.send({ type: 'predecessorWorkers', pid: 50, live: 1 });
     expect(spawns(fx)).toEqual([{ slot: 2, retire: 50 }]);
     const [d] = sim.spawnAll();
     sim.send({ type: 'ready', pid: d!, retired: true });
-    sim.send({ type: 'oldWorkers', pid: 50, live: 0 });
+    sim.send({ type: 'predecessorWorkers', pid: 50, live: 0 });
     // Three new workers and every old one retired by exactly one TTOU each (slot 0's came from a).
     expect(sim.state.workers.filter((w) => w.phase === 'ready')).toHaveLength(3);
-    expect(sim.state.handoff).toBeUndefined();
+    expect(sim.state.takeover).toBeUndefined();
   });
 
   it('a new worker that dies before ready aborts: own workers finish, old master gets its workers back, exit 3', () => {
     const sim = new Sim();
-    sim.send({ type: 'start', desired: 2, olds: old(2) });
+    sim.send({ type: 'start', desired: 2, predecessors: old(2) });
     const [a] = sim.spawnAll();
     sim.send({ type: 'ready', pid: a!, retired: true });
-    sim.send({ type: 'oldWorkers', pid: 50, live: 1 });
+    sim.send({ type: 'predecessorWorkers', pid: 50, live: 1 });
     const [b] = sim.spawnAll();
     let fx = sim.send({ type: 'exit', pid: b!, code: 70, signal: null });
     expect(signals(fx)).toEqual([`QUIT ${a}`, `CONT ${a}`]);
     expect(sim.state.phase).toBe('stopping');
     fx = sim.send({ type: 'exit', pid: a!, code: 0, signal: null });
-    expect(fx.filter((e) => e.type === 'restoreOld' || e.type === 'exit')).toEqual([
-      { type: 'restoreOld', pids: [50] },
+    expect(fx.filter((e) => e.type === 'restorePredecessors' || e.type === 'exit')).toEqual([
+      { type: 'restorePredecessors', pids: [50] },
       { type: 'exit', code: 3 },
     ]);
   });
 
   it('unlinked old masters get QUIT once they have no workers left', () => {
     const sim = new Sim();
-    sim.send({ type: 'start', desired: 1, olds: [{ pid: 50, generation: 1, live: 1, linked: false }] });
+    sim.send({ type: 'start', desired: 1, predecessors: [{ pid: 50, generation: 1, live: 1, linked: false }] });
     const [a] = sim.spawnAll();
     sim.send({ type: 'ready', pid: a!, retired: true });
-    expect(sim.send({ type: 'oldWorkers', pid: 50, live: 0 }).filter((e) => e.type === 'quitOld')).toEqual([{ type: 'quitOld', pids: [50] }]);
+    expect(sim.send({ type: 'predecessorWorkers', pid: 50, live: 0 }).filter((e) => e.type === 'quitPredecessors')).toEqual([{ type: 'quitPredecessors', pids: [50] }]);
   });
 });
 
@@ -397,7 +397,7 @@ describe('the old master side of a hand-off', () => {
   it('marks workers OLD, retires the highest slot on each TTOU, exits when the last is gone', () => {
     const sim = new Sim();
     const pids = sim.start(2);
-    let fx = sim.send({ type: 'handoff', by: 999, generation: 2 });
+    let fx = sim.send({ type: 'successorLinked', link: 1, by: 999, generation: 2 });
     expect(fx.filter((e) => e.type === 'send').map((e) => (e as { message: unknown }).message)).toEqual([
       { t: 'old', old: true },
       { t: 'old', old: true },
@@ -413,7 +413,7 @@ describe('the old master side of a hand-off', () => {
   it('while OLD, TTOU retires an idle worker first, else the one whose job has run longest', () => {
     const sim = new Sim();
     sim.start(3);
-    sim.send({ type: 'handoff', by: 999, generation: 2 });
+    sim.send({ type: 'successorLinked', link: 1, by: 999, generation: 2 });
     sim.send({ type: 'report', pid: 100, activity: 'busy', job: { queue: 'q', class: 'A', startedAt: 30 }, processed: 0 });
     sim.send({ type: 'report', pid: 101, activity: 'busy', job: { queue: 'q', class: 'A', startedAt: 10 }, processed: 0 });
     expect(signals(sim.send({ type: 'signal', signal: 'SIGTTOU' }))).toEqual(['QUIT 102', 'CONT 102']);
@@ -428,7 +428,7 @@ describe('the old master side of a hand-off', () => {
     sim.send({ type: 'signal', signal: 'SIGTTIN' });
     sim.send({ type: 'exit', pid: pids[2]!, code: 0, signal: null });
     // slot 2 is being refilled (spawning) when the hand-off arrives: it is dropped
-    sim.send({ type: 'handoff', by: 999, generation: 2 });
+    sim.send({ type: 'successorLinked', link: 1, by: 999, generation: 2 });
     expect(sim.state.desired).toBe(2);
     expect(signals(sim.send({ type: 'signal', signal: 'SIGTTOU' }))).toEqual([`QUIT ${pids[1]}`, `CONT ${pids[1]}`]);
   });
@@ -436,7 +436,7 @@ describe('the old master side of a hand-off', () => {
   it('a dead worker is not replaced while OLD', () => {
     const sim = new Sim();
     const pids = sim.start(2);
-    sim.send({ type: 'handoff', by: 999, generation: 2 });
+    sim.send({ type: 'successorLinked', link: 1, by: 999, generation: 2 });
     const fx = sim.send({ type: 'exit', pid: pids[0]!, code: null, signal: 'SIGKILL' });
     expect(kinds(fx)).not.toContain('spawn');
     expect(sim.state.desired).toBe(1);
@@ -445,11 +445,11 @@ describe('the old master side of a hand-off', () => {
   it('restore (or the new master vanishing) brings back the workers it had', () => {
     const sim = new Sim();
     const pids = sim.start(3);
-    sim.send({ type: 'handoff', by: 999, generation: 2 });
+    sim.send({ type: 'successorLinked', link: 1, by: 999, generation: 2 });
     sim.send({ type: 'signal', signal: 'SIGTTOU' });
     sim.send({ type: 'exit', pid: pids[2]!, code: 0, signal: null });
-    const fx = sim.send({ type: 'handoffEnded', reason: 'lost' });
-    expect(sim.state.old).toBeUndefined();
+    const fx = sim.send({ type: 'successorLost', link: 1 });
+    expect(sim.state.replacedBy).toBeUndefined();
     expect(sim.state.desired).toBe(3);
     expect(spawns(fx)).toEqual([{ slot: 2, retire: undefined }]);
   });
@@ -496,16 +496,16 @@ describe('limits', () => {
 describe('hardening (issue 10)', () => {
   it('a stop signal that arrived during start-up takes effect before any worker starts (item 8)', () => {
     const sim = new Sim();
-    const fx = sim.send({ type: 'start', desired: 3, olds: [], stop: 'SIGTERM' });
+    const fx = sim.send({ type: 'start', desired: 3, predecessors: [], stop: 'SIGTERM' });
     expect(spawns(fx)).toEqual([]);
     expect(fx.find((e) => e.type === 'exit')).toEqual({ type: 'exit', code: 0 });
   });
 
   it('a stop during start-up of a new generation gives the old master its workers back', () => {
     const sim = new Sim();
-    const fx = sim.send({ type: 'start', desired: 2, olds: [{ pid: 50, generation: 1, live: 2, linked: true }], stop: 'SIGQUIT' });
+    const fx = sim.send({ type: 'start', desired: 2, predecessors: [{ pid: 50, generation: 1, live: 2, linked: true }], stop: 'SIGQUIT' });
     expect(spawns(fx)).toEqual([]);
-    expect(fx.filter((e) => e.type === 'restoreOld')).toEqual([{ type: 'restoreOld', pids: [50] }]);
+    expect(fx.filter((e) => e.type === 'restorePredecessors')).toEqual([{ type: 'restorePredecessors', pids: [50] }]);
   });
 
   it('a worker exiting 0 without being asked (a job called process.exit) is a death: jobs recovered at once, slot refilled (item 6)', () => {
@@ -556,7 +556,7 @@ describe('hardening (issue 10)', () => {
 
   it('workers start at most maxStarting at a time, whatever the count; the rest follow as they become ready (item 14)', () => {
     const sim = new Sim({ maxStarting: 4, maxConcurrency: 4096 });
-    sim.send({ type: 'start', desired: 0, olds: [] });
+    sim.send({ type: 'start', desired: 0, predecessors: [] });
     const t0 = performance.now();
     const fx = sim.send({ type: 'scale', desired: 4096 });
     expect(spawns(fx)).toHaveLength(4);
@@ -633,12 +633,12 @@ describe('HUP storm: replaced while starting (review of issue 10)', () => {
     const fx = sim.send({
       type: 'start',
       desired: 3,
-      olds: [{ pid: 50, generation: 7, live: 3, linked: true }],
-      replacedBy: { by: 70, generation: 9 },
+      predecessors: [{ pid: 50, generation: 7, live: 3, linked: true }],
+      successor: { link: 1, by: 70, generation: 9 },
     });
     expect(spawns(fx)).toEqual([]);
     expect(signals(fx)).toEqual([]);
-    expect(fx.filter((e) => e.type === 'restoreOld')).toEqual([]);
+    expect(fx.filter((e) => e.type === 'restorePredecessors')).toEqual([]);
     expect(fx.find((e) => e.type === 'exit')).toEqual({ type: 'exit', code: 0 });
   });
 });

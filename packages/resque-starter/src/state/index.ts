@@ -1,0 +1,93 @@
+import { createCtx, type Ctx } from './context.js';
+import { exited, fatal, hello, ready, readyTimedOut, spawned, spawnFailed } from './lifecycle.js';
+import { jobKillTimedOut, jobStarted, jobTimedOut, memory, recycling, report } from './limits.js';
+import type { MasterEvent, MasterState, Step, TimerName, WorkerEntry } from './model.js';
+import { successorGone, successorLinked } from './predecessor.js';
+import { reconcile } from './reconcile.js';
+import { checkReload, reloaded, reloadFailed, requestReload } from './reload.js';
+import { scale } from './scale.js';
+import { onSignal } from './signals.js';
+import { killTimedOut, stopTimedOut } from './stop.js';
+import { beginTakeover, checkTakeover, predecessorGone, predecessorWorkers } from './successor.js';
+import { byKey } from './workers.js';
+
+export { initialState, predecessorLive } from './model.js';
+export type {
+  Effect,
+  MasterEvent,
+  MasterSettings,
+  MasterState,
+  Predecessor,
+  Step,
+  StopMode,
+  StopReason,
+  TimerName,
+  WorkerEntry,
+  WorkerPhase,
+} from './model.js';
+
+type Handler<K extends MasterEvent['type']> = (c: Ctx, e: Extract<MasterEvent, { type: K }>) => void;
+type TimerEvent = Extract<MasterEvent, { type: 'timer' }>;
+
+/** Every event type has its handler (a new one without a handler does not compile). */
+const HANDLERS: { [K in MasterEvent['type']]: Handler<K> } = {
+  start,
+  spawned,
+  spawnFailed,
+  hello,
+  ready,
+  jobStarted,
+  report,
+  recycling,
+  fatal,
+  exit: exited,
+  signal: (c, e) => onSignal(c, e.signal),
+  scale,
+  reloadRequest: (c, e) => requestReload(c, e.source),
+  reloaded,
+  reloadFailed,
+  memory,
+  predecessorWorkers,
+  predecessorGone,
+  successorLinked,
+  successorRestored: (c, e) => successorGone(c, e.link, 'restore'),
+  successorLost: (c, e) => successorGone(c, e.link, 'lost'),
+  timer: (c, e) => TIMERS[e.timer](c, byKey(c, e.key), e),
+};
+
+const TIMERS: { [T in TimerName]: (c: Ctx, w: WorkerEntry | undefined, e: TimerEvent) => void } = {
+  // The reconciliation that follows every event starts what the crash loop held back.
+  hold: () => undefined,
+  ready: readyTimedOut,
+  stop: stopTimedOut,
+  kill: killTimedOut,
+  job: jobTimedOut,
+  jobKill: jobKillTimedOut,
+};
+
+/**
+ * Why: every decision of the master is here, with no I/O (STYLE lesson 3): signals, worker
+ * messages and exits, timers, control requests and the rolling hand-off are events; spawning,
+ * signalling, recovering jobs, replies and the status are effects the serial loop executes.
+ * Each event goes to its role's handler; then one reconciliation and the end-of-step checks.
+ */
+export function reduce(state: MasterState, event: MasterEvent, now: number): Step {
+  const c = createCtx(state, now);
+  (HANDLERS[event.type] as (c: Ctx, e: MasterEvent) => void)(c, event);
+  reconcile(c);
+  checkReload(c);
+  checkTakeover(c);
+  c.fx.push({ type: 'status' });
+  return { state: c.s, effects: c.fx };
+}
+
+// --- internal ---
+
+/** Running: take over the predecessors; be replaced at once if a successor came first; stop if asked to. */
+function start(c: Ctx, e: Extract<MasterEvent, { type: 'start' }>): void {
+  c.s.phase = 'running';
+  c.s.desired = e.desired;
+  beginTakeover(c, e.predecessors);
+  if (e.successor) successorLinked(c, e.successor);
+  if (e.stop) onSignal(c, e.stop);
+}

@@ -1,0 +1,112 @@
+import { messages } from '../messages.js';
+import type { Ctx } from './context.js';
+import { recordDeath } from './crash-loop.js';
+import type { MasterEvent, WorkerEntry } from './model.js';
+import { shrinkOnDeath } from './predecessor.js';
+import { abortReload } from './reload.js';
+import { finishIfDone } from './stop.js';
+import { abortTakeover, retireOnReady } from './successor.js';
+import { byKey, byPid, clearWorkerTimers, stopWorker } from './workers.js';
+
+// A worker's life as the master sees it: spawned, hello, ready, exit — and what it means when
+// one fails before it is ready (a takeover or a reload stops there; a crash loop is held back).
+
+/** The process exists: a stop asked while it was spawning is sent now. */
+export function spawned(c: Ctx, e: Extract<MasterEvent, { type: 'spawned' }>): void {
+  const w = byKey(c, e.key);
+  if (!w) return;
+  w.pid = e.pid;
+  w.phase = 'starting';
+  c.log(messages.spawnedWorker(w.slot, e.pid, w.retire), 'debug');
+  if (!w.stop) return;
+  const mode = w.stop.mode;
+  w.stop = undefined;
+  stopWorker(c, w, mode === 'kill' ? 'kill' : 'quick', 'shutdown');
+}
+
+/** The process could not be started (beforeFork threw, spawn failed). */
+export function spawnFailed(c: Ctx, e: Extract<MasterEvent, { type: 'spawnFailed' }>): void {
+  const w = byKey(c, e.key);
+  if (!w) return;
+  c.s.workers = c.s.workers.filter((x) => x !== w);
+  clearWorkerTimers(c, w);
+  c.log(messages.spawnFailed(w.slot, e.error), 'error');
+  startFailure(c, w, e.error);
+  finishIfDone(c);
+}
+
+/** Its Resque ids: what the master recovers and holds leases for. */
+export function hello(c: Ctx, e: Extract<MasterEvent, { type: 'hello' }>): void {
+  const w = byPid(c, e.pid);
+  if (!w) return;
+  w.id = e.id;
+  w.ids = e.ids?.length ? [...e.ids] : [e.id];
+}
+
+/** Registered and taking jobs: a takeover's new worker retires a predecessor worker now. */
+export function ready(c: Ctx, e: Extract<MasterEvent, { type: 'ready' }>): void {
+  const w = byPid(c, e.pid);
+  if (!w || w.phase === 'ready') return;
+  w.phase = 'ready';
+  const retired = retireOnReady(c, w, e.retired === true);
+  w.activity = c.s.paused ? 'paused' : 'idle';
+  c.fx.push({ type: 'clearTimer', key: `ready:${w.key}` });
+  c.log(messages.workerReady(w.slot, e.pid, c.now - w.spawnedAt, retired?.by === 'worker' ? retired.pid : undefined));
+  if (retired?.by === 'master') c.log(messages.retiredForWorker(w.slot, retired.pid));
+  if (!w.stop) return;
+  // Asked to stop while starting: now that its handlers exist, the stop can be graceful.
+  const { mode, reason } = w.stop;
+  w.stop = undefined;
+  c.fx.push({ type: 'clearTimer', key: `kill:${w.key}` });
+  stopWorker(c, w, mode, reason);
+}
+
+/** It cannot start (config, Redis, afterFork threw): said before it exits non-zero. */
+export function fatal(c: Ctx, e: Extract<MasterEvent, { type: 'fatal' }>): void {
+  const w = byPid(c, e.pid);
+  if (w) c.log(messages.workerFatal(w.slot, e.pid, e.message), 'error');
+}
+
+/**
+ * Why: only an exit the master asked for (or the worker announced) is clean; a job calling
+ * process.exit(0) is a death. Recovery runs after every exit: a clean one that could not give
+ * its jobs back (a quick stop while Redis was away) leaves them in flight too.
+ */
+export function exited(c: Ctx, e: Extract<MasterEvent, { type: 'exit' }>): void {
+  const s = c.s;
+  const w = byPid(c, e.pid);
+  if (!w) return;
+  s.workers = s.workers.filter((x) => x !== w);
+  clearWorkerTimers(c, w);
+  if (w.ids.length > 0) {
+    const failed = w.timedOut ? { job: w.timedOut, error: messages.jobTimeoutFailure(s.settings.jobTimeoutMs ?? 0) } : undefined;
+    c.fx.push({ type: 'recover', pid: e.pid, ids: w.ids, failed });
+  }
+  if (s.settings.reapJobProcesses) c.fx.push({ type: 'reap', pid: e.pid });
+  if (w.stop) {
+    c.log(messages.workerExited(w.slot, e.pid, w.stop.reason, e.code, e.signal, w.stop.mode));
+  } else if (s.phase === 'running') {
+    c.log(messages.workerDied(w.slot, e.pid, e.code, e.signal, w.phase === 'ready'), 'error');
+    if (w.phase !== 'ready') startFailure(c, w, messages.exitPhrase(e.code, e.signal));
+    else recordDeath(c);
+    shrinkOnDeath(c);
+  } else {
+    c.log(messages.workerExited(w.slot, e.pid, 'shutdown', e.code, e.signal, 'quick'));
+  }
+  finishIfDone(c);
+}
+
+/** readyTimeout: a worker not ready in time is killed, and counts as a start failure. */
+export function readyTimedOut(c: Ctx, w: WorkerEntry | undefined): void {
+  if (!w || w.phase === 'ready' || w.stop) return;
+  c.log(messages.readyTimeout(w.slot, w.pid, c.s.settings.readyTimeoutMs), 'error');
+  stopWorker(c, w, 'kill', 'ready-timeout');
+  startFailure(c, w, messages.notReadyIn(c.s.settings.readyTimeoutMs));
+}
+
+/** A worker that never became ready: a takeover gives up, a reload stops, a crash loop counts it. */
+function startFailure(c: Ctx, w: WorkerEntry, why: string): void {
+  if (c.s.phase !== 'running' || abortTakeover(c, w, why)) return;
+  abortReload(c, w, why);
+  recordDeath(c);
+}
