@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { setTimeout as delay } from 'node:timers/promises';
 import { isAlive, readPidFile, type Logger } from '@baton/process-kit';
 import { ControlError } from './errors.js';
+import { messages, statusList } from './messages.js';
 import { parseStatusFile, type StatusLine } from './protocol.js';
 import { isStartServer } from './supervisor.js';
 
@@ -37,19 +38,19 @@ export async function restartServer(
   const before = readStatus(statusFile);
   if (before.length === 0) throw new ControlError(`no active process found in the status file ${statusFile}`);
   const max = Math.max(...before.map((l) => l.generation));
-  logger.info(`sending HUP to start-server ${pid} (generations now: ${before.map((l) => `${l.generation}:${l.pid}`).join(' ')})`);
+  logger.info(messages.sendingHup(pid, before));
   process.kill(pid, 'SIGHUP');
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const now = readStatus(statusFile);
     if (now.length === 1 && now[0]!.generation > max) {
-      logger.info(`restart done: generation ${now[0]!.generation} (pid ${now[0]!.pid}) is the only one running`);
+      logger.info(messages.restartDone(now[0]!));
       return now[0]!;
     }
     if (!isAlive(pid)) throw new ControlError(`start-server ${pid} exited during the restart`);
     if (Date.now() > deadline) {
       throw new ControlError(
-        `restart not finished after ${timeoutMs / 1000}s: status file lists ${now.map((l) => `${l.generation}:${l.pid}`).join(' ') || 'nothing'} (see start-server's log)`,
+        `restart not finished after ${timeoutMs / 1000}s: status file lists ${statusList(now) || 'nothing'} (see start-server's log)`,
       );
     }
     await delay(100);
@@ -59,7 +60,7 @@ export async function restartServer(
 /** Why: `--stop` sends TERM and returns once that start-server is gone (it bounds its own shutdown). */
 export async function stopServer({ pidFile }: { pidFile: string }, logger: Logger): Promise<void> {
   const pid = readLivePid(pidFile);
-  logger.info(`stop_server (pid:${process.pid}) stopping now (pid:${pid})...`);
+  logger.info(messages.stoppingServer(process.pid, pid));
   process.kill(pid, 'SIGTERM');
   while (isAlive(pid) && isStartServer(pid)) await delay(50);
 }

@@ -4,6 +4,7 @@ import { lstatSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import { ListenError } from './errors.js';
+import { messages } from './messages.js';
 import type { ListenSpec } from './protocol.js';
 
 /** A socket start-server holds for its whole life and hands to every generation. */
@@ -157,7 +158,7 @@ function removeStaleSocket(path: string, warn: (msg: string) => void): void {
   try {
     const st = lstatSync(path);
     if (st.isSocket()) {
-      warn(`removing existing socket file:${path}`);
+      warn(messages.removingSocketFile(path));
       rmSync(path);
     }
   } catch {

@@ -1,4 +1,4 @@
-import { describeExit, signalNumber, type SignalName } from '@baton/process-kit';
+import { describeExit, signalNumber, type SignalName, type StatusLine } from '@baton/process-kit';
 
 // Every log line start-server prints. Lines marked (SS) keep Server::Starter's wording, which
 // people grep for; they are an API.
@@ -44,4 +44,30 @@ export const messages = {
   exiting: () => 'exiting', // (SS)
   autoRestart: (intervalMs: number, forced: boolean) => `autorestart triggered (${forced ? 'forced, ' : ''}interval=${intervalMs / 1000})`, // (SS)
   ignoredSignal: (signal: string) => `received ${signal.replace(/^SIG/, '')}; ignored (start-server acts on HUP, TERM, INT and QUIT)`,
+
+  // start-up and effects
+  listening: (address: string, fd: number, childFd: number) => `listening on ${address} (fd ${fd} → ${childFd} in workers)`,
+  removingSocketFile: (path: string) => `removing existing socket file:${path}`, // (SS)
+  envdirFailed: (dir: string, error: string) => `could not read --envdir ${dir}: ${error}`,
+  workerError: (pid: number, error: string) => `worker ${pid}: ${error}`,
+  statusFileFailed: (path: string, error: string) => `could not write --status-file ${path}: ${error}`,
+  effectFailed: (effect: string, error: string) => `${effect} failed: ${error}; start-server keeps running`,
+
+  // --log-file="| CMD"
+  logCommandDown: (why: string, delayMs: number) => `${why}; start-server keeps serving and starts it again in ${delayMs / 1000}s`,
+  logCommandNotStarted: (error: string) => `could not start the --log-file command (${error})`,
+  logCommandExited: (code: number | null, signal: string | null) => `the --log-file command exited (${describeExit(code, signal)})`,
+  logCommandRestarted: (pid: number | undefined) => `the --log-file command was started again (pid ${pid})`,
+  logOutputDropped: (bytes: number, maxBytes: number) =>
+    `${bytes} bytes of output were dropped while the --log-file command was down (more than ${maxBytes} bytes)`,
+
+  // --restart / --stop (the client side)
+  sendingHup: (pid: number, generations: readonly StatusLine[]) => `sending HUP to start-server ${pid} (generations now: ${statusList(generations)})`,
+  restartDone: (line: StatusLine) => `restart done: generation ${line.generation} (pid ${line.pid}) is the only one running`,
+  stoppingServer: (self: number, pid: number) => `stop_server (pid:${self}) stopping now (pid:${pid})...`, // (SS)
 } as const;
+
+/** `1:123 2:456`: generations as the status file lists them, on one line. */
+export function statusList(lines: readonly StatusLine[]): string {
+  return lines.map((l) => `${l.generation}:${l.pid}`).join(' ');
+}

@@ -107,29 +107,8 @@ export function parseServerStarterPort(value: string | undefined): PortEntry[] {
   return out;
 }
 
-/** A live generation as listed in the status file. */
-export interface StatusLine {
-  generation: number;
-  pid: number;
-}
-
-/** Why: status-file lines `gen:pid`, sorted by generation as numbers (Perl sorted them as text). */
-export function formatStatusFile(lines: readonly StatusLine[]): string {
-  return [...lines]
-    .sort((a, b) => a.generation - b.generation)
-    .map((l) => `${l.generation}:${l.pid}\n`)
-    .join('');
-}
-
-/** Reads `gen:pid` lines; ignores anything else. */
-export function parseStatusFile(text: string): StatusLine[] {
-  const out: StatusLine[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^(\d+):(\d+)\s*$/.exec(line);
-    if (m) out.push({ generation: Number(m[1]), pid: Number(m[2]) });
-  }
-  return out.sort((a, b) => a.generation - b.generation);
-}
+/** The status file (`gen:pid` lines) is parsed in process-kit, where resque-starter reads it too. */
+export { formatStatusFile, parseStatusFile, type StatusLine } from '@baton/process-kit';
 
 // --- internal ---
 
