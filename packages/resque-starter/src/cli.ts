@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defineCommand, runMain } from 'citty';
-import { isAlive, PidFileError, readPidFile } from '@baton/process-kit';
+import { ignoreOutputErrors, isAlive, PidFileError, readPidFile } from '@baton/process-kit';
 import { parseArgv, renderHelp, type CliArgs } from './argv.js';
 import { findControlSocket, sendControl, type ControlRequest } from './control.js';
 import { ConfigError, ControlError, ExitCode, formatSystemError, StartupError, UsageError } from './errors.js';
@@ -51,6 +51,8 @@ async function runCli(argv: string[]): Promise<number> {
         return ExitCode.ok;
       }
       case 'run':
+        // A closed log pipe (`| head`, a restarting `| logger`) must not take the master down.
+        ignoreOutputErrors();
         return await runMaster(configPath(args), { env: process.env });
       default:
         return await control(args);

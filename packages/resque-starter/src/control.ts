@@ -2,7 +2,7 @@ import { chmodSync, lstatSync, mkdirSync, rmSync, statSync, type Stats } from 'n
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, isAbsolute, join, resolve as resolvePath } from 'node:path';
-import { ControlError } from './errors.js';
+import { ControlError } from '@baton/process-kit';
 
 // The master's control socket: newline-delimited JSON over a unix socket in a private
 // directory, named after the master's pid so two generations never share one.

@@ -1,4 +1,6 @@
-export { UsageError } from '@baton/process-kit';
+// UsageError and ControlError (a control command that could not reach or convince the master)
+// are process-kit's, shared with start-server.
+export { ControlError, UsageError } from '@baton/process-kit';
 
 /**
  * A config file that cannot be loaded or does not validate. `location` is `file:line[:col]`
@@ -27,16 +29,6 @@ export class ConfigError extends Error {
 export class StartupError extends Error {
   override name = 'StartupError';
   readonly code = 'E_STARTUP';
-  constructor(message: string, options?: ErrorOptions) {
-    super(message, options);
-    Object.setPrototypeOf(this, new.target.prototype);
-  }
-}
-
-/** A control command (`status`, `scale`, …) that could not reach or convince the master. */
-export class ControlError extends Error {
-  override name = 'ControlError';
-  readonly code = 'E_CONTROL';
   constructor(message: string, options?: ErrorOptions) {
     super(message, options);
     Object.setPrototypeOf(this, new.target.prototype);

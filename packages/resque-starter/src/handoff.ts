@@ -1,12 +1,21 @@
 import { readFileSync } from 'node:fs';
-import { readCmdline, readPidFile, sendSignal, type Logger } from '@baton/process-kit';
+import {
+  isLiveProcess,
+  listProcesses,
+  parseStatusFile,
+  readCmdline,
+  readEnvVar,
+  readPidFile,
+  type Logger,
+  type ProcessHost,
+} from '@baton/process-kit';
 import { findControlSocket, openHandoff, type HandoffLink } from './control.js';
 import { WorkerEnv } from './ipc.js';
 import { messages } from './messages.js';
-import { countWorkersOf, isLiveProcess, listProcesses, readEnvVar } from './proc.js';
-import type { MasterEvent, OldMaster } from './state.js';
+import { masterMessages } from './messages-master.js';
+import type { MasterEvent, Predecessor } from './state/index.js';
 
-export interface FindOldMastersOptions {
+export interface FindPredecessorsOptions {
   self: number;
   /** Our parent (start-server) pid. */
   ppid: number;
@@ -35,21 +44,11 @@ export const MASTER_TITLE = 'resque-starter master';
  * is over — our sibling processes: resque-starter masters with the same parent and a lower
  * SERVER_STARTER_GENERATION. Generation numbers skip, so "ours − 1" is never assumed.
  */
-export function findOldMasters(opts: FindOldMastersOptions): Array<{ pid: number; generation: number | undefined }> {
+export function findPredecessors(opts: FindPredecessorsOptions): Array<{ pid: number; generation: number | undefined }> {
   const found = new Map<number, number | undefined>();
   if (opts.statusFile) {
-    let text = '';
-    try {
-      text = readFileSync(opts.statusFile, 'utf8');
-    } catch {
-      // not written yet
-    }
-    for (const line of text.split('\n')) {
-      const m = /^(\d+):(\d+)\s*$/.exec(line);
-      if (!m) continue;
-      const gen = Number(m[1]);
-      const pid = Number(m[2]);
-      if (gen < opts.generation && pid !== opts.self) found.set(pid, gen);
+    for (const { generation, pid } of parseStatusFile(readOrEmpty(opts.statusFile))) {
+      if (generation < opts.generation && pid !== opts.self) found.set(pid, generation);
     }
   }
   if (opts.ppid > 1) {
@@ -79,65 +78,78 @@ export function pidFileOwner(pidFile: string | undefined, self: number): number 
 }
 
 /**
- * Why: the new master must know, at every moment, how many workers the old generation still
- * has (the C+1 bound counts both). Linked old masters push their count over the control
- * socket; otherwise (or once the old master is gone and its workers are orphans finishing a
+ * Why: when a predecessor cannot tell us its worker count (no control socket, or it died and
+ * its workers are finishing as orphans), count the processes started for it: workers carry
+ * RESQUE_STARTER_MASTER_PID in their environment, which no title change can hide.
+ */
+export function countWorkersOf(masterPid: number): number {
+  const want = String(masterPid);
+  return listProcesses((pid, st) => /^(node|resque-starte)/.test(st.comm) && readEnvVar(pid, WorkerEnv.masterPid) === want).length;
+}
+
+/**
+ * Why: the new master must know, at every moment, how many workers its predecessors still
+ * have (the C+1 bound counts both). Linked predecessors push their count over the control
+ * socket; otherwise (or once the predecessor is gone and its workers are orphans finishing a
  * job) /proc is polled.
  */
-export class OldMasterTracker {
+export class PredecessorTracker {
   private readonly links = new Map<number, HandoffLink>();
-  private readonly polls = new Map<number, NodeJS.Timeout>();
+  private readonly polls = new Map<number, () => void>();
+  private restoring: Promise<void> = Promise.resolve();
   private closed = false;
 
   constructor(
     private readonly dispatch: (event: MasterEvent) => void,
     private readonly logger: Logger,
-    private readonly opts: { env: Readonly<Record<string, string | undefined>>; self: number; generation: number | undefined; pollMs?: number },
+    private readonly host: Pick<ProcessHost, 'pid' | 'every' | 'signal'>,
+    private readonly opts: { env: Readonly<Record<string, string | undefined>>; generation: number | undefined; pollMs?: number },
   ) {}
 
-  /** Links to (or starts counting) each old master; resolves with their initial counts. */
-  async attach(olds: Array<{ pid: number; generation: number | undefined }>): Promise<OldMaster[]> {
-    const out: OldMaster[] = [];
-    for (const o of olds) {
+  /** Links to (or starts counting) each predecessor; resolves with their initial counts. */
+  async attach(found: Array<{ pid: number; generation: number | undefined }>): Promise<Predecessor[]> {
+    const out: Predecessor[] = [];
+    for (const p of found) {
       try {
         // An older version's master may have its socket in another runtime directory (root's
         // moved from <tmp> to /run): look in every place a master of this uid can use.
-        const link = await openHandoff(findControlSocket(o.pid, this.opts.env), { pid: this.opts.self, generation: this.opts.generation });
-        this.links.set(o.pid, link);
-        link.onWorkers((live) => this.dispatch({ type: 'oldWorkers', pid: o.pid, live }));
+        const link = await openHandoff(findControlSocket(p.pid, this.opts.env), { pid: this.host.pid, generation: this.opts.generation });
+        this.links.set(p.pid, link);
+        link.onWorkers((live) => this.dispatch({ type: 'predecessorWorkers', pid: p.pid, live }));
         link.onClose(() => {
-          this.links.delete(o.pid);
-          this.poll(o.pid);
+          this.links.delete(p.pid);
+          this.poll(p.pid);
         });
-        out.push({ pid: o.pid, generation: o.generation, live: link.initialLive, linked: true });
+        out.push({ pid: p.pid, generation: p.generation, live: link.initialLive, linked: true });
       } catch (err) {
-        this.logger.warn(messages.oldMasterUnlinked(o.pid, (err as Error).message));
-        out.push({ pid: o.pid, generation: o.generation, live: countWorkersOf(o.pid, WorkerEnv.masterPid), linked: false });
-        this.poll(o.pid);
+        this.logger.warn(messages.oldMasterUnlinked(p.pid, (err as Error).message));
+        out.push({ pid: p.pid, generation: p.generation, live: countWorkersOf(p.pid), linked: false });
+        this.poll(p.pid);
       }
     }
     return out;
   }
 
-  /** Hands the workers back after a failed rolling restart. */
-  async restore(pids: readonly number[]): Promise<void> {
-    await Promise.all(
-      pids.map(async (pid) => {
-        const link = this.links.get(pid);
-        if (link) await link.restore();
-        else this.logger.warn(`old master ${pid} is not linked; send it TTIN to give it workers back`);
-      }),
-    );
+  /** Hands the workers back after a failed rolling restart (`close` waits for it). */
+  restore(pids: readonly number[]): void {
+    const restoring = pids.map(async (pid) => {
+      const link = this.links.get(pid);
+      if (link) await link.restore();
+      else this.logger.warn(masterMessages.predecessorNotLinked(pid));
+    });
+    this.restoring = Promise.all([this.restoring, ...restoring]).then(() => undefined);
   }
 
-  /** QUIT to old masters that are not linked (they do not know they should exit when empty). */
+  /** QUIT to predecessors that are not linked (they do not know they should exit when empty). */
   quit(pids: readonly number[]): void {
-    for (const pid of pids) if (isResqueStarterMaster(pid)) sendSignal(pid, 'SIGQUIT');
+    for (const pid of pids) if (isResqueStarterMaster(pid)) this.host.signal(pid, 'SIGQUIT');
   }
 
-  close(): void {
+  /** At exit, once the restores asked for are done: no more polls, links closed. */
+  async close(): Promise<void> {
+    await this.restoring;
     this.closed = true;
-    for (const t of this.polls.values()) clearInterval(t);
+    for (const stop of this.polls.values()) stop();
     this.polls.clear();
     for (const l of this.links.values()) l.close();
     this.links.clear();
@@ -147,18 +159,28 @@ export class OldMasterTracker {
     if (this.closed || this.polls.has(pid)) return;
     let last = -1;
     const tick = () => {
-      const live = countWorkersOf(pid, WorkerEnv.masterPid);
+      const live = countWorkersOf(pid);
       if (live !== last) {
         last = live;
-        this.dispatch({ type: 'oldWorkers', pid, live });
+        this.dispatch({ type: 'predecessorWorkers', pid, live });
       }
       if (live === 0 && !isLiveProcess(pid)) {
-        clearInterval(this.polls.get(pid));
+        this.polls.get(pid)?.();
         this.polls.delete(pid);
-        this.dispatch({ type: 'oldGone', pid });
+        this.dispatch({ type: 'predecessorGone', pid });
       }
     };
-    this.polls.set(pid, setInterval(tick, this.opts.pollMs ?? 20));
+    this.polls.set(pid, this.host.every(this.opts.pollMs ?? 20, tick));
     tick();
+  }
+}
+
+// --- internal ---
+
+function readOrEmpty(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return ''; // not written yet
   }
 }

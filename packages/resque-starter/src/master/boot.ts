@@ -1,0 +1,77 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { createLogger, resolveLevel, type Logger, type ProcessHost } from '@baton/process-kit';
+import type { ResolvedConfig } from '../config.js';
+import { StartupError } from '../errors.js';
+import { findPredecessors, MASTER_TITLE } from '../handoff.js';
+import { loadConfigFile } from '../load-config.js';
+import { messages } from '../messages.js';
+import { resolveIds } from '../users.js';
+import { LogFile } from './log-file.js';
+import { PidFile } from './pid-file.js';
+
+export interface BootContext {
+  env: NodeJS.ProcessEnv;
+  /** Where log lines go when the config has no `logFile`. */
+  stderr: NodeJS.WritableStream | undefined;
+  host: Pick<ProcessHost, 'pid' | 'ppid' | 'setTitle' | 'writeFile'>;
+  checkRedis(config: ResolvedConfig): Promise<void>;
+  /** True (and consumed) when a stop signal arrived while the config was loading. */
+  stopRequested(): boolean;
+}
+
+/** What a master knows once it may start workers. */
+export interface Booted {
+  config: ResolvedConfig;
+  logger: Logger;
+  logOut: LogFile | undefined;
+  /** start-server's SERVER_STARTER_GENERATION, when under start-server. */
+  generation: number | undefined;
+  /** The workers' uid/gid (`user`/`group`). */
+  ids: { uid?: number; gid?: number } | undefined;
+  /** The older generations to take over from. */
+  found: Array<{ pid: number; generation: number | undefined }>;
+  /** start-server's pid, when under start-server (the supervisor watchdog watches it). */
+  supervisorPid: number | undefined;
+  pidFile: PidFile;
+}
+
+/**
+ * Why: everything is checked before anything is touched, so an older generation keeps serving
+ * when this one cannot: the config loads, its files can be opened, Redis answers; then the
+ * predecessors are found and the pid file is claimed. Undefined when a stop signal came while
+ * the config was loading (the master exits 0, having started nothing).
+ */
+export async function bootMaster(configPath: string, b: BootContext): Promise<Booted | undefined> {
+  const bootLogger = createLogger({ tag: 'resque-starter', level: resolveLevel(b.env.BATON_LOG_LEVEL) });
+  const { config, loadMs } = await loadConfigFile(configPath, b.env);
+  bootLogger.debug(messages.configLoaded(config.path, loadMs));
+  if (b.stopRequested()) return undefined;
+  b.host.setTitle(`${MASTER_TITLE} (starting)`);
+  const logOut = prepareFiles(config);
+  const logger = createLogger({ tag: 'resque-starter', level: config.logLevel, stream: (logOut as unknown as NodeJS.WritableStream | undefined) ?? b.stderr });
+  const generation = b.env.SERVER_STARTER_GENERATION ? Number(b.env.SERVER_STARTER_GENERATION) : undefined;
+  const ids = resolveIds(config.user, config.group, (m) => logger.warn(m));
+  await b.checkRedis(config);
+  const ppid = b.host.ppid();
+  const found =
+    generation !== undefined
+      ? findPredecessors({ self: b.host.pid, ppid, generation, statusFile: b.env.SERVER_STARTER_STATUS_FILE || config.serverStarterStatusFile })
+      : [];
+  const pidFile = new PidFile(config.pidFile, b.host, logger);
+  pidFile.claim(found);
+  const supervisorPid = generation !== undefined && ppid > 1 ? ppid : undefined;
+  return { config, logger, logOut, generation, ids, found, supervisorPid, pidFile };
+}
+
+// --- internal ---
+
+/** The directories of the master's files exist, and its log file is open. */
+function prepareFiles(config: ResolvedConfig): LogFile | undefined {
+  try {
+    for (const f of [config.pidFile, config.statusFile, config.logFile]) if (f) mkdirSync(dirname(f), { recursive: true });
+    return config.logFile ? new LogFile(config.logFile, config.fileMode) : undefined;
+  } catch (err) {
+    throw new StartupError((err as Error).message, { cause: err });
+  }
+}

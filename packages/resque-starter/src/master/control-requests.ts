@@ -1,0 +1,121 @@
+import type { Socket } from 'node:net';
+import { writeLine, type ControlHandlers, type ControlReply, type ControlRequest } from '../control.js';
+import type { MasterEvent } from '../state/index.js';
+import type { StatusSnapshot } from '../status.js';
+
+export interface ControlContext {
+  /** Whether the master's loop is open (before that, events wait in it). */
+  isOpen(): boolean;
+  dispatch(event: MasterEvent): void;
+  snapshot(): StatusSnapshot;
+  maxConcurrency(): number;
+  /** Reopens the log file; false when there is none. */
+  reopenLogs(): boolean;
+}
+
+/**
+ * Why: the control socket's requests become loop events; the reducer, not this module, decides
+ * `scale` and `handoff` and answers them through a `reply` effect (the request waits for it).
+ * A newer master's hand-off connection is a link with a number: its `restore` and its close
+ * are events too, and the live worker count is pushed on it while the reducer lists it.
+ */
+export class ControlRequests implements ControlHandlers {
+  private readonly waiting = new Map<number, (reply: ControlReply) => void>();
+  private readonly links = new Map<Socket, number>();
+  private readonly sockets = new Map<number, Socket>();
+  private nextReply = 1;
+  private nextLink = 1;
+
+  constructor(private readonly ctx: ControlContext) {}
+
+  request(req: ControlRequest, conn: Socket): ControlReply | Promise<ControlReply> {
+    switch (req.cmd) {
+      case 'status':
+        return { ok: true, status: this.ctx.snapshot() };
+      case 'scale':
+        return this.scale(req.workers);
+      case 'reload':
+        this.ctx.dispatch({ type: 'reloadRequest', source: 'reload command' });
+        return { ok: true };
+      case 'reopen-logs':
+        return { ok: true, reopened: this.ctx.reopenLogs() };
+      case 'handoff':
+        return this.handoff(req, conn);
+      case 'restore':
+        this.unlink(conn, (link) => this.ctx.dispatch({ type: 'successorRestored', link }));
+        return { ok: true };
+      default:
+        return { ok: false, error: `unknown command \`${(req as { cmd?: unknown }).cmd as string}\`` };
+    }
+  }
+
+  closed(conn: Socket): void {
+    this.unlink(conn, (link) => this.ctx.dispatch({ type: 'successorLost', link }));
+  }
+
+  /** The `reply` effect: answers the request waiting under `id`. */
+  reply(id: number, reply: ControlReply): void {
+    this.waiting.get(id)?.(reply);
+    this.waiting.delete(id);
+  }
+
+  /** Tells the linked successors `links` this master's live worker count. */
+  pushWorkers(live: number, links: readonly number[]): void {
+    for (const link of links) {
+      const conn = this.sockets.get(link);
+      if (conn) writeLine(conn, { event: 'workers', live });
+    }
+  }
+
+  /** At exit: every hand-off connection is ended. */
+  endLinks(): void {
+    for (const conn of this.links.keys()) conn.end();
+  }
+
+  // --- internal ---
+
+  private scale(workers: unknown): ControlReply | Promise<ControlReply> {
+    const n = Number(workers);
+    if (!Number.isInteger(n) || n < 0) return { ok: false, error: `Expected a worker count ≥ 0, got \`${String(workers)}\`` };
+    const max = this.ctx.maxConcurrency();
+    if (n > max) {
+      return { ok: false, error: `Expected a worker count ≤ maxConcurrency (${max}), got \`${n}\`; raise maxConcurrency in the config to go higher` };
+    }
+    return this.ask((reply) => ({ type: 'scale', desired: n, reply }));
+  }
+
+  private handoff(req: Extract<ControlRequest, { cmd: 'handoff' }>, conn: Socket): ControlReply | Promise<ControlReply> {
+    const by = Number(req.pid);
+    if (!Number.isInteger(by) || by <= 1) return { ok: false, error: 'bad pid' };
+    const link = this.nextLink++;
+    this.links.set(conn, link);
+    this.sockets.set(link, conn);
+    const event = { type: 'successorLinked', link, by, generation: req.generation } as const;
+    if (!this.ctx.isOpen()) {
+      // Still starting (a HUP storm: a newer generation came up first): the event waits in the
+      // loop and this master starts as replaced, with no worker of its own.
+      this.ctx.dispatch(event);
+      return { ok: true, live: 0 };
+    }
+    return this.ask((reply) => ({ ...event, reply })).then((answer) => {
+      if (!answer.ok) this.unlink(conn, () => undefined);
+      return answer;
+    });
+  }
+
+  /** Dispatches the event made for a new reply id and waits for its `reply` effect. */
+  private ask(eventFor: (reply: number) => MasterEvent): Promise<ControlReply> {
+    const id = this.nextReply++;
+    const answer = new Promise<ControlReply>((resolve) => this.waiting.set(id, resolve));
+    this.ctx.dispatch(eventFor(id));
+    return answer;
+  }
+
+  private unlink(conn: Socket, then: (link: number) => void): void {
+    const link = this.links.get(conn);
+    if (link === undefined) return;
+    this.links.delete(conn);
+    this.sockets.delete(link);
+    then(link);
+  }
+}

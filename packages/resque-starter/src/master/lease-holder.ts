@@ -1,0 +1,34 @@
+import type { Logger, ProcessHost } from '@baton/process-kit';
+import { masterMessages } from '../messages-master.js';
+import type { QueueClient } from './queue-client.js';
+
+export interface LeaseHolderOptions {
+  /** The Resque ids of the ready workers that are alive now. */
+  ids(): string[];
+  queue: QueueClient;
+  lockTimeoutMs: number;
+  logger: Logger;
+}
+
+/**
+ * Why: a job that blocks its worker's event loop stops the worker's lock renewal. While the
+ * worker process is alive and ready, the master holds its leases, so no other worker takes its
+ * job (jobTimeout, enforced by the master, is what ends such a job). Every lockTimeout/3, one
+ * renewal at a time: while Redis is away they must not pile up. Returns stop.
+ */
+export function holdLeases(host: Pick<ProcessHost, 'every'>, o: LeaseHolderOptions): () => void {
+  let holding = false;
+  const renew = async () => {
+    const ids = o.ids();
+    if (ids.length === 0 || holding) return;
+    holding = true;
+    try {
+      await (await o.queue.get()).holdLocks(ids, o.lockTimeoutMs);
+    } catch (err) {
+      o.logger.debug(masterMessages.holdingLeasesFailed((err as Error).message));
+    } finally {
+      holding = false;
+    }
+  };
+  return host.every(Math.max(100, Math.floor(o.lockTimeoutMs / 3)), () => void renew());
+}

@@ -1,0 +1,129 @@
+import { fileURLToPath } from 'node:url';
+import type { Child, ChildSpec, Logger, ProcessHost } from '@baton/process-kit';
+import type { MasterHandle, ResolvedConfig } from '../config.js';
+import { isWorkerMessage, WorkerEnv, type MasterToWorker, type WorkerToMaster } from '../ipc.js';
+import { masterMessages } from '../messages-master.js';
+import type { Effect, MasterEvent } from '../state/index.js';
+import type { LogFile } from './log-file.js';
+
+export interface SpawnerContext {
+  host: Pick<ProcessHost, 'pid' | 'spawn'>;
+  /** The master's environment; workers inherit it. */
+  env: NodeJS.ProcessEnv;
+  config(): ResolvedConfig;
+  generation: number | undefined;
+  /** The workers' uid/gid (`user`/`group`), when the master runs as root. */
+  ids: { uid?: number; gid?: number } | undefined;
+  /** Workers' stdout/stderr go here when set (else they inherit the master's). */
+  logOut: LogFile | undefined;
+  logger: Logger;
+  dispatch(event: MasterEvent): void;
+  masterHandle(): MasterHandle;
+}
+
+/**
+ * Why: the `spawn` effect starts a worker process (after the config's beforeFork) and turns
+ * everything the process does — its messages, its exit, a failed start — into loop events;
+ * `send` reaches it over its IPC channel.
+ */
+export class WorkerSpawner {
+  private readonly children = new Map<number, Child>();
+
+  constructor(private readonly ctx: SpawnerContext) {}
+
+  /** Pids of the worker processes that have not exited. */
+  get pids(): number[] {
+    return [...this.children.keys()];
+  }
+
+  has(pid: number): boolean {
+    return this.children.has(pid);
+  }
+
+  /** The `spawn` effect; synchronous unless the config has a beforeFork. */
+  async spawn(fx: Extract<Effect, { type: 'spawn' }>): Promise<void> {
+    const { config, dispatch } = this.ctx;
+    const beforeFork = config().beforeFork;
+    if (beforeFork) {
+      try {
+        await beforeFork(this.ctx.masterHandle(), fx.slot);
+      } catch (err) {
+        dispatch({ type: 'spawnFailed', key: fx.key, error: `beforeFork threw: ${(err as Error)?.message ?? String(err)}` });
+        return;
+      }
+    }
+    // Set as soon as spawn returns; a child's callbacks never run before that.
+    let pid = 0;
+    const child = this.ctx.host.spawn(this.specFor(fx), {
+      exit: (code, signal) => {
+        this.children.delete(pid);
+        dispatch({ type: 'exit', pid, code, signal });
+      },
+      message: (m) => {
+        if (isWorkerMessage(m)) dispatch(fromWorker(pid, m));
+      },
+      spawnError: (err) => dispatch({ type: 'spawnFailed', key: fx.key, error: err.message }),
+      error: (err) => this.ctx.logger.debug(masterMessages.workerError(pid, err.message)),
+    });
+    if (!child) return;
+    pid = child.pid;
+    this.children.set(pid, child);
+    const out = this.ctx.logOut;
+    if (out) {
+      child.stdout?.on('data', (d: Buffer) => out.write(d));
+      child.stderr?.on('data', (d: Buffer) => out.write(d));
+    }
+    dispatch({ type: 'spawned', key: fx.key, pid });
+  }
+
+  /** The `send` effect: a message to a worker whose IPC channel is open. */
+  send(pid: number, message: MasterToWorker): void {
+    const child = this.children.get(pid);
+    if (child?.connected) child.send(message);
+  }
+
+  // --- internal ---
+
+  private specFor(fx: Extract<Effect, { type: 'spawn' }>): ChildSpec {
+    const out = this.ctx.logOut ? 'pipe' : 'inherit';
+    return {
+      file: process.execPath,
+      args: [...WORKER_EXEC_ARGV, WORKER_SCRIPT],
+      // Room for the worker's long title (node-mechanics §6).
+      argv0: `resque-starter${' '.repeat(256)}`,
+      detached: true,
+      stdio: ['ignore', out, out, 'ipc'],
+      env: {
+        ...this.ctx.env,
+        [WorkerEnv.config]: this.ctx.config().path,
+        [WorkerEnv.slot]: String(fx.slot),
+        [WorkerEnv.masterPid]: String(this.ctx.host.pid),
+        [WorkerEnv.retirePid]: fx.retire ? String(fx.retire) : '',
+        [WorkerEnv.paused]: fx.paused ? '1' : '',
+        [WorkerEnv.generation]: this.ctx.generation !== undefined ? String(this.ctx.generation) : '',
+      },
+      ...(this.ctx.ids ?? {}),
+    };
+  }
+}
+
+/** Spawned with the master's node flags, except a debugger's (its port would clash). */
+const WORKER_EXEC_ARGV = process.execArgv.filter((a) => !/^--(inspect|debug)/.test(a));
+const WORKER_SCRIPT = fileURLToPath(new URL('../worker-main.js', import.meta.url));
+
+function fromWorker(pid: number, m: WorkerToMaster): MasterEvent {
+  switch (m.t) {
+    case 'hello':
+      return { type: 'hello', pid, id: m.id, ids: m.ids };
+    case 'ready':
+      return { type: 'ready', pid, retired: m.retired };
+    case 'job':
+      return { type: 'jobStarted', pid, job: m.job };
+    case 'state':
+      return { type: 'report', pid, activity: m.activity, job: m.job, jobs: m.jobs, processed: m.processed, rssKb: m.rssKb };
+    case 'recycling':
+      return { type: 'recycling', pid, reason: m.reason };
+    case 'fatal':
+      return { type: 'fatal', pid, message: m.message };
+  }
+}

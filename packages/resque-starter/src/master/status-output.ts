@@ -1,0 +1,73 @@
+import type { Logger, ProcessHost } from '@baton/process-kit';
+import type { ResolvedConfig } from '../config.js';
+import { masterMessages } from '../messages-master.js';
+import type { MasterState } from '../state/index.js';
+import { renderMasterTitle, renderStatus, type StatusSnapshot } from '../status.js';
+
+export interface StatusContext {
+  host: Pick<ProcessHost, 'pid' | 'now' | 'timers' | 'writeFile' | 'removeFile' | 'setTitle'>;
+  state(): MasterState;
+  config(): ResolvedConfig;
+  generation: number | undefined;
+  startedAt: number;
+  /** Tells the linked successors the live worker count. */
+  pushWorkers(live: number, links: readonly number[]): void;
+  logger: Logger;
+}
+
+/**
+ * Why: what the master shows of itself after each step (the `status` effect): its process
+ * title, the live worker count pushed to the newer masters taking over from it, and the status
+ * file — written at most every 50 ms, and not by a master that is being replaced (the file is
+ * its successor's then).
+ */
+export class StatusOutput {
+  private lastPushed = -1;
+  private writePending = false;
+
+  constructor(private readonly ctx: StatusContext) {}
+
+  /** The `status` effect. */
+  update(): void {
+    const state = this.ctx.state();
+    this.ctx.host.setTitle(renderMasterTitle(state, this.ctx.config().queues));
+    const live = state.workers.length;
+    if (live !== this.lastPushed) {
+      this.lastPushed = live;
+      this.ctx.pushWorkers(live, state.successors);
+    }
+    if (this.writePending) return;
+    this.writePending = true;
+    this.ctx.host.timers.set(STATUS_TIMER, 50, () => {
+      this.writePending = false;
+      this.write();
+    });
+  }
+
+  snapshot(): StatusSnapshot {
+    const { host, generation, startedAt } = this.ctx;
+    return renderStatus(this.ctx.state(), { pid: host.pid, generation, queues: this.ctx.config().queues, startedAt, now: host.now() });
+  }
+
+  /** At exit: the status file goes, unless a successor took it over. */
+  remove(): void {
+    const path = this.ctx.config().statusFile;
+    if (path && !this.ctx.state().replacedBy) this.ctx.host.removeFile(path);
+  }
+
+  // --- internal ---
+
+  private write(): void {
+    const { statusFile, fileMode } = this.ctx.config();
+    const state = this.ctx.state();
+    if (!statusFile || state.replacedBy || state.phase === 'done') return;
+    try {
+      this.ctx.host.writeFile(statusFile, `${JSON.stringify(this.snapshot(), null, 2)}\n`, { mode: fileMode });
+    } catch (err) {
+      this.ctx.logger.warn(masterMessages.statusFileFailed(statusFile, (err as Error).message));
+    }
+  }
+}
+
+/** Its key in the host's timer table (the reducer's keys are `<timer>:<worker>` and `hold`). */
+const STATUS_TIMER = 'statusFile';

@@ -1,0 +1,250 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { createEventLoop, createFakeHost, type FakeHost, type FakeSpawn } from '@baton/process-kit';
+import { controlSocketPath, sendControl } from '../src/control.js';
+import { runMaster, type MasterDeps } from '../src/master.js';
+import type { ResqueQueue } from '../src/resque.js';
+import { initialState, reduce, type Effect, type MasterEvent, type MasterState } from '../src/state/index.js';
+
+// The whole master (boot, loop, effects, control socket) against the fake process host: the
+// config load and the control socket are real, Redis and every process are played by the test.
+
+interface Running {
+  host: FakeHost;
+  run: Promise<number>;
+  log: { text: string };
+  queue: { [K in keyof ResqueQueue]: ReturnType<typeof vi.fn> };
+  dir: string;
+  conf: string;
+  env: NodeJS.ProcessEnv;
+}
+
+// One runtime directory (control sockets, the config loader's cache) for the file: the loader
+// is made once per process.
+let runtime: string;
+beforeAll(() => {
+  runtime = mkdtempSync(join(tmpdir(), 'rs-runtime-'));
+});
+afterAll(() => rmSync(runtime, { recursive: true, force: true }));
+const dirs: string[] = [];
+const running: Running[] = [];
+afterEach(async () => {
+  // A test that left its master running: TERM, its workers exit, it must end.
+  for (const m of running.splice(0)) {
+    m.host.raise('SIGTERM');
+    for (const s of m.host.liveChildren()) s.exit(null, 'SIGTERM');
+    await m.run;
+  }
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+/** A config file in a fresh directory (reapJobProcesses off: the fake pids are not ours to scan in /proc). */
+function writeConf(dir: string, fields: string): string {
+  const conf = join(dir, 'conf.ts');
+  writeFileSync(conf, `export default { jobs: { A: () => undefined }, reapJobProcesses: false, ${fields} };\n`);
+  return conf;
+}
+
+function startMaster(fields: string, deps: Partial<MasterDeps> = {}): Running {
+  const dir = mkdtempSync(join(tmpdir(), 'rs-master-'));
+  dirs.push(dir);
+  const conf = writeConf(dir, fields);
+  const host = createFakeHost();
+  const log = { text: '' };
+  const stderr = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      log.text += chunk.toString();
+      done();
+    },
+  });
+  const queue = { recoverWorker: vi.fn(async () => 1), failInflight: vi.fn(async () => false), holdLocks: vi.fn(async () => []), close: vi.fn(async () => undefined) };
+  const env = { RESQUE_STARTER_RUNTIME_DIR: runtime };
+  const run = runMaster(conf, {
+    env,
+    stderr,
+    host,
+    deps: { checkRedis: async () => undefined, createQueue: async () => queue as unknown as ResqueQueue, ...deps },
+  });
+  const m = { host, run, log, queue, dir, conf, env };
+  running.push(m);
+  return m;
+}
+
+/** Waits (with a deadline) until `cond` holds: the master's start-up is real I/O. */
+async function until(cond: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** The master ends: its run resolves and it is no longer cleaned up by afterEach. */
+async function finished(m: Running): Promise<number> {
+  running.splice(running.indexOf(m), 1);
+  return await m.run;
+}
+
+/** The worker says hello and ready, as worker-main does once it is registered. */
+function ready(s: FakeSpawn, id = `host:${s.pid}:q`): void {
+  s.message({ t: 'hello', id, ids: [id] });
+  s.message({ t: 'ready', retired: false });
+}
+
+const slotOf = (s: FakeSpawn) => s.spec.env.RESQUE_STARTER_SLOT;
+
+describe('runMaster start-up', () => {
+  it('a TERM that arrives while the config loads: no worker is ever spawned, exit code 0', async () => {
+    const m = startMaster('concurrency: 2');
+    expect(m.host.raise('SIGTERM')).toBe(true);
+    expect(await finished(m)).toBe(0);
+    expect(m.host.spawns).toEqual([]);
+  });
+
+  it('a TERM that arrives before the loop opens (during the Redis check) takes effect before any worker starts', async () => {
+    let redisAnswers!: () => void;
+    const checked = new Promise<void>((r) => (redisAnswers = r));
+    let checking = false;
+    const m = startMaster('concurrency: 2', {
+      checkRedis: async () => {
+        checking = true;
+        await checked;
+      },
+    });
+    await until(() => checking, 'the Redis check');
+    m.host.raise('SIGTERM');
+    redisAnswers();
+    expect(await finished(m)).toBe(0);
+    expect(m.host.spawns).toEqual([]);
+    expect(m.log.text).toMatch(/received TERM/);
+    // Nothing is left running or installed but the signal handlers (kept to the very end).
+    expect(m.host.intervalCount()).toBe(0);
+    expect(m.host.timerKeys()).toEqual([]);
+    expect(m.host.fatalGuardCount()).toBe(0);
+    expect(m.host.handlerCount('SIGTERM')).toBe(1);
+  });
+
+  it('spawns the configured workers detached, with the worker environment, and writes the status file', async () => {
+    const m = startMaster("concurrency: 1, queues: ['q'], statusFile: 'status.json'");
+    await until(() => m.host.spawns.length === 1, 'the first spawn');
+    const s = m.host.spawns[0]!;
+    expect(s.spec).toMatchObject({ file: process.execPath, detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    expect(s.spec.args.at(-1)).toMatch(/worker-main\.js$/);
+    expect(s.spec.env).toMatchObject({ RESQUE_STARTER_CONFIG: m.conf, RESQUE_STARTER_SLOT: '0', RESQUE_STARTER_MASTER_PID: '999' });
+    ready(s);
+    m.host.advance(50);
+    const status = JSON.parse(m.host.files.get(join(m.dir, 'status.json'))!.data) as { master: { pid: number }; workers: Array<{ pid: number; state: string }> };
+    expect(status.master.pid).toBe(999);
+    expect(status.workers).toMatchObject([{ pid: s.pid, state: 'idle' }]);
+    expect(m.host.titles.at(-1)).toBe('resque-starter master 1/1 (q)');
+  });
+});
+
+describe('runMaster signals and workers', () => {
+  it('spawn → ready → TTIN → a second worker in slot 1', async () => {
+    const m = startMaster('concurrency: 1');
+    await until(() => m.host.spawns.length === 1, 'the first spawn');
+    ready(m.host.spawns[0]!);
+    m.host.raise('SIGTTIN');
+    expect(m.host.spawns.map(slotOf)).toEqual(['0', '1']);
+    expect(m.log.text).toMatch(/TTIN: 1 → 2 worker\(s\)/);
+  });
+
+  it('a worker that dies: its jobs are recovered and its slot gets a new worker', async () => {
+    const m = startMaster('concurrency: 1');
+    await until(() => m.host.spawns.length === 1, 'the first spawn');
+    const first = m.host.spawns[0]!;
+    ready(first, 'host:1000:q');
+    first.exit(1);
+    expect(m.host.spawns.map(slotOf)).toEqual(['0', '0']);
+    await until(() => m.queue.recoverWorker.mock.calls.length === 1, 'the recovery');
+    expect(m.queue.recoverWorker).toHaveBeenCalledWith('host:1000:q');
+    await until(() => /put 1 in-flight job\(s\) of dead worker 1000 back/.test(m.log.text), 'the recovery line');
+  });
+
+  it('QUIT: each worker is asked to finish (QUIT + CONT), and the master exits 0 once they are gone', async () => {
+    const m = startMaster("concurrency: 2, statusFile: 'status.json'");
+    await until(() => m.host.spawns.length === 2, 'two spawns');
+    for (const s of m.host.spawns) ready(s);
+    m.host.advance(50);
+    m.host.raise('SIGQUIT');
+    for (const s of m.host.spawns) {
+      expect(m.host.signals).toContainEqual({ pid: s.pid, signal: 'SIGQUIT', group: false });
+      expect(m.host.signals).toContainEqual({ pid: s.pid, signal: 'SIGCONT', group: false });
+    }
+    for (const s of m.host.spawns) s.exit(0);
+    expect(await finished(m)).toBe(0);
+    expect(m.host.spawns).toHaveLength(2);
+    expect(m.host.files.has(join(m.dir, 'status.json'))).toBe(false);
+    expect(m.queue.close).toHaveBeenCalled();
+    expect(m.host.intervalCount()).toBe(0);
+  });
+
+  it('dying of a signal it does not handle: live workers get TERM (and CONT) to their group, the files go', async () => {
+    const m = startMaster("concurrency: 1, statusFile: 'status.json'");
+    await until(() => m.host.spawns.length === 1, 'the first spawn');
+    const s = m.host.spawns[0]!;
+    m.host.dieOf('SIGSEGV');
+    expect(m.host.signals).toEqual([
+      { pid: s.pid, signal: 'SIGTERM', group: true },
+      { pid: s.pid, signal: 'SIGCONT', group: true },
+    ]);
+    expect(m.host.removed).toContain(join(m.dir, 'status.json'));
+  });
+
+  it('a restart file touched: the config is reloaded and applied when the reducer accepts it', async () => {
+    const m = startMaster("concurrency: 1, queues: ['a'], restartFile: 'restart'");
+    await until(() => m.host.spawns.length === 1, 'the first spawn');
+    ready(m.host.spawns[0]!);
+    writeConf(m.dir, "concurrency: 1, queues: ['b'], restartFile: 'restart'");
+    m.host.touch(join(m.dir, 'restart'));
+    // The new config's worker replaces the old one in slot 0.
+    await until(() => m.host.spawns.length === 2, 'the replacement worker');
+    const reply = await sendControl(controlSocketPath(999, m.env.RESQUE_STARTER_RUNTIME_DIR!), { cmd: 'status' });
+    expect(reply).toMatchObject({ ok: true, status: { master: { queues: ['b'], configVersion: 2 } } });
+    expect(m.log.text).toMatch(/restart file .*restart touched/);
+  });
+});
+
+describe('runMaster control socket', () => {
+  it('scale: the input is checked by the master, the request is answered by the reducer', async () => {
+    const m = startMaster('concurrency: 1, maxConcurrency: 4');
+    await until(() => m.host.spawns.length === 1, 'the first spawn');
+    const socket = controlSocketPath(999, m.env.RESQUE_STARTER_RUNTIME_DIR!);
+    expect(await sendControl(socket, { cmd: 'scale', workers: 3 })).toEqual({ ok: true, concurrency: 3 });
+    expect(m.host.spawns.map(slotOf)).toEqual(['0', '1', '2']);
+    expect(await sendControl(socket, { cmd: 'scale', workers: 5 })).toMatchObject({ ok: false, error: expect.stringMatching(/≤ maxConcurrency \(4\)/) });
+    expect(await sendControl(socket, { cmd: 'scale', workers: -1 as number })).toMatchObject({ ok: false, error: expect.stringMatching(/≥ 0/) });
+    // A reducer guard: a stopping master refuses.
+    m.host.raise('SIGQUIT');
+    expect(await sendControl(socket, { cmd: 'scale', workers: 2 })).toEqual({ ok: false, error: 'the master is stopping' });
+  });
+});
+
+describe('the master loop', () => {
+  // Issue 10 item 1: a HUP storm's new master linked two old masters; the first one left while
+  // the second was still being linked, its `predecessorGone` reached the reducer before `start`
+  // and was dropped, and the master counted 2 workers of a dead master for ever (stuck at 2 of 3).
+  it('a predecessor that leaves while the master is still starting is not counted for ever', () => {
+    const settings = {
+      readyTimeoutMs: 5000, stopTimeoutMs: 10_000, termTimeoutMs: 2000, jobTimeoutMs: undefined, maxMemoryKb: undefined,
+      crashLoop: { deaths: 4, windowMs: 60_000, delayMs: 1000, maxDelayMs: 8000 }, maxConcurrency: 64, maxStarting: 8, reapJobProcesses: true,
+    };
+    let spawned = 0;
+    const loop = createEventLoop<MasterState, MasterEvent, Effect>({
+      initial: initialState(settings),
+      reduce,
+      execute: (fx) => void (spawned += fx.type === 'spawn' ? 1 : 0),
+      now: () => 1000,
+    });
+    // the tracker's poll reports the first predecessor gone while attach() links the second one
+    loop.push({ type: 'predecessorWorkers', pid: 50, live: 0 });
+    loop.push({ type: 'predecessorGone', pid: 50 });
+    loop.open({ type: 'start', desired: 3, predecessors: [{ pid: 50, generation: 4, live: 2, linked: false }] });
+    expect(loop.state.predecessors).toEqual([]);
+    expect(spawned).toBe(3);
+  });
+});
