@@ -642,3 +642,176 @@ describe('HUP storm: replaced while starting (review of issue 10)', () => {
     expect(fx.find((e) => e.type === 'exit')).toEqual({ type: 'exit', code: 0 });
   });
 });
+
+describe('events without a test before issue 12', () => {
+  const old = (live: number, linked = true) => [{ pid: 50, generation: 1, live, linked }];
+  const replies = (fx: Effect[]) => fx.flatMap((e) => (e.type === 'reply' ? [e] : []));
+
+  it('spawnFailed: logged, the slot is tried again (a death for the crash loop)', () => {
+    const sim = new Sim();
+    sim.send({ type: 'start', desired: 1, predecessors: [] });
+    const lines = sim.logs({ type: 'spawnFailed', key: 1, error: 'beforeFork threw: nope' });
+    expect(lines).toContain('could not start worker[0]: beforeFork threw: nope');
+    expect(sim.effects.filter((e) => e.type === 'clearTimer').map((e) => (e as { key: string }).key)).toContain('ready:1');
+    expect(spawns(sim.effects)).toEqual([{ slot: 0, retire: undefined }]);
+    expect(sim.state.deaths).toEqual([sim.now]);
+  });
+
+  it('spawnFailed during a takeover aborts it: the predecessor gets its workers back, exit 3', () => {
+    const sim = new Sim();
+    sim.send({ type: 'start', desired: 2, predecessors: old(2) });
+    const fx = sim.send({ type: 'spawnFailed', key: 1, error: 'EAGAIN' });
+    expect(fx.filter((e) => e.type === 'restorePredecessors' || e.type === 'exit')).toEqual([
+      { type: 'restorePredecessors', pids: [50] },
+      { type: 'exit', code: 3 },
+    ]);
+  });
+
+  it('spawnFailed during a reload stops the replacement; the old workers keep serving', () => {
+    const sim = new Sim();
+    sim.start(2);
+    sim.send({ type: 'signal', signal: 'SIGHUP' });
+    sim.send({ type: 'reloaded', settings: SETTINGS, desired: 2, configId: 7 });
+    const lines = sim.logs({ type: 'spawnFailed', key: 3, error: 'EAGAIN' });
+    expect(lines.some((l) => /rolling replacement stopped: the new worker\[0\] failed \(EAGAIN\); 2 worker\(s\)/.test(l))).toBe(true);
+    expect(sim.state.reload).toBeUndefined();
+    expect(sim.state.workers.map((w) => w.pid)).toEqual([100, 101]);
+  });
+
+  it('fatal: the worker’s reason is logged as an error; its exit decides the rest', () => {
+    const sim = new Sim();
+    const [pid] = sim.start(1);
+    const step = reduce(sim.state, { type: 'fatal', pid: pid!, message: 'afterFork threw: no db' }, sim.now);
+    expect(step.effects.filter((e) => e.type === 'log')).toEqual([{ type: 'log', level: 'error', message: `worker[0] ${pid} cannot start: afterFork threw: no db` }]);
+    expect(step.state.workers).toEqual(sim.state.workers);
+  });
+
+  it('reloadFailed: logged, the workers stay, and a queued reload is dropped with it', () => {
+    const sim = new Sim();
+    sim.start(1);
+    sim.send({ type: 'signal', signal: 'SIGHUP' });
+    sim.send({ type: 'signal', signal: 'SIGHUP' });
+    expect(sim.state.reloadPending).toBe(true);
+    const lines = sim.logs({ type: 'reloadFailed', error: 'conf.ts:3 boom' });
+    expect(lines).toContain('config reload failed, keeping the running config and workers: conf.ts:3 boom');
+    expect(kinds(sim.effects)).not.toContain('reloadConfig');
+    expect(sim.state).toMatchObject({ loadingConfig: false, reloadPending: false, version: 1 });
+    expect(kinds(sim.send({ type: 'signal', signal: 'SIGHUP' }))).toContain('reloadConfig');
+  });
+
+  it('reloaded: the master is told to swap its config in (applyConfig) before the new workers start', () => {
+    const sim = new Sim();
+    sim.start(1);
+    sim.send({ type: 'signal', signal: 'SIGHUP' });
+    const fx = sim.send({ type: 'reloaded', settings: SETTINGS, desired: 2, configId: 7 });
+    expect(kinds(fx).filter((k) => k === 'applyConfig' || k === 'spawn')).toEqual(['applyConfig', 'spawn', 'spawn']);
+    expect(fx.find((e) => e.type === 'applyConfig')).toEqual({ type: 'applyConfig', configId: 7 });
+  });
+
+  it('reloaded while being replaced or stopping: ignored, the master keeps its config', () => {
+    const sim = new Sim();
+    sim.start(1);
+    sim.send({ type: 'signal', signal: 'SIGHUP' });
+    sim.send({ type: 'successorLinked', link: 1, by: 999, generation: 2 });
+    expect(kinds(sim.send({ type: 'reloaded', settings: SETTINGS, desired: 4, configId: 7 }))).not.toContain('applyConfig');
+    expect(sim.state.version).toBe(1);
+    const other = new Sim();
+    other.start(1);
+    other.send({ type: 'signal', signal: 'SIGHUP' });
+    other.send({ type: 'signal', signal: 'SIGQUIT' });
+    expect(kinds(other.send({ type: 'reloaded', settings: SETTINGS, desired: 4, configId: 7 }))).not.toContain('applyConfig');
+  });
+
+  it('predecessorGone: it leaves the status, and a gone predecessor is not sent QUIT when the takeover is done (its pid may be reused)', () => {
+    const sim = new Sim();
+    sim.send({ type: 'start', desired: 2, predecessors: old(2, false) });
+    const first = sim.spawnAll();
+    sim.send({ type: 'predecessorWorkers', pid: 50, live: 0 });
+    const pids = [...first, ...sim.spawnAll()];
+    const lines = sim.logs({ type: 'predecessorGone', pid: 50 });
+    expect(lines).toContain('old master 50 is gone');
+    expect(sim.state.predecessors).toEqual([]);
+    sim.readyAll(pids);
+    expect(sim.state.takeover).toBeUndefined();
+    expect(sim.effects.filter((e) => e.type === 'quitPredecessors')).toEqual([]);
+  });
+
+  it('predecessorGone before the first worker: nothing is counted for it (a HUP storm’s dead old master)', () => {
+    const sim = new Sim();
+    sim.send({ type: 'start', desired: 3, predecessors: old(2, false) });
+    sim.send({ type: 'predecessorWorkers', pid: 50, live: 0 });
+    sim.send({ type: 'predecessorGone', pid: 50 });
+    expect(sim.state.workers).toHaveLength(3);
+    expect(sim.state.predecessors).toEqual([]);
+  });
+
+  it('successorLinked answers with the live workers; a master that is not running refuses', () => {
+    const sim = new Sim();
+    sim.start(2);
+    expect(replies(sim.send({ type: 'successorLinked', link: 4, by: 999, generation: 2, reply: 11 }))).toEqual([
+      { type: 'reply', id: 11, reply: { ok: true, live: 2 } },
+    ]);
+    expect(sim.state.successors).toEqual([4]);
+    const stopping = new Sim();
+    stopping.start(1);
+    stopping.send({ type: 'signal', signal: 'SIGQUIT' });
+    expect(replies(stopping.send({ type: 'successorLinked', link: 4, by: 999, generation: 2, reply: 12 }))).toEqual([
+      { type: 'reply', id: 12, reply: { ok: false, error: 'the master is stopping' } },
+    ]);
+    expect(stopping.state.successors).toEqual([]);
+    expect(stopping.state.replacedBy).toBeUndefined();
+  });
+
+  it.each([
+    ['successorRestored', /new master 999 gave up its rolling restart: back to 3 worker\(s\)/],
+    ['successorLost', /new master 999 went away during the rolling restart: back to 3 worker\(s\)/],
+  ] as const)('%s of the last successor ends the replacement: workers back, no longer OLD, pid file reclaimed', (type, line) => {
+    const sim = new Sim();
+    const pids = sim.start(3);
+    sim.send({ type: 'successorLinked', link: 1, by: 999, generation: 2 });
+    sim.send({ type: 'successorLinked', link: 2, by: 999, generation: 2 });
+    sim.send({ type: 'signal', signal: 'SIGTTOU' });
+    sim.send({ type: 'exit', pid: pids[2]!, code: 0, signal: null });
+    // another successor is still taking over: nothing changes
+    expect(sim.logs({ type, link: 1 })).toEqual([]);
+    expect(sim.state.replacedBy).toEqual({ pid: 999, desiredBefore: 3 });
+    const lines = sim.logs({ type, link: 2 });
+    expect(lines.some((l) => line.test(l))).toBe(true);
+    expect(sim.state.replacedBy).toBeUndefined();
+    expect(sim.state.desired).toBe(3);
+    expect(sim.effects.filter((e) => e.type === 'send' || e.type === 'reclaimPidFile')).toEqual([
+      { type: 'send', pid: pids[0], message: { t: 'old', old: false } },
+      { type: 'send', pid: pids[1], message: { t: 'old', old: false } },
+      { type: 'reclaimPidFile' },
+    ]);
+    expect(spawns(sim.effects)).toEqual([{ slot: 2, retire: undefined }]);
+  });
+
+  it('a successor that never linked, or one that leaves a master that is not replaced, changes nothing', () => {
+    const sim = new Sim();
+    sim.start(2);
+    sim.send({ type: 'successorLinked', link: 1, by: 999, generation: 2 });
+    expect(sim.send({ type: 'successorLost', link: 9 })).toEqual([]);
+    expect(sim.state.replacedBy).toBeDefined();
+    const plain = new Sim();
+    plain.start(2);
+    expect(plain.send({ type: 'successorRestored', link: 1 })).toEqual([]);
+  });
+
+  it('scale answers with the new count; a replaced or stopping master refuses and keeps its count', () => {
+    const sim = new Sim({ maxConcurrency: 5 });
+    sim.start(2);
+    expect(replies(sim.send({ type: 'scale', desired: 4, reply: 1 }))).toEqual([{ type: 'reply', id: 1, reply: { ok: true, concurrency: 4 } }]);
+    sim.send({ type: 'successorLinked', link: 1, by: 999, generation: 2 });
+    expect(replies(sim.send({ type: 'scale', desired: 1, reply: 2 }))).toEqual([
+      { type: 'reply', id: 2, reply: { ok: false, error: 'this master is being replaced by a newer one; scale that one' } },
+    ]);
+    const stopping = new Sim();
+    stopping.start(2);
+    stopping.send({ type: 'signal', signal: 'SIGTERM' });
+    expect(replies(stopping.send({ type: 'scale', desired: 1, reply: 3 }))).toEqual([
+      { type: 'reply', id: 3, reply: { ok: false, error: 'the master is stopping' } },
+    ]);
+    expect(stopping.state.desired).toBe(2);
+  });
+});
