@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Readable, Writable } from 'node:stream';
-import { describeExit, ignoreOutputErrors, writeQuietly } from '@baton/process-kit';
+import { ignoreOutputErrors, writeQuietly } from '@baton/process-kit';
+import { messages } from './messages.js';
 
 /** Bytes of generation output kept while no log command runs, by default (then replayed to the next one). */
 export const DEFAULT_LOG_BUFFER_BYTES = 1024 * 1024;
@@ -42,35 +43,136 @@ export interface LogPipe {
  * slowly slows the generations down, as a direct pipe would.
  */
 export function startLogPipe(options: LogPipeOptions): LogPipe {
-  const maxBuffer = options.maxBufferBytes ?? DEFAULT_LOG_BUFFER_BYTES;
-  const spawnCommand = options.spawnCommand ?? defaultSpawn;
-  let current: ChildProcess | undefined;
-  let closing = false;
-  let quickFailures = 0;
-  let restartTimer: NodeJS.Timeout | undefined;
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
-  let droppedBytes = 0;
-  const adopted = new Set<Readable>();
-  const paused = new Set<Readable>();
-  ignoreOutputErrors([options.fallback]);
+  const pipe = new LogCommandRelay(options);
+  pipe.launch(false);
+  return pipe;
+}
 
-  const report = (level: 'info' | 'warn', text: string) =>
-    writeQuietly(sink, `${new Date().toISOString()} [${level}] [start-server] ${text}\n`);
+// --- internal ---
 
-  const live = (): Writable | undefined => {
-    const stdin = current?.stdin;
+/** The state of the relay: the current command, what waits for it, and the outputs it reads. */
+class LogCommandRelay implements LogPipe {
+  private current: ChildProcess | undefined;
+  private closing = false;
+  private quickFailures = 0;
+  private restartTimer: NodeJS.Timeout | undefined;
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private droppedBytes = 0;
+  private readonly adopted = new Set<Readable>();
+  private readonly paused = new Set<Readable>();
+  private readonly maxBuffer: number;
+  private readonly spawnCommand: (command: string) => ChildProcess;
+
+  readonly stream = {
+    write: (chunk: string | Uint8Array): boolean => {
+      writeQuietly(this.live() ?? this.options.fallback, typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
+      return true;
+    },
+  } as unknown as NodeJS.WritableStream;
+
+  constructor(private readonly options: LogPipeOptions) {
+    this.maxBuffer = options.maxBufferBytes ?? DEFAULT_LOG_BUFFER_BYTES;
+    this.spawnCommand = options.spawnCommand ?? defaultSpawn;
+    ignoreOutputErrors([options.fallback]);
+  }
+
+  adopt(output: Readable): void {
+    this.adopted.add(output);
+    output.on('error', () => undefined);
+    output.on('data', (chunk: Buffer) => {
+      if (!this.relay(chunk) && this.live()) {
+        output.pause();
+        this.paused.add(output);
+      }
+    });
+    output.once('close', () => {
+      this.adopted.delete(output);
+      this.paused.delete(output);
+    });
+  }
+
+  async close(timeoutMs = 10_000): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.restartTimer);
+    // Generations are gone; what they wrote last may still be in their pipes (a grandchild
+    // holding one open does not delay the exit for long).
+    await waitFor(() => this.adopted.size === 0, Math.min(timeoutMs, 1000), (done) => {
+      for (const s of this.adopted) s.once('close', () => this.adopted.size === 0 && done());
+    });
+    for (const s of this.adopted) s.destroy();
+    const p = this.current;
+    if (!p) return;
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, timeoutMs);
+      p.once('exit', () => {
+        clearTimeout(t);
+        resolve();
+      });
+      p.stdin?.end();
+    });
+  }
+
+  /** Starts the command (`again`: after it went down) and replays what was kept meanwhile. */
+  launch(again: boolean): void {
+    let p: ChildProcess;
+    try {
+      p = this.spawnCommand(this.options.command);
+    } catch (err) {
+      this.scheduleRestart(messages.logCommandNotStarted((err as Error).message));
+      return;
+    }
+    this.watch(p, Date.now());
+    if (p.pid === undefined || !p.stdin) return; // 'error' follows
+    ignoreOutputErrors([p.stdin]);
+    p.stdin.on('drain', () => this.resumeAll());
+    this.current = p;
+    if (again) this.report('info', messages.logCommandRestarted(p.pid));
+    if (this.droppedBytes > 0) {
+      this.report('warn', messages.logOutputDropped(this.droppedBytes, this.maxBuffer));
+      this.droppedBytes = 0;
+    }
+    const backlog = this.pending;
+    this.pending = [];
+    this.pendingBytes = 0;
+    for (const chunk of backlog) this.relay(chunk);
+  }
+
+  /** The command's end (exit, or a start that failed late) schedules the next start, once. */
+  private watch(p: ChildProcess, startedAt: number): void {
+    let ended = false;
+    const end = (why: string) => {
+      if (ended) return;
+      ended = true;
+      if (this.current === p) this.current = undefined;
+      p.stdin?.destroy();
+      // A command that stayed up a while starts the delay over.
+      if (Date.now() - startedAt >= 10 * this.options.restartDelayMs) this.quickFailures = 0;
+      this.scheduleRestart(why);
+    };
+    p.on('error', (err) => {
+      if (p.pid === undefined) end(messages.logCommandNotStarted(err.message));
+    });
+    p.once('exit', (code, signal) => end(messages.logCommandExited(code, signal)));
+  }
+
+  private report(level: 'info' | 'warn', text: string): void {
+    writeQuietly(this.stream, `${new Date().toISOString()} [${level}] [start-server] ${text}\n`);
+  }
+
+  private live(): Writable | undefined {
+    const stdin = this.current?.stdin;
     return stdin && !stdin.destroyed && !stdin.writableEnded ? stdin : undefined;
-  };
+  }
 
-  const resumeAll = () => {
-    for (const s of paused) s.resume();
-    paused.clear();
-  };
+  private resumeAll(): void {
+    for (const s of this.paused) s.resume();
+    this.paused.clear();
+  }
 
   /** false: the command reads slower than the generations write; pause the writer until 'drain'. */
-  const relay = (chunk: Buffer): boolean => {
-    const target = live();
+  private relay(chunk: Buffer): boolean {
+    const target = this.live();
     if (target) {
       try {
         return target.write(chunk);
@@ -78,115 +180,29 @@ export function startLogPipe(options: LogPipeOptions): LogPipe {
         return true;
       }
     }
-    if (pendingBytes + chunk.length <= maxBuffer) {
-      pending.push(chunk);
-      pendingBytes += chunk.length;
+    if (this.pendingBytes + chunk.length <= this.maxBuffer) {
+      this.pending.push(chunk);
+      this.pendingBytes += chunk.length;
     } else {
-      droppedBytes += chunk.length;
+      this.droppedBytes += chunk.length;
     }
     return true;
-  };
+  }
 
-  const scheduleRestart = (why: string) => {
-    resumeAll();
-    if (closing) return;
-    quickFailures++;
-    const delay = Math.min(options.restartDelayMs * 2 ** (quickFailures - 1), Math.max(options.maxRestartDelayMs, options.restartDelayMs));
-    report('warn', `${why}; start-server keeps serving and starts it again in ${delay / 1000}s`);
-    restartTimer = setTimeout(() => {
-      restartTimer = undefined;
-      if (!closing) launch(true);
+  private scheduleRestart(why: string): void {
+    this.resumeAll();
+    if (this.closing) return;
+    this.quickFailures++;
+    const { restartDelayMs, maxRestartDelayMs } = this.options;
+    const delay = Math.min(restartDelayMs * 2 ** (this.quickFailures - 1), Math.max(maxRestartDelayMs, restartDelayMs));
+    this.report('warn', messages.logCommandDown(why, delay));
+    this.restartTimer = setTimeout(() => {
+      this.restartTimer = undefined;
+      if (!this.closing) this.launch(true);
     }, delay);
-    restartTimer.unref();
-  };
-
-  const launch = (again: boolean) => {
-    const startedAt = Date.now();
-    let p: ChildProcess;
-    try {
-      p = spawnCommand(options.command);
-    } catch (err) {
-      scheduleRestart(`could not start the --log-file command (${(err as Error).message})`);
-      return;
-    }
-    let ended = false;
-    const end = (why: string) => {
-      if (ended) return;
-      ended = true;
-      if (current === p) current = undefined;
-      p.stdin?.destroy();
-      // A command that stayed up a while starts the delay over.
-      if (Date.now() - startedAt >= 10 * options.restartDelayMs) quickFailures = 0;
-      scheduleRestart(why);
-    };
-    p.on('error', (err) => {
-      if (p.pid === undefined) end(`could not start the --log-file command (${err.message})`);
-    });
-    p.once('exit', (code, signal) => end(`the --log-file command exited (${describeExit(code, signal)})`));
-    if (p.pid === undefined || !p.stdin) return; // 'error' follows
-    ignoreOutputErrors([p.stdin]);
-    p.stdin.on('drain', resumeAll);
-    current = p;
-    if (again) report('info', `the --log-file command was started again (pid ${p.pid})`);
-    if (droppedBytes > 0) {
-      report('warn', `${droppedBytes} bytes of output were dropped while the --log-file command was down (more than ${maxBuffer} bytes)`);
-      droppedBytes = 0;
-    }
-    const backlog = pending;
-    pending = [];
-    pendingBytes = 0;
-    for (const chunk of backlog) relay(chunk);
-  };
-
-  const sink = {
-    write(chunk: string | Uint8Array): boolean {
-      writeQuietly(live() ?? options.fallback, typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'));
-      return true;
-    },
-  } as unknown as NodeJS.WritableStream;
-
-  launch(false);
-
-  return {
-    adopt(output) {
-      adopted.add(output);
-      output.on('error', () => undefined);
-      output.on('data', (chunk: Buffer) => {
-        if (!relay(chunk) && live()) {
-          output.pause();
-          paused.add(output);
-        }
-      });
-      output.once('close', () => {
-        adopted.delete(output);
-        paused.delete(output);
-      });
-    },
-    stream: sink,
-    async close(timeoutMs = 10_000) {
-      closing = true;
-      clearTimeout(restartTimer);
-      // Generations are gone; what they wrote last may still be in their pipes (a grandchild
-      // holding one open does not delay the exit for long).
-      await waitFor(() => adopted.size === 0, Math.min(timeoutMs, 1000), (done) => {
-        for (const s of adopted) s.once('close', () => adopted.size === 0 && done());
-      });
-      for (const s of adopted) s.destroy();
-      const p = current;
-      if (!p) return;
-      await new Promise<void>((resolve) => {
-        const t = setTimeout(resolve, timeoutMs);
-        p.once('exit', () => {
-          clearTimeout(t);
-          resolve();
-        });
-        p.stdin?.end();
-      });
-    },
-  };
+    this.restartTimer.unref();
+  }
 }
-
-// --- internal ---
 
 function defaultSpawn(command: string): ChildProcess {
   // detached: a terminal's Ctrl-C must not stop the collector before start-server's last lines.

@@ -96,9 +96,13 @@ describe('startServer through the fake host', () => {
     expect(status(host)).toBe('2:1001\n');
   });
 
-  it('a generation that cannot be spawned is retried', () => {
-    const { host, lines } = boot([], (h) => h.failNextSpawn(new Error('spawn app ENOENT')));
+  it.each([
+    ['at once', false],
+    ['after spawn returned', true],
+  ])('a generation that cannot be spawned (%s) is retried', (_when, async) => {
+    const { host, lines } = boot([], (h) => h.failNextSpawn(new Error('spawn app ENOENT'), { async }));
     expect(host.spawns[0]!.pid).toBeUndefined();
+    if (async) host.spawns[0]!.spawnError();
     expect(lines.slice(-2)).toEqual([
       '[error] [start-server] new worker (generation 1) could not be started: spawn app ENOENT',
       '[warn] [start-server] retrying in 1s (failure 1 in a row); no worker is serving',
