@@ -79,47 +79,35 @@ export interface FakeHost extends ProcessHost {
 /** Why: supervisors (their start-up, signals, restarts) are unit-tested whole against it. */
 export function createFakeHost(opts: { pid?: number; ppid?: number; now?: number } = {}): FakeHost {
   const clock = createManualClock(opts.now ?? 1_000_000);
-  const handlers = new Map<SignalName, Set<(s: SignalName) => void>>();
-  const watchers = new Map<string, Set<() => void>>();
-  const guards = new Set<(signal: string) => void>();
-  let nextPid = 1000;
+  const children = createFakeChildren();
   let ppid = opts.ppid ?? 1;
-  let failure: { error: Error; async: boolean } | undefined;
-
   const host: FakeHost = {
     pid: opts.pid ?? 999,
     ppid: () => ppid,
+    setPpid(p) {
+      ppid = p;
+    },
     now: () => clock.now,
-    spawns: [],
+    ...children,
+    ...createHandlerRegistry(),
     signals: [],
-    files: new Map(),
-    removed: [],
-    titles: [],
     livePids: new Set(),
     onSignalSent: undefined,
-    spawn(spec, events) {
-      const fail = failure;
-      failure = undefined;
-      const record = createFakeSpawn(spec, events, fail ? undefined : nextPid++, fail?.error);
-      host.spawns.push(record);
-      if (fail && !fail.async) record.spawnError();
-      return record.child;
-    },
     signal(pid, signal, o) {
       const sent = { pid, signal, group: o?.group ?? false };
       host.signals.push(sent);
-      const alive = host.livePids.has(pid) || host.liveChildren().some((s) => s.pid === pid);
+      const alive = host.livePids.has(pid) || children.liveChildren().some((s) => s.pid === pid);
       host.onSignalSent?.(sent);
       return alive;
     },
-    onSignals(signals, handler) {
-      for (const s of signals) setOf(handlers, s).add(handler);
-      return () => {
-        for (const s of signals) handlers.get(s)?.delete(handler);
-      };
-    },
     timers: clock.timers,
     every: clock.every,
+    advance: clock.advance,
+    timerKeys: clock.timerKeys,
+    intervalCount: clock.intervalCount,
+    files: new Map(),
+    removed: [],
+    titles: [],
     writeFile(path, data, o) {
       host.files.set(path, { data, mode: o.mode });
     },
@@ -127,29 +115,61 @@ export function createFakeHost(opts: { pid?: number; ppid?: number; now?: number
       host.files.delete(path);
       host.removed.push(path);
     },
-    watchFile(path, onChange) {
-      setOf(watchers, path).add(onChange);
-      return () => watchers.get(path)?.delete(onChange);
-    },
-    onFatalSignal(fn) {
-      guards.add(fn);
-      return () => guards.delete(fn);
-    },
     setTitle(title) {
       host.titles.push(title);
     },
+  };
+  return host;
+}
+
+// --- internal ---
+
+type FakeChildren = Pick<FakeHost, 'spawns' | 'spawn' | 'spawnOf' | 'liveChildren' | 'failNextSpawn'>;
+
+/** Spawned children with pids from 1000 up, and the one-shot spawn failure. */
+function createFakeChildren(): FakeChildren {
+  const spawns: FakeSpawn[] = [];
+  let nextPid = 1000;
+  let failure: { error: Error; async: boolean } | undefined;
+  return {
+    spawns,
+    spawn(spec, events) {
+      const fail = failure;
+      failure = undefined;
+      const record = createFakeSpawn(spec, events, fail ? undefined : nextPid++, fail?.error);
+      spawns.push(record);
+      if (fail && !fail.async) record.spawnError();
+      return record.child;
+    },
     spawnOf(pid) {
-      const s = host.spawns.find((r) => r.pid === pid);
+      const s = spawns.find((r) => r.pid === pid);
       if (!s) throw new Error(`no fake child with pid ${pid}`);
       return s;
     },
-    liveChildren: () => host.spawns.filter((s) => s.pid !== undefined && !s.ended),
+    liveChildren: () => spawns.filter((s) => s.pid !== undefined && !s.ended),
     failNextSpawn(error, o) {
       failure = { error, async: o?.async ?? false };
     },
-    advance: clock.advance,
-    timerKeys: clock.timerKeys,
-    intervalCount: clock.intervalCount,
+  };
+}
+
+type HandlerRegistry = Pick<
+  FakeHost,
+  'onSignals' | 'raise' | 'handlerCount' | 'watchFile' | 'touch' | 'onFatalSignal' | 'dieOf' | 'fatalGuardCount'
+>;
+
+/** Installed signal handlers, file watchers and exit guards, and the test's ways to call them. */
+function createHandlerRegistry(): HandlerRegistry {
+  const handlers = new Map<SignalName, Set<(s: SignalName) => void>>();
+  const watchers = new Map<string, Set<() => void>>();
+  const guards = new Set<(signal: string) => void>();
+  return {
+    onSignals(signals, handler) {
+      for (const s of signals) setOf(handlers, s).add(handler);
+      return () => {
+        for (const s of signals) handlers.get(s)?.delete(handler);
+      };
+    },
     raise(signal) {
       const set = handlers.get(signal);
       if (!set || set.size === 0) return false;
@@ -157,21 +177,23 @@ export function createFakeHost(opts: { pid?: number; ppid?: number; now?: number
       return true;
     },
     handlerCount: (signal) => handlers.get(signal)?.size ?? 0,
+    watchFile(path, onChange) {
+      setOf(watchers, path).add(onChange);
+      return () => watchers.get(path)?.delete(onChange);
+    },
     touch(path) {
       for (const w of [...(watchers.get(path) ?? [])]) w();
+    },
+    onFatalSignal(fn) {
+      guards.add(fn);
+      return () => guards.delete(fn);
     },
     dieOf(signal) {
       for (const g of [...guards]) g(signal);
     },
     fatalGuardCount: () => guards.size,
-    setPpid(p) {
-      ppid = p;
-    },
   };
-  return host;
 }
-
-// --- internal ---
 
 function setOf<K, V>(map: Map<K, Set<V>>, key: K): Set<V> {
   let set = map.get(key);
