@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
 /** Bumped whenever a script changes, so a Redis shared by two versions runs the right one. */
-export const SCRIPTS_VERSION = '6';
+export const SCRIPTS_VERSION = '7';
 
 /** `<name>-<numKeys>`; `-<k>n` takes k keys per item, their number given at each call. */
 const SCRIPTS = {
@@ -20,12 +20,15 @@ export type ScriptName = keyof typeof SCRIPTS;
 const LUA_DIR = new URL('../src/lua/', import.meta.url);
 const sources = new Map<ScriptName, string>();
 
-/** Why: scripts live in `lua/<name>-<numKeys>.lua` with a contract header (BullMQ's layout). */
+/**
+ * Why: scripts live in `lua/<name>-<numKeys>.lua` with a contract header (BullMQ's layout); the
+ * blocks several of them share live once in `lua/include/<name>.lua`, spliced in at load time.
+ */
 export function defineScripts(redis: Redis): void {
   for (const [name, file] of Object.entries(SCRIPTS) as Array<[ScriptName, string]>) {
     let lua = sources.get(name);
     if (!lua) {
-      lua = readFileSync(new URL(`${file}.lua`, LUA_DIR), 'utf8');
+      lua = assembleScript(`${file}.lua`, readLua(file), (include) => readLua(`include/${include}`));
       sources.set(name, lua);
       shas.set(name, createHash('sha1').update(lua).digest('hex'));
     }
@@ -34,6 +37,29 @@ export function defineScripts(redis: Redis): void {
     // Without numberOfKeys, the command's first argument is the number of keys.
     redis.defineCommand(commandName(name), numKeys.endsWith('n') ? { lua } : { lua, numberOfKeys: Number(numKeys) });
   }
+}
+
+const INCLUDE = /^--- @include "([^"\n]*)"[ \t]*$/gm;
+
+/**
+ * Why: BullMQ's `--- @include "<name>"`: each such line of `source` is replaced by the fragment
+ * `read(name)` returns. A missing fragment, a fragment that includes another, or an `@include`
+ * line of any other form throws: a script that would run without its functions must not load.
+ */
+export function assembleScript(file: string, source: string, read: (name: string) => string): string {
+  const lua = source.replace(INCLUDE, (_, name: string) => {
+    let fragment: string;
+    try {
+      fragment = read(name);
+    } catch (cause) {
+      throw new Error(`${file}: --- @include "${name}": no such fragment (lua/include/${name}.lua)`, { cause });
+    }
+    if (fragment.includes('@include')) throw new Error(`${file}: --- @include "${name}": fragments cannot include others`);
+    return fragment.trimEnd();
+  });
+  const stray = /^.*@include.*$/m.exec(lua);
+  if (stray) throw new Error(`${file}: unrecognised include line \`${stray[0]}\` (expected --- @include "<name>")`);
+  return lua;
 }
 
 /** Script arguments: strings, numbers, payload bytes, or lists of them (spliced in place, e.g. queue names). */
@@ -59,6 +85,10 @@ function run(redis: Redis, name: ScriptName, keys: readonly string[], args: read
     if (!(err instanceof Error) || !err.message.startsWith('NOSCRIPT')) throw err;
     return DYNAMIC.has(name) ? fn.call(redis, keys.length, ...keys, ...args) : fn.call(redis, ...keys, ...args);
   });
+}
+
+function readLua(path: string): string {
+  return readFileSync(new URL(`${path}.lua`, LUA_DIR), 'utf8');
 }
 
 function commandName(name: ScriptName): string {

@@ -28,6 +28,10 @@
           -2 the slot still holds an unacknowledged job
            0 nothing reserved (every queue empty, or acknowledge only)
 ]]
+--- @include "ack"
+--- @include "paused-all"
+--- @include "working-record"
+
 local p = ARGV[1]
 local nq = tonumber(ARGV[4])
 local id, done = ARGV[5 + nq], ARGV[6 + nq]
@@ -37,14 +41,9 @@ if done ~= '' then
     return { -1, 0, '' }
   end
   redis.call('DEL', KEYS[1])
-  redis.call('INCRBY', p .. 'stat:processed:' .. id, 1)
-  redis.call('INCRBY', p .. 'stat:processed', 1)
-  local record = ARGV[7 + nq]
-  if record ~= '' then
-    redis.call('RPUSH', p .. 'failed', record)
-    redis.call('INCRBY', p .. 'stat:failed:' .. id, 1)
-    redis.call('INCRBY', p .. 'stat:failed', 1)
-  end
+  local failed = push_failure(p, ARGV[7 + nq])
+  count_acked(p, ':' .. id, 1, failed)
+  count_acked(p, '', 1, failed)
   ack = 1
 end
 local next = 0
@@ -53,8 +52,7 @@ if nq > 0 then
   if ack == 0 and redis.call('LLEN', KEYS[1]) > 0 then
     return { 0, -2, '' }
   end
-  local pause = redis.call('GET', p .. 'pause-all-workers')
-  if pause and string.lower(string.gsub(pause, '^%s*(.-)%s*$', '%1')) == 'true' then
+  if paused_all(p) then
     next = -1
   else
     for i = 5, 4 + nq do
@@ -62,11 +60,7 @@ if nq > 0 then
       local job = redis.call('LPOP', p .. 'queue:' .. queue)
       if job then
         redis.call('RPUSH', KEYS[1], queue, job)
-        -- Build the record around the raw payload (never decode/re-encode it: cjson turns [] into {}).
-        -- Anything not shaped like a JSON object is stored as a JSON string, so the record parses.
-        local payload = job
-        if not (string.sub(job, 1, 1) == '{' and string.sub(job, -1) == '}') then payload = cjson.encode(job) end
-        redis.call('SET', KEYS[2], '{"queue":' .. cjson.encode(queue) .. ',"run_at":"' .. ARGV[2] .. '","payload":' .. payload .. '}')
+        redis.call('SET', KEYS[2], working_record(working_head(queue, ARGV[2]), job))
         if ARGV[3] ~= '' then redis.call('SET', KEYS[3], id, 'PX', ARGV[3]) end
         return { ack, queue, job }
       end

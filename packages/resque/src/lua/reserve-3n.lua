@@ -27,6 +27,10 @@
           -2 the slot still holds an unacknowledged job
            0 nothing reserved (every queue empty, or acknowledge only)
 ]]
+--- @include "ack"
+--- @include "paused-all"
+--- @include "working-record"
+
 local p = ARGV[1]
 local ttl = ARGV[3]
 local nq = tonumber(ARGV[4])
@@ -43,14 +47,9 @@ for i = 1, n do
   if done ~= '' then
     if redis.call('LINDEX', inflight, 1) == done then
       redis.call('DEL', inflight)
-      redis.call('INCRBY', p .. 'stat:processed:' .. id, 1)
-      processed = processed + 1
-      local record = ARGV[a + 3]
-      if record ~= '' then
-        redis.call('RPUSH', p .. 'failed', record)
-        redis.call('INCRBY', p .. 'stat:failed:' .. id, 1)
-        failed = failed + 1
-      end
+      local f = push_failure(p, ARGV[a + 3])
+      count_acked(p, ':' .. id, 1, f)
+      processed, failed = processed + 1, failed + f
       ack = 1
     else
       ack = -1
@@ -68,13 +67,11 @@ for i = 1, n do
     redis.call('DEL', KEYS[3 * i - 1])
   end
 end
-if processed > 0 then redis.call('INCRBY', p .. 'stat:processed', processed) end
-if failed > 0 then redis.call('INCRBY', p .. 'stat:failed', failed) end
+if processed > 0 then count_acked(p, '', processed, failed) end
 if #want == 0 then return out end
 
 local w = 1
-local pause = redis.call('GET', p .. 'pause-all-workers')
-if pause and string.lower(string.gsub(pause, '^%s*(.-)%s*$', '%1')) == 'true' then
+if paused_all(p) then
   for k = 1, #want do out[3 * want[k] - 1] = -1 end
 else
   for qi = 1, nq do
@@ -89,16 +86,12 @@ else
       jobs = redis.call('LPOP', p .. 'queue:' .. queue, count)
     end
     if jobs then
-      local head = '{"queue":' .. cjson.encode(queue) .. ',"run_at":"' .. ARGV[2] .. '","payload":'
+      local head = working_head(queue, ARGV[2])
       for _, job in ipairs(jobs) do
         local i = want[w]
         w = w + 1
         redis.call('RPUSH', KEYS[3 * i - 2], queue, job)
-        -- Build the record around the raw payload (never decode/re-encode it: cjson turns [] into {}).
-        -- Anything not shaped like a JSON object is stored as a JSON string, so the record parses.
-        local payload = job
-        if not (string.sub(job, 1, 1) == '{' and string.sub(job, -1) == '}') then payload = cjson.encode(job) end
-        redis.call('SET', KEYS[3 * i - 1], head .. payload .. '}')
+        redis.call('SET', KEYS[3 * i - 1], working_record(head, job))
         if ttl ~= '' then redis.call('SET', KEYS[3 * i], ARGV[base + 3 * i - 2], 'PX', ttl) end
         out[3 * i - 1], out[3 * i] = queue, job
       end

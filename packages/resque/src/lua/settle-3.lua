@@ -36,6 +36,10 @@
            0 nothing reserved
     When jobs went back but one is kept, the working record names the last kept (running) one.
 ]]
+--- @include "ack"
+--- @include "paused-all"
+--- @include "working-record"
+
 local p = ARGV[1]
 local nq = tonumber(ARGV[4])
 local id = ARGV[5 + nq]
@@ -56,25 +60,10 @@ end
 if m > 0 then
   local failures = 0
   for i = 1, m do
-    local record = ARGV[7 + nq + 2 * i]
-    if record ~= '' then
-      redis.call('RPUSH', p .. 'failed', record)
-      failures = failures + 1
-    end
+    failures = failures + push_failure(p, ARGV[7 + nq + 2 * i])
   end
-  redis.call('INCRBY', p .. 'stat:processed:' .. id, m)
-  redis.call('INCRBY', p .. 'stat:processed', m)
-  if failures > 0 then
-    redis.call('INCRBY', p .. 'stat:failed:' .. id, failures)
-    redis.call('INCRBY', p .. 'stat:failed', failures)
-  end
-end
-
-local function record_for(queue, job)
-  -- The raw payload as is (cjson would turn [] into {}); anything not an object as a JSON string.
-  local payload = job
-  if not (string.sub(job, 1, 1) == '{' and string.sub(job, -1) == '}') then payload = cjson.encode(job) end
-  return '{"queue":' .. cjson.encode(queue) .. ',"run_at":"' .. ARGV[2] .. '","payload":' .. payload .. '}'
+  count_acked(p, ':' .. id, m, failures)
+  count_acked(p, '', m, failures)
 end
 
 local back = held - m - keep
@@ -91,7 +80,7 @@ if back > 0 then
   end
   if keep > 0 then
     local last = m + keep
-    redis.call('SET', KEYS[2], record_for(list[2 * last - 1], list[2 * last]))
+    redis.call('SET', KEYS[2], working_record(working_head(list[2 * last - 1], ARGV[2]), list[2 * last]))
   end
 end
 if m + back > 0 then
@@ -108,8 +97,7 @@ if keep > 0 or want <= 0 or nq == 0 then
   return { ack, 0 }
 end
 
-local pause = redis.call('GET', p .. 'pause-all-workers')
-if pause and string.lower(string.gsub(pause, '^%s*(.-)%s*$', '%1')) == 'true' then
+if paused_all(p) then
   if held > 0 then redis.call('DEL', KEYS[2]) end
   return { ack, -1 }
 end
@@ -149,7 +137,7 @@ for i = 5, 4 + nq do
       items[2 * j] = jobs[j]
     end
     redis.call('RPUSH', KEYS[1], unpack(items))
-    redis.call('SET', KEYS[2], record_for(queue, jobs[1]))
+    redis.call('SET', KEYS[2], working_record(working_head(queue, ARGV[2]), jobs[1]))
     if ARGV[3] ~= '' then redis.call('SET', KEYS[3], id, 'PX', ARGV[3]) end
     local out = { ack, queue }
     for j = 1, n do out[j + 2] = jobs[j] end
