@@ -1,25 +1,20 @@
 import type { Server } from 'node:net';
 import { createEventLoop, createNodeHost, signalAndWake, type EventLoop, type Logger, type ProcessHost, type SignalName } from '@baton/process-kit';
-import { describeRedis, type MasterHandle, type ResolvedConfig } from './config.js';
+import { describeRedis, type ResolvedConfig } from './config.js';
 import { controlSocketPath, listenControl, runtimeDir } from './control.js';
 import { StartupError } from './errors.js';
-import { PredecessorTracker } from './handoff.js';
 import { messages } from './messages.js';
 import { checkRedis } from './redis-check.js';
 import { loadResque, type ResqueQueue } from './resque.js';
 import { initialState, reduce, type Effect, type MasterEvent, type MasterState, type Predecessor } from './state/index.js';
 import { bootMaster, type Booted } from './master/boot.js';
-import { ConfigHolder, settingsOf } from './master/config-holder.js';
-import { ControlRequests } from './master/control-requests.js';
-import { createExecutor } from './master/effects.js';
-import { JobRecovery } from './master/job-recovery.js';
+import { settingsOf } from './master/config-holder.js';
+import type { ControlRequests } from './master/control-requests.js';
 import { holdLeases } from './master/lease-holder.js';
 import { sampleMemory } from './master/memory-sampler.js';
-import { createQueueClient } from './master/queue-client.js';
+import { createParts, type MasterParts } from './master/parts.js';
 import { watchRestartFile } from './master/restart-file.js';
-import { runShutdownSteps } from './master/shutdown.js';
-import { WorkerSpawner } from './master/spawner.js';
-import { StatusOutput } from './master/status-output.js';
+import { shutDown } from './master/shutdown.js';
 import { watchSupervisor } from './master/supervisor-watchdog.js';
 
 /** The signals the master gives a meaning to; each has our own handler from the first line on. */
@@ -55,77 +50,43 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
   const { env } = options;
   // Our own handler for every control signal comes first; events wait in the loop until `start`
   // opens it (a TERM during start-up takes effect before any worker starts).
-  let execute: (effect: Effect) => void = () => undefined; // nothing runs before `open`
+  let parts: MasterParts | undefined;
   let logger: Logger | undefined;
   const loop = createEventLoop<MasterState | undefined, MasterEvent, Effect>({
-    initial: undefined,
+    initial: undefined, // `open` sets the first state, once the config is known
     reduce: (state, event, now) => reduce(state!, event, now),
-    execute: (effect) => execute(effect),
+    execute: (effect) => parts?.execute(effect),
     now: () => host.now(),
     // An effect that throws must not take the loop (and the master, orphaning its workers) down.
     onEffectError: (effect, err) => logger?.error(messages.effectFailed(effect.type, (err as Error)?.message ?? String(err))),
   });
-  const dispatch = (event: MasterEvent) => loop.push(event);
-  const state = () => loop.state!;
-  host.onSignals(MASTER_SIGNALS, (signal) => dispatch({ type: 'signal', signal }));
+  host.onSignals(MASTER_SIGNALS, (signal) => loop.push({ type: 'signal', signal }));
 
   const stopRequested = () => loop.take(isStopSignal) !== undefined;
   const booted = await bootMaster(configPath, { env, stderr: options.stderr, host, checkRedis: deps.checkRedis, stopRequested });
   if (!booted) return 0;
-  const { logOut, generation, pidFile } = booted;
-  const log = (logger = booted.logger);
-  const configs = new ConfigHolder(booted.config, env, log, dispatch);
-  const config = () => configs.config;
-  const queue = createQueueClient(() => deps.createQueue(config()));
-  const masterHandle = (): MasterHandle => ({ pid: host.pid, generation, workers: state().workers.map((w) => ({ slot: w.slot, pid: w.pid, state: w.phase })), logger: log });
-  const spawner = new WorkerSpawner({ host, env, config, generation, ids: booted.ids, logOut, logger: log, dispatch, masterHandle });
-  const reopenLogs = () => {
-    if (!logOut) return false;
-    logOut.reopen();
-    log.info(messages.reopenedLogs(logOut.path));
-    return true;
-  };
-  const control = new ControlRequests({ isOpen: () => loop.isOpen, dispatch, snapshot: () => status.snapshot(), maxConcurrency: () => config().maxConcurrency, reopenLogs });
-  const status = new StatusOutput({ host, state, config, generation, startedAt: host.now(), pushWorkers: (live, links) => control.pushWorkers(live, links), logger: log });
-  const recovery = new JobRecovery(queue, host, log, () => config().termTimeoutMs);
-  const predecessors = new PredecessorTracker(dispatch, log, host, { env, generation });
-  let finish!: (code: number) => void;
-  const done = new Promise<number>((resolve) => (finish = resolve));
-  execute = createExecutor({ host, dispatch, spawner, recovery, configs, predecessors, pidFile, control, status, logger: log, finish });
-
+  logger = booted.logger;
+  const p = (parts = createParts(booted, { host, env, loop, createQueue: deps.createQueue }));
   const ctlPath = controlSocketPath(host.pid, runtimeDir(env));
-  const server = await openControlSocket(ctlPath, control, booted);
-  const cleanupFiles = () => {
+  const server = await openControlSocket(ctlPath, p.control, booted);
+  const removeFiles = () => {
     host.removeFile(ctlPath);
-    status.remove();
-    pidFile.remove();
+    p.status.remove();
+    booted.pidFile.remove();
   };
   // Last resort: dying of a signal we do not handle must not leave workers or files behind.
   const removeExitGuard = host.onFatalSignal(() => {
-    for (const pid of spawner.pids) signalAndWake(host, pid, 'SIGTERM', { group: true });
-    cleanupFiles();
+    for (const pid of p.spawner.pids) signalAndWake(host, pid, 'SIGTERM', { group: true });
+    removeFiles();
   });
-  log.info(messages.starting(host.pid, config().concurrency, config().queues, describeRedis(config().redis), generation));
-  const attached = await predecessors.attach(booted.found);
-  loop.open(startEvent(loop, config().concurrency, attached), initialState(settingsOf(config())));
-  const stopSources = startSources(host, booted, { state, dispatch, config, queue, readyIds: () => readyIds(state(), spawner) });
+  const config = p.configs.config;
+  logger.info(messages.starting(host.pid, config.concurrency, config.queues, describeRedis(config.redis), booted.generation));
+  const attached = await p.predecessors.attach(booted.found);
+  loop.open(startEvent(loop, config.concurrency, attached), initialState(settingsOf(config)));
+  const stopSources = startSources(host, booted, p, loop);
 
-  const code = await done;
-  await runShutdownSteps(
-    [
-      stopSources,
-      () => recovery.settle(Math.max(config().redisTimeoutMs, 5000)),
-      () => host.timers.clearAll(),
-      () => predecessors.close(),
-      () => control.endLinks(),
-      () => new Promise<void>((resolve) => server.close(() => resolve())),
-      cleanupFiles,
-      () => queue.close(),
-      removeExitGuard,
-      () => logOut?.close(),
-    ],
-    log,
-  );
+  const code = await p.done;
+  await shutDown({ host, parts: p, server, logOut: booted.logOut, logger, stopSources, removeFiles, removeExitGuard });
   return code;
 }
 
@@ -163,25 +124,20 @@ async function openControlSocket(path: string, control: ControlRequests, booted:
   }
 }
 
-/** The Resque ids of the ready workers whose process is alive: the leases the master holds. */
-function readyIds(state: MasterState, spawner: WorkerSpawner): string[] {
-  return state.workers.filter((w) => w.phase === 'ready' && w.pid !== undefined && spawner.has(w.pid)).flatMap((w) => w.ids);
-}
-
 /** The event sources beside signals and workers; returns one stop for all. */
-function startSources(
-  host: ProcessHost,
-  booted: Booted,
-  s: { state(): MasterState; dispatch(e: MasterEvent): void; config(): ResolvedConfig; queue: ReturnType<typeof createQueueClient>; readyIds(): string[] },
-): () => void {
+function startSources(host: ProcessHost, booted: Booted, p: MasterParts, loop: EventLoop<MasterState | undefined, MasterEvent>): () => void {
   const { logger, supervisorPid } = booted;
-  const config = s.config();
+  const config = p.configs.config;
+  const state = () => loop.state!;
+  const dispatch = (event: MasterEvent) => loop.push(event);
+  // The leases of the ready workers whose process is alive.
+  const ids = () => state().workers.filter((w) => w.phase === 'ready' && w.pid !== undefined && p.spawner.has(w.pid)).flatMap((w) => w.ids);
   const stops = [
-    holdLeases(host, { ids: s.readyIds, queue: s.queue, lockTimeoutMs: config.lockTimeoutMs, logger }),
-    sampleMemory(host, { intervalMs: config.statusIntervalMs, workers: () => s.state().workers, dispatch: s.dispatch }),
+    holdLeases(host, { ids, queue: p.queue, lockTimeoutMs: config.lockTimeoutMs, logger }),
+    sampleMemory(host, { intervalMs: config.statusIntervalMs, workers: () => state().workers, dispatch }),
   ];
-  if (config.restartFile) stops.push(watchRestartFile(host, config.restartFile, logger, s.dispatch));
-  if (supervisorPid !== undefined) stops.push(watchSupervisor(host, supervisorPid, logger, s.dispatch));
+  if (config.restartFile) stops.push(watchRestartFile(host, config.restartFile, logger, dispatch));
+  if (supervisorPid !== undefined) stops.push(watchSupervisor(host, supervisorPid, logger, dispatch));
   return () => {
     for (const stop of stops) stop();
   };

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createEventLoop, createFakeHost, type FakeHost, type FakeSpawn } from '@baton/process-kit';
-import { controlSocketPath, sendControl } from '../src/control.js';
+import { controlSocketPath, openHandoff, sendControl } from '../src/control.js';
 import { runMaster, type MasterDeps } from '../src/master.js';
 import type { ResqueQueue } from '../src/resque.js';
 import { initialState, reduce, type Effect, type MasterEvent, type MasterState } from '../src/state/index.js';
@@ -221,6 +221,48 @@ describe('runMaster control socket', () => {
     // A reducer guard: a stopping master refuses.
     m.host.raise('SIGQUIT');
     expect(await sendControl(socket, { cmd: 'scale', workers: 2 })).toEqual({ ok: false, error: 'the master is stopping' });
+  });
+});
+
+describe('runMaster replaced by a newer master (hand-off links)', () => {
+  /** A master with two ready workers and a newer master linked to it. */
+  async function replaced() {
+    const m = startMaster("concurrency: 2, pidFile: 'master.pid'");
+    await until(() => m.host.spawns.length === 2, 'two spawns');
+    for (const s of m.host.spawns) ready(s);
+    const link = await openHandoff(controlSocketPath(999, runtime), { pid: 4242, generation: 7 });
+    return { m, link };
+  }
+
+  it('the link gets the live count, the workers are marked OLD, each change of the count is pushed, and a restore ends it', async () => {
+    const { m, link } = await replaced();
+    expect(link.initialLive).toBe(2);
+    for (const s of m.host.spawns) expect(s.sent).toContainEqual({ t: 'old', old: true });
+    const pushes: number[] = [];
+    link.onWorkers((live) => pushes.push(live));
+    // A ready worker of the newer master asks for room (TTOU): one of ours is asked to finish.
+    m.host.raise('SIGTTOU');
+    const quitted = m.host.signals.find((x) => x.signal === 'SIGQUIT')!;
+    m.host.spawnOf(quitted.pid).exit(0);
+    await until(() => pushes.includes(1), 'the push of the new count');
+    // The newer master had taken the pid file over.
+    const pidFile = join(m.dir, 'master.pid');
+    writeFileSync(pidFile, '4242\n');
+    await link.restore();
+    // The newer master gave up: this one is back to its 2 workers, no longer OLD, and owns its pid file.
+    await until(() => m.host.spawns.length === 3, 'the worker given back');
+    expect(m.log.text).toMatch(/new master 4242 gave up its rolling restart: back to 2 worker\(s\)/);
+    const kept = m.host.spawns.find((s) => s.pid !== quitted.pid)!;
+    expect(kept.sent.at(-1)).toEqual({ t: 'old', old: false });
+    await until(() => m.host.files.get(pidFile)?.data === '999\n', 'the pid file taken back');
+    // Its connection is still open: the master's shutdown (afterEach) ends it.
+  });
+
+  it('a link that closes is a successor lost: the replacement ends', async () => {
+    const { m, link } = await replaced();
+    link.close();
+    await until(() => /new master 4242 went away during the rolling restart: back to 2 worker\(s\)/.test(m.log.text), 'the end of the replacement');
+    expect(m.host.spawns.at(-1)!.sent.at(-1)).toEqual({ t: 'old', old: false });
   });
 });
 

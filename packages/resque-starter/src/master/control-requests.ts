@@ -21,7 +21,8 @@ export interface ControlContext {
  */
 export class ControlRequests implements ControlHandlers {
   private readonly waiting = new Map<number, (reply: ControlReply) => void>();
-  private readonly links = new Map<Socket, number>();
+  /** Every hand-off connection still open, with its link (undefined once restored or refused). */
+  private readonly links = new Map<Socket, number | undefined>();
   private readonly sockets = new Map<number, Socket>();
   private nextReply = 1;
   private nextLink = 1;
@@ -51,6 +52,7 @@ export class ControlRequests implements ControlHandlers {
 
   closed(conn: Socket): void {
     this.unlink(conn, (link) => this.ctx.dispatch({ type: 'successorLost', link }));
+    this.links.delete(conn);
   }
 
   /** The `reply` effect: answers the request waiting under `id`. */
@@ -67,7 +69,7 @@ export class ControlRequests implements ControlHandlers {
     }
   }
 
-  /** At exit: every hand-off connection is ended. */
+  /** At exit: every hand-off connection still open is ended (the control socket closes once they are). */
   endLinks(): void {
     for (const conn of this.links.keys()) conn.end();
   }
@@ -111,10 +113,11 @@ export class ControlRequests implements ControlHandlers {
     return answer;
   }
 
+  /** The link of `conn` ends (its connection may stay open): `then` tells the reducer how. */
   private unlink(conn: Socket, then: (link: number) => void): void {
     const link = this.links.get(conn);
     if (link === undefined) return;
-    this.links.delete(conn);
+    this.links.set(conn, undefined);
     this.sockets.delete(link);
     then(link);
   }

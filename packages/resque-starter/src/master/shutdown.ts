@@ -1,16 +1,45 @@
-import type { Logger } from '@baton/process-kit';
+import type { Server } from 'node:net';
+import type { Logger, ProcessHost } from '@baton/process-kit';
 import { masterMessages } from '../messages-master.js';
+import type { LogFile } from './log-file.js';
+import type { MasterParts } from './parts.js';
+
+export interface ShutdownContext {
+  host: Pick<ProcessHost, 'timers'>;
+  parts: MasterParts;
+  server: Server;
+  logOut: LogFile | undefined;
+  logger: Logger;
+  stopSources(): void;
+  removeFiles(): void;
+  removeExitGuard(): void;
+}
 
 /**
- * Why: every step of the way out runs, in order, each in its own try (as BullMQ's
- * Worker.close does): one that fails is logged, and the ones after it still run.
+ * Why: the way out, once the reducer said `exit`: the sources stop, dead workers' jobs are put
+ * back (bounded: Redis may be away) and their leftovers reaped, the predecessors get what they
+ * were promised, links and the control socket close, the files go, Redis is let go. Each step
+ * runs in its own try (as BullMQ's Worker.close does): one that fails is logged, the next runs.
  */
-export async function runShutdownSteps(steps: ReadonlyArray<() => unknown>, logger: Logger): Promise<void> {
+export async function shutDown(c: ShutdownContext): Promise<void> {
+  const { parts } = c;
+  const steps: Array<() => unknown> = [
+    c.stopSources,
+    () => parts.recovery.settle(Math.max(parts.configs.config.redisTimeoutMs, 5000)),
+    () => c.host.timers.clearAll(),
+    () => parts.predecessors.close(),
+    () => parts.control.endLinks(),
+    () => new Promise<void>((resolve) => c.server.close(() => resolve())),
+    c.removeFiles,
+    () => parts.queue.close(),
+    c.removeExitGuard,
+    () => c.logOut?.close(),
+  ];
   for (const step of steps) {
     try {
       await step();
     } catch (err) {
-      logger.warn(masterMessages.cleanupFailed((err as Error)?.message ?? String(err)));
+      c.logger.warn(masterMessages.cleanupFailed((err as Error)?.message ?? String(err)));
     }
   }
 }

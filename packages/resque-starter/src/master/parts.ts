@@ -1,0 +1,68 @@
+import type { EventLoop, ProcessHost } from '@baton/process-kit';
+import type { MasterHandle } from '../config.js';
+import { PredecessorTracker } from '../handoff.js';
+import { messages } from '../messages.js';
+import type { Effect, MasterEvent, MasterState } from '../state/index.js';
+import type { Booted } from './boot.js';
+import { ConfigHolder } from './config-holder.js';
+import { ControlRequests } from './control-requests.js';
+import { createExecutor } from './effects.js';
+import { JobRecovery } from './job-recovery.js';
+import { createQueueClient, type QueueClient } from './queue-client.js';
+import { WorkerSpawner } from './spawner.js';
+import { StatusOutput } from './status-output.js';
+import type { ResqueQueue } from '../resque.js';
+import type { ResolvedConfig } from '../config.js';
+
+/** The parts of a booted master, each owning what one kind of effect acts on. */
+export interface MasterParts {
+  configs: ConfigHolder;
+  queue: QueueClient;
+  spawner: WorkerSpawner;
+  control: ControlRequests;
+  status: StatusOutput;
+  recovery: JobRecovery;
+  predecessors: PredecessorTracker;
+  /** Executes one of the reducer's effects. */
+  execute(effect: Effect): void;
+  /** Resolves with the code of the reducer's `exit` effect. */
+  done: Promise<number>;
+}
+
+export interface PartsContext {
+  host: ProcessHost;
+  env: NodeJS.ProcessEnv;
+  loop: EventLoop<MasterState | undefined, MasterEvent>;
+  createQueue(config: ResolvedConfig): Promise<ResqueQueue>;
+}
+
+/** Why: one place that says which part owns what, and how they reach each other and the loop. */
+export function createParts(booted: Booted, { host, env, loop, createQueue }: PartsContext): MasterParts {
+  const { logger, logOut, generation, pidFile } = booted;
+  const dispatch = (event: MasterEvent) => loop.push(event);
+  const state = () => loop.state!;
+  const configs = new ConfigHolder(booted.config, env, logger, dispatch);
+  const config = () => configs.config;
+  const queue = createQueueClient(() => createQueue(config()));
+  const masterHandle = (): MasterHandle => ({
+    pid: host.pid,
+    generation,
+    workers: state().workers.map((w) => ({ slot: w.slot, pid: w.pid, state: w.phase })),
+    logger,
+  });
+  const spawner = new WorkerSpawner({ host, env, config, generation, ids: booted.ids, logOut, logger, dispatch, masterHandle });
+  const reopenLogs = () => {
+    if (!logOut) return false;
+    logOut.reopen();
+    logger.info(messages.reopenedLogs(logOut.path));
+    return true;
+  };
+  const control = new ControlRequests({ isOpen: () => loop.isOpen, dispatch, snapshot: () => status.snapshot(), maxConcurrency: () => config().maxConcurrency, reopenLogs });
+  const status = new StatusOutput({ host, state, config, generation, startedAt: host.now(), pushWorkers: (live, links) => control.pushWorkers(live, links), logger });
+  const recovery = new JobRecovery(queue, host, logger, () => config().termTimeoutMs);
+  const predecessors = new PredecessorTracker(dispatch, logger, host, { env, generation });
+  let finish!: (code: number) => void;
+  const done = new Promise<number>((resolve) => (finish = resolve));
+  const execute = createExecutor({ host, dispatch, spawner, recovery, configs, predecessors, pidFile, control, status, logger, finish });
+  return { configs, queue, spawner, control, status, recovery, predecessors, execute, done };
+}
