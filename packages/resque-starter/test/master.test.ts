@@ -153,6 +153,17 @@ describe('runMaster signals and workers', () => {
     expect(m.log.text).toMatch(/TTIN: 1 → 2 worker\(s\)/);
   });
 
+  it('a spawn that fails is a spawnFailed event: logged (a death for the crash-loop count), and the slot is tried again', async () => {
+    const m = startMaster('concurrency: 1');
+    await until(() => m.host.spawns.length === 1, 'the first spawn');
+    ready(m.host.spawns[0]!);
+    m.host.failNextSpawn(new Error('spawn EAGAIN'));
+    m.host.raise('SIGTTIN');
+    expect(m.log.text).toMatch(/could not start worker\[1\]: spawn EAGAIN/);
+    await until(() => m.host.liveChildren().length === 2, 'slot 1 tried again');
+    expect(m.host.spawns.map(slotOf)).toEqual(['0', '1', '1']);
+  });
+
   it('a worker that dies: its jobs are recovered and its slot gets a new worker', async () => {
     const m = startMaster('concurrency: 1');
     await until(() => m.host.spawns.length === 1, 'the first spawn');
