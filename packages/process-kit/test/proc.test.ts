@@ -20,15 +20,16 @@ describe('/proc helpers', () => {
   });
 
   it('a zombie is not live: not listed, not still running', async () => {
-    // `true` becomes a child of `sleep` (after exec), which never reaps it: a zombie until sleep ends.
-    const sh = spawn('sh', ['-c', 'true & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    // The background `sleep` becomes a child of the exec'd `sleep`, which never reaps it: killed
+    // once the exec is done, it stays a zombie until its parent ends.
+    const sh = spawn('sh', ['-c', 'sleep 30 & echo $!; exec sleep 30'], { stdio: ['ignore', 'pipe', 'ignore'] });
     try {
       const [line] = (await once(sh.stdout, 'data')) as [Buffer];
       const pid = Number(line.toString().trim());
-      const deadline = Date.now() + 5000;
-      while (readStat(pid)?.state !== 'Z' && Date.now() < deadline) await delay(5); // poll a condition against a deadline
+      await pollUntil(() => readStat(sh.pid!)?.comm === 'sleep');
+      process.kill(pid, 'SIGKILL');
+      await pollUntil(() => readStat(pid)?.state === 'Z');
       const st = readStat(pid)!;
-      expect(st.state).toBe('Z');
       expect(isLiveProcess(pid)).toBe(false);
       expect(listProcesses((p) => p === pid)).toEqual([]);
       expect(groupMembers(st.pgrp).map((r) => r.pid)).not.toContain(pid);
@@ -36,7 +37,7 @@ describe('/proc helpers', () => {
     } finally {
       sh.kill('SIGKILL');
     }
-  });
+  }, 30_000);
 
   it('answers undefined or empty for a pid that does not exist', () => {
     const gone = 2 ** 22 + 1;
@@ -48,3 +49,11 @@ describe('/proc helpers', () => {
   });
 });
 
+/** Polls a condition against a deadline (a busy machine is slow, never wrong). */
+async function pollUntil(cond: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error('condition not met before the deadline');
+    await delay(5);
+  }
+}
