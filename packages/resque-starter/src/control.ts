@@ -99,7 +99,11 @@ export interface ControlHandlers {
   closed(conn: Socket): void;
 }
 
-/** Why: `scale`, `status` and the rolling hand-off need an exact channel; signals coalesce. */
+/**
+ * Why: `scale`, `status` and the rolling hand-off need an exact channel; signals coalesce.
+ * While it listens it keeps the process alive (a master with no worker and no timer must not
+ * end by itself): the master closes it on its way out.
+ */
 export async function listenControl(path: string, handlers: ControlHandlers): Promise<Server> {
   ensureRuntimeDir(dirname(path));
   rmSync(path, { force: true });
@@ -138,7 +142,6 @@ export async function listenControl(path: string, handlers: ControlHandlers): Pr
     });
   });
   chmodSync(path, 0o600);
-  server.unref();
   return server;
 }
 
