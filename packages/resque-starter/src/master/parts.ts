@@ -1,7 +1,8 @@
 import type { EventLoop, ProcessHost } from '@baton/process-kit';
-import type { MasterHandle } from '../config.js';
+import type { MasterHandle, ResolvedConfig } from '../config.js';
 import { PredecessorTracker } from '../handoff.js';
 import { messages } from '../messages.js';
+import type { ResqueQueue } from '../resque.js';
 import type { Effect, MasterEvent, MasterState } from '../state/index.js';
 import type { Booted } from './boot.js';
 import { ConfigHolder } from './config-holder.js';
@@ -11,8 +12,6 @@ import { JobRecovery } from './job-recovery.js';
 import { createQueueClient, type QueueClient } from './queue-client.js';
 import { WorkerSpawner } from './spawner.js';
 import { StatusOutput } from './status-output.js';
-import type { ResqueQueue } from '../resque.js';
-import type { ResolvedConfig } from '../config.js';
 
 /** The parts of a booted master, each owning what one kind of effect acts on. */
 export interface MasterParts {
