@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import { rmSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import type { Readable } from 'node:stream';
-import { onExit } from 'signal-exit';
+import { createRequire } from 'node:module';
 import { writeFileAtomic } from './files.js';
 import { sendSignal } from './kill.js';
 import type { SignalName } from './signals.js';
@@ -107,7 +107,7 @@ export function createNodeHost(): ProcessHost {
       return () => unwatchFile(path, listener);
     },
     onFatalSignal: (fn) =>
-      onExit((_code, signal) => {
+      loadSignalExit().onExit((_code, signal) => {
         if (signal) fn(signal);
       }),
     setTitle(title) {
@@ -173,4 +173,13 @@ function spawnChild(spec: ChildSpec, events: ChildEvents): Child | undefined {
       }
     },
   };
+}
+
+/**
+ * Why: signal-exit is the supervisors' last resort only; loaded on first use so that a process
+ * that imports this package without supervising anything (a worker) never loads it (its
+ * listeners defer death while the loop is busy: reference/node-mechanics.md §10).
+ */
+function loadSignalExit(): typeof import('signal-exit') {
+  return createRequire(import.meta.url)('signal-exit') as typeof import('signal-exit');
 }

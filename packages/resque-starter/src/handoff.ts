@@ -12,7 +12,6 @@ import {
 import { findControlSocket, openHandoff, type HandoffLink } from './control.js';
 import { WorkerEnv } from './ipc.js';
 import { messages } from './messages.js';
-import { masterMessages } from './messages-master.js';
 import type { MasterEvent, Predecessor } from './state/index.js';
 
 export interface FindPredecessorsOptions {
@@ -135,7 +134,7 @@ export class PredecessorTracker {
     const restoring = pids.map(async (pid) => {
       const link = this.links.get(pid);
       if (link) await link.restore();
-      else this.logger.warn(masterMessages.predecessorNotLinked(pid));
+      else this.logger.warn(messages.predecessorNotLinked(pid));
     });
     this.restoring = Promise.all([this.restoring, ...restoring]).then(() => undefined);
   }

@@ -94,4 +94,25 @@ export const messages = {
   reopenedLogs: (path: string) => `reopened log file ${path}`,
   restartFile: (path: string) => `restart file ${path} touched`,
   privilegesIgnored: () => '`user`/`group` ignored: the master is not running as root',
+
+  // --- the master's wiring ---
+  workerError: (pid: number, error: string) => `worker ${pid}: ${error}`,
+  statusFileFailed: (path: string, error: string) => `could not write statusFile ${path}: ${error}`,
+  reloadKeepsFiles: () => 'pidFile, statusFile and logFile changes apply only to a new master (restart through start-server)',
+  pidFileReclaimFailed: (path: string, error: string) => `could not take back pid file ${path}: ${error}`,
+  holdingLeasesFailed: (error: string) => `holding worker leases: ${error}`,
+  cleanupFailed: (error: string) => `cleanup: ${error}`,
+  predecessorNotLinked: (pid: number) => `old master ${pid} is not linked; send it TTIN to give it workers back`,
+  // --- the worker process ---
+  resqueWorkerError: (error: string) => `resque worker: ${error}`,
+  workerCannotStart: (error: string) => `cannot start: ${error}`,
+  workerStartTimings: (t: { sinceExec: number; cpu: number; imports: number; config: number; resque: number; start: number; afterFork: number }) =>
+    `ready ${Math.round(t.sinceExec)} ms after exec, ${t.cpu} ms CPU (imports ${Math.round(t.imports)} ms, config ${Math.round(t.config)} ms, ` +
+    `Resque module ${Math.round(t.resque)} ms more, Resque worker start ${Math.round(t.start)} ms, afterFork ${Math.round(t.afterFork)} ms)`,
+  workerRecycling: (reason: string) => `recycling: ${reason}`,
+  workerAborting: () => 'aborting the current jobs',
+  workerStopFailed: (error: string) => `stopping: ${error}`,
+  workerOrphaned: (masterPid: number, why: string) => `master ${masterPid} is gone (${why}): finishing the current job, then exiting`,
+  groupWithoutUser: (group: string | number) =>
+    `\`group\` without \`user\`: the workers run as group \`${group}\` but still as root (uid 0); set \`user\` to drop root`,
 } as const;

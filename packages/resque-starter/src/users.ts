@@ -26,7 +26,7 @@ export function resolveIds(
   }
   if (user === undefined) {
     // Only the group changes: the workers keep uid 0, which is rarely what `group` was for.
-    warn(`\`group\` without \`user\`: the workers run as group \`${group}\` but still as root (uid 0); set \`user\` to drop root`);
+    warn(messages.groupWithoutUser(group!));
   }
   if (group !== undefined) {
     const entry = lookup('/etc/group', group);

@@ -3,9 +3,9 @@ import type { ResolvedConfig, WorkerHandle } from './config.js';
 import { ConfigError } from './errors.js';
 import { WorkerEnv, WorkerExit, type JobInfo, type MasterToWorker, type WorkerToMaster } from './ipc.js';
 import { loadConfigFile } from './load-config.js';
-import { masterMessages } from './messages-master.js';
 import { loadResque, type ResqueJobRef, type ResqueWorker } from './resque.js';
 import { renderWorkerTitle } from './status.js';
+import { messages } from './messages.js';
 
 // Entry point of a worker process (spawned by the master with an IPC channel, detached, argv
 // padded for a long title). Signal handlers come first; "ready" is reported only once the
@@ -118,7 +118,7 @@ async function main(): Promise<void> {
     });
     worker = w;
     send({ t: 'hello', id: w.id, ids: [...(w.ids ?? [w.id])] });
-    w.on('error', (err) => logger.warn(masterMessages.resqueWorkerError((err as Error)?.message ?? String(err))));
+    w.on('error', (err) => logger.warn(messages.resqueWorkerError((err as Error)?.message ?? String(err))));
     w.on('job', (job: unknown) => {
       // Told to the master now, before the handler runs: a handler that blocks the event loop
       // would hold back anything queued for later, and jobTimeout is enforced from outside.
@@ -159,7 +159,7 @@ async function main(): Promise<void> {
     const sentTtou = retired;
     retired = true;
     send({ t: 'ready', retired: sentTtou });
-    logger.debug(masterMessages.workerStartTimings({ sinceExec: performance.now(), cpu: cpuMs(), ...timings, afterFork: performance.now() - tAfter }));
+    logger.debug(messages.workerStartTimings({ sinceExec: performance.now(), cpu: cpuMs(), ...timings, afterFork: performance.now() - tAfter }));
     report();
     if (config.maxLifetimeMs !== undefined) {
       const ms = config.maxLifetimeMs * (1 + Math.random() * 0.1);
@@ -167,7 +167,7 @@ async function main(): Promise<void> {
     }
   } catch (err) {
     const message = err instanceof ConfigError ? err.shortMessage : ((err as Error)?.stack ?? String(err));
-    logger.error(masterMessages.workerCannotStart(message));
+    logger.error(messages.workerCannotStart(message));
     send({ t: 'fatal', message: err instanceof ConfigError ? err.shortMessage : ((err as Error)?.message ?? String(err)) });
     exitCode = WorkerExit.startFailed;
     if (worker) await worker.stop({ graceful: false, graceMs: 0 }).catch(() => undefined);
@@ -254,7 +254,7 @@ function stopOnSignal(name: string, mode: 'graceful' | 'quick'): void {
 function recycle(reason: string): void {
   if (recycling || stopping) return;
   recycling = true;
-  logger.info(masterMessages.workerRecycling(reason));
+  logger.info(messages.workerRecycling(reason));
   send({ t: 'recycling', reason });
   void stop('graceful');
 }
@@ -267,7 +267,7 @@ function setPaused(on: boolean): void {
 
 function abort(): void {
   if (worker && ready) {
-    logger.info(masterMessages.workerAborting());
+    logger.info(messages.workerAborting());
     worker.abortCurrentJobs();
   }
 }
@@ -292,7 +292,7 @@ function finish(): Promise<void> {
       if (mode === 'graceful') await w.stop({ graceful: true });
       else await w.stop({ graceful: false, graceMs: config?.termTimeoutMs ?? 4000 });
     } catch (err) {
-      logger.warn(masterMessages.workerStopFailed((err as Error)?.message ?? String(err)));
+      logger.warn(messages.workerStopFailed((err as Error)?.message ?? String(err)));
     }
   })();
   finishing = finishing ? Promise.race([finishing, p]) : p;
@@ -302,7 +302,7 @@ function finish(): Promise<void> {
 function orphaned(why: string): void {
   if (orphanHandled) return;
   orphanHandled = true;
-  logger.warn(masterMessages.workerOrphaned(masterPid, why));
+  logger.warn(messages.workerOrphaned(masterPid, why));
   exitCode = WorkerExit.orphaned;
   void stop('graceful');
   const deadline = config?.stopTimeoutMs ?? 60_000;

@@ -3,8 +3,8 @@ import type { Logger } from '@baton/process-kit';
 import type { ResolvedConfig } from '../config.js';
 import { ConfigError } from '../errors.js';
 import { loadConfigFile } from '../load-config.js';
-import { masterMessages } from '../messages-master.js';
 import type { MasterEvent, MasterSettings } from '../state/index.js';
+import { messages } from '../messages.js';
 
 /** Why: the reducer decides with these parts of a resolved config. */
 export function settingsOf(c: ResolvedConfig): MasterSettings {
@@ -61,7 +61,7 @@ export class ConfigHolder {
     this.loaded = undefined;
     const cur = this.current;
     if (next.pidFile !== cur.pidFile || next.statusFile !== cur.statusFile || next.logFile !== cur.logFile) {
-      this.logger.warn(masterMessages.reloadKeepsFiles());
+      this.logger.warn(messages.reloadKeepsFiles());
     }
     this.current = { ...next, pidFile: cur.pidFile, statusFile: cur.statusFile, logFile: cur.logFile };
   }

@@ -1,6 +1,6 @@
 import type { Logger, ProcessHost } from '@baton/process-kit';
-import { masterMessages } from '../messages-master.js';
 import type { QueueClient } from './queue-client.js';
+import { messages } from '../messages.js';
 
 export interface LeaseHolderOptions {
   /** The Resque ids of the ready workers that are alive now. */
@@ -25,7 +25,7 @@ export function holdLeases(host: Pick<ProcessHost, 'every'>, o: LeaseHolderOptio
     try {
       await (await o.queue.get()).holdLocks(ids, o.lockTimeoutMs);
     } catch (err) {
-      o.logger.debug(masterMessages.holdingLeasesFailed((err as Error).message));
+      o.logger.debug(messages.holdingLeasesFailed((err as Error).message));
     } finally {
       holding = false;
     }

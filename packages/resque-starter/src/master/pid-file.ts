@@ -2,7 +2,6 @@ import { acquirePidFile, FILE_MODES, readPidFile, releasePidFile, type Logger, t
 import { StartupError } from '../errors.js';
 import { isResqueStarterMaster, pidFileOwner } from '../handoff.js';
 import { messages } from '../messages.js';
-import { masterMessages } from '../messages-master.js';
 
 /**
  * Why: the config's `pidFile` names the master that serves. A new generation takes it over
@@ -54,7 +53,7 @@ export class PidFile {
     try {
       this.writeOwn(path);
     } catch (err) {
-      this.logger.warn(masterMessages.pidFileReclaimFailed(path, (err as Error).message));
+      this.logger.warn(messages.pidFileReclaimFailed(path, (err as Error).message));
     }
   }
 

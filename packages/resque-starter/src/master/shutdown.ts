@@ -1,8 +1,8 @@
 import type { Server } from 'node:net';
 import type { Logger, ProcessHost } from '@baton/process-kit';
-import { masterMessages } from '../messages-master.js';
 import type { LogFile } from './log-file.js';
 import type { MasterParts } from './parts.js';
+import { messages } from '../messages.js';
 
 export interface ShutdownContext {
   host: Pick<ProcessHost, 'timers'>;
@@ -39,7 +39,7 @@ export async function shutDown(c: ShutdownContext): Promise<void> {
     try {
       await step();
     } catch (err) {
-      c.logger.warn(masterMessages.cleanupFailed((err as Error)?.message ?? String(err)));
+      c.logger.warn(messages.cleanupFailed((err as Error)?.message ?? String(err)));
     }
   }
 }

@@ -2,9 +2,9 @@ import { fileURLToPath } from 'node:url';
 import type { Child, ChildSpec, Logger, ProcessHost } from '@baton/process-kit';
 import type { MasterHandle, ResolvedConfig } from '../config.js';
 import { isWorkerMessage, WorkerEnv, type MasterToWorker, type WorkerToMaster } from '../ipc.js';
-import { masterMessages } from '../messages-master.js';
 import type { Effect, MasterEvent } from '../state/index.js';
 import type { LogFile } from './log-file.js';
+import { messages } from '../messages.js';
 
 export interface SpawnerContext {
   host: Pick<ProcessHost, 'pid' | 'spawn'>;
@@ -63,7 +63,7 @@ export class WorkerSpawner {
         if (isWorkerMessage(m)) dispatch(fromWorker(pid, m));
       },
       spawnError: (err) => dispatch({ type: 'spawnFailed', key: fx.key, error: err.message }),
-      error: (err) => this.ctx.logger.debug(masterMessages.workerError(pid, err.message)),
+      error: (err) => this.ctx.logger.debug(messages.workerError(pid, err.message)),
     });
     if (!child) return;
     pid = child.pid;

@@ -1,8 +1,8 @@
 import type { Logger, ProcessHost } from '@baton/process-kit';
 import type { ResolvedConfig } from '../config.js';
-import { masterMessages } from '../messages-master.js';
 import type { MasterState } from '../state/index.js';
 import { renderMasterTitle, renderStatus, type StatusSnapshot } from '../status.js';
+import { messages } from '../messages.js';
 
 export interface StatusContext {
   host: Pick<ProcessHost, 'pid' | 'now' | 'timers' | 'writeFile' | 'removeFile' | 'setTitle'>;
@@ -64,7 +64,7 @@ export class StatusOutput {
     try {
       this.ctx.host.writeFile(statusFile, `${JSON.stringify(this.snapshot(), null, 2)}\n`, { mode: fileMode });
     } catch (err) {
-      this.ctx.logger.warn(masterMessages.statusFileFailed(statusFile, (err as Error).message));
+      this.ctx.logger.warn(messages.statusFileFailed(statusFile, (err as Error).message));
     }
   }
 }
