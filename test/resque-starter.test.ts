@@ -59,6 +59,23 @@ describe('resque-starter master', () => {
     noUnexpectedErrors(m.output);
   });
 
+  it('a master with concurrency 0 stays up with no worker until TTIN gives it one, and stops on QUIT', async () => {
+    // Nothing but the control socket keeps such a master's event loop alive (issue 12: timers of
+    // the process host do not hold the process; it used to exit at once with code 0).
+    const e = setup({ concurrency: 0 });
+    const m = e.master();
+    const idle = await pollUntil(() => (e.status()?.master.concurrency === 0 ? e.status() : undefined), { what: 'status file with concurrency 0' });
+    expect(idle.workers).toEqual([]);
+    const status = spawnNode(BIN.resqueStarter, ['status', '--pid-file', e.pidFile], { env: e.env() });
+    expect((await status.waitForExit()).code).toBe(0);
+    expect(pidAlive(m.pid)).toBe(true);
+    process.kill(m.pid, 'SIGTTIN');
+    await readyWorkers(e, 1);
+    process.kill(m.pid, 'SIGQUIT');
+    expect(await m.waitForExit()).toEqual({ code: 0, signal: null });
+    noUnexpectedErrors(m.output);
+  });
+
   it('QUIT lets a slow job finish, then the master exits 0', async () => {
     const e = setup({ concurrency: 1 });
     const m = e.master();
