@@ -1,12 +1,19 @@
 import { MAX_CONCURRENCY } from './config.js';
 import { UsageError } from './errors.js';
 
-export type CliCommand = 'run' | 'check' | 'status' | 'scale' | 'reload' | 'reopen-logs' | 'help' | 'version';
+export type CliCommand = 'run' | 'check' | 'status' | 'scale' | 'reload' | 'reopen-logs' | 'stop' | 'help' | 'version';
+
+/** The commands that do something (`help` and `version` only print). */
+export type ActionCommand = Exclude<CliCommand, 'help' | 'version'>;
 
 export interface CliArgs {
   command: CliCommand;
+  /** `help [command]` / `command --help`: whose help to print (undefined: the global help). */
+  helpFor: ActionCommand | undefined;
   /** `-c/--config`; default `resque-starter.config.ts`. */
   config: string | undefined;
+  /** `-C/--dir DIR`: chdir here before anything else. */
+  dir: string | undefined;
   /** `--pid N`: talk to this master instead of the config's pidFile. */
   pid: number | undefined;
   /** `--pid-file F`: read the master's pid from here. */
@@ -17,106 +24,234 @@ export interface CliArgs {
   text: boolean;
   /** `check --redis`: also connect to Redis and try what the workers need. */
   redis: boolean;
+  /** `check --types`: also type-check the config with the TypeScript compiler. */
+  types: boolean;
+  /** `run -D/--daemonize`: start the master in the background, return once it is up. */
+  daemonize: boolean;
+  /** `stop --timeout S`: seconds to wait after QUIT before escalating to TERM. */
+  timeoutSeconds: number | undefined;
 }
 
-const COMMANDS = new Set<CliCommand>(['run', 'check', 'status', 'scale', 'reload', 'reopen-logs', 'help', 'version']);
+/** Every option: its flags, whether it takes a value, and the commands it goes with. */
+export const OPTIONS = {
+  config: { flags: ['-c', '--config'], value: 'FILE', commands: ['run', 'check', 'status', 'scale', 'reload', 'reopen-logs', 'stop'] },
+  dir: { flags: ['-C', '--dir'], value: 'DIR', commands: ['run', 'check', 'status', 'scale', 'reload', 'reopen-logs', 'stop'] },
+  daemonize: { flags: ['-D', '--daemonize'], value: undefined, commands: ['run'] },
+  pid: { flags: ['--pid'], value: 'N', commands: ['status', 'scale', 'reload', 'reopen-logs', 'stop'] },
+  pidFile: { flags: ['--pid-file'], value: 'FILE', commands: ['status', 'scale', 'reload', 'reopen-logs', 'stop'] },
+  timeout: { flags: ['--timeout'], value: 'SECONDS', commands: ['stop'] },
+  text: { flags: ['--text'], value: undefined, commands: ['status'] },
+  json: { flags: ['--json'], value: undefined, commands: ['status'] },
+  redis: { flags: ['--redis'], value: undefined, commands: ['check'] },
+  types: { flags: ['--types'], value: undefined, commands: ['check'] },
+  help: { flags: ['-h', '--help'], value: undefined, commands: [] },
+  version: { flags: ['-v', '--version'], value: undefined, commands: [] },
+} as const satisfies Record<string, { flags: readonly string[]; value: string | undefined; commands: readonly ActionCommand[] }>;
+
+export type OptionKey = keyof typeof OPTIONS;
+
+/** The commands in the order of the global help. */
+export const COMMANDS: readonly CliCommand[] = ['run', 'check', 'status', 'scale', 'reload', 'reopen-logs', 'stop', 'help', 'version'];
+
+/** The largest `stop --timeout` (a week): past Node's timer limit timers fire at once. */
+export const MAX_STOP_TIMEOUT_SECONDS = 604_800;
 
 /**
  * Why: citty would take `conf.ts` for an unknown sub-command and silently drop unknown flags
- * (STYLE lesson 1); this strict, pure parser gives one clear UsageError instead.
+ * (STYLE lesson 1); this strict, pure parser gives one clear UsageError instead, with a
+ * "did you mean" for a near miss and the command a flag belongs to when it is given to another.
  */
 export function parseArgv(argv: readonly string[]): CliArgs {
-  const out: CliArgs = { command: 'run', config: undefined, pid: undefined, pidFile: undefined, workers: undefined, text: false, redis: false };
+  const out: CliArgs = {
+    command: 'run',
+    helpFor: undefined,
+    config: undefined,
+    dir: undefined,
+    pid: undefined,
+    pidFile: undefined,
+    workers: undefined,
+    text: false,
+    redis: false,
+    types: false,
+    daemonize: false,
+    timeoutSeconds: undefined,
+  };
   const rest = [...argv];
+  let explicit = false;
   if (rest[0] !== undefined && !rest[0].startsWith('-')) {
     const cmd = rest.shift()!;
-    if (!COMMANDS.has(cmd as CliCommand)) throw new UsageError(`Unknown command \`${cmd}\`; expected one of ${[...COMMANDS].join(', ')}`);
+    if (!COMMANDS.includes(cmd as CliCommand)) throw unknownCommand(cmd);
     out.command = cmd as CliCommand;
+    explicit = true;
+  }
+  // `--help` wins over everything else on the line: `scale --help` needs no N to print scale's help.
+  if (rest.some((a) => a === '-h' || a === '--help')) return help(out, explicit && isAction(out.command) ? out.command : undefined);
+  if (out.command === 'help') {
+    const about = rest.shift();
+    if (about !== undefined && !isAction(about)) throw unknownCommand(about);
+    if (rest.length > 0) throw new UsageError(`Unexpected argument \`${rest[0]}\`; \`resque-starter help\` takes one command name`);
+    return help(out, about as ActionCommand | undefined);
   }
   const positionals: string[] = [];
   const value = (flag: string, inline: string | undefined): string => {
     const v = inline ?? rest.shift();
-    if (v === undefined || (inline === undefined && v.startsWith('-') && v !== '-')) throw new UsageError(`Expected a value after \`${flag}\``);
+    // A negative number is a value (`--timeout -1` is then refused for its range, not as a flag).
+    if (v === undefined || (inline === undefined && v.startsWith('-') && v !== '-' && !NEGATIVE.test(v))) throw new UsageError(`Expected a value after \`${flag}\``);
+    if (v === '') throw new UsageError(`Expected a value after \`${flag}\`, got an empty one`);
     return v;
   };
   while (rest.length > 0) {
     const arg = rest.shift()!;
+    if (!arg.startsWith('-') || arg === '-' || (out.command === 'scale' && NEGATIVE.test(arg))) {
+      positionals.push(arg);
+      continue;
+    }
     const eq = arg.startsWith('--') ? arg.indexOf('=') : -1;
     const flag = eq > 0 ? arg.slice(0, eq) : arg;
     const inline = eq > 0 ? arg.slice(eq + 1) : undefined;
-    switch (flag) {
-      case '-c':
-      case '--config':
+    const key = optionOf(flag);
+    if (key === undefined) throw unknownOption(flag, out.command);
+    const spec = OPTIONS[key];
+    if (key === 'version') {
+      out.command = 'version';
+      return out;
+    }
+    const commands: readonly string[] = spec.commands;
+    if (!commands.includes(out.command)) throw misplacedOption(flag, key, out.command);
+    if (spec.value === undefined && inline !== undefined) throw new UsageError(`Option \`${flag}\` takes no value, got \`${inline}\``);
+    switch (key) {
+      case 'config':
         out.config = value(flag, inline);
         break;
-      case '--pid': {
+      case 'dir':
+        out.dir = value(flag, inline);
+        break;
+      case 'pid': {
         const v = value(flag, inline);
         const n = Number(v);
         if (!/^\d+$/.test(v) || n <= 1) throw new UsageError(`Expected \`--pid\` to be a process id, got \`${v}\``);
         out.pid = n;
         break;
       }
-      case '--pid-file':
+      case 'pidFile':
         out.pidFile = value(flag, inline);
         break;
-      case '--text':
+      case 'timeout': {
+        const v = value(flag, inline);
+        const n = Number(v);
+        if (!/^\d+(\.\d+)?$|^\.\d+$/.test(v) || !(n > 0) || n > MAX_STOP_TIMEOUT_SECONDS) {
+          throw new UsageError(`Expected \`--timeout\` to be a number of seconds greater than 0 and at most ${MAX_STOP_TIMEOUT_SECONDS}, got \`${v}\``);
+        }
+        out.timeoutSeconds = n;
+        break;
+      }
+      case 'text':
         out.text = true;
         break;
-      case '--json':
+      case 'json':
         out.text = false;
         break;
-      case '--redis':
+      case 'redis':
         out.redis = true;
         break;
-      case '-h':
-      case '--help':
-        out.command = 'help';
+      case 'types':
+        out.types = true;
         break;
-      case '-v':
-      case '--version':
-        out.command = 'version';
+      case 'daemonize':
+        out.daemonize = true;
         break;
-      default:
-        if (arg.startsWith('-') && arg !== '-') throw new UsageError(`Unknown option \`${flag}\``);
-        positionals.push(arg);
     }
   }
   if (out.command === 'scale') {
     const v = positionals.shift();
     if (v === undefined) throw new UsageError('Expected the number of workers: `resque-starter scale N`');
+    if (!/^\d+$/.test(v)) throw new UsageError(`Expected \`scale\` to get a worker count (an integer ≥ 0), got \`${v}\``);
     const n = Number(v);
-    if (!/^\d+$/.test(v)) throw new UsageError(`Expected \`scale\` to get a worker count ≥ 0, got \`${v}\``);
     if (n > MAX_CONCURRENCY.max) throw new UsageError(`Expected \`scale\` to get a worker count from 0 to ${MAX_CONCURRENCY.max}, got \`${v}\``);
     out.workers = n;
   }
-  if (out.redis && !['check', 'help', 'version'].includes(out.command)) throw new UsageError('`--redis` goes with `check`: `resque-starter check --redis -c conf.ts`');
-  if (positionals.length > 0 && out.command !== 'help' && out.command !== 'version') {
-    throw new UsageError(`Unexpected argument \`${positionals[0]}\`${out.command === 'run' ? '; the config file goes after `-c`' : ''}`);
+  if (positionals.length > 0 && out.command !== 'version') {
+    const p = positionals[0]!;
+    const hint = out.command === 'run' && !explicit ? (COMMANDS.includes(p as CliCommand) ? '; the command goes first' : '; the config file goes after `-c`') : '';
+    throw new UsageError(`Unexpected argument \`${p}\`${hint}`);
   }
   return out;
 }
 
-/** Help text (pure). */
-export function renderHelp(version: string): string {
-  return `resque-starter ${version} — a master for Resque worker processes
+/**
+ * Why: a misspelled flag or command deserves the right spelling, not just a refusal: the
+ * closest of `candidates` to `given` (Damerau–Levenshtein, case-insensitive, at most a third of
+ * the length apart, or the one candidate it is a prefix of), else undefined.
+ */
+export function suggest(given: string, candidates: readonly string[]): string | undefined {
+  const g = given.toLowerCase();
+  let best: string | undefined;
+  let bestDistance = Infinity;
+  for (const c of candidates) {
+    const d = distance(g, c.toLowerCase());
+    if (d < bestDistance) {
+      best = c;
+      bestDistance = d;
+    }
+  }
+  const limit = Math.max(1, Math.floor(g.replace(/^-+/, '').length / 3));
+  if (best !== undefined && bestDistance <= limit) return best;
+  const bare = g.replace(/^-+/, '');
+  const prefixed = candidates.filter((c) => bare.length >= 3 && c.toLowerCase().replace(/^-+/, '').startsWith(bare));
+  return prefixed.length === 1 ? prefixed[0] : undefined;
+}
 
-Usage:
-  resque-starter [-c conf.ts]             run the master (TERM/INT quick stop, QUIT graceful, TTIN/TTOU ±1, HUP reload)
-  resque-starter check [-c conf.ts]       load and validate the config, then exit (0 = valid, 78 = broken)
-                   [--redis]              also connect to Redis and try what the workers need (1 = refused)
-  resque-starter status [-c conf.ts]      the running master's state as JSON (--text for a table)
-  resque-starter scale N [-c conf.ts]     set the number of workers exactly, up to maxConcurrency (signals may merge; this does not)
-  resque-starter reload [-c conf.ts]      reload the config and replace the workers one by one (like HUP)
-  resque-starter reopen-logs [-c conf.ts] reopen logFile (for logrotate)
+// --- internal ---
 
-Options:
-  -c, --config FILE   config file (default: resque-starter.config.ts)
-  --pid N             talk to the master with this pid (status, scale, reload, reopen-logs)
-  --pid-file FILE     read the master's pid from FILE (default: the config's pidFile)
-  -h, --help          this help
-  -v, --version       the version
+const NEGATIVE = /^-\d/;
 
-Under start-server:  start-server --signal-on-hup=CONT --status-file tmp/start-server.status -- resque-starter -c conf.ts
-See SIGNALS.md for every signal.
-`;
+function isAction(word: string): word is ActionCommand {
+  return COMMANDS.includes(word as CliCommand) && word !== 'help' && word !== 'version';
+}
+
+function help(out: CliArgs, about: ActionCommand | undefined): CliArgs {
+  out.command = 'help';
+  out.helpFor = about;
+  return out;
+}
+
+function optionOf(flag: string): OptionKey | undefined {
+  for (const [key, spec] of Object.entries(OPTIONS)) if ((spec.flags as readonly string[]).includes(flag)) return key as OptionKey;
+  return undefined;
+}
+
+function unknownCommand(word: string): UsageError {
+  const near = suggest(word, COMMANDS);
+  if (near) return new UsageError(`Unknown command \`${word}\`; did you mean \`${near}\`?`);
+  const file = /[./]/.test(word) ? '; the config file goes after `-c`' : '';
+  return new UsageError(`Unknown command \`${word}\`; expected one of ${COMMANDS.join(', ')}${file}`);
+}
+
+function unknownOption(flag: string, command: CliCommand): UsageError {
+  // The options of this command first, then any other (it may be right but misplaced).
+  const own = Object.values(OPTIONS).filter((s) => (s.commands as readonly string[]).includes(command) || s.commands.length === 0);
+  const near = suggest(flag, own.flatMap((s) => s.flags)) ?? suggest(flag, Object.values(OPTIONS).flatMap((s) => s.flags));
+  if (near) return new UsageError(`Unknown option \`${flag}\`; did you mean \`${near}\`?`);
+  return new UsageError(`Unknown option \`${flag}\``);
+}
+
+function misplacedOption(flag: string, key: OptionKey, command: CliCommand): UsageError {
+  const commands: readonly string[] = OPTIONS[key].commands;
+  const example = key === 'redis' ? ': `resque-starter check --redis -c conf.ts`' : '';
+  const list = commands.map((c) => `\`${c}\``).join(', ');
+  return new UsageError(`\`${flag}\` goes with ${list}${command === 'run' ? '' : `, not \`${command}\``}${example}`);
+}
+
+/** Optimal string alignment distance (transpositions count 1: `--pdi` → `--pid`). */
+function distance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
 }

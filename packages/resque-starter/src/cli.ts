@@ -3,7 +3,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { defineCommand, runMain } from 'citty';
 import { ignoreOutputErrors, isAlive, PidFileError, readPidFile } from '@baton/process-kit';
-import { parseArgv, renderHelp, type CliArgs } from './argv.js';
+import { COMMANDS, parseArgv, type CliArgs, type CliCommand } from './argv.js';
+import { DAEMON_ENV, startDaemon, type DaemonFailure } from './commands/daemon.js';
+import { renderCommandHelp, renderHelp } from './commands/help.js';
+import { defaultStopTimeoutMs, killAfterMs, stopMaster } from './commands/stop.js';
 import { findControlSocket, sendControl, type ControlRequest } from './control.js';
 import { ConfigError, ControlError, ExitCode, formatSystemError, StartupError, UsageError } from './errors.js';
 import { isResqueStarterMaster } from './handoff.js';
@@ -25,16 +28,22 @@ const main = defineCommand({
 });
 
 async function runCli(argv: string[]): Promise<number> {
+  // The background master started by `-D` reports a failed start to its starter, then goes on as a plain master.
+  const daemonChild = process.env[DAEMON_ENV] === '1' && process.send !== undefined;
+  delete process.env[DAEMON_ENV];
+  const helpHint = COMMANDS.includes(argv[0] as CliCommand) && argv[0] !== 'help' && argv[0] !== 'version' ? `${argv[0]} --help` : '--help';
   let args: CliArgs;
   try {
     args = parseArgv(argv);
+    // Before anything else: the config path and every relative path resolve from here.
+    if (args.dir !== undefined) changeDirectory(args.dir);
   } catch (err) {
-    return fail(err);
+    return fail(err, helpHint);
   }
   try {
     switch (args.command) {
       case 'help':
-        process.stdout.write(renderHelp(pkg.version));
+        process.stdout.write(args.helpFor ? renderCommandHelp(args.helpFor, pkg.version) : renderHelp(pkg.version));
         return ExitCode.ok;
       case 'version':
         process.stdout.write(`${pkg.version}\n`);
@@ -51,15 +60,78 @@ async function runCli(argv: string[]): Promise<number> {
         return ExitCode.ok;
       }
       case 'run':
+        if (args.daemonize) return await daemonize(args);
         // A closed log pipe (`| head`, a restarting `| logger`) must not take the master down.
         ignoreOutputErrors();
         return await runMaster(configPath(args), { env: process.env });
+      case 'stop':
+        return await stop(args);
       default:
         return await control(args);
     }
   } catch (err) {
-    return fail(err);
+    const code = fail(err, helpHint);
+    if (daemonChild) await reportToStarter(err);
+    return code;
   }
+}
+
+async function daemonize(args: CliArgs): Promise<number> {
+  // Loaded here first: a broken config is said on this terminal, and its files are known.
+  const { config } = await loadConfigFile(configPath(args), process.env);
+  if (!config.pidFile) throw new UsageError(`\`--daemonize\` needs \`pidFile\` in ${config.path}, so that \`resque-starter stop\` can find the master`);
+  const pid = await startDaemon({
+    cli: process.argv[1]!,
+    configPath: config.path,
+    cwd: process.cwd(),
+    env: process.env,
+    logFile: config.logFile,
+    fileMode: config.fileMode,
+    // Its start: the config (up to RESQUE_STARTER_CONFIG_TIMEOUT), Redis (redisTimeout), then the control socket.
+    readyTimeoutMs: config.redisTimeoutMs + 40_000,
+  });
+  process.stdout.write(`master ${pid}: started in the background (pid file ${config.pidFile}, log ${config.logFile ?? '/dev/null: set `logFile` to keep it'})\n`);
+  return ExitCode.ok;
+}
+
+async function stop(args: CliArgs): Promise<number> {
+  // The config gives the pid file (without --pid/--pid-file) and the default timeout (when it is readable).
+  const config = !args.pid && !args.pidFile ? (await loadConfigFile(configPath(args), process.env)).config : await optionalConfig(args);
+  const pid = masterPid(args, config);
+  const timeoutMs = args.timeoutSeconds !== undefined ? args.timeoutSeconds * 1000 : defaultStopTimeoutMs(config);
+  const by = await stopMaster({ pid, timeoutMs, killAfterMs: killAfterMs(config), say: (line) => process.stderr.write(`resque-starter: ${line}\n`) });
+  if (by === 'KILL') throw new ControlError(`master ${pid} was killed (SIGKILL): it did not stop after QUIT and TERM; its running jobs are recovered by the next master`);
+  process.stdout.write(`master ${pid}: stopped${by === 'TERM' ? ' (after TERM: its running jobs went back to their queues)' : ''}\n`);
+  return ExitCode.ok;
+}
+
+/** The config when one is given or found; a stop by --pid must not fail on an unreadable one. */
+async function optionalConfig(args: CliArgs): Promise<ResolvedConfig | undefined> {
+  try {
+    return (await loadConfigFile(configPath(args), process.env)).config;
+  } catch (err) {
+    if (args.config !== undefined) throw err;
+    return undefined;
+  }
+}
+
+function changeDirectory(dir: string): void {
+  try {
+    process.chdir(dir);
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    const why = e.code === 'ENOENT' ? 'no such directory' : e.code === 'ENOTDIR' ? 'not a directory' : e.code === 'EACCES' ? 'permission denied' : e.message;
+    throw new UsageError(`Cannot change to directory \`${dir}\` (\`--dir\`): ${why}${e.code ? ` (${e.code})` : ''}`);
+  }
+}
+
+/** Tells the `-D` starter why this background master did not start (it has no terminal). */
+async function reportToStarter(err: unknown): Promise<void> {
+  const failed = err instanceof ConfigError ? `config error: ${err.shortMessage}` : (formatSystemError(err) ?? (err instanceof Error ? err.message : String(err)));
+  const message: DaemonFailure = { failed };
+  await new Promise<void>((resolve) => {
+    if (!process.send?.(message, undefined, {}, () => resolve())) resolve();
+  });
 }
 
 async function control(args: CliArgs): Promise<number> {
@@ -137,11 +209,11 @@ function renderStatusText(s: StatusSnapshot): string {
   return `${lines.join('\n')}\n`;
 }
 
-function fail(err: unknown): number {
+function fail(err: unknown, helpHint = '--help'): number {
   const say = (m: string) => process.stderr.write(`resque-starter: ${m}\n`);
   if (err instanceof UsageError) {
     say(err.message);
-    process.stderr.write('Try `resque-starter --help`.\n');
+    process.stderr.write(`Try \`resque-starter ${helpHint}\`.\n`);
     return ExitCode.usage;
   }
   if (err instanceof ConfigError) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseArgv } from '../src/argv.js';
+import { parseArgv, suggest } from '../src/argv.js';
 
 describe('parseArgv', () => {
   it.each([
@@ -17,6 +17,22 @@ describe('parseArgv', () => {
     [['check', '-c', 'conf.ts'], { command: 'check', redis: false }],
     [['check', '--redis', '-c', 'conf.ts'], { command: 'check', redis: true }],
     [['scale', '4096', '-c', 'c.ts'], { command: 'scale', workers: 4096 }],
+    // Issue 11 item 5: stop, daemon mode, a working directory, per-command help, check --types.
+    [['stop'], { command: 'stop', timeoutSeconds: undefined }],
+    [['stop', '--timeout', '2.5', '--pid-file', 'm.pid'], { command: 'stop', timeoutSeconds: 2.5, pidFile: 'm.pid' }],
+    [['stop', '--timeout=.5', '--pid', '77'], { command: 'stop', timeoutSeconds: 0.5, pid: 77 }],
+    [['-D', '-c', 'conf.ts'], { command: 'run', daemonize: true, config: 'conf.ts' }],
+    [['run', '--daemonize'], { command: 'run', daemonize: true }],
+    [['-C', 'app', '-c', 'conf.ts'], { command: 'run', dir: 'app', config: 'conf.ts' }],
+    [['status', '--dir=/srv/app'], { command: 'status', dir: '/srv/app' }],
+    [['check', '--types', '--redis'], { command: 'check', types: true, redis: true }],
+    [['--help'], { command: 'help', helpFor: undefined }],
+    [['help'], { command: 'help', helpFor: undefined }],
+    [['help', 'stop'], { command: 'help', helpFor: 'stop' }],
+    [['scale', '--help'], { command: 'help', helpFor: 'scale' }],
+    [['scale', '-h', '--bogus'], { command: 'help', helpFor: 'scale' }],
+    [['run', '-h'], { command: 'help', helpFor: 'run' }],
+    [['status', '-v'], { command: 'version' }],
   ])('%j → %o', (argv, expected) => {
     expect(parseArgv(argv)).toMatchObject(expected);
   });
@@ -26,16 +42,58 @@ describe('parseArgv', () => {
     [['-c'], /Expected a value after `-c`/],
     [['--port', '80'], /Unknown option `--port`/],
     [['scale'], /Expected the number of workers/],
-    [['scale', '-1'], /Unknown option `-1`|worker count/],
-    [['scale', 'x'], /worker count ≥ 0/],
+    [['scale', '-1'], /^Expected `scale` to get a worker count \(an integer ≥ 0\), got `-1`$/],
+    [['scale', '1.5', '-c', 'c.ts'], /worker count \(an integer ≥ 0\), got `1.5`/],
+    [['scale', 'x'], /worker count \(an integer ≥ 0\), got `x`/],
     [['status', '--pid', 'abc'], /`--pid` to be a process id/],
     [['-c', 'a.ts', 'b.ts'], /Unexpected argument `b.ts`/],
     // Issue 10 item 14: no scale past the largest possible maxConcurrency, whatever the config.
     [['scale', '4097'], /Expected `scale` to get a worker count from 0 to 4096, got `4097`/],
     [['scale', '1000000000', '--pid', '123'], /from 0 to 4096, got `1000000000`/],
     [['--redis', '-c', 'a.ts'], /`--redis` goes with `check`/],
-    [['status', '--redis'], /`--redis` goes with `check`/],
+    [['status', '--redis'], /`--redis` goes with `check`, not `status`/],
+    // Suggestions for near misses, among the command's own options first.
+    [['stop', '--pidfile', 'x'], /^Unknown option `--pidfile`; did you mean `--pid-file`\?$/],
+    [['--confg', 'c.ts'], /^Unknown option `--confg`; did you mean `--config`\?$/],
+    [['--daemon'], /^Unknown option `--daemon`; did you mean `--daemonize`\?$/],
+    [['-d'], /^Unknown option `-d`; did you mean `-D`\?$/],
+    [['stop', '--timout', '3'], /did you mean `--timeout`\?/],
+    [['status', '--txet'], /did you mean `--text`\?/],
+    [['--zzzzzz'], /^Unknown option `--zzzzzz`$/],
+    [['stpo'], /^Unknown command `stpo`; did you mean `stop`\?$/],
+    [['satus'], /did you mean `status`\?/],
+    [['help', 'scal'], /did you mean `scale`\?/],
+    [['conf.ts'], /Unknown command `conf.ts`; expected one of .*; the config file goes after `-c`/],
+    // Options of another command say where they belong.
+    [['status', '--timeout', '3'], /^`--timeout` goes with `stop`, not `status`$/],
+    [['check', '-D'], /^`-D` goes with `run`, not `check`$/],
+    [['--pid', '12'], /^`--pid` goes with `status`, `scale`, `reload`, `reopen-logs`, `stop`$/],
+    [['status', '--types'], /`--types` goes with `check`/],
+    // Values.
+    [['stop', '--timeout', '0'], /`--timeout` to be a number of seconds greater than 0/],
+    [['stop', '--timeout', '-1'], /`--timeout` to be a number of seconds greater than 0 and at most 604800, got `-1`/],
+    [['stop', '--timeout', '1e3'], /got `1e3`/],
+    [['stop', '--timeout'], /Expected a value after `--timeout`/],
+    [['-C'], /Expected a value after `-C`/],
+    [['--dir='], /got an empty one/],
+    [['-D=1'], /Unknown option `-D=1`/],
+    [['--daemonize=yes'], /`--daemonize` takes no value/],
+    [['stop', 'now'], /Unexpected argument `now`/],
+    [['-c', 'a.ts', 'stop'], /Unexpected argument `stop`; the command goes first/],
   ])('%j → UsageError %s', (argv, message) => {
     expect(() => parseArgv(argv)).toThrow(message);
+  });
+});
+
+describe('suggest', () => {
+  it.each([
+    ['--pidfile', ['--pid', '--pid-file', '--config'], '--pid-file'],
+    ['--PID-FILE', ['--pid', '--pid-file'], '--pid-file'],
+    ['--stat', ['--status-file', '--pid-file'], '--status-file'],
+    ['--xyz', ['--pid', '--port'], undefined],
+    ['relaod', ['reload', 'run'], 'reload'],
+    ['x', ['run', 'stop'], undefined],
+  ])('%s among %j → %s', (given, candidates, expected) => {
+    expect(suggest(given, candidates)).toBe(expected);
   });
 });
