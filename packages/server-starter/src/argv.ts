@@ -67,7 +67,7 @@ export function parseArgv(argv: readonly string[]): SplitArgv {
       inline = eq === -1 ? undefined : arg.slice(eq + 1);
     } else {
       const short = SHORT[arg.slice(1)];
-      if (!short) throw new UsageError(`Unknown option \`${arg}\` (see --help)`);
+      if (!short) throw unknownOption(arg);
       name = short;
     }
     const kind = OPTION_KINDS[name as OptionName];
@@ -104,5 +104,49 @@ function resolveName(given: string): OptionName {
   if (matches.length > 1) {
     throw new UsageError(`Option \`--${given}\` is ambiguous (could be ${matches.map((m) => `--${m}`).join(', ')})`);
   }
-  throw new UsageError(`Unknown option \`--${given}\` (see --help)`);
+  throw unknownOption(`--${given}`);
+}
+
+/**
+ * Why: a misspelled option (`--pidfile`, `--singal-on-hup`, `-d`) gets the right spelling:
+ * the nearest option name (edit distance with swaps, case, `-` and `_` ignored, at most a third
+ * of its length), else the plain refusal.
+ */
+export function unknownOption(arg: string): UsageError {
+  const near = nearestOption(arg);
+  return new UsageError(`Unknown option \`${arg}\`${near ? `; did you mean \`--${near}\`?` : ''} (see --help)`);
+}
+
+function nearestOption(arg: string): OptionName | undefined {
+  const given = normalise(arg);
+  // `-d`/`-D` is delayed_job's and Perl start_server's habit for --daemonize.
+  if (/^-[dD]$/.test(arg)) return 'daemonize';
+  let best: OptionName | undefined;
+  let bestDistance = Infinity;
+  for (const name of Object.keys(OPTION_KINDS) as OptionName[]) {
+    const d = editDistance(given, normalise(name));
+    if (d < bestDistance) {
+      best = name;
+      bestDistance = d;
+    }
+  }
+  return bestDistance <= Math.max(1, Math.floor(given.length / 3)) ? best : undefined;
+}
+
+function normalise(s: string): string {
+  return s.toLowerCase().replace(/[-_]/g, '');
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions, swaps of neighbours. */
+function editDistance(a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      d[i]![j] = v;
+    }
+  }
+  return d[a.length]![b.length]!;
 }

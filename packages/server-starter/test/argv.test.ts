@@ -41,7 +41,16 @@ describe('parseArgv', () => {
     [['--interval', '--', 'x'], /^Option `--interval` requires a value$/],
     [['--pid-file='], /^Option `--pid-file` requires a value, got an empty one$/],
     [['--dir=', '--', 'x'], /requires a value, got an empty one/],
-    [['-x'], /Unknown option `-x`/],
+    [['-x'], /^Unknown option `-x` \(see --help\)$/],
+    // Issue 11 item 5: "did you mean" for a near miss.
+    [['--pidfile=p', '--', 'x'], /^Unknown option `--pidfile`; did you mean `--pid-file`\? \(see --help\)$/],
+    [['--singal-on-hup=CONT', '--', 'x'], /did you mean `--signal-on-hup`\?/],
+    [['--statusfile', 's'], /did you mean `--status-file`\?/],
+    [['--deamonize', '--', 'x'], /did you mean `--daemonize`\?/],
+    [['--log_level=info', '--', 'x'], /did you mean `--log-level`\?/],
+    [['--kill-old-dealy=1', '--', 'x'], /did you mean `--kill-old-delay`\?/],
+    [['-D', '--', 'x'], /^Unknown option `-D`; did you mean `--daemonize`\?/],
+    [['--bogus', '--', 'x'], /^Unknown option `--bogus` \(see --help\)$/],
   ])('rejects %j', (argv, message) => {
     expect(() => parseArgv(argv)).toThrow(message);
   });
