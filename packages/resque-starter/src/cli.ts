@@ -49,6 +49,7 @@ async function runCli(argv: string[]): Promise<number> {
         process.stdout.write(`${pkg.version}\n`);
         return ExitCode.ok;
       case 'check': {
+        if (args.types) throw new UsageError('`check --types` is not in this build yet: run `tsc --noEmit` on the config');
         const { config, loadMs } = await loadConfigFile(configPath(args), process.env);
         // Offline by default (CI, a build host); `--redis` also tries what the workers need.
         if (args.redis) await checkRedis(config);
