@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { createSocket, type Socket as DgramSocket } from 'node:dgram';
-import { lstatSync, rmSync } from 'node:fs';
+import { lstatSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import { ListenError } from './errors.js';
@@ -25,7 +25,7 @@ interface RawHandle {
   fd: number;
   close(cb?: () => void): void;
   setBlocking?(blocking: boolean): number;
-  getsockname?(out: { port?: number }): number;
+  getsockname?(out: { port?: number; address?: string; family?: string }): number;
 }
 
 // `net._createServerHandle` binds without listening, so libuv never watches the socket and
@@ -64,6 +64,44 @@ export function bindAll(specs: readonly ListenSpec[], backlog: number, warn: (ms
   } catch (err) {
     for (const b of bound) b.close();
     throw err;
+  }
+}
+
+/** The listening sockets systemd passed (socket activation): fds 3… when LISTEN_PID is us. */
+export interface Activation {
+  fds: number[];
+  names: string[];
+}
+
+/** Why: `LISTEN_FDS` counts only for the process it was meant for (sd_listen_fds(3)). */
+export function activationOf(env: NodeJS.ProcessEnv, pid: number): Activation | undefined {
+  const count = Number(env.LISTEN_FDS);
+  if (!env.LISTEN_FDS || !Number.isInteger(count) || count <= 0 || Number(env.LISTEN_PID) !== pid) return undefined;
+  const names = env.LISTEN_FDNAMES?.split(':') ?? [];
+  return { fds: Array.from({ length: count }, (_, i) => 3 + i), names };
+}
+
+/**
+ * Why: under socket activation systemd owns the sockets (already listening); start-server adopts
+ * them in place of binding --port/--path, on the same fd numbers, and announces their real
+ * addresses in SERVER_STARTER_PORT. They stay in blocking mode for the generations, as bound ones.
+ */
+export function adoptAll(activation: Activation): BoundSocket[] {
+  const adopted: BoundSocket[] = [];
+  try {
+    for (const [i, fd] of activation.fds.entries()) {
+      const h = createServerHandle(null, 0, -1, fd);
+      if (typeof h === 'number') throw new ListenError(`LISTEN_FDS fd ${fd}`, errnoError(h));
+      const name = activation.names[i];
+      const address = socketAddress(h, fd) ?? name ?? `fd:${fd}`;
+      const spec: ListenSpec = { kind: 'unix', path: address, fd, key: address, spec: `LISTEN_FDS fd ${fd}${name ? ` (${name})` : ''}` };
+      adopted.push({ spec, address, fd, childFd: fd, setBlocking: (b) => void h.setBlocking?.(b), close: () => h.close() });
+    }
+    for (const b of adopted) b.setBlocking?.(true);
+    return adopted;
+  } catch (err) {
+    for (const b of adopted) b.close();
+    throw err instanceof ListenError ? err : new ListenError('LISTEN_FDS', err as Error);
   }
 }
 
@@ -163,6 +201,24 @@ function removeStaleSocket(path: string, warn: (msg: string) => void): void {
     }
   } catch {
     // does not exist
+  }
+}
+
+/** `127.0.0.1:8080`, `[::1]:8080`, or a unix socket's path (from /proc/net/unix by inode). */
+function socketAddress(h: RawHandle, fd: number): string | undefined {
+  const out: { address?: string; family?: string; port?: number } = {};
+  if (h.getsockname && h.getsockname(out) === 0 && out.port !== undefined) {
+    return out.family === 'IPv6' ? `[${out.address}]:${out.port}` : `${out.address}:${out.port}`;
+  }
+  try {
+    const inode = /socket:\[(\d+)\]/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+    const line = readFileSync('/proc/net/unix', 'utf8')
+      .split('\n')
+      .find((l) => l.trim().split(/\s+/)[6] === inode);
+    const path = line?.trim().split(/\s+/)[7];
+    return path || undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -65,6 +65,15 @@ export const messages = {
   sendingHup: (pid: number, generations: readonly StatusLine[]) => `sending HUP to start-server ${pid} (generations now: ${statusList(generations)})`,
   restartDone: (line: StatusLine) => `restart done: generation ${line.generation} (pid ${line.pid}) is the only one running`,
   stoppingServer: (self: number, pid: number) => `stop_server (pid:${self}) stopping now (pid:${pid})...`, // (SS)
+
+  // systemd
+  notifyFailed: (why: string) => `sd_notify: ${why}`,
+  adoptedSockets: (sockets: readonly string[], ignored: readonly string[]) =>
+    `using the ${sockets.length} socket(s) systemd passed (LISTEN_FDS): ${sockets.join(' ')}` +
+    (ignored.length ? `; --port/--path ${ignored.join(' ')} not bound` : ''),
+  readyTimeout: (pid: number, generation: number, ms: number, signal: string) =>
+    `worker ${pid} (generation ${generation}) did not report READY=1 within ${ms / 1000}s (--ready-timeout); sending ${signal.replace(/^SIG/, '')}`,
+  reportedReady: (pid: number, generation: number) => `worker ${pid} (generation ${generation}) reported READY=1`,
 } as const;
 
 /** `1:123 2:456`: generations as the status file lists them, on one line. */

@@ -2,6 +2,8 @@ import { closeSync } from 'node:fs';
 import {
   acquirePidFile,
   createEventLoop,
+  createSdNotify,
+  withoutSystemdEnv,
   createNodeHost,
   FILE_MODES,
   readCmdline,
@@ -11,8 +13,9 @@ import {
 } from '@baton/process-kit';
 import { createEffectRunner } from './effects.js';
 import { createLauncher, type OutputRelay } from './generation.js';
-import { bindAll, type BoundSocket } from './listeners.js';
+import { activationOf, adoptAll, bindAll, type BoundSocket } from './listeners.js';
 import { messages } from './messages.js';
+import { createNotifyObserver } from './notify.js';
 import type { StartServerOptions } from './options.js';
 import { initialState, reduce, type Effect, type SupervisorEvent, type SupervisorState } from './state.js';
 import { renderTitle } from './title.js';
@@ -50,14 +53,21 @@ export function isStartServer(pid: number): boolean {
 export async function startServer(options: StartServerOptions, host: StartServerHost): Promise<number> {
   const os = host.processHost ?? createNodeHost();
   const { logger } = host;
-  const { sockets, release } = claimResources(options, os, logger);
+  const { sockets, release } = claimResources(options, os, logger, host.env);
   let resolveDone!: (code: number) => void;
   const done = new Promise<number>((r) => (resolveDone = r));
+  // systemd (NOTIFY_SOCKET) hears of each step's state; the generations never see its variables.
+  const sd = createSdNotify({ env: host.env, host: os, onError: (m) => logger.warn(messages.notifyFailed(m)) });
+  const observe = sd ? createNotifyObserver(sd) : undefined;
+  const stopWatchdog = sd?.startWatchdog();
 
-  const loop = createEventLoop<SupervisorState, SupervisorEvent, Effect>({
+  const loop = createEventLoop<SupervisorState, SupervisorEvent, LoopEffect>({
     initial: initialState(),
-    reduce: (state, event, now) => reduce(state, event, options, now),
-    execute: (fx) => execute(fx),
+    reduce: (state, event, now) => {
+      const step = reduce(state, event, options, now);
+      return observe ? { state: step.state, effects: [...step.effects, OBSERVE] } : step;
+    },
+    execute: (fx) => (fx.type === 'observe' ? observe?.(loop.state) : execute(fx)),
     now: () => os.now(),
     onEffectError: (fx, err) => logger.error(messages.effectFailed(fx.type, (err as Error)?.message ?? String(err))),
   });
@@ -68,12 +78,13 @@ export async function startServer(options: StartServerOptions, host: StartServer
     options,
     state: () => loop.state,
     push,
-    spawn: createLauncher({ os, logger, options, sockets, env: host.env, childOutput: host.childOutput, childInput: host.childInput ?? 'inherit', push }),
+    spawn: createLauncher({ os, logger, options, sockets, env: withoutSystemdEnv(host.env), childOutput: host.childOutput, childInput: host.childInput ?? 'inherit', push }),
     finish(code) {
       os.timers.clearAll();
+      stopWatchdog?.();
       removeExitGuard();
       release();
-      resolveDone(code);
+      void (sd?.flush() ?? Promise.resolve()).then(() => resolveDone(code));
     },
   });
 
@@ -106,18 +117,28 @@ export function closeFd(fd: number): void {
 
 // --- internal ---
 
+/** Appended to each step when systemd listens: tells the notify observer the step is done. */
+const OBSERVE = { type: 'observe' } as const;
+type LoopEffect = Effect | typeof OBSERVE;
+
 /**
  * Takes the pid file and binds every socket (giving the pid file back if that fails). `release`
  * removes the status file, gives back the pid file and closes the sockets; each step is best effort.
  */
-function claimResources(options: StartServerOptions, os: ProcessHost, logger: Logger): { sockets: BoundSocket[]; release: () => void } {
+function claimResources(options: StartServerOptions, os: ProcessHost, logger: Logger, env: NodeJS.ProcessEnv): { sockets: BoundSocket[]; release: () => void } {
   const releasePid = options.pidFile
     ? acquirePidFile(options.pidFile, os.pid, { isOurs: isStartServer, what: 'start-server', mode: options.fileMode ?? FILE_MODES.pid })
     : () => undefined;
   logger.info(messages.startingNow(os.pid));
   let sockets: BoundSocket[];
   try {
-    sockets = bindAll(options.listen, options.backlog, (m) => logger.warn(m));
+    const activation = activationOf(env, os.pid);
+    if (activation) {
+      sockets = adoptAll(activation);
+      logger.info(messages.adoptedSockets(sockets.map((s) => `${s.address}=${s.fd}`), options.listen.map((l) => l.spec)));
+    } else {
+      sockets = bindAll(options.listen, options.backlog, (m) => logger.warn(m));
+    }
   } catch (err) {
     releasePid();
     throw err;
