@@ -54,17 +54,23 @@ export async function stopMaster(o: StopOptions): Promise<StoppedBy> {
   if (await waitForExit(master, o.killAfterMs, pollMs)) return 'TERM';
   const workers = workersOf(o.pid);
   sendSignal(o.pid, 'SIGKILL');
-  for (const w of workers) sendSignal(w, 'SIGKILL', true);
-  o.say(`master ${o.pid} still running after TERM and ${seconds(o.killAfterMs)}: sent KILL to it${workers.length > 0 ? ` and to its workers (${workers.join(', ')})` : ''}`);
-  const gone = await waitForExit(master, 5_000, pollMs);
-  const left = workers.filter((w) => isLiveProcess(w));
-  if (!gone || left.length > 0) throw new ControlError(`master ${o.pid} could not be stopped: still running after KILL${left.length > 0 ? ` (workers ${left.join(', ')})` : ''}`);
+  for (const w of workers) sendSignal(w.pid, 'SIGKILL', true);
+  o.say(`master ${o.pid} still running after TERM and ${seconds(o.killAfterMs)}: sent KILL to it${workers.length > 0 ? ` and to its workers (${workers.map((w) => w.pid).join(', ')})` : ''}`);
+  const gone = await waitForExit(master, KILL_WAIT_MS, pollMs);
+  let left: ProcessRef[] = [];
+  for (const w of workers) if (!(await waitForExit(w, KILL_WAIT_MS, pollMs))) left.push(w);
+  left = stillRunning(left);
+  if (!gone || left.length > 0) {
+    throw new ControlError(`master ${o.pid} could not be stopped: still running after KILL${left.length > 0 ? ` (workers ${left.map((w) => w.pid).join(', ')})` : ''}`);
+  }
   return 'KILL';
 }
 
 // --- internal ---
 
 const STOP_MARGIN_MS = 10_000;
+/** How long a KILLed process may take to be gone (it cannot refuse; only an uninterruptible sleep delays it). */
+const KILL_WAIT_MS = 5_000;
 
 async function waitForExit(p: ProcessRef, timeoutMs: number, pollMs: number): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
@@ -83,8 +89,8 @@ function startServerOf(pid: number): number | undefined {
 }
 
 /** The live workers of a master (their environment names it). */
-function workersOf(master: number): number[] {
-  return listProcesses((p) => p !== master && readEnvVar(p, WorkerEnv.masterPid) === String(master));
+function workersOf(master: number): ProcessRef[] {
+  return listProcesses((p) => p !== master && readEnvVar(p, WorkerEnv.masterPid) === String(master)).map((pid) => ({ pid, start: readStat(pid)?.start ?? 0 }));
 }
 
 function seconds(ms: number): string {
