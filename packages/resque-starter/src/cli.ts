@@ -1,11 +1,12 @@
 #!/usr/bin/env node
-import { existsSync, readFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { defineCommand, runMain } from 'citty';
-import { ignoreOutputErrors, isAlive, PidFileError, readPidFile } from '@baton/process-kit';
+import { ignoreOutputErrors, PidFileError } from '@baton/process-kit';
 import { COMMANDS, parseArgv, type CliArgs, type CliCommand } from './argv.js';
 import { DAEMON_ENV, startDaemon, type DaemonFailure } from './commands/daemon.js';
 import { renderCommandHelp, renderHelp } from './commands/help.js';
+import { findConfigPath, findMasterPid } from './commands/find-master.js';
+import { renderStatusText } from './commands/status-text.js';
 import { defaultStopTimeoutMs, killAfterMs, stopMaster } from './commands/stop.js';
 import { findControlSocket, sendControl, type ControlRequest } from './control.js';
 import { ConfigError, ControlError, ExitCode, formatSystemError, StartupError, UsageError } from './errors.js';
@@ -50,7 +51,7 @@ async function runCli(argv: string[]): Promise<number> {
         return ExitCode.ok;
       case 'check': {
         if (args.types) throw new UsageError('`check --types` is not in this build yet: run `tsc --noEmit` on the config');
-        const { config, loadMs } = await loadConfigFile(configPath(args), process.env);
+        const { config, loadMs } = await loadConfigFile(findConfigPath(args.config), process.env);
         // Offline by default (CI, a build host); `--redis` also tries what the workers need.
         if (args.redis) await checkRedis(config);
         process.stdout.write(
@@ -64,7 +65,7 @@ async function runCli(argv: string[]): Promise<number> {
         if (args.daemonize) return await daemonize(args);
         // A closed log pipe (`| head`, a restarting `| logger`) must not take the master down.
         ignoreOutputErrors();
-        return await runMaster(configPath(args), { env: process.env });
+        return await runMaster(findConfigPath(args.config), { env: process.env });
       case 'stop':
         return await stop(args);
       default:
@@ -79,7 +80,7 @@ async function runCli(argv: string[]): Promise<number> {
 
 async function daemonize(args: CliArgs): Promise<number> {
   // Loaded here first: a broken config is said on this terminal, and its files are known.
-  const { config } = await loadConfigFile(configPath(args), process.env);
+  const { config } = await loadConfigFile(findConfigPath(args.config), process.env);
   if (!config.pidFile) throw new UsageError(`\`--daemonize\` needs \`pidFile\` in ${config.path}, so that \`resque-starter stop\` can find the master`);
   const pid = await startDaemon({
     cli: process.argv[1]!,
@@ -97,8 +98,10 @@ async function daemonize(args: CliArgs): Promise<number> {
 
 async function stop(args: CliArgs): Promise<number> {
   // The config gives the pid file (without --pid/--pid-file) and the default timeout (when it is readable).
-  const config = !args.pid && !args.pidFile ? (await loadConfigFile(configPath(args), process.env)).config : await optionalConfig(args);
-  const pid = masterPid(args, config);
+  const config = !args.pid && !args.pidFile ? (await loadConfigFile(findConfigPath(args.config), process.env)).config : await optionalConfig(args);
+  const pid = findMasterPid(args, config);
+  // Signals, unlike control requests, reach any process: `--pid` must name a master.
+  if (!isResqueStarterMaster(pid)) throw new ControlError(`pid ${pid} is not a running resque-starter master; nothing was sent to it`);
   const timeoutMs = args.timeoutSeconds !== undefined ? args.timeoutSeconds * 1000 : defaultStopTimeoutMs(config);
   const by = await stopMaster({ pid, timeoutMs, killAfterMs: killAfterMs(config), say: (line) => process.stderr.write(`resque-starter: ${line}\n`) });
   if (by === 'KILL') throw new ControlError(`master ${pid} was killed (SIGKILL): it did not stop after QUIT and TERM; its running jobs are recovered by the next master`);
@@ -109,7 +112,7 @@ async function stop(args: CliArgs): Promise<number> {
 /** The config when one is given or found; a stop by --pid must not fail on an unreadable one. */
 async function optionalConfig(args: CliArgs): Promise<ResolvedConfig | undefined> {
   try {
-    return (await loadConfigFile(configPath(args), process.env)).config;
+    return (await loadConfigFile(findConfigPath(args.config), process.env)).config;
   } catch (err) {
     if (args.config !== undefined) throw err;
     return undefined;
@@ -138,7 +141,7 @@ async function reportToStarter(err: unknown): Promise<void> {
 async function control(args: CliArgs): Promise<number> {
   // The config is read when it names the pid file, or for `scale` when it is given.
   const needConfig = (!args.pid && !args.pidFile) || (args.command === 'scale' && args.config !== undefined);
-  const config = needConfig ? (await loadConfigFile(configPath(args), process.env)).config : undefined;
+  const config = needConfig ? (await loadConfigFile(findConfigPath(args.config), process.env)).config : undefined;
   if (args.command === 'scale' && config) {
     // The master checks too; refusing here names the config field to change.
     if (args.workers! > config.maxConcurrency) {
@@ -147,7 +150,7 @@ async function control(args: CliArgs): Promise<number> {
       );
     }
   }
-  const pid = masterPid(args, config);
+  const pid = findMasterPid(args, config);
   const path = findControlSocket(pid, process.env);
   const req: ControlRequest =
     args.command === 'scale'
@@ -168,46 +171,6 @@ async function control(args: CliArgs): Promise<number> {
     process.stdout.write(`master ${pid}: ok\n`);
   }
   return ExitCode.ok;
-}
-
-function masterPid(args: CliArgs, config: ResolvedConfig | undefined): number {
-  if (args.pid) return args.pid;
-  let pidFile = args.pidFile;
-  if (!pidFile) {
-    pidFile = config?.pidFile;
-    if (!pidFile) throw new UsageError('the config has no `pidFile`: pass `--pid N` or `--pid-file FILE`');
-  }
-  const pid = readPidFile(pidFile);
-  if (pid === undefined) throw new ControlError(`no master pid in ${pidFile}: is resque-starter running?`);
-  // A stale pid file (the master died with -9) may name a pid reused by another process.
-  if (!isAlive(pid)) throw new ControlError(`no master is running: ${pidFile} names pid ${pid}, which is not running (stale pid file)`);
-  if (!isResqueStarterMaster(pid)) {
-    throw new ControlError(`no master is running: ${pidFile} names pid ${pid}, which is not a resque-starter master (stale pid file); nothing was sent to it`);
-  }
-  return pid;
-}
-
-function configPath(args: CliArgs): string {
-  if (args.config) return args.config;
-  for (const name of ['resque-starter.config.ts', 'resque-starter.config.mjs', 'resque-starter.config.js']) {
-    if (existsSync(resolve(name))) return name;
-  }
-  throw new UsageError('no config file: pass `-c conf.ts` (or create resque-starter.config.ts)');
-}
-
-function renderStatusText(s: StatusSnapshot): string {
-  const lines = [
-    `master ${s.master.pid}${s.master.generation !== null ? ` gen ${s.master.generation}` : ''} ${s.master.state}${s.master.paused ? ' paused' : ''} ` +
-      `${s.workers.length}/${s.master.concurrency} worker(s) queues ${s.master.queues.join(',')}`,
-  ];
-  for (const w of s.workers) {
-    lines.push(
-      `  worker[${w.slot}] ${w.pid ?? '-'} ${w.state}${w.job ? ` ${w.job.class}@${w.job.queue} since ${w.job.startedAt}` : ''} ` +
-        `processed=${w.processed}${w.memoryKb !== null ? ` rss=${Math.round(w.memoryKb / 1024)}MB` : ''}`,
-    );
-  }
-  for (const o of s.oldMasters) lines.push(`  old master ${o.pid}: ${o.workers} worker(s)`);
-  return `${lines.join('\n')}\n`;
 }
 
 function fail(err: unknown, helpHint = '--help'): number {
