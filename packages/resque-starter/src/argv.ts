@@ -88,9 +88,10 @@ export function parseArgv(argv: readonly string[]): CliArgs {
   if (rest.some((a) => a === '-h' || a === '--help')) return help(out, explicit && isAction(out.command) ? out.command : undefined);
   if (out.command === 'help') {
     const about = rest.shift();
-    if (about !== undefined && !isAction(about)) throw unknownCommand(about);
+    if (about !== undefined && !COMMANDS.includes(about as CliCommand)) throw unknownCommand(about);
     if (rest.length > 0) throw new UsageError(`Unexpected argument \`${rest[0]}\`; \`resque-starter help\` takes one command name`);
-    return help(out, about as ActionCommand | undefined);
+    // `help help` and `help version`: the global help says all there is.
+    return help(out, about !== undefined && isAction(about) ? about : undefined);
   }
   const positionals: string[] = [];
   const value = (flag: string, inline: string | undefined): string => {

@@ -29,6 +29,7 @@ describe('parseArgv', () => {
     [['--help'], { command: 'help', helpFor: undefined }],
     [['help'], { command: 'help', helpFor: undefined }],
     [['help', 'stop'], { command: 'help', helpFor: 'stop' }],
+    [['help', 'version'], { command: 'help', helpFor: undefined }],
     [['scale', '--help'], { command: 'help', helpFor: 'scale' }],
     [['scale', '-h', '--bogus'], { command: 'help', helpFor: 'scale' }],
     [['run', '-h'], { command: 'help', helpFor: 'run' }],
