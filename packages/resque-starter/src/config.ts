@@ -1,11 +1,21 @@
 import { checkFileMode, FILE_MODES } from '@baton/process-kit';
+import type { JobContext, WorkerHooks } from '@baton/resque';
 import type { RedisOptions } from 'ioredis';
 import { describe, describeNumber, FieldReader, type ResolveContext } from './config-fields.js';
 import { ConfigError } from './errors.js';
+import { closest } from './suggest.js';
 
-/** A job handler: called with the payload's args spread, like Ruby's `perform(*args)`. */
+/**
+ * A job handler: called with the payload's args spread, like Ruby's `perform(*args)`, with the
+ * job's context (its AbortSignal, queue, payload, logger) as `this`; arrow functions reach it
+ * through `currentJob()` of `@baton/resque`. Its parameter types are yours to write: the args
+ * are the JSON values the job was enqueued with.
+ */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type JobHandler = (...args: any[]) => unknown;
+export type JobHandler = (this: JobContext, ...args: any[]) => unknown;
+
+/** The `jobs` map: Resque class name → handler. */
+export type JobHandlers = Readonly<Record<string, JobHandler>>;
 
 /** Log levels accepted by `logLevel` (consola's names). */
 export type LogLevelName = 'silent' | 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'verbose';
@@ -64,7 +74,7 @@ export interface CrashLoopConfig {
  * The `resque-starter` config file (`conf.ts`): `export default defineConfig({ ... })`.
  * Relative paths are resolved against the directory of the config file.
  */
-export interface ResqueStarterConfig {
+export interface ResqueStarterConfig<J extends JobHandlers = JobHandlers> {
   /** Number of worker processes, 0..`maxConcurrency`. Changed at run time by TTIN/TTOU and `resque-starter scale N`. @default 1 */
   concurrency?: number;
   /**
@@ -94,9 +104,9 @@ export interface ResqueStarterConfig {
    */
   prefetch?: number;
   /** Job classes: Resque class name → handler, called with the args spread. Required. */
-  jobs: Readonly<Record<string, JobHandler>>;
-  /** `@baton/resque` worker hooks (before/after/around perform, on failure, …), passed through as is. @default undefined */
-  hooks?: Readonly<Record<string, unknown>>;
+  jobs: J;
+  /** `@baton/resque` worker hooks (before/after/around perform, on failure, worker start/exit), passed through as is. @default undefined */
+  hooks?: Readonly<WorkerHooks>;
   /** The master's pid file. A live master owning it makes a second one refuse to start. @default undefined (none) */
   pidFile?: string;
   /** JSON status file (master pid, generation, workers with pid, slot, state, current job, memory), rewritten on change. @default undefined (none) */
@@ -182,8 +192,14 @@ export interface ResqueStarterConfig {
   afterFork?: (worker: WorkerHandle, workerNr: number) => void | Promise<void>;
 }
 
-/** Why: typing for config files, like citty's `defineCommand`; returns its argument unchanged. */
-export function defineConfig<const T extends ResqueStarterConfig>(config: T): T {
+/**
+ * Why: typing for config files, like citty's `defineCommand`; returns its argument unchanged.
+ * Only `jobs` is generic (each handler keeps the types it is written with); every other field
+ * is checked against ResqueStarterConfig itself, so a misspelled field, top-level or nested
+ * (`concurency`, `crashLoop.dealy`), is an excess-property error at that field with
+ * TypeScript's own "Did you mean to write 'concurrency'?".
+ */
+export function defineConfig<const J extends JobHandlers>(config: ResqueStarterConfig<J>): ResqueStarterConfig<J> {
   return config;
 }
 
@@ -204,8 +220,8 @@ export interface ResolvedConfig {
   dequeueInterval: number | undefined;
   jobConcurrency: number;
   prefetch: number;
-  jobs: Readonly<Record<string, JobHandler>>;
-  hooks: Readonly<Record<string, unknown>> | undefined;
+  jobs: JobHandlers;
+  hooks: Readonly<WorkerHooks> | undefined;
   pidFile: string | undefined;
   statusFile: string | undefined;
   logFile: string | undefined;
@@ -233,12 +249,42 @@ export interface ResolvedConfig {
   afterFork: NonNullable<ResqueStarterConfig['afterFork']>;
 }
 
-const KNOWN_FIELDS = new Set<string>([
-  'concurrency', 'maxConcurrency', 'queues', 'redis', 'namespace', 'dequeueInterval', 'jobConcurrency', 'prefetch', 'jobs', 'hooks',
-  'pidFile', 'statusFile', 'logFile', 'fileMode', 'logLevel', 'restartFile', 'user', 'group', 'maxMemory', 'maxJobs',
-  'maxLifetime', 'jobTimeout', 'stopTimeout', 'termTimeout', 'readyTimeout', 'redisTimeout', 'lockTimeout', 'maxRecoveries', 'reapJobProcesses', 'statusInterval',
-  'crashLoop', 'serverStarterStatusFile', 'beforeFork', 'afterFork',
-]);
+/** Every field of ResqueStarterConfig (a field added to the type and not here fails to compile). */
+const FIELDS = {
+  concurrency: true, maxConcurrency: true, queues: true, redis: true, namespace: true, dequeueInterval: true, jobConcurrency: true, prefetch: true, jobs: true,
+  hooks: true, pidFile: true, statusFile: true, logFile: true, fileMode: true, logLevel: true, restartFile: true, user: true, group: true, maxMemory: true,
+  maxJobs: true, maxLifetime: true, jobTimeout: true, stopTimeout: true, termTimeout: true, readyTimeout: true, redisTimeout: true, lockTimeout: true,
+  maxRecoveries: true, reapJobProcesses: true, statusInterval: true, crashLoop: true, serverStarterStatusFile: true, beforeFork: true, afterFork: true,
+} as const satisfies Record<keyof ResqueStarterConfig, true>;
+
+/** The hooks `@baton/resque` calls (checked against its WorkerHooks type). */
+const HOOKS = {
+  beforePerform: true, aroundPerform: true, afterPerform: true, onFailure: true, workerStart: true, workerExit: true,
+} as const satisfies Record<keyof WorkerHooks, true>;
+
+const CRASH_LOOP_FIELDS = { deaths: true, window: true, delay: true, maxDelay: true } as const satisfies Record<keyof CrashLoopConfig, true>;
+
+/**
+ * Names other tools use for a field (Ruby Resque's env vars, delayed_job's options, habit),
+ * for "did you mean" where the spelling is too far off for the edit distance.
+ */
+const FIELD_ALIASES: Readonly<Record<string, keyof ResqueStarterConfig>> = {
+  workers: 'concurrency',
+  count: 'concurrency',
+  numWorkers: 'concurrency',
+  interval: 'dequeueInterval',
+  pollInterval: 'dequeueInterval',
+  timeout: 'jobTimeout',
+  redisUrl: 'redis',
+  url: 'redis',
+  pid: 'pidFile',
+  log: 'logFile',
+  queue: 'queues',
+  handlers: 'jobs',
+};
+
+/** Known field names, for error messages. */
+export const KNOWN_FIELDS: ReadonlySet<string> = new Set(Object.keys(FIELDS));
 
 export { DURATION_RANGES, type ResolveContext } from './config-fields.js';
 
@@ -262,22 +308,25 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
       `${ctx.path}:1`,
     );
   }
+  // Every reader records its mistakes and reads on with the default: one run reports them all.
   const f = new FieldReader(raw as Record<string, unknown>, ctx);
   for (const key of Object.keys(f.obj)) {
-    if (!KNOWN_FIELDS.has(key)) f.fail(key, `Unknown config field \`${key}\`${suggest(key)}`);
+    if (!KNOWN_FIELDS.has(key)) f.report(key, `Unknown config field \`${key}\`${suggestField(key)}`);
   }
-  const jobs = resolveJobs(f);
-  const queues = resolveQueues(f);
-  const redis = resolveRedis(f, ctx.env ?? {});
+  const jobs = f.field(() => resolveJobs(f), {});
+  const queues = f.field(() => resolveQueues(f), ['*']);
+  const redis = f.field(() => resolveRedis(f, ctx.env ?? {}), 'redis://127.0.0.1:6379');
   const namespace = f.optString('namespace') ?? 'resque';
-  const logLevel = resolveLogLevel(f, ctx.env ?? {});
-  const crashLoop = resolveCrashLoop(f, ctx);
-  const hooks = f.obj.hooks;
-  if (hooks !== undefined && (hooks === null || typeof hooks !== 'object')) f.fail('hooks', `Expected \`hooks\` to be an object, got ${describe(hooks)}`);
-  const prefetch = f.int('prefetch', 1, 16);
-  if (prefetch > 1000) f.fail('prefetch', `Expected \`prefetch\` to be an integer from 1 to 1000, got ${describe(prefetch)}`);
+  const logLevel = f.field(() => resolveLogLevel(f, ctx.env ?? {}), 'info');
+  const crashLoop = resolveCrashLoop(f);
+  const hooks = f.field(() => resolveHooks(f), undefined);
+  const prefetch = f.field(() => {
+    const p = f.int('prefetch', 1, 16);
+    if (p > 1000) f.fail('prefetch', `Expected \`prefetch\` to be an integer from 1 to 1000, got ${describe(p)}`);
+    return p;
+  }, 16);
   const { concurrency, maxConcurrency } = resolveConcurrency(f);
-  return {
+  const config: ResolvedConfig = {
     path: ctx.path,
     concurrency,
     maxConcurrency,
@@ -288,7 +337,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     jobConcurrency: f.int('jobConcurrency', 1, 1),
     prefetch,
     jobs,
-    hooks: hooks as Readonly<Record<string, unknown>> | undefined,
+    hooks,
     ...resolveFiles(f),
     logLevel,
     user: f.idOf('user'),
@@ -304,17 +353,33 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     beforeFork: f.fn<ResqueStarterConfig['beforeFork']>('beforeFork'),
     afterFork: f.fn<NonNullable<ResqueStarterConfig['afterFork']>>('afterFork') ?? defaultAfterFork,
   };
+  f.throwIfInvalid();
+  return config;
 }
 
 /** `jobs`: Resque class name → handler, required. */
-function resolveJobs(f: FieldReader): Readonly<Record<string, JobHandler>> {
+function resolveJobs(f: FieldReader): JobHandlers {
   const jobs = f.obj.jobs;
   if (jobs === undefined) f.fail('jobs', 'Missing `jobs`: map each Resque class name to its handler, e.g. `jobs: { Archive: async (id) => { ... } }`');
   if (jobs === null || typeof jobs !== 'object' || Array.isArray(jobs)) f.fail('jobs', `Expected \`jobs\` to be an object of handlers, got ${describe(jobs)}`);
-  for (const [name, handler] of Object.entries(jobs)) {
-    if (typeof handler !== 'function') f.fail(name, `Expected the handler of job \`${name}\` to be a function, got ${describe(handler)}`);
+  const handlers = f.nested('jobs', jobs as Record<string, unknown>);
+  for (const [name, handler] of Object.entries(handlers.obj)) {
+    if (typeof handler !== 'function') handlers.report(name, `Expected the handler of job \`${name}\` to be a function, got ${describe(handler)}`);
   }
-  return jobs as Readonly<Record<string, JobHandler>>;
+  return jobs as JobHandlers;
+}
+
+/** `hooks`: `@baton/resque`'s worker hooks, each a function; a misspelled hook would never run. */
+function resolveHooks(f: FieldReader): Readonly<WorkerHooks> | undefined {
+  const hooks = f.obj.hooks;
+  if (hooks === undefined) return undefined;
+  if (hooks === null || typeof hooks !== 'object' || Array.isArray(hooks)) f.fail('hooks', `Expected \`hooks\` to be an object, got ${describe(hooks)}`);
+  const h = f.nested('hooks', hooks as Record<string, unknown>);
+  for (const [name, hook] of Object.entries(h.obj)) {
+    if (!Object.hasOwn(HOOKS, name)) h.report(name, `Unknown hook \`hooks.${name}\`${suggestIn(name, Object.keys(HOOKS), 'hooks.')}`);
+    else if (typeof hook !== 'function') h.report(name, `Expected \`hooks.${name}\` to be a function, got ${describe(hook)}`);
+  }
+  return hooks as Readonly<WorkerHooks>;
 }
 
 /** `queues`: a list (or a comma-separated string) of names or patterns; `*` by default. */
@@ -359,21 +424,25 @@ function resolveLogLevel(f: FieldReader, env: Readonly<Record<string, string | u
   return l as LogLevelName | number;
 }
 
-function resolveCrashLoop(f: FieldReader, ctx: ResolveContext): ResolvedConfig['crashLoop'] {
-  const cl = f.obj.crashLoop;
+function resolveCrashLoop(f: FieldReader): ResolvedConfig['crashLoop'] {
+  let cl = f.obj.crashLoop;
   if (cl !== undefined && (cl === null || typeof cl !== 'object' || Array.isArray(cl))) {
-    f.fail('crashLoop', `Expected \`crashLoop\` to be an object, got ${describe(cl)}`);
+    f.report('crashLoop', `Expected \`crashLoop\` to be an object, got ${describe(cl)}`);
+    cl = undefined;
   }
-  const c = new FieldReader((cl ?? {}) as Record<string, unknown>, ctx);
+  const c = f.nested('crashLoop', (cl ?? {}) as Record<string, unknown>);
   for (const key of Object.keys(c.obj)) {
-    if (!['deaths', 'window', 'delay', 'maxDelay'].includes(key)) c.fail(key, `Unknown field \`crashLoop.${key}\``);
+    if (!Object.hasOwn(CRASH_LOOP_FIELDS, key)) c.report(key, `Unknown field \`crashLoop.${key}\`${suggestIn(key, Object.keys(CRASH_LOOP_FIELDS), 'crashLoop.')}`);
   }
-  const deaths = c.obj.deaths;
-  if (deaths !== undefined && (typeof deaths !== 'number' || !Number.isInteger(deaths) || deaths < 0)) {
-    c.fail('deaths', `Expected \`crashLoop.deaths\` to be an integer ≥ 0, got ${describe(deaths)}`);
-  }
+  const deaths = c.field(() => {
+    const d = c.obj.deaths;
+    if (d !== undefined && (typeof d !== 'number' || !Number.isInteger(d) || d < 0)) {
+      c.fail('deaths', `Expected \`crashLoop.deaths\` to be an integer ≥ 0, got ${describe(d)}`);
+    }
+    return d as number | undefined;
+  }, undefined);
   return {
-    deaths: (deaths as number | undefined) ?? 4,
+    deaths: deaths ?? 4,
     windowMs: c.ms('window', 60, 'crashLoop.window'),
     delayMs: c.ms('delay', 1, 'crashLoop.delay'),
     maxDelayMs: c.ms('maxDelay', 60, 'crashLoop.maxDelay'),
@@ -381,13 +450,14 @@ function resolveCrashLoop(f: FieldReader, ctx: ResolveContext): ResolvedConfig['
 }
 
 function resolveConcurrency(f: FieldReader): { concurrency: number; maxConcurrency: number } {
-  const maxConcurrency = f.int('maxConcurrency', MAX_CONCURRENCY.min, MAX_CONCURRENCY.default);
+  let maxConcurrency = f.int('maxConcurrency', MAX_CONCURRENCY.min, MAX_CONCURRENCY.default);
   if (maxConcurrency > MAX_CONCURRENCY.max) {
-    f.fail('maxConcurrency', `Expected \`maxConcurrency\` to be an integer from ${MAX_CONCURRENCY.min} to ${MAX_CONCURRENCY.max}, got ${describeNumber(maxConcurrency)}`);
+    f.report('maxConcurrency', `Expected \`maxConcurrency\` to be an integer from ${MAX_CONCURRENCY.min} to ${MAX_CONCURRENCY.max}, got ${describeNumber(maxConcurrency)}`);
+    maxConcurrency = MAX_CONCURRENCY.max;
   }
   const concurrency = f.int('concurrency', 0, 1);
   if (concurrency > maxConcurrency) {
-    f.fail(
+    f.report(
       'concurrency',
       `Expected \`concurrency\` to be at most \`maxConcurrency\` (${maxConcurrency}), got ${describeNumber(concurrency)}; raise \`maxConcurrency\` (up to ${MAX_CONCURRENCY.max}) if you mean it`,
     );
@@ -397,9 +467,10 @@ function resolveConcurrency(f: FieldReader): { concurrency: number; maxConcurren
 
 /** The master's files: paths relative to the config file, and the mode they are created with. */
 function resolveFiles(f: FieldReader): Pick<ResolvedConfig, 'pidFile' | 'statusFile' | 'logFile' | 'fileMode' | 'restartFile' | 'serverStarterStatusFile'> {
-  const fileMode = f.obj.fileMode === undefined ? DEFAULT_FILE_MODE : parseFileMode(f.obj.fileMode);
+  let fileMode = f.obj.fileMode === undefined ? DEFAULT_FILE_MODE : parseFileMode(f.obj.fileMode);
   if (fileMode === undefined) {
-    f.fail('fileMode', `Expected \`fileMode\` to be a file mode such as 0o640 or '0640' (owner read and write, not writable by others), got ${describe(f.obj.fileMode)}`);
+    f.report('fileMode', `Expected \`fileMode\` to be a file mode such as 0o640 or '0640' (owner read and write, not writable by others), got ${describe(f.obj.fileMode)}`);
+    fileMode = DEFAULT_FILE_MODE;
   }
   return {
     pidFile: f.optPath('pidFile'),
@@ -471,8 +542,14 @@ export function parseFileMode(value: unknown): number | undefined {
 
 // --- internal ---
 
-function suggest(key: string): string {
-  const lower = key.toLowerCase().replace(/[_-]/g, '');
-  for (const k of KNOWN_FIELDS) if (k.toLowerCase() === lower) return `; did you mean \`${k}\`?`;
-  return `; known fields: ${[...KNOWN_FIELDS].join(', ')}`;
+/** `; did you mean `pidFile`?` for a near miss, else the list of known fields. */
+function suggestField(key: string): string {
+  const near = closest(key, KNOWN_FIELDS, FIELD_ALIASES);
+  return near ? `; did you mean \`${near}\`?` : `; known fields: ${[...KNOWN_FIELDS].join(', ')}`;
+}
+
+/** The same for a nested object (`crashLoop.`, `hooks.`): its few fields are listed when none is near. */
+function suggestIn(key: string, known: readonly string[], prefix: string): string {
+  const near = closest(key, known);
+  return near ? `; did you mean \`${prefix}${near}\`?` : `; known: ${known.map((k) => `\`${prefix}${k}\``).join(', ')}`;
 }

@@ -2,24 +2,45 @@
 // are process-kit's, shared with start-server.
 export { ControlError, UsageError } from '@baton/process-kit';
 
+/** One mistake in a config file: where (`file:line[:col]`) and what. */
+export interface ConfigIssue {
+  location: string;
+  message: string;
+}
+
 /**
  * A config file that cannot be loaded or does not validate. `location` is `file:line[:col]`
- * when known, so the one printed line points at the mistake.
+ * when known, so the one printed line points at the mistake. When validation found several
+ * mistakes, `issues` lists each (in file order) and the message has one line per issue.
  */
 export class ConfigError extends Error {
   override name = 'ConfigError';
   readonly code = 'E_CONFIG';
+  /** Every mistake found, in file order (one entry for an error that stopped loading). */
+  readonly issues: readonly ConfigIssue[];
   constructor(
     message: string,
     readonly path: string,
     readonly location: string = path,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { issues?: readonly ConfigIssue[] },
   ) {
     super(message, options);
     Object.setPrototypeOf(this, new.target.prototype);
+    this.issues = options?.issues ?? [{ location, message }];
   }
 
-  /** The one line printed for it: `conf.ts:12:3: Expected ...`. */
+  /**
+   * Why: `check` and the master report every mistake of a config at once. One issue is the
+   * plain one-line error; several are one error whose message lists them, one per line:
+   * `2 errors:\n  conf.ts:3:3: Expected …\n  conf.ts:5:3: Unknown …`.
+   */
+  static fromIssues(path: string, issues: readonly ConfigIssue[]): ConfigError {
+    if (issues.length === 1) return new ConfigError(issues[0]!.message, path, issues[0]!.location);
+    const lines = issues.map((i) => `  ${i.location}: ${i.message}`);
+    return new ConfigError(`${issues.length} errors:\n${lines.join('\n')}`, path, path, { issues });
+  }
+
+  /** The text printed for it: `conf.ts:12:3: Expected ...` (one line per issue when several). */
   get shortMessage(): string {
     return `${this.location}: ${this.message}`;
   }

@@ -9,8 +9,9 @@ export {
   type WorkerHandle,
   type CrashLoopConfig,
   type JobHandler,
+  type JobHandlers,
   type LogLevelName,
 } from './config.js';
 export { loadConfigFile } from './load-config.js';
-export { ConfigError, StartupError, ControlError, UsageError, ExitCode } from './errors.js';
+export { ConfigError, StartupError, ControlError, UsageError, ExitCode, type ConfigIssue } from './errors.js';
 export type { StatusSnapshot } from './status.js';

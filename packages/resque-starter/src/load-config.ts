@@ -17,6 +17,18 @@ export interface LoadedConfig {
   loadMs: number;
 }
 
+/** A config file imported but not yet validated (what `check` inspects further). */
+export interface ImportedConfig {
+  /** Absolute path of the file. */
+  path: string;
+  /** Its text, to point at lines. */
+  source: string;
+  /** Its default export. */
+  raw: unknown;
+  /** Milliseconds spent importing the file. */
+  loadMs: number;
+}
+
 /**
  * Why: the only I/O of config handling. Imports `conf.ts` (or .js/.mjs) at run time with jiti,
  * fresh on every call (HUP reloads it), and turns every failure into a ConfigError that names
@@ -25,6 +37,16 @@ export interface LoadedConfig {
  * a process that exits 0 in silence or hangs.
  */
 export async function loadConfigFile(file: string, env: Readonly<Record<string, string | undefined>> = {}): Promise<LoadedConfig> {
+  const { path, source, raw, loadMs } = await importConfigFile(file, env);
+  const config = resolveConfig(raw, { path, env, source });
+  return { config, loadMs };
+}
+
+/**
+ * Why: `check` validates and then inspects the same values (warnings), so importing is its own
+ * step. Gives the file's default export; a file without one is a ConfigError that says so.
+ */
+export async function importConfigFile(file: string, env: Readonly<Record<string, string | undefined>> = {}): Promise<ImportedConfig> {
   const path = resolvePath(file);
   const timeoutS = configTimeout(env, path);
   let source = '';
@@ -36,12 +58,12 @@ export async function loadConfigFile(file: string, env: Readonly<Record<string, 
     throw new ConfigError(describeReadError(err), path, path, { cause: err });
   }
   const started = performance.now();
-  let raw: unknown;
+  let mod: unknown;
   const timeout = new AbortController();
   try {
     // A live (ref'd) timer: a never-settling import must not let the event loop run dry.
-    raw = await Promise.race([
-      configLoader(env).import(path, { default: true }),
+    mod = await Promise.race([
+      configLoader(env).import(path),
       sleep(timeoutS * 1000, undefined, { signal: timeout.signal }).then(() => {
         throw new ConfigError(
           `the config file did not finish loading within ${timeoutS} s (a top-level await that never settles?); ` +
@@ -56,8 +78,9 @@ export async function loadConfigFile(file: string, env: Readonly<Record<string, 
   } finally {
     timeout.abort();
   }
-  const config = resolveConfig(raw, { path, env, source });
-  return { config, loadMs: performance.now() - started };
+  // jiti's interop answers any `.default`, so ask whether the module has one.
+  if (mod === null || typeof mod !== 'object' || !('default' in mod)) throw noDefaultExport(mod, path, source);
+  return { path, source, raw: (mod as { default: unknown }).default, loadMs: performance.now() - started };
 }
 
 // --- internal ---
@@ -151,6 +174,31 @@ function toConfigError(err: unknown, path: string, source: string): ConfigError 
     .find((m) => m && m[1] === path);
   const location = frame ? `${path}:${frame[2]}:${frame[3]}` : path;
   return new ConfigError(`the config file threw: ${message.split('\n')[0]}`, path, location, { cause: err });
+}
+
+/**
+ * Why: `export const config = defineConfig(...)` is a natural slip; reading the module as the
+ * config would report its export names as unknown fields.
+ */
+function noDefaultExport(mod: unknown, path: string, source: string): ConfigError {
+  const names = mod !== null && typeof mod === 'object' ? Object.keys(mod) : [];
+  const fix = 'end it with `export default defineConfig({ ... })`';
+  if (names.length === 0) return new ConfigError(`no default export: the config file exports nothing; ${fix}`, path);
+  const first = names[0]!;
+  const at = lineColOf(source, new RegExp(`\\bexport\\s+(?:const|let|var|async\\s+function\\*?|function\\*?|class)\\s+${first.replace(/\$/g, '\\$')}\\b`));
+  const list = names.map((n) => `\`${n}\``).join(', ');
+  return new ConfigError(
+    `no default export: the config file exports ${list} but not \`default\`; ${fix}`,
+    path,
+    at ? `${path}:${at}` : path,
+  );
+}
+
+function lineColOf(source: string, re: RegExp): string | undefined {
+  const m = re.exec(source);
+  if (!m) return undefined;
+  const before = source.slice(0, m.index);
+  return `${before.split('\n').length}:${m.index - before.lastIndexOf('\n')}`;
 }
 
 function lineOf(source: string, pred: (line: string) => boolean): number | undefined {

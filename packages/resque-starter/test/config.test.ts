@@ -1,3 +1,5 @@
+import { spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { defineConfig, describeRedis, DURATION_RANGES, parseFileMode, resolveConfig, redactUrl, type ResqueStarterConfig, type WorkerHandle } from '../src/config.js';
@@ -9,11 +11,11 @@ const ctx = { path: '/srv/app/conf.ts', env: {} };
 const jobs = { A: () => undefined };
 
 describe('defineConfig', () => {
-  it('is the identity and keeps literal types', () => {
-    const c = defineConfig({ concurrency: 3, queues: ['a', 'b'], jobs });
+  it('is the identity and keeps the handlers\' types', () => {
+    const c = defineConfig({ concurrency: 3, queues: ['a', 'b'], jobs: { A: (id: number, name: string) => `${id}:${name}` } });
     expect(c.concurrency).toBe(3);
-    expectTypeOf(c.concurrency).toEqualTypeOf<3>();
-    expectTypeOf(c.queues).toEqualTypeOf<readonly ['a', 'b']>();
+    expectTypeOf(c.jobs.A).parameters.toEqualTypeOf<[id: number, name: string]>();
+    expectTypeOf(c.jobs.A).returns.toEqualTypeOf<string>();
   });
 
   it('types hooks and rejects unknown shapes', () => {
@@ -32,8 +34,27 @@ describe('defineConfig', () => {
     defineConfig({ jobs, concurrency: 'two' });
     // @ts-expect-error jobs is required
     defineConfig({ concurrency: 1 });
+    // @ts-expect-error a misspelled field is an excess property (issue 11)
+    defineConfig({ jobs, concurency: 2 });
     expectTypeOf<ResqueStarterConfig['redis']>().toMatchTypeOf<string | object | undefined>();
   });
+
+  // Issue 11 item 3: the fixtures under test/types are compiled here, so `npm test` fails when
+  // the types go loose (an unused @ts-expect-error is a compile error).
+  it('test/types: every wrong config is a type error, every right one compiles', async () => {
+    const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
+    const project = fileURLToPath(new URL('./types/tsconfig.json', import.meta.url));
+    const { code, output } = await new Promise<{ code: number | null; output: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, [tsc, '--noEmit', '--pretty', 'false', '-p', project], { stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+      let output = '';
+      child.stdout.on('data', (c: Buffer) => (output += c.toString()));
+      child.stderr.on('data', (c: Buffer) => (output += c.toString()));
+      child.on('error', reject);
+      child.on('close', (code) => resolve({ code, output }));
+    });
+    expect(output).toBe('');
+    expect(code).toBe(0);
+  }, 150_000);
 });
 
 describe('resolveConfig', () => {
@@ -280,5 +301,97 @@ describe('loadConfigFile (jiti)', () => {
     ['EIO', /^cannot read the config file: EIO boom$/],
   ])('describeReadError(%s)', (code, message) => {
     expect(describeReadError(Object.assign(new Error('boom\nmore'), { code }))).toMatch(message);
+  });
+});
+
+// Issue 11 item 4: every mistake of a config in one run.
+describe('resolveConfig reports every mistake at once', () => {
+  const source = [
+    "export default defineConfig({", //                  1
+    "  jobs: { A: () => 1, B: 'nope' },", //             2
+    "  concurency: 2,", //                                3
+    "  queue: ['a'],", //                                 4
+    "  pidfile: 'm.pid',", //                             5
+    "  crashloop: { deaths: 1 },", //                     6
+    "  stopTimeout: 0,", //                               7
+    "  crashLoop: { dealy: 1, window: 0 },", //           8
+    "  hooks: { beforPerform() {} },", //                 9
+    "});",
+  ].join('\n');
+  const raw = {
+    jobs: { A: () => 1, B: 'nope' },
+    concurency: 2,
+    queue: ['a'],
+    pidfile: 'm.pid',
+    crashloop: { deaths: 1 },
+    stopTimeout: 0,
+    crashLoop: { dealy: 1, window: 0 },
+    hooks: { beforPerform() {} },
+  };
+
+  it('one ConfigError, one line per mistake with file:line:col, in file order, with "did you mean"', () => {
+    let err: unknown;
+    try {
+      resolveConfig(raw, { ...ctx, source });
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ConfigError);
+    const e = err as ConfigError;
+    expect(e.issues.map((i) => `${i.location}: ${i.message}`)).toEqual([
+      '/srv/app/conf.ts:2:23: Expected the handler of job `B` to be a function, got `nope` (string)',
+      '/srv/app/conf.ts:3:3: Unknown config field `concurency`; did you mean `concurrency`?',
+      '/srv/app/conf.ts:4:3: Unknown config field `queue`; did you mean `queues`?',
+      '/srv/app/conf.ts:5:3: Unknown config field `pidfile`; did you mean `pidFile`?',
+      '/srv/app/conf.ts:6:3: Unknown config field `crashloop`; did you mean `crashLoop`?',
+      '/srv/app/conf.ts:7:3: Expected `stopTimeout` to be between 0.1 and 86400 seconds, got `0`',
+      '/srv/app/conf.ts:8:16: Unknown field `crashLoop.dealy`; did you mean `crashLoop.delay`?',
+      // A nested field is located by its first `name:` in the file (as before).
+      '/srv/app/conf.ts:8:26: Expected `crashLoop.window` to be between 1 and 86400 seconds, got `0`',
+      '/srv/app/conf.ts:9:12: Unknown hook `hooks.beforPerform`; did you mean `hooks.beforePerform`?',
+    ]);
+    expect(e.shortMessage).toBe(`/srv/app/conf.ts: 9 errors:\n${e.issues.map((i) => `  ${i.location}: ${i.message}`).join('\n')}`);
+  });
+
+  it('a single mistake stays the one-line error it was', () => {
+    const err = (() => {
+      try {
+        resolveConfig({ jobs, concurrency: -1 }, ctx);
+      } catch (e) {
+        return e as ConfigError;
+      }
+    })();
+    expect(err?.shortMessage).toBe('/srv/app/conf.ts: Expected `concurrency` to be an integer ≥ 0, got `-1` (number)');
+    expect(err?.issues).toHaveLength(1);
+  });
+
+  it('a field that fails reads as its default, so no mistake is reported twice or caused by another', () => {
+    // `concurrency: 'x'` is not then also "above maxConcurrency"; a bad maxConcurrency does not fail concurrency.
+    expect(() => resolveConfig({ jobs, concurrency: 'x', maxConcurrency: 0 }, ctx)).toThrow(
+      /^2 errors:\n {2}\/srv\/app\/conf\.ts: Expected `maxConcurrency` to be an integer ≥ 1, got `0` \(number\)\n {2}\/srv\/app\/conf\.ts: Expected `concurrency` to be an integer ≥ 0, got `x` \(string\)$/,
+    );
+    expect(() => resolveConfig({ jobs: 5, queues: 7, redis: 42, logLevel: 'loud', fileMode: 0o777, crashLoop: 3, hooks: 1, prefetch: 0 }, ctx)).toThrow(/^8 errors:/);
+  });
+
+  it('a misspelled hook name is an error; a hook that is not a function too', () => {
+    expect(() => resolveConfig({ jobs, hooks: { afterPerform: 1 } }, ctx)).toThrow('Expected `hooks.afterPerform` to be a function, got `1` (number)');
+    expect(() => resolveConfig({ jobs, hooks: { onFail() {} } }, ctx)).toThrow(/Unknown hook `hooks.onFail`; did you mean `hooks.onFailure`\?/);
+    expect(() => resolveConfig({ jobs, hooks: { zzz() {} } }, ctx)).toThrow(/Unknown hook `hooks.zzz`; known: `hooks.beforePerform`, /);
+    expect(resolveConfig({ jobs, hooks: { beforePerform() {}, workerExit() {} } }, ctx).hooks).toBeDefined();
+  });
+});
+
+describe('loadConfigFile: no default export', () => {
+  it('`export const config = defineConfig(...)` says "no default export" at that line', async () => {
+    const err = await loadConfigFile(fixture('named-export.ts')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ConfigError);
+    expect((err as ConfigError).shortMessage).toMatch(
+      /named-export\.ts:3:1: no default export: the config file exports `config` but not `default`; end it with `export default defineConfig\(\{ \.\.\. \}\)`$/,
+    );
+  });
+
+  it('a file that exports nothing says so', async () => {
+    const err = await loadConfigFile(fixture('no-export.ts')).catch((e: unknown) => e);
+    expect((err as ConfigError).shortMessage).toMatch(/no-export\.ts: no default export: the config file exports nothing; end it with `export default defineConfig/);
   });
 });
