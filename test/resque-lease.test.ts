@@ -275,3 +275,46 @@ function holdLeases(queue: { holdLocks(ids: readonly string[], ttlMs: number): P
   })();
   return holder;
 }
+
+describe('a graceful stop keeps the leases of the jobs it waits for', () => {
+  it('a job longer than the lock lifetime, running when a graceful stop starts, is not recovered by another worker: it runs once, acknowledged once', async () => {
+    const lockTtlMs = 1000;
+    const runs: string[] = [];
+    let started!: () => void;
+    const startedP = new Promise<void>((r) => (started = r));
+    const stopping = new Worker({
+      redis: suite.redis.url,
+      namespace: suite.ns,
+      queues: ['q'],
+      lockTtlMs,
+      jobs: {
+        Long: async (id: string) => {
+          runs.push(`stopping ${id}`);
+          started();
+          await new Promise((r) => setTimeout(r, 3 * lockTtlMs));
+        },
+      },
+    });
+    // Another live worker whose janitor would recover a slot whose owner lock lapsed.
+    const other = new Worker({
+      redis: suite.redis.url,
+      namespace: suite.ns,
+      queues: ['other'],
+      lockTtlMs,
+      jobs: { Long: (id: string) => void runs.push(`other ${id}`) },
+    });
+    workers.push(stopping, other);
+    const recovered: string[] = [];
+    other.on('recovered', (id) => recovered.push(id));
+    await queue.enqueue('q', 'Long', 'j1');
+    await Promise.all([stopping.start(), other.start()]);
+    await startedP;
+    await stopping.stop({ graceful: true, graceMs: 10 * lockTtlMs });
+    expect(runs).toEqual(['stopping j1']);
+    expect(recovered).toEqual([]);
+    expect(await suite.client.llen(key('queue:q'))).toBe(0);
+    expect(await suite.client.get(key('stat:processed'))).toBe('1');
+    // The stopped worker is gone for good: a late renewal did not register it again.
+    expect(await suite.client.sismember(key('workers'), stopping.id)).toBe(0);
+  });
+});

@@ -10,7 +10,7 @@ export interface LeaseContext {
   readonly ids: readonly string[];
   readonly log: WorkerLogger;
   readonly store: Pick<DataStore, 'renew' | 'registerWorker'>;
-  /** Renewals run while the worker takes jobs (not while it starts or stops). */
+  /** Renewals run while the worker takes jobs or finishes them in a stop (not while it starts, nor once its slots are released). */
   isRunning(): boolean;
   /**
    * The jobs of these slots (of every slot when `ids` is undefined) may be running elsewhere, no
@@ -95,6 +95,9 @@ export class Lease {
       if (performance.now() - this.#renewedAt >= lockTtlMs) this.ctx.interruptLapsed(performance.now() - this.#renewedAt);
       throw err;
     }
+    // Released meanwhile (the stop unregistered the slots): what this renewal found is stale, and
+    // registering them again would bring a stopped worker back.
+    if (!this.ctx.isRunning()) return;
     this.#renewedAt = sentAt;
     if (heartbeat) this.#lastHeartbeat = Date.now();
     if (renewed.heldByOther) this.#heldSeenAt = sentAt;

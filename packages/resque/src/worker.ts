@@ -188,7 +188,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     defineScripts(this.redis);
     this.store = new DataStore(this.redis, options.namespace);
     const { lockTtlMs, maxRecoveries, heartbeatMs } = this.opts;
-    const isRunning = () => this.phase === 'running';
+    // Renewals go on through a graceful stop while it waits for jobs (a job longer than the lock
+    // lifetime must not be recovered by another worker meanwhile), until the slots are released.
+    const isRunning = () => this.phase === 'running' || (this.phase === 'stopping' && !this.stopper.signal.aborted);
     this.lease = new Lease(
       { id: this.id, ids, log: this.log, store: this.store, isRunning, interruptLapsed: (ms, lapsed) => this.interruptLapsed(ms, lapsed) },
       { lockTtlMs, heartbeatMs, heldByMaster: options.leasesHeldByMaster ?? false },
