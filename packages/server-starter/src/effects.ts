@@ -11,6 +11,8 @@ export interface EffectContext {
   /** The reducer's state after the step that produced the effect. */
   state(): SupervisorState;
   push(event: SupervisorEvent): void;
+  /** With --ready-notify: the `check` timer waits for the generation's READY=1 (ready-gate.ts). */
+  readiness?: { awaitReady(generation: number, key: string): void } | undefined;
   /** Starts a generation (createLauncher). */
   spawn(generation: number): void;
   /** Ends start-server with this exit code. */
@@ -29,7 +31,8 @@ export function createEffectRunner(ctx: EffectContext): (fx: Effect) => void {
         for (const pid of fx.pids) signalAndWake(os, pid, fx.signal);
         break;
       case 'setTimer':
-        os.timers.set(fx.key, fx.ms, () => ctx.push(fx.event));
+        if (fx.event.timer === 'check' && ctx.readiness) ctx.readiness.awaitReady(fx.event.generation, fx.key);
+        else os.timers.set(fx.key, fx.ms, () => ctx.push(fx.event));
         break;
       case 'clearTimer':
         os.timers.clear(fx.key);

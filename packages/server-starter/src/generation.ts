@@ -6,6 +6,7 @@ import { socketStdio, type BoundSocket } from './listeners.js';
 import { messages } from './messages.js';
 import type { StartServerOptions } from './options.js';
 import { formatServerStarterPort } from './protocol.js';
+import { NOTIFY_FD_VAR, type ReadyChannels } from './ready-gate.js';
 import type { SupervisorEvent } from './state.js';
 
 /** Takes a generation's output pipes and forwards what it writes (see log-pipe.ts). */
@@ -25,6 +26,8 @@ export interface LauncherContext {
   childInput: 'inherit' | 'ignore';
   /** Where the child's `spawned`, `spawnFailed` and `exit` events go (the event loop). */
   push(event: SupervisorEvent): void;
+  /** With --ready-notify: each generation gets a channel, and its READY=1 is reported here. */
+  ready?: { channels: ReadyChannels; reported(generation: number): void } | undefined;
 }
 
 /**
@@ -37,14 +40,14 @@ export function createLauncher(ctx: LauncherContext): (generation: number) => vo
   const baseEnv = protocolEnv(ctx);
   const relay = typeof ctx.childOutput === 'object' ? ctx.childOutput : undefined;
   const out = relay ? 'pipe' : typeof ctx.childOutput === 'number' ? ctx.childOutput : 'inherit';
-  const stdio: StdioOptions = [ctx.childInput, out, out, ...socketStdio(ctx.sockets)];
+  const stdio: unknown[] = [ctx.childInput, out, out, ...socketStdio(ctx.sockets)];
   const [file, ...args] = options.command as [string, ...string[]];
 
-  return (generation) => {
+  const start = (generation: number, extra: unknown[] = [], extraEnv: NodeJS.ProcessEnv = {}) => {
     let pid = 0;
-    const env = { ...withEnvdir(baseEnv, options.envdir, logger), SERVER_STARTER_GENERATION: String(generation) };
+    const env = { ...withEnvdir(baseEnv, options.envdir, logger), ...extraEnv, SERVER_STARTER_GENERATION: String(generation) };
     const child = os.spawn(
-      { file, args, cwd: options.dir, env, stdio },
+      { file, args, cwd: options.dir, env, stdio: [...stdio, ...extra] as StdioOptions },
       {
         exit: (code, signal) => push({ type: 'exit', pid, code, signal }),
         spawnError: (error) => push({ type: 'spawnFailed', generation, error: error.message }),
@@ -56,6 +59,19 @@ export function createLauncher(ctx: LauncherContext): (generation: number) => vo
     if (relay && child.stdout) relay.adopt(child.stdout);
     if (relay && child.stderr) relay.adopt(child.stderr);
     push({ type: 'spawned', generation, pid });
+  };
+  const { ready } = ctx;
+  if (!ready) return (generation) => start(generation);
+  // The channel's end goes on the first fd after the sockets; the generation finds it in the env.
+  const notifyFd = stdio.length;
+  return (generation) => {
+    ready.channels.create((fields) => fields.READY === '1' && ready.reported(generation)).then(
+      (channel) => {
+        start(generation, [channel.childEnd], { [NOTIFY_FD_VAR]: String(notifyFd) });
+        channel.childEnd.destroy();
+      },
+      (err: Error) => push({ type: 'spawnFailed', generation, error: `--ready-notify channel: ${err.message}` }),
+    );
   };
 }
 

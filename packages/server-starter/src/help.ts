@@ -1,6 +1,7 @@
 import { OPTION_KINDS, type OptionName } from './argv.js';
 
-const DESCRIPTIONS: Record<OptionName, [arg: string, text: string]> = {
+// Indexed by string too: --ready-notify/--ready-timeout are described before argv.ts lists them.
+const DESCRIPTIONS: Record<OptionName, [arg: string, text: string]> & Record<string, [arg: string, text: string]> = {
   port: ['SPEC', 'TCP socket to bind and pass on (repeatable): 8080 (0.0.0.0), 127.0.0.1:8080, [::1]:8080, u5353 for UDP, SPEC=FD to pin its fd in the workers'],
   path: ['PATH', 'unix socket to bind (repeatable; an existing socket file is replaced, the file is removed on exit)'],
   backlog: ['N', 'listen backlog (default 4096, SOMAXCONN)'],
@@ -20,6 +21,8 @@ const DESCRIPTIONS: Record<OptionName, [arg: string, text: string]> = {
   daemonize: ['', 'run in the background (needs --log-file; use --pid-file to find it)'],
   'enable-auto-restart': ['', 'restart the generation every --auto-restart-interval (env ENABLE_AUTO_RESTART)'],
   'auto-restart-interval': ['SECONDS', 'interval of --enable-auto-restart (default 360; env AUTO_RESTART_INTERVAL)'],
+  'ready-notify': ['', 'accept a generation when it writes READY=1 to the fd in SERVER_STARTER_NOTIFY_FD, not after --interval (env START_SERVER_READY_NOTIFY=1)'],
+  'ready-timeout': ['SECONDS', 'with --ready-notify, stop a generation still silent after this long (a failed start; default 0: wait for ever)'],
   restart: ['', 'client: HUP the start-server in --pid-file and wait until --status-file shows only a newer generation'],
   'restart-timeout': ['SECONDS', 'how long --restart waits (default 300)'],
   stop: ['', 'client: TERM the start-server in --pid-file and wait until it has exited'],
@@ -61,11 +64,18 @@ Environment given to each generation:
   SERVER_STARTER_GENERATION  1 for the first generation, +1 for every start attempt
   SERVER_STARTER_PID         start-server's pid; SERVER_STARTER_STATUS_FILE when --status-file is set
   SERVER_STARTER_BACKLOG     the --backlog value, for apps that call listen() on the fd again
+  SERVER_STARTER_NOTIFY_FD   with --ready-notify: write READY=1 and a newline there once ready
   plus ENVDIR, KILL_OLD_DELAY, ENABLE_AUTO_RESTART, AUTO_RESTART_INTERVAL when set by options,
   and the variables of --envdir
 
 Finding the previous generation: read --status-file (lines GENERATION:PID, sorted); the
 previous generations are the lines whose generation is lower than SERVER_STARTER_GENERATION.
+
+systemd: with NOTIFY_SOCKET set (Type=notify) start-server sends READY=1 once generation 1
+is accepted, RELOADING=1 on HUP and READY=1 once the new generation took over, STOPPING=1,
+STATUS=, and WATCHDOG=1 every WATCHDOG_USEC/2, by running systemd-notify (NotifyAccess=all).
+Sockets passed by socket activation (LISTEN_FDS) are used in place of --port/--path.
+Generations never see NOTIFY_SOCKET, WATCHDOG_* or LISTEN_*. See examples/systemd/.
 
 Exit codes: 0 stopped cleanly; 1 error (e.g. pid file taken, --restart failed);
   2 usage error; 3 could not bind a socket.

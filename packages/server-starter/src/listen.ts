@@ -1,3 +1,4 @@
+import { closeSync, writeSync } from 'node:fs';
 import type { Server as HttpServer, ServerResponse } from 'node:http';
 import { Server as NetServerClass, type Server as NetServer } from 'node:net';
 import { parseServerStarterPort, type PortEntry } from './protocol.js';
@@ -156,6 +157,25 @@ export function closeOnSignal(
     });
   };
   for (const sig of signals) process.on(sig, handler);
+}
+
+/**
+ * Why: under `start-server --ready-notify` the old generation is retired only once the new one
+ * says it is ready. Writes `READY=1` to the fd named by SERVER_STARTER_NOTIFY_FD, closes it and
+ * removes the variable (so a second call, or a child, cannot write to a reused fd number).
+ * Returns false when there is no such channel (not under --ready-notify): nothing to do then.
+ */
+export function notifyReady(env: NodeJS.ProcessEnv = process.env): boolean {
+  const fd = Number(env.SERVER_STARTER_NOTIFY_FD);
+  delete env.SERVER_STARTER_NOTIFY_FD;
+  if (!Number.isInteger(fd) || fd < 3) return false;
+  try {
+    writeSync(fd, 'READY=1\n');
+    closeSync(fd);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 // --- internal ---

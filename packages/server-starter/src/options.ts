@@ -45,6 +45,13 @@ export interface StartServerOptions {
   envdir: string | undefined;
   daemonize: boolean;
   autoRestart: { enabled: boolean; intervalMs: number };
+  /**
+   * `--ready-notify`: a generation is accepted when it writes `READY=1` to the fd named in
+   * SERVER_STARTER_NOTIFY_FD, not after --interval (env START_SERVER_READY_NOTIFY=1).
+   */
+  readyNotify: boolean;
+  /** `--ready-timeout`: a generation silent this long is stopped as a failed start; 0 waits for ever (the default). */
+  readyTimeoutMs: number;
   /** `--restart` waits at most this long for the new generation. Default 300 s. */
   restartTimeoutMs: number;
   command: string[];
@@ -74,6 +81,9 @@ export function resolveOptions(
   const dup = fds.find((fd, i) => fds.indexOf(fd) !== i);
   if (dup !== undefined) throw new UsageError(`file descriptor ${dup} is given to more than one --port/--path`);
 
+  // --ready-notify/--ready-timeout are read by name so that they work as soon as argv.ts knows them.
+  const loose = raw as Record<string, string | boolean | string[] | undefined>;
+  const ready = { notify: loose['ready-notify'] as boolean | undefined, timeout: loose['ready-timeout'] as string | undefined };
   const autoEnabled = raw['enable-auto-restart'] ?? isTruthy(env.ENABLE_AUTO_RESTART);
   const killOldDefault = autoEnabled ? 5 : 0;
   const exportedEnv: Record<string, string> = {};
@@ -104,6 +114,8 @@ export function resolveOptions(
       enabled: autoEnabled,
       intervalMs: seconds(raw['auto-restart-interval'] ?? env.AUTO_RESTART_INTERVAL, '--auto-restart-interval', 360),
     },
+    readyNotify: ready.notify ?? isTruthy(env.START_SERVER_READY_NOTIFY),
+    readyTimeoutMs: seconds(ready.timeout ?? env.START_SERVER_READY_TIMEOUT, '--ready-timeout', 0),
     restartTimeoutMs: seconds(raw['restart-timeout'], '--restart-timeout', 300),
     command,
     exportedEnv,

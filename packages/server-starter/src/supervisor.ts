@@ -16,6 +16,7 @@ import { createLauncher, type OutputRelay } from './generation.js';
 import { activationOf, adoptAll, bindAll, type BoundSocket } from './listeners.js';
 import { messages } from './messages.js';
 import { createNotifyObserver } from './notify.js';
+import { createReadyWaiter, ReadyChannels } from './ready-gate.js';
 import type { StartServerOptions } from './options.js';
 import { initialState, reduce, type Effect, type SupervisorEvent, type SupervisorState } from './state.js';
 import { renderTitle } from './title.js';
@@ -72,15 +73,22 @@ export async function startServer(options: StartServerOptions, host: StartServer
     onEffectError: (fx, err) => logger.error(messages.effectFailed(fx.type, (err as Error)?.message ?? String(err))),
   });
   const push = (event: SupervisorEvent) => loop.push(event);
+  const state = () => loop.state;
+  const channels = options.readyNotify ? new ReadyChannels() : undefined;
+  const readiness = options.readyNotify ? createReadyWaiter({ os, logger, options, state, push }) : undefined;
+  const ready = channels && readiness ? { channels, reported: readiness.reported } : undefined;
+  const env = withoutSystemdEnv(host.env);
   const execute = createEffectRunner({
     os,
     logger,
     options,
-    state: () => loop.state,
+    state,
     push,
-    spawn: createLauncher({ os, logger, options, sockets, env: withoutSystemdEnv(host.env), childOutput: host.childOutput, childInput: host.childInput ?? 'inherit', push }),
+    readiness,
+    spawn: createLauncher({ os, logger, options, sockets, env, childOutput: host.childOutput, childInput: host.childInput ?? 'inherit', push, ready }),
     finish(code) {
       os.timers.clearAll();
+      channels?.closeAll();
       stopWatchdog?.();
       removeExitGuard();
       release();

@@ -26,6 +26,14 @@ describe('resolveOptions', () => {
     expect(o.listen.map((l) => l.key)).toEqual(['8080']);
   });
 
+  it('the readiness gate is off by default; START_SERVER_READY_NOTIFY/_TIMEOUT (and --ready-notify/--ready-timeout once argv knows them) turn it on', () => {
+    expect(resolve(['--', 'x'])).toMatchObject({ readyNotify: false, readyTimeoutMs: 0 });
+    expect(resolve(['--', 'x'], { START_SERVER_READY_NOTIFY: '1', START_SERVER_READY_TIMEOUT: '2.5' })).toMatchObject({ readyNotify: true, readyTimeoutMs: 2500 });
+    const raw = { ...parseArgv(['--', 'x']).options, 'ready-notify': true, 'ready-timeout': '7' } as Parameters<typeof resolveOptions>[0];
+    expect(resolveOptions(raw, ['x'], {})).toMatchObject({ readyNotify: true, readyTimeoutMs: 7000 });
+    expect(() => resolve(['--', 'x'], { START_SERVER_READY_TIMEOUT: 'soon' })).toThrow('Expected the `--ready-timeout` option to be a non-negative number of seconds, got `soon`');
+  });
+
   it('normalises signal names and accepts fractions of seconds', () => {
     const o = resolve(['--signal-on-hup=usr1', '--signal-on-term=SIGINT', '--interval=0.25', '--kill-old-delay=1.5', '--', 'x']);
     expect(o).toMatchObject({ signalOnHup: 'SIGUSR1', signalOnTerm: 'SIGINT', intervalMs: 250, killOldDelayMs: 1500 });
