@@ -138,6 +138,7 @@ function startSources(host: ProcessHost, booted: Booted, p: MasterParts, loop: E
   ];
   if (config.restartFile) stops.push(watchRestartFile(host, config.restartFile, logger, dispatch));
   if (supervisorPid !== undefined) stops.push(watchSupervisor(host, supervisorPid, logger, dispatch));
+  if (p.notify) stops.push(() => p.notify?.stop());
   return () => {
     for (const stop of stops) stop();
   };

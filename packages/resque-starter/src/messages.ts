@@ -75,6 +75,13 @@ export const messages = {
   takeoverStarted: (predecessors: readonly Predecessor[], desired: number) =>
     `rolling restart: taking over from old master(s) ${predecessors.map((p) => `${p.pid}${p.generation !== undefined ? ` (generation ${p.generation})` : ''} with ${p.live} worker(s)`).join(', ')}; ` +
     `one worker at a time, at most ${desired + 1} alive`,
+  oldMaster: (pid: number, generation: number | undefined) => `old master ${pid}${generation !== undefined ? ` (generation ${generation})` : ''}`,
+  thisMaster: 'this master',
+  countKept: (n: number, configured: number, who: string) =>
+    `concurrency ${n}: the runtime count of ${who} (set by scale, TTIN or TTOU) is kept, as the config's concurrency (${configured}) has not changed since ${who} loaded it`,
+  countFromConfig: (n: number, was: number, runtime: number, who: string) =>
+    `concurrency ${n} from the config: it changed from ${was} since ${who} loaded it, so the count ${who} ran (${runtime}) is not kept`,
+  countUnchanged: (n: number, who: string) => `concurrency ${n} from the config, as ${who} ran it`,
   takeoverDone: (ms: number, ready: number, predecessors: readonly number[]) =>
     `rolling restart done in ${sec(ms)}: ${ready} new worker(s) ready; old master(s) ${predecessors.join(',') || 'none'} have no workers left`,
   takeoverAborted: (slot: number, why: string, predecessors: readonly number[]) =>
@@ -115,4 +122,8 @@ export const messages = {
   workerOrphaned: (masterPid: number, why: string) => `master ${masterPid} is gone (${why}): finishing the current job, then exiting`,
   groupWithoutUser: (group: string | number) =>
     `\`group\` without \`user\`: the workers run as group \`${group}\` but still as root (uid 0); set \`user\` to drop root`,
+
+  // systemd / start-server --ready-notify
+  sdNotifyFailed: (why: string) => `sd_notify: ${why}`,
+  reportedReady: (fd: number) => `ready: told start-server READY=1 (SERVER_STARTER_NOTIFY_FD ${fd})`,
 } as const;

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -48,7 +48,7 @@ function writeConf(dir: string, fields: string): string {
   return conf;
 }
 
-function startMaster(fields: string, deps: Partial<MasterDeps> = {}): Running {
+function startMaster(fields: string, deps: Partial<MasterDeps> = {}, extraEnv: NodeJS.ProcessEnv = {}): Running {
   const dir = mkdtempSync(join(tmpdir(), 'rs-master-'));
   dirs.push(dir);
   const conf = writeConf(dir, fields);
@@ -61,7 +61,7 @@ function startMaster(fields: string, deps: Partial<MasterDeps> = {}): Running {
     },
   });
   const queue = { recoverWorker: vi.fn(async () => 1), failInflight: vi.fn(async () => false), holdLocks: vi.fn(async () => []), close: vi.fn(async () => undefined) };
-  const env = { RESQUE_STARTER_RUNTIME_DIR: runtime };
+  const env = { RESQUE_STARTER_RUNTIME_DIR: runtime, ...extraEnv };
   const run = runMaster(conf, {
     env,
     stderr,
@@ -299,5 +299,53 @@ describe('the master loop', () => {
     loop.open({ type: 'start', desired: 3, predecessors: [{ pid: 50, generation: 4, live: 2, linked: false }] });
     expect(loop.state.predecessors).toEqual([]);
     expect(spawned).toBe(3);
+  });
+});
+
+describe('runMaster readiness (systemd, start-server --ready-notify)', () => {
+  /** Plays every systemd-notify the master runs: each exits 0; returns the messages so far. */
+  const notified = (host: FakeHost) => {
+    for (const s of host.liveChildren()) if (s.spec.file === 'systemd-notify') s.exit(0);
+    return host.spawns.filter((s) => s.spec.file === 'systemd-notify').map((s) => s.spec.args.slice(1).join(' '));
+  };
+  const workers = (host: FakeHost) => host.spawns.filter((s) => s.spec.file !== 'systemd-notify');
+
+  it('standalone with NOTIFY_SOCKET: READY=1 once every worker is ready, RELOADING=1 … READY=1 around a HUP, STOPPING=1; workers see no NOTIFY_SOCKET', async () => {
+    const m = startMaster('concurrency: 2', {}, { NOTIFY_SOCKET: '/run/n.sock', WATCHDOG_USEC: '2000000' });
+    await until(() => workers(m.host).length === 2, 'two workers');
+    expect(workers(m.host)[0]!.spec.env.NOTIFY_SOCKET).toBeUndefined();
+    expect(workers(m.host)[0]!.spec.env.WATCHDOG_USEC).toBeUndefined();
+    ready(workers(m.host)[0]!);
+    expect(notified(m.host).some((a) => a.includes('READY=1'))).toBe(false);
+    ready(workers(m.host)[1]!);
+    expect(notified(m.host).at(-1)).toBe('READY=1 STATUS=2/2 workers ready (0 busy, 2 live)');
+    m.host.advance(1000);
+    expect(notified(m.host).at(-1)).toBe('WATCHDOG=1');
+
+    m.host.raise('SIGHUP');
+    await until(() => notified(m.host).some((a) => a.startsWith('RELOADING=1')), 'RELOADING=1');
+    expect(notified(m.host).find((a) => a.startsWith('RELOADING=1'))).toMatch(/^RELOADING=1 MONOTONIC_USEC=\d+ STATUS=reloading: /);
+    // The reload replaces each worker by a new one: play the new ones ready and the old ones gone.
+    await until(() => {
+      for (const s of workers(m.host)) if (!s.ended && s.child && m.host.signals.some((x) => x.pid === s.pid && x.signal === 'SIGQUIT')) s.exit(0);
+      for (const s of workers(m.host).slice(2)) if (!s.ended && !(s as { said?: boolean }).said) ((s as { said?: boolean }).said = true), ready(s);
+      return notified(m.host).filter((a) => a.includes('READY=1')).length === 2;
+    }, 'READY=1 after the reload');
+    m.host.raise('SIGQUIT');
+    expect(notified(m.host).at(-1)).toMatch(/^STOPPING=1 STATUS=stopping: /);
+  });
+
+  it('under start-server: READY=1 on SERVER_STARTER_NOTIFY_FD once ready, and never a word to systemd', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'rs-gate-'));
+    dirs.push(dir);
+    const fd = openSync(join(dir, 'gate'), 'w');
+    const m = startMaster('concurrency: 1', {}, { NOTIFY_SOCKET: '/run/n.sock', SERVER_STARTER_PID: '1', SERVER_STARTER_NOTIFY_FD: String(fd) });
+    await until(() => workers(m.host).length === 1, 'the worker');
+    expect(workers(m.host)[0]!.spec.env.SERVER_STARTER_NOTIFY_FD).toBeUndefined();
+    expect(readFileSync(join(dir, 'gate'), 'utf8')).toBe('');
+    ready(workers(m.host)[0]!);
+    expect(readFileSync(join(dir, 'gate'), 'utf8')).toBe('READY=1\n');
+    expect(m.log.text).toMatch(new RegExp(`ready: told start-server READY=1 \\(SERVER_STARTER_NOTIFY_FD ${fd}\\)`));
+    expect(notified(m.host)).toEqual([]);
   });
 });

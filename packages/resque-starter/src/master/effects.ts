@@ -1,11 +1,12 @@
 import type { Logger, ProcessHost } from '@baton/process-kit';
 import type { PredecessorTracker } from '../handoff.js';
-import type { Effect, MasterEvent } from '../state/index.js';
+import type { Effect, MasterEvent, MasterState } from '../state/index.js';
 import type { ConfigHolder } from './config-holder.js';
 import type { ControlRequests } from './control-requests.js';
 import type { JobRecovery } from './job-recovery.js';
 import type { PidFile } from './pid-file.js';
 import type { WorkerSpawner } from './spawner.js';
+import type { MasterNotify } from './notify.js';
 import type { StatusOutput } from './status-output.js';
 
 /** The parts of the master the reducer's effects act on. */
@@ -19,6 +20,10 @@ export interface EffectTargets {
   pidFile: PidFile;
   control: ControlRequests;
   status: StatusOutput;
+  /** Start-server's readiness gate and/or systemd, when either listens. */
+  notify?: MasterNotify | undefined;
+  /** The reducer's state after the step (for `notify`). */
+  state?: (() => MasterState) | undefined;
   logger: Logger;
   /** The `exit` effect: the master's run is over with this code. */
   finish(code: number): void;
@@ -46,7 +51,10 @@ export function createExecutor(t: EffectTargets): (effect: Effect) => void {
     },
     reply: (fx) => t.control.reply(fx.id, fx.reply),
     reclaimPidFile: () => t.pidFile.reclaim(),
-    status: () => t.status.update(),
+    status: () => {
+      t.status.update();
+      if (t.notify && t.state) t.notify.update(t.state());
+    },
     log: (fx) => t.logger[fx.level](fx.message),
     exit: (fx) => t.finish(fx.code),
   };

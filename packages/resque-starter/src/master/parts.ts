@@ -1,4 +1,4 @@
-import type { EventLoop, ProcessHost } from '@baton/process-kit';
+import { withoutSystemdEnv, type EventLoop, type ProcessHost } from '@baton/process-kit';
 import type { MasterHandle, ResolvedConfig } from '../config.js';
 import { PredecessorTracker } from '../handoff.js';
 import { messages } from '../messages.js';
@@ -9,6 +9,7 @@ import { ConfigHolder } from './config-holder.js';
 import { ControlRequests } from './control-requests.js';
 import { createExecutor } from './effects.js';
 import { JobRecovery } from './job-recovery.js';
+import { createMasterNotify, type MasterNotify } from './notify.js';
 import { createQueueClient, type QueueClient } from './queue-client.js';
 import { WorkerSpawner } from './spawner.js';
 import { StatusOutput } from './status-output.js';
@@ -22,6 +23,8 @@ export interface MasterParts {
   status: StatusOutput;
   recovery: JobRecovery;
   predecessors: PredecessorTracker;
+  /** start-server's readiness gate and/or systemd's notify socket, when either listens. */
+  notify: MasterNotify | undefined;
   /** Executes one of the reducer's effects. */
   execute(effect: Effect): void;
   /** Resolves with the code of the reducer's `exit` effect. */
@@ -49,7 +52,9 @@ export function createParts(booted: Booted, { host, env, loop, createQueue }: Pa
     workers: state().workers.map((w) => ({ slot: w.slot, pid: w.pid, state: w.phase })),
     logger,
   });
-  const spawner = new WorkerSpawner({ host, env, config, generation, ids: booted.ids, logOut, logger, dispatch, masterHandle });
+  // Workers speak to neither systemd nor start-server's readiness gate: the master does.
+  const workerEnv = { ...withoutSystemdEnv(env), SERVER_STARTER_NOTIFY_FD: undefined };
+  const spawner = new WorkerSpawner({ host, env: workerEnv, config, generation, ids: booted.ids, logOut, logger, dispatch, masterHandle });
   const reopenLogs = () => {
     if (!logOut) return false;
     logOut.reopen();
@@ -62,6 +67,7 @@ export function createParts(booted: Booted, { host, env, loop, createQueue }: Pa
   const predecessors = new PredecessorTracker(dispatch, logger, host, { env, generation });
   let finish!: (code: number) => void;
   const done = new Promise<number>((resolve) => (finish = resolve));
-  const execute = createExecutor({ host, dispatch, spawner, recovery, configs, predecessors, pidFile, control, status, logger, finish });
-  return { configs, queue, spawner, control, status, recovery, predecessors, execute, done };
+  const notify = createMasterNotify({ host, env, logger });
+  const execute = createExecutor({ host, dispatch, spawner, recovery, configs, predecessors, pidFile, control, status, notify, state, logger, finish });
+  return { configs, queue, spawner, control, status, recovery, predecessors, notify, execute, done };
 }
