@@ -48,16 +48,18 @@ export class FieldReader {
     readonly issues: ConfigIssue[] = [],
     /** For a nested object: where its parent field is in the source, to find its own fields after it. */
     private readonly from = 0,
+    /** For a nested object: its parent's name and a dot (`crashLoop.`). */
+    private readonly prefix = '',
   ) {}
 
   /** A reader of the nested object at `field` (`crashLoop`) that records into the same list. */
   nested(field: string, obj: Record<string, unknown>): FieldReader {
-    return new FieldReader(obj, this.ctx, this.issues, fieldIndex(this.ctx, field, this.from) ?? this.from);
+    return new FieldReader(obj, this.ctx, this.issues, fieldIndex(this.ctx, field, this.from) ?? this.from, `${this.prefix}${field}.`);
   }
 
   /** Records a mistake at `field`'s line and goes on. */
   report(field: string, message: string): void {
-    this.issues.push({ location: locate(this.ctx, field, this.from), message });
+    this.issues.push({ location: locate(this.ctx, field, this.from), message, field: `${this.prefix}${field}` });
   }
 
   /** Records a mistake and abandons the field being read: the enclosing `field()` gives its fallback. */

@@ -6,6 +6,8 @@ export { ControlError, UsageError } from '@baton/process-kit';
 export interface ConfigIssue {
   location: string;
   message: string;
+  /** The field it is about (`concurrency`, `crashLoop.window`, `jobs.Archive`), when it is about one. */
+  field?: string;
 }
 
 /**
@@ -35,7 +37,7 @@ export class ConfigError extends Error {
    * `2 errors:\n  conf.ts:3:3: Expected …\n  conf.ts:5:3: Unknown …`.
    */
   static fromIssues(path: string, issues: readonly ConfigIssue[]): ConfigError {
-    if (issues.length === 1) return new ConfigError(issues[0]!.message, path, issues[0]!.location);
+    if (issues.length === 1) return new ConfigError(issues[0]!.message, path, issues[0]!.location, { issues });
     const lines = issues.map((i) => `  ${i.location}: ${i.message}`);
     return new ConfigError(`${issues.length} errors:\n${lines.join('\n')}`, path, path, { issues });
   }

@@ -12,12 +12,27 @@ import { StartupError } from './errors.js';
 // counts: ioredis ignores a failed `CLIENT SETNAME`, so CLIENT is not tried, and PING (ours) only
 // has to be answered.
 
+/** What `checkRedis` found on a server that passed. */
+export interface RedisReport {
+  /** `redis_version` of INFO (or HELLO when INFO is refused); undefined when neither answers. */
+  version: string | undefined;
+  /** `redis_mode` (standalone, cluster, sentinel), when known. */
+  mode: string | undefined;
+  /** The commands tried, each found and permitted (those run inside the Lua scripts included). */
+  commands: string[];
+}
+
 /**
  * Why: a new generation must fail fast (non-zero) while the old one still serves: Redis must
  * answer, and let this user run every command and script the workers need. Throws a
  * StartupError whose message is one line naming what is missing.
  */
 export async function checkRedis(config: ResolvedConfig): Promise<void> {
+  await probeRedis(config);
+}
+
+/** `checkRedis`, returning what it found (`check --redis` prints it). */
+export async function probeRedis(config: ResolvedConfig): Promise<RedisReport> {
   const where = describeRedis(config.redis);
   const common = {
     lazyConnect: true,
@@ -55,13 +70,14 @@ export async function checkRedis(config: ResolvedConfig): Promise<void> {
     } catch (err) {
       throw new StartupError(`Redis at ${where} is not reachable: ${(cause ?? (err as Error)).message}`, { cause: cause ?? err });
     }
-    let missing: Refusal[];
+    let probe: Probe;
     try {
-      missing = await Promise.race([probePermissions(client, config, keys, deadline.signal), timedOut]);
+      probe = await Promise.race([probePermissions(client, config, keys, deadline.signal), timedOut]);
     } catch (err) {
       throw new StartupError(`Redis at ${where}: the permission check failed: ${firstLine((cause ?? (err as Error)).message)}`, { cause: cause ?? err });
     }
-    if (missing.length > 0) throw new StartupError(renderMissing(where, missing, config.namespace));
+    if (probe.refused.length > 0) throw new StartupError(renderMissing(where, probe.refused, config.namespace));
+    return { version: probe.server.version, mode: probe.server.mode, commands: probe.tried };
   } finally {
     // Stops the probe issuing further commands; the DEL queues behind any still in flight.
     deadline.abort(new Error('the Redis check ended'));
@@ -189,21 +205,52 @@ for _, k in ipairs(KEYS) do redis.pcall('PEXPIRE', k, ttl) end
 return refused
 `;
 
+/** The commands SCRIPT_PROBE runs inside the scripts. */
+const SCRIPT_COMMANDS = ['SET', 'GET', 'EXISTS', 'INCR', 'INCRBY', 'EXPIRE', 'DEL', 'RPUSH', 'LPUSH', 'LINDEX', 'LLEN', 'LRANGE', 'LTRIM', 'LPOP', 'SADD', 'SREM', 'HDEL', 'PUBLISH', 'PEXPIRE'];
+
+interface Probe {
+  /** What was refused; empty when all is allowed. */
+  refused: Refusal[];
+  /** Every command tried (directly or from the script probe). */
+  tried: string[];
+  server: { version: string | undefined; mode: string | undefined };
+}
+
+/** `redis_version` and `redis_mode` of an INFO reply. */
+export function parseInfoServer(info: string): { version: string | undefined; mode: string | undefined } {
+  const field = (name: string) => new RegExp(`^${name}:(.*?)\\r?$`, 'm').exec(info)?.[1]?.trim() || undefined;
+  return { version: field('redis_version'), mode: field('redis_mode') };
+}
+
+/** `version` and `mode` of a HELLO reply (RESP2: a flat list of names and values). */
+export function parseHello(reply: unknown): { version: string | undefined; mode: string | undefined } {
+  const out: { version: string | undefined; mode: string | undefined } = { version: undefined, mode: undefined };
+  if (!Array.isArray(reply)) return out;
+  for (let i = 0; i + 1 < reply.length; i += 2) {
+    if (reply[i] === 'version' && typeof reply[i + 1] === 'string') out.version = reply[i + 1] as string;
+    if (reply[i] === 'mode' && typeof reply[i + 1] === 'string') out.mode = reply[i + 1] as string;
+  }
+  return out;
+}
+
 /**
- * Returns what was refused; empty when all is allowed. Throws on any other error, and once
- * `signal` is aborted (the check timed out): it then sends nothing more.
+ * Returns what was refused and what was tried. Throws on any other error, and once `signal`
+ * is aborted (the check timed out): it then sends nothing more.
  */
-async function probePermissions(client: Redis, config: ResolvedConfig, k: ProbeKeys, signal: AbortSignal): Promise<Refusal[]> {
+async function probePermissions(client: Redis, config: ResolvedConfig, k: ProbeKeys, signal: AbortSignal): Promise<Probe> {
   const channel = `${config.namespace}:baton:enqueued`;
   const refused: Refusal[] = [];
+  const tried = new Set<string>();
+  let server: Probe['server'] = { version: undefined, mode: undefined };
   const refuse = (command: string, message: string): boolean => {
     const kind = classifyRefusal(message);
     if (kind === undefined) return false;
     if (!refused.some((r) => r.command === command && r.refused === kind)) refused.push({ command, refused: kind });
     return true;
   };
-  const tried = async (name: string, run: () => Promise<unknown>): Promise<unknown> => {
+  const attempt = async (name: string, run: () => Promise<unknown>): Promise<unknown> => {
     signal.throwIfAborted();
+    tried.add(name);
     try {
       return await run();
     } catch (err) {
@@ -213,7 +260,7 @@ async function probePermissions(client: Redis, config: ResolvedConfig, k: ProbeK
   };
   /** Creates a key and gives it its TTL in one round trip (a pipeline: Redis runs both in turn). */
   const created = (name: string, key: string, create: (p: ChainableCommander) => ChainableCommander) =>
-    tried(name, async () => {
+    attempt(name, async () => {
       const res = await create(client.pipeline()).pexpire(key, PROBE_TTL_MS).exec();
       const err = res?.[0]?.[0];
       if (err) throw err;
@@ -222,28 +269,34 @@ async function probePermissions(client: Redis, config: ResolvedConfig, k: ProbeK
 
   // ioredis's ready check on every worker connection: a NOPERM only makes it skip the check
   // (with a warning), an unknown INFO makes every connection fail.
-  await tried('INFO', () => client.info('server').catch((err: Error) => {
-    if (classifyRefusal(String(err?.message)) === 'unknown') throw err;
-  }));
+  await attempt('INFO', async () => {
+    try {
+      server = parseInfoServer(await client.info('server'));
+    } catch (err) {
+      if (classifyRefusal(String((err as Error)?.message)) === 'unknown') throw err;
+      // INFO refused: HELLO (Redis 6+, no arguments: stays RESP2) also names the version.
+      server = parseHello(await client.call('HELLO').catch(() => undefined));
+    }
+  });
   // Data commands the workers and the master send directly.
-  await tried('SET', () => client.set(k.s, '1', 'PX', PROBE_TTL_MS));
-  await tried('GET', () => client.get(k.s));
-  await tried('MGET', () => client.mget(k.s));
-  await tried('EXISTS', () => client.exists(k.s));
+  await attempt('SET', () => client.set(k.s, '1', 'PX', PROBE_TTL_MS));
+  await attempt('GET', () => client.get(k.s));
+  await attempt('MGET', () => client.mget(k.s));
+  await attempt('EXISTS', () => client.exists(k.s));
   await created('RPUSH', k.l, (p) => p.rpush(k.l, 'x'));
-  await tried('LSET', () => client.lset(k.l, 0, 'x'));
-  await tried('LINDEX', () => client.lindex(k.l, 0));
-  await tried('LLEN', () => client.llen(k.l));
-  await tried('LRANGE', () => client.lrange(k.l, 0, -1));
-  await tried('LREM', () => client.lrem(k.l, 0, 'x'));
+  await attempt('LSET', () => client.lset(k.l, 0, 'x'));
+  await attempt('LINDEX', () => client.lindex(k.l, 0));
+  await attempt('LLEN', () => client.llen(k.l));
+  await attempt('LRANGE', () => client.lrange(k.l, 0, -1));
+  await attempt('LREM', () => client.lrem(k.l, 0, 'x'));
   await created('SADD', k.set, (p) => p.sadd(k.set, 'x'));
-  await tried('SISMEMBER', () => client.sismember(k.set, 'x'));
-  await tried('SMEMBERS', () => client.smembers(k.set));
-  await tried('SREM', () => client.srem(k.set, 'x'));
+  await attempt('SISMEMBER', () => client.sismember(k.set, 'x'));
+  await attempt('SMEMBERS', () => client.smembers(k.set));
+  await attempt('SREM', () => client.srem(k.set, 'x'));
   await created('HSET', k.h, (p) => p.hset(k.h, 'f', 'v'));
-  await tried('HDEL', () => client.hdel(k.h, 'f'));
-  await tried('TIME', () => client.time());
-  await tried('MULTI', async () => {
+  await attempt('HDEL', () => client.hdel(k.h, 'f'));
+  await attempt('TIME', () => client.time());
+  await attempt('MULTI', async () => {
     // TIME: no key, so a refused key cannot abort the transaction (EXECABORT).
     const res = await client.multi().time().exec();
     const err = res?.find(([e]) => e)?.[0];
@@ -252,28 +305,29 @@ async function probePermissions(client: Redis, config: ResolvedConfig, k: ProbeK
 
   // The Lua scripts: EVAL, then EVALSHA of the script EVAL just cached, and what the scripts call.
   const keys = [k.s, k.l, k.set, k.h];
-  const fromScript = (await tried('EVAL', () => client.eval(SCRIPT_PROBE, keys.length, ...keys, channel, PROBE_TTL_MS))) as string[] | undefined;
+  const fromScript = (await attempt('EVAL', () => client.eval(SCRIPT_PROBE, keys.length, ...keys, channel, PROBE_TTL_MS))) as string[] | undefined;
   if (fromScript !== undefined) {
     for (let i = 0; i + 1 < fromScript.length; i += 2) {
       if (!refuse(fromScript[i]!, fromScript[i + 1]!)) throw new Error(`${fromScript[i]} in a script: ${fromScript[i + 1]}`);
     }
+    for (const c of SCRIPT_COMMANDS) tried.add(c);
     const sha = createHash('sha1').update(SCRIPT_PROBE).digest('hex');
-    await tried('EVALSHA', () => client.evalsha(sha, keys.length, ...keys, channel, PROBE_TTL_MS));
+    await attempt('EVALSHA', () => client.evalsha(sha, keys.length, ...keys, channel, PROBE_TTL_MS));
   } else {
     // An unknown sha: NOSCRIPT means EVALSHA itself is allowed, NOPERM that it is not.
-    await tried('EVALSHA', () => client.evalsha('0'.repeat(40), 0)).catch(() => undefined);
+    await attempt('EVALSHA', () => client.evalsha('0'.repeat(40), 0)).catch(() => undefined);
   }
 
   // Wake-ups: producers PUBLISH, idle workers SUBSCRIBE (unless they poll: dequeueInterval).
-  await tried('PUBLISH', () => client.publish(channel, ''));
-  await tried('DEL', () => client.del(k.s, k.l, k.set, k.h));
+  await attempt('PUBLISH', () => client.publish(channel, ''));
+  await attempt('DEL', () => client.del(k.s, k.l, k.set, k.h));
   if (config.dequeueInterval === undefined) {
-    await tried('SUBSCRIBE', async () => {
+    await attempt('SUBSCRIBE', async () => {
       await client.subscribe(channel);
       await client.unsubscribe(channel);
     });
   }
-  return refused;
+  return { refused, tried: [...tried], server };
 }
 
 function firstLine(s: string): string {
