@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { resolveConfig } from '../packages/resque-starter/src/config.js';
+import { runCheck } from '../packages/resque-starter/src/check.js';
 import { checkRedis } from '../packages/resque-starter/src/redis-check.js';
 import { freePort } from './helpers/ports.js';
 import { INFRA_VAR, MARK_VAR, runId } from './helpers/procs.js';
@@ -259,6 +260,47 @@ describe('resque-starter: Redis (items 16, 22)', () => {
     const line = oneLine(check.output);
     expect(line).toMatch(/Expected `redis` to be a valid URL, got `redis:\/\/\*\*\*@.*`; percent-encode special characters/);
     expect(line).not.toContain(`pa${c}ss`);
+  });
+});
+
+// Issue 11 item 4: `check --redis` says what it found, not only that it passed.
+describe('resque-starter check --redis: the server (issue 11)', () => {
+  const runChecked = async (conf: string) => {
+    const lines: string[] = [];
+    const code = await runCheck({ configPath: conf, env: {}, redis: true, types: false, out: (l) => lines.push(l) });
+    return { code, lines };
+  };
+  const version = async () => /^redis_version:(\S+)/m.exec(await suite.redis.client().info('server'))![1]!;
+
+  it('reports the version and every command found and permitted, then the summary', async () => {
+    const e = setup({ concurrency: 1 });
+    const { code, lines } = await runChecked(e.conf);
+    expect(code).toBe(0);
+    expect(lines).toHaveLength(2);
+    const v = await version();
+    const m = /^Redis at (\S+): version (\S+) \(standalone\); the (\d+) commands the workers need exist and are permitted: (.*)$/.exec(lines[0]!);
+    expect(m?.slice(1, 3)).toEqual([`redis://127.0.0.1:${suite.redis.port}`, v]);
+    const commands = m![4]!.split(', ');
+    expect(commands).toHaveLength(Number(m![3]));
+    expect(commands).toEqual([...commands].sort());
+    expect(commands).toEqual(expect.arrayContaining(['INFO', 'EVAL', 'EVALSHA', 'MULTI', 'LSET', 'RPUSH', 'LPOP', 'PUBLISH', 'SUBSCRIBE', 'DEL', 'PEXPIRE']));
+    expect(lines[1]).toMatch(/conf\.ts: ok \(1 worker\(s\), .*; Redis at redis:\/\/127\.0\.0\.1:\d+ answers and permits what the workers need\)$/);
+    expect(await suite.redis.client().keys(`${e.ns}:baton:check:*`)).toEqual([]);
+  });
+
+  it('an ACL user without INFO still gets the version (HELLO)', async () => {
+    await addUser('rs_noinfo', '>pw', '~*', '&*', '+@all', '-info');
+    const e = setup({ concurrency: 1 }, userUrl('rs_noinfo', 'pw'));
+    const { code, lines } = await runChecked(e.conf);
+    expect(code).toBe(0);
+    expect(lines[0]).toContain(`: version ${await version()} (standalone); `);
+  });
+
+  it('Redis not answering: one line, exit 1, no summary', async () => {
+    const e = setup({ concurrency: 1, extra: 'redisTimeout: 1,' }, `redis://127.0.0.1:${await freePort()}`);
+    const { code, lines } = await runChecked(e.conf);
+    expect(code).toBe(1);
+    expect(lines).toEqual([expect.stringMatching(/^resque-starter: Redis at redis:\/\/127\.0\.0\.1:\d+ is not reachable: .*ECONNREFUSED/)]);
   });
 });
 

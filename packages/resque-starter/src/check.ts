@@ -111,10 +111,10 @@ export async function runCheck(o: CheckOptions): Promise<number> {
   return ExitCode.ok;
 }
 
-/** `Redis at …: version 7.2.4 (standalone); the 33 commands the workers need exist and are permitted: INFO, SET, …`. */
+/** `Redis at …: version 7.2.4 (standalone); the 31 commands the workers need exist and are permitted: DEL, EVAL, …` (sorted). */
 export function renderRedisReport(where: string, r: RedisReport): string {
   const version = r.version ? `version ${r.version}${r.mode ? ` (${r.mode})` : ''}` : 'version unknown (INFO and HELLO refused)';
-  return `Redis at ${where}: ${version}; the ${r.commands.length} commands the workers need exist and are permitted: ${r.commands.join(', ')}`;
+  return `Redis at ${where}: ${version}; the ${r.commands.length} commands the workers need exist and are permitted: ${[...r.commands].sort().join(', ')}`;
 }
 
 /** The host `check` runs on, for the warnings. */

@@ -270,7 +270,7 @@ describe('Redis report', () => {
   });
 
   it('renders what was found', () => {
-    expect(renderRedisReport('redis://127.0.0.1:6390', { version: '7.2.4', mode: 'standalone', commands: ['INFO', 'SET'] })).toBe(
+    expect(renderRedisReport('redis://127.0.0.1:6390', { version: '7.2.4', mode: 'standalone', commands: ['SET', 'INFO'] })).toBe(
       'Redis at redis://127.0.0.1:6390: version 7.2.4 (standalone); the 2 commands the workers need exist and are permitted: INFO, SET',
     );
     expect(renderRedisReport('x', { version: undefined, mode: undefined, commands: [] })).toMatch(/version unknown \(INFO and HELLO refused\)/);
