@@ -1,5 +1,6 @@
 import { MAX_CONCURRENCY } from './config.js';
 import { UsageError } from './errors.js';
+import { editDistance } from './suggest.js';
 
 export type CliCommand = 'run' | 'check' | 'status' | 'scale' | 'reload' | 'reopen-logs' | 'stop' | 'help' | 'version';
 
@@ -189,7 +190,7 @@ export function suggest(given: string, candidates: readonly string[]): string | 
   let best: string | undefined;
   let bestDistance = Infinity;
   for (const c of candidates) {
-    const d = distance(g, c.toLowerCase());
+    const d = editDistance(g, c.toLowerCase());
     if (d < bestDistance) {
       best = c;
       bestDistance = d;
@@ -241,18 +242,4 @@ function misplacedOption(flag: string, key: OptionKey, command: CliCommand): Usa
   const example = key === 'redis' ? ': `resque-starter check --redis -c conf.ts`' : '';
   const list = commands.map((c) => `\`${c}\``).join(', ');
   return new UsageError(`\`${flag}\` goes with ${list}${command === 'run' ? '' : `, not \`${command}\``}${example}`);
-}
-
-/** Optimal string alignment distance (transpositions count 1: `--pdi` → `--pid`). */
-function distance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
-      d[i]![j] = v;
-    }
-  }
-  return d[a.length]![b.length]!;
 }
