@@ -92,6 +92,29 @@ describe('resque-starter master', () => {
     noUnexpectedErrors(m.output);
   });
 
+  it('a worker told QUIT directly (idle, or busy with a job it then finishes) is replaced, and logged as info, not as a death', async () => {
+    const e = setup({ concurrency: 2 });
+    const m = e.master();
+    const before = await readyWorkers(e, 2);
+    const r = suite.redis.client();
+    const [idle, busy] = [before.workers[0]!.pid!, before.workers[1]!.pid!];
+    process.kill(idle, 'SIGQUIT');
+    await m.waitForLine(new RegExp(`worker\\[0\\] ${idle} is recycling \\(QUIT sent to the worker\\)[^\\n]*\\n[^]*worker\\[0\\] ${idle} exited \\(recycled\\): exit code 0`));
+    await pollUntil(() => e.status()?.workers.find((w) => w.slot === 0 && w.pid !== idle && w.state === 'idle'), { what: 'a new worker[0]' });
+    // The busy one finishes its job first (its exit is the same clean one).
+    await enqueueRecords(r, e.ns, 2, 1500, 'slow');
+    await pollUntil(() => e.status()?.workers.every((w) => w.state === 'busy'), { what: 'both workers busy' });
+    process.kill(busy, 'SIGQUIT');
+    await m.waitForLine(new RegExp(`worker\\[1\\] ${busy} is recycling \\(QUIT sent to the worker\\)[^\\n]*\\n[^]*worker\\[1\\] ${busy} exited \\(recycled\\): exit code 0`), { timeoutMs: 10_000 });
+    await pollUntil(async () => (await doneIds(r, e.ns)).length === 2, { what: 'both slow jobs done' });
+    expect((await doneIds(r, e.ns)).sort()).toEqual(['slow0', 'slow1']);
+    await readyWorkers(e, 2);
+    expect(m.output).not.toMatch(/died/);
+    process.kill(m.pid, 'SIGQUIT');
+    expect(await m.waitForExit({ timeoutMs: 10_000 })).toEqual({ code: 0, signal: null });
+    noUnexpectedErrors(m.output);
+  });
+
   it('TERM stops at once and puts the in-flight job back at the head of its queue', async () => {
     const e = setup({ concurrency: 1 });
     const m = e.master();

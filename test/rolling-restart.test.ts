@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { BIN, spawnNode, spawnTracked, type Spawned } from './helpers/spawn.js';
 import { slow } from './helpers/slowness.js';
 import { pidAlive, pollUntil, waitForPidExit } from './helpers/wait.js';
+import { useLogAudit } from './helpers/log-audit.js';
 import { doneIds, enqueueRecords, liveWorkers, RsEnv, sampleWorkers, rsSuite } from './fixtures/rs-harness.js';
 
 // The full chain: start-server → resque-starter master → worker processes → private redis-server.
@@ -12,23 +13,17 @@ import { doneIds, enqueueRecords, liveWorkers, RsEnv, sampleWorkers, rsSuite } f
 
 const PERL_START_SERVER = '/usr/bin/start_server';
 const suite = rsSuite();
+// Every process's output is scanned after each test: an [error] or SIGKILL line the test did not
+// declare fails it (declared with audit.current.expect, per scenario).
+const audit = useLogAudit();
 
-function chain(e: RsEnv, { perl = false, interval = '0.3' } = {}): Spawned {
+function chain(e: RsEnv, { perl = false, interval = '0.3', flags = [] as string[] } = {}): Spawned {
   const ssPid = join(e.dir, 'ss.pid');
   const ssStatus = join(e.dir, 'ss.status');
   const command = [process.execPath, BIN.resqueStarter, '-c', e.conf];
-  if (perl) {
-    return spawnTracked(
-      PERL_START_SERVER,
-      [`--pid-file=${ssPid}`, `--status-file=${ssStatus}`, '--signal-on-hup=CONT', `--interval=${interval}`, '--', ...command],
-      { label: 'start_server (perl)', env: e.env() },
-    );
-  }
-  return spawnNode(
-    BIN.startServer,
-    [`--pid-file=${ssPid}`, `--status-file=${ssStatus}`, '--signal-on-hup=CONT', `--interval=${interval}`, '--', ...command],
-    { label: 'start-server', env: e.env() },
-  );
+  const args = [`--pid-file=${ssPid}`, `--status-file=${ssStatus}`, '--signal-on-hup=CONT', `--interval=${interval}`, ...flags, '--', ...command];
+  if (perl) return audit.current.watch(spawnTracked(PERL_START_SERVER, args, { label: 'start_server (perl)', env: e.env() }));
+  return audit.current.watch(spawnNode(BIN.startServer, args, { label: 'start-server', env: e.env() }));
 }
 
 const masterOf = (e: RsEnv) => Number(readFileSync(e.pidFile, 'utf8').trim());
@@ -83,7 +78,6 @@ async function rollingRestart(perl: boolean) {
   });
   expect(ss.output).toMatch(new RegExp(`rolling restart: taking over from old master\\(s\\) ${oldMaster}`));
   expect(ss.output).toMatch(/last worker gone; master \d+ has taken over: exiting/);
-  expect(ss.output).not.toMatch(/\[error\]|SIGKILL/);
   process.kill(ss.pid, 'SIGTERM');
   await ss.waitForExit({ timeoutMs: slow(15_000) });
   await pollUntil(() => liveWorkers(e.ns).length === 0, { what: 'no worker left' });
@@ -105,6 +99,7 @@ describe('rolling restart under start-server', { timeout: slow(30_000) }, () => 
     const ss = chain(e);
     const oldMaster = await pollUntil(() => (existsSync(e.pidFile) ? masterOf(e) : undefined), { what: 'pid file' });
     const before = (await readyWorkers(e, 2, oldMaster)).workers.map((w) => w.pid);
+    audit.current.expect(/\[error\] \[start-server\] (worker \d+ died unexpectedly|new worker \d+ seems to have failed to start).*\(exit code 78\)/, 'the broken generation exits 78');
     const good = readFileSync(e.conf, 'utf8');
     writeFileSync(e.conf, good.replace("queues: ['rs'],", 'queues: 42,'));
     process.kill(ss.pid, 'SIGHUP');
@@ -134,11 +129,18 @@ describe('rolling restart under start-server', { timeout: slow(30_000) }, () => 
     const oldMaster = await pollUntil(() => (existsSync(e.pidFile) ? masterOf(e) : undefined), { what: 'pid file' });
     await readyWorkers(e, C, oldMaster);
     const good = readFileSync(e.conf, 'utf8');
+    // readyTimeout short, but longer than a worker's start on this machine now (seconds).
+    const readyS = Math.max(1, Math.round(slow(1000) / 1000));
+    audit.current
+      .expect(new RegExp(`\\[error\\] \\[resque-starter\\] worker\\[1\\] \\d+ not ready after ${readyS}s: killing it`), 'the hung worker')
+      .expect(/\[error\] \[resque-starter\] rolling restart aborted: new worker\[1\] failed/, 'the rollout stops')
+      .expect(/\[info\] \[resque-starter\] worker\[1\] \d+ exited \(not ready in time, kill stop\): killed by SIGKILL/, 'the hung worker is killed')
+      .expect(/\[error\] \[start-server\] (worker \d+ died unexpectedly|new worker \d+ seems to have failed to start).*\(exit code 3\)/, 'the new master gives up: exit 3');
     // The new code hangs in its second worker's afterFork.
     writeFileSync(
       e.conf,
       good
-        .replace('readyTimeout: 10,', 'readyTimeout: 1,')
+        .replace('readyTimeout: 10,', `readyTimeout: ${readyS},`)
         .replace('  jobs: {', '  afterFork: async (w, nr) => { if (nr === 1) await new Promise(() => {}); w.retireOldWorker(); },\n  jobs: {'),
     );
     const r = suite.redis.client();
@@ -146,7 +148,7 @@ describe('rolling restart under start-server', { timeout: slow(30_000) }, () => 
     const sampler = sampleWorkers(e.ns, 10);
     process.kill(ss.pid, 'SIGHUP');
     const abort = ss.output.length;
-    await ss.waitForLine(/rolling restart aborted: new worker\[1\] failed \(it was not ready within readyTimeout \(1s\)\)/, { timeoutMs: slow(20_000) });
+    await ss.waitForLine(new RegExp(`rolling restart aborted: new worker\\[1\\] failed \\(it was not ready within readyTimeout \\(${readyS}s\\)\\)`), { timeoutMs: slow(20_000) });
     await ss.waitForLine(/gave up its rolling restart: back to 3 worker\(s\)/, { from: abort, timeoutMs: slow(10_000) });
     // Fix the code; start-server's retry then completes the rollout.
     writeFileSync(e.conf, good);
@@ -177,6 +179,7 @@ describe('rolling restart under start-server', { timeout: slow(30_000) }, () => 
     expect(newMaster).not.toBe(oldMaster);
     writeFileSync(e.conf, good);
     const from = ss.output.length;
+    audit.current.expect(new RegExp(`\\[error\\] \\[start-server\\] worker ${newMaster} died unexpectedly with status:9 \\(killed by SIGKILL`), 'the test kills the new master');
     process.kill(newMaster, 'SIGKILL');
     await ss.waitForLine(/went away during the rolling restart: back to 3 worker\(s\)/, { from, timeoutMs: slow(10_000) });
     // start-server starts another generation, which (with the good config) completes the job.
@@ -242,12 +245,100 @@ describe('rolling restart under start-server', { timeout: slow(30_000) }, () => 
     const done = await doneIds(r, e.ns);
     expect([...done].sort()).toEqual([...ids].sort());
     expect(liveWorkers(e.ns)).toHaveLength(C);
-    // A generation replaced before it had a worker exits at once; start-server may call that
-    // "died unexpectedly" while the next one is still being checked (it does not respawn then).
-    expect(ss.output.split('\n').filter((l) => /\[error\]|SIGKILL/.test(l) && !/died unexpectedly with status:0/.test(l))).toEqual([]);
+    // A generation replaced before it had a worker exits at once: a hand-off, not a death (the
+    // audit after the test fails on any "died unexpectedly").
     expect(ss.output).not.toMatch(/stopTimeout/);
     process.kill(ss.pid, 'SIGTERM');
     await ss.waitForExit({ timeoutMs: slow(15_000) });
+  });
+
+  it("an operator's QUIT to the master: its job finishes, start-server starts a new generation and says so at info (a stop, not a crash)", async () => {
+    const e = setup(2);
+    const ss = chain(e);
+    const first = await pollUntil(() => (existsSync(e.pidFile) ? masterOf(e) : undefined), { what: 'pid file' });
+    await readyWorkers(e, 2, first);
+    const r = suite.redis.client();
+    await enqueueRecords(r, e.ns, 1, 1500, 'slow');
+    await pollUntil(() => e.status()?.workers.some((w) => w.state === 'busy'), { what: 'a worker busy' });
+    process.kill(first, 'SIGQUIT');
+    await ss.waitForLine(new RegExp(`\\[info\\] \\[start-server\\] worker ${first} \\(generation 1\\) exited by itself with status:0 \\(exit code 0\\): a stop, not a crash`), {
+      timeoutMs: slow(15_000),
+    });
+    expect(await doneIds(r, e.ns)).toEqual(['slow0']);
+    const second = await pollUntil(() => (existsSync(e.pidFile) && masterOf(e) !== first ? masterOf(e) : undefined), { what: 'a new master', timeoutMs: slow(15_000) });
+    await readyWorkers(e, 2, second);
+    expect(ss.output).not.toMatch(/died unexpectedly/);
+    process.kill(ss.pid, 'SIGTERM');
+    expect((await ss.waitForExit({ timeoutMs: slow(15_000) })).code).toBe(0);
+  });
+
+  it('a custom afterFork that retires nobody: the master sends each TTOU itself, and no line says a worker sent one', async () => {
+    const e = setup(2);
+    const ss = chain(e);
+    const first = await pollUntil(() => (existsSync(e.pidFile) ? masterOf(e) : undefined), { what: 'pid file' });
+    await readyWorkers(e, 2, first);
+    e.writeConf({ concurrency: 2, extra: 'afterFork: async () => {},' });
+    const from = ss.output.length;
+    process.kill(ss.pid, 'SIGHUP');
+    await ss.waitForLine(/rolling restart done/, { from, timeoutMs: slow(20_000) });
+    await waitForPidExit(first, { timeoutMs: slow(10_000) });
+    const after = ss.output.slice(from);
+    expect(after.match(new RegExp(`afterFork did not call retireOldWorker\\(\\): the master sent TTOU to old master ${first} itself`, 'g'))).toHaveLength(2);
+    expect(after).not.toMatch(/ready in \d+ ms; sent TTOU/);
+    process.kill(ss.pid, 'SIGTERM');
+    expect((await ss.waitForExit({ timeoutMs: slow(15_000) })).code).toBe(0);
+  });
+
+  it('a runtime `scale` survives a rolling restart while the config concurrency is unchanged; a changed concurrency wins', async () => {
+    const e = setup(3);
+    const ss = chain(e);
+    const first = await pollUntil(() => (existsSync(e.pidFile) ? masterOf(e) : undefined), { what: 'pid file' });
+    await readyWorkers(e, 3, first);
+    const scale = spawnNode(BIN.resqueStarter, ['scale', '4', '-c', e.conf], { env: e.env() });
+    expect((await scale.waitForExit()).code).toBe(0);
+    await readyWorkers(e, 4, first);
+    let from = ss.output.length;
+    process.kill(ss.pid, 'SIGHUP');
+    await ss.waitForLine(
+      new RegExp(`concurrency 4: the runtime count of old master ${first} \\(generation 1\\) \\(set by scale, TTIN or TTOU\\) is kept, as the config's concurrency \\(3\\) has not changed`),
+      { from, timeoutMs: slow(20_000) },
+    );
+    await ss.waitForLine(/rolling restart done in [\d.]+s: 4 new worker\(s\) ready/, { from, timeoutMs: slow(20_000) });
+    await waitForPidExit(first, { timeoutMs: slow(10_000) });
+    const second = masterOf(e);
+    await readyWorkers(e, 4, second);
+    // The config's concurrency changes: it wins over the runtime count.
+    e.writeConf({ concurrency: 2 });
+    from = ss.output.length;
+    process.kill(ss.pid, 'SIGHUP');
+    await ss.waitForLine(
+      new RegExp(`concurrency 2 from the config: it changed from 3 since old master ${second} \\(generation \\d+\\) loaded it, so the count old master ${second} \\(generation \\d+\\) ran \\(4\\) is not kept`),
+      { from, timeoutMs: slow(20_000) },
+    );
+    await ss.waitForLine(/rolling restart done/, { from, timeoutMs: slow(20_000) });
+    await waitForPidExit(second, { timeoutMs: slow(10_000) });
+    await readyWorkers(e, 2, masterOf(e));
+    process.kill(ss.pid, 'SIGTERM');
+    expect((await ss.waitForExit({ timeoutMs: slow(15_000) })).code).toBe(0);
+  });
+
+  it('with the recommended production flags (--signal-on-term=QUIT --term-timeout), TERM to start-server (systemctl stop) lets a running job finish', async () => {
+    const e = setup(2);
+    const ss = chain(e, { flags: ['--signal-on-term=QUIT', '--term-timeout=30'] });
+    const m = await pollUntil(() => (existsSync(e.pidFile) ? masterOf(e) : undefined), { what: 'pid file' });
+    await readyWorkers(e, 2, m);
+    const r = suite.redis.client();
+    await enqueueRecords(r, e.ns, 1, 2000, 'slow');
+    await pollUntil(async () => (await r.llen(`${e.ns}:rs:started`)) === 1, { what: 'the slow job started' });
+    process.kill(ss.pid, 'SIGTERM');
+    expect(await ss.waitForExit({ timeoutMs: slow(20_000) })).toEqual({ code: 0, signal: null });
+    expect(await doneIds(r, e.ns)).toEqual(['slow0']); // finished, once
+    expect(await r.lrange(`${e.ns}:rs:started`, 0, -1)).toHaveLength(1); // not run again
+    expect(await r.llen(`${e.ns}:queue:rs`)).toBe(0); // not put back
+    expect(await r.llen(`${e.ns}:failed`)).toBe(0);
+    expect(liveWorkers(e.ns)).toEqual([]);
+    expect(ss.output).toMatch(/received TERM, sending QUIT to all workers/);
+    expect(ss.output).toMatch(/received QUIT: graceful shutdown: workers finish their jobs/);
   });
 
   it('TERM to start-server stops every generation; in-flight jobs go back to the queue', async () => {

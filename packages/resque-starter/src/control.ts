@@ -185,6 +185,10 @@ export async function sendControl(path: string, req: ControlRequest, timeoutMs =
  */
 export interface HandoffLink {
   readonly initialLive: number;
+  /** The worker count the old master was asked for (config, or a runtime `scale`), if it said (older versions do not). */
+  readonly desired: number | undefined;
+  /** The `concurrency` of the config the old master loaded, if it said. */
+  readonly configured: number | undefined;
   onWorkers(cb: (live: number) => void): void;
   onClose(cb: () => void): void;
   restore(): Promise<void>;
@@ -230,6 +234,8 @@ export async function openHandoff(path: string, me: { pid: number; generation: n
           }
           resolve({
             initialLive: Number(msg.live ?? 0),
+            desired: count(msg.desired),
+            configured: count(msg.configured),
             onWorkers: (cb) => {
               workersCb = cb;
               if (lastLive !== undefined) cb(lastLive);
@@ -266,6 +272,8 @@ export async function openHandoff(path: string, me: { pid: number; generation: n
 }
 
 // --- internal ---
+
+const count = (v: unknown): number | undefined => (Number.isInteger(v) && (v as number) >= 0 ? (v as number) : undefined);
 
 const TAKEN_ADVICE = 'another user may have created it; remove it, or set RESQUE_STARTER_RUNTIME_DIR to a directory only this user can write';
 

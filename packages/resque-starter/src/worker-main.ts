@@ -32,7 +32,10 @@ const timings = { imports: importedAt, config: 0, resque: 0, start: 0 };
 let orphanHandled = false;
 let finishing: Promise<void> | undefined;
 let exited = false;
+/** retireOldWorker() was called (or is no longer allowed): a second call retires nobody. */
 let retired = false;
+/** Its TTOU did reach the old master: only then does the master hear (and log) that this worker sent it. */
+let sentTtou = false;
 let started = 0;
 let reportQueued: { afterJobs: boolean } | undefined;
 
@@ -154,9 +157,8 @@ async function main(): Promise<void> {
     await config.afterFork(handle, slot);
     if (stopping) return await finish();
     ready = true;
-    // A custom afterFork that did not retire an old worker: the master sends that TTOU itself,
-    // and a late retireOldWorker() must not retire a second one.
-    const sentTtou = retired;
+    // A custom afterFork that did not retire an old worker (or whose TTOU failed): the master
+    // sends that TTOU itself, and a late retireOldWorker() must not retire a second one.
     retired = true;
     send({ t: 'ready', retired: sentTtou });
     logger.debug(messages.workerStartTimings({ sinceExec: performance.now(), cpu: cpuMs(), ...timings, afterFork: performance.now() - tAfter }));
@@ -186,6 +188,7 @@ function retireOnce(): boolean {
   retired = true;
   try {
     process.kill(retirePid, 'SIGTTOU');
+    sentTtou = true;
     return true;
   } catch {
     return false;
@@ -247,7 +250,7 @@ function checkMemory(rss: number | undefined): void {
 }
 
 function stopOnSignal(name: string, mode: 'graceful' | 'quick'): void {
-  if (!stopping) send({ t: 'recycling', reason: `${name} received` });
+  if (!stopping) send({ t: 'recycling', reason: `${name} sent to the worker` });
   void stop(mode);
 }
 

@@ -749,7 +749,7 @@ describe('events without a test before issue 12', () => {
     const sim = new Sim();
     sim.start(2);
     expect(replies(sim.send({ type: 'successorLinked', link: 4, by: 999, generation: 2, reply: 11 }))).toEqual([
-      { type: 'reply', id: 11, reply: { ok: true, live: 2 } },
+      { type: 'reply', id: 11, reply: { ok: true, live: 2, desired: 2, configured: 2 } },
     ]);
     expect(sim.state.successors).toEqual([4]);
     const stopping = new Sim();
@@ -813,5 +813,81 @@ describe('events without a test before issue 12', () => {
       { type: 'reply', id: 3, reply: { ok: false, error: 'the master is stopping' } },
     ]);
     expect(stopping.state.desired).toBe(2);
+  });
+});
+
+describe('a runtime count across a restart (issue 11, item 5)', () => {
+  const logsOf = (fx: Effect[]) => fx.flatMap((e) => (e.type === 'log' ? [e.message] : []));
+  const startWith = (sim: Sim, desired: number, predecessors: MasterState['predecessors']) =>
+    logsOf(reduce(sim.state, { type: 'start', desired, predecessors }, sim.now).effects);
+  const old = (o: { desired?: number; configured?: number; generation?: number; pid?: number }) => ({
+    pid: o.pid ?? 50,
+    generation: o.generation ?? 1,
+    live: 4,
+    linked: true,
+    desired: o.desired,
+    configured: o.configured,
+  });
+
+  it("the old master's handoff reply says the count it was asked for and its config's concurrency", () => {
+    const sim = new Sim();
+    sim.start(3);
+    sim.send({ type: 'scale', desired: 4 });
+    const fx = sim.send({ type: 'successorLinked', link: 1, by: 999, generation: 2, reply: 5 });
+    expect(fx.filter((e) => e.type === 'reply')).toEqual([{ type: 'reply', id: 5, reply: { ok: true, live: 4, desired: 4, configured: 3 } }]);
+    // A second successor (a HUP storm) hears the count from before the first one, not the TTOU count-down.
+    sim.send({ type: 'signal', signal: 'SIGTTOU' });
+    const again = sim.send({ type: 'successorLinked', link: 2, by: 1000, generation: 3, reply: 6 });
+    expect(again.filter((e) => e.type === 'reply')).toEqual([{ type: 'reply', id: 6, reply: { ok: true, live: 4, desired: 4, configured: 3 } }]);
+  });
+
+  it('config concurrency unchanged since the old master loaded it: its runtime count (scale 3 → 4) is kept, and the log says why', () => {
+    const sim = new Sim();
+    const lines = startWith(sim, 3, [old({ desired: 4, configured: 3 })]);
+    sim.send({ type: 'start', desired: 3, predecessors: [old({ desired: 4, configured: 3 })] });
+    expect(sim.state.desired).toBe(4);
+    expect(sim.state.configured).toBe(3);
+    expect(lines).toContain(
+      "concurrency 4: the runtime count of old master 50 (generation 1) (set by scale, TTIN or TTOU) is kept, as the config's concurrency (3) has not changed since old master 50 (generation 1) loaded it",
+    );
+    expect(lines.some((l) => /at most 5 alive/.test(l))).toBe(true);
+  });
+
+  it('config concurrency changed: the config wins over the runtime count, and the log says why', () => {
+    const sim = new Sim();
+    const lines = startWith(sim, 5, [old({ desired: 4, configured: 3 })]);
+    sim.send({ type: 'start', desired: 5, predecessors: [old({ desired: 4, configured: 3 })] });
+    expect(sim.state.desired).toBe(5);
+    expect(lines).toContain('concurrency 5 from the config: it changed from 3 since old master 50 (generation 1) loaded it, so the count old master 50 (generation 1) ran (4) is not kept');
+  });
+
+  it('no runtime change: the config count, said once; an old master that said nothing (not linked, or older): the config, silently', () => {
+    const same = new Sim();
+    expect(startWith(same, 3, [old({ desired: 3, configured: 3 })])).toContain('concurrency 3 from the config, as old master 50 (generation 1) ran it');
+    const silent = new Sim();
+    silent.send({ type: 'start', desired: 3, predecessors: [{ pid: 50, generation: 1, live: 4, linked: false }] });
+    expect(silent.state.desired).toBe(3);
+  });
+
+  it('the newest old master that told its numbers decides (a HUP storm), capped by maxConcurrency', () => {
+    const sim = new Sim({ maxConcurrency: 6 });
+    sim.send({
+      type: 'start',
+      desired: 3,
+      predecessors: [old({ pid: 51, generation: 2, desired: 9, configured: 3 }), old({ pid: 50, generation: 1, desired: 2, configured: 3 }), old({ pid: 52, generation: 3 })],
+    });
+    expect(sim.state.desired).toBe(6);
+  });
+
+  it('an in-place reload (HUP) keeps a runtime count the same way; a changed concurrency wins', () => {
+    const sim = new Sim();
+    sim.start(3);
+    sim.send({ type: 'scale', desired: 4 });
+    expect(sim.logs({ type: 'reloaded', settings: SETTINGS, desired: 3, configId: 1 })).toContain(
+      "concurrency 4: the runtime count of this master (set by scale, TTIN or TTOU) is kept, as the config's concurrency (3) has not changed since this master loaded it",
+    );
+    expect(sim.state.desired).toBe(4);
+    expect(sim.logs({ type: 'reloaded', settings: SETTINGS, desired: 2, configId: 2 })).toContain('config: 4 → 2 worker(s)');
+    expect([sim.state.desired, sim.state.configured]).toEqual([2, 2]);
   });
 });

@@ -25,6 +25,8 @@ export const messages = {
     (keeping ? `; worker ${keeping.pid} (generation ${keeping.generation}) keeps serving` : '; no worker is serving'),
   diedUnexpectedly: (pid: number, code: number | null, signal: string | null) =>
     `worker ${pid} died unexpectedly with status:${exitStatus(code, signal)}, restarting`, // (SS)
+  exitedByItself: (pid: number, generation: number) =>
+    `worker ${pid} (generation ${generation}) exited by itself with status:${exitStatus(0, null)}: a stop, not a crash (to stop everything, send TERM to start-server); restarting`,
   exitedDuringHandOff: (pid: number, generation: number, code: number | null, signal: string | null, next: number) =>
     `worker ${pid} (generation ${generation}) exited with status:${exitStatus(code, signal)} while generation ${next} is starting; generation ${next} takes over`,
   respawnIn: (delayMs: number) => `starting a new worker in ${delayMs / 1000}s`,

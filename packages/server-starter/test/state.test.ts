@@ -142,6 +142,20 @@ describe('restart state machine', () => {
     expect(again.effects).toEqual([{ type: 'spawn', generation: 2 }]);
   });
 
+  it('the current generation exiting 0 by itself (an operator\'s QUIT to it) is a stop, not a crash: info, and a new one after --interval', () => {
+    const r = play([...start, [100_000, { type: 'exit', pid: 101, code: 0, signal: null }]]);
+    const lines = r.effects.filter((e): e is Extract<Effect, { type: 'log' }> => e.type === 'log');
+    expect(lines.map((l) => [l.level, l.message])).toEqual([
+      ['info', 'worker 101 (generation 1) exited by itself with status:0 (exit code 0): a stop, not a crash (to stop everything, send TERM to start-server); restarting'],
+      ['info', 'starting a new worker in 1s'],
+    ]);
+    expect(r.effects).toContainEqual({ type: 'setTimer', key: 'retry', ms: 1000, event: { type: 'timer', timer: 'retry' } });
+    expect(play([[101_000, { type: 'timer', timer: 'retry' }]], config, r.state).effects).toEqual([{ type: 'spawn', generation: 2 }]);
+    // Soon after acceptance again and again: the same growing delay as for crashes (no busy loop).
+    const quick = play([...start, [1500, { type: 'exit', pid: 101, code: 0, signal: null }]]);
+    expect(quick.state.failures).toBe(1);
+  });
+
   it('the current generation exiting while a newer one is being checked (a hand-off) is no [error] and no respawn of its own', () => {
     const hup: Array<[number, SupervisorEvent]> = [...start, [5000, { type: 'signal', signal: 'SIGHUP' }], [5001, { type: 'spawned', generation: 2, pid: 202 }]];
     for (const [code, signal, level] of [

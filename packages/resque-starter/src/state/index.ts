@@ -8,7 +8,7 @@ import { checkReload, reloaded, reloadFailed, requestReload } from './reload.js'
 import { scale } from './scale.js';
 import { onSignal } from './signals.js';
 import { killTimedOut, stopTimedOut } from './stop.js';
-import { beginTakeover, checkTakeover, predecessorGone, predecessorWorkers } from './successor.js';
+import { beginTakeover, checkTakeover, predecessorGone, predecessorWorkers, startingCount } from './successor.js';
 import { byKey } from './workers.js';
 
 export { initialState, predecessorLive } from './model.js';
@@ -83,10 +83,14 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
 
 // --- internal ---
 
-/** Running: take over the predecessors; be replaced at once if a successor came first; stop if asked to. */
+/**
+ * Running: the worker count (the config's, or the predecessor's runtime one); take over the
+ * predecessors; be replaced at once if a successor came first; stop if asked to.
+ */
 function start(c: Ctx, e: Extract<MasterEvent, { type: 'start' }>): void {
   c.s.phase = 'running';
-  c.s.desired = e.desired;
+  c.s.configured = e.desired;
+  c.s.desired = startingCount(c, e.desired, e.predecessors);
   beginTakeover(c, e.predecessors);
   if (e.successor) successorLinked(c, e.successor);
   if (e.stop) onSignal(c, e.stop);

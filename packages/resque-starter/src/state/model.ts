@@ -64,13 +64,23 @@ export interface Predecessor {
   live: number;
   /** True when it talks to us over its control socket (it exits by itself when empty). */
   linked: boolean;
+  /**
+   * From its `handoff` reply: the worker count it was asked for (its config's, or a runtime
+   * `scale`/TTIN/TTOU), and the `concurrency` of the config it loaded. Undefined when it could
+   * not say (not linked, or still starting itself).
+   */
+  desired?: number | undefined;
+  configured?: number | undefined;
 }
 
 export interface MasterState {
   phase: 'idle' | 'running' | 'stopping' | 'done';
   stopMode: 'graceful' | 'quick' | undefined;
   settings: MasterSettings;
+  /** The worker count asked for: the config's `concurrency`, then TTIN/TTOU/`scale`. */
   desired: number;
+  /** The `concurrency` of the config this master loaded (at start, or by its last reload). */
+  configured: number;
   paused: boolean;
   /** A newer master is taking over from this one: it only retires workers (one per TTOU), then exits. */
   replacedBy: { pid: number; desiredBefore: number } | undefined;
@@ -189,6 +199,7 @@ export function initialState(settings: MasterSettings): MasterState {
     stopMode: undefined,
     settings,
     desired: 0,
+    configured: 0,
     paused: false,
     replacedBy: undefined,
     successors: [],

@@ -12,7 +12,9 @@ import { markOld, staying, stopWorker } from './workers.js';
 // 1. `successorLinked` (the successor's `handoff` request on the control socket): the workers
 //    still starting are dropped, the ready ones are marked OLD, and `desired` becomes the number
 //    that stay — the count each TTOU goes down from. Whatever this master was doing (taking over
-//    its own predecessors, a reload, a crash-loop hold) is the successor's to finish.
+//    its own predecessors, a reload, a crash-loop hold) is the successor's to finish. The reply
+//    tells the successor the live workers, the count asked for before (`desired`) and the
+//    config's `concurrency` (`configured`), so a runtime `scale` survives the restart.
 // 2. TTOU during a hand-off (sent by each ready worker of the successor, or by the successor
 //    itself): one worker fewer, and the one that frees a place soonest goes — an idle (or
 //    starting) one first, else the one whose job has run longest. Slots do not matter any more.
@@ -35,7 +37,8 @@ export function successorLinked(c: Ctx, e: Omit<Extract<MasterEvent, { type: 'su
   s.desired = staying(c).length;
   markOld(c, true);
   c.log(messages.beingReplaced(e.by, e.generation, s.workers.length));
-  answer(c, e.reply, { ok: true, live: s.workers.length });
+  // What the successor needs to keep a runtime `scale` (state/successor.ts `startingCount`).
+  answer(c, e.reply, { ok: true, live: s.workers.length, desired: s.replacedBy.desiredBefore, configured: s.configured });
 }
 
 /** TTOU while replaced: a ready worker of the successor asks for room; one of ours goes. */

@@ -31,8 +31,13 @@ export function reloaded(c: Ctx, e: Extract<MasterEvent, { type: 'reloaded' }>):
   c.fx.push({ type: 'applyConfig', configId: e.configId });
   s.settings = e.settings;
   s.version += 1;
-  if (s.desired !== e.desired) c.log(messages.scaled('config', s.desired, e.desired));
-  s.desired = e.desired;
+  // As across a rolling restart (successor.ts `startingCount`): a runtime count stays while the
+  // config's concurrency is the one already loaded.
+  const next = e.desired === s.configured ? Math.min(s.desired, s.settings.maxConcurrency) : e.desired;
+  if (next !== e.desired) c.log(messages.countKept(next, e.desired, messages.thisMaster));
+  else if (s.desired !== e.desired) c.log(messages.scaled('config', s.desired, e.desired));
+  s.configured = e.desired;
+  s.desired = next;
   releaseHold(c, { resetLevel: true });
   const stale = staying(c).length;
   if (stale > 0) {

@@ -7,6 +7,8 @@ import { beginStop } from './stop.js';
 // start-server). The policy:
 //
 // 1. `beginTakeover` at start: the predecessors and their live workers, as linked or counted.
+//    The worker count is the config's `concurrency`, or the newest predecessor's runtime count
+//    when the config's `concurrency` is the one that predecessor loaded (`startingCount`).
 // 2. Each new worker is started for a slot only while both generations fit in `desired + 1`
 //    (reconcile.ts counts `predecessorLive` in), and is given a predecessor to retire
 //    (`retireTarget`): once ready, its afterFork sends that predecessor a TTOU, or the master
@@ -19,6 +21,27 @@ import { beginStop } from './stop.js';
 //    the takeover gives them back too (`giveBackOnStop`).
 // 5. Done when no predecessor worker is left and ours are ready (`checkTakeover`); predecessors
 //    that are not linked are sent QUIT then (linked ones exit by themselves when empty).
+
+/**
+ * Why: a runtime `scale N` (or TTIN/TTOU) is the operator's decision and must survive a rolling
+ * restart, unless the config says something new: the newest predecessor that told us its numbers
+ * keeps its count when our config's `concurrency` (`configured`) is the one it loaded; otherwise
+ * the config wins. The log says which, and why.
+ */
+export function startingCount(c: Ctx, configured: number, predecessors: readonly Predecessor[]): number {
+  const told = predecessors
+    .filter((p): p is Predecessor & { desired: number; configured: number } => p.desired !== undefined && p.configured !== undefined)
+    .sort((a, b) => (b.generation ?? 0) - (a.generation ?? 0))[0];
+  if (!told) return configured;
+  const who = messages.oldMaster(told.pid, told.generation);
+  if (told.configured !== configured) {
+    c.log(messages.countFromConfig(configured, told.configured, told.desired, who));
+    return configured;
+  }
+  const kept = Math.min(told.desired, c.s.settings.maxConcurrency);
+  c.log(kept === configured ? messages.countUnchanged(configured, who) : messages.countKept(kept, configured, who));
+  return kept;
+}
 
 /** The start of a takeover: the predecessors found and linked while this master started. */
 export function beginTakeover(c: Ctx, predecessors: readonly Predecessor[]): void {

@@ -4,8 +4,9 @@ import type { Transition } from './transition.js';
 
 type ExitEvent = Extract<SupervisorEvent, { type: 'exit' }>;
 
-// A generation exited. What it means depends on its role: a failed start (checking), a hand-off
-// or a crash (current), an expected end (old), or one step closer to exiting (stopping).
+// A generation exited. What it means depends on its role: a failed start (checking), a hand-off,
+// a stop of its own or a crash (current), an expected end (old), or one step closer to exiting
+// (stopping).
 
 export function onExit(t: Transition, event: ExitEvent): void {
   const { s } = t;
@@ -48,11 +49,17 @@ function currentHandedOff(t: Transition, g: Generation, event: ExitEvent): void 
   t.clearTimer('autoRestart');
 }
 
-/** The current generation died on its own: start another after --interval (growing when it keeps dying soon after acceptance). */
+/**
+ * The current generation ended on its own: start another after --interval (growing when it keeps
+ * ending soon after acceptance), as Server::Starter does. Exit status 0 is a stop the generation
+ * decided (an operator's QUIT to a resque-starter master: its jobs finished first), not a crash:
+ * info, not error. Anything else (a signal, a non-zero status) is a death.
+ */
 function currentDied(t: Transition, g: Generation, event: ExitEvent): void {
   const { s, config } = t;
   t.status();
-  t.log(messages.diedUnexpectedly(g.pid, event.code, event.signal), 'error');
+  if (event.code === 0 && !event.signal) t.log(messages.exitedByItself(g.pid, g.generation));
+  else t.log(messages.diedUnexpectedly(g.pid, event.code, event.signal), 'error');
   t.clearTimer('stable');
   t.clearTimer('autoRestart');
   const quick = t.now - (g.acceptedAt ?? t.now) < stableAfterMs(config);
