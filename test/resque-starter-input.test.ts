@@ -1,7 +1,7 @@
 // Issue 10, "bad input and bounds" and "security" (items 13–20, 22): resque-starter run as a
 // real CLI against a private redis-server, with configs a user gets wrong or a local attacker
 // prepares.
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
 import { Redis } from 'ioredis';
@@ -301,6 +301,59 @@ describe('resque-starter check --redis: the server (issue 11)', () => {
     const { code, lines } = await runChecked(e.conf);
     expect(code).toBe(1);
     expect(lines).toEqual([expect.stringMatching(/^resque-starter: Redis at redis:\/\/127\.0\.0\.1:\d+ is not reachable: .*ECONNREFUSED/)]);
+  });
+});
+
+// Issue 11 item 4, through the real CLI: everything at once, warnings, types, no default export.
+describe('resque-starter check: tells everything at once (issue 11)', () => {
+  it('every config error in one run with did-you-mean (exit 78); the master lists them all too', async () => {
+    const e = setup({ concurrency: 1, extra: "concurency: 2,\n  queue: ['a'],\n  pidfile: 'x.pid',\n  crashloop: { deaths: 1 },\n  crashLoop: { dealy: 1 }," });
+    const check = cli(e, ['check', '-c', e.conf]);
+    expect((await check.waitForExit()).code).toBe(78);
+    const lines = check.output.trim().split('\n').filter((l) => !l.includes('[debug]'));
+    expect(lines[0]).toMatch(/^resque-starter: config error: .*conf\.ts: 5 errors:$/);
+    expect(lines.slice(1).map((l) => l.replace(/^ {2}\S*conf\.ts:\d+:\d+: /, ''))).toEqual([
+      'Unknown config field `concurency`; did you mean `concurrency`?',
+      'Unknown config field `queue`; did you mean `queues`?',
+      'Unknown config field `pidfile`; did you mean `pidFile`?',
+      'Unknown config field `crashloop`; did you mean `crashLoop`?',
+      'Unknown field `crashLoop.dealy`; did you mean `crashLoop.delay`?',
+    ]);
+    const m = e.master();
+    expect((await m.waitForExit()).code).toBe(78);
+    expect(m.output).toContain(lines.join('\n'));
+    expect(liveWorkers(e.ns)).toEqual([]);
+  });
+
+  it('`export const config`: "no default export", exit 78', async () => {
+    const e = setup({ concurrency: 1 });
+    writeFileSync(e.conf, readFileSync(e.conf, 'utf8').replace('export default defineConfig(', 'export const config = defineConfig('));
+    const check = cli(e, ['check', '-c', e.conf]);
+    expect((await check.waitForExit()).code).toBe(78);
+    expect(oneLine(check.output)).toMatch(/^resque-starter: config error: .*conf\.ts:\d+:1: no default export: the config file exports `config` but not `default`; end it with `export default defineConfig\(\{ \.\.\. \}\)`$/);
+  });
+
+  it('`jobTimeout: 30_000` is a warning naming 8.3 hours, exit 0, the summary last', async () => {
+    const e = setup({ concurrency: 1, extra: 'jobTimeout: 30_000,' });
+    const check = cli(e, ['check', '-c', e.conf]);
+    expect((await check.waitForExit()).code).toBe(0);
+    const lines = check.output.trim().split('\n');
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toMatch(/^resque-starter: warning: .*conf\.ts:\d+:3: `jobTimeout: 30000` is 8\.3 hours: durations are in seconds, not milliseconds; did you mean `jobTimeout: 30`\?$/);
+    expect(lines[1]).toMatch(/conf\.ts: ok \(1 worker\(s\)/);
+  });
+
+  it('--types: a misspelled field is a type error at its line with TypeScript\'s suggestion; a clean config passes', async () => {
+    const e = setup({ concurrency: 1, extra: 'stopTimout: 5,' });
+    const check = cli(e, ['check', '--types', '-c', e.conf]);
+    expect((await check.waitForExit({ timeoutMs: slow(60_000) })).code).toBe(78);
+    expect(check.output).toMatch(/^resque-starter: config error: .*conf\.ts:\d+:3: Unknown config field `stopTimout`; did you mean `stopTimeout`\?$/m);
+    expect(check.output).toMatch(/^resque-starter: type error: .*conf\.ts:\d+:3: Object literal may only specify known properties, but 'stopTimout' does not exist in type .*Did you mean to write 'stopTimeout'\? \(TS2561\)$/m);
+    e.writeConf({ concurrency: 1 });
+    const ok = cli(e, ['check', '--types', '--redis', '-c', e.conf]);
+    expect((await ok.waitForExit({ timeoutMs: slow(60_000) })).code).toBe(0);
+    expect(ok.output).toMatch(/^Redis at redis:\/\/127\.0\.0\.1:\d+: version \d+\.\d+\.\d+ \(standalone\); the \d+ commands the workers need exist and are permitted: /m);
+    expect(ok.output).toMatch(/conf\.ts: ok \(1 worker\(s\), .*; types check \(TypeScript \d+\.\d+\.\d+\); Redis at .* answers and permits what the workers need\)$/m);
   });
 });
 
