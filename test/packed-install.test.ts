@@ -49,6 +49,7 @@ describe('packed install', { timeout: slow(120_000) }, () => {
       expect(p.files, p.name).toContain('LICENSE');
       expect(p.files.filter((f) => !/^(dist\/|bin\/|src\/lua\/|(README\.md|LICENSE|SIGNALS\.md|package\.json)$)/.test(f)), p.name).toEqual([]);
       expect(staleDistFiles(p), `${p.name}: dist files without a source`).toEqual([]);
+      expect(p.files.filter((f) => f.endsWith('.map')), `${p.name}: source maps point at src/, which is not shipped`).toEqual([]);
       const manifest = JSON.parse(readFileSync(join(p.dir, 'package.json'), 'utf8')) as { private?: boolean; bin?: Record<string, string> };
       expect(manifest.private, `${p.name} must be publishable`).toBeUndefined();
       for (const bin of Object.values(manifest.bin ?? {})) expect(p.files, `${p.name} bin`).toContain(bin.replace(/^\.\//, ''));
