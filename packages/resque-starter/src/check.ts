@@ -42,14 +42,39 @@ export async function runCheck(o: CheckOptions): Promise<number> {
   const say = (m: string) => {
     for (const [i, line] of m.split('\n').entries()) o.out(i === 0 ? `resque-starter: ${line}` : line);
   };
-  let code: number = ExitCode.ok;
-  const failed = (c: number) => {
-    if (code === ExitCode.ok) code = c;
-  };
+  const config = await checkConfig(o, say);
+  const types = o.types ? await checkConfigTypes(o, say) : { code: ExitCode.ok, note: 'types are not checked: add --types' };
+  // The first failure decides the exit code: the config's, then the types'.
+  const code = config.code !== ExitCode.ok ? config.code : types.code;
 
-  let config: ResolvedConfig | undefined;
-  let loadMs = 0;
+  let redis = 'Redis not checked: add --redis';
+  if (o.redis && config.resolved) {
+    const where = describeRedis(config.resolved.redis);
+    try {
+      o.out(renderRedisReport(where, await probeRedis(config.resolved)));
+    } catch (err) {
+      if (!(err instanceof StartupError)) throw err;
+      say(err.message);
+      return code === ExitCode.ok ? ExitCode.failure : code;
+    }
+    redis = `Redis at ${where} answers and permits what the workers need`;
+  } else if (o.redis) {
+    say('Redis not checked: the config has errors');
+  }
+
+  if (code !== ExitCode.ok || !config.resolved) return code;
+  const c = config.resolved;
+  o.out(
+    `${c.path}: ok (${c.concurrency} worker(s), queues ${c.queues.join(',')}, ` +
+      `jobs ${Object.keys(c.jobs).join(',') || 'none'}; loaded in ${Math.round(config.loadMs)} ms; ${types.note}; ${redis})`,
+  );
+  return ExitCode.ok;
+}
+
+/** Loads and validates the config: prints every error, then the warnings (not about a field in error). */
+async function checkConfig(o: CheckOptions, say: (m: string) => void): Promise<{ code: number; resolved: ResolvedConfig | undefined; loadMs: number }> {
   let warnings: ConfigWarning[] = [];
+  let loadMs = 0;
   try {
     const imported = await importConfigFile(o.configPath, o.env);
     loadMs = imported.loadMs;
@@ -57,58 +82,33 @@ export async function runCheck(o: CheckOptions): Promise<number> {
     if (imported.raw !== null && typeof imported.raw === 'object' && !Array.isArray(imported.raw)) {
       warnings = configWarnings(imported.raw as Record<string, unknown>, ctx, o.host ?? hostFacts());
     }
-    config = resolveConfig(imported.raw, ctx);
+    const resolved = resolveConfig(imported.raw, ctx);
+    for (const w of warnings) say(`warning: ${w.location}: ${w.message}`);
+    return { code: ExitCode.ok, resolved, loadMs };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     say(`config error: ${err.shortMessage}`);
-    failed(ExitCode.config);
     // A field in error is not warned about as well (`concurrency: 1e9` is an error, not a warning).
     const inError = new Set(err.issues.map((i) => i.field));
-    warnings = warnings.filter((w) => !inError.has(w.field));
+    for (const w of warnings) if (!inError.has(w.field)) say(`warning: ${w.location}: ${w.message}`);
+    return { code: ExitCode.config, resolved: undefined, loadMs };
   }
-  for (const w of warnings) say(`warning: ${w.location}: ${w.message}`);
+}
 
-  let types = 'types are not checked: add --types';
-  if (o.types) {
-    const ts = o.typescript === undefined ? findTypeScript(resolvePath(o.configPath)) : o.typescript;
-    if (!ts) {
-      say(
-        `types not checked: TypeScript is not installed where ${resolvePath(o.configPath)} is (npm install --save-dev typescript); or leave out --types`,
-      );
-      failed(ExitCode.failure);
-    } else {
-      const result = await checkTypes(resolvePath(o.configPath), ts);
-      for (const d of result.diagnostics) {
-        say(`type error: ${d.location ? `${d.location}: ` : ''}${d.message}${d.code ? ` (${d.code})` : ''}`);
-        for (const detail of d.details) o.out(`    ${detail}`);
-      }
-      if (!result.ok) failed(ExitCode.config);
-      types = `types check (TypeScript ${ts.version})`;
-    }
+/** `--types`: prints each compiler error; `note` is the summary's part. */
+async function checkConfigTypes(o: CheckOptions, say: (m: string) => void): Promise<{ code: number; note: string }> {
+  const path = resolvePath(o.configPath);
+  const ts = o.typescript === undefined ? findTypeScript(path) : o.typescript;
+  if (!ts) {
+    say(`types not checked: TypeScript is not installed where ${path} is (npm install --save-dev typescript); or leave out --types`);
+    return { code: ExitCode.failure, note: 'types not checked' };
   }
-
-  let redis = 'Redis not checked: add --redis';
-  if (o.redis && config) {
-    let report: RedisReport;
-    try {
-      report = await probeRedis(config);
-    } catch (err) {
-      if (!(err instanceof StartupError)) throw err;
-      say(err.message);
-      return code === ExitCode.ok ? ExitCode.failure : code;
-    }
-    o.out(renderRedisReport(describeRedis(config.redis), report));
-    redis = `Redis at ${describeRedis(config.redis)} answers and permits what the workers need`;
-  } else if (o.redis) {
-    say('Redis not checked: the config has errors');
+  const result = await checkTypes(path, ts);
+  for (const d of result.diagnostics) {
+    say(`type error: ${d.location ? `${d.location}: ` : ''}${d.message}${d.code ? ` (${d.code})` : ''}`);
+    for (const detail of d.details) o.out(`    ${detail}`);
   }
-
-  if (code !== ExitCode.ok || !config) return code;
-  o.out(
-    `${config.path}: ok (${config.concurrency} worker(s), queues ${config.queues.join(',')}, ` +
-      `jobs ${Object.keys(config.jobs).join(',') || 'none'}; loaded in ${Math.round(loadMs)} ms; ${types}; ${redis})`,
-  );
-  return ExitCode.ok;
+  return { code: result.ok ? ExitCode.ok : ExitCode.config, note: `types check (TypeScript ${ts.version})` };
 }
 
 /** `Redis at …: version 7.2.4 (standalone); the 31 commands the workers need exist and are permitted: DEL, EVAL, …` (sorted). */

@@ -118,7 +118,7 @@ describe('runCheck', () => {
     expect(lines).toEqual([`resque-starter: types not checked: TypeScript is not installed where ${path} is (npm install --save-dev typescript); or leave out --types`]);
   });
 
-  it('--types: the compiler\'s errors at their lines (exit 78), with the config errors; a clean config passes', { timeout: 120_000 }, async () => {
+  it('--types: the compiler\'s errors at their lines (exit 78), with the config errors; a clean config passes', { timeout: 300_000 }, async () => {
     const ts = findTypeScript(join(tmpdir(), 'conf.ts'));
     expect(ts?.version).toMatch(/^\d+\.\d+/);
     const path = conf(
