@@ -191,6 +191,8 @@ export function typeCheckOptions(configPath: string): { compilerOptions: Record<
       allowJs: isJs,
       checkJs: isJs,
       ...(typeRoots.length > 0 ? { typeRoots } : {}),
+      // Named: TypeScript 6 and later no longer include every @types package by default.
+      ...(typeRoots.some((root) => existsSync(join(root, 'node'))) ? { types: ['node'] } : {}),
       ...(Object.keys(paths).length > 0 ? { paths } : {}),
     },
     files: [configPath],

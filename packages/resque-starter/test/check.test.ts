@@ -170,7 +170,7 @@ describe('typeCheckOptions', () => {
     const path = join(tmpdir(), 'nowhere', 'conf.ts');
     const o = typeCheckOptions(path);
     expect(o.files).toEqual([path]);
-    expect(o.compilerOptions).toMatchObject({ noEmit: true, strict: true, module: 'esnext', moduleResolution: 'bundler', allowImportingTsExtensions: true, skipLibCheck: true });
+    expect(o.compilerOptions).toMatchObject({ noEmit: true, strict: true, module: 'esnext', moduleResolution: 'bundler', allowImportingTsExtensions: true, skipLibCheck: true, types: ['node'] });
     expect(Object.keys(o.compilerOptions.paths as object)).toEqual(['@baton/resque-starter', 'resque-starter', '@baton/resque']);
   });
 });
