@@ -25,6 +25,8 @@ export const OPTION_KINDS = {
   'auto-restart-interval': 'string',
   restart: 'boolean',
   'restart-timeout': 'string',
+  'ready-notify': 'boolean',
+  'ready-timeout': 'string',
   stop: 'boolean',
   help: 'boolean',
   version: 'boolean',

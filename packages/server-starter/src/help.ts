@@ -1,7 +1,6 @@
 import { OPTION_KINDS, type OptionName } from './argv.js';
 
-// Indexed by string too: --ready-notify/--ready-timeout are described before argv.ts lists them.
-const DESCRIPTIONS: Record<OptionName, [arg: string, text: string]> & Record<string, [arg: string, text: string]> = {
+const DESCRIPTIONS: Record<OptionName, [arg: string, text: string]> = {
   port: ['SPEC', 'TCP socket to bind and pass on (repeatable): 8080 (0.0.0.0), 127.0.0.1:8080, [::1]:8080, u5353 for UDP, SPEC=FD to pin its fd in the workers'],
   path: ['PATH', 'unix socket to bind (repeatable; an existing socket file is replaced, the file is removed on exit)'],
   backlog: ['N', 'listen backlog (default 4096, SOMAXCONN)'],

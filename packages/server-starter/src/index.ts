@@ -13,6 +13,6 @@ export {
   type StatusLine,
 } from './protocol.js';
 export { reduce, initialState, statusLines, retryDelayMs, type SupervisorState, type SupervisorEvent, type Effect } from './state.js';
-export { inheritedSockets, isSupervised, listen, gracefulClose, closeOnSignal, type InheritedSocket, type ListenOptions } from './listen.js';
+export { inheritedSockets, isSupervised, listen, gracefulClose, closeOnSignal, notifyReady, type InheritedSocket, type ListenOptions } from './listen.js';
 export { restartServer, stopServer } from './control.js';
 export { UsageError, ListenError, ControlError } from './errors.js';

@@ -81,9 +81,6 @@ export function resolveOptions(
   const dup = fds.find((fd, i) => fds.indexOf(fd) !== i);
   if (dup !== undefined) throw new UsageError(`file descriptor ${dup} is given to more than one --port/--path`);
 
-  // --ready-notify/--ready-timeout are read by name so that they work as soon as argv.ts knows them.
-  const loose = raw as Record<string, string | boolean | string[] | undefined>;
-  const ready = { notify: loose['ready-notify'] as boolean | undefined, timeout: loose['ready-timeout'] as string | undefined };
   const autoEnabled = raw['enable-auto-restart'] ?? isTruthy(env.ENABLE_AUTO_RESTART);
   const killOldDefault = autoEnabled ? 5 : 0;
   const exportedEnv: Record<string, string> = {};
@@ -114,8 +111,8 @@ export function resolveOptions(
       enabled: autoEnabled,
       intervalMs: seconds(raw['auto-restart-interval'] ?? env.AUTO_RESTART_INTERVAL, '--auto-restart-interval', 360),
     },
-    readyNotify: ready.notify ?? isTruthy(env.START_SERVER_READY_NOTIFY),
-    readyTimeoutMs: seconds(ready.timeout ?? env.START_SERVER_READY_TIMEOUT, '--ready-timeout', 0),
+    readyNotify: raw['ready-notify'] ?? isTruthy(env.START_SERVER_READY_NOTIFY),
+    readyTimeoutMs: seconds(raw['ready-timeout'] ?? env.START_SERVER_READY_TIMEOUT, '--ready-timeout', 0),
     restartTimeoutMs: seconds(raw['restart-timeout'], '--restart-timeout', 300),
     command,
     exportedEnv,

@@ -26,11 +26,10 @@ describe('resolveOptions', () => {
     expect(o.listen.map((l) => l.key)).toEqual(['8080']);
   });
 
-  it('the readiness gate is off by default; START_SERVER_READY_NOTIFY/_TIMEOUT (and --ready-notify/--ready-timeout once argv knows them) turn it on', () => {
+  it('the readiness gate is off by default; --ready-notify/--ready-timeout or their env twins START_SERVER_READY_NOTIFY/_TIMEOUT turn it on', () => {
     expect(resolve(['--', 'x'])).toMatchObject({ readyNotify: false, readyTimeoutMs: 0 });
     expect(resolve(['--', 'x'], { START_SERVER_READY_NOTIFY: '1', START_SERVER_READY_TIMEOUT: '2.5' })).toMatchObject({ readyNotify: true, readyTimeoutMs: 2500 });
-    const raw = { ...parseArgv(['--', 'x']).options, 'ready-notify': true, 'ready-timeout': '7' } as Parameters<typeof resolveOptions>[0];
-    expect(resolveOptions(raw, ['x'], {})).toMatchObject({ readyNotify: true, readyTimeoutMs: 7000 });
+    expect(resolve(['--ready-notify', '--ready-timeout=7', '--', 'x'])).toMatchObject({ readyNotify: true, readyTimeoutMs: 7000 });
     expect(() => resolve(['--', 'x'], { START_SERVER_READY_TIMEOUT: 'soon' })).toThrow('Expected the `--ready-timeout` option to be a non-negative number of seconds, got `soon`');
   });
 
