@@ -2,6 +2,7 @@ import { chmodSync, existsSync, readFileSync, renameSync, writeFileSync } from '
 import { describe, expect, it } from 'vitest';
 import { BIN, spawnNode } from './helpers/spawn.js';
 import { pidAlive, pollUntil, waitForPidExit } from './helpers/wait.js';
+import { assertNoUnexpectedAlarms } from './helpers/log-audit.js';
 import { doneIds, enqueueRecords, liveWorkers, RsEnv, rsSuite, type ConfOptions } from './fixtures/rs-harness.js';
 
 const suite = rsSuite();
@@ -13,10 +14,8 @@ const readyWorkers = (e: RsEnv, n: number) =>
     return ready.length === n && s!.workers.length === n ? s : undefined;
   }, { what: `${n} ready workers in the status file`, timeoutMs: 15_000 });
 /** Asserts the output has no error lines other than the expected ones (unicorn's check_stderr). */
-const noUnexpectedErrors = (output: string, allowed: RegExp[] = []) => {
-  const bad = output.split('\n').filter((l) => /\[error\]|SIGKILL|Unhandled|TypeError/.test(l) && !allowed.some((re) => re.test(l)));
-  expect(bad).toEqual([]);
-};
+const noUnexpectedErrors = (output: string, allowed: RegExp[] = []) =>
+  assertNoUnexpectedAlarms([{ label: 'resque-starter', output }], allowed.map((pattern) => ({ pattern, why: 'expected by the test' })));
 
 describe('resque-starter master', () => {
   it('starts workers with stable slots, titles and a status file; TTIN/TTOU/scale change the count', async () => {

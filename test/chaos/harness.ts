@@ -9,6 +9,7 @@ import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { startRedis, type RedisOptions, type TestRedis } from '../helpers/redis.js';
 import { slow, slowness } from '../helpers/slowness.js';
 import { BIN, ROOT, spawnNode, spawnTracked, type Spawned } from '../helpers/spawn.js';
+import { assertNoUnexpectedAlarms, type ExpectedAlarm } from '../helpers/log-audit.js';
 import { pidAlive, pollUntil } from '../helpers/wait.js';
 import { resqueModuleEnv, type StatusFile } from '../fixtures/rs-harness.js';
 
@@ -104,6 +105,19 @@ export class ChaosEnv {
   readonly runtimeDir = join(this.dir, 'run');
   /** Every chain started in this env; `stopAll` stops them. */
   private readonly chains: Spawned[] = [];
+  /** The [error]/SIGKILL lines this scenario causes on purpose (everything else fails it). */
+  private readonly alarms: ExpectedAlarm[] = [];
+
+  /** Declares an alarm line the scenario causes on purpose; as narrow as the scenario allows. */
+  expectAlarm(pattern: RegExp, why: string): this {
+    this.alarms.push({ pattern, why });
+    return this;
+  }
+
+  /** unicorn's check_stderr: every chain's output, once stopped, has no alarm the scenario did not declare. */
+  auditLogs(): void {
+    assertNoUnexpectedAlarms(this.chains, this.alarms);
+  }
 
   constructor(
     readonly redis: TestRedis,
@@ -366,11 +380,19 @@ export function chaosSuite(options: RedisOptions = {}): {
   afterAll(async () => {
     await redis?.close();
   });
-  afterEach(async () => {
+  afterEach(async (ctx) => {
+    const failed = ctx.task.result?.state === 'fail';
+    const audits: Error[] = [];
     for (const e of envs.splice(0)) {
       await e.stopAll();
+      try {
+        if (!failed) e.auditLogs();
+      } catch (err) {
+        audits.push(err as Error);
+      }
       e.cleanup();
     }
+    if (audits.length > 0) throw new Error(audits.map((a) => a.message).join('\n'));
   });
   return {
     get redis() {
@@ -391,6 +413,24 @@ export function chaosSuite(options: RedisOptions = {}): {
     },
   };
 }
+
+/**
+ * The alarm lines chaos scenarios cause on purpose; each scenario declares the ones it causes
+ * (`env.expectAlarm(ALARMS.workerKilled, 'why')`), and any other [error]/SIGKILL line fails it.
+ */
+export const ALARMS = {
+  workerKilled: /\[error\] \[resque-starter\] worker\[\d+\] \d+ died (before it was ready )?\(killed by SIGKILL \(Forced termination\)\); its jobs go back to their queues$/,
+  /** start-server on a generation the test killed with -9 (old, current, or still being checked). */
+  generationKilled: (pid: number) =>
+    new RegExp(`\\[(error|info)\\] \\[start-server\\] (old worker ${pid} died, status:9|worker ${pid} died unexpectedly with status:9|new worker ${pid} seems to have failed to start, exit status:9) \\(killed by SIGKILL`),
+  /** start-server on a new generation that gave up with exit `code`, before or after --interval. */
+  generationExit: (code: number) =>
+    new RegExp(`\\[error\\] \\[start-server\\] (worker \\d+ died unexpectedly|new worker \\d+ seems to have failed to start).*\\(exit code ${code}\\)`),
+  rolloutAborted: /\[error\] \[resque-starter\] rolling restart aborted: new worker\[\d+\] failed/,
+  workerCrashedAtStart: (code: number) => new RegExp(`\\[error\\] \\[resque-starter\\] worker\\[\\d+\\] \\d+ died before it was ready \\(exit code ${code}\\)`),
+  workerNotReady: /\[error\] \[resque-starter\] worker\[\d+\] \d+ not ready after \d+s: killing it$/,
+  notReadyKilled: /\[info\] \[resque-starter\] worker\[\d+\] \d+ exited \(not ready in time, kill stop\): killed by SIGKILL/,
+};
 
 /** What every scenario must end with: nothing lost, nothing orphaned, nothing stale, no surprise in `failed`. */
 export function expectClean(res: ChaosResult): void {

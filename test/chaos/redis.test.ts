@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { slow } from '../helpers/slowness.js';
 import { pollUntil } from '../helpers/wait.js';
-import { chaosSuite, rng, SCALE, seedOf, since } from './harness.js';
+import { ALARMS, chaosSuite, rng, SCALE, seedOf, since } from './harness.js';
 
 // Chaos scenario 3 (issue 5): redis-server restarted mid-run, and stopped for several seconds.
 // This suite's redis-server keeps an append-only file with an fsync per write (what a
@@ -17,6 +17,7 @@ describe('chaos: Redis going away', () => {
     const R = rng(seed);
     const C = 3;
     const e = suite.setup('3 redis restart + outage', seed, { concurrency: C, lockTimeout: 5 });
+    e.expectAlarm(ALARMS.workerKilled, 'the test kills one worker with -9 during the second outage');
     const ids = await e.enqueue(suite.r, 900 * SCALE, () => R.int(2, 12));
     const ss = await e.startChain();
     const workers = e.workerPids();

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { BIN, spawnNode, type Spawned } from '../helpers/spawn.js';
 import { slow } from '../helpers/slowness.js';
 import { pollUntil } from '../helpers/wait.js';
-import { alive, type ChaosConf, ChaosEnv, chaosSuite, expectClean, rng, sampleWorkers, SCALE, seedOf, since } from './harness.js';
+import { ALARMS, alive, type ChaosConf, ChaosEnv, chaosSuite, expectClean, rng, sampleWorkers, SCALE, seedOf, since } from './harness.js';
 
 // Chaos scenarios 2, 4 and 5 (issue 5): processes killed with -9 in the middle of a rolling
 // restart, HUP and mixed signal storms, new generations that cannot start.
@@ -57,6 +57,7 @@ describe('chaos: rolling restarts under fire', () => {
       // Mid-rollout: the first new worker is up and an old one is being retired.
       await ss.waitForLine(/worker\[0\] \d+ ready in \d+ ms; sent TTOU to old master/, { ...mark, timeoutMs: slow(20_000) });
       const victimPid = victim === 'old master' ? oldMaster : victim === 'new master' ? newMaster : ss.pid;
+      if (victim !== 'start-server') e.expectAlarm(ALARMS.generationKilled(victimPid), `the test kills the ${victim} with -9`);
       process.kill(victimPid, 'SIGKILL');
       const killedAt = Date.now();
       let recoveryMs: number;
@@ -88,6 +89,7 @@ describe('chaos: rolling restarts under fire', () => {
     const R = rng(seed);
     const C = 3;
     const e = setup('2d kill -9 workers mid-rollout', seed, { concurrency: C });
+    e.expectAlarm(ALARMS.workerKilled, 'the test kills workers of both generations with -9');
     const ids = await e.enqueue(suite.r, 300 * SCALE, () => R.int(20, 80));
     const ss = await e.startChain();
     const oldMaster = e.masterPid()!;
@@ -180,12 +182,12 @@ describe('chaos: rolling restarts under fire', () => {
     expectClean(res);
   });
 
-  const badGenerations = [
+  const badGenerations: Array<{ name: string; make: (e: ChaosEnv) => void; fix: (e: ChaosEnv, c: ChaosConf) => void; failure: RegExp; alarms: Array<[RegExp, string]> }> = [
     // (A broken config fails before or after start-server's --interval, depending on load: either
     // way the new master exits with the config error and the old generation keeps serving.)
-    { name: 'whose config is broken', make: (e: ChaosEnv) => e.breakConf(), fix: (e: ChaosEnv, c: ChaosConf) => e.writeConf(c), failure: /config error: .*conf\.ts:3:\d+: syntax error/ },
-    { name: 'whose workers crash at start', make: (e: ChaosEnv) => writeFileSync(join(e.dir, 'crash'), ''), fix: (e: ChaosEnv) => rmSync(join(e.dir, 'crash')), failure: /rolling restart aborted: new worker\[0\] failed \(it exited before it was ready/ },
-    { name: 'whose workers hang before ready', make: (e: ChaosEnv) => writeFileSync(join(e.dir, 'hang'), ''), fix: (e: ChaosEnv) => rmSync(join(e.dir, 'hang')), failure: /rolling restart aborted: new worker\[0\] failed \(it was not ready within readyTimeout/ },
+    { name: 'whose config is broken', make: (e: ChaosEnv) => e.breakConf(), fix: (e: ChaosEnv, c: ChaosConf) => e.writeConf(c), failure: /config error: .*conf\.ts:3:\d+: syntax error/, alarms: [[ALARMS.generationExit(78), 'the broken generation exits 78']] },
+    { name: 'whose workers crash at start', make: (e: ChaosEnv) => writeFileSync(join(e.dir, 'crash'), ''), fix: (e: ChaosEnv) => rmSync(join(e.dir, 'crash')), failure: /rolling restart aborted: new worker\[0\] failed \(it exited before it was ready/, alarms: [[ALARMS.workerCrashedAtStart(3), 'its workers exit 3 at start'], [ALARMS.rolloutAborted, 'the rollout stops'], [ALARMS.generationExit(3), 'the new master gives up: exit 3']] },
+    { name: 'whose workers hang before ready', make: (e: ChaosEnv) => writeFileSync(join(e.dir, 'hang'), ''), fix: (e: ChaosEnv) => rmSync(join(e.dir, 'hang')), failure: /rolling restart aborted: new worker\[0\] failed \(it was not ready within readyTimeout/, alarms: [[ALARMS.workerNotReady, 'its workers hang'], [ALARMS.notReadyKilled, 'the hung worker is killed'], [ALARMS.rolloutAborted, 'the rollout stops'], [ALARMS.generationExit(3), 'the new master gives up: exit 3']] },
   ];
   for (const [i, bad] of badGenerations.entries()) {
     it(`5${'abc'[i]}. a new generation ${bad.name}: the old one keeps serving; fixed, the next HUP rolls`, { timeout: slow(90_000 * SCALE) }, async () => {
@@ -193,6 +195,7 @@ describe('chaos: rolling restarts under fire', () => {
       const R = rng(seed);
       const C = 3;
       const e = setup(`5${'abc'[i]} new generation ${bad.name}`, seed, { concurrency: C });
+      for (const [pattern, why] of bad.alarms) e.expectAlarm(pattern, why);
       // Worker-only trouble, switched by files in the env's directory (the master loads the same
       // config and must not see it).
       const conf: ChaosConf = {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { slow } from '../helpers/slowness.js';
 import { pollUntil } from '../helpers/wait.js';
-import { chaosSuite, expectClean, rng, SCALE, seedOf, since } from './harness.js';
+import { ALARMS, chaosSuite, expectClean, rng, SCALE, seedOf, since } from './harness.js';
 
 // Chaos scenarios 1, 6 and 8 (issues 5 and 10): workers killed with -9 at random, poison payloads,
 // a worker frozen past its owner lock. Each has a fixed seed; CHAOS_SCALE makes it longer.
@@ -16,6 +16,7 @@ describe('chaos: workers', () => {
     const R = rng(seed);
     const C = 4;
     const e = setup('1 kill -9 workers', seed, { concurrency: C });
+    e.expectAlarm(ALARMS.workerKilled, 'the test kills workers with -9');
     const ids = await e.enqueue(suite.r, 2500 * SCALE, () => R.int(0, 6));
     const ss = await e.startChain();
 
@@ -58,6 +59,7 @@ describe('chaos: workers', () => {
     const R = rng(seed);
     const C = 3;
     const e = setup('1d kill -9 prefetching workers', seed, { concurrency: C });
+    e.expectAlarm(ALARMS.workerKilled, 'the test kills workers with -9');
     // ms 0: the jobs average well under 1 ms, so each worker reserves batches of up to 16.
     const ids = await e.enqueue(suite.r, 12_000 * SCALE, () => 0);
     const ss = await e.startChain();
@@ -89,6 +91,7 @@ describe('chaos: workers', () => {
     const R = rng(seed);
     const C = 2;
     const e = setup('1b kill -9 multi-slot workers', seed, { concurrency: C, extra: 'jobConcurrency: 3,' });
+    e.expectAlarm(ALARMS.workerKilled, 'the test kills workers with -9');
     const ids = await e.enqueue(suite.r, 1500 * SCALE, () => R.int(5, 25));
     const ss = await e.startChain();
     let kills = 0;
@@ -137,6 +140,7 @@ describe('chaos: workers', () => {
     const seed = seedOf(6);
     const R = rng(seed);
     const e = setup('6 poison payloads', seed, { concurrency: 3, extra: 'maxRecoveries: 2,' });
+    e.expectAlarm(ALARMS.workerKilled, 'the Kill jobs kill their own worker');
     const good = Array.from({ length: 300 * SCALE }, (_, i) => `g${i}`);
     const poison = [
       'not json{',
