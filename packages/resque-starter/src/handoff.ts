@@ -105,7 +105,11 @@ export class PredecessorTracker {
     private readonly opts: { env: Readonly<Record<string, string | undefined>>; generation: number | undefined; pollMs?: number },
   ) {}
 
-  /** Links to (or starts counting) each predecessor; resolves with their initial counts. */
+  /**
+   * Links to (or starts counting) each predecessor; resolves with their initial counts and, from
+   * a linked one, the count it was asked for and its config's concurrency (a runtime `scale`
+   * the reducer may keep: state/successor.ts `startingCount`).
+   */
   async attach(found: Array<{ pid: number; generation: number | undefined }>): Promise<Predecessor[]> {
     const out: Predecessor[] = [];
     for (const p of found) {
