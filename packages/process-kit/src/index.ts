@@ -35,3 +35,4 @@ export { createNodeHost, signalAndWake, type ProcessHost, type ChildSpec, type C
 export { createFakeHost, type FakeHost, type FakeSpawn, type FakeChild, type SentSignal } from './fake-host.js';
 export { formatStatusFile, parseStatusFile, type StatusLine } from './server-starter-status.js';
 export { createSdNotify, watchdogUsec, monotonicUsec, formatNotify, parseNotify, withoutSystemdEnv, SYSTEMD_ENV, type SdNotify, type SdNotifyOptions, type NotifyFields } from './sd-notify.js';
+export { closest, editDistance } from './suggest.js';

@@ -1,6 +1,6 @@
 import { MAX_CONCURRENCY } from './config.js';
 import { UsageError } from './errors.js';
-import { editDistance } from './suggest.js';
+import { editDistance } from '@baton/process-kit';
 
 export type CliCommand = 'run' | 'check' | 'status' | 'scale' | 'reload' | 'reopen-logs' | 'stop' | 'help' | 'version';
 

@@ -1,9 +1,8 @@
-import { checkFileMode, FILE_MODES } from '@baton/process-kit';
+import { checkFileMode, closest, FILE_MODES } from '@baton/process-kit';
 import type { JobContext, WorkerHooks } from '@baton/resque';
 import type { RedisOptions } from 'ioredis';
 import { describe, describeNumber, FieldReader, type ResolveContext } from './config-fields.js';
 import { ConfigError } from './errors.js';
-import { closest } from './suggest.js';
 
 /**
  * A job handler: called with the payload's args spread, like Ruby's `perform(*args)`, with the

@@ -7,7 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { findTypeScript, parseDiagnostics, renderRedisReport, runCheck, typeCheckOptions, type CheckOptions } from '../src/check.js';
 import { configWarnings, describeSeconds } from '../src/config-warnings.js';
 import { parseHello, parseInfoServer } from '../src/redis-check.js';
-import { closest, editDistance } from '../src/suggest.js';
+import { closest, editDistance } from '@baton/process-kit';
 
 const dirs: string[] = [];
 afterAll(() => {
