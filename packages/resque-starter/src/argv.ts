@@ -121,63 +121,70 @@ export function parseArgv(argv: readonly string[]): CliArgs {
     const commands: readonly string[] = spec.commands;
     if (!commands.includes(out.command)) throw misplacedOption(flag, key, out.command);
     if (spec.value === undefined && inline !== undefined) throw new UsageError(`Option \`${flag}\` takes no value, got \`${inline}\``);
-    switch (key) {
-      case 'config':
-        out.config = value(flag, inline);
-        break;
-      case 'dir':
-        out.dir = value(flag, inline);
-        break;
-      case 'pid': {
-        const v = value(flag, inline);
-        const n = Number(v);
-        if (!/^\d+$/.test(v) || n <= 1) throw new UsageError(`Expected \`--pid\` to be a process id, got \`${v}\``);
-        out.pid = n;
-        break;
-      }
-      case 'pidFile':
-        out.pidFile = value(flag, inline);
-        break;
-      case 'timeout': {
-        const v = value(flag, inline);
-        const n = Number(v);
-        if (!/^\d+(\.\d+)?$|^\.\d+$/.test(v) || !(n > 0) || n > MAX_STOP_TIMEOUT_SECONDS) {
-          throw new UsageError(`Expected \`--timeout\` to be a number of seconds greater than 0 and at most ${MAX_STOP_TIMEOUT_SECONDS}, got \`${v}\``);
-        }
-        out.timeoutSeconds = n;
-        break;
-      }
-      case 'text':
-        out.text = true;
-        break;
-      case 'json':
-        out.text = false;
-        break;
-      case 'redis':
-        out.redis = true;
-        break;
-      case 'types':
-        out.types = true;
-        break;
-      case 'daemonize':
-        out.daemonize = true;
-        break;
-    }
+    setOption(out, key, () => value(flag, inline));
   }
-  if (out.command === 'scale') {
-    const v = positionals.shift();
-    if (v === undefined) throw new UsageError('Expected the number of workers: `resque-starter scale N`');
-    if (!/^\d+$/.test(v)) throw new UsageError(`Expected \`scale\` to get a worker count (an integer ≥ 0), got \`${v}\``);
-    const n = Number(v);
-    if (n > MAX_CONCURRENCY.max) throw new UsageError(`Expected \`scale\` to get a worker count from 0 to ${MAX_CONCURRENCY.max}, got \`${v}\``);
-    out.workers = n;
-  }
+  if (out.command === 'scale') out.workers = scaleCount(positionals.shift());
   if (positionals.length > 0 && out.command !== 'version') {
     const p = positionals[0]!;
     const hint = out.command === 'run' && !explicit ? (COMMANDS.includes(p as CliCommand) ? '; the command goes first' : '; the config file goes after `-c`') : '';
     throw new UsageError(`Unexpected argument \`${p}\`${hint}`);
   }
   return out;
+}
+
+/** Records one option's value (`read` takes it from the argument list). */
+function setOption(out: CliArgs, key: OptionKey, read: () => string): void {
+  switch (key) {
+    case 'config':
+      out.config = read();
+      break;
+    case 'dir':
+      out.dir = read();
+      break;
+    case 'pid': {
+      const v = read();
+      const n = Number(v);
+      if (!/^\d+$/.test(v) || n <= 1) throw new UsageError(`Expected \`--pid\` to be a process id, got \`${v}\``);
+      out.pid = n;
+      break;
+    }
+    case 'pidFile':
+      out.pidFile = read();
+      break;
+    case 'timeout': {
+      const v = read();
+      const n = Number(v);
+      if (!/^\d+(\.\d+)?$|^\.\d+$/.test(v) || !(n > 0) || n > MAX_STOP_TIMEOUT_SECONDS) {
+        throw new UsageError(`Expected \`--timeout\` to be a number of seconds greater than 0 and at most ${MAX_STOP_TIMEOUT_SECONDS}, got \`${v}\``);
+      }
+      out.timeoutSeconds = n;
+      break;
+    }
+    case 'text':
+      out.text = true;
+      break;
+    case 'json':
+      out.text = false;
+      break;
+    case 'redis':
+      out.redis = true;
+      break;
+    case 'types':
+      out.types = true;
+      break;
+    case 'daemonize':
+      out.daemonize = true;
+      break;
+  }
+}
+
+/** `scale N`: a worker count from 0 to the largest concurrency. */
+function scaleCount(v: string | undefined): number {
+  if (v === undefined) throw new UsageError('Expected the number of workers: `resque-starter scale N`');
+  if (!/^\d+$/.test(v)) throw new UsageError(`Expected \`scale\` to get a worker count (an integer ≥ 0), got \`${v}\``);
+  const n = Number(v);
+  if (n > MAX_CONCURRENCY.max) throw new UsageError(`Expected \`scale\` to get a worker count from 0 to ${MAX_CONCURRENCY.max}, got \`${v}\``);
+  return n;
 }
 
 /**
