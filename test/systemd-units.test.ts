@@ -7,6 +7,9 @@ import { freePort } from './helpers/ports.js';
 import { slow } from './helpers/slowness.js';
 import { get } from 'node:http';
 import { BIN, ROOT, spawnTracked, type Spawned } from './helpers/spawn.js';
+import { notifySocket, type NotifySocket } from './helpers/notify-socket.js';
+
+const fieldsOf = (sd: NotifySocket) => sd.messages().map((m) => m.fields);
 import { pollUntil } from './helpers/wait.js';
 
 // The unit files of examples/systemd, run as far as a machine without systemd as PID 1 allows:
@@ -16,7 +19,6 @@ import { pollUntil } from './helpers/wait.js';
 // `kill -HUP $MAINPID`; the stop is the TERM that KillMode=mixed sends to the main process only.
 
 const UNITS = `${ROOT}examples/systemd/`;
-const READER = `${ROOT}test/fixtures/systemd-notify-reader.py`;
 
 function missing(cmd: string): string | undefined {
   return spawnSync(cmd, ['--version'], { stdio: 'ignore' }).error ? `${cmd} is not installed (Debian package ${cmd === 'python3' ? 'python3' : 'systemd'})` : undefined;
@@ -66,33 +68,22 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-async function notifySocket(): Promise<{ path: string; reader: Spawned; fields: () => Array<Record<string, string>> }> {
-  const path = join(dir, 'notify.sock');
-  const reader = spawnTracked('python3', [READER, path], { label: 'notify-socket reader' });
-  await reader.waitForLine(/^listening$/m, { timeoutMs: slow(5000) });
-  const fields = () =>
-    reader.output
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => (JSON.parse(l) as { fields: Record<string, string> }).fields);
-  return { path, reader, fields };
-}
 
 /** READY=1, then `systemctl reload` (HUP): RELOADING=1 and READY=1 for generation 2, then `systemctl stop`: STOPPING=1, exit 0. */
-async function lifecycle(ss: Spawned, sd: Awaited<ReturnType<typeof notifySocket>>, port: number): Promise<void> {
-  await pollUntil(() => sd.fields().some((f) => f.READY === '1'), { what: 'READY=1', timeoutMs: slow(15_000) });
+async function lifecycle(ss: Spawned, sd: NotifySocket, port: number): Promise<void> {
+  await pollUntil(() => fieldsOf(sd).some((f) => f.READY === '1'), { what: 'READY=1', timeoutMs: slow(15_000) });
   expect(await httpGet(port, slow(5000))).toMatch(/generation 1/);
   ss.kill('SIGHUP');
-  await pollUntil(() => sd.fields().filter((f) => f.READY === '1').length === 2, { what: 'READY=1 after the reload', timeoutMs: slow(15_000) });
-  const reloading = sd.fields().findIndex((f) => f.RELOADING === '1');
+  await pollUntil(() => fieldsOf(sd).filter((f) => f.READY === '1').length === 2, { what: 'READY=1 after the reload', timeoutMs: slow(15_000) });
+  const reloading = fieldsOf(sd).findIndex((f) => f.RELOADING === '1');
   expect(reloading).toBeGreaterThan(0);
-  expect(sd.fields()[reloading]!.MONOTONIC_USEC).toMatch(/^\d+$/);
+  expect(fieldsOf(sd)[reloading]!.MONOTONIC_USEC).toMatch(/^\d+$/);
   await ss.waitForLine(/worker \d+ \(generation 2\) reported READY=1/);
   expect(await httpGet(port, slow(5000))).toMatch(/generation [12]/);
-  await pollUntil(() => sd.fields().some((f) => f.WATCHDOG === '1'), { what: 'WATCHDOG=1', timeoutMs: slow(10_000) });
+  await pollUntil(() => fieldsOf(sd).some((f) => f.WATCHDOG === '1'), { what: 'WATCHDOG=1', timeoutMs: slow(10_000) });
   ss.kill('SIGTERM');
   expect(await ss.waitForExit({ timeoutMs: slow(15_000) })).toEqual({ code: 0, signal: null });
-  await pollUntil(() => sd.fields().some((f) => f.STOPPING === '1'), { what: 'STOPPING=1' });
+  await pollUntil(() => fieldsOf(sd).some((f) => f.STOPPING === '1'), { what: 'STOPPING=1' });
   sd.reader.kill('SIGTERM');
 }
 
@@ -103,7 +94,7 @@ describe.skipIf(skipWhy !== undefined)('examples/systemd unit files, run', () =>
     expect(unit.get('NotifyAccess')).toEqual(['all']);
     expect(unit.get('KillMode')).toEqual(['mixed']);
     const port = await freePort();
-    const sd = await notifySocket();
+    const sd = await notifySocket(dir);
     const [cmd, ...args] = execStart(unit, port);
     const ss = spawnTracked(cmd!, args, {
       cwd: UNITS,
@@ -117,7 +108,7 @@ describe.skipIf(skipWhy !== undefined)('examples/systemd unit files, run', () =>
     const socket = readUnit('web-activated.socket');
     const unit = readUnit('web-activated.service');
     const port = await freePort();
-    const sd = await notifySocket();
+    const sd = await notifySocket(dir);
     const listen = socket.get('ListenStream')![0]!.replace('127.0.0.1:8080', `127.0.0.1:${port}`);
     const env = { ...unitEnv(unit), NOTIFY_SOCKET: sd.path, WATCHDOG_USEC: '1000000' };
     const ss = spawnTracked(

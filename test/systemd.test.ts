@@ -6,14 +6,14 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from './helpers/ports.js';
 import { slow } from './helpers/slowness.js';
 import { ask, ECHO, parseReply } from './helpers/start-server.js';
-import { BIN, ROOT, spawnTracked, type Spawned } from './helpers/spawn.js';
+import { BIN, spawnTracked } from './helpers/spawn.js';
+import { notifySocket, type Notification } from './helpers/notify-socket.js';
 import { pollUntil } from './helpers/wait.js';
 
 // start-server under a real notify socket (a unix datagram socket read by a small python3
 // process, since Node cannot read one) and Debian's systemd-socket-activate, which execs
 // start-server with the listening socket on fd 3 and LISTEN_FDS/LISTEN_PID set.
 
-const READER = `${ROOT}test/fixtures/systemd-notify-reader.py`;
 
 /** Why a tool is missing here, or undefined when it runs ('.ci/run' installs Debian's `systemd` and `python3`). */
 function missing(cmd: string, args: string[]): string | undefined {
@@ -31,23 +31,6 @@ afterEach(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-interface Notification {
-  pid: number;
-  fields: Record<string, string>;
-}
-
-/** The notify socket: every datagram received so far, in order. */
-async function notifySocket(): Promise<{ path: string; reader: Spawned; messages: () => Notification[] }> {
-  const path = join(dir, 'notify.sock');
-  const reader = spawnTracked('python3', [READER, path], { label: 'notify-socket reader' });
-  await reader.waitForLine(/^listening$/m, { timeoutMs: slow(5000) });
-  const messages = () =>
-    reader.output
-      .split('\n')
-      .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as Notification);
-  return { path, reader, messages };
-}
 
 /** Index of the first message after `from` that has `key=value`, or -1. */
 const indexOf = (ms: Notification[], key: string, value: string, from = 0) => ms.findIndex((m, i) => i >= from && m.fields[key] === value);
@@ -55,7 +38,7 @@ const indexOf = (ms: Notification[], key: string, value: string, from = 0) => ms
 describe.skipIf(skipWhy !== undefined)('start-server under systemd', () => {
   it('socket activation + notify socket: READY=1, HUP with RELOADING=1 then READY=1 and no refused connection, STOPPING=1', async () => {
     const port = await freePort();
-    const sd = await notifySocket();
+    const sd = await notifySocket(dir);
     const ss = spawnTracked(
       'systemd-socket-activate',
       ['-E', 'NOTIFY_SOCKET', '-E', 'BATON_LOG_LEVEL', '-l', `127.0.0.1:${port}`, process.execPath, BIN.startServer, `--interval=${slow(300) / 1000}`, '--', 'node', ECHO],
@@ -115,7 +98,7 @@ describe.skipIf(skipWhy !== undefined)('start-server under systemd', () => {
 
   it('WATCHDOG=1 every WATCHDOG_USEC/2, and the generation sees none of NOTIFY_SOCKET, WATCHDOG_* or LISTEN_*', async () => {
     const port = await freePort();
-    const sd = await notifySocket();
+    const sd = await notifySocket(dir);
     const envOut = join(dir, 'env.json');
     const ss = spawnTracked(
       'systemd-socket-activate',
