@@ -20,3 +20,7 @@ export { resolveQueues, isDynamic, fnmatch } from './queues.js';
 export { formatRunAt, formatStarted, formatHeartbeat, formatFailedAt } from './time.js';
 export { createRedis, redactRedis, type RedisInput } from './connection.js';
 export { DataStore } from './data-store.js';
+export { Scheduler, type SchedulerOptions, type SchedulerEvents } from './scheduler.js';
+export { resolveSchedule, parsePeriod, ScheduleError, type ScheduleEntry, type ScheduleInput, type ResolvedEntry } from './schedule.js';
+export { encodeDelayed, decodeDelayed, type DelayedJob } from './delayed.js';
+export { DelayedStore, type Moved } from './delayed-store.js';
