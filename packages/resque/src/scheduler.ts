@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { createRedis, type RedisInput } from './connection.js';
+import { assertClusterNamespace, createRedis, isClusterInput, validateRedisInput, type RedisInput } from './connect-options.js';
 import { DelayedStore } from './delayed-store.js';
 import { encodeJob } from './payload.js';
 import { resolveSchedule, type ResolvedEntry, type ScheduleInput } from './schedule.js';
@@ -74,6 +74,8 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.#batch = o.batch ?? 1000;
     this.#log = o.logger ?? silent;
     this.#entries = resolveSchedule(o.schedule);
+    validateRedisInput(o.redis);
+    if (isClusterInput(o.redis)) assertClusterNamespace(o.namespace ?? 'resque');
     this.token = `${o.name ?? `${hostname()}:${process.pid}`}:${randomBytes(6).toString('hex')}`;
     this.#redis = createRedis(o.redis, 'baton-resque:scheduler');
     this.#sub = createRedis(o.redis, 'baton-resque:scheduler-sub');

@@ -19,6 +19,7 @@ const SCRIPTS = {
   removeDelayed: 'remove-delayed-1',
   lock: 'lock-1',
   tick: 'tick-3',
+  push: 'push-2',
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 
