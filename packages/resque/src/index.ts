@@ -40,3 +40,4 @@ export { Scheduler, type SchedulerOptions, type SchedulerEvents } from './schedu
 export { resolveSchedule, parsePeriod, nextTicks, ScheduleError, type ScheduleIssue, type ScheduleEntry, type ScheduleInput, type ResolvedEntry } from './schedule.js';
 export { encodeDelayed, decodeDelayed, type DelayedJob } from './delayed.js';
 export { DelayedStore, type Moved } from './delayed-store.js';
+export { backoffMs, retryDelayMs, shouldRetry, retryStateOf, type RetryOptions, type JobDefinition, type RetryState } from './retry.js';
