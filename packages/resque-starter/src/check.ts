@@ -9,6 +9,7 @@ import { configWarnings, type ConfigWarning, type HostFacts } from './config-war
 import { ConfigError, ExitCode, StartupError } from './errors.js';
 import { importConfigFile } from './load-config.js';
 import { probeRedis, type RedisReport } from './redis-check.js';
+import { renderTopology, topologyWarnings } from './redis-topology.js';
 
 export interface CheckOptions {
   /** The config file, as given (`-c`). */
@@ -51,7 +52,10 @@ export async function runCheck(o: CheckOptions): Promise<number> {
   if (o.redis && config.resolved) {
     const where = describeRedis(config.resolved.redis);
     try {
-      o.out(renderRedisReport(where, await probeRedis(config.resolved)));
+      const report = await probeRedis(config.resolved);
+      o.out(renderRedisReport(where, report));
+      o.out(renderTopology(where, report.topology));
+      for (const w of topologyWarnings(config.resolved, report.topology)) say(`warning: ${w}`);
     } catch (err) {
       if (!(err instanceof StartupError)) throw err;
       say(err.message);

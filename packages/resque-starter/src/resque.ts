@@ -1,4 +1,5 @@
 import type { InFlightJob, Queue, Worker } from '@baton/resque';
+import type { WatchedClient } from './master/redis-link.js';
 
 // The slice of `@baton/resque` this package uses, taken from the library's own types (so it
 // cannot drift from them). The module is loaded lazily so the master can validate a config
@@ -16,10 +17,12 @@ export type ResqueWorker = Pick<
 /** What the master uses: job recovery, jobTimeout failures, lease holding. */
 export type ResqueQueue = Pick<Queue, 'recoverWorker' | 'failInflight' | 'holdLocks' | 'close'>;
 
-/** The module's two constructors, as `import('@baton/resque')` gives them. */
+/** The module's two constructors and its connection factory, as `import('@baton/resque')` gives them. */
 export interface ResqueModule {
   Queue: new (...args: ConstructorParameters<typeof Queue>) => ResqueQueue;
   Worker: new (...args: ConstructorParameters<typeof Worker>) => ResqueWorker;
+  /** Opens a connection as the library's own (reconnects, on READONLY too); absent in stand-ins. */
+  createRedis?: (input: ResqueRedisInput | undefined, name: string) => WatchedClient;
 }
 
 let loaded: Promise<ResqueModule> | undefined;
@@ -37,3 +40,6 @@ export function loadResque(): Promise<ResqueModule> {
 type RealModule = typeof import('@baton/resque');
 const conforms = (m: RealModule): ResqueModule => m;
 void conforms;
+
+/** TEMPORARY until @baton/resque takes Cluster specs: the library's `redis` input type. */
+export type ResqueRedisInput = import('@baton/resque').RedisInput;
