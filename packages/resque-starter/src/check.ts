@@ -4,7 +4,8 @@ import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { dirname, extname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describeRedis, resolveConfig, type ResolvedConfig } from './config.js';
+import { describeRedis, isClusterConfig, resolveConfig, type ResolvedConfig } from './config.js';
+import { configForGroup, DEFAULT_GROUP, describeGroup, type ResolvedGroup } from './config-groups.js';
 import { configWarnings, type ConfigWarning, type HostFacts } from './config-warnings.js';
 import { ConfigError, ExitCode, StartupError } from './errors.js';
 import { importConfigFile } from './load-config.js';
@@ -50,29 +51,45 @@ export async function runCheck(o: CheckOptions): Promise<number> {
 
   let redis = 'Redis not checked: add --redis';
   if (o.redis && config.resolved) {
-    const where = describeRedis(config.resolved.redis);
-    try {
-      const report = await probeRedis(config.resolved);
-      o.out(renderRedisReport(where, report));
-      o.out(renderTopology(where, report.topology));
-      for (const w of topologyWarnings(config.resolved, report.topology)) say(`warning: ${w}`);
-    } catch (err) {
-      if (!(err instanceof StartupError)) throw err;
-      say(err.message);
-      return code === ExitCode.ok ? ExitCode.failure : code;
+    // Each Redis the groups use, once (each namespace once on a Cluster: its slot is what matters).
+    const servers = new Map<string, { where: string; target: ResolvedConfig }>();
+    for (const g of config.resolved.groups) {
+      const where = describeRedis(g.redis);
+      servers.set(isClusterConfig(g.redis) ? `${where} ${g.namespace}` : where, { where, target: configForGroup(config.resolved, g.name)! });
     }
-    redis = `Redis at ${where} answers and permits what the workers need`;
+    for (const { where, target } of servers.values()) {
+      try {
+        const report = await probeRedis(target);
+        o.out(renderRedisReport(where, report));
+        o.out(renderTopology(where, report.topology));
+        for (const w of topologyWarnings(target, report.topology)) say(`warning: ${w}`);
+      } catch (err) {
+        if (!(err instanceof StartupError)) throw err;
+        say(err.message);
+        return code === ExitCode.ok ? ExitCode.failure : code;
+      }
+    }
+    const wheres = [...new Set([...servers.values()].map((s) => s.where))];
+    redis = `Redis at ${wheres.join(' and ')} answer${wheres.length > 1 ? '' : 's'} and permit${wheres.length > 1 ? '' : 's'} what the workers need`;
   } else if (o.redis) {
     say('Redis not checked: the config has errors');
   }
 
   if (code !== ExitCode.ok || !config.resolved) return code;
   const c = config.resolved;
-  o.out(
-    `${c.path}: ok (${c.concurrency} worker(s), queues ${c.queues.join(',')}, ` +
-      `jobs ${Object.keys(c.jobs).join(',') || 'none'}; loaded in ${Math.round(config.loadMs)} ms; ${types.note}; ${redis})`,
-  );
+  const only = c.groups.length === 1 && c.groups[0]!.name === DEFAULT_GROUP ? c.groups[0] : undefined;
+  const what = only
+    ? `${only.concurrency} worker(s), queues ${only.queues.join(',')}, jobs ${Object.keys(only.jobs).join(',') || 'none'}`
+    : `${c.groups.length} groups, ${c.groups.reduce((n, g) => n + g.concurrency, 0)} worker(s)`;
+  o.out(`${c.path}: ok (${what}; loaded in ${Math.round(config.loadMs)} ms; ${types.note}; ${redis})`);
+  // The resolved groups, one line each: what every group inherited and what it set itself.
+  if (!only) for (const g of c.groups) o.out(`  group ${describeGroup(g)}${sameRedis(g, c) ? '' : `, Redis ${describeRedis(g.redis)}/${g.namespace}`}`);
   return ExitCode.ok;
+}
+
+/** A group whose Redis and namespace are the top level's (not repeated on its line). */
+function sameRedis(g: ResolvedGroup, c: ResolvedConfig): boolean {
+  return g.namespace === c.namespace && describeRedis(g.redis) === describeRedis(c.redis);
 }
 
 /** Loads and validates the config: prints every error, then the warnings (not about a field in error). */

@@ -1,6 +1,7 @@
 import { checkFileMode, closest, FILE_MODES } from '@baton/process-kit';
 import type { JobContext, WorkerHooks } from '@baton/resque';
 import { describe, describeNumber, FieldReader, type ResolveContext } from './config-fields.js';
+import { ARRAY_CONFIG_HINT, resolveGroups, topLevelGroup, type GroupConfig, type ResolvedGroup } from './config-groups.js';
 import {
   clusterNamespaceProblem,
   resolveDurability,
@@ -195,6 +196,22 @@ export interface ResqueStarterConfig<J extends JobHandlers = JobHandlers> {
   /** Crash-loop protection. @default { deaths: 4, window: 60, delay: 1, maxDelay: 60 } */
   crashLoop?: CrashLoopConfig;
   /**
+   * Worker groups by name, each a pool with its own queues, counts, limits and Redis; the
+   * top-level fields are the defaults every group inherits. Without `groups`, the config is one
+   * group named `default`. A reload (HUP, `reload`, restart file) replaces only the groups
+   * whose settings changed, unless `version` changed.
+   * @default undefined (one group, `default`)
+   */
+  groups?: Readonly<Record<string, GroupConfig>>;
+  /**
+   * Your code's version (a release tag, a commit). A reload whose `version` differs replaces
+   * every worker of every group; with the same `version`, only groups whose settings changed
+   * are replaced, and unchanged groups keep their workers. Without `version`, the job modules'
+   * code is compared instead (a hash of the local files the config imports).
+   * @default undefined
+   */
+  version?: string | number;
+  /**
    * For Perl's `start_server`, which does not export its status file path: where that status
    * file is. Our start-server exports `SERVER_STARTER_STATUS_FILE`, which wins when set.
    * @default undefined
@@ -267,6 +284,10 @@ export interface ResolvedConfig {
   serverStarterStatusFile: string | undefined;
   beforeFork: ResqueStarterConfig['beforeFork'];
   afterFork: NonNullable<ResqueStarterConfig['afterFork']>;
+  /** The worker groups in config order (one, `default`, without `groups`); the top-level fields above are their defaults. */
+  groups: ResolvedGroup[];
+  /** The config's `version`, as a string (undefined when not set). */
+  version: string | undefined;
 }
 
 /** Every field of ResqueStarterConfig (a field added to the type and not here fails to compile). */
@@ -275,6 +296,7 @@ const FIELDS = {
   hooks: true, pidFile: true, statusFile: true, logFile: true, fileMode: true, logLevel: true, restartFile: true, user: true, group: true, maxMemory: true,
   maxJobs: true, maxLifetime: true, jobTimeout: true, stopTimeout: true, termTimeout: true, readyTimeout: true, redisTimeout: true, lockTimeout: true,
   maxRecoveries: true, reapJobProcesses: true, statusInterval: true, crashLoop: true, serverStarterStatusFile: true, beforeFork: true, afterFork: true,
+  groups: true, version: true,
 } as const satisfies Record<keyof ResqueStarterConfig, true>;
 
 /** The hooks `@baton/resque` calls (checked against its WorkerHooks type). */
@@ -324,6 +346,9 @@ export {
   type ResolvedDurability,
 } from './config-redis.js';
 
+/** TEMPORARY (issue 17): whether @baton/resque takes `durability` (WAIT); exported for the tests. */
+export const DURABILITY_IN_LIBRARY: boolean = false;
+
 /** Default and bounds of `maxConcurrency`. */
 export const MAX_CONCURRENCY = { default: 128, min: 1, max: 4096 } as const;
 
@@ -337,7 +362,8 @@ const LOG_LEVELS = new Set(['silent', 'fatal', 'error', 'warn', 'info', 'debug',
  * clear `file:line` error before any worker starts, and `check` gives the same answer.
  */
 export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig {
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+  if (Array.isArray(raw)) throw new ConfigError(ARRAY_CONFIG_HINT, ctx.path, `${ctx.path}:1`);
+  if (raw === null || typeof raw !== 'object') {
     throw new ConfigError(
       `Expected the config file to \`export default defineConfig({ ... })\`, got ${describe(raw)}`,
       ctx.path,
@@ -354,17 +380,13 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
   const redis = f.field(() => resolveRedis(f, ctx.env ?? {}), 'redis://127.0.0.1:6379');
   const namespace = f.optString('namespace') ?? 'resque';
   const durability = f.field(() => resolveDurability(f), undefined);
-  const clusterProblem = clusterNamespaceProblem(redis, namespace);
-  if (clusterProblem) f.report(f.obj.namespace === undefined ? 'redis' : 'namespace', clusterProblem);
+  // TEMPORARY (issue 17): until @baton/resque waits for replicas, the field is refused rather than ignored.
+  if (durability && !DURABILITY_IN_LIBRARY) f.report('durability', '`durability` is not available yet: this build of @baton/resque does not wait for replicas');
   const logLevel = f.field(() => resolveLogLevel(f, ctx.env ?? {}), 'info');
   const crashLoop = resolveCrashLoop(f);
   const hooks = f.field(() => resolveHooks(f), undefined);
-  const prefetch = f.field(() => {
-    const p = f.int('prefetch', 1, 16);
-    if (p > 1000) f.fail('prefetch', `Expected \`prefetch\` to be an integer from 1 to 1000, got ${describe(p)}`);
-    return p;
-  }, 16);
-  const { concurrency, maxConcurrency } = resolveConcurrency(f);
+  const prefetch = resolvePrefetch(f, 16);
+  const { concurrency, maxConcurrency } = resolveConcurrency(f, MAX_CONCURRENCY.default, 1);
   const config: ResolvedConfig = {
     path: ctx.path,
     concurrency,
@@ -392,9 +414,38 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     crashLoop,
     beforeFork: f.fn<ResqueStarterConfig['beforeFork']>('beforeFork'),
     afterFork: f.fn<NonNullable<ResqueStarterConfig['afterFork']>>('afterFork') ?? defaultAfterFork,
+    groups: [],
+    version: resolveVersion(f),
   };
+  config.groups = resolveGroups(f, topLevelGroup(config), {
+    queues: resolveQueues,
+    redis: (g) => resolveRedis(g, ctx.env ?? {}),
+    concurrency: resolveConcurrency,
+    prefetch: resolvePrefetch,
+  });
+  checkClusterNamespaces(f, config.groups);
   f.throwIfInvalid();
   return config;
+}
+
+/**
+ * A group on Redis Cluster needs a hash-tagged namespace; the error points at the group's
+ * `namespace` (or `redis`) when it sets one, else at the top-level field it inherits.
+ */
+function checkClusterNamespaces(f: FieldReader, groups: readonly ResolvedGroup[]): void {
+  const raw = (f.obj.groups ?? undefined) as Record<string, Record<string, unknown>> | undefined;
+  for (const g of groups) {
+    const problem = clusterNamespaceProblem(g.redis, g.namespace);
+    if (!problem) continue;
+    const own = raw?.[g.name];
+    const field = (obj: Record<string, unknown>) => (obj.namespace === undefined ? 'redis' : 'namespace');
+    if (own && (own.namespace !== undefined || own.redis !== undefined)) {
+      f.nested('groups', raw!).nested(g.name, own).report(field(own), `group \`${g.name}\`: ${problem}`);
+    } else {
+      const message = groups.length > 1 || raw ? `group \`${g.name}\`: ${problem}` : problem;
+      if (!f.issues.some((i) => i.message.endsWith(problem))) f.report(field(f.obj), message);
+    }
+  }
 }
 
 /** `jobs`: Resque class name → handler, required. */
@@ -471,13 +522,30 @@ function resolveCrashLoop(f: FieldReader): ResolvedConfig['crashLoop'] {
   };
 }
 
-function resolveConcurrency(f: FieldReader): { concurrency: number; maxConcurrency: number } {
-  let maxConcurrency = f.int('maxConcurrency', MAX_CONCURRENCY.min, MAX_CONCURRENCY.default);
+/** `version`: a string or a number, compared as a string on reload. */
+function resolveVersion(f: FieldReader): string | undefined {
+  const v = f.obj.version;
+  if (v === undefined) return undefined;
+  if ((typeof v === 'string' && v !== '') || (typeof v === 'number' && Number.isFinite(v))) return String(v);
+  f.report('version', `Expected \`version\` to be a non-empty string or a number, got ${describe(v)}`);
+  return undefined;
+}
+
+function resolvePrefetch(f: FieldReader, dflt: number): number {
+  return f.field(() => {
+    const p = f.int('prefetch', 1, dflt);
+    if (p > 1000) f.fail('prefetch', `Expected \`prefetch\` to be an integer from 1 to 1000, got ${describe(p)}`);
+    return p;
+  }, dflt);
+}
+
+function resolveConcurrency(f: FieldReader, maxDefault: number, dflt: number): { concurrency: number; maxConcurrency: number } {
+  let maxConcurrency = f.int('maxConcurrency', MAX_CONCURRENCY.min, maxDefault);
   if (maxConcurrency > MAX_CONCURRENCY.max) {
     f.report('maxConcurrency', `Expected \`maxConcurrency\` to be an integer from ${MAX_CONCURRENCY.min} to ${MAX_CONCURRENCY.max}, got ${describeNumber(maxConcurrency)}`);
     maxConcurrency = MAX_CONCURRENCY.max;
   }
-  const concurrency = f.int('concurrency', 0, 1);
+  const concurrency = f.int('concurrency', 0, Math.min(dflt, maxConcurrency));
   if (concurrency > maxConcurrency) {
     f.report(
       'concurrency',

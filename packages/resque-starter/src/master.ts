@@ -5,7 +5,7 @@ import { controlSocketPath, listenControl, runtimeDir } from './control.js';
 import { StartupError } from './errors.js';
 import { messages } from './messages.js';
 import { checkRedis, type RedisReport } from './redis-check.js';
-import { loadResque, type ResqueQueue, type ResqueRedisInput } from './resque.js';
+import { loadResque, type ResqueQueue } from './resque.js';
 import { initialState, reduce, type Effect, type MasterEvent, type MasterState, type Predecessor } from './state/index.js';
 import { bootMaster, type Booted } from './master/boot.js';
 import { settingsOf } from './master/config-holder.js';
@@ -107,11 +107,11 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
 
 const DEFAULT_DEPS: MasterDeps = {
   checkRedis,
-  createQueue: async (c) => new (await loadResque()).Queue({ redis: c.redis as ResqueRedisInput, namespace: c.namespace, maxRecoveries: c.maxRecoveries }),
+  createQueue: async (c) => new (await loadResque()).Queue({ redis: c.redis, namespace: c.namespace, maxRecoveries: c.maxRecoveries }),
   watchRedis: async (c, logger, now) => {
     const { createRedis } = await loadResque();
     if (!createRedis) return () => undefined;
-    return watchRedisLink({ client: createRedis(c.redis as ResqueRedisInput, `resque-starter:master:${process.pid}`), where: describeRedis(c.redis), logger, now });
+    return watchRedisLink({ client: createRedis(c.redis, `resque-starter:master:${process.pid}`), where: describeRedis(c.redis), logger, now });
   },
 };
 

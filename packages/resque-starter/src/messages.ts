@@ -24,6 +24,7 @@ const TROUBLE_STARTED: Record<string, string> = {
   busy: 'finds Redis busy',
   script: 'gets errors from the Redis scripts',
   'lock-lapsed': 'let a lock lapse (renewals did not reach Redis in time)',
+  replication: 'finds its writes short of replicas (durability)',
 };
 const TROUBLE_ENDED: Record<string, string> = {
   connection: 'the workers are connected to Redis again',
@@ -31,6 +32,7 @@ const TROUBLE_ENDED: Record<string, string> = {
   busy: 'Redis is no longer busy',
   script: 'the Redis scripts run again',
   'lock-lapsed': 'the workers renew their locks again',
+  replication: 'the workers\' writes reach their replicas again',
 };
 
 export const messages = {

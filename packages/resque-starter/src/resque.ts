@@ -1,4 +1,4 @@
-import type { InFlightJob, Queue, Worker } from '@baton/resque';
+import type { InFlightJob, Queue, RedisInput, Worker } from '@baton/resque';
 import type { WatchedClient } from './master/redis-link.js';
 
 // The slice of `@baton/resque` this package uses, taken from the library's own types (so it
@@ -17,12 +17,18 @@ export type ResqueWorker = Pick<
 /** What the master uses: job recovery, jobTimeout failures, lease holding. */
 export type ResqueQueue = Pick<Queue, 'recoverWorker' | 'failInflight' | 'holdLocks' | 'close'>;
 
+/** What `resque-starter failed`/`queues` use: Resque's queues and failed list, as resque-web reads them. */
+export type ResqueAdmin = Pick<
+  Queue,
+  'queues' | 'size' | 'peek' | 'failedCount' | 'failed' | 'requeueFailed' | 'removeFailed' | 'clearFailed' | 'close'
+>;
+
 /** The module's two constructors and its connection factory, as `import('@baton/resque')` gives them. */
 export interface ResqueModule {
-  Queue: new (...args: ConstructorParameters<typeof Queue>) => ResqueQueue;
+  Queue: new (...args: ConstructorParameters<typeof Queue>) => ResqueQueue & ResqueAdmin;
   Worker: new (...args: ConstructorParameters<typeof Worker>) => ResqueWorker;
   /** Opens a connection as the library's own (reconnects, on READONLY too); absent in stand-ins. */
-  createRedis?: (input: ResqueRedisInput | undefined, name: string) => WatchedClient;
+  createRedis?: (input: RedisInput | undefined, name: string) => WatchedClient;
 }
 
 let loaded: Promise<ResqueModule> | undefined;
@@ -40,6 +46,3 @@ export function loadResque(): Promise<ResqueModule> {
 type RealModule = typeof import('@baton/resque');
 const conforms = (m: RealModule): ResqueModule => m;
 void conforms;
-
-/** TEMPORARY until @baton/resque takes Cluster specs: the library's `redis` input type. */
-export type ResqueRedisInput = import('@baton/resque').RedisInput;

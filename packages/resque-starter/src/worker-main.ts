@@ -3,7 +3,7 @@ import type { ResolvedConfig, WorkerHandle } from './config.js';
 import { ConfigError } from './errors.js';
 import { WorkerEnv, WorkerExit, type JobInfo, type MasterToWorker, type RedisTrouble, type WorkerToMaster } from './ipc.js';
 import { loadConfigFile } from './load-config.js';
-import { loadResque, type ResqueJobRef, type ResqueRedisInput, type ResqueWorker } from './resque.js';
+import { loadResque, type ResqueJobRef, type ResqueWorker } from './resque.js';
 import { renderWorkerTitle } from './status.js';
 import { messages } from './messages.js';
 
@@ -105,7 +105,7 @@ async function main(): Promise<void> {
     const { Worker } = await resqueModule;
     timings.resque = performance.now() - tResque;
     const w = new Worker({
-      redis: config.redis as ResqueRedisInput,
+      redis: config.redis,
       namespace: config.namespace,
       queues: config.queues,
       jobs: config.jobs as Record<string, (...args: unknown[]) => unknown>,

@@ -42,6 +42,26 @@ describe('runCheck', () => {
     );
   });
 
+  it('a config with groups: the summary, then one line per resolved group (issue 13)', async () => {
+    const path = conf(`export default defineConfig({
+  jobs: { A: () => 1, B: () => 2 },
+  jobTimeout: 30,
+  groups: {
+    critical: { queues: ['critical'], concurrency: 4, maxMemory: 200 },
+    mail: { queues: ['mail'], concurrency: 2, jobConcurrency: 8, jobs: ['B'] },
+    reports: { queues: ['reports'], redis: 'redis://127.0.0.1:7001', namespace: 'rep' },
+  },
+});`);
+    const { code, lines } = await check(path);
+    expect(code).toBe(0);
+    expect(lines[0]).toMatch(/: ok \(3 groups, 7 worker\(s\); loaded in/);
+    expect(lines.slice(1)).toEqual([
+      '  group critical: 4 worker(s), queues critical, jobs A,B, maxMemory 200 MB, jobTimeout 30s',
+      '  group mail: 2 worker(s), queues mail, jobs B, 8 jobs at a time, jobTimeout 30s',
+      '  group reports: 1 worker(s), queues reports, jobs A,B, jobTimeout 30s, Redis redis://127.0.0.1:7001/rep',
+    ]);
+  });
+
   it('every config error at once, with file:line:col and "did you mean", exit 78; warnings too', async () => {
     const path = conf(
       [

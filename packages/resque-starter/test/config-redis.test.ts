@@ -1,6 +1,6 @@
 import { Cluster, Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { describeRedis, namespaceHashTag, resolveConfig } from '../src/config.js';
+import { describeRedis, DURABILITY_IN_LIBRARY, namespaceHashTag, resolveConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 
 const ctx = { path: '/srv/app/conf.ts', env: {} };
@@ -104,13 +104,13 @@ describe('config: redis topologies', () => {
 
   it('reports a redis mistake together with every other mistake of the file', () => {
     const errors = errorsOf({ redis: { sentinels: [{ host: 'h', port: 1 }] }, concurrency: -1, durability: { replica: 1 } });
-    expect(errors).toHaveLength(4);
+    expect(errors).toHaveLength(DURABILITY_IN_LIBRARY ? 4 : 5);
     expect(errors).toContain('Unknown field `durability.replica`; did you mean `durability.replicas`?');
     expect(errors).toContain('Missing `durability.replicas`: how many replicas must have a write before it counts (e.g. 1)');
   });
 });
 
-describe('config: durability', () => {
+describe.skipIf(!DURABILITY_IN_LIBRARY)('config: durability', () => {
   it('is off by default; timeout in seconds, 1 s by default', () => {
     expect(resolveConfig({ jobs }, ctx).durability).toBeUndefined();
     expect(resolveConfig({ jobs, durability: { replicas: 1 } }, ctx).durability).toEqual({ replicas: 1, timeoutMs: 1000 });
@@ -132,6 +132,10 @@ describe('config: durability', () => {
       'Expected `durability.timeout` to be between 0.01 and 60 seconds, got `5000` (durations are in seconds, not milliseconds: `timeout: 5`?)',
     ]);
   });
+});
+
+it.skipIf(DURABILITY_IN_LIBRARY)('durability is refused until the library waits for replicas', () => {
+  expect(errorsOf({ durability: { replicas: 1 } })).toEqual(['`durability` is not available yet: this build of @baton/resque does not wait for replicas']);
 });
 
 describe('describeRedis', () => {
@@ -158,5 +162,54 @@ describe('namespaceHashTag', () => {
     ['x}{', undefined],
   ])('%s → %s', (ns, tag) => {
     expect(namespaceHashTag(ns)).toBe(tag);
+  });
+});
+
+describe('config: Cluster per worker group', () => {
+  const cluster = { cluster: ['127.0.0.1:7000'] };
+  it('each group on a Cluster needs its own tagged namespace; the error names the group and points at its field', () => {
+    const source = "export default defineConfig({\n  jobs,\n  groups: {\n    a: { redis: { cluster: ['127.0.0.1:7000'] }, namespace: '{a}' },\n    b: { redis: { cluster: ['127.0.0.1:7000'] }, namespace: 'b' },\n  },\n});\n";
+    try {
+      resolveConfig({ jobs, groups: { a: { redis: cluster, namespace: '{a}' }, b: { redis: cluster, namespace: 'b' } } }, { ...ctx, source });
+      expect.unreachable();
+    } catch (err) {
+      const e = err as ConfigError;
+      expect(e.issues).toHaveLength(1);
+      expect(e.location).toBe('/srv/app/conf.ts:5:50');
+      expect(e.issues[0]!.message).toMatch(/^group `b`: Expected `namespace` to carry a hash tag with Redis Cluster, got `b`: .*did you mean `\{b\}`\?$/);
+    }
+  });
+
+  it('groups inheriting a top-level Cluster and namespace: one error at the top-level field', () => {
+    expect(errorsOf({ redis: cluster, namespace: 'x', groups: { a: { queues: ['a'] }, b: { queues: ['b'] } } })).toEqual([
+      expect.stringMatching(/^group `a`: Expected `namespace` to carry a hash tag with Redis Cluster, got `x`/),
+    ]);
+    expect(resolveConfig({ jobs, redis: cluster, namespace: '{x}', groups: { a: { queues: ['a'] } } }, ctx).groups[0]!.redis).toEqual(cluster);
+  });
+});
+
+describe('config and @baton/resque agree on what `redis` can be', () => {
+  it.each([
+    ['redis://127.0.0.1:6379'],
+    [{ host: '127.0.0.1', port: 6380 }],
+    [{ sentinels: [{ host: '127.0.0.1', port: 26379 }], name: 'mymaster' }],
+    [{ sentinels: [{ host: '127.0.0.1', port: 26379 }] }],
+    [{ sentinels: [], name: 'm' }],
+    [{ cluster: ['127.0.0.1:7000', { host: '127.0.0.1', port: 7001 }] }],
+    [{ cluster: [] }],
+    [{ cluster: ['nohost'] }],
+    [{ cluster: ['h:1'], extra: 1 }],
+    [{ url: 'redis://x' }],
+    [{ startupNodes: [] }],
+    ['http://x'],
+  ])('%j', async (redis) => {
+    const validate: (input: unknown) => void = (await import('@baton/resque')).validateRedisInput;
+    let library = true;
+    try {
+      validate(redis);
+    } catch {
+      library = false;
+    }
+    expect(errorsOf({ redis, namespace: '{r}' }).length === 0).toBe(library);
   });
 });

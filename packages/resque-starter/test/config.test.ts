@@ -395,3 +395,89 @@ describe('loadConfigFile: no default export', () => {
     expect((err as ConfigError).shortMessage).toMatch(/no-export\.ts: no default export: the config file exports nothing; end it with `export default defineConfig/);
   });
 });
+
+describe('groups (issue 13)', () => {
+  const jobsAB = { A: () => undefined, B: () => undefined };
+
+  it('a config without groups is one group `default` made of the top-level fields', () => {
+    const c = resolveConfig({ jobs: jobsAB, concurrency: 3, queues: 'a,b', jobConcurrency: 2, maxMemory: 100 }, ctx);
+    expect(c.groups).toHaveLength(1);
+    expect(c.groups[0]).toMatchObject({ name: 'default', concurrency: 3, queues: ['a', 'b'], jobConcurrency: 2, maxMemoryKb: 102400, namespace: 'resque' });
+    expect(Object.keys(c.groups[0]!.jobs)).toEqual(['A', 'B']);
+    expect(c.version).toBeUndefined();
+  });
+
+  it('groups inherit every top-level field they do not set, in config order', () => {
+    const c = resolveConfig(
+      {
+        jobs: jobsAB,
+        concurrency: 2,
+        jobTimeout: 30,
+        redis: 'redis://127.0.0.1:7000',
+        version: 42,
+        groups: {
+          critical: { queues: ['critical'], concurrency: 4, maxMemory: 200 },
+          mail: { queues: 'mail', jobConcurrency: 8, jobs: ['B'] },
+          reports: { queues: ['reports'], concurrency: 1, redis: 'redis://127.0.0.1:7001/2', namespace: 'rep', jobTimeout: 600, maxJobs: 5, maxLifetime: 3600 },
+        },
+      },
+      ctx,
+    );
+    expect(c.version).toBe('42');
+    expect(c.groups.map((g) => g.name)).toEqual(['critical', 'mail', 'reports']);
+    const [critical, mail, reports] = c.groups;
+    expect(critical).toMatchObject({ concurrency: 4, queues: ['critical'], maxMemoryKb: 204800, jobConcurrency: 1, jobTimeoutMs: 30_000, redis: 'redis://127.0.0.1:7000' });
+    expect(mail).toMatchObject({ concurrency: 2, queues: ['mail'], jobConcurrency: 8, namespace: 'resque' });
+    expect(Object.keys(mail!.jobs)).toEqual(['B']);
+    expect(reports).toMatchObject({ concurrency: 1, redis: 'redis://127.0.0.1:7001/2', namespace: 'rep', jobTimeoutMs: 600_000, maxJobs: 5, maxLifetimeMs: 3_600_000 });
+  });
+
+  it('configForGroup gives the config as a worker of that group sees it', async () => {
+    const { configForGroup } = await import('../src/config-groups.js');
+    const c = resolveConfig({ jobs: jobsAB, groups: { mail: { queues: ['mail'], jobConcurrency: 8, jobs: ['A'] } } }, ctx);
+    const m = configForGroup(c, 'mail')!;
+    expect(m).toMatchObject({ queues: ['mail'], jobConcurrency: 8, concurrency: 1 });
+    expect(Object.keys(m.jobs)).toEqual(['A']);
+    expect(configForGroup(c, 'nope')).toBeUndefined();
+  });
+
+  it('reports every mistake in groups at once, named by group', () => {
+    const bad = () =>
+      resolveConfig(
+        {
+          jobs: jobsAB,
+          groups: { 'bad name': {}, ok: { concurency: 2, jobs: ['C'] }, mail: { concurrency: -1, queues: 5 }, n: 3 },
+        },
+        ctx,
+      );
+    expect(bad).toThrow(ConfigError);
+    const msg = (() => {
+      try {
+        bad();
+      } catch (e) {
+        return (e as ConfigError).message;
+      }
+      return '';
+    })();
+    expect(msg).toContain('got `bad name`');
+    expect(msg).toContain('Unknown field `groups.ok.concurency`');
+    expect(msg).toContain('did you mean `concurrency`?');
+    expect(msg).toContain('to name jobs of the top-level `jobs`, got `C`');
+    expect(msg).toContain('Expected `concurrency` to be an integer ≥ 0, got `-1`');
+    expect(msg).toContain('Expected `queues` to be a list of queue names');
+    expect(msg).toContain('Expected group `n` to be an object');
+    expect(() => resolveConfig({ jobs: jobsAB, groups: {} }, ctx)).toThrow(/at least one worker group/);
+    expect(() => resolveConfig({ jobs: jobsAB, groups: [] }, ctx)).toThrow(/`groups` to be an object of worker groups/);
+    expect(() => resolveConfig({ jobs: jobsAB, version: {} }, ctx)).toThrow(/`version` to be a non-empty string or a number/);
+  });
+
+  it('an exported array of configs points at `groups`', () => {
+    expect(() => resolveConfig([{ jobs: jobsAB }, { jobs: jobsAB }], ctx)).toThrow(/got an array; to run several pools of workers from one master, make them `groups`/);
+  });
+
+  it('types groups: a misspelled group field is an excess property', () => {
+    defineConfig({ jobs: jobsAB, version: 'v1', groups: { mail: { queues: ['mail'], jobConcurrency: 8, jobs: ['A'] } } });
+    // @ts-expect-error a misspelled group field
+    defineConfig({ jobs: jobsAB, groups: { mail: { concurency: 2 } } });
+  });
+});

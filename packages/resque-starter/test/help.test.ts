@@ -18,6 +18,8 @@ describe('help', () => {
         reload          reload the config and replace the workers one by one (like HUP)
         reopen-logs     reopen logFile (for logrotate)
         stop            stop the master gracefully (QUIT), wait for it, escalate after --timeout
+        failed ACTION   Resque's failed jobs: list, show N, retry N|all, remove N, clear
+        queues          the queues: jobs waiting, the oldest one's age, the failed count
         help [COMMAND]  this help, or a command's usage, options and example
 
       Options of every command:
@@ -116,11 +118,14 @@ describe('help', () => {
         resque-starter check [-c conf.ts] [--redis] [--types]
 
       Loads the config as the master would, without starting anything and, without --redis, without connecting anywhere.
+      The config's \`redis\` is a URL, ioredis options, a Sentinel set \`{ sentinels: [{ host, port }], name }\` or a Cluster
+      \`{ cluster: [{ host, port }], options }\` (with a hash-tagged namespace such as '{resque}'); --redis warns when
+      lockTimeout is too short for Sentinel's failover.
 
       Options:
         -c, --config FILE  config file (default: resque-starter.config.ts, .mjs or .js in the working directory)
         -C, --dir DIR      change to DIR before anything else (the config path and relative paths resolve from there)
-            --redis        also connect to Redis and try what the workers need (1 = refused)
+            --redis        also connect to Redis and try what the workers need (1 = refused); report the node reached, its replicas, Sentinel's failover settings or the Cluster slot
             --types        also type-check the config file with the TypeScript compiler
         -h, --help         this help
 

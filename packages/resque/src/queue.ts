@@ -1,12 +1,12 @@
 import type { Redis } from 'ioredis';
-import { createRedis, type RedisInput } from './connection.js';
+import { assertClusterNamespace, createRedis, isClusterInput, validateRedisInput, type RedisInput } from './connect-options.js';
 import { DataStore } from './data-store.js';
 import { defineScripts } from './scripts.js';
 
 export interface QueueOptions {
-  /** Redis URL, ioredis options or client (a client is duplicated, yours stays yours). Default `REDIS_URL` or `redis://127.0.0.1:6379`. */
+  /** Redis URL, ioredis options (Sentinel too), a Cluster spec `{ cluster: [...] }`, or a Redis client (its options are copied; yours stays yours). Default `REDIS_URL` or `redis://127.0.0.1:6379`. */
   redis?: RedisInput;
-  /** Key namespace; default `resque` (Ruby's default). */
+  /** Key namespace; default `resque` (Ruby's default). With Redis Cluster it must be hash-tagged, e.g. `{resque}`. */
   namespace?: string;
   /** Jobs of a worker that died more often than this go to `failed` instead of back to the queue. Default 3. */
   maxRecoveries?: number;
@@ -32,6 +32,8 @@ export class Queue {
   private closing: Promise<void> | undefined;
 
   constructor(options: QueueOptions = {}) {
+    validateRedisInput(options.redis);
+    if (isClusterInput(options.redis)) assertClusterNamespace(options.namespace ?? 'resque');
     this.redis = createRedis(options.redis, 'baton-resque:queue');
     this.redis.on('error', () => undefined); // reconnection is automatic; commands wait for it
     defineScripts(this.redis);

@@ -14,6 +14,7 @@ const SCRIPTS = {
   recover: 'recover-3',
   failInflight: 'fail-inflight-3',
   hold: 'hold-1n',
+  push: 'push-2',
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 

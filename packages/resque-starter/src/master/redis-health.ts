@@ -1,6 +1,8 @@
-import type { Logger } from '@baton/process-kit';
 import type { RedisTrouble } from '../ipc.js';
 import { messages } from '../messages.js';
+
+/** The logger's levels used here (consola's, or a recorder in tests). */
+export type LineLogger = Record<'warn' | 'info' | 'debug', (message: string) => void>;
 
 /** Who reported a condition: a worker (slot and pid), or the master's own connection. */
 export type Reporter = { slot: number; pid: number } | 'master';
@@ -16,7 +18,7 @@ export class RedisHealth {
   private readonly open = new Map<string, { since: number; first: string; reporters: Set<string> }>();
 
   constructor(
-    private readonly logger: Pick<Logger, 'warn' | 'info' | 'debug'>,
+    private readonly logger: LineLogger,
     private readonly now: () => number,
   ) {}
 

@@ -1,5 +1,5 @@
-import type { Logger } from '@baton/process-kit';
 import { messages } from '../messages.js';
+import type { LineLogger } from './redis-health.js';
 
 /** The slice of an ioredis client (Redis or Cluster) the link watches. */
 export interface WatchedClient {
@@ -14,7 +14,7 @@ export interface RedisLinkOptions {
   client: WatchedClient;
   /** The endpoint as configured (describeRedis), for the lines. */
   where: string;
-  logger: Pick<Logger, 'warn' | 'info' | 'debug'>;
+  logger: LineLogger;
   now(): number;
 }
 
