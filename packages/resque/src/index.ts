@@ -36,3 +36,7 @@ export {
   type ClusterNodeInput,
 } from './connect-options.js';
 export { DataStore } from './data-store.js';
+export { Scheduler, type SchedulerOptions, type SchedulerEvents } from './scheduler.js';
+export { resolveSchedule, parsePeriod, ScheduleError, type ScheduleEntry, type ScheduleInput, type ResolvedEntry } from './schedule.js';
+export { encodeDelayed, decodeDelayed, type DelayedJob } from './delayed.js';
+export { DelayedStore, type Moved } from './delayed-store.js';
