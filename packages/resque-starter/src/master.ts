@@ -11,6 +11,7 @@ import { bootMaster, type Booted } from './master/boot.js';
 import { settingsOf } from './master/config-holder.js';
 import type { ControlRequests } from './master/control-requests.js';
 import { holdLeases } from './master/lease-holder.js';
+import { startMasterScheduler, type CreateScheduler, type MasterScheduler } from './master/scheduler.js';
 import { sampleMemory } from './master/memory-sampler.js';
 import { createParts, type MasterParts } from './master/parts.js';
 import { watchRestartFile } from './master/restart-file.js';
@@ -26,6 +27,8 @@ export interface MasterDeps {
   checkRedis(config: ResolvedConfig): Promise<void>;
   /** The client for job recovery and lease holding (made on first use). */
   createQueue(config: ResolvedConfig): Promise<ResqueQueue>;
+  /** A scheduler (delayed jobs, retries, `schedule`) for one Redis and namespace. */
+  createScheduler: CreateScheduler;
 }
 
 export interface MasterOptions {
@@ -84,9 +87,10 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
   const attached = await p.predecessors.attach(booted.found);
   loop.open(startEvent(loop, config.concurrency, attached), initialState(settingsOf(config)));
   const stopSources = startSources(host, booted, p, loop);
+  const scheduler = startScheduler(p, logger, deps.createScheduler);
 
   const code = await p.done;
-  await shutDown({ host, parts: p, server, logOut: booted.logOut, logger, stopSources, removeFiles, removeExitGuard });
+  await shutDown({ host, parts: p, server, logOut: booted.logOut, logger, stopSources, scheduler, removeFiles, removeExitGuard });
   return code;
 }
 
@@ -95,7 +99,21 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
 const DEFAULT_DEPS: MasterDeps = {
   checkRedis,
   createQueue: async (c) => new (await loadResque()).Queue({ redis: c.redis, namespace: c.namespace, maxRecoveries: c.maxRecoveries }),
+  createScheduler: async (t, logger) => {
+    const { Scheduler } = (await loadResque()) as Partial<typeof import('@baton/resque')>;
+    // A stand-in module (tests) without a Scheduler: this master runs none.
+    if (!Scheduler) return undefined;
+    return new Scheduler({ redis: t.redis, namespace: t.namespace, lockTtlMs: t.lockTtlMs, schedule: t.schedule, logger });
+  },
 };
+
+/** The scheduler, its leadership shown in the status; a reload hands it the new schedule. */
+function startScheduler(p: MasterParts, logger: Logger, create: CreateScheduler): MasterScheduler {
+  const scheduler = startMasterScheduler(p.configs.config, { create, logger, changed: () => p.status.update() });
+  p.status.setScheduler(() => scheduler.snapshot());
+  p.configs.onApply((config) => scheduler.reload(config));
+  return scheduler;
+}
 
 const isStopSignal = (e: MasterEvent) => e.type === 'signal' && (e.signal === 'SIGTERM' || e.signal === 'SIGINT' || e.signal === 'SIGQUIT');
 
