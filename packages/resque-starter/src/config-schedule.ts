@@ -36,13 +36,14 @@ export interface RetryConfig {
   limit: number;
   /**
    * Seconds before each retry: one number (every retry), a list (one per retry, the last one
-   * repeats), or `{ exponential: base, max }` (base·2^(n−1), at most `max`). @default 0 (at once)
+   * repeats), or `{ exponential: base, max }` (base·2^(n−1), at most `max`). @default { exponential: 1, max: 3600 }
    */
   backoff?: number | readonly number[] | { exponential: number; max?: number };
   /** ± this fraction of each delay at random (0 to 1), so retries of many jobs spread out. @default 0 */
   jitter?: number;
-  /** Retry only errors of these names (`err.name`, or the Ruby exception class), or those this returns true for. @default every error */
-  retryOn?: readonly string[] | ((error: unknown) => boolean);
+  /** Retry only errors of these names (`err.name`, or the Ruby exception class) or classes, or those this returns true for. @default every error */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  retryOn?: ReadonlyArray<string | (abstract new (...args: any[]) => unknown)> | ((error: unknown) => boolean);
 }
 
 export interface ResolvedScheduleEntry {
@@ -204,8 +205,8 @@ function resolveRetry(r: FieldReader, at: string): Record<string, unknown> {
   const jitter = r.obj.jitter;
   if (jitter !== undefined && !(typeof jitter === 'number' && jitter >= 0 && jitter <= 1)) r.report('jitter', `Expected \`${at}.jitter\` to be a fraction from 0 to 1, got ${describeNumber(jitter)}`);
   const on = r.obj.retryOn;
-  if (on !== undefined && typeof on !== 'function' && !(Array.isArray(on) && on.every((x) => typeof x === 'string' && x !== ''))) {
-    r.report('retryOn', `Expected \`${at}.retryOn\` to be a list of error names or a function, got ${describe(on)}`);
+  if (on !== undefined && typeof on !== 'function' && !(Array.isArray(on) && on.every((x) => (typeof x === 'string' && x !== '') || typeof x === 'function'))) {
+    r.report('retryOn', `Expected \`${at}.retryOn\` to be a list of error names or classes, or a function, got ${describe(on)}`);
   }
   return { ...r.obj, ...(r.obj.backoff !== undefined ? { backoff: backoffMs(r, at) } : {}) };
 }

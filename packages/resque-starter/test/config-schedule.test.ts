@@ -111,7 +111,7 @@ describe('jobs with retry options (issue 14)', () => {
         jobs: {
           Plain: perform,
           Fixed: { perform, retry: { limit: 3, backoff: 2 } },
-          Listed: { perform, retry: { limit: 3, backoff: [1, 5, 30], jitter: 0.2, retryOn: ['Net::Timeout'] } },
+          Listed: { perform, retry: { limit: 3, backoff: [1, 5, 30], jitter: 0.2, retryOn: ['Net::Timeout', TypeError] } },
           Exp: { perform, retry: { limit: 5, backoff: { exponential: 0.5, max: 60 } } },
           NoRetry: { perform },
         },
@@ -120,7 +120,7 @@ describe('jobs with retry options (issue 14)', () => {
     );
     expect(c.jobs.Plain).toBe(perform);
     expect(c.jobs.Fixed).toEqual({ perform, retry: { limit: 3, backoff: 2000 } });
-    expect(c.jobs.Listed).toEqual({ perform, retry: { limit: 3, backoff: [1000, 5000, 30_000], jitter: 0.2, retryOn: ['Net::Timeout'] } });
+    expect(c.jobs.Listed).toEqual({ perform, retry: { limit: 3, backoff: [1000, 5000, 30_000], jitter: 0.2, retryOn: ['Net::Timeout', TypeError] } });
     expect(c.jobs.Exp).toEqual({ perform, retry: { limit: 5, backoff: { exponential: 500, max: 60_000 } } });
     expect(c.jobs.NoRetry).toEqual({ perform });
     // Groups' own jobs take the same forms.
@@ -147,7 +147,7 @@ describe('jobs with retry options (issue 14)', () => {
       '/srv/app/conf.ts: Missing `jobs.B.retry.limit`: the number of retries after the first attempt',
       '/srv/app/conf.ts: Expected `jobs.C.retry.limit` to be an integer from 0 to 10000, got `-1`',
       '/srv/app/conf.ts: Expected `jobs.C.retry.jitter` to be a fraction from 0 to 1, got `2`',
-      '/srv/app/conf.ts: Expected `jobs.C.retry.retryOn` to be a list of error names or a function, got `Timeout` (string)',
+      '/srv/app/conf.ts: Expected `jobs.C.retry.retryOn` to be a list of error names or classes, or a function, got `Timeout` (string)',
       "/srv/app/conf.ts: Expected `jobs.C.retry.backoff` to be seconds (0 to 2592000), a list of them, or `{ exponential: seconds, max?: seconds }`, got `soon` (string)",
       '/srv/app/conf.ts: Unknown field `jobs.D.retry.backoff.maxx`; did you mean `jobs.D.retry.backoff.max`?',
       '/srv/app/conf.ts: Expected `jobs.D.retry.backoff.exponential` to be the first delay in seconds (above 0, at most 2592000), got `0`',
