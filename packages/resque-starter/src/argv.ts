@@ -53,6 +53,8 @@ export interface CliArgs {
   limit: number | undefined;
   /** `failed`/`queues --json`: JSON instead of a table. */
   json: boolean;
+  /** `failed`/`queues --group G`: the Redis and namespace of group G. */
+  group: string | undefined;
 }
 
 /** Every option: its flags, whether it takes a value, and the commands it goes with. */
@@ -68,6 +70,7 @@ export const OPTIONS = {
   queue: { flags: ['--queue'], value: 'Q', commands: ['failed'] },
   class: { flags: ['--class'], value: 'C', commands: ['failed'] },
   limit: { flags: ['--limit'], value: 'N', commands: ['failed'] },
+  group: { flags: ['--group'], value: 'NAME', commands: ['failed', 'queues'] },
   redis: { flags: ['--redis'], value: undefined, commands: ['check'] },
   types: { flags: ['--types'], value: undefined, commands: ['check'] },
   help: { flags: ['-h', '--help'], value: undefined, commands: [] },
@@ -106,6 +109,7 @@ export function parseArgv(argv: readonly string[]): CliArgs {
     className: undefined,
     limit: undefined,
     json: false,
+    group: undefined,
   };
   const rest = [...argv];
   let explicit = false;
@@ -203,6 +207,9 @@ function setOption(out: CliArgs, key: OptionKey, read: () => string): void {
       break;
     case 'class':
       out.className = read();
+      break;
+    case 'group':
+      out.group = read();
       break;
     case 'limit': {
       const v = read();
