@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
 import type { createJiti } from 'jiti';
 import { resolveConfig, type ResolvedConfig } from './config.js';
 import { ensureRuntimeDir, runtimeDir } from './control.js';
+import { localModulesHash } from './code-hash.js';
 import { ConfigError } from './errors.js';
+import { WorkerEnv } from './ipc.js';
 
 /** Seconds a config file may take to load (its top-level await included) unless `RESQUE_STARTER_CONFIG_TIMEOUT` says otherwise. */
 export const DEFAULT_CONFIG_TIMEOUT_S = 30;
@@ -39,6 +41,8 @@ export interface ImportedConfig {
 export async function loadConfigFile(file: string, env: Readonly<Record<string, string | undefined>> = {}): Promise<LoadedConfig> {
   const { path, source, raw, loadMs } = await importConfigFile(file, env);
   const config = resolveConfig(raw, { path, env, source });
+  // Only the master compares code across reloads; a worker has no use for it.
+  if (!env[WorkerEnv.slot]) config.codeHash = localModulesHash(path, source);
   return { config, loadMs };
 }
 

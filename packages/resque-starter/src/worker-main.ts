@@ -1,5 +1,6 @@
 import { createLogger, readRssAnonKb, resolveLevel, type Logger } from '@baton/process-kit';
 import type { ResolvedConfig, WorkerHandle } from './config.js';
+import { configForGroup, DEFAULT_GROUP } from './config-groups.js';
 import { ConfigError } from './errors.js';
 import { WorkerEnv, WorkerExit, type JobInfo, type MasterToWorker, type WorkerToMaster } from './ipc.js';
 import { loadConfigFile } from './load-config.js';
@@ -15,13 +16,16 @@ import { messages } from './messages.js';
 const importedAt = performance.now();
 const env = process.env;
 const slot = Number(env[WorkerEnv.slot] ?? 0);
+const group = env[WorkerEnv.group] || DEFAULT_GROUP;
+/** `worker[3]`, or `worker[mail/1]` outside the default group (as the master's log lines name it). */
+const label = group === DEFAULT_GROUP ? String(slot) : `${group}/${slot}`;
 const masterPid = Number(env[WorkerEnv.masterPid] ?? process.ppid);
 const generation = env[WorkerEnv.generation] ? Number(env[WorkerEnv.generation]) : undefined;
 const retirePid = env[WorkerEnv.retirePid] ? Number(env[WorkerEnv.retirePid]) : undefined;
 
 let worker: ResqueWorker | undefined;
 let config: ResolvedConfig | undefined;
-let logger: Logger = createLogger({ tag: `worker[${slot}]`, level: resolveLevel(env.BATON_LOG_LEVEL) });
+let logger: Logger = createLogger({ tag: `worker[${label}]`, level: resolveLevel(env.BATON_LOG_LEVEL) });
 let ready = false;
 let stopping: 'graceful' | 'quick' | undefined;
 let exitCode: number = WorkerExit.ok;
@@ -96,9 +100,12 @@ async function main(): Promise<void> {
     const resqueModule = loadResque();
     resqueModule.catch(() => undefined);
     const tConfig = performance.now();
-    config = (await loadConfigFile(path, env)).config;
+    const loaded = (await loadConfigFile(path, env)).config;
+    // The worker runs its group's part of the config; a group a reload removed meanwhile is gone.
+    config = configForGroup(loaded, group);
+    if (!config) throw new Error(`the config no longer has the group \`${group}\` this worker was started for`);
     timings.config = performance.now() - tConfig;
-    logger = createLogger({ tag: `worker[${slot}]`, level: config.logLevel });
+    logger = createLogger({ tag: `worker[${label}]`, level: config.logLevel });
     title();
     if (stopping) return exit();
     const tResque = performance.now();
@@ -146,6 +153,7 @@ async function main(): Promise<void> {
     const handle: WorkerHandle<ResqueWorker> = {
       worker: w,
       slot,
+      group,
       pid: process.pid,
       masterPid,
       generation,
@@ -314,7 +322,7 @@ function orphaned(why: string): void {
 
 function title(): void {
   process.title = renderWorkerTitle({
-    slot,
+    slot: label,
     queues: config?.queues ?? [],
     activity: stopping ? 'stopping' : !ready ? 'starting' : activity(),
     old,

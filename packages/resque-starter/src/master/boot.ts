@@ -46,10 +46,6 @@ export async function bootMaster(configPath: string, b: BootContext): Promise<Bo
   const bootLogger = createLogger({ tag: 'resque-starter', level: resolveLevel(b.env.BATON_LOG_LEVEL) });
   const { config, loadMs } = await loadConfigFile(configPath, b.env);
   bootLogger.debug(messages.configLoaded(config.path, loadMs));
-  // Step 1 of issue 13 (config only): a master that cannot run groups yet refuses them.
-  if (config.groups.length !== 1 || config.groups[0]!.name !== 'default') {
-    throw new StartupError('`groups` is not supported by this master yet (only `resque-starter check` reads it)');
-  }
   if (b.stopRequested()) return undefined;
   b.host.setTitle(`${MASTER_TITLE} (starting)`);
   const logOut = prepareFiles(config);

@@ -46,7 +46,7 @@ export class WorkerSpawner {
     const beforeFork = config().beforeFork;
     if (beforeFork) {
       try {
-        await beforeFork(this.ctx.masterHandle(), fx.slot);
+        await beforeFork(this.ctx.masterHandle(), fx.slot, fx.group);
       } catch (err) {
         dispatch({ type: 'spawnFailed', key: fx.key, error: `beforeFork threw: ${(err as Error)?.message ?? String(err)}` });
         return;
@@ -97,6 +97,7 @@ export class WorkerSpawner {
         ...this.ctx.env,
         [WorkerEnv.config]: this.ctx.config().path,
         [WorkerEnv.slot]: String(fx.slot),
+        [WorkerEnv.group]: fx.group,
         [WorkerEnv.masterPid]: String(this.ctx.host.pid),
         [WorkerEnv.retirePid]: fx.retire ? String(fx.retire) : '',
         [WorkerEnv.paused]: fx.paused ? '1' : '',
