@@ -2,7 +2,19 @@ import { MAX_CONCURRENCY } from './config.js';
 import { UsageError } from './errors.js';
 import { editDistance } from '@baton/process-kit';
 
-export type CliCommand = 'run' | 'check' | 'status' | 'scale' | 'reload' | 'reopen-logs' | 'stop' | 'help' | 'version';
+export type CliCommand = 'run' | 'check' | 'status' | 'scale' | 'reload' | 'reopen-logs' | 'stop' | 'failed' | 'queues' | 'help' | 'version';
+
+/** What `failed …` does: `list`, `show N`, `retry N|all`, `remove N`, `clear`. */
+export type FailedAction = 'list' | 'show' | 'retry' | 'remove' | 'clear';
+
+export interface FailedRequest {
+  action: FailedAction;
+  /** The entry's index in Resque's failed list (as `list` shows it), or `all` (`retry all`). */
+  index: number | 'all' | undefined;
+}
+
+/** The `failed` actions in the order of the help. */
+export const FAILED_ACTIONS: readonly FailedAction[] = ['list', 'show', 'retry', 'remove', 'clear'];
 
 /** The commands that do something (`help` and `version` only print). */
 export type ActionCommand = Exclude<CliCommand, 'help' | 'version'>;
@@ -33,18 +45,31 @@ export interface CliArgs {
   daemonize: boolean;
   /** `stop --timeout S`: seconds to wait after QUIT before escalating to TERM. */
   timeoutSeconds: number | undefined;
+  /** `failed …`: the action and its index. */
+  failed: FailedRequest | undefined;
+  /** `failed --queue Q`: only entries of this queue. */
+  queue: string | undefined;
+  /** `failed --class C`: only entries of this job class. */
+  className: string | undefined;
+  /** `failed list --limit N`: at most N entries (0: all); default 50. */
+  limit: number | undefined;
+  /** `failed`/`queues --json`: JSON instead of a table. */
+  json: boolean;
 }
 
 /** Every option: its flags, whether it takes a value, and the commands it goes with. */
 export const OPTIONS = {
-  config: { flags: ['-c', '--config'], value: 'FILE', commands: ['run', 'check', 'status', 'scale', 'reload', 'reopen-logs', 'stop'] },
-  dir: { flags: ['-C', '--dir'], value: 'DIR', commands: ['run', 'check', 'status', 'scale', 'reload', 'reopen-logs', 'stop'] },
+  config: { flags: ['-c', '--config'], value: 'FILE', commands: ['run', 'check', 'status', 'scale', 'reload', 'reopen-logs', 'stop', 'failed', 'queues'] },
+  dir: { flags: ['-C', '--dir'], value: 'DIR', commands: ['run', 'check', 'status', 'scale', 'reload', 'reopen-logs', 'stop', 'failed', 'queues'] },
   daemonize: { flags: ['-D', '--daemonize'], value: undefined, commands: ['run'] },
   pid: { flags: ['--pid'], value: 'N', commands: ['status', 'scale', 'reload', 'reopen-logs', 'stop'] },
   pidFile: { flags: ['--pid-file'], value: 'FILE', commands: ['status', 'scale', 'reload', 'reopen-logs', 'stop'] },
   timeout: { flags: ['--timeout'], value: 'SECONDS', commands: ['stop'] },
   text: { flags: ['--text'], value: undefined, commands: ['status'] },
-  json: { flags: ['--json'], value: undefined, commands: ['status'] },
+  json: { flags: ['--json'], value: undefined, commands: ['status', 'failed', 'queues'] },
+  queue: { flags: ['--queue'], value: 'Q', commands: ['failed'] },
+  class: { flags: ['--class'], value: 'C', commands: ['failed'] },
+  limit: { flags: ['--limit'], value: 'N', commands: ['failed'] },
   redis: { flags: ['--redis'], value: undefined, commands: ['check'] },
   types: { flags: ['--types'], value: undefined, commands: ['check'] },
   help: { flags: ['-h', '--help'], value: undefined, commands: [] },
@@ -54,7 +79,7 @@ export const OPTIONS = {
 export type OptionKey = keyof typeof OPTIONS;
 
 /** The commands in the order of the global help. */
-export const COMMANDS: readonly CliCommand[] = ['run', 'check', 'status', 'scale', 'reload', 'reopen-logs', 'stop', 'help', 'version'];
+export const COMMANDS: readonly CliCommand[] = ['run', 'check', 'status', 'scale', 'reload', 'reopen-logs', 'stop', 'failed', 'queues', 'help', 'version'];
 
 /** The largest `stop --timeout` (a week): past Node's timer limit timers fire at once. */
 export const MAX_STOP_TIMEOUT_SECONDS = 604_800;
@@ -79,6 +104,11 @@ export function parseArgv(argv: readonly string[]): CliArgs {
     types: false,
     daemonize: false,
     timeoutSeconds: undefined,
+    failed: undefined,
+    queue: undefined,
+    className: undefined,
+    limit: undefined,
+    json: false,
   };
   const rest = [...argv];
   let explicit = false;
@@ -129,6 +159,7 @@ export function parseArgv(argv: readonly string[]): CliArgs {
   // `scale GROUP N` / `status GROUP`: a group name first (the count is always last).
   if ((out.command === 'scale' && positionals.length > 1) || (out.command === 'status' && positionals.length > 0)) out.group = groupName(positionals.shift()!);
   if (out.command === 'scale') out.workers = scaleCount(positionals.shift());
+  if (out.command === 'failed') out.failed = failedRequest(positionals, out);
   if (positionals.length > 0 && out.command !== 'version') {
     const p = positionals[0]!;
     const hint = out.command === 'run' && !explicit ? (COMMANDS.includes(p as CliCommand) ? '; the command goes first' : '; the config file goes after `-c`') : '';
@@ -170,7 +201,20 @@ function setOption(out: CliArgs, key: OptionKey, read: () => string): void {
       break;
     case 'json':
       out.text = false;
+      out.json = true;
       break;
+    case 'queue':
+      out.queue = read();
+      break;
+    case 'class':
+      out.className = read();
+      break;
+    case 'limit': {
+      const v = read();
+      if (!/^\d+$/.test(v)) throw new UsageError(`Expected \`--limit\` to be a number of entries (an integer ≥ 0; 0 = all), got \`${v}\``);
+      out.limit = Number(v);
+      break;
+    }
     case 'redis':
       out.redis = true;
       break;
@@ -196,6 +240,32 @@ function scaleCount(v: string | undefined): number {
   const n = Number(v);
   if (n > MAX_CONCURRENCY.max) throw new UsageError(`Expected \`scale\` to get a worker count from 0 to ${MAX_CONCURRENCY.max}, got \`${v}\``);
   return n;
+}
+
+/**
+ * Why: `failed show 3`, `failed retry all`: one action and, where it needs one, an index; the
+ * filters go only where they choose entries (`list`, `retry all`, `clear`), never beside an index.
+ */
+function failedRequest(positionals: string[], out: CliArgs): FailedRequest {
+  const word = positionals.shift() ?? 'list';
+  if (!FAILED_ACTIONS.includes(word as FailedAction)) {
+    const near = suggest(word, FAILED_ACTIONS);
+    throw new UsageError(`Unknown \`failed\` action \`${word}\`; ${near ? `did you mean \`${near}\`?` : `expected one of ${FAILED_ACTIONS.join(', ')}`}`);
+  }
+  const action = word as FailedAction;
+  let index: number | 'all' | undefined;
+  if (action === 'show' || action === 'retry' || action === 'remove') {
+    const v = positionals.shift();
+    const what = action === 'retry' ? 'an index (as `failed list` shows it) or `all`' : 'an index (as `failed list` shows it)';
+    if (v === undefined) throw new UsageError(`Expected \`failed ${action}\` to get ${what}`);
+    if (v === 'all' && action === 'retry') index = 'all';
+    else if (/^\d+$/.test(v)) index = Number(v);
+    else throw new UsageError(`Expected \`failed ${action}\` to get ${what}, got \`${v}\`${v === 'all' ? '; `failed clear` removes every entry' : ''}`);
+  }
+  const filtered = out.queue !== undefined ? '--queue' : out.className !== undefined ? '--class' : undefined;
+  if (filtered && typeof index === 'number') throw new UsageError(`\`${filtered}\` chooses entries for \`failed list\`, \`failed retry all\` and \`failed clear\`; \`failed ${action} ${index}\` names one already`);
+  if (out.limit !== undefined && action !== 'list') throw new UsageError(`\`--limit\` goes with \`failed list\`, not \`failed ${action}\``);
+  return { action, index };
 }
 
 /**

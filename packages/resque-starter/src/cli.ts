@@ -9,7 +9,10 @@ import { findConfigPath, findMasterPid } from './commands/find-master.js';
 import { onlyGroup, renderStatusText } from './commands/status-text.js';
 import { defaultStopTimeoutMs, killAfterMs, stopMaster } from './commands/stop.js';
 import { findControlSocket, sendControl, type ControlRequest } from './control.js';
-import { ConfigError, ControlError, ExitCode, formatSystemError, StartupError, UsageError } from './errors.js';
+import { AdminError, ConfigError, ControlError, ExitCode, formatSystemError, StartupError, UsageError } from './errors.js';
+import { openAdminQueue } from './commands/admin-queue.js';
+import { runFailed } from './commands/failed.js';
+import { queuesJson, readQueues, renderQueues } from './commands/queues.js';
 import { isResqueStarterMaster } from './handoff.js';
 import { loadConfigFile } from './load-config.js';
 import { runMaster } from './master.js';
@@ -65,6 +68,9 @@ async function runCli(argv: string[]): Promise<number> {
         return await runMaster(findConfigPath(args.config), { env: process.env });
       case 'stop':
         return await stop(args);
+      case 'failed':
+      case 'queues':
+        return await admin(args);
       default:
         return await control(args);
     }
@@ -114,6 +120,24 @@ async function optionalConfig(args: CliArgs): Promise<ResolvedConfig | undefined
     if (args.config !== undefined) throw err;
     return undefined;
   }
+}
+
+/** `failed …` and `queues`: Resque's lists in the Redis the config names (no master needed). */
+async function admin(args: CliArgs): Promise<number> {
+  const { config } = await loadConfigFile(findConfigPath(args.config), process.env);
+  const q = await openAdminQueue(config);
+  const out = (text: string) => process.stdout.write(text);
+  try {
+    if (args.command === 'failed') {
+      await runFailed({ ...args.failed!, queue: args.queue, className: args.className, limit: args.limit, json: args.json }, q, out);
+    } else {
+      const report = await readQueues(q);
+      out(args.json ? queuesJson(report, new Date()) : renderQueues(report, new Date()));
+    }
+  } finally {
+    await q.close();
+  }
+  return ExitCode.ok;
 }
 
 function changeDirectory(dir: string): void {
@@ -183,7 +207,7 @@ function fail(err: unknown, helpHint = '--help'): number {
     say(`config error: ${err.shortMessage}`);
     return ExitCode.config;
   }
-  if (err instanceof StartupError || err instanceof ControlError || err instanceof PidFileError) {
+  if (err instanceof StartupError || err instanceof ControlError || err instanceof PidFileError || err instanceof AdminError) {
     // A system error passed on as is reads better formatted (`cannot mkdir …: … (EACCES)`).
     const cause = err.cause instanceof Error && err.cause.message === err.message ? formatSystemError(err.cause) : undefined;
     say(cause ?? err.message);

@@ -58,6 +58,16 @@ export class StartupError extends Error {
   }
 }
 
+/** A `failed`/`queues` command that could not do what it was asked (no such entry, Redis unreachable). */
+export class AdminError extends Error {
+  override name = 'AdminError';
+  readonly code = 'E_ADMIN';
+  constructor(message: string, options?: ErrorOptions) {
+    super(message, options);
+    Object.setPrototypeOf(this, new.target.prototype);
+  }
+}
+
 /**
  * Why: a system error reaching the top level (an unwritable `logFile` or pid directory, a full
  * disk) must be one line, not a stack: `cannot mkdir /var/run/x: permission denied (EACCES)`.

@@ -16,9 +16,15 @@ export type ResqueWorker = Pick<
 /** What the master uses: job recovery, jobTimeout failures, lease holding. */
 export type ResqueQueue = Pick<Queue, 'recoverWorker' | 'failInflight' | 'holdLocks' | 'close'>;
 
+/** What `resque-starter failed`/`queues` use: Resque's queues and failed list, as resque-web reads them. */
+export type ResqueAdmin = Pick<
+  Queue,
+  'queues' | 'size' | 'peek' | 'failedCount' | 'failed' | 'requeueFailed' | 'removeFailed' | 'clearFailed' | 'close'
+>;
+
 /** The module's two constructors, as `import('@baton/resque')` gives them. */
 export interface ResqueModule {
-  Queue: new (...args: ConstructorParameters<typeof Queue>) => ResqueQueue;
+  Queue: new (...args: ConstructorParameters<typeof Queue>) => ResqueQueue & ResqueAdmin;
   Worker: new (...args: ConstructorParameters<typeof Worker>) => ResqueWorker;
 }
 

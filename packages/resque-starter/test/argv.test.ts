@@ -34,6 +34,17 @@ describe('parseArgv', () => {
     [['scale', '-h', '--bogus'], { command: 'help', helpFor: 'scale' }],
     [['run', '-h'], { command: 'help', helpFor: 'run' }],
     [['status', '-v'], { command: 'version' }],
+    // Issue 14: the failed list and the queues.
+    [['failed'], { command: 'failed', failed: { action: 'list', index: undefined }, json: false }],
+    [['failed', 'list', '--queue', 'mail', '--class=Mailer', '--json'], { command: 'failed', failed: { action: 'list' }, queue: 'mail', className: 'Mailer', json: true }],
+    [['failed', 'list', '--limit', '0'], { failed: { action: 'list' }, limit: 0 }],
+    [['failed', 'show', '3', '-c', 'c.ts'], { failed: { action: 'show', index: 3 }, config: 'c.ts' }],
+    [['failed', 'retry', '0'], { failed: { action: 'retry', index: 0 } }],
+    [['failed', 'retry', 'all', '--class', 'Mailer'], { failed: { action: 'retry', index: 'all' }, className: 'Mailer' }],
+    [['failed', 'remove', '12'], { failed: { action: 'remove', index: 12 } }],
+    [['failed', 'clear', '--queue', 'q'], { failed: { action: 'clear', index: undefined }, queue: 'q' }],
+    [['queues', '--json', '-C', 'app'], { command: 'queues', json: true, dir: 'app' }],
+    [['failed', '--help'], { command: 'help', helpFor: 'failed' }],
   ])('%j → %o', (argv, expected) => {
     expect(parseArgv(argv)).toMatchObject(expected);
   });
@@ -81,6 +92,19 @@ describe('parseArgv', () => {
     [['--daemonize=yes'], /`--daemonize` takes no value/],
     [['stop', 'now'], /Unexpected argument `now`/],
     [['-c', 'a.ts', 'stop'], /Unexpected argument `stop`; the command goes first/],
+    [['failed', 'retyr', '1'], /^Unknown `failed` action `retyr`; did you mean `retry`\?$/],
+    [['failed', 'zap'], /^Unknown `failed` action `zap`; expected one of list, show, retry, remove, clear$/],
+    [['failed', 'show'], /^Expected `failed show` to get an index \(as `failed list` shows it\)$/],
+    [['failed', 'retry'], /to get an index \(as `failed list` shows it\) or `all`$/],
+    [['failed', 'remove', 'all'], /got `all`; `failed clear` removes every entry$/],
+    [['failed', 'show', '-1'], /Unknown option `-1`|got `-1`/],
+    [['failed', 'show', 'x'], /got `x`/],
+    [['failed', 'retry', '2', '--queue', 'q'], /^`--queue` chooses entries for `failed list`, `failed retry all` and `failed clear`; `failed retry 2` names one already$/],
+    [['failed', 'clear', '--limit', '3'], /^`--limit` goes with `failed list`, not `failed clear`$/],
+    [['failed', 'list', '--limit', 'ten'], /`--limit` to be a number of entries/],
+    [['failed', 'list', 'extra'], /Unexpected argument `extra`/],
+    [['queues', '--queue', 'x'], /`--queue` goes with `failed`, not `queues`/],
+    [['status', '--limit', '1'], /`--limit` goes with `failed`/],
   ])('%j → UsageError %s', (argv, message) => {
     expect(() => parseArgv(argv)).toThrow(message);
   });

@@ -38,10 +38,10 @@ export class DataStore {
     this.keys = createKeys(namespace);
   }
 
-  // --- producer side (Resque: pipelined SADD + RPUSH) ---
+  // --- producer side (Resque: SADD queues + RPUSH, as one script: see lua/push-2.lua) ---
 
   async push(queue: string, raw: string | Buffer): Promise<void> {
-    await this.redis.multi().sadd(this.keys.queues, queue).rpush(this.keys.queue(queue), raw).publish(this.keys.wakeChannel, queue).exec();
+    await runScript(this.redis, 'push', [this.keys.queues, this.keys.queue(queue)], [queue, raw, this.keys.wakeChannel]);
   }
 
   async pushJob(queue: string, className: string, args: readonly unknown[]): Promise<void> {

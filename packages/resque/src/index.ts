@@ -18,5 +18,25 @@ export { encodeJob, decodeJob, encodeFailure, jobIdOf, encodeWorkingOn, describe
 export { formatWorkerId, parseWorkerId, type WorkerId } from './worker-id.js';
 export { resolveQueues, isDynamic, fnmatch } from './queues.js';
 export { formatRunAt, formatStarted, formatHeartbeat, formatFailedAt } from './time.js';
-export { createRedis, redactRedis, type RedisInput } from './connection.js';
+export {
+  createRedis,
+  describeRedis,
+  redactRedis,
+  redactUrl,
+  validateRedisInput,
+  isClusterInput,
+  assertClusterNamespace,
+  hashTagOf,
+  defaultReconnectOnError,
+  WRONG_NODE,
+  RedisInputError,
+  type RedisInput,
+  type RedisClient,
+  type ClusterSpec,
+  type ClusterNodeInput,
+} from './connect-options.js';
 export { DataStore } from './data-store.js';
+export { Scheduler, type SchedulerOptions, type SchedulerEvents } from './scheduler.js';
+export { resolveSchedule, parsePeriod, ScheduleError, type ScheduleEntry, type ScheduleInput, type ResolvedEntry } from './schedule.js';
+export { encodeDelayed, decodeDelayed, type DelayedJob } from './delayed.js';
+export { DelayedStore, type Moved } from './delayed-store.js';

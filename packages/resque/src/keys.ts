@@ -30,6 +30,24 @@ export interface Keys {
   recoveries(digest: string): string;
   /** Pub/sub channel our producers publish on after an enqueue (wakes idle workers). */
   wakeChannel: string;
+  // --- resque-scheduler's delayed-queue layout (SCHEDULER.md) ---
+  /** Zset of the seconds that hold delayed jobs (member = score = unix seconds). */
+  delayedSchedule: string;
+  /** List of the delayed jobs due in second `secs` (`{"class","args","queue"}`). */
+  delayed(secs: number | string): string;
+  /** Set of the `delayed:<secs>` lists that hold `item` (a delayed job's exact bytes). */
+  timestamps(item: string): string;
+  /** resque-scheduler's master lock (its value: the leader's fencing token). */
+  schedulerLock: string;
+  // --- baton additions to it ---
+  /** Zset item → due epoch ms of the jobs of second `secs` due after its start (millisecond precision). */
+  delayedAt(secs: number | string): string;
+  /** Pub/sub channel: an earlier delayed job was scheduled (message: its due ms), or the leader left ('released'). */
+  schedulerChannel: string;
+  /** Hash schedule name → the last tick (epoch ms) enqueued. */
+  scheduleLast: string;
+  /** The idempotency key of one tick of a recurring job. */
+  scheduleTick(name: string, tickMs: number): string;
 }
 
 /** Why: one place owns the key layout (BullMQ's QueueKeys, Resque's DataStore). */
@@ -54,5 +72,13 @@ export function createKeys(namespace = 'resque'): Keys {
     batonWorkers: `${p}baton:workers`,
     recoveries: (digest) => `${p}baton:recoveries:${digest}`,
     wakeChannel: `${p}baton:enqueued`,
+    delayedSchedule: `${p}delayed_queue_schedule`,
+    delayed: (secs) => `${p}delayed:${secs}`,
+    timestamps: (item) => `${p}timestamps:${item}`,
+    schedulerLock: `${p}resque_scheduler_master_lock`,
+    delayedAt: (secs) => `${p}baton:delayed_at:${secs}`,
+    schedulerChannel: `${p}baton:scheduler`,
+    scheduleLast: `${p}baton:schedule:last`,
+    scheduleTick: (name, tickMs) => `${p}baton:schedule:tick:${name}:${tickMs}`,
   };
 }

@@ -1,12 +1,14 @@
 import type { Redis } from 'ioredis';
-import { createRedis, type RedisInput } from './connection.js';
+import { assertClusterNamespace, createRedis, isClusterInput, validateRedisInput, type RedisInput } from './connect-options.js';
 import { DataStore } from './data-store.js';
+import { encodeDelayed, resolveDueMs, type DelayedJob } from './delayed.js';
+import { DelayedStore } from './delayed-store.js';
 import { defineScripts } from './scripts.js';
 
 export interface QueueOptions {
-  /** Redis URL, ioredis options or client (a client is duplicated, yours stays yours). Default `REDIS_URL` or `redis://127.0.0.1:6379`. */
+  /** Redis URL, ioredis options (Sentinel too), a Cluster spec `{ cluster: [...] }`, or a Redis client (its options are copied; yours stays yours). Default `REDIS_URL` or `redis://127.0.0.1:6379`. */
   redis?: RedisInput;
-  /** Key namespace; default `resque` (Ruby's default). */
+  /** Key namespace; default `resque` (Ruby's default). With Redis Cluster it must be hash-tagged, e.g. `{resque}`. */
   namespace?: string;
   /** Jobs of a worker that died more often than this go to `failed` instead of back to the queue. Default 3. */
   maxRecoveries?: number;
@@ -27,15 +29,19 @@ export interface FailureRecord {
 /** Why: the producer and admin side apps use: enqueue, inspect, failures, stats, pause. */
 export class Queue {
   readonly store: DataStore;
+  readonly delayedStore: DelayedStore;
   private readonly redis: Redis;
   private readonly maxRecoveries: number;
   private closing: Promise<void> | undefined;
 
   constructor(options: QueueOptions = {}) {
+    validateRedisInput(options.redis);
+    if (isClusterInput(options.redis)) assertClusterNamespace(options.namespace ?? 'resque');
     this.redis = createRedis(options.redis, 'baton-resque:queue');
     this.redis.on('error', () => undefined); // reconnection is automatic; commands wait for it
     defineScripts(this.redis);
     this.store = new DataStore(this.redis, options.namespace);
+    this.delayedStore = new DelayedStore(this.redis, options.namespace);
     this.maxRecoveries = options.maxRecoveries ?? 3;
   }
 
@@ -47,6 +53,52 @@ export class Queue {
   /** Pushes a raw payload, text or bytes, as is (foreign producers, tests of bad input). */
   async enqueueRaw(queue: string, raw: string | Buffer): Promise<void> {
     await this.store.push(queue, raw);
+  }
+
+  /**
+   * resque-scheduler's enqueue_at_with_queue: the job waits in the delayed queue
+   * (`delayed_queue_schedule`, `delayed:<secs>`, `timestamps:<payload>`) until a scheduler (ours,
+   * resque-scheduler's or node-resque's) moves it to `queue` once `at` has come. Ours moves it at
+   * `at` to the millisecond; Ruby's and node-resque's at the start of its second.
+   */
+  async enqueueAt(at: Date | number, queue: string, className: string, ...args: unknown[]): Promise<void> {
+    await this.delayedStore.push(resolveDueMs(at), encodeDelayed(queue, className, args));
+  }
+
+  /** `enqueueAt(now + ms, …)` (resque-scheduler's enqueue_in). */
+  async enqueueIn(ms: number, queue: string, className: string, ...args: unknown[]): Promise<void> {
+    if (typeof ms !== 'number' || !Number.isFinite(ms) || ms < 0) throw new TypeError(`Expected a delay in milliseconds (>= 0), got \`${String(ms)}\``);
+    await this.enqueueAt(Date.now() + ms, queue, className, ...args);
+  }
+
+  /** Delayed jobs of every queue (resque-scheduler's delayed_queue_schedule_size). */
+  async delayedCount(): Promise<number> {
+    return await this.delayedStore.count();
+  }
+
+  /** Queue name → how many delayed jobs go to it (reads every delayed job; for tools). */
+  async delayedCounts(): Promise<Record<string, number>> {
+    return await this.delayedStore.countsByQueue();
+  }
+
+  /** Delayed jobs, soonest first, from `start`, at most `count`. */
+  async delayed(start = 0, count = 100): Promise<DelayedJob[]> {
+    return await this.delayedStore.list(start, count);
+  }
+
+  /** When the soonest delayed job is due (undefined: none). */
+  async nextDelayedAt(): Promise<Date | undefined> {
+    return (await this.delayedStore.list(0, 1))[0]?.at;
+  }
+
+  /**
+   * resque-scheduler's remove_delayed(klass, *args) with the queue named: removes every delayed
+   * copy of the job (whatever its time) and returns how many. It finds jobs whose payload is
+   * byte for byte `{"class","args","queue"}` as Ruby and we write them (node-resque orders its
+   * keys `class, queue, args`: those are not found).
+   */
+  async removeDelayed(queue: string, className: string, ...args: unknown[]): Promise<number> {
+    return await this.delayedStore.remove(encodeDelayed(queue, className, args));
   }
 
   async queues(): Promise<string[]> {

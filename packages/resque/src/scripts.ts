@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
 /** Bumped whenever a script changes, so a Redis shared by two versions runs the right one. */
-export const SCRIPTS_VERSION = '7';
+export const SCRIPTS_VERSION = '8';
 
 /** `<name>-<numKeys>`; `-<k>n` takes k keys per item, their number given at each call. */
 const SCRIPTS = {
@@ -14,6 +14,12 @@ const SCRIPTS = {
   recover: 'recover-3',
   failInflight: 'fail-inflight-3',
   hold: 'hold-1n',
+  delay: 'delay-1',
+  move: 'move-2',
+  removeDelayed: 'remove-delayed-1',
+  lock: 'lock-1',
+  tick: 'tick-3',
+  push: 'push-2',
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 

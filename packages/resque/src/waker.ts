@@ -15,9 +15,9 @@ export class Waker {
     signal.addEventListener('abort', () => this.wake(), { once: true });
   }
 
-  /** Subscribes a duplicate of `redis` (named `name`) to `channel`: each message wakes the waiting slots. */
-  async subscribe(redis: Redis, channel: string, name: string, onError: (err: Error) => void): Promise<void> {
-    this.#sub = redis.duplicate({ connectionName: name });
+  /** Subscribes a connection of its own (`connect()`) to `channel`: each message wakes the waiting slots. */
+  async subscribe(connect: () => Redis, channel: string, onError: (err: Error) => void): Promise<void> {
+    this.#sub = connect();
     this.#sub.on('error', onError);
     this.#sub.on('message', () => this.wake());
     await this.#sub.subscribe(channel);

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import { createRedis, type RedisInput } from './connection.js';
+import { assertClusterNamespace, createRedis, isClusterInput, validateRedisInput, type RedisInput } from './connect-options.js';
 import { DataStore, type Settled } from './data-store.js';
 import { Grace } from './grace.js';
 import { Janitor } from './janitor.js';
@@ -40,9 +40,9 @@ export interface WorkerHooks extends JobHooks {
 }
 
 export interface WorkerOptions {
-  /** Redis URL, ioredis options or client (duplicated). Default `REDIS_URL` or `redis://127.0.0.1:6379`. */
+  /** Redis URL, ioredis options (Sentinel too), a Cluster spec `{ cluster: [...] }`, or a Redis client (its options are copied). Default `REDIS_URL` or `redis://127.0.0.1:6379`. */
   redis?: RedisInput;
-  /** Key namespace; default `resque`. */
+  /** Key namespace; default `resque`. With Redis Cluster it must be hash-tagged, e.g. `{resque}`. */
   namespace?: string;
   /** Resque priority list: names, globs (`*`, `high_*`) and `!exclusions`. Default `['*']`. */
   queues?: string[];
@@ -183,6 +183,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const pid = options.pid ?? process.pid;
     const ids = Array.from({ length: this.opts.concurrency }, (_, i) => formatWorkerId(host, pid, this.queues, i));
     this.id = ids[0]!;
+    validateRedisInput(options.redis);
+    if (isClusterInput(options.redis)) assertClusterNamespace(options.namespace ?? 'resque');
     this.redis = createRedis(options.redis, `baton-resque:worker:${this.id}`);
     this.redis.on('error', this.reportError);
     defineScripts(this.redis);
@@ -233,7 +235,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       for (const slot of this.slots) await this.store.registerWorker(slot.id, this.opts.lockTtlMs);
       this.lease.registered(sentAt);
       if (this.opts.interval === undefined) {
-        await this.waker.subscribe(this.redis, this.store.keys.wakeChannel, `baton-resque:wake:${this.id}`, this.reportError);
+        await this.waker.subscribe(() => createRedis(this.opts.redis, `baton-resque:wake:${this.id}`), this.store.keys.wakeChannel, this.reportError);
       }
       await this.janitor.sweep();
     } catch (err) {

@@ -9,7 +9,10 @@ const OPTION_TEXT: Record<OptionKey, string> = {
   pidFile: 'read the master\'s pid from FILE (default: the config\'s pidFile)',
   timeout: 'seconds to wait after QUIT before escalating to TERM (default: the config\'s stopTimeout + termTimeout + 10; 74 without a config; no escalation when stopTimeout is Infinity)',
   text: 'a table instead of JSON',
-  json: 'JSON (the default)',
+  json: 'JSON (the default of `status`; `failed` and `queues` print a table without it)',
+  queue: '`failed list`, `retry all`, `clear`: only the entries of queue Q',
+  class: '`failed list`, `retry all`, `clear`: only the entries of job class C',
+  limit: '`failed list`: show at most N entries (default 50; 0 = all)',
   redis: 'also connect to Redis and try what the workers need (1 = refused)',
   types: 'also type-check the config file with the TypeScript compiler',
   help: 'this help',
@@ -77,11 +80,28 @@ TERM; 1 when it had to be killed or could not be stopped. A master under start-s
 (start-server would start it again): stop start-server instead (\`start-server --stop --pid-file FILE\`).`,
     example: 'resque-starter stop --timeout 120 -c conf.ts',
   },
+  failed: {
+    summary: "Resque's failed jobs: list, show N, retry N|all, remove N, clear",
+    usage: 'resque-starter failed [list|show N|retry N|retry all|remove N|clear] [-c conf.ts] [--queue Q] [--class C] [--json]',
+    text: `Reads and changes Resque's failed list in the Redis of the config (no master needed); N is the
+index \`failed list\` shows, as resque-web numbers them. \`retry\` enqueues the job again and marks the
+entry retried (resque-web's Retry); \`retry all\` skips entries already retried. \`remove\` and \`clear\`
+delete entries (\`clear\` without --queue/--class: all of them). resque-web works on the same Redis.`,
+    example: `resque-starter failed list --queue mail -c conf.ts
+  resque-starter failed show 0 -c conf.ts && resque-starter failed retry 0 -c conf.ts`,
+  },
+  queues: {
+    summary: 'the queues: jobs waiting, the oldest one\'s age, the failed count',
+    usage: 'resque-starter queues [-c conf.ts] [--json]',
+    text: `Reads the Redis of the config (no master needed): each queue's depth and, when its payload carries
+\`enqueued_at\`, how long the oldest job has waited; then the number of failed jobs.`,
+    example: 'resque-starter queues --json -c conf.ts',
+  },
 };
 
 /** Why: `--help` lists every command with one line, and how to get a command's own help. */
 export function renderHelp(version: string): string {
-  const commands: Array<readonly [string, string]> = (COMMANDS.filter((c) => c !== 'help' && c !== 'version') as ActionCommand[]).map((c) => [c === 'scale' ? 'scale N' : c, COMMAND_HELP[c].summary] as const);
+  const commands: Array<readonly [string, string]> = (COMMANDS.filter((c) => c !== 'help' && c !== 'version') as ActionCommand[]).map((c) => [c === 'scale' ? 'scale N' : c === 'failed' ? 'failed ACTION' : c, COMMAND_HELP[c].summary] as const);
   commands.push(['help [COMMAND]', "this help, or a command's usage, options and example"]);
   return `resque-starter ${version} — a master for Resque worker processes
 

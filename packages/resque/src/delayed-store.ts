@@ -1,0 +1,128 @@
+import type { Redis } from 'ioredis';
+import { decodeDelayed, type DelayedJob } from './delayed.js';
+import { createKeys, type Keys } from './keys.js';
+import { runScript } from './scripts.js';
+import { formatFailedAt } from './time.js';
+
+/** What one mover call did (lua/move-2.lua). */
+export interface Moved {
+  /** Jobs moved; -1 when the caller's lock token is not the lock's (nothing moved). */
+  moved: number;
+  /** Due jobs are left (the call's limit was reached). */
+  more: boolean;
+  /** Epoch ms the earliest job left is due; undefined when none is left. */
+  next: number | undefined;
+  /** Redis TIME, epoch ms. */
+  now: number;
+}
+
+/**
+ * Why: every Redis command of the delayed queue, the scheduler lock and recurring ticks, in
+ * resque-scheduler's layout (SCHEDULER.md); the scheduler and Queue's delayed API call only this.
+ */
+export class DelayedStore {
+  readonly keys: Keys;
+  constructor(
+    readonly redis: Redis,
+    namespace = 'resque',
+  ) {
+    this.keys = createKeys(namespace);
+  }
+
+  /** resque-scheduler's delayed_push of `item` due at `ms` (lua/delay-1.lua). */
+  async push(ms: number, item: string): Promise<void> {
+    await runScript(this.redis, 'delay', [this.keys.delayedSchedule], [this.keys.prefix, ms, item]);
+  }
+
+  /** Moves up to `limit` due jobs to their queues, if `token` holds the lock ('' : without it). */
+  async moveDue(token: string, limit: number): Promise<Moved> {
+    const res = (await runScript(this.redis, 'move', [this.keys.schedulerLock, this.keys.delayedSchedule], [
+      this.keys.prefix,
+      token,
+      limit,
+      formatFailedAt(new Date()),
+    ])) as [number, number, string, string];
+    const next = Number(res[2]);
+    return { moved: Number(res[0]), more: res[1] === 1, next: next < 0 ? undefined : next, now: Number(res[3]) };
+  }
+
+  /** resque-scheduler's remove_delayed_job: every copy of `item`; how many were removed. */
+  async remove(item: string): Promise<number> {
+    return Number(await runScript(this.redis, 'removeDelayed', [this.keys.timestamps(item)], [this.keys.prefix, item]));
+  }
+
+  /**
+   * The scheduler lock: `acquire` (or extend, if ours), `renew` (only if ours), `release` (only
+   * if ours; publishes 'released'). 1: done; 0: not ours; an acquire that failed returns -1 - the
+   * lock's remaining TTL in ms.
+   */
+  async lock(op: 'acquire' | 'renew' | 'release', token: string, ttlMs: number): Promise<number> {
+    return Number(await runScript(this.redis, 'lock', [this.keys.schedulerLock], [op, token, Math.ceil(ttlMs), this.keys.schedulerChannel]));
+  }
+
+  /** One recurring tick (lua/tick-3.lua): 1 enqueued, 0 not (already, older, first sight), -1 not the lock holder. */
+  async tick(token: string, name: string, tickMs: number, keyTtlMs: number, queue: string, job: string): Promise<number> {
+    return Number(
+      await runScript(this.redis, 'tick', [this.keys.schedulerLock, this.keys.scheduleLast, this.keys.scheduleTick(name, tickMs)], [
+        this.keys.prefix,
+        token,
+        name,
+        tickMs,
+        Math.ceil(keyTtlMs),
+        queue,
+        job,
+      ]),
+    );
+  }
+
+  /** The seconds that hold delayed jobs, soonest first. */
+  async seconds(): Promise<string[]> {
+    return await this.redis.zrange(this.keys.delayedSchedule, 0, -1);
+  }
+
+  async count(): Promise<number> {
+    const secs = await this.seconds();
+    if (secs.length === 0) return 0;
+    const m = this.redis.pipeline();
+    for (const s of secs) m.llen(this.keys.delayed(s));
+    const res = (await m.exec()) ?? [];
+    return res.reduce((sum, [, n]) => sum + Number(n ?? 0), 0);
+  }
+
+  /** Delayed jobs soonest first (by second, then by millisecond within one), from `start`, at most `count`. */
+  async list(start: number, count: number): Promise<DelayedJob[]> {
+    const out: DelayedJob[] = [];
+    let skip = start;
+    for (const s of await this.seconds()) {
+      if (out.length >= count) break;
+      const [items, at] = await Promise.all([
+        this.redis.lrange(this.keys.delayed(s), 0, -1),
+        this.redis.zrange(this.keys.delayedAt(s), 0, -1, 'WITHSCORES'),
+      ]);
+      const ms = new Map<string, number>();
+      for (let i = 0; i < at.length; i += 2) ms.set(at[i]!, Number(at[i + 1]));
+      const jobs = items
+        .map((raw) => decodeDelayed(raw, ms.get(raw) ?? Number(s) * 1000) ?? { at: new Date(Number(s) * 1000), queue: undefined, class: '', args: [], raw })
+        .sort((a, b) => a.at.getTime() - b.at.getTime());
+      if (skip >= jobs.length) {
+        skip -= jobs.length;
+        continue;
+      }
+      out.push(...jobs.slice(skip, skip + count - out.length));
+      skip = 0;
+    }
+    return out;
+  }
+
+  /** Queue name → delayed jobs bound for it (reads every delayed job: for tools, not hot paths). */
+  async countsByQueue(): Promise<Record<string, number>> {
+    const counts: Record<string, number> = {};
+    for (const s of await this.seconds()) {
+      for (const raw of await this.redis.lrange(this.keys.delayed(s), 0, -1)) {
+        const q = decodeDelayed(raw, 0)?.queue ?? '';
+        counts[q] = (counts[q] ?? 0) + 1;
+      }
+    }
+    return counts;
+  }
+}

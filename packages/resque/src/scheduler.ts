@@ -1,0 +1,227 @@
+import { EventEmitter } from 'node:events';
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { assertClusterNamespace, createRedis, isClusterInput, validateRedisInput, type RedisInput } from './connect-options.js';
+import { DelayedStore } from './delayed-store.js';
+import { encodeJob } from './payload.js';
+import { resolveSchedule, type ResolvedEntry, type ScheduleInput } from './schedule.js';
+import { defineScripts } from './scripts.js';
+import type { WorkerLogger } from './job.js';
+
+export interface SchedulerOptions {
+  /** As Queue's: a URL, ioredis options or a client (duplicated). */
+  redis?: RedisInput;
+  namespace?: string;
+  /** The leader lock's TTL (default 10 s): renewed every third of it; a leader killed -9 is replaced within it. */
+  lockTtlMs?: number;
+  /** Recurring jobs (name → entry). */
+  schedule?: ScheduleInput;
+  logger?: WorkerLogger;
+  /** Names this scheduler in the lock's value (default `<hostname>:<pid>`). */
+  name?: string;
+  /** The most jobs one mover call moves (default 1000). */
+  batch?: number;
+}
+
+export interface SchedulerEvents {
+  /** This scheduler took the lock: it moves delayed jobs and enqueues recurring ones now. */
+  leader: [];
+  /** It lost the lock (expired while it was blocked, or Redis was reset); it follows again. */
+  follower: [];
+  /** Delayed jobs it moved to their queues in one call. */
+  moved: [count: number];
+  /** A recurring job's tick it enqueued. */
+  tick: [name: string, tickMs: number];
+  /** A Redis call failed; it retries. Without a listener it is logged at warn. */
+  error: [err: Error];
+}
+
+const silent: WorkerLogger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/**
+ * Why: resque-scheduler's job, in-process: exactly one leader per Redis (its master lock, with a
+ * fencing token every move and tick checks), moving due delayed jobs in one script per batch and
+ * enqueueing each recurring tick once. It sleeps until the next due time, the lock's renewal, or
+ * a wake-up (an earlier job scheduled, the leader leaving): no polling while idle.
+ */
+export class Scheduler extends EventEmitter<SchedulerEvents> {
+  readonly token: string;
+  readonly #redis: Redis;
+  readonly #sub: Redis;
+  readonly #store: DelayedStore;
+  readonly #ttl: number;
+  readonly #batch: number;
+  readonly #log: WorkerLogger;
+  #entries: ResolvedEntry[];
+  /** Tick last seen enqueued (or found done) per entry name, so a wake-up does not re-ask Redis. */
+  readonly #done = new Map<string, number>();
+  #leader = false;
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #renewedAt = 0;
+  /** Local epoch ms the loop sleeps until (Infinity: not sleeping). */
+  #wakeAt = Infinity;
+  #wake: (() => void) | undefined;
+  /** Redis TIME minus local time, from the last mover call. */
+  #offset = 0;
+
+  constructor(o: SchedulerOptions = {}) {
+    super();
+    const ttl = o.lockTtlMs ?? 10_000;
+    if (!Number.isInteger(ttl) || ttl < 300 || ttl > 2 ** 31 - 1) throw new RangeError(`Expected \`lockTtlMs\` to be an integer between 300 and ${2 ** 31 - 1}, got \`${String(o.lockTtlMs)}\``);
+    this.#ttl = ttl;
+    this.#batch = o.batch ?? 1000;
+    this.#log = o.logger ?? silent;
+    this.#entries = resolveSchedule(o.schedule);
+    validateRedisInput(o.redis);
+    if (isClusterInput(o.redis)) assertClusterNamespace(o.namespace ?? 'resque');
+    this.token = `${o.name ?? `${hostname()}:${process.pid}`}:${randomBytes(6).toString('hex')}`;
+    this.#redis = createRedis(o.redis, 'baton-resque:scheduler');
+    this.#sub = createRedis(o.redis, 'baton-resque:scheduler-sub');
+    for (const r of [this.#redis, this.#sub]) r.on('error', () => undefined);
+    defineScripts(this.#redis);
+    this.#store = new DelayedStore(this.#redis, o.namespace);
+  }
+
+  get isLeader(): boolean {
+    return this.#leader;
+  }
+
+  /** Replaces the recurring schedule (a config reload); throws ScheduleError and keeps the old one on bad input. */
+  setSchedule(schedule: ScheduleInput | undefined): void {
+    this.#entries = resolveSchedule(schedule);
+    this.#done.clear();
+    this.#wake?.();
+  }
+
+  /** Subscribes, then runs: leads or follows until stop(). */
+  async start(): Promise<void> {
+    if (this.#running) return;
+    this.#running = true;
+    this.#sub.on('message', (_channel: string, message: string) => this.#onMessage(message));
+    await this.#sub.subscribe(this.#store.keys.schedulerChannel);
+    this.#loop = this.#run();
+  }
+
+  /** Stops moving, releases the lock if it holds it (a follower elsewhere takes over at once), closes its connections. */
+  async stop(): Promise<void> {
+    if (!this.#running) return;
+    this.#running = false;
+    this.#wake?.();
+    await this.#loop;
+    if (this.#leader) {
+      this.#leader = false;
+      await this.#store.lock('release', this.token, this.#ttl).catch(() => 0);
+      this.#log.info(`scheduler: released the scheduler lock (${this.token})`);
+    }
+    await Promise.all([this.#sub, this.#redis].map((r) => r.quit().catch(() => r.disconnect())));
+  }
+
+  #onMessage(message: string): void {
+    if (message === 'released') {
+      if (!this.#leader) this.#wake?.();
+      return;
+    }
+    const due = Number(message) - this.#offset;
+    if (this.#leader && due < this.#wakeAt) this.#wake?.();
+  }
+
+  async #run(): Promise<void> {
+    while (this.#running) {
+      let sleep: number;
+      try {
+        sleep = this.#leader ? await this.#lead() : await this.#follow();
+      } catch (err) {
+        if (this.listenerCount('error') > 0) this.emit('error', err as Error);
+        else this.#log.warn(`scheduler: ${(err as Error).message}; retrying`);
+        sleep = Math.min(1000, this.#ttl / 3);
+      }
+      if (this.#running) await this.#sleep(sleep);
+    }
+  }
+
+  /**
+   * Tries to take the lock. Leading now: 0 (lead at once). Else how long to wait before trying
+   * again: a third of the TTL, or until the holder's lock expires if sooner (a leader killed -9
+   * is replaced within the TTL), or until it releases the lock (a wake-up).
+   */
+  async #follow(): Promise<number> {
+    const res = await this.#store.lock('acquire', this.token, this.#ttl);
+    if (res !== 1) return Math.min(this.#ttl / 3, -1 - res + 5);
+    this.#leader = true;
+    this.#renewedAt = Date.now();
+    this.#log.info(`scheduler: took the scheduler lock (${this.token}); moving delayed jobs and enqueueing recurring ones`);
+    this.emit('leader');
+    return 0;
+  }
+
+  #lose(why: string): void {
+    this.#leader = false;
+    this.#done.clear();
+    this.#log.warn(`scheduler: lost the scheduler lock (${why}); following`);
+    this.emit('follower');
+  }
+
+  /** One leader step: renew when due, move what is due, enqueue due ticks; returns how long to sleep. */
+  async #lead(): Promise<number> {
+    if (Date.now() - this.#renewedAt >= this.#ttl / 3 - 20) {
+      const at = Date.now();
+      if ((await this.#store.lock('renew', this.token, this.#ttl)) !== 1) {
+        this.#lose('it expired or was taken');
+        return 0;
+      }
+      this.#renewedAt = at;
+    }
+    let r;
+    do {
+      r = await this.#store.moveDue(this.token, this.#batch);
+      if (r.moved < 0) {
+        this.#lose('another scheduler holds it');
+        return 0;
+      }
+      if (r.moved > 0) this.emit('moved', r.moved);
+    } while (r.more && this.#running);
+    this.#offset = r.now - Date.now();
+    const nextTick = await this.#ticks(r.now);
+    if (!this.#leader) return 0;
+    const dueIn = Math.min(r.next ?? Infinity, nextTick) - r.now;
+    const renewIn = this.#renewedAt + this.#ttl / 3 - Date.now();
+    return Math.max(0, Math.min(dueIn, renewIn));
+  }
+
+  /** Enqueues each entry's latest tick if not done yet; returns the soonest next tick (Redis clock). */
+  async #ticks(now: number): Promise<number> {
+    let soonest = Infinity;
+    for (const e of this.#entries) {
+      const tick = e.prev(now);
+      const next = e.next(now);
+      soonest = Math.min(soonest, next);
+      if (tick <= (this.#done.get(e.name) ?? -Infinity)) continue;
+      const keyTtl = Math.min(Math.max(2 * (next - tick), 60_000), 7 * 86_400_000);
+      const res = await this.#store.tick(this.token, e.name, tick, keyTtl, e.queue, encodeJob(e.class, e.args));
+      if (res < 0) {
+        this.#lose('another scheduler holds it');
+        return Infinity;
+      }
+      this.#done.set(e.name, tick);
+      if (res === 1) this.emit('tick', e.name, tick);
+    }
+    return soonest;
+  }
+
+  #sleep(ms: number): Promise<void> {
+    if (ms <= 0) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        this.#wake = undefined;
+        this.#wakeAt = Infinity;
+        resolve();
+      };
+      const timer = setTimeout(done, Math.min(ms, 2 ** 31 - 1));
+      this.#wakeAt = Date.now() + ms;
+      this.#wake = done;
+    });
+  }
+}

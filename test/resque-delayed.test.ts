@@ -1,0 +1,138 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Queue, Scheduler, Worker } from '../packages/resque/src/index.js';
+import { startRedis, type TestRedis } from './helpers/redis.js';
+import { pollUntil } from './helpers/wait.js';
+
+// Delayed jobs in resque-scheduler's layout and the scheduler that moves them, against a private redis-server.
+let redis: TestRedis;
+beforeAll(async () => {
+  redis = await startRedis();
+});
+afterAll(async () => {
+  await redis.close();
+});
+
+const at = (secs: number, ms = 0) => new Date(secs * 1000 + ms);
+
+describe('Queue.enqueueAt / removeDelayed (resque-scheduler layout)', () => {
+  it('writes delayed_queue_schedule, delayed:<secs> and timestamps:<payload> byte for byte as Ruby does', async () => {
+    const ns = redis.namespace();
+    const queue = new Queue({ redis: redis.url, namespace: ns });
+    const r = redis.client();
+    try {
+      const secs = Math.floor(Date.now() / 1000) + 3600;
+      await queue.enqueueAt(at(secs), 'mail', 'Mailer', 1, 'x');
+      const item = '{"class":"Mailer","args":[1,"x"],"queue":"mail"}';
+      expect(await r.zrange(`${ns}:delayed_queue_schedule`, 0, -1, 'WITHSCORES')).toEqual([String(secs), String(secs)]);
+      expect(await r.lrange(`${ns}:delayed:${secs}`, 0, -1)).toEqual([item]);
+      expect(await r.smembers(`${ns}:timestamps:${item}`)).toEqual([`delayed:${secs}`]);
+      // A whole second needs nothing more: the keys are exactly Ruby's.
+      expect(await r.exists(`${ns}:baton:delayed_at:${secs}`)).toBe(0);
+      // Milliseconds: the same three keys, plus the due ms beside them.
+      await queue.enqueueAt(at(secs, 250), 'mail', 'Mailer', 2);
+      expect(await r.zrange(`${ns}:baton:delayed_at:${secs}`, 0, -1, 'WITHSCORES')).toEqual(['{"class":"Mailer","args":[2],"queue":"mail"}', String(secs * 1000 + 250)]);
+      expect(await r.pttl(`${ns}:baton:delayed_at:${secs}`)).toBeGreaterThan(3600_000);
+      expect(await queue.delayedCount()).toBe(2);
+      const listed = await queue.delayed();
+      expect(listed.map((j) => [j.at.getTime(), j.queue, j.class, j.args])).toEqual([
+        [secs * 1000, 'mail', 'Mailer', [1, 'x']],
+        [secs * 1000 + 250, 'mail', 'Mailer', [2]],
+      ]);
+      expect(await queue.delayedCounts()).toEqual({ mail: 2 });
+      // remove_delayed: every copy, whatever its time; emptied seconds leave the schedule.
+      await queue.enqueueAt(at(secs + 60), 'mail', 'Mailer', 1, 'x');
+      expect(await queue.removeDelayed('mail', 'Mailer', 1, 'x')).toBe(2);
+      expect(await r.zrange(`${ns}:delayed_queue_schedule`, 0, -1)).toEqual([String(secs)]);
+      expect(await r.exists(`${ns}:timestamps:${item}`)).toBe(0);
+      expect(await queue.removeDelayed('mail', 'Mailer', 2)).toBe(1);
+      expect(await queue.delayedCount()).toBe(0);
+      expect(await r.keys(`${ns}:*`)).toEqual([]);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('rejects a due time that is not one, in one line', async () => {
+    const queue = new Queue({ redis: redis.url, namespace: redis.namespace() });
+    try {
+      await expect(queue.enqueueAt(new Date('nope'), 'q', 'C')).rejects.toThrow('Expected a Date or epoch milliseconds for the due time, got `Invalid Date`');
+      await expect(queue.enqueueIn(-5, 'q', 'C')).rejects.toThrow('Expected a delay in milliseconds (>= 0), got `-5`');
+    } finally {
+      await queue.close();
+    }
+  });
+});
+
+describe('the mover (lua/move-2.lua)', () => {
+  it('moves due jobs as Resque payloads (args byte for byte), keeps later ones, and fails a job without a queue', async () => {
+    const ns = redis.namespace();
+    const queue = new Queue({ redis: redis.url, namespace: ns });
+    const r = redis.client();
+    try {
+      const now = Math.floor(Date.now() / 1000);
+      // Ruby's and node-resque's key orders, args cjson would mangle ([] and big numbers).
+      await r.rpush(`${ns}:delayed:${now - 5}`, '{"class":"A","args":[[],{},12345678901234567890,1.10],"queue":"q"}', '{"class":"B","queue":"q","args":[]}', '{"class":"C","args":[]}');
+      await r.zadd(`${ns}:delayed_queue_schedule`, now - 5, String(now - 5));
+      await queue.enqueueAt(at(now + 3600), 'q', 'Later');
+      const res = await queue.delayedStore.moveDue('', 100);
+      expect(res.moved).toBe(3);
+      expect(res.more).toBe(false);
+      expect(res.next).toBe((now + 3600) * 1000);
+      expect(await r.lrange(`${ns}:queue:q`, 0, -1)).toEqual(['{"class":"A","args":[[],{},12345678901234567890,1.10]}', '{"class":"B","args":[]}']);
+      expect(await r.smembers(`${ns}:queues`)).toEqual(['q']);
+      const failed = JSON.parse((await r.lindex(`${ns}:failed`, 0))!);
+      expect(failed).toMatchObject({ exception: 'ArgumentError', payload: { class: 'C', args: [] }, worker: 'scheduler' });
+      expect(await r.exists(`${ns}:delayed:${now - 5}`)).toBe(0);
+      expect(await queue.delayedCount()).toBe(1);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('moves nothing for a caller whose token is not the lock (a deposed leader)', async () => {
+    const ns = redis.namespace();
+    const queue = new Queue({ redis: redis.url, namespace: ns });
+    const r = redis.client();
+    try {
+      await queue.enqueueAt(Date.now() - 1000, 'q', 'Due');
+      await r.set(`${ns}:resque_scheduler_master_lock`, 'someone-else');
+      expect((await queue.delayedStore.moveDue('me', 100)).moved).toBe(-1);
+      expect(await queue.size('q')).toBe(0);
+      expect((await queue.delayedStore.moveDue('someone-else', 100)).moved).toBe(1);
+    } finally {
+      await queue.close();
+    }
+  });
+});
+
+describe('Scheduler', () => {
+  it('runs delayed jobs at their time when idle (lateness reported), each once', async () => {
+    const ns = redis.namespace();
+    const queue = new Queue({ redis: redis.url, namespace: ns });
+    const scheduler = new Scheduler({ redis: redis.url, namespace: ns, lockTtlMs: 3000 });
+    const late: number[] = [];
+    const worker = new Worker({ redis: redis.url, namespace: ns, queues: ['timed'], jobs: { Due: (dueMs: number) => void late.push(Date.now() - dueMs) } });
+    await scheduler.start();
+    await worker.start();
+    try {
+      await pollUntil(() => scheduler.isLeader, { what: 'the scheduler to lead' });
+      const n = 20;
+      for (let i = 0; i < n; i++) {
+        const due = Date.now() + 300 + i * 37;
+        await queue.enqueueAt(due, 'timed', 'Due', due);
+      }
+      await pollUntil(() => late.length === n, { what: 'every delayed job to run', timeoutMs: 20_000 });
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(late).toHaveLength(n);
+      const sorted = [...late].sort((a, b) => a - b);
+      console.log(`delayed-job lateness at idle (ms, scheduler → worker ran it): min ${sorted[0]} p50 ${sorted[n >> 1]} max ${sorted[n - 1]}`);
+      // Never early; the 50 ms target is measured and reported, asserted generously (busy machine).
+      expect(sorted[0]).toBeGreaterThanOrEqual(0);
+      expect(sorted[n >> 1]).toBeLessThan(1000);
+    } finally {
+      await worker.stop();
+      await scheduler.stop();
+      await queue.close();
+    }
+  });
+});
