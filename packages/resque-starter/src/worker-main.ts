@@ -2,7 +2,7 @@ import { createLogger, readRssAnonKb, resolveLevel, type Logger } from '@baton/p
 import type { ResolvedConfig, WorkerHandle } from './config.js';
 import { configForGroup, DEFAULT_GROUP } from './config-groups.js';
 import { ConfigError } from './errors.js';
-import { WorkerEnv, WorkerExit, type JobInfo, type MasterToWorker, type WorkerToMaster } from './ipc.js';
+import { WorkerEnv, WorkerExit, type JobInfo, type MasterToWorker, type RedisTrouble, type WorkerToMaster } from './ipc.js';
 import { loadConfigFile } from './load-config.js';
 import { loadResque, type ResqueJobRef, type ResqueWorker } from './resque.js';
 import { renderWorkerTitle } from './status.js';
@@ -129,6 +129,9 @@ async function main(): Promise<void> {
     worker = w;
     send({ t: 'hello', id: w.id, ids: [...(w.ids ?? [w.id])] });
     w.on('error', (err) => logger.warn(messages.resqueWorkerError((err as Error)?.message ?? String(err))));
+    // A Redis condition starting or ending (the library logs it once here): the master logs it
+    // once for all its workers, with its duration.
+    (w.on as (event: string, listener: (t: RedisTrouble) => void) => unknown)('redis', (trouble) => send({ t: 'redis', trouble }));
     w.on('job', (job: unknown) => {
       // Told to the master now, before the handler runs: a handler that blocks the event loop
       // would hold back anything queued for later, and jobTimeout is enforced from outside.

@@ -37,6 +37,7 @@ export {
 } from './connect-options.js';
 export { DataStore } from './data-store.js';
 export { Scheduler, type SchedulerOptions, type SchedulerEvents } from './scheduler.js';
-export { resolveSchedule, parsePeriod, ScheduleError, type ScheduleEntry, type ScheduleInput, type ResolvedEntry } from './schedule.js';
+export { resolveSchedule, parsePeriod, nextTicks, ScheduleError, type ScheduleIssue, type ScheduleEntry, type ScheduleInput, type ResolvedEntry } from './schedule.js';
 export { encodeDelayed, decodeDelayed, type DelayedJob } from './delayed.js';
 export { DelayedStore, type Moved } from './delayed-store.js';
+export { backoffMs, retryDelayMs, shouldRetry, retryStateOf, type RetryOptions, type JobDefinition, type RetryState } from './retry.js';

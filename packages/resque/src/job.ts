@@ -2,6 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { isUtf8 } from 'node:buffer';
 import type { Payload } from './data-store.js';
 import { jobIdOf, type JobPayload } from './payload.js';
+import { retryStateOf } from './retry.js';
 
 /** What a handler sees as `this`, and what `currentJob()` returns inside it. */
 export interface JobContext {
@@ -13,6 +14,8 @@ export interface JobContext {
   readonly args: unknown[];
   readonly workerId: string;
   readonly log: WorkerLogger;
+  /** This run's attempt, 1-based: 2 is the first retry (jobs with `retry` options; a job recovered from a dead worker keeps its number). */
+  readonly attempt: number;
 }
 
 /** A job handler: called with the payload's args spread, like Ruby's `perform(*args)`. */
@@ -95,6 +98,7 @@ export function runInJob<R>(ctx: JobContext, fn: () => R): R {
 export class Context implements JobContext {
   readonly className: string;
   readonly args: unknown[];
+  readonly attempt: number;
   #ac: AbortController | undefined;
   #aborted = false;
   #reason: unknown;
@@ -107,6 +111,7 @@ export class Context implements JobContext {
   ) {
     this.className = payload.class;
     this.args = payload.args;
+    this.attempt = payload.baton_retry === undefined ? 1 : retryStateOf(payload).attempt;
   }
 
   get signal(): AbortSignal {

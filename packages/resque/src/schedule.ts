@@ -27,11 +27,21 @@ export interface ResolvedEntry {
   next(ms: number): number;
 }
 
-/** Every problem of a schedule, one per line after the first (`schedule.<name>.<field>: …`). */
+/** One problem of a schedule: the entry's name, the field (none: the entry as a whole), what is wrong. */
+export interface ScheduleIssue {
+  name: string;
+  field?: string;
+  message: string;
+}
+
+/** Every problem of a schedule, one per line after the first (`schedule.<name>.<field>: …`), and as `issues`. */
 export class ScheduleError extends Error {
   override name = 'ScheduleError';
-  constructor(readonly problems: string[]) {
+  readonly problems: string[];
+  constructor(readonly issues: ScheduleIssue[]) {
+    const problems = issues.map((i) => `schedule${i.name ? `.${i.name}` : ''}${i.field ? `.${i.field}` : ''}: ${i.message}`);
     super(problems.length === 1 ? `invalid schedule: ${problems[0]}` : `invalid schedule:\n  ${problems.join('\n  ')}`);
+    this.problems = problems;
   }
 }
 
@@ -41,26 +51,26 @@ const KNOWN = new Set(['cron', 'every', 'class', 'args', 'queue', 'tz', 'descrip
 /** Why: a bad schedule must fail the config load with every problem named, not a tick later. */
 export function resolveSchedule(input: unknown): ResolvedEntry[] {
   if (input === undefined) return [];
-  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ScheduleError(['schedule must be an object of name → entry']);
-  const problems: string[] = [];
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) throw new ScheduleError([{ name: '', message: 'must be an object of name → entry' }]);
+  const problems: ScheduleIssue[] = [];
   const out: ResolvedEntry[] = [];
   for (const [name, raw] of Object.entries(input)) {
-    const at = `schedule.${name}`;
+    const add = (field: string | undefined, message: string) => problems.push(field ? { name, field, message } : { name, message });
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) {
-      problems.push(`${at}: must be an object with class, queue and cron or every`);
+      add(undefined, 'must be an object with class, queue and cron or every');
       continue;
     }
     const e = raw as Record<string, unknown>;
     const before = problems.length;
-    for (const k of Object.keys(e)) if (!KNOWN.has(k)) problems.push(`${at}.${k}: unknown field (expected one of ${[...KNOWN].join(', ')})`);
-    if (typeof e.class !== 'string' || e.class === '') problems.push(`${at}.class: must be a non-empty string`);
-    if (typeof e.queue !== 'string' || e.queue === '') problems.push(`${at}.queue: must be a non-empty string`);
-    if (e.args !== undefined && !Array.isArray(e.args)) problems.push(`${at}.args: must be an array`);
-    if (e.tz !== undefined && (typeof e.tz !== 'string' || !validZone(e.tz))) problems.push(`${at}.tz: unknown time zone \`${String(e.tz)}\``);
+    for (const k of Object.keys(e)) if (!KNOWN.has(k)) add(k, `unknown field (expected one of ${[...KNOWN].join(', ')})`);
+    if (typeof e.class !== 'string' || e.class === '') add('class', 'must be a non-empty string');
+    if (typeof e.queue !== 'string' || e.queue === '') add('queue', 'must be a non-empty string');
+    if (e.args !== undefined && !Array.isArray(e.args)) add('args', 'must be an array');
+    if (e.tz !== undefined && (typeof e.tz !== 'string' || !validZone(e.tz))) add('tz', `unknown time zone \`${String(e.tz)}\``);
     let when: Pick<ResolvedEntry, 'prev' | 'next'> | undefined;
-    if ((e.cron === undefined) === (e.every === undefined)) problems.push(`${at}: needs exactly one of cron and every`);
-    else if (e.cron !== undefined) when = cronTicks(e.cron, typeof e.tz === 'string' ? e.tz : 'UTC', `${at}.cron`, problems);
-    else when = everyTicks(e.every, `${at}.every`, problems);
+    if ((e.cron === undefined) === (e.every === undefined)) add(undefined, 'needs exactly one of cron and every');
+    else if (e.cron !== undefined) when = cronTicks(e.cron, typeof e.tz === 'string' ? e.tz : 'UTC', (m) => add('cron', m));
+    else when = everyTicks(e.every, (m) => add('every', m));
     if (problems.length > before || !when) continue;
     out.push({ name, class: e.class as string, args: (e.args as unknown[] | undefined) ?? [], queue: e.queue as string, ...when });
   }
@@ -78,24 +88,32 @@ export function parsePeriod(v: unknown): number | undefined {
   return ms > 0 ? ms : undefined;
 }
 
-function everyTicks(v: unknown, at: string, problems: string[]): Pick<ResolvedEntry, 'prev' | 'next'> | undefined {
+/** The next `count` ticks of an entry after `from` (what the Scheduler will enqueue, for `check`). */
+export function nextTicks(entry: Pick<ResolvedEntry, 'next'>, from: Date, count: number): Date[] {
+  const out: Date[] = [];
+  let t = from.getTime();
+  for (let i = 0; i < count; i++) out.push(new Date((t = entry.next(t))));
+  return out;
+}
+
+function everyTicks(v: unknown, fail: (message: string) => void): Pick<ResolvedEntry, 'prev' | 'next'> | undefined {
   const period = parsePeriod(v);
   if (period === undefined) {
-    problems.push(`${at}: expected milliseconds (a positive integer) or a period like '30s', '5m', '2h', '1d', got \`${String(v)}\``);
+    fail(`expected milliseconds (a positive integer) or a period like '30s', '5m', '2h', '1d', got \`${String(v)}\``);
     return undefined;
   }
   return { prev: (ms) => Math.floor(ms / period) * period, next: (ms) => (Math.floor(ms / period) + 1) * period };
 }
 
-function cronTicks(v: unknown, tz: string, at: string, problems: string[]): Pick<ResolvedEntry, 'prev' | 'next'> | undefined {
+function cronTicks(v: unknown, tz: string, fail: (message: string) => void): Pick<ResolvedEntry, 'prev' | 'next'> | undefined {
   if (typeof v !== 'string' || v.trim() === '') {
-    problems.push(`${at}: must be a cron expression like '*/5 * * * *'`);
+    fail(`must be a cron expression like '*/5 * * * *'`);
     return undefined;
   }
   try {
     cronParser.parseExpression(v, { tz });
   } catch (err) {
-    problems.push(`${at}: \`${v}\` is not a cron expression (${(err as Error).message})`);
+    fail(`\`${v}\` is not a cron expression (${(err as Error).message})`);
     return undefined;
   }
   // cron-parser's prev() is strictly before its current date: start one ms after `ms`.

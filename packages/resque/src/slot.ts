@@ -27,6 +27,8 @@ export interface Finished {
   job: InFlightJob;
   failure: Failure | undefined;
   result: unknown;
+  /** The failed attempt went to the delayed queue (its `retry` options): when it runs again. */
+  retryAt?: Date;
 }
 
 /** How many jobs a settle call acknowledges, keeps and gives back, and how many it reserves (lua/settle-3.lua). */

@@ -27,6 +27,8 @@ import { ReserveBatcher } from './reserve-batcher.js';
 import { defineScripts } from './scripts.js';
 import { Slot, type Finished, type Held, type Running, type SlotEvents } from './slot.js';
 import { Waker } from './waker.js';
+import { attemptsSummary, resolveJobs, retryDelayMs, retryStateOf, shouldRetry, type JobDefinition, type ResolvedJob } from './retry.js';
+import { formatFailedAt } from './time.js';
 import { formatWorkerId } from './worker-id.js';
 import { createStopper, delay, isThenable, messageOf, noop, retry } from './_utils.js';
 
@@ -46,8 +48,8 @@ export interface WorkerOptions {
   namespace?: string;
   /** Resque priority list: names, globs (`*`, `high_*`) and `!exclusions`. Default `['*']`. */
   queues?: string[];
-  /** Resque class name → handler. */
-  jobs: Record<string, JobHandler>;
+  /** Resque class name → handler, or `{ perform, retry }` (retries with backoff through the delayed queue; README). */
+  jobs: Record<string, JobDefinition>;
   /** Jobs in flight at once in this process; default 1 (Resque's model). Slot k > 0 registers as `host:pid+k:queues`. */
   concurrency?: number;
   /**
@@ -108,6 +110,8 @@ export interface WorkerEvents {
   finished: [InFlightJob, JobFailure | undefined];
   /** A job finished and was acknowledged. */
   success: [InFlightJob, unknown];
+  /** A job's attempt failed and it will run again at `at` (its `retry` options): it waits in the delayed queue. */
+  retry: [InFlightJob, unknown, Date];
   /** A job failed; its failure record is in `failed`. */
   failure: [InFlightJob, unknown];
   /** The job was recovered by someone else while this worker was frozen; its outcome was dropped. */
@@ -164,6 +168,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly janitor: Janitor;
   private readonly batcher: ReserveBatcher;
   private readonly slots: Slot[];
+  private readonly jobs: Map<string, ResolvedJob>;
 
   constructor(options: WorkerOptions) {
     super();
@@ -176,6 +181,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (this.opts.prefetch > MAX_PREFETCH) {
       throw new TypeError(`Expected the \`prefetch\` option to be at most ${MAX_PREFETCH}, got \`${this.opts.prefetch}\``);
     }
+    this.jobs = resolveJobs(options.jobs);
     this.queues = options.queues?.length ? [...options.queues] : ['*'];
     this.dynamic = isDynamic(this.queues);
     this.log = options.logger ?? silent;
@@ -451,7 +457,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (!decoded.ok) {
       failure = { exception: decoded.exception, error: decoded.error, backtrace: [], thrown: new Error(decoded.error) };
     } else if (ctx) {
-      const handler = Object.hasOwn(this.opts.jobs, ctx.className) ? this.opts.jobs[ctx.className] : undefined;
+      const handler = this.jobs.get(ctx.className)?.perform;
       if (typeof handler !== 'function') {
         failure = { exception: 'NameError', error: `uninitialized constant ${ctx.className}`, backtrace: [], thrown: new Error(`no job named ${ctx.className}`) };
       } else {
@@ -493,10 +499,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   /** The job ran: tell `finished` listeners before the acknowledgement and before anything else of this worker runs (see the event). */
   private finish(slot: Slot, job: Running, failure: Failure | undefined, result: unknown, raw: string | Buffer): void {
-    const record = failure
-      ? encodeFailure({ failedAt: new Date(), raw, exception: failure.exception, error: failure.error, backtrace: failure.backtrace, worker: slot.id, queue: job.pub.queue })
-      : undefined;
-    slot.finish(job, { ack: { raw, failure: record }, job: job.pub, failure, result });
+    let record: string | Buffer | undefined;
+    let retryAt: Date | undefined;
+    if (failure) ({ record, retryAt } = this.failureOf(slot, job, failure, raw));
+    slot.finish(job, { ack: { raw, failure: record }, job: job.pub, failure, result, ...(retryAt && { retryAt }) });
     if (this.listenerCount('finished') > 0) {
       try {
         this.emit('finished', job.pub, failure && { exception: failure.exception, error: failure.error, thrown: failure.thrown });
@@ -506,6 +512,30 @@ export class Worker extends EventEmitter<WorkerEvents> {
     }
   }
 
+  /**
+   * A failed attempt's acknowledgement: its retry (`@<due ms>:<delayed payload>`, which the ack
+   * script puts in the delayed queue, lua/include/ack.lua) when its class's `retry` options say
+   * so, else its Resque failure record, which for a class with `retry` options sums up every
+   * attempt's error in its backtrace.
+   */
+  private failureOf(slot: Slot, job: Running, failure: Failure, raw: string | Buffer): { record: string | Buffer; retryAt?: Date } {
+    const now = new Date();
+    const options = job.ctx && this.jobs.get(job.ctx.className)?.retry;
+    let backtrace = failure.backtrace;
+    if (options && job.ctx) {
+      const state = retryStateOf(job.ctx.payload);
+      if (shouldRetry(options, state.attempt, failure.exception, failure.thrown)) {
+        const at = new Date(now.getTime() + retryDelayMs(options, state.attempt));
+        const errors = [...state.errors, { at: formatFailedAt(now), exception: failure.exception, error: failure.error }];
+        const item = JSON.stringify({ class: job.ctx.className, args: job.ctx.args, queue: job.pub.queue, baton_retry: { attempt: state.attempt + 1, errors } });
+        return { record: `@${at.getTime()}:${item}`, retryAt: at };
+      }
+      const last = `attempt ${state.attempt} of ${state.attempt} failed at ${formatFailedAt(now)}: ${failure.exception}: ${failure.error}`;
+      backtrace = [...attemptsSummary(state, state.attempt), last, ...backtrace];
+    }
+    return { record: encodeFailure({ failedAt: now, raw, exception: failure.exception, error: failure.error, backtrace, worker: slot.id, queue: job.pub.queue }) };
+  }
+
   /** After the acknowledgement: count it and tell listeners (or report the job as lost). */
   private settled(f: Finished, acked: boolean): void {
     if (!acked) {
@@ -513,7 +543,10 @@ export class Worker extends EventEmitter<WorkerEvents> {
       return;
     }
     this.processed++;
-    if (f.failure) {
+    if (f.failure && f.retryAt) {
+      this.failed++;
+      this.emit('retry', f.job, f.failure.thrown, f.retryAt);
+    } else if (f.failure) {
       this.failed++;
       this.emit('failure', f.job, f.failure.thrown);
     } else {

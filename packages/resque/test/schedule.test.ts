@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parsePeriod, resolveSchedule, ScheduleError } from '../src/schedule.js';
+import { nextTicks, parsePeriod, resolveSchedule, ScheduleError } from '../src/schedule.js';
 import { decodeDelayed, encodeDelayed } from '../src/delayed.js';
 
 describe('resolveSchedule', () => {
@@ -67,5 +67,26 @@ describe('delayed payloads', () => {
     expect(decodeDelayed('{"class":"X","queue":"q","args":[2]}', 5000)).toMatchObject({ class: 'X', queue: 'q', args: [2], at: new Date(5000) });
     expect(decodeDelayed('nope', 0)).toBeUndefined();
     expect(decodeDelayed('{"args":[]}', 0)).toBeUndefined();
+  });
+});
+
+describe('ScheduleError.issues and nextTicks', () => {
+  it('gives each problem as { name, field, message }', () => {
+    try {
+      resolveSchedule({ a: { every: 0, class: 'A', queue: 'q' }, b: { class: 'B', queue: 'q' } });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as ScheduleError).issues).toEqual([
+        { name: 'a', field: 'every', message: "expected milliseconds (a positive integer) or a period like '30s', '5m', '2h', '1d', got `0`" },
+        { name: 'b', message: 'needs exactly one of cron and every' },
+      ]);
+    }
+  });
+
+  it('lists the next ticks the Scheduler will enqueue', () => {
+    const [cron, every] = resolveSchedule({ c: { cron: '*/15 * * * *', class: 'C', queue: 'q' }, e: { every: '1h', class: 'E', queue: 'q' } });
+    const from = new Date(Date.UTC(2026, 0, 1, 10, 7));
+    expect(nextTicks(cron!, from, 3).map((d) => d.toISOString())).toEqual(['2026-01-01T10:15:00.000Z', '2026-01-01T10:30:00.000Z', '2026-01-01T10:45:00.000Z']);
+    expect(nextTicks(every!, from, 2).map((d) => d.toISOString())).toEqual(['2026-01-01T11:00:00.000Z', '2026-01-01T12:00:00.000Z']);
   });
 });

@@ -43,10 +43,10 @@ describe('Lua includes (--- @include "<name>")', () => {
     }
   });
 
-  it('the reserve and settle scripts share the acknowledgement, pause and working-record fragments', () => {
+  it('the reserve and settle scripts share the delayed-push, acknowledgement, pause and working-record fragments', () => {
     for (const file of ['reserve-3', 'reserve-3n', 'settle-3']) {
       const includes = [...read(file).matchAll(/^--- @include "([^"]+)"$/gm)].map((m) => m[1]);
-      expect(includes, file).toEqual(['ack', 'paused-all', 'working-record']);
+      expect(includes, file).toEqual(['delayed', 'ack', 'paused-all', 'working-record']);
       // The blocks live in the fragments only.
       expect(read(file), file).not.toMatch(/pause-all-workers'\)|stat:processed'|"run_at"/);
     }

@@ -2,10 +2,12 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createLogger, resolveLevel, type Logger, type ProcessHost } from '@baton/process-kit';
 import type { ResolvedConfig } from '../config.js';
+import { configForGroup } from '../config-groups.js';
 import { StartupError } from '../errors.js';
 import { findPredecessors, MASTER_TITLE } from '../handoff.js';
 import { loadConfigFile } from '../load-config.js';
 import { messages } from '../messages.js';
+import type { RedisReport } from '../redis-check.js';
 import { resolveIds } from '../users.js';
 import { LogFile } from './log-file.js';
 import { PidFile } from './pid-file.js';
@@ -15,7 +17,7 @@ export interface BootContext {
   /** Where log lines go when the config has no `logFile`. */
   stderr: NodeJS.WritableStream | undefined;
   host: Pick<ProcessHost, 'pid' | 'ppid' | 'setTitle' | 'writeFile'>;
-  checkRedis(config: ResolvedConfig): Promise<void>;
+  checkRedis(config: ResolvedConfig): Promise<RedisReport | void>;
   /** True (and consumed) when a stop signal arrived while the config was loading. */
   stopRequested(): boolean;
 }
@@ -34,6 +36,8 @@ export interface Booted {
   /** start-server's pid, when under start-server (the supervisor watchdog watches it). */
   supervisorPid: number | undefined;
   pidFile: PidFile;
+  /** What the start-up check found of Redis (undefined with a stub check). */
+  redis: RedisReport | undefined;
 }
 
 /**
@@ -52,7 +56,15 @@ export async function bootMaster(configPath: string, b: BootContext): Promise<Bo
   const logger = createLogger({ tag: 'resque-starter', level: config.logLevel, stream: (logOut as unknown as NodeJS.WritableStream | undefined) ?? b.stderr });
   const generation = b.env.SERVER_STARTER_GENERATION ? Number(b.env.SERVER_STARTER_GENERATION) : undefined;
   const ids = resolveIds(config.user, config.group, (m) => logger.warn(m));
-  await b.checkRedis(config);
+  const redis = (await b.checkRedis(config)) ?? undefined;
+  // Every other Redis the worker groups use answers too, before anything is touched.
+  const checked = new Set([JSON.stringify([config.redis, config.namespace])]);
+  for (const g of config.groups) {
+    const key = JSON.stringify([g.redis, g.namespace]);
+    if (checked.has(key)) continue;
+    checked.add(key);
+    await b.checkRedis(configForGroup(config, g.name)!);
+  }
   const ppid = b.host.ppid();
   const found =
     generation !== undefined
@@ -61,7 +73,7 @@ export async function bootMaster(configPath: string, b: BootContext): Promise<Bo
   const pidFile = new PidFile(config.pidFile, b.host, logger);
   pidFile.claim(found);
   const supervisorPid = generation !== undefined && ppid > 1 ? ppid : undefined;
-  return { config, logger, logOut, generation, ids, found, supervisorPid, pidFile };
+  return { config, logger, logOut, generation, ids, found, supervisorPid, pidFile, redis };
 }
 
 // --- internal ---

@@ -27,6 +27,7 @@
           -2 the slot still holds an unacknowledged job
            0 nothing reserved (every queue empty, or acknowledge only)
 ]]
+--- @include "delayed"
 --- @include "ack"
 --- @include "paused-all"
 --- @include "working-record"

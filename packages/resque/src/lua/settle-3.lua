@@ -36,6 +36,7 @@
            0 nothing reserved
     When jobs went back but one is kept, the working record names the last kept (running) one.
 ]]
+--- @include "delayed"
 --- @include "ack"
 --- @include "paused-all"
 --- @include "working-record"
