@@ -100,12 +100,14 @@ async function main(): Promise<void> {
     const resqueModule = loadResque();
     resqueModule.catch(() => undefined);
     const tConfig = performance.now();
-    const loaded = (await loadConfigFile(path, env)).config;
+    const loaded = await loadConfigFile(path, env, { compiled: env[WorkerEnv.compiled] || undefined });
     // The worker runs its group's part of the config; a group a reload removed meanwhile is gone.
-    config = configForGroup(loaded, group);
-    if (!config) throw new Error(`the config no longer has the group \`${group}\` this worker was started for`);
+    const mine = configForGroup(loaded.config, group);
+    if (!mine) throw new Error(`the config no longer has the group \`${group}\` this worker was started for`);
+    config = mine;
     timings.config = performance.now() - tConfig;
     logger = createLogger({ tag: `worker[${label}]`, level: config.logLevel });
+    if (loaded.notCompiled) logger.debug(messages.configNotCompiled(loaded.notCompiled));
     title();
     if (stopping) return exit();
     const tResque = performance.now();

@@ -36,6 +36,8 @@ describe('localModulesHash (what "the code changed" means on reload, issue 13)',
     const [a, b] = groupSpecs(base);
     const scaled = groupSpecs(resolveConfig({ jobs, groups: { a: { queues: ['a'], concurrency: 5 }, b: { queues: ['b'] } } }, ctx));
     expect(scaled.map((g) => g.hash)).toEqual([a!.hash, b!.hash]);
+    // Where the master's compile cache put the config is not a setting of any group.
+    expect(groupSpecs({ ...base, compiled: '/tmp/cache/abc.mjs' }).map((g) => g.hash)).toEqual([a!.hash, b!.hash]);
     const changed = groupSpecs(resolveConfig({ jobs, groups: { a: { queues: ['a', 'x'], concurrency: 1 }, b: { queues: ['b'] } } }, ctx));
     expect(changed[0]!.hash).not.toBe(a!.hash);
     expect(changed[1]!.hash).toBe(b!.hash);

@@ -48,8 +48,9 @@ export interface Booted {
  */
 export async function bootMaster(configPath: string, b: BootContext): Promise<Booted | undefined> {
   const bootLogger = createLogger({ tag: 'resque-starter', level: resolveLevel(b.env.BATON_LOG_LEVEL) });
-  const { config, loadMs } = await loadConfigFile(configPath, b.env);
+  const { config, loadMs, notCompiled } = await loadConfigFile(configPath, b.env, { compile: true });
   bootLogger.debug(messages.configLoaded(config.path, loadMs));
+  bootLogger.debug(config.compiled ? messages.configCompiled(config.compiled) : messages.configNotCompiled(notCompiled ?? 'unknown'));
   if (b.stopRequested()) return undefined;
   b.host.setTitle(`${MASTER_TITLE} (starting)`);
   const logOut = prepareFiles(config);
