@@ -35,6 +35,18 @@ export interface StatusSnapshot {
     configVersion: number;
   }>;
   oldMasters: Array<{ pid: number; generation: number | null; workers: number }>;
+  /** The scheduler (delayed jobs, retries, `schedule`): null before it is known (unit tests without one). */
+  scheduler: {
+    enabled: boolean;
+    /** This master leads the scheduler on the config's (top-level) Redis. */
+    leader: boolean;
+    /** Seconds of the leader lock. */
+    lockTtl: number;
+    /** The recurring jobs' names. */
+    schedule: string[];
+    /** Every `<redis>/<namespace>` this master leads the scheduler on (groups on other Redis servers included). */
+    leading: string[];
+  } | null;
 }
 
 /** One worker group in the status: its counts, queues and the state of its workers. */
@@ -55,7 +67,15 @@ export interface GroupStatus {
 /** Why: one shape for the status file, the `status` command and tests. */
 export function renderStatus(
   state: MasterState,
-  meta: { pid: number; generation: number | undefined; queues: string[]; groupQueues?: Readonly<Record<string, string[]>>; startedAt: number; now: number },
+  meta: {
+    pid: number;
+    generation: number | undefined;
+    queues: string[];
+    groupQueues?: Readonly<Record<string, string[]>>;
+    startedAt: number;
+    now: number;
+    scheduler?: StatusSnapshot['scheduler'] | undefined;
+  },
 ): StatusSnapshot {
   const iso = (ms: number) => new Date(ms).toISOString();
   return {
@@ -91,6 +111,7 @@ export function renderStatus(
         configVersion: w.version,
       })),
     oldMasters: state.predecessors.map((p) => ({ pid: p.pid, generation: p.generation ?? null, workers: p.live })),
+    scheduler: meta.scheduler ?? null,
   };
 }
 

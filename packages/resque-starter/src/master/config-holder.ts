@@ -34,6 +34,7 @@ export class ConfigHolder {
   private nextId = 1;
   /** Every group ever configured, as last configured (the workers of a removed group still need their Redis). */
   private readonly groups = new Map<string, ResolvedConfig>();
+  private readonly applied: Array<(config: ResolvedConfig) => void> = [];
 
   constructor(
     private current: ResolvedConfig,
@@ -76,6 +77,12 @@ export class ConfigHolder {
     }
     this.current = { ...next, pidFile: cur.pidFile, statusFile: cur.statusFile, logFile: cur.logFile };
     this.remember(this.current);
+    for (const listener of this.applied) listener(this.current);
+  }
+
+  /** Calls `listener` with each config put in use by a reload. */
+  onApply(listener: (config: ResolvedConfig) => void): void {
+    this.applied.push(listener);
   }
 
   private remember(config: ResolvedConfig): void {

@@ -10,7 +10,7 @@ import type { GroupSpec } from '../state/index.js';
  */
 const MASTER_ONLY = new Set<string>([
   'path', 'pidFile', 'statusFile', 'logFile', 'fileMode', 'restartFile', 'concurrency', 'maxConcurrency', 'groups', 'stopTimeoutMs', 'termTimeoutMs',
-  'readyTimeoutMs', 'redisTimeoutMs', 'crashLoop', 'serverStarterStatusFile', 'beforeFork', 'statusIntervalMs', 'reapJobProcesses', 'version', 'codeHash', 'compiled',
+  'readyTimeoutMs', 'redisTimeoutMs', 'crashLoop', 'serverStarterStatusFile', 'beforeFork', 'statusIntervalMs', 'reapJobProcesses', 'version', 'codeHash', 'compiled', 'schedule', 'scheduler',
 ]);
 
 /**
