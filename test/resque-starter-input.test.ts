@@ -276,7 +276,7 @@ describe('resque-starter check --redis: the server (issue 11)', () => {
     const e = setup({ concurrency: 1 });
     const { code, lines } = await runChecked(e.conf);
     expect(code).toBe(0);
-    expect(lines).toHaveLength(2);
+    expect(lines).toHaveLength(3);
     const v = await version();
     const m = /^Redis at (\S+): version (\S+) \(standalone\); the (\d+) commands the workers need exist and are permitted: (.*)$/.exec(lines[0]!);
     expect(m?.slice(1, 3)).toEqual([`redis://127.0.0.1:${suite.redis.port}`, v]);
@@ -284,7 +284,9 @@ describe('resque-starter check --redis: the server (issue 11)', () => {
     expect(commands).toHaveLength(Number(m![3]));
     expect(commands).toEqual([...commands].sort());
     expect(commands).toEqual(expect.arrayContaining(['INFO', 'EVAL', 'EVALSHA', 'MULTI', 'LSET', 'RPUSH', 'LPOP', 'PUBLISH', 'SUBSCRIBE', 'DEL', 'PEXPIRE']));
-    expect(lines[1]).toMatch(/conf\.ts: ok \(1 worker\(s\), .*; Redis at redis:\/\/127\.0\.0\.1:\d+ answers and permits what the workers need\)$/);
+    // Issue 17: the node reached and its replicas.
+    expect(lines[1]).toBe(`Redis at redis://127.0.0.1:${suite.redis.port}: reached the primary at 127.0.0.1:${suite.redis.port}, 0 replica(s) connected`);
+    expect(lines[2]).toMatch(/conf\.ts: ok \(1 worker\(s\), .*; Redis at redis:\/\/127\.0\.0\.1:\d+ answers and permits what the workers need\)$/);
     expect(await suite.redis.client().keys(`${e.ns}:baton:check:*`)).toEqual([]);
   });
 

@@ -4,12 +4,13 @@ import { createRequire } from 'node:module';
 import { availableParallelism, tmpdir, totalmem } from 'node:os';
 import { dirname, extname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { describeRedis, resolveConfig, type ResolvedConfig } from './config.js';
+import { describeRedis, isClusterConfig, resolveConfig, type ResolvedConfig } from './config.js';
 import { configForGroup, DEFAULT_GROUP, describeGroup, type ResolvedGroup } from './config-groups.js';
 import { configWarnings, type ConfigWarning, type HostFacts } from './config-warnings.js';
 import { ConfigError, ExitCode, StartupError } from './errors.js';
 import { importConfigFile } from './load-config.js';
 import { probeRedis, type RedisReport } from './redis-check.js';
+import { renderTopology, topologyWarnings } from './redis-topology.js';
 
 export interface CheckOptions {
   /** The config file, as given (`-c`). */
@@ -50,19 +51,26 @@ export async function runCheck(o: CheckOptions): Promise<number> {
 
   let redis = 'Redis not checked: add --redis';
   if (o.redis && config.resolved) {
-    // Each Redis the groups use, once.
-    const servers = new Map<string, ResolvedConfig>();
-    for (const g of config.resolved.groups) servers.set(describeRedis(g.redis), configForGroup(config.resolved, g.name)!);
-    for (const [where, target] of servers) {
+    // Each Redis the groups use, once (each namespace once on a Cluster: its slot is what matters).
+    const servers = new Map<string, { where: string; target: ResolvedConfig }>();
+    for (const g of config.resolved.groups) {
+      const where = describeRedis(g.redis);
+      servers.set(isClusterConfig(g.redis) ? `${where} ${g.namespace}` : where, { where, target: configForGroup(config.resolved, g.name)! });
+    }
+    for (const { where, target } of servers.values()) {
       try {
-        o.out(renderRedisReport(where, await probeRedis(target)));
+        const report = await probeRedis(target);
+        o.out(renderRedisReport(where, report));
+        o.out(renderTopology(where, report.topology));
+        for (const w of topologyWarnings(target, report.topology)) say(`warning: ${w}`);
       } catch (err) {
         if (!(err instanceof StartupError)) throw err;
         say(err.message);
         return code === ExitCode.ok ? ExitCode.failure : code;
       }
     }
-    redis = `Redis at ${[...servers.keys()].join(' and ')} answer${servers.size > 1 ? '' : 's'} and permit${servers.size > 1 ? '' : 's'} what the workers need`;
+    const wheres = [...new Set([...servers.values()].map((s) => s.where))];
+    redis = `Redis at ${wheres.join(' and ')} answer${wheres.length > 1 ? '' : 's'} and permit${wheres.length > 1 ? '' : 's'} what the workers need`;
   } else if (o.redis) {
     say('Redis not checked: the config has errors');
   }

@@ -1,7 +1,7 @@
 import { closest } from '@baton/process-kit';
-import type { RedisOptions } from 'ioredis';
 import { describe, describeNumber, type FieldReader } from './config-fields.js';
 import type { JobHandlers, ResolvedConfig } from './config.js';
+import type { RedisConfig } from './config-redis.js';
 
 // Worker groups: several pools of workers in one master, each with its own queues, counts,
 // limits and (optionally) Redis. Top-level fields are the defaults every group inherits; a
@@ -16,7 +16,7 @@ export interface GroupConfig {
   /** Queues this group works, in priority order. @default the top-level `queues` */
   queues?: string | readonly string[];
   /** Redis of this group (several servers or databases from one master). @default the top-level `redis` */
-  redis?: string | RedisOptions;
+  redis?: RedisConfig;
   /** Resque key namespace of this group. @default the top-level `namespace` */
   namespace?: string;
   /** @default the top-level `dequeueInterval` */
@@ -46,7 +46,7 @@ export interface ResolvedGroup {
   concurrency: number;
   maxConcurrency: number;
   queues: string[];
-  redis: string | RedisOptions;
+  redis: RedisConfig;
   namespace: string;
   dequeueInterval: number | undefined;
   jobConcurrency: number;
@@ -94,7 +94,7 @@ export function configForGroup(config: ResolvedConfig, name: string): ResolvedCo
 /** What resolves one group's fields the way the top level's are: the same readers, on the group's object. */
 export interface GroupReaders {
   queues(f: FieldReader): string[];
-  redis(f: FieldReader): string | RedisOptions;
+  redis(f: FieldReader): RedisConfig;
   concurrency(f: FieldReader, maxDefault: number, dflt: number): { concurrency: number; maxConcurrency: number };
   prefetch(f: FieldReader, dflt: number): number;
 }

@@ -1,8 +1,15 @@
 import { checkFileMode, closest, FILE_MODES } from '@baton/process-kit';
 import type { JobContext, WorkerHooks } from '@baton/resque';
-import type { RedisOptions } from 'ioredis';
 import { describe, describeNumber, FieldReader, type ResolveContext } from './config-fields.js';
 import { ARRAY_CONFIG_HINT, resolveGroups, topLevelGroup, type GroupConfig, type ResolvedGroup } from './config-groups.js';
+import {
+  clusterNamespaceProblem,
+  resolveDurability,
+  resolveRedis,
+  type DurabilityConfig,
+  type RedisConfig,
+  type ResolvedDurability,
+} from './config-redis.js';
 import { ConfigError } from './errors.js';
 
 /**
@@ -85,10 +92,22 @@ export interface ResqueStarterConfig<J extends JobHandlers = JobHandlers> {
   maxConcurrency?: number;
   /** Queues in priority order, as Resque: names, `*` and globs, `!name` to exclude. A string is split on commas. @default ['*'] */
   queues?: string | readonly string[];
-  /** Redis URL or ioredis options. @default process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' */
-  redis?: string | RedisOptions;
-  /** Resque key namespace. @default 'resque' */
+  /**
+   * Where Redis is: a redis:// or rediss:// URL, ioredis options, a Sentinel set
+   * (`{ sentinels: [{ host, port }, …], name: 'mymaster' }`) or a Redis Cluster
+   * (`{ cluster: [{ host, port }, …], options }`, with a hash-tagged `namespace` such as
+   * `'{resque}'`). Not a client object: each worker process opens its own connections.
+   * @default process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+   */
+  redis?: RedisConfig;
+  /** Resque key namespace. With Redis Cluster it must carry a hash tag (`'{resque}'`), so all its keys share one slot. @default 'resque' */
   namespace?: string;
+  /**
+   * Wait for replication: enqueue, reserve and acknowledgement each wait (Redis `WAIT`) until
+   * `replicas` replicas have the write, at most `timeout` seconds, so a failover right after
+   * does not lose it. Costs a round trip to the replicas per write. @default undefined (no waiting)
+   */
+  durability?: DurabilityConfig;
   /**
    * Seconds between polls of empty queues (Resque's `INTERVAL`). When unset, idle workers are
    * woken as soon as a job is enqueued (the `@baton/resque` default). 0.01 to 3600.
@@ -227,12 +246,20 @@ export function defaultAfterFork(worker: WorkerHandle): void {
 /** A validated config with defaults applied, durations in milliseconds and absolute paths. */
 export interface ResolvedConfig {
   path: string;
+  /**
+   * The compiled-config cache entry this config was imported from (the master compiles
+   * conf.ts and its local imports once; workers import that file natively). Undefined when
+   * it was loaded through jiti.
+   */
+  compiled?: string | undefined;
   concurrency: number;
   /** Ceiling for `concurrency`, TTIN and `scale` (1..4096). */
   maxConcurrency: number;
   queues: string[];
-  redis: string | RedisOptions;
+  redis: RedisConfig;
   namespace: string;
+  /** `durability` with its timeout in ms; undefined when writes do not wait for replicas. */
+  durability: ResolvedDurability | undefined;
   dequeueInterval: number | undefined;
   jobConcurrency: number;
   prefetch: number;
@@ -271,7 +298,7 @@ export interface ResolvedConfig {
 
 /** Every field of ResqueStarterConfig (a field added to the type and not here fails to compile). */
 const FIELDS = {
-  concurrency: true, maxConcurrency: true, queues: true, redis: true, namespace: true, dequeueInterval: true, jobConcurrency: true, prefetch: true, jobs: true,
+  concurrency: true, maxConcurrency: true, queues: true, redis: true, namespace: true, durability: true, dequeueInterval: true, jobConcurrency: true, prefetch: true, jobs: true,
   hooks: true, pidFile: true, statusFile: true, logFile: true, fileMode: true, logLevel: true, restartFile: true, user: true, group: true, maxMemory: true,
   maxJobs: true, maxLifetime: true, jobTimeout: true, stopTimeout: true, termTimeout: true, readyTimeout: true, redisTimeout: true, lockTimeout: true,
   maxRecoveries: true, reapJobProcesses: true, statusInterval: true, crashLoop: true, serverStarterStatusFile: true, beforeFork: true, afterFork: true,
@@ -298,6 +325,10 @@ const FIELD_ALIASES: Readonly<Record<string, keyof ResqueStarterConfig>> = {
   timeout: 'jobTimeout',
   redisUrl: 'redis',
   url: 'redis',
+  sentinels: 'redis',
+  cluster: 'redis',
+  replicas: 'durability',
+  wait: 'durability',
   pid: 'pidFile',
   log: 'logFile',
   queue: 'queues',
@@ -308,6 +339,21 @@ const FIELD_ALIASES: Readonly<Record<string, keyof ResqueStarterConfig>> = {
 export const KNOWN_FIELDS: ReadonlySet<string> = new Set(Object.keys(FIELDS));
 
 export { DURATION_RANGES, type ResolveContext } from './config-fields.js';
+export {
+  describeRedis,
+  redactUrl,
+  namespaceHashTag,
+  isClusterConfig,
+  isSentinelConfig,
+  type RedisConfig,
+  type RedisClusterConfig,
+  type RedisClusterNode,
+  type DurabilityConfig,
+  type ResolvedDurability,
+} from './config-redis.js';
+
+/** TEMPORARY (issue 17): whether @baton/resque takes `durability` (WAIT); exported for the tests. */
+export const DURABILITY_IN_LIBRARY: boolean = false;
 
 /** Default and bounds of `maxConcurrency`. */
 export const MAX_CONCURRENCY = { default: 128, min: 1, max: 4096 } as const;
@@ -339,6 +385,9 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
   const queues = f.field(() => resolveQueues(f), ['*']);
   const redis = f.field(() => resolveRedis(f, ctx.env ?? {}), 'redis://127.0.0.1:6379');
   const namespace = f.optString('namespace') ?? 'resque';
+  const durability = f.field(() => resolveDurability(f), undefined);
+  // TEMPORARY (issue 17): until @baton/resque waits for replicas, the field is refused rather than ignored.
+  if (durability && !DURABILITY_IN_LIBRARY) f.report('durability', '`durability` is not available yet: this build of @baton/resque does not wait for replicas');
   const logLevel = f.field(() => resolveLogLevel(f, ctx.env ?? {}), 'info');
   const crashLoop = resolveCrashLoop(f);
   const hooks = f.field(() => resolveHooks(f), undefined);
@@ -351,6 +400,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     queues,
     redis,
     namespace,
+    durability,
     dequeueInterval: f.optSeconds('dequeueInterval'),
     jobConcurrency: f.int('jobConcurrency', 1, 1),
     prefetch,
@@ -379,8 +429,29 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     concurrency: resolveConcurrency,
     prefetch: resolvePrefetch,
   });
+  checkClusterNamespaces(f, config.groups);
   f.throwIfInvalid();
   return config;
+}
+
+/**
+ * A group on Redis Cluster needs a hash-tagged namespace; the error points at the group's
+ * `namespace` (or `redis`) when it sets one, else at the top-level field it inherits.
+ */
+function checkClusterNamespaces(f: FieldReader, groups: readonly ResolvedGroup[]): void {
+  const raw = (f.obj.groups ?? undefined) as Record<string, Record<string, unknown>> | undefined;
+  for (const g of groups) {
+    const problem = clusterNamespaceProblem(g.redis, g.namespace);
+    if (!problem) continue;
+    const own = raw?.[g.name];
+    const field = (obj: Record<string, unknown>) => (obj.namespace === undefined ? 'redis' : 'namespace');
+    if (own && (own.namespace !== undefined || own.redis !== undefined)) {
+      f.nested('groups', raw!).nested(g.name, own).report(field(own), `group \`${g.name}\`: ${problem}`);
+    } else {
+      const message = groups.length > 1 || raw ? `group \`${g.name}\`: ${problem}` : problem;
+      if (!f.issues.some((i) => i.message.endsWith(problem))) f.report(field(f.obj), message);
+    }
+  }
 }
 
 /** `jobs`: Resque class name → handler, required. */
@@ -421,24 +492,6 @@ function resolveQueues(f: FieldReader): string[] {
     if (/[\s:]/.test(name)) f.fail('queues', `Expected queue names without spaces or colons, got \`${name}\``);
   }
   return queues;
-}
-
-/** `redis`: a redis:// or rediss:// URL, a socket path or ioredis options; REDIS_URL or the local server by default. */
-function resolveRedis(f: FieldReader, env: Readonly<Record<string, string | undefined>>): string | RedisOptions {
-  const r = f.obj.redis;
-  if (r === undefined) return env.REDIS_URL || 'redis://127.0.0.1:6379';
-  if (r !== null && typeof r === 'object' && !Array.isArray(r)) return r as RedisOptions;
-  if (typeof r !== 'string') return f.fail('redis', `Expected \`redis\` to be a URL or ioredis options, got ${describe(r)}`);
-  if (!/^rediss?:\/\//.test(r) && !r.startsWith('/')) {
-    f.fail('redis', `Expected \`redis\` to be a redis:// or rediss:// URL (or ioredis options), got \`${redactUrl(r)}\``);
-  }
-  if (!r.startsWith('/') && !URL.canParse(r)) {
-    f.fail(
-      'redis',
-      `Expected \`redis\` to be a valid URL, got \`${redactUrl(r)}\`; percent-encode special characters in the user name and password (\`/\` as %2F, \`#\` as %23, \`?\` as %3F, \`@\` as %40, e.g. with encodeURIComponent)`,
-    );
-  }
-  return r;
 }
 
 function resolveLogLevel(f: FieldReader, env: Readonly<Record<string, string | undefined>>): LogLevelName | number {
@@ -537,37 +590,6 @@ function resolveLimits(f: FieldReader): Pick<ResolvedConfig, 'maxMemoryKb' | 'ma
     stopTimeoutMs: f.obj.stopTimeout === Infinity ? 0 : f.ms('stopTimeout', 60),
     termTimeoutMs: f.ms('termTimeout', 4),
   };
-}
-
-/**
- * Why: a Redis password must never reach a log line, a title or the status file. Parsed the way
- * ioredis parses it (WHATWG URL: the last `@` ends the user info); the user-info password and a
- * `password` query parameter become `***`, and so does a user info without `:` (a password
- * alone, as ioredis reads it). A URL that does not parse keeps only what follows its last `@`.
- */
-export function redactUrl(url: string): string {
-  const query = (q: string) => q.replace(/([?&](?:password|pass|pwd)=)[^&#]*/gi, '$1***');
-  if (url.startsWith('/')) return query(url);
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    const scheme = /^[a-z][a-z0-9+.-]*:\/\//i.exec(url)?.[0] ?? '';
-    const at = url.lastIndexOf('@');
-    return at < 0 ? query(url) : `${scheme}***@${query(url.slice(at + 1))}`;
-  }
-  // `redis://S3cret@host` (no `:`) is the legacy password-only form (older ioredis and other
-  // clients read a lone user info as the password): we cannot tell it from a user name, so it
-  // is hidden as a whole.
-  const auth = u.password ? `${u.username}:***@` : u.username ? '***@' : '';
-  return `${u.protocol}//${auth}${u.host}${u.pathname}${query(u.search)}${u.hash ? '#…' : ''}`;
-}
-
-/** Where Redis is, for log lines: URL with the password hidden, or host:port of the options. */
-export function describeRedis(redis: string | RedisOptions): string {
-  if (typeof redis === 'string') return redactUrl(redis);
-  if (redis.path) return redis.path;
-  return `${redis.host ?? '127.0.0.1'}:${redis.port ?? 6379}`;
 }
 
 /**

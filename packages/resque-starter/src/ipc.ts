@@ -13,6 +13,19 @@ export interface JobInfo {
   worker?: string | undefined;
 }
 
+/**
+ * A Redis condition starting (`down`) or ending (`up`), as the worker's `@baton/resque` Worker
+ * reports it (its `redis` event): `connection`, `write-refused`, `busy`, `script`, `lock-lapsed`.
+ */
+export interface RedisTrouble {
+  state: 'down' | 'up';
+  condition: string;
+  /** What Redis said (the first error of the condition). */
+  message: string;
+  /** With `up`: how long it lasted, in ms. */
+  sinceMs?: number | undefined;
+}
+
 export type WorkerToMaster =
   /** The Resque worker object exists; its id lets the master recover its jobs if it dies. */
   | { t: 'hello'; id: string; ids?: string[] }
@@ -24,7 +37,9 @@ export type WorkerToMaster =
   /** A limit (maxJobs, maxLifetime, maxMemory) was reached: it finishes and exits by itself. */
   | { t: 'recycling'; reason: string }
   /** It cannot start (config, Redis, afterFork threw): the reason, before it exits non-zero. */
-  | { t: 'fatal'; message: string };
+  | { t: 'fatal'; message: string }
+  /** A Redis condition started or ended (logged by the master once per condition, not per worker). */
+  | { t: 'redis'; trouble: RedisTrouble };
 
 export type MasterToWorker =
   | { t: 'pause' }
@@ -42,6 +57,8 @@ export const WorkerEnv = {
   retirePid: 'RESQUE_STARTER_RETIRE_PID',
   paused: 'RESQUE_STARTER_PAUSED',
   generation: 'RESQUE_STARTER_GENERATION',
+  /** The compiled-config cache entry the master imported (empty: workers load conf.ts with jiti). */
+  compiled: 'RESQUE_STARTER_COMPILED_CONFIG',
 } as const;
 
 /** Exit codes of a worker process. */

@@ -4,13 +4,15 @@ import { describeRedis, type ResolvedConfig } from './config.js';
 import { controlSocketPath, listenControl, runtimeDir } from './control.js';
 import { StartupError } from './errors.js';
 import { messages } from './messages.js';
-import { checkRedis } from './redis-check.js';
+import { checkRedis, type RedisReport } from './redis-check.js';
 import { loadResque, type ResqueQueue } from './resque.js';
 import { initialState, reduce, type Effect, type MasterEvent, type MasterState, type Predecessor } from './state/index.js';
 import { bootMaster, type Booted } from './master/boot.js';
 import { settingsOf } from './master/config-holder.js';
 import type { ControlRequests } from './master/control-requests.js';
 import { holdLeases } from './master/lease-holder.js';
+import { RedisHealth } from './master/redis-health.js';
+import { watchRedisLink } from './master/redis-link.js';
 import { sampleMemory } from './master/memory-sampler.js';
 import { createParts, type MasterParts } from './master/parts.js';
 import { watchRestartFile } from './master/restart-file.js';
@@ -22,10 +24,12 @@ export const MASTER_SIGNALS: SignalName[] = ['SIGTERM', 'SIGINT', 'SIGQUIT', 'SI
 
 /** What the master needs of Redis; unit tests pass stubs. */
 export interface MasterDeps {
-  /** Start-up check: Redis answers and permits what the workers need. */
-  checkRedis(config: ResolvedConfig): Promise<void>;
+  /** Start-up check: Redis answers and permits what the workers need; what it found (for the start line). */
+  checkRedis(config: ResolvedConfig): Promise<RedisReport | void>;
   /** The client for job recovery and lease holding (made on first use). */
   createQueue(config: ResolvedConfig): Promise<ResqueQueue>;
+  /** The master's own connection, watched for outages and failovers; returns stop. */
+  watchRedis(config: ResolvedConfig, logger: Logger, now: () => number): Promise<() => void>;
 }
 
 export interface MasterOptions {
@@ -66,7 +70,8 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
   const booted = await bootMaster(configPath, { env, stderr: options.stderr, host, checkRedis: deps.checkRedis, stopRequested });
   if (!booted) return 0;
   logger = booted.logger;
-  const p = (parts = createParts(booted, { host, env, loop, createQueue: deps.createQueue }));
+  const redisHealth = new RedisHealth(logger, () => host.now());
+  const p = (parts = createParts(booted, { host, env, loop, createQueue: deps.createQueue, redisHealth }));
   const ctlPath = controlSocketPath(host.pid, runtimeDir(env));
   const server = await openControlSocket(ctlPath, p.control, booted);
   const removeFiles = () => {
@@ -80,10 +85,18 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
     removeFiles();
   });
   const config = p.configs.config;
-  logger.info(messages.starting(host.pid, config.concurrency, config.queues, describeRedis(config.redis), booted.generation));
+  logger.info(messages.starting(host.pid, config.concurrency, config.queues, describeEndpoint(config, booted.redis), booted.generation));
   const attached = await p.predecessors.attach(booted.found);
   loop.open(startEvent(loop, config.concurrency, attached), initialState(settingsOf(config)));
-  const stopSources = startSources(host, booted, p, loop);
+  const stopWatch = await deps.watchRedis(config, logger, () => host.now()).catch((err: Error) => {
+    logger.debug(messages.redisWatchFailed(err?.message ?? String(err)));
+    return () => undefined;
+  });
+  const stopOther = startSources(host, booted, p, loop);
+  const stopSources = () => {
+    stopOther();
+    stopWatch();
+  };
 
   const code = await p.done;
   await shutDown({ host, parts: p, server, logOut: booted.logOut, logger, stopSources, removeFiles, removeExitGuard });
@@ -95,7 +108,20 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
 const DEFAULT_DEPS: MasterDeps = {
   checkRedis,
   createQueue: async (c) => new (await loadResque()).Queue({ redis: c.redis, namespace: c.namespace, maxRecoveries: c.maxRecoveries }),
+  watchRedis: async (c, logger, now) => {
+    const { createRedis } = await loadResque();
+    if (!createRedis) return () => undefined;
+    return watchRedisLink({ client: createRedis(c.redis, `resque-starter:master:${process.pid}`), where: describeRedis(c.redis), logger, now });
+  },
 };
+
+/** The endpoint for the start line: as configured, and the node the check reached when it is not the configured address itself. */
+function describeEndpoint(config: ResolvedConfig, report: RedisReport | undefined): string {
+  const where = describeRedis(config.redis);
+  const t = report?.topology;
+  if (!t?.reached || t.kind === 'standalone') return where;
+  return `${where}, ${t.kind === 'cluster' ? `slot ${t.cluster?.slot} on` : 'primary'} ${t.reached}`;
+}
 
 const isStopSignal = (e: MasterEvent) => e.type === 'signal' && (e.signal === 'SIGTERM' || e.signal === 'SIGINT' || e.signal === 'SIGQUIT');
 

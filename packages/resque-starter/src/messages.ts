@@ -17,12 +17,32 @@ const REASONS: Record<StopReason, string> = {
   'ready-timeout': 'not ready in time',
 };
 
+/** How a Redis condition reads when it starts (after the worker's name) and when it ends. */
+const TROUBLE_STARTED: Record<string, string> = {
+  connection: 'lost its connection to Redis',
+  'write-refused': 'cannot write to Redis',
+  busy: 'finds Redis busy',
+  script: 'gets errors from the Redis scripts',
+  'lock-lapsed': 'let a lock lapse (renewals did not reach Redis in time)',
+  replication: 'finds its writes short of replicas (durability)',
+};
+const TROUBLE_ENDED: Record<string, string> = {
+  connection: 'the workers are connected to Redis again',
+  'write-refused': 'the workers can write to Redis again',
+  busy: 'Redis is no longer busy',
+  script: 'the Redis scripts run again',
+  'lock-lapsed': 'the workers renew their locks again',
+  replication: 'the workers\' writes reach their replicas again',
+};
+
 export const messages = {
   starting: (pid: number, concurrency: number, queues: readonly string[], redis: string, generation: number | undefined) =>
     `master ${pid} starting ${concurrency} worker(s) on queues ${queues.join(',')} (redis ${redis})` +
     (generation !== undefined ? `, start-server generation ${generation}` : ''),
   supervisorGone: (was: number, now: number) =>
     `start-server ${was} is gone (our parent is now ${now}): graceful shutdown, the jobs in flight finish first`,
+  configCompiled: (entry: string) => `config compiled for the workers: ${entry} (they import it natively)`,
+  configNotCompiled: (why: string) => `config not compiled (workers load it with jiti): ${why}`,
   configLoaded: (path: string, ms: number) => `config ${path} loaded in ${Math.round(ms)} ms (types are not checked here: \`resque-starter check --types\` does)`,
   spawnedWorker: (slot: number, pid: number, retire: number | undefined) =>
     `starting ${w(slot, pid)}${retire ? ` (will retire one worker of old master ${retire})` : ''}`,
@@ -102,12 +122,25 @@ export const messages = {
   restartFile: (path: string) => `restart file ${path} touched`,
   privilegesIgnored: () => '`user`/`group` ignored: the master is not running as root',
 
+  // --- Redis trouble, once per condition (master/redis-health.ts) ---
+  redisTroubleStarted: (from: { slot: number; pid: number } | 'master', condition: string, message: string) =>
+    `${from === 'master' ? 'the master' : w(from.slot, from.pid)} ${TROUBLE_STARTED[condition] ?? `reports Redis trouble (${condition})`}: ${message}; ` +
+    'logged once until it clears',
+  redisTroubleEnded: (condition: string, ms: number) => `${TROUBLE_ENDED[condition] ?? `Redis trouble (${condition}) cleared`} after ${sec(ms)}`,
+  redisTroubleLeft: (condition: string, ms: number) => `Redis trouble (${condition}): the workers that reported it are gone (${sec(ms)})`,
+  redisLost: (where: string, error: string) => `lost the connection to Redis (${where}): ${error}; reconnecting, logged once until it is back`,
+  redisBack: (ms: number, now: string | undefined, was: string | undefined) =>
+    now && was && now !== was
+      ? `Redis failover: the primary is now ${now} (was ${was}); the master was without Redis for ${sec(ms)}`
+      : `reconnected to Redis${now ? ` (${now})` : ''} after ${sec(ms)}`,
+
   // --- the master's wiring ---
   workerError: (pid: number, error: string) => `worker ${pid}: ${error}`,
   statusFileFailed: (path: string, error: string) => `could not write statusFile ${path}: ${error}`,
   reloadKeepsFiles: () => 'pidFile, statusFile and logFile changes apply only to a new master (restart through start-server)',
   pidFileReclaimFailed: (path: string, error: string) => `could not take back pid file ${path}: ${error}`,
   holdingLeasesFailed: (error: string) => `holding worker leases: ${error}`,
+  redisWatchFailed: (error: string) => `not watching the Redis connection: ${error}`,
   cleanupFailed: (error: string) => `cleanup: ${error}`,
   predecessorNotLinked: (pid: number) => `old master ${pid} is not linked; send it TTIN to give it workers back`,
   // --- the worker process ---

@@ -1,7 +1,8 @@
 import { createHash } from 'node:crypto';
-import { Redis, type ChainableCommander } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import { describeRedis, type ResolvedConfig } from './config.js';
 import { StartupError } from './errors.js';
+import { inspectTopology, openCheckClient, type TopologyReport } from './redis-topology.js';
 
 // What a worker will ask of Redis, tried once at start-up with harmless commands on keys of its
 // own (`<namespace>:baton:check:<pid>:*`: each gets a TTL of PROBE_TTL_MS in the same round trip
@@ -20,6 +21,8 @@ export interface RedisReport {
   mode: string | undefined;
   /** The commands tried, each found and permitted (those run inside the Lua scripts included). */
   commands: string[];
+  /** The node reached, its role and replicas; Sentinel's settings; the Cluster slot. */
+  topology: TopologyReport;
 }
 
 /**
@@ -27,23 +30,15 @@ export interface RedisReport {
  * answer, and let this user run every command and script the workers need. Throws a
  * StartupError whose message is one line naming what is missing.
  */
-export async function checkRedis(config: ResolvedConfig): Promise<void> {
-  await probeRedis(config);
+export async function checkRedis(config: ResolvedConfig): Promise<RedisReport> {
+  return probeRedis(config);
 }
 
 /** `checkRedis`, returning what it found (`check --redis` prints it). */
 export async function probeRedis(config: ResolvedConfig): Promise<RedisReport> {
   const where = describeRedis(config.redis);
-  const common = {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-    connectTimeout: config.redisTimeoutMs,
-    enableOfflineQueue: false,
-    // We PING ourselves; ioredis's INFO-based ready check only warns when INFO is not allowed.
-    enableReadyCheck: false,
-  };
-  const client = typeof config.redis === 'string' ? new Redis(config.redis, common) : new Redis({ ...config.redis, ...common });
+  // A Cluster is typed as a Redis here: the probe uses the command interface they share.
+  const client = openCheckClient(config.redis, config.redisTimeoutMs) as Redis;
   // The connection's own error says why (WRONGPASS, ECONNREFUSED); the rejected call often only
   // says "Connection is closed".
   let cause: Error | undefined;
@@ -70,6 +65,17 @@ export async function probeRedis(config: ResolvedConfig): Promise<RedisReport> {
     } catch (err) {
       throw new StartupError(`Redis at ${where} is not reachable: ${(cause ?? (err as Error)).message}`, { cause: cause ?? err });
     }
+    let topology: TopologyReport;
+    try {
+      topology = await Promise.race([inspectTopology(client, config), timedOut]);
+    } catch (err) {
+      throw new StartupError(`Redis at ${where}: the topology check failed: ${firstLine((cause ?? (err as Error)).message)}`, { cause: cause ?? err });
+    }
+    if (topology.role === 'slave') {
+      throw new StartupError(
+        `Redis at ${where} is a read-only replica${topology.reached ? ` (${topology.reached})` : ''}: the workers must write; point \`redis\` at the primary, or at the Sentinels that know it`,
+      );
+    }
     let probe: Probe;
     try {
       probe = await Promise.race([probePermissions(client, config, keys, deadline.signal), timedOut]);
@@ -77,7 +83,7 @@ export async function probeRedis(config: ResolvedConfig): Promise<RedisReport> {
       throw new StartupError(`Redis at ${where}: the permission check failed: ${firstLine((cause ?? (err as Error)).message)}`, { cause: cause ?? err });
     }
     if (probe.refused.length > 0) throw new StartupError(renderMissing(where, probe.refused, config.namespace));
-    return { version: probe.server.version, mode: probe.server.mode, commands: probe.tried };
+    return { version: probe.server.version, mode: probe.server.mode, commands: probe.tried, topology };
   } finally {
     // Stops the probe issuing further commands; the DEL queues behind any still in flight.
     deadline.abort(new Error('the Redis check ended'));

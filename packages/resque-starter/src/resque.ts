@@ -1,4 +1,5 @@
-import type { InFlightJob, Queue, Worker } from '@baton/resque';
+import type { InFlightJob, Queue, RedisInput, Worker } from '@baton/resque';
+import type { WatchedClient } from './master/redis-link.js';
 
 // The slice of `@baton/resque` this package uses, taken from the library's own types (so it
 // cannot drift from them). The module is loaded lazily so the master can validate a config
@@ -22,10 +23,12 @@ export type ResqueAdmin = Pick<
   'queues' | 'size' | 'peek' | 'failedCount' | 'failed' | 'requeueFailed' | 'removeFailed' | 'clearFailed' | 'close'
 >;
 
-/** The module's two constructors, as `import('@baton/resque')` gives them. */
+/** The module's two constructors and its connection factory, as `import('@baton/resque')` gives them. */
 export interface ResqueModule {
   Queue: new (...args: ConstructorParameters<typeof Queue>) => ResqueQueue & ResqueAdmin;
   Worker: new (...args: ConstructorParameters<typeof Worker>) => ResqueWorker;
+  /** Opens a connection as the library's own (reconnects, on READONLY too); absent in stand-ins. */
+  createRedis?: (input: RedisInput | undefined, name: string) => WatchedClient;
 }
 
 let loaded: Promise<ResqueModule> | undefined;

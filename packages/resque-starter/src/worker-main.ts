@@ -1,7 +1,7 @@
 import { createLogger, readRssAnonKb, resolveLevel, type Logger } from '@baton/process-kit';
 import type { ResolvedConfig, WorkerHandle } from './config.js';
 import { ConfigError } from './errors.js';
-import { WorkerEnv, WorkerExit, type JobInfo, type MasterToWorker, type WorkerToMaster } from './ipc.js';
+import { WorkerEnv, WorkerExit, type JobInfo, type MasterToWorker, type RedisTrouble, type WorkerToMaster } from './ipc.js';
 import { loadConfigFile } from './load-config.js';
 import { loadResque, type ResqueJobRef, type ResqueWorker } from './resque.js';
 import { renderWorkerTitle } from './status.js';
@@ -96,9 +96,11 @@ async function main(): Promise<void> {
     const resqueModule = loadResque();
     resqueModule.catch(() => undefined);
     const tConfig = performance.now();
-    config = (await loadConfigFile(path, env)).config;
+    const loaded = await loadConfigFile(path, env, { compiled: env[WorkerEnv.compiled] || undefined });
+    config = loaded.config;
     timings.config = performance.now() - tConfig;
     logger = createLogger({ tag: `worker[${slot}]`, level: config.logLevel });
+    if (loaded.notCompiled) logger.debug(messages.configNotCompiled(loaded.notCompiled));
     title();
     if (stopping) return exit();
     const tResque = performance.now();
@@ -122,6 +124,9 @@ async function main(): Promise<void> {
     worker = w;
     send({ t: 'hello', id: w.id, ids: [...(w.ids ?? [w.id])] });
     w.on('error', (err) => logger.warn(messages.resqueWorkerError((err as Error)?.message ?? String(err))));
+    // A Redis condition starting or ending (the library logs it once here): the master logs it
+    // once for all its workers, with its duration.
+    (w.on as (event: string, listener: (t: RedisTrouble) => void) => unknown)('redis', (trouble) => send({ t: 'redis', trouble }));
     w.on('job', (job: unknown) => {
       // Told to the master now, before the handler runs: a handler that blocks the event loop
       // would hold back anything queued for later, and jobTimeout is enforced from outside.

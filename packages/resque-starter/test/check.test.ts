@@ -290,9 +290,10 @@ describe('Redis report', () => {
   });
 
   it('renders what was found', () => {
-    expect(renderRedisReport('redis://127.0.0.1:6390', { version: '7.2.4', mode: 'standalone', commands: ['SET', 'INFO'] })).toBe(
+    const topology = { kind: 'standalone', reached: undefined, role: 'master', replicas: 0 } as const;
+    expect(renderRedisReport('redis://127.0.0.1:6390', { version: '7.2.4', mode: 'standalone', commands: ['SET', 'INFO'], topology })).toBe(
       'Redis at redis://127.0.0.1:6390: version 7.2.4 (standalone); the 2 commands the workers need exist and are permitted: INFO, SET',
     );
-    expect(renderRedisReport('x', { version: undefined, mode: undefined, commands: [] })).toMatch(/version unknown \(INFO and HELLO refused\)/);
+    expect(renderRedisReport('x', { version: undefined, mode: undefined, commands: [], topology })).toMatch(/version unknown \(INFO and HELLO refused\)/);
   });
 });

@@ -103,7 +103,7 @@ describe('resolveConfig', () => {
     [{ jobs, queues: [] }, /at least one queue/],
     [{ jobs, queues: ['a b'] }, /without spaces/],
     [{ jobs, redis: 'http://x' }, /redis:\/\/ or rediss:\/\//],
-    [{ jobs, redis: 42 }, /URL or ioredis options/],
+    [{ jobs, redis: 42 }, /URL, ioredis options/],
     [{ jobs, stopTimeout: 0 }, /Expected `stopTimeout` to be between 0.1 and 86400 seconds, got `0`$/],
     [{ jobs, logLevel: 'loud' }, /`logLevel` to be one of/],
     [{ jobs, crashLoop: { deaths: -1 } }, /crashLoop.deaths/],

@@ -118,11 +118,14 @@ describe('help', () => {
         resque-starter check [-c conf.ts] [--redis] [--types]
 
       Loads the config as the master would, without starting anything and, without --redis, without connecting anywhere.
+      The config's \`redis\` is a URL, ioredis options, a Sentinel set \`{ sentinels: [{ host, port }], name }\` or a Cluster
+      \`{ cluster: [{ host, port }], options }\` (with a hash-tagged namespace such as '{resque}'); --redis warns when
+      lockTimeout is too short for Sentinel's failover.
 
       Options:
         -c, --config FILE  config file (default: resque-starter.config.ts, .mjs or .js in the working directory)
         -C, --dir DIR      change to DIR before anything else (the config path and relative paths resolve from there)
-            --redis        also connect to Redis and try what the workers need (1 = refused)
+            --redis        also connect to Redis and try what the workers need (1 = refused); report the node reached, its replicas, Sentinel's failover settings or the Cluster slot
             --types        also type-check the config file with the TypeScript compiler
         -h, --help         this help
 

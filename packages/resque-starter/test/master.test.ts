@@ -66,7 +66,7 @@ function startMaster(fields: string, deps: Partial<MasterDeps> = {}, extraEnv: N
     env,
     stderr,
     host,
-    deps: { checkRedis: async () => undefined, createQueue: async () => queue as unknown as ResqueQueue, ...deps },
+    deps: { checkRedis: async () => undefined, createQueue: async () => queue as unknown as ResqueQueue, watchRedis: async () => () => undefined, ...deps },
   });
   const m = { host, run, log, queue, dir, conf, env };
   running.push(m);
@@ -132,7 +132,7 @@ describe('runMaster start-up', () => {
     await until(() => m.host.spawns.length === 1, 'the first spawn');
     const s = m.host.spawns[0]!;
     expect(s.spec).toMatchObject({ file: process.execPath, detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    expect(s.spec.args.at(-1)).toMatch(/worker-main\.js$/);
+    expect(s.spec.args.at(-1)).toMatch(/worker\.js$/);
     expect(s.spec.env).toMatchObject({ RESQUE_STARTER_CONFIG: m.conf, RESQUE_STARTER_SLOT: '0', RESQUE_STARTER_MASTER_PID: '999' });
     ready(s);
     m.host.advance(50);

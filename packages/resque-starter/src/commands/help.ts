@@ -13,7 +13,7 @@ const OPTION_TEXT: Record<OptionKey, string> = {
   queue: '`failed list`, `retry all`, `clear`: only the entries of queue Q',
   class: '`failed list`, `retry all`, `clear`: only the entries of job class C',
   limit: '`failed list`: show at most N entries (default 50; 0 = all)',
-  redis: 'also connect to Redis and try what the workers need (1 = refused)',
+  redis: 'also connect to Redis and try what the workers need (1 = refused); report the node reached, its replicas, Sentinel\'s failover settings or the Cluster slot',
   types: 'also type-check the config file with the TypeScript compiler',
   help: 'this help',
   version: 'the version',
@@ -41,7 +41,10 @@ With -D it returns once the master answers on its control socket; stop it with \
   check: {
     summary: 'load and validate the config, then exit (0 = valid, 78 = broken)',
     usage: 'resque-starter check [-c conf.ts] [--redis] [--types]',
-    text: 'Loads the config as the master would, without starting anything and, without --redis, without connecting anywhere.',
+    text: `Loads the config as the master would, without starting anything and, without --redis, without connecting anywhere.
+The config's \`redis\` is a URL, ioredis options, a Sentinel set \`{ sentinels: [{ host, port }], name }\` or a Cluster
+\`{ cluster: [{ host, port }], options }\` (with a hash-tagged namespace such as '{resque}'); --redis warns when
+lockTimeout is too short for Sentinel's failover.`,
     example: 'resque-starter check --redis -c conf.ts',
   },
   status: {

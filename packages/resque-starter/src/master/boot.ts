@@ -6,6 +6,7 @@ import { StartupError } from '../errors.js';
 import { findPredecessors, MASTER_TITLE } from '../handoff.js';
 import { loadConfigFile } from '../load-config.js';
 import { messages } from '../messages.js';
+import type { RedisReport } from '../redis-check.js';
 import { resolveIds } from '../users.js';
 import { LogFile } from './log-file.js';
 import { PidFile } from './pid-file.js';
@@ -15,7 +16,7 @@ export interface BootContext {
   /** Where log lines go when the config has no `logFile`. */
   stderr: NodeJS.WritableStream | undefined;
   host: Pick<ProcessHost, 'pid' | 'ppid' | 'setTitle' | 'writeFile'>;
-  checkRedis(config: ResolvedConfig): Promise<void>;
+  checkRedis(config: ResolvedConfig): Promise<RedisReport | void>;
   /** True (and consumed) when a stop signal arrived while the config was loading. */
   stopRequested(): boolean;
 }
@@ -34,6 +35,8 @@ export interface Booted {
   /** start-server's pid, when under start-server (the supervisor watchdog watches it). */
   supervisorPid: number | undefined;
   pidFile: PidFile;
+  /** What the start-up check found of Redis (undefined with a stub check). */
+  redis: RedisReport | undefined;
 }
 
 /**
@@ -44,8 +47,9 @@ export interface Booted {
  */
 export async function bootMaster(configPath: string, b: BootContext): Promise<Booted | undefined> {
   const bootLogger = createLogger({ tag: 'resque-starter', level: resolveLevel(b.env.BATON_LOG_LEVEL) });
-  const { config, loadMs } = await loadConfigFile(configPath, b.env);
+  const { config, loadMs, notCompiled } = await loadConfigFile(configPath, b.env, { compile: true });
   bootLogger.debug(messages.configLoaded(config.path, loadMs));
+  bootLogger.debug(config.compiled ? messages.configCompiled(config.compiled) : messages.configNotCompiled(notCompiled ?? 'unknown'));
   // Step 1 of issue 13 (config only): a master that cannot run groups yet refuses them.
   if (config.groups.length !== 1 || config.groups[0]!.name !== 'default') {
     throw new StartupError('`groups` is not supported by this master yet (only `resque-starter check` reads it)');
@@ -56,7 +60,7 @@ export async function bootMaster(configPath: string, b: BootContext): Promise<Bo
   const logger = createLogger({ tag: 'resque-starter', level: config.logLevel, stream: (logOut as unknown as NodeJS.WritableStream | undefined) ?? b.stderr });
   const generation = b.env.SERVER_STARTER_GENERATION ? Number(b.env.SERVER_STARTER_GENERATION) : undefined;
   const ids = resolveIds(config.user, config.group, (m) => logger.warn(m));
-  await b.checkRedis(config);
+  const redis = (await b.checkRedis(config)) ?? undefined;
   const ppid = b.host.ppid();
   const found =
     generation !== undefined
@@ -65,7 +69,7 @@ export async function bootMaster(configPath: string, b: BootContext): Promise<Bo
   const pidFile = new PidFile(config.pidFile, b.host, logger);
   pidFile.claim(found);
   const supervisorPid = generation !== undefined && ppid > 1 ? ppid : undefined;
-  return { config, logger, logOut, generation, ids, found, supervisorPid, pidFile };
+  return { config, logger, logOut, generation, ids, found, supervisorPid, pidFile, redis };
 }
 
 // --- internal ---

@@ -9,6 +9,7 @@ import { ConfigHolder } from './config-holder.js';
 import { ControlRequests } from './control-requests.js';
 import { createExecutor } from './effects.js';
 import { JobRecovery } from './job-recovery.js';
+import type { RedisHealth } from './redis-health.js';
 import { createMasterNotify, type MasterNotify } from './notify.js';
 import { createQueueClient, type QueueClient } from './queue-client.js';
 import { WorkerSpawner } from './spawner.js';
@@ -36,10 +37,12 @@ export interface PartsContext {
   env: NodeJS.ProcessEnv;
   loop: EventLoop<MasterState | undefined, MasterEvent>;
   createQueue(config: ResolvedConfig): Promise<ResqueQueue>;
+  /** Logs the workers' Redis conditions once each. */
+  redisHealth?: RedisHealth | undefined;
 }
 
 /** Why: one place that says which part owns what, and how they reach each other and the loop. */
-export function createParts(booted: Booted, { host, env, loop, createQueue }: PartsContext): MasterParts {
+export function createParts(booted: Booted, { host, env, loop, createQueue, redisHealth }: PartsContext): MasterParts {
   const { logger, logOut, generation, pidFile } = booted;
   const dispatch = (event: MasterEvent) => loop.push(event);
   const state = () => loop.state!;
@@ -54,7 +57,7 @@ export function createParts(booted: Booted, { host, env, loop, createQueue }: Pa
   });
   // Workers speak to neither systemd nor start-server's readiness gate: the master does.
   const workerEnv = { ...withoutSystemdEnv(env), SERVER_STARTER_NOTIFY_FD: undefined };
-  const spawner = new WorkerSpawner({ host, env: workerEnv, config, generation, ids: booted.ids, logOut, logger, dispatch, masterHandle });
+  const spawner = new WorkerSpawner({ host, env: workerEnv, config, generation, ids: booted.ids, logOut, logger, dispatch, masterHandle, redisHealth });
   const reopenLogs = () => {
     if (!logOut) return false;
     logOut.reopen();

@@ -5,6 +5,7 @@ import { isWorkerMessage, WorkerEnv, type MasterToWorker, type WorkerToMaster } 
 import type { Effect, MasterEvent } from '../state/index.js';
 import type { LogFile } from './log-file.js';
 import { messages } from '../messages.js';
+import type { RedisHealth } from './redis-health.js';
 
 export interface SpawnerContext {
   host: Pick<ProcessHost, 'pid' | 'spawn'>;
@@ -19,6 +20,8 @@ export interface SpawnerContext {
   logger: Logger;
   dispatch(event: MasterEvent): void;
   masterHandle(): MasterHandle;
+  /** A worker's Redis condition report, and its exit (it then reports nothing more). */
+  redisHealth?: Pick<RedisHealth, 'report' | 'workerGone'> | undefined;
 }
 
 /**
@@ -57,10 +60,14 @@ export class WorkerSpawner {
     const child = this.ctx.host.spawn(this.specFor(fx), {
       exit: (code, signal) => {
         this.children.delete(pid);
+        this.ctx.redisHealth?.workerGone(pid);
         dispatch({ type: 'exit', pid, code, signal });
       },
       message: (m) => {
-        if (isWorkerMessage(m)) dispatch(fromWorker(pid, m));
+        if (!isWorkerMessage(m)) return;
+        // Not the reducer's business: logged once per condition by the master's Redis health.
+        if (m.t === 'redis') this.ctx.redisHealth?.report({ slot: fx.slot, pid }, m.trouble);
+        else dispatch(fromWorker(pid, m));
       },
       spawnError: (err) => dispatch({ type: 'spawnFailed', key: fx.key, error: err.message }),
       error: (err) => this.ctx.logger.debug(messages.workerError(pid, err.message)),
@@ -96,6 +103,8 @@ export class WorkerSpawner {
       env: {
         ...this.ctx.env,
         [WorkerEnv.config]: this.ctx.config().path,
+        // Workers running as another user cannot read our private runtime directory.
+        [WorkerEnv.compiled]: this.ctx.ids ? '' : (this.ctx.config().compiled ?? ''),
         [WorkerEnv.slot]: String(fx.slot),
         [WorkerEnv.masterPid]: String(this.ctx.host.pid),
         [WorkerEnv.retirePid]: fx.retire ? String(fx.retire) : '',
@@ -109,9 +118,9 @@ export class WorkerSpawner {
 
 /** Spawned with the master's node flags, except a debugger's (its port would clash). */
 const WORKER_EXEC_ARGV = process.execArgv.filter((a) => !/^--(inspect|debug)/.test(a));
-const WORKER_SCRIPT = fileURLToPath(new URL('../worker-main.js', import.meta.url));
+const WORKER_SCRIPT = fileURLToPath(new URL('../worker.js', import.meta.url));
 
-function fromWorker(pid: number, m: WorkerToMaster): MasterEvent {
+function fromWorker(pid: number, m: Exclude<WorkerToMaster, { t: 'redis' }>): MasterEvent {
   switch (m.t) {
     case 'hello':
       return { type: 'hello', pid, id: m.id, ids: m.ids };

@@ -1,0 +1,61 @@
+import type { RedisTrouble } from '../ipc.js';
+import { messages } from '../messages.js';
+
+/** The logger's levels used here (consola's, or a recorder in tests). */
+export type LineLogger = Record<'warn' | 'info' | 'debug', (message: string) => void>;
+
+/** Who reported a condition: a worker (slot and pid), or the master's own connection. */
+export type Reporter = { slot: number; pid: number } | 'master';
+
+/**
+ * Why: during a failover every worker hits the same wall (the connection drops, writes are
+ * refused) and each would say so; the operator needs one line when it starts, naming the first
+ * worker that hit it and what Redis said, and one line when it ends, with how long it lasted.
+ * Conditions are kept per kind (`connection`, `write-refused`, …): a kind starts when its
+ * first reporter is in it, and ends when none is left (a worker that exits leaves it).
+ */
+export class RedisHealth {
+  private readonly open = new Map<string, { since: number; first: string; reporters: Set<string> }>();
+
+  constructor(
+    private readonly logger: LineLogger,
+    private readonly now: () => number,
+  ) {}
+
+  /** A worker's (or the master's own) report of a condition starting or ending. */
+  report(from: Reporter, trouble: RedisTrouble): void {
+    const who = from === 'master' ? 'master' : String(from.pid);
+    const c = this.open.get(trouble.condition);
+    if (trouble.state === 'down') {
+      if (c) {
+        c.reporters.add(who);
+        return;
+      }
+      this.open.set(trouble.condition, { since: this.now(), first: who, reporters: new Set([who]) });
+      this.logger.warn(messages.redisTroubleStarted(from, trouble.condition, trouble.message));
+      return;
+    }
+    if (!c) return;
+    c.reporters.delete(who);
+    if (c.reporters.size === 0) this.close(trouble.condition, c.since);
+  }
+
+  /** A worker exited: it no longer holds any condition open. */
+  workerGone(pid: number): void {
+    for (const [condition, c] of this.open) {
+      if (!c.reporters.delete(String(pid)) || c.reporters.size > 0) continue;
+      this.open.delete(condition);
+      this.logger.debug(messages.redisTroubleLeft(condition, this.now() - c.since));
+    }
+  }
+
+  /** The conditions open now (for tests and the status file). */
+  get conditions(): string[] {
+    return [...this.open.keys()];
+  }
+
+  private close(condition: string, since: number): void {
+    this.open.delete(condition);
+    this.logger.info(messages.redisTroubleEnded(condition, this.now() - since));
+  }
+}
