@@ -124,6 +124,11 @@ async function main(): Promise<void> {
     worker = w;
     send({ t: 'hello', id: w.id, ids: [...(w.ids ?? [w.id])] });
     w.on('error', (err) => logger.warn(messages.resqueWorkerError((err as Error)?.message ?? String(err))));
+    // A failed attempt that will be retried (the job's `retry` options) is no error yet: info.
+    w.on('retry', (job, err, at) => {
+      const p = job.payload as { class?: string; baton_retry?: { attempt?: number } } | undefined;
+      logger.info(messages.jobRetry(p?.class ?? '?', job.queue, p?.baton_retry?.attempt ?? 1, (err as Error)?.message ?? String(err), at));
+    });
     // A Redis condition starting or ending (the library logs it once here): the master logs it
     // once for all its workers, with its duration.
     (w.on as (event: string, listener: (t: RedisTrouble) => void) => unknown)('redis', (trouble) => send({ t: 'redis', trouble }));
