@@ -50,7 +50,7 @@ export class WorkerSpawner {
     const beforeFork = config().beforeFork;
     if (beforeFork) {
       try {
-        await beforeFork(this.ctx.masterHandle(), fx.slot);
+        await beforeFork(this.ctx.masterHandle(), fx.slot, fx.group);
       } catch (err) {
         dispatch({ type: 'spawnFailed', key: fx.key, error: `beforeFork threw: ${(err as Error)?.message ?? String(err)}` });
         return;
@@ -107,6 +107,7 @@ export class WorkerSpawner {
         // Workers running as another user cannot read our private runtime directory.
         [WorkerEnv.compiled]: this.ctx.ids ? '' : (this.ctx.config().compiled ?? ''),
         [WorkerEnv.slot]: String(fx.slot),
+        [WorkerEnv.group]: fx.group,
         [WorkerEnv.masterPid]: String(this.ctx.host.pid),
         [WorkerEnv.retirePid]: fx.retire ? String(fx.retire) : '',
         [WorkerEnv.paused]: fx.paused ? '1' : '',
