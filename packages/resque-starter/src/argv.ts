@@ -33,7 +33,7 @@ export interface CliArgs {
   pidFile: string | undefined;
   /** `scale N`. */
   workers: number | undefined;
-  /** `scale GROUP N`, `status GROUP`: one worker group. */
+  /** `scale GROUP N`, `status GROUP`: one worker group; `failed`/`queues --group G`: the Redis and namespace of group G. */
   group: string | undefined;
   /** `status --json` is the default; `--text` prints a table. */
   text: boolean;
@@ -55,8 +55,6 @@ export interface CliArgs {
   limit: number | undefined;
   /** `failed`/`queues --json`: JSON instead of a table. */
   json: boolean;
-  /** `failed`/`queues --group G`: the Redis and namespace of group G. */
-  group: string | undefined;
 }
 
 /** Every option: its flags, whether it takes a value, and the commands it goes with. */
@@ -112,7 +110,6 @@ export function parseArgv(argv: readonly string[]): CliArgs {
     className: undefined,
     limit: undefined,
     json: false,
-    group: undefined,
   };
   const rest = [...argv];
   let explicit = false;
@@ -214,7 +211,7 @@ function setOption(out: CliArgs, key: OptionKey, read: () => string): void {
       out.className = read();
       break;
     case 'group':
-      out.group = read();
+      out.group = groupName(read());
       break;
     case 'limit': {
       const v = read();
