@@ -92,7 +92,7 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
     logger.debug(messages.redisWatchFailed(err?.message ?? String(err)));
     return () => undefined;
   });
-  const stopOther = startSources(host, booted, p, loop);
+  const stopOther = startSources(host, booted, p, loop, redisHealth);
   const stopSources = () => {
     stopOther();
     stopWatch();
@@ -151,7 +151,7 @@ async function openControlSocket(path: string, control: ControlRequests, booted:
 }
 
 /** The event sources beside signals and workers; returns one stop for all. */
-function startSources(host: ProcessHost, booted: Booted, p: MasterParts, loop: EventLoop<MasterState | undefined, MasterEvent>): () => void {
+function startSources(host: ProcessHost, booted: Booted, p: MasterParts, loop: EventLoop<MasterState | undefined, MasterEvent>, health: RedisHealth): () => void {
   const { logger, supervisorPid } = booted;
   const config = p.configs.config;
   const state = () => loop.state!;
@@ -159,7 +159,7 @@ function startSources(host: ProcessHost, booted: Booted, p: MasterParts, loop: E
   // The leases of the ready workers whose process is alive.
   const ids = () => state().workers.filter((w) => w.phase === 'ready' && w.pid !== undefined && p.spawner.has(w.pid)).flatMap((w) => w.ids);
   const stops = [
-    holdLeases(host, { ids, queue: p.queue, lockTimeoutMs: config.lockTimeoutMs, logger }),
+    holdLeases(host, { ids, queue: p.queue, lockTimeoutMs: config.lockTimeoutMs, logger, onWrite: (err) => health.masterWrite(err) }),
     sampleMemory(host, { intervalMs: config.statusIntervalMs, workers: () => state().workers, dispatch }),
   ];
   if (config.restartFile) stops.push(watchRestartFile(host, config.restartFile, logger, dispatch));

@@ -28,7 +28,7 @@ const TROUBLE_STARTED: Record<string, string> = {
 };
 const TROUBLE_ENDED: Record<string, string> = {
   connection: 'the workers are connected to Redis again',
-  'write-refused': 'the workers can write to Redis again',
+  'write-refused': 'the workers and the master can write to Redis again',
   busy: 'Redis is no longer busy',
   script: 'the Redis scripts run again',
   'lock-lapsed': 'the workers renew their locks again',

@@ -121,7 +121,9 @@ async function main(): Promise<void> {
     });
     worker = w;
     send({ t: 'hello', id: w.id, ids: [...(w.ids ?? [w.id])] });
-    w.on('error', (err) => logger.warn(messages.resqueWorkerError((err as Error)?.message ?? String(err))));
+    // One per failed attempt (every reconnection during a failover): debug. The library logs each
+    // condition once to this logger, and the master once for all its workers (the `redis` event).
+    w.on('error', (err) => logger.debug(messages.resqueWorkerError((err as Error)?.message ?? String(err))));
     // A Redis condition starting or ending (the library logs it once here): the master logs it
     // once for all its workers, with its duration.
     (w.on as (event: string, listener: (t: RedisTrouble) => void) => unknown)('redis', (trouble) => send({ t: 'redis', trouble }));

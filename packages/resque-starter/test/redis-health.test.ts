@@ -29,7 +29,7 @@ describe('RedisHealth: once per condition, for all workers', () => {
     h.report({ slot: 1, pid: 101 }, { state: 'up', condition: 'write-refused', message: nore, sinceMs: 12_000 });
     expect(r.lines).toEqual([
       `warn worker[0] 100 cannot write to Redis: ${nore}; logged once until it clears`,
-      'info the workers can write to Redis again after 12.3s',
+      'info the workers and the master can write to Redis again after 12.3s',
     ]);
     expect(h.conditions).toEqual([]);
   });
@@ -47,6 +47,24 @@ describe('RedisHealth: once per condition, for all workers', () => {
       'warn worker[2] 102 finds Redis busy: BUSY Redis is busy running a script.; logged once until it clears',
       'info the workers are connected to Redis again after 0s',
       'warn worker[2] 102 reports Redis trouble (mystery): ERR what; logged once until it clears',
+    ]);
+  });
+
+  it("the master's own writes: a refusal opens write-refused, a landed write closes it; connection errors are not counted", () => {
+    const r = recorder();
+    const h = new RedisHealth(r.logger, r.now);
+    h.masterWrite(new Error('Connection is closed.'));
+    h.masterWrite(undefined);
+    h.masterWrite(new Error('NOREPLICAS Not enough good replicas to write. script: 6d505f90467e255adf0e56f36c2d51f314bae4a3, on @user_script:124.'));
+    h.report({ slot: 0, pid: 100 }, { state: 'down', condition: 'write-refused', message: 'NOREPLICAS Not enough good replicas to write.' });
+    h.masterWrite(new Error('NOREPLICAS again'));
+    r.advance(3300);
+    h.masterWrite(undefined);
+    expect(h.conditions).toEqual(['write-refused']);
+    h.report({ slot: 0, pid: 100 }, { state: 'up', condition: 'write-refused', message: '' });
+    expect(r.lines).toEqual([
+      'warn the master cannot write to Redis: NOREPLICAS Not enough good replicas to write.; logged once until it clears',
+      'info the workers and the master can write to Redis again after 3.3s',
     ]);
   });
 

@@ -8,6 +8,8 @@ export interface LeaseHolderOptions {
   queue: QueueClient;
   lockTimeoutMs: number;
   logger: Logger;
+  /** Each renewal's outcome (undefined: it was written), for the master's Redis health. */
+  onWrite?: ((err: Error | undefined) => void) | undefined;
 }
 
 /**
@@ -24,8 +26,10 @@ export function holdLeases(host: Pick<ProcessHost, 'every'>, o: LeaseHolderOptio
     holding = true;
     try {
       await (await o.queue.get()).holdLocks(ids, o.lockTimeoutMs);
+      o.onWrite?.(undefined);
     } catch (err) {
       o.logger.debug(messages.holdingLeasesFailed((err as Error).message));
+      o.onWrite?.(err as Error);
     } finally {
       holding = false;
     }
