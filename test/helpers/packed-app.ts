@@ -133,10 +133,15 @@ function listJs(dir: string): string[] {
 
 /** dist files in a tarball with no source in the workspace (left over from a deleted module). */
 export function staleDistFiles(p: Packed): string[] {
+  // esbuild outputs of resque-starter's scripts/bundle.mjs (its worker entry, and the chunks
+  // that entry shares with dist/index.js): their source is the entry named here.
+  const bundled: Record<string, string> = { 'dist/worker.js': 'worker-main' };
+  const bundles = p.name === '@baton/resque-starter';
   return p.files
     .filter((f) => f.startsWith('dist/'))
+    .filter((f) => !(bundles && /^dist\/_chunk-[A-Z0-9]+\.js$/.test(f)))
     .filter((f) => {
-      const base = f.slice('dist/'.length).replace(/\.(d\.ts\.map|d\.ts|js\.map|js)$/, '');
+      const base = (bundles ? bundled[f] : undefined) ?? f.slice('dist/'.length).replace(/\.(d\.ts\.map|d\.ts|js\.map|js)$/, '');
       try {
         statSync(join(p.dir, 'src', `${base}.ts`));
         return false;

@@ -246,6 +246,12 @@ export function defaultAfterFork(worker: WorkerHandle): void {
 /** A validated config with defaults applied, durations in milliseconds and absolute paths. */
 export interface ResolvedConfig {
   path: string;
+  /**
+   * The compiled-config cache entry this config was imported from (the master compiles
+   * conf.ts and its local imports once; workers import that file natively). Undefined when
+   * it was loaded through jiti.
+   */
+  compiled?: string | undefined;
   concurrency: number;
   /** Ceiling for `concurrency`, TTIN and `scale` (1..4096). */
   maxConcurrency: number;

@@ -57,6 +57,8 @@ export const WorkerEnv = {
   retirePid: 'RESQUE_STARTER_RETIRE_PID',
   paused: 'RESQUE_STARTER_PAUSED',
   generation: 'RESQUE_STARTER_GENERATION',
+  /** The compiled-config cache entry the master imported (empty: workers load conf.ts with jiti). */
+  compiled: 'RESQUE_STARTER_COMPILED_CONFIG',
 } as const;
 
 /** Exit codes of a worker process. */

@@ -2,9 +2,10 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve as resolvePath } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { createJiti } from 'jiti';
 import { resolveConfig, type ResolvedConfig } from './config.js';
+import { checkCacheEntry, compileConfig, ensureCacheDir, writeCacheEntry } from './config-cache.js';
 import { ensureRuntimeDir, runtimeDir } from './control.js';
 import { ConfigError } from './errors.js';
 
@@ -15,6 +16,16 @@ export interface LoadedConfig {
   config: ResolvedConfig;
   /** Milliseconds spent importing the file. */
   loadMs: number;
+  /** Why the compiled-config cache was not used, when it was asked for and not used. */
+  notCompiled?: string | undefined;
+}
+
+/** How to import the file (the master compiles it; its workers import the result). */
+export interface LoadOptions {
+  /** Compile the file and its local imports into the cache and import that (the master); jiti when that fails. */
+  compile?: boolean;
+  /** A cache entry the master compiled from this file: import it natively (a worker); jiti when that fails. */
+  compiled?: string | undefined;
 }
 
 /** A config file imported but not yet validated (what `check` inspects further). */
@@ -27,6 +38,10 @@ export interface ImportedConfig {
   raw: unknown;
   /** Milliseconds spent importing the file. */
   loadMs: number;
+  /** The cache entry it was imported from, when not through jiti. */
+  compiled?: string | undefined;
+  /** Why the cache was not used, when it was asked for. */
+  notCompiled?: string | undefined;
 }
 
 /**
@@ -36,17 +51,25 @@ export interface ImportedConfig {
  * seconds (default 30: a top-level await that never settles) is a ConfigError too, instead of
  * a process that exits 0 in silence or hangs.
  */
-export async function loadConfigFile(file: string, env: Readonly<Record<string, string | undefined>> = {}): Promise<LoadedConfig> {
-  const { path, source, raw, loadMs } = await importConfigFile(file, env);
+export async function loadConfigFile(
+  file: string,
+  env: Readonly<Record<string, string | undefined>> = {},
+  options: LoadOptions = {},
+): Promise<LoadedConfig> {
+  const { path, source, raw, loadMs, compiled, notCompiled } = await importConfigFile(file, env, options);
   const config = resolveConfig(raw, { path, env, source });
-  return { config, loadMs };
+  return { config: compiled ? { ...config, compiled } : config, loadMs, notCompiled };
 }
 
 /**
  * Why: `check` validates and then inspects the same values (warnings), so importing is its own
  * step. Gives the file's default export; a file without one is a ConfigError that says so.
  */
-export async function importConfigFile(file: string, env: Readonly<Record<string, string | undefined>> = {}): Promise<ImportedConfig> {
+export async function importConfigFile(
+  file: string,
+  env: Readonly<Record<string, string | undefined>> = {},
+  options: LoadOptions = {},
+): Promise<ImportedConfig> {
   const path = resolvePath(file);
   const timeoutS = configTimeout(env, path);
   let source = '';
@@ -58,12 +81,12 @@ export async function importConfigFile(file: string, env: Readonly<Record<string
     throw new ConfigError(describeReadError(err), path, path, { cause: err });
   }
   const started = performance.now();
-  let mod: unknown;
+  let loaded: Imported;
   const timeout = new AbortController();
   try {
     // A live (ref'd) timer: a never-settling import must not let the event loop run dry.
-    mod = await Promise.race([
-      configLoader(env).import(path),
+    loaded = await Promise.race([
+      importModule(path, env, options),
       sleep(timeoutS * 1000, undefined, { signal: timeout.signal }).then(() => {
         throw new ConfigError(
           `the config file did not finish loading within ${timeoutS} s (a top-level await that never settles?); ` +
@@ -78,12 +101,51 @@ export async function importConfigFile(file: string, env: Readonly<Record<string
   } finally {
     timeout.abort();
   }
+  const { mod, compiled, notCompiled } = loaded;
   // jiti's interop answers any `.default`, so ask whether the module has one.
   if (mod === null || typeof mod !== 'object' || !('default' in mod)) throw noDefaultExport(mod, path, source);
-  return { path, source, raw: (mod as { default: unknown }).default, loadMs: performance.now() - started };
+  return { path, source, raw: (mod as { default: unknown }).default, loadMs: performance.now() - started, compiled, notCompiled };
 }
 
 // --- internal ---
+
+interface Imported {
+  mod: unknown;
+  compiled?: string | undefined;
+  notCompiled?: string | undefined;
+}
+
+/** Master loads count up: each import of a cache entry evaluates the config again, as jiti did. */
+let loads = 0;
+
+/**
+ * The compiled cache entry when asked for and usable, else jiti. A config that fails natively
+ * is loaded again through jiti, whose errors name `file:line` of the source.
+ */
+async function importModule(path: string, env: Readonly<Record<string, string | undefined>>, options: LoadOptions): Promise<Imported> {
+  let notCompiled: string | undefined;
+  if (options.compiled !== undefined) {
+    if (checkCacheEntry(options.compiled)) {
+      try {
+        return { mod: await import(pathToFileURL(options.compiled).href), compiled: options.compiled };
+      } catch (err) {
+        notCompiled = `importing ${options.compiled} failed: ${firstLine(err)}`;
+      }
+    } else notCompiled = `${options.compiled} is not a sound cache entry`;
+  } else if (options.compile && env.RESQUE_STARTER_CONFIG_CACHE !== '0') {
+    try {
+      const compiled = writeCacheEntry(ensureCacheDir(ensureRuntimeDir(runtimeDir(env))), await compileConfig(path, configAliases()));
+      return { mod: await import(`${pathToFileURL(compiled).href}?load=${++loads}`), compiled };
+    } catch (err) {
+      notCompiled = firstLine(err);
+    }
+  } else if (options.compile) notCompiled = 'RESQUE_STARTER_CONFIG_CACHE=0';
+  return { mod: await configLoader(env).import(path), notCompiled };
+}
+
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0]!;
+}
 
 let jiti: ReturnType<typeof createJiti> | undefined;
 
@@ -114,8 +176,19 @@ function configTimeout(env: Readonly<Record<string, string | undefined>>, path: 
 
 function configLoader(env: Readonly<Record<string, string | undefined>>): ReturnType<typeof createJiti> {
   if (jiti) return jiti;
-  // Config files anywhere on disk may import our package (or @baton/resque) without having it
-  // installed next to them.
+  const alias = configAliases();
+  // jiti's CommonJS entry: importing its ESM entry makes node scan the 190 kB jiti.cjs bundle
+  // for named exports (cjs-module-lexer), ~20 ms of every worker's start-up.
+  const create = createRequire(import.meta.url)('jiti') as typeof createJiti;
+  jiti = create(import.meta.url, { moduleCache: false, interopDefault: true, alias, fsCache: transpileCacheDir(env) });
+  return jiti;
+}
+
+/**
+ * Config files anywhere on disk may import our package (or @baton/resque) without having it
+ * installed next to them: these names resolve to our copies (for jiti and for the compiler).
+ */
+function configAliases(): Record<string, string> {
   const self = fileURLToPath(new URL('./index.js', import.meta.url));
   const alias: Record<string, string> = { '@baton/resque-starter': self, 'resque-starter': self };
   try {
@@ -127,11 +200,7 @@ function configLoader(env: Readonly<Record<string, string | undefined>>): Return
       // not installed: configs that import it will say so
     }
   }
-  // jiti's CommonJS entry: importing its ESM entry makes node scan the 190 kB jiti.cjs bundle
-  // for named exports (cjs-module-lexer), ~20 ms of every worker's start-up.
-  const create = createRequire(import.meta.url)('jiti') as typeof createJiti;
-  jiti = create(import.meta.url, { moduleCache: false, interopDefault: true, alias, fsCache: transpileCacheDir(env) });
-  return jiti;
+  return alias;
 }
 
 /**

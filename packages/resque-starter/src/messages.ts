@@ -41,6 +41,8 @@ export const messages = {
     (generation !== undefined ? `, start-server generation ${generation}` : ''),
   supervisorGone: (was: number, now: number) =>
     `start-server ${was} is gone (our parent is now ${now}): graceful shutdown, the jobs in flight finish first`,
+  configCompiled: (entry: string) => `config compiled for the workers: ${entry} (they import it natively)`,
+  configNotCompiled: (why: string) => `config not compiled (workers load it with jiti): ${why}`,
   configLoaded: (path: string, ms: number) => `config ${path} loaded in ${Math.round(ms)} ms (types are not checked here: \`resque-starter check --types\` does)`,
   spawnedWorker: (slot: number, pid: number, retire: number | undefined) =>
     `starting ${w(slot, pid)}${retire ? ` (will retire one worker of old master ${retire})` : ''}`,

@@ -96,9 +96,11 @@ async function main(): Promise<void> {
     const resqueModule = loadResque();
     resqueModule.catch(() => undefined);
     const tConfig = performance.now();
-    config = (await loadConfigFile(path, env)).config;
+    const loaded = await loadConfigFile(path, env, { compiled: env[WorkerEnv.compiled] || undefined });
+    config = loaded.config;
     timings.config = performance.now() - tConfig;
     logger = createLogger({ tag: `worker[${slot}]`, level: config.logLevel });
+    if (loaded.notCompiled) logger.debug(messages.configNotCompiled(loaded.notCompiled));
     title();
     if (stopping) return exit();
     const tResque = performance.now();

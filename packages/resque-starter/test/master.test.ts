@@ -132,7 +132,7 @@ describe('runMaster start-up', () => {
     await until(() => m.host.spawns.length === 1, 'the first spawn');
     const s = m.host.spawns[0]!;
     expect(s.spec).toMatchObject({ file: process.execPath, detached: true, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
-    expect(s.spec.args.at(-1)).toMatch(/worker-main\.js$/);
+    expect(s.spec.args.at(-1)).toMatch(/worker\.js$/);
     expect(s.spec.env).toMatchObject({ RESQUE_STARTER_CONFIG: m.conf, RESQUE_STARTER_SLOT: '0', RESQUE_STARTER_MASTER_PID: '999' });
     ready(s);
     m.host.advance(50);

@@ -37,18 +37,21 @@ export async function repeat(ms: number, fn: () => Promise<void>, o: { signal: A
 }
 
 /**
- * Why: acknowledgements and give-backs must land: while Redis is away, retry every 100 ms (commands
- * also wait for a reconnection in ioredis), until it is back, about a minute has passed, or the
- * worker is stopped (`signal`).
+ * Why: acknowledgements and give-backs must land: while Redis is away or refuses writes, retry
+ * with backoff (50 ms doubling to 1 s, jittered; commands also wait for a reconnection in
+ * ioredis), until it is back, about a minute has passed, or the worker is stopped (`signal`).
  */
 export async function retry<T>(fn: () => Promise<T>, o: { signal: AbortSignal; onError: (err: Error) => void }): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
+  const until = performance.now() + 60_000;
+  let ms = 0;
+  for (;;) {
     try {
       return await fn();
     } catch (err) {
       o.onError(err as Error);
-      if (attempt > 600 || o.signal.aborted) throw err;
-      await delay(100, o.signal);
+      if (performance.now() > until || o.signal.aborted) throw err;
+      ms = ms === 0 ? 50 : Math.min(1000, ms * 2);
+      await delay(Math.round(ms * (0.75 + Math.random() * 0.5)), o.signal);
     }
   }
 }

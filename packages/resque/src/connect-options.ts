@@ -101,11 +101,27 @@ export function createRedis(input: RedisInput | undefined, name: string): RedisC
   if (isClusterInput(input)) return createCluster(input, name) as unknown as Redis;
   if (input === undefined || typeof input === 'string') {
     const url = input ?? defaultRedisUrl();
-    return new Redis(url, connectionOptions({}, name));
+    return quietReconnects(new Redis(url, connectionOptions({}, name)));
   }
   // A client of ours or of another ioredis copy: open our own connection with its options.
   const user = isRedisLike(input) ? (input as Redis).options : (input as RedisOptions);
-  return new Redis(connectionOptions(user, name));
+  return quietReconnects(new Redis(connectionOptions(user, name)));
+}
+
+/**
+ * ioredis ends the stream once per "wrong node" reply of a burst (each adds a 'close' listener
+ * to the same closing socket): no leak, but Node warns past 10. The stream being dropped may
+ * have as many as the burst had replies.
+ */
+function quietReconnects(redis: Redis): Redis {
+  const decide = redis.options.reconnectOnError;
+  if (!decide) return redis;
+  redis.options.reconnectOnError = (err) => {
+    const r = decide(err);
+    if (r) (redis as unknown as { stream?: { setMaxListeners?(n: number): void } }).stream?.setMaxListeners?.(0);
+    return r;
+  };
+  return redis;
 }
 
 /**
@@ -157,6 +173,23 @@ export function redactUrl(url: string): string {
     return at < 0 ? url : `***@${url.slice(at + 1)}`;
   }
 }
+
+/**
+ * Why: closing must not hang on a Redis that is away (QUIT waits for a reconnection that may
+ * never come): QUIT, and if it has not answered within `ms`, drop the connection.
+ */
+export async function closeRedis(redis: RedisClient, ms = 2000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)));
+  try {
+    await Promise.race([redis.quit().then(noop, noop), timeout]);
+  } finally {
+    clearTimeout(timer);
+    redis.disconnect();
+  }
+}
+
+const noop = (): void => undefined;
 
 /** @deprecated use `describeRedis` */
 export const redactRedis = describeRedis;

@@ -25,6 +25,17 @@ export type Settled = { acked: boolean; next: ReserveResult; jobs: Payload[] };
 export type Renewed = { lapsed: string[]; unregistered: string[]; heldByOther: boolean };
 
 /**
+ * Durability: after each enqueue, reserve, acknowledgement and give-back, `WAIT replicas
+ * timeoutMs` on the same connection; `replicated(acked)` is told how many replicas had it (it
+ * may throw: the call then rejects).
+ */
+export interface Replication {
+  replicas: number;
+  timeoutMs: number;
+  replicated(acked: number): void;
+}
+
+/**
  * Why: the only module that issues Redis commands (STYLE lesson 13): Resque's plain-command
  * writes where Ruby reads them, Lua where atomicity is needed.
  */
@@ -34,14 +45,23 @@ export class DataStore {
   constructor(
     readonly redis: Redis,
     namespace = 'resque',
+    private readonly replication?: Replication,
   ) {
     this.keys = createKeys(namespace);
+  }
+
+  /** WAIT for the replicas after a write of this connection (durability); nothing without it. */
+  private async replicate(): Promise<void> {
+    const r = this.replication;
+    if (!r) return;
+    r.replicated(Number(await this.redis.wait(r.replicas, r.timeoutMs)));
   }
 
   // --- producer side (Resque: SADD queues + RPUSH, as one script: see lua/push-2.lua) ---
 
   async push(queue: string, raw: string | Buffer): Promise<void> {
     await runScript(this.redis, 'push', [this.keys.queues, this.keys.queue(queue)], [queue, raw, this.keys.wakeChannel]);
+    await this.replicate();
   }
 
   async pushJob(queue: string, className: string, args: readonly unknown[]): Promise<void> {
@@ -211,6 +231,7 @@ export class DataStore {
       ack?.raw ?? '',
       ack?.failure ?? '',
     ])) as unknown[];
+    await this.replicate();
     const r = parseReserved(res[0], res[1], res[2]);
     if (r.next.kind === 'job') r.next = { ...r.next, raw: (await this.exactPayloads(id, [r.next.raw]))[0]! };
     return r;
@@ -226,6 +247,7 @@ export class DataStore {
       args.push(s.id, s.ack?.raw ?? '', s.ack?.failure ?? '');
     }
     const res = (await runScript(this.redis, 'reserveMany', keys, args)) as unknown[];
+    await this.replicate();
     return await Promise.all(
       slots.map(async (s, i) => {
         const r = parseReserved(res[3 * i], res[3 * i + 1], res[3 * i + 2]);
@@ -250,6 +272,7 @@ export class DataStore {
     for (const a of o.acks) args.push(a.raw, a.failure ?? '');
     args.push(o.keep, o.want);
     const res = (await runScript(this.redis, 'settle', this.ownSlotKeys(id), args)) as unknown[];
+    await this.replicate();
     // The same {ack, next, payload…} shape as the one-job script's reply, with every payload.
     const r = parseReserved(res[0], res[1], res[2]);
     if (r.next.kind !== 'job') return { ...r, jobs: [] };
@@ -275,13 +298,16 @@ export class DataStore {
   }
 
   async requeue(id: string, raw: string | Buffer): Promise<boolean> {
-    return (await runScript(this.redis, 'requeue', this.slotKeys(id), [this.keys.prefix, raw])) === 1;
+    const res = await runScript(this.redis, 'requeue', this.slotKeys(id), [this.keys.prefix, raw]);
+    await this.replicate();
+    return res === 1;
   }
 
   /** Recovers a dead slot; `undefined` when its owner lock is still held (and `force` is false). */
   async recover(id: string, force: boolean, maxRecoveries: number): Promise<{ requeued: number; failed: number } | undefined> {
     const res = await runScript(this.redis, 'recover', this.slotKeys(id), [this.keys.prefix, id, force ? '1' : '0', maxRecoveries, formatFailedAt(new Date())]);
     if (!Array.isArray(res)) return undefined;
+    await this.replicate();
     return { requeued: Number(res[0]), failed: Number(res[1]) };
   }
 

@@ -20,6 +20,7 @@ export { resolveQueues, isDynamic, fnmatch } from './queues.js';
 export { formatRunAt, formatStarted, formatHeartbeat, formatFailedAt } from './time.js';
 export {
   createRedis,
+  closeRedis,
   describeRedis,
   redactRedis,
   redactUrl,
@@ -36,6 +37,8 @@ export {
   type ClusterNodeInput,
 } from './connect-options.js';
 export { DataStore } from './data-store.js';
+export { DurabilityError, type DurabilityOptions } from './durability.js';
+export { type RedisTrouble, type RedisCondition } from './trouble.js';
 export { Scheduler, type SchedulerOptions, type SchedulerEvents } from './scheduler.js';
 export { resolveSchedule, parsePeriod, nextTicks, ScheduleError, type ScheduleIssue, type ScheduleEntry, type ScheduleInput, type ResolvedEntry } from './schedule.js';
 export { encodeDelayed, decodeDelayed, type DelayedJob } from './delayed.js';

@@ -10,6 +10,11 @@ export interface JanitorContext {
   readonly store: Pick<DataStore, 'deadBatonWorkers' | 'recover'>;
   /** A stopping worker recovers nobody. */
   isStopping(): boolean;
+  /**
+   * Milliseconds since this worker's connection last had trouble (a reconnection, an outage, a
+   * refusal to write); 0 while it has. Others' locks are judged only after a lock lifetime of quiet.
+   */
+  quietFor(): number;
   /** Dead worker `id`'s jobs went back to their queues (or to `failed`). */
   recovered(id: string, r: { requeued: number; failed: number }): void;
 }
@@ -29,8 +34,14 @@ export class Janitor {
     void repeat(Math.max(100, Math.floor(this.o.lockTtlMs / 2)), () => this.sweep(), { signal, more: () => !this.ctx.isStopping(), onError });
   }
 
+  /**
+   * Recovers the slots whose owner lock is gone. Not within a lock lifetime after this worker's
+   * own connection trouble: a failover or outage kept every worker from renewing, and their
+   * renewals need that long to land again; a lock missing then proves no death (recovering it
+   * would run a live worker's job twice).
+   */
   async sweep(): Promise<void> {
-    if (this.ctx.isStopping()) return;
+    if (this.ctx.isStopping() || this.ctx.quietFor() < this.o.lockTtlMs) return;
     const dead = await this.ctx.store.deadBatonWorkers(new Set(this.ctx.ids));
     for (const id of dead) {
       const r = await this.ctx.store.recover(id, false, this.o.maxRecoveries);

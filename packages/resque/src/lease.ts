@@ -42,6 +42,10 @@ export class Lease {
   #heldSeenAt = -Infinity;
   /** What `#held` said at the last renewal (only to log its changes). */
   #wasHeld = false;
+  /** The renewal in flight (the periodic one or `refresh()`): one at a time. */
+  #renewing: Promise<void> | undefined;
+  /** Slots a renewal found recovered by another worker, until their loop has seen it (`takeLost`). */
+  readonly #lost = new Set<string>();
 
   constructor(
     private readonly ctx: LeaseContext,
@@ -76,7 +80,22 @@ export class Lease {
     return performance.now() - this.#renewedAt < this.o.lockTtlMs / 2 ? undefined : this.o.lockTtlMs;
   }
 
-  async renew(): Promise<void> {
+  /** Renews now (or joins the renewal in flight): a slot about to start a job after a stall. */
+  refresh(): Promise<void> {
+    return this.renew();
+  }
+
+  /** True once after a renewal found slot `id` recovered by another worker: the jobs it holds are not its own. */
+  takeLost(id: string): boolean {
+    return this.#lost.delete(id);
+  }
+
+  renew(): Promise<void> {
+    this.#renewing ??= this.#renew().finally(() => (this.#renewing = undefined));
+    return this.#renewing;
+  }
+
+  async #renew(): Promise<void> {
     if (!this.ctx.isRunning()) return;
     const { lockTtlMs } = this.o;
     const sentAt = performance.now();
@@ -105,6 +124,7 @@ export class Lease {
     // With our leases kept from outside, a lapse on our clock proves nothing. A job is lost only
     // where its slot was recovered, which removes the slot's registration in the same script as its
     // jobs; a lock that had lapsed is set again by this renewal, so nobody can recover the slot now.
+    for (const id of renewed.unregistered) this.#lost.add(id);
     if (renewed.unregistered.length > 0) this.ctx.interruptLapsed(since, renewed.unregistered);
     const lost = [...new Set([...renewed.lapsed, ...renewed.unregistered])];
     for (const id of lost) {

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
-import { assertClusterNamespace, createRedis, isClusterInput, validateRedisInput, type RedisInput } from './connect-options.js';
+import { assertClusterNamespace, closeRedis, createRedis, isClusterInput, validateRedisInput, type RedisInput } from './connect-options.js';
 import { DataStore } from './data-store.js';
+import { DurabilityError, resolveDurability, type DurabilityOptions } from './durability.js';
 import { encodeDelayed, resolveDueMs, type DelayedJob } from './delayed.js';
 import { DelayedStore } from './delayed-store.js';
 import { defineScripts } from './scripts.js';
@@ -12,6 +13,13 @@ export interface QueueOptions {
   namespace?: string;
   /** Jobs of a worker that died more often than this go to `failed` instead of back to the queue. Default 3. */
   maxRecoveries?: number;
+  /**
+   * Wait for replicas after each enqueue (Redis `WAIT`): an enqueue resolves once `replicas`
+   * replicas have the job, and rejects with a `DurabilityError` when fewer did within
+   * `timeoutMs` (or carries on, `onShortfall: 'warn'`). Not with Redis Cluster. Default: none
+   * (an acknowledged enqueue can be lost if the primary dies before its replica has it).
+   */
+  durability?: DurabilityOptions;
 }
 
 /** A failure record as Resque stores it. */
@@ -37,10 +45,20 @@ export class Queue {
   constructor(options: QueueOptions = {}) {
     validateRedisInput(options.redis);
     if (isClusterInput(options.redis)) assertClusterNamespace(options.namespace ?? 'resque');
+    const d = resolveDurability(options.durability, options.redis, 'error');
     this.redis = createRedis(options.redis, 'baton-resque:queue');
     this.redis.on('error', () => undefined); // reconnection is automatic; commands wait for it
     defineScripts(this.redis);
-    this.store = new DataStore(this.redis, options.namespace);
+    this.store = new DataStore(
+      this.redis,
+      options.namespace,
+      d && {
+        ...d,
+        replicated: (acked) => {
+          if (acked < d.replicas && d.onShortfall === 'error') throw new DurabilityError(acked, d.replicas, d.timeoutMs);
+        },
+      },
+    );
     this.delayedStore = new DelayedStore(this.redis, options.namespace);
     this.maxRecoveries = options.maxRecoveries ?? 3;
   }
@@ -204,10 +222,7 @@ export class Queue {
   }
 
   close(): Promise<void> {
-    this.closing ??= this.redis.quit().then(
-      () => undefined,
-      () => this.redis.disconnect(),
-    );
+    this.closing ??= closeRedis(this.redis);
     return this.closing;
   }
 }

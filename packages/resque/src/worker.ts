@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import { assertClusterNamespace, createRedis, isClusterInput, validateRedisInput, type RedisInput } from './connect-options.js';
+import { assertClusterNamespace, closeRedis, createRedis, isClusterInput, validateRedisInput, type RedisInput } from './connect-options.js';
 import { DataStore, type Settled } from './data-store.js';
+import { DurabilityError, resolveDurability, type DurabilityOptions } from './durability.js';
 import { Grace } from './grace.js';
 import { Janitor } from './janitor.js';
 import {
@@ -26,6 +27,7 @@ import { isDynamic, resolveQueues } from './queues.js';
 import { ReserveBatcher } from './reserve-batcher.js';
 import { defineScripts } from './scripts.js';
 import { Slot, type Finished, type Held, type Running, type SlotEvents } from './slot.js';
+import { Backoff, classifyRedisError, Trouble, type RedisTrouble } from './trouble.js';
 import { Waker } from './waker.js';
 import { attemptsSummary, resolveJobs, retryDelayMs, retryStateOf, shouldRetry, type JobDefinition, type ResolvedJob } from './retry.js';
 import { formatFailedAt } from './time.js';
@@ -86,6 +88,13 @@ export interface WorkerOptions {
    * no renewal has found a held lock for `lockTtlMs` (the supervisor is gone). Default false.
    */
   leasesHeldByMaster?: boolean;
+  /**
+   * Wait for replicas after each reserve and acknowledgement (Redis `WAIT`), so a failover that
+   * promotes a replica neither runs a reserved job again nor loses an acknowledgement. A
+   * shortfall is logged once while it lasts (the `redis` event, `replication`); the worker
+   * carries on. Not with Redis Cluster. Default: none.
+   */
+  durability?: DurabilityOptions;
 }
 
 
@@ -124,8 +133,17 @@ export interface WorkerEvents {
   resumed: [];
   /** A dead worker's jobs were recovered by this one. */
   recovered: [string, { requeued: number; failed: number }];
-  /** Connection or Redis trouble; never fatal: the worker retries. Only emitted if listened to. */
+  /**
+   * Connection or Redis trouble; never fatal: the worker retries with backoff. Only emitted if
+   * listened to, and once per condition (the first error of an outage or a refusal to write;
+   * the others go to the logger at debug until the condition ends: see `redis`).
+   */
   error: [Error];
+  /**
+   * A Redis condition started (`down`: unreachable, writes refused, a slot busy, replication
+   * short) or ended (`up`, with its length in ms): once each, also logged once each (warn, info).
+   */
+  redis: [RedisTrouble];
   stopped: [];
 }
 
@@ -168,6 +186,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly janitor: Janitor;
   private readonly batcher: ReserveBatcher;
   private readonly slots: Slot[];
+  private readonly trouble: Trouble;
   private readonly jobs: Map<string, ResolvedJob>;
 
   constructor(options: WorkerOptions) {
@@ -189,12 +208,27 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const pid = options.pid ?? process.pid;
     const ids = Array.from({ length: this.opts.concurrency }, (_, i) => formatWorkerId(host, pid, this.queues, i));
     this.id = ids[0]!;
+    this.trouble = new Trouble({ id: this.id, log: this.log, emit: (t) => this.emit('redis', t) });
     validateRedisInput(options.redis);
     if (isClusterInput(options.redis)) assertClusterNamespace(options.namespace ?? 'resque');
+    const durability = resolveDurability(options.durability, options.redis, 'warn');
     this.redis = createRedis(options.redis, `baton-resque:worker:${this.id}`);
     this.redis.on('error', this.reportError);
+    // A reconnection (a failover, a restart) disturbs the locks of every worker: the janitor waits.
+    this.redis.on('reconnecting', () => this.trouble.touch());
     defineScripts(this.redis);
-    this.store = new DataStore(this.redis, options.namespace);
+    this.store = new DataStore(
+      this.redis,
+      options.namespace,
+      durability && {
+        ...durability,
+        replicated: (acked) => {
+          if (acked >= durability.replicas) return this.trouble.clear('replication');
+          const err = new DurabilityError(acked, durability.replicas, durability.timeoutMs);
+          if (this.trouble.report('replication', err.message) && durability.onShortfall === 'error' && this.listenerCount('error') > 0) this.emit('error', err);
+        },
+      },
+    );
     const { lockTtlMs, maxRecoveries, heartbeatMs } = this.opts;
     // Renewals go on through a graceful stop while it waits for jobs (a job longer than the lock
     // lifetime must not be recovered by another worker meanwhile), until the slots are released.
@@ -204,7 +238,14 @@ export class Worker extends EventEmitter<WorkerEvents> {
       { lockTtlMs, heartbeatMs, heldByMaster: options.leasesHeldByMaster ?? false },
     );
     this.janitor = new Janitor(
-      { ids, log: this.log, store: this.store, isStopping: () => this.phase === 'stopping' || this.phase === 'stopped', recovered: (id, r) => this.emit('recovered', id, r) },
+      {
+        ids,
+        log: this.log,
+        store: this.store,
+        isStopping: () => this.phase === 'stopping' || this.phase === 'stopped',
+        quietFor: () => this.trouble.quietFor(),
+        recovered: (id, r) => this.emit('recovered', id, r),
+      },
       { lockTtlMs, maxRecoveries },
     );
     this.batcher = new ReserveBatcher(
@@ -321,7 +362,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       errors.push(err);
     }
     this.waker.close();
-    await this.redis.quit().catch(() => this.redis.disconnect());
+    await closeRedis(this.redis);
     this.phase = 'stopped';
     this.log.info(`worker ${this.id} stopped`);
     this.emit('stopped');
@@ -385,14 +426,21 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   private async runSlot(slot: Slot): Promise<void> {
     let pollMs = MIN_POLL_MS;
+    // Every retry of this slot (errors, write refusals, a busy list) waits longer each time.
+    const backoff = new Backoff();
     for (;;) {
       if (slot.giving) await slot.giving;
       const taking = this.phase === 'running' && !this.pausedLocal;
-      // Reserved with the others of its batch: it starts without a round trip, unless the owner
-      // locks may have lapsed (a freeze): then another worker may have it, and the next call checks.
-      if (taking && slot.hasNext && this.lease.fresh) {
-        await this.perform(slot, slot.startNext());
-        continue;
+      // Reserved with the others of its batch: it starts without a round trip. When the owner
+      // locks may have lapsed (a freeze, a Redis stall), they are renewed first (one renewal for
+      // every slot), not given back and reserved again until the next periodic renewal; a slot
+      // that renewal found recovered by another worker starts none (its next call drops them).
+      if (taking && slot.hasNext) {
+        if (!this.lease.fresh) await this.lease.refresh().catch(this.reportError);
+        if (this.lease.fresh && !this.lease.takeLost(slot.id)) {
+          await this.perform(slot, slot.startNext());
+          continue;
+        }
       }
       if (!taking && slot.held === 0) {
         if (this.phase !== 'running') break;
@@ -409,12 +457,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
         // Stopped (a fast stop ran out of time while Redis was away): what the slot holds stays in
         // its inflight list, for the master or the owner lock's expiry to recover.
         if (this.phase === 'stopped' || this.stopper.signal.aborted) break;
-        // An acknowledgement must land: retry it soon (commands also wait for a reconnection in ioredis).
-        if (slot.held > 0) await delay(100, this.stopper.signal);
-        else await this.waker.wait(500);
+        // An acknowledgement must land: retry it, backing off (commands also wait for a reconnection in ioredis).
+        await delay(backoff.next(), this.stopper.signal);
         continue;
       }
       const next = res.next;
+      if (next.kind !== 'busy') {
+        backoff.reset();
+        this.trouble.ok();
+      }
       if (next.kind === 'job') {
         // Not started here when pause() or stop() came meanwhile: the next call gives them back.
         this.batcher.reserved();
@@ -424,9 +475,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
       }
       if (this.phase !== 'running') continue;
       if (next.kind === 'busy') {
-        // A previous process with our pid left a job here: recover it, then register again.
+        // A previous process with our pid left a job here: recover it, then register again. Once
+        // is expected; again and again is trouble (writes refused in between): backed off, told once.
+        if (backoff.attempts > 0) this.trouble.report('busy', `slot ${slot.id} still holds jobs it did not reserve after ${backoff.attempts} recover(s)`);
         await this.store.recover(slot.id, true, this.opts.maxRecoveries).catch(this.reportError);
         await this.store.registerWorker(slot.id, this.opts.lockTtlMs).catch(this.reportError);
+        await delay(backoff.next(), this.stopper.signal);
         continue;
       }
       this.setPausedAll(next.kind === 'paused');
@@ -565,8 +619,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
     this.emit(paused ? 'paused' : 'resumed');
   }
 
+  /** Every Redis error: counted against its condition; logged and told to `error` listeners once per condition. */
   private readonly reportError = (err: Error): void => {
-    if (this.listenerCount('error') > 0) this.emit('error', err);
-    else this.log.debug(`redis: ${err?.message ?? String(err)}`);
+    const first = this.trouble.report(classifyRedisError(err), messageOf(err));
+    if (first && this.listenerCount('error') > 0) this.emit('error', err);
   };
 }

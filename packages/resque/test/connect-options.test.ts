@@ -86,15 +86,17 @@ describe('createRedis', () => {
   it('sets the failover defaults and keeps a user reconnectOnError', () => {
     const r = createRedis({ host: '127.0.0.1', port: 1, ...lazy }, 'n');
     expect(r.options.maxRetriesPerRequest).toBeNull();
-    expect(r.options.reconnectOnError).toBe(defaultReconnectOnError);
+    expect(r.options.reconnectOnError!(new Error('READONLY x'))).toBe(2);
+    expect(r.options.reconnectOnError!(new Error('ERR x'))).toBe(false);
     expect(r.options.connectionName).toBe('n');
     const delays = Array.from({ length: 20 }, (_, i) => r.options.retryStrategy!(i + 1) as number);
     expect(Math.max(...delays)).toBeLessThanOrEqual(1250);
     expect(Math.min(...delays)).toBeGreaterThanOrEqual(37);
     r.disconnect();
-    const mine = () => false as const;
+    const mine = (err: Error) => (err.message === 'MINE' ? 1 : false);
     const u = createRedis({ port: 1, reconnectOnError: mine, ...lazy }, 'n');
-    expect(u.options.reconnectOnError).toBe(mine);
+    expect(u.options.reconnectOnError!(new Error('MINE'))).toBe(1);
+    expect(u.options.reconnectOnError!(new Error('READONLY x'))).toBe(false);
     u.disconnect();
   });
 

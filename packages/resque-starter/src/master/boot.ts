@@ -47,8 +47,9 @@ export interface Booted {
  */
 export async function bootMaster(configPath: string, b: BootContext): Promise<Booted | undefined> {
   const bootLogger = createLogger({ tag: 'resque-starter', level: resolveLevel(b.env.BATON_LOG_LEVEL) });
-  const { config, loadMs } = await loadConfigFile(configPath, b.env);
+  const { config, loadMs, notCompiled } = await loadConfigFile(configPath, b.env, { compile: true });
   bootLogger.debug(messages.configLoaded(config.path, loadMs));
+  bootLogger.debug(config.compiled ? messages.configCompiled(config.compiled) : messages.configNotCompiled(notCompiled ?? 'unknown'));
   // Step 1 of issue 13 (config only): a master that cannot run groups yet refuses them.
   if (config.groups.length !== 1 || config.groups[0]!.name !== 'default') {
     throw new StartupError('`groups` is not supported by this master yet (only `resque-starter check` reads it)');

@@ -44,7 +44,7 @@ export class ConfigHolder {
 
   /** The `reloadConfig` effect. */
   reload(): void {
-    loadConfigFile(this.current.path, this.env).then(
+    loadConfigFile(this.current.path, this.env, { compile: true }).then(
       ({ config }) => {
         const configId = this.nextId++;
         this.loaded = { id: configId, config };

@@ -103,6 +103,8 @@ export class WorkerSpawner {
       env: {
         ...this.ctx.env,
         [WorkerEnv.config]: this.ctx.config().path,
+        // Workers running as another user cannot read our private runtime directory.
+        [WorkerEnv.compiled]: this.ctx.ids ? '' : (this.ctx.config().compiled ?? ''),
         [WorkerEnv.slot]: String(fx.slot),
         [WorkerEnv.masterPid]: String(this.ctx.host.pid),
         [WorkerEnv.retirePid]: fx.retire ? String(fx.retire) : '',
@@ -116,7 +118,7 @@ export class WorkerSpawner {
 
 /** Spawned with the master's node flags, except a debugger's (its port would clash). */
 const WORKER_EXEC_ARGV = process.execArgv.filter((a) => !/^--(inspect|debug)/.test(a));
-const WORKER_SCRIPT = fileURLToPath(new URL('../worker-main.js', import.meta.url));
+const WORKER_SCRIPT = fileURLToPath(new URL('../worker.js', import.meta.url));
 
 function fromWorker(pid: number, m: Exclude<WorkerToMaster, { t: 'redis' }>): MasterEvent {
   switch (m.t) {
