@@ -4,6 +4,8 @@ import { describe, describeNumber, FieldReader, type ResolveContext } from './co
 import { ARRAY_CONFIG_HINT, resolveGroups, topLevelGroup, type GroupConfig, type ResolvedGroup } from './config-groups.js';
 import {
   clusterNamespaceProblem,
+  DURABILITY_ON_CLUSTER,
+  isClusterConfig,
   resolveDurability,
   resolveRedis,
   type DurabilityConfig,
@@ -352,9 +354,6 @@ export {
   type ResolvedDurability,
 } from './config-redis.js';
 
-/** TEMPORARY (issue 17): whether @baton/resque takes `durability` (WAIT); exported for the tests. */
-export const DURABILITY_IN_LIBRARY: boolean = false;
-
 /** Default and bounds of `maxConcurrency`. */
 export const MAX_CONCURRENCY = { default: 128, min: 1, max: 4096 } as const;
 
@@ -386,8 +385,6 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
   const redis = f.field(() => resolveRedis(f, ctx.env ?? {}), 'redis://127.0.0.1:6379');
   const namespace = f.optString('namespace') ?? 'resque';
   const durability = f.field(() => resolveDurability(f), undefined);
-  // TEMPORARY (issue 17): until @baton/resque waits for replicas, the field is refused rather than ignored.
-  if (durability && !DURABILITY_IN_LIBRARY) f.report('durability', '`durability` is not available yet: this build of @baton/resque does not wait for replicas');
   const logLevel = f.field(() => resolveLogLevel(f, ctx.env ?? {}), 'info');
   const crashLoop = resolveCrashLoop(f);
   const hooks = f.field(() => resolveHooks(f), undefined);
@@ -430,6 +427,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     prefetch: resolvePrefetch,
   });
   checkClusterNamespaces(f, config.groups);
+  if (durability && config.groups.some((g) => isClusterConfig(g.redis))) f.report('durability', DURABILITY_ON_CLUSTER);
   f.throwIfInvalid();
   return config;
 }

@@ -107,7 +107,14 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
 
 const DEFAULT_DEPS: MasterDeps = {
   checkRedis,
-  createQueue: async (c) => new (await loadResque()).Queue({ redis: c.redis, namespace: c.namespace, maxRecoveries: c.maxRecoveries }),
+  createQueue: async (c) =>
+    new (await loadResque()).Queue({
+      redis: c.redis,
+      namespace: c.namespace,
+      maxRecoveries: c.maxRecoveries,
+      // Recovery and lease writes short of replicas carry on (the master says so once, as the workers do).
+      ...(c.durability ? { durability: { ...c.durability, onShortfall: 'warn' as const } } : {}),
+    }),
   watchRedis: async (c, logger, now) => {
     const { createRedis } = await loadResque();
     if (!createRedis) return () => undefined;

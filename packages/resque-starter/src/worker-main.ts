@@ -117,6 +117,8 @@ async function main(): Promise<void> {
       // The master holds the leases of its live workers (a job blocking the loop keeps its own).
       leasesHeldByMaster: true,
       maxRecoveries: config.maxRecoveries,
+      // A reserve or acknowledgement made cannot be taken back: short of replicas, carry on and say so once.
+      ...(config.durability ? { durability: { ...config.durability, onShortfall: 'warn' as const } } : {}),
       ...(config.dequeueInterval !== undefined ? { interval: config.dequeueInterval } : {}),
       ...(config.hooks ? { hooks: config.hooks as Record<string, unknown> } : {}),
       logger,
@@ -128,7 +130,7 @@ async function main(): Promise<void> {
     w.on('error', (err) => logger.debug(messages.resqueWorkerError((err as Error)?.message ?? String(err))));
     // A Redis condition starting or ending (the library logs it once here): the master logs it
     // once for all its workers, with its duration.
-    (w.on as (event: string, listener: (t: RedisTrouble) => void) => unknown)('redis', (trouble) => send({ t: 'redis', trouble }));
+    w.on('redis', (trouble: RedisTrouble) => send({ t: 'redis', trouble: { state: trouble.state, condition: trouble.condition, message: trouble.message, ms: trouble.ms } }));
     w.on('job', (job: unknown) => {
       // Told to the master now, before the handler runs: a handler that blocks the event loop
       // would hold back anything queued for later, and jobTimeout is enforced from outside.

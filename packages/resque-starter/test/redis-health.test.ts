@@ -23,10 +23,10 @@ describe('RedisHealth: once per condition, for all workers', () => {
     r.advance(500);
     h.report({ slot: 1, pid: 101 }, { state: 'down', condition: 'write-refused', message: nore });
     h.report({ slot: 1, pid: 101 }, { state: 'down', condition: 'write-refused', message: nore });
-    h.report({ slot: 0, pid: 100 }, { state: 'up', condition: 'write-refused', message: nore, sinceMs: 600 });
+    h.report({ slot: 0, pid: 100 }, { state: 'up', condition: 'write-refused', message: nore, ms: 600 });
     expect(h.conditions).toEqual(['write-refused']);
     r.advance(11_800);
-    h.report({ slot: 1, pid: 101 }, { state: 'up', condition: 'write-refused', message: nore, sinceMs: 12_000 });
+    h.report({ slot: 1, pid: 101 }, { state: 'up', condition: 'write-refused', message: nore, ms: 12_000 });
     expect(r.lines).toEqual([
       `warn worker[0] 100 cannot write to Redis: ${nore}; logged once until it clears`,
       'info the workers and the master can write to Redis again after 12.3s',
@@ -41,10 +41,10 @@ describe('RedisHealth: once per condition, for all workers', () => {
     h.report({ slot: 0, pid: 100 }, { state: 'down', condition: 'connection', message: 'connect ECONNREFUSED 127.0.0.1:7101' });
     h.report({ slot: 2, pid: 102 }, { state: 'down', condition: 'busy', message: 'BUSY Redis is busy running a script.' });
     h.report({ slot: 0, pid: 100 }, { state: 'up', condition: 'connection', message: 'x' });
-    h.report({ slot: 2, pid: 102 }, { state: 'down', condition: 'mystery', message: 'ERR what' });
+    h.report({ slot: 2, pid: 102 }, { state: 'down', condition: 'mystery' as never, message: 'ERR what' });
     expect(r.lines).toEqual([
       'warn worker[0] 100 lost its connection to Redis: connect ECONNREFUSED 127.0.0.1:7101; logged once until it clears',
-      'warn worker[2] 102 finds Redis busy: BUSY Redis is busy running a script.; logged once until it clears',
+      'warn worker[2] 102 keeps finding jobs it does not know of (busy): BUSY Redis is busy running a script.; logged once until it clears',
       'info the workers are connected to Redis again after 0s',
       'warn worker[2] 102 reports Redis trouble (mystery): ERR what; logged once until it clears',
     ]);
