@@ -144,12 +144,17 @@ describe('resque-starter queues', () => {
     await r.rpush(`${e.ns}:queue:mail`, JSON.stringify({ class: 'Mailer', args: [], enqueued_at: enqueuedAt }), JSON.stringify({ class: 'Mailer', args: [] }));
     await r.rpush(`${e.ns}:queue:low`, JSON.stringify({ class: 'Archive', args: [] }));
     await r.rpush(`${e.ns}:failed`, rubyFailure('low', 'Archive', [1]));
+    // Delayed jobs, as resque-scheduler (Ruby) lays them out: one for mail, two for a queue with nothing waiting yet.
+    const later = Math.floor(Date.now() / 1000) + 3600;
+    const delayed = (queue: string, n: number) => JSON.stringify({ class: 'Later', args: [n], queue });
+    await r.zadd(`${e.ns}:delayed_queue_schedule`, later, later);
+    await r.rpush(`${e.ns}:delayed:${later}`, delayed('mail', 1), delayed('soon', 2), delayed('soon', 3));
     const text = await cli(e, ['queues']);
     expect(text.code).toBe(0);
-    expect(text.output).toMatch(/^queue +jobs +oldest\nempty +0 +-\nlow +1 +-\nmail +2 +1m (29|3\d)s\nfailed: 1\n$/);
-    const json = JSON.parse((await cli(e, ['queues', '--json'])).output) as { queues: Array<{ name: string; depth: number; oldestAgeSeconds: number | null }>; failed: number };
+    expect(text.output).toMatch(/^queue +jobs +oldest +delayed\nempty +0 +- +0\nlow +1 +- +0\nmail +2 +1m (29|3\d)s +1\nsoon +0 +- +2\nfailed: 1\n$/);
+    const json = JSON.parse((await cli(e, ['queues', '--json'])).output) as { queues: Array<{ name: string; depth: number; delayed: number; oldestAgeSeconds: number | null }>; failed: number };
     expect(json.failed).toBe(1);
-    expect(json.queues.map((q) => [q.name, q.depth])).toEqual([['empty', 0], ['low', 1], ['mail', 2]]);
+    expect(json.queues.map((q) => [q.name, q.depth, q.delayed])).toEqual([['empty', 0, 0], ['low', 1, 0], ['mail', 2, 1], ['soon', 0, 2]]);
     expect(json.queues[2]!.oldestAgeSeconds).toBeGreaterThanOrEqual(89);
     expect(json.queues[1]!.oldestAgeSeconds).toBeNull();
   });

@@ -13,6 +13,9 @@ import {
   type ResolvedDurability,
 } from './config-redis.js';
 import { ConfigError } from './errors.js';
+import { resolveJob, resolveSchedule, resolveScheduler, type ResolvedScheduleEntry, type ResolvedScheduler, type RetryConfig, type ScheduleConfig, type SchedulerConfig } from './config-schedule.js';
+
+export type { RetryConfig, ScheduleConfig, SchedulerConfig } from './config-schedule.js';
 
 /**
  * A job handler: called with the payload's args spread, like Ruby's `perform(*args)`, with the
@@ -23,8 +26,15 @@ import { ConfigError } from './errors.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type JobHandler = (this: JobContext, ...args: any[]) => unknown;
 
-/** The `jobs` map: Resque class name → handler. */
-export type JobHandlers = Readonly<Record<string, JobHandler>>;
+/** A job with options: its handler and how a failed attempt is retried. */
+export interface JobWithOptions {
+  perform: JobHandler;
+  /** Retry a failed attempt later (delayed, with backoff); `this.attempt` counts from 1. @default undefined (no retry: straight to `failed`) */
+  retry?: RetryConfig;
+}
+
+/** The `jobs` map: Resque class name → handler, or `{ perform, retry }`. */
+export type JobHandlers = Readonly<Record<string, JobHandler | JobWithOptions>>;
 
 /** Log levels accepted by `logLevel` (consola's names). */
 export type LogLevelName = 'silent' | 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'verbose';
@@ -198,6 +208,15 @@ export interface ResqueStarterConfig<J extends JobHandlers = JobHandlers> {
   /** Crash-loop protection. @default { deaths: 4, window: 60, delay: 1, maxDelay: 60 } */
   crashLoop?: CrashLoopConfig;
   /**
+   * Recurring jobs by name: each run (tick) is enqueued exactly once across every master on
+   * the same Redis, by the one that leads the scheduler. After downtime only the latest missed
+   * run is enqueued. `every` is in seconds (or `'5m'`), `cron` is read in `tz` (default UTC).
+   * @default undefined (none)
+   */
+  schedule?: Readonly<Record<string, ScheduleConfig>>;
+  /** The scheduler (delayed jobs, retries, `schedule`): on in every master, one leader among them. @default { enabled: true, lockTtl: 10 } */
+  scheduler?: SchedulerConfig;
+  /**
    * Worker groups by name, each a pool with its own queues, counts, limits and Redis; the
    * top-level fields are the defaults every group inherits. Without `groups`, the config is one
    * group named `default`. A reload (HUP, `reload`, restart file) replaces only the groups
@@ -289,6 +308,9 @@ export interface ResolvedConfig {
   reapJobProcesses: boolean;
   statusIntervalMs: number;
   crashLoop: { deaths: number; windowMs: number; delayMs: number; maxDelayMs: number };
+  /** Recurring jobs, in config order, as `@baton/resque`'s Scheduler takes them (`every` in ms). */
+  schedule: ResolvedScheduleEntry[];
+  scheduler: ResolvedScheduler;
   serverStarterStatusFile: string | undefined;
   beforeFork: ResqueStarterConfig['beforeFork'];
   afterFork: NonNullable<ResqueStarterConfig['afterFork']>;
@@ -304,7 +326,7 @@ const FIELDS = {
   hooks: true, pidFile: true, statusFile: true, logFile: true, fileMode: true, logLevel: true, restartFile: true, user: true, group: true, maxMemory: true,
   maxJobs: true, maxLifetime: true, jobTimeout: true, stopTimeout: true, termTimeout: true, readyTimeout: true, redisTimeout: true, lockTimeout: true,
   maxRecoveries: true, reapJobProcesses: true, statusInterval: true, crashLoop: true, serverStarterStatusFile: true, beforeFork: true, afterFork: true,
-  groups: true, version: true,
+  groups: true, version: true, schedule: true, scheduler: true,
 } as const satisfies Record<keyof ResqueStarterConfig, true>;
 
 /** The hooks `@baton/resque` calls (checked against its WorkerHooks type). */
@@ -415,6 +437,8 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     reapJobProcesses: f.flag('reapJobProcesses', true),
     statusIntervalMs: f.ms('statusInterval', 1),
     crashLoop,
+    schedule: resolveSchedule(f, ctx.parseSchedule),
+    scheduler: resolveScheduler(f),
     beforeFork: f.fn<ResqueStarterConfig['beforeFork']>('beforeFork'),
     afterFork: f.fn<NonNullable<ResqueStarterConfig['afterFork']>>('afterFork') ?? defaultAfterFork,
     groups: [],
@@ -426,7 +450,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     concurrency: resolveConcurrency,
     prefetch: resolvePrefetch,
   });
-  checkClusterNamespaces(f, config.groups);
+  checkClusterNamespaces(f, config.groups, config.scheduler.enabled ? { redis: config.redis, namespace: config.namespace } : undefined);
   if (durability && config.groups.some((g) => isClusterConfig(g.redis))) f.report('durability', DURABILITY_ON_CLUSTER);
   f.throwIfInvalid();
   return config;
@@ -436,8 +460,11 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
  * A group on Redis Cluster needs a hash-tagged namespace; the error points at the group's
  * `namespace` (or `redis`) when it sets one, else at the top-level field it inherits.
  */
-function checkClusterNamespaces(f: FieldReader, groups: readonly ResolvedGroup[]): void {
+function checkClusterNamespaces(f: FieldReader, groups: readonly ResolvedGroup[], scheduler: { redis: RedisConfig; namespace: string } | undefined): void {
   const raw = (f.obj.groups ?? undefined) as Record<string, Record<string, unknown>> | undefined;
+  // With groups, the top level's Redis and namespace serve no group, but the scheduler runs on them.
+  const top = raw && scheduler ? clusterNamespaceProblem(scheduler.redis, scheduler.namespace) : undefined;
+  if (top) f.report(f.obj.namespace === undefined ? 'redis' : 'namespace', `the top level (where the scheduler runs): ${top}`);
   for (const g of groups) {
     const problem = clusterNamespaceProblem(g.redis, g.namespace);
     if (!problem) continue;
@@ -458,10 +485,9 @@ function resolveJobs(f: FieldReader): JobHandlers {
   if (jobs === undefined) f.fail('jobs', 'Missing `jobs`: map each Resque class name to its handler, e.g. `jobs: { Archive: async (id) => { ... } }`');
   if (jobs === null || typeof jobs !== 'object' || Array.isArray(jobs)) f.fail('jobs', `Expected \`jobs\` to be an object of handlers, got ${describe(jobs)}`);
   const handlers = f.nested('jobs', jobs as Record<string, unknown>);
-  for (const [name, handler] of Object.entries(handlers.obj)) {
-    if (typeof handler !== 'function') handlers.report(name, `Expected the handler of job \`${name}\` to be a function, got ${describe(handler)}`);
-  }
-  return jobs as JobHandlers;
+  const out: Record<string, unknown> = {};
+  for (const [name, handler] of Object.entries(handlers.obj)) out[name] = resolveJob(handlers, name, handler, '');
+  return out as JobHandlers;
 }
 
 /** `hooks`: `@baton/resque`'s worker hooks, each a function; a misspelled hook would never run. */

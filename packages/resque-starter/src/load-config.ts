@@ -8,6 +8,7 @@ import { resolveConfig, type ResolvedConfig } from './config.js';
 import { checkCacheEntry, compileConfig, ensureCacheDir, writeCacheEntry } from './config-cache.js';
 import { ensureRuntimeDir, runtimeDir } from './control.js';
 import { ConfigError } from './errors.js';
+import { loadResque } from './resque.js';
 
 /** Seconds a config file may take to load (its top-level await included) unless `RESQUE_STARTER_CONFIG_TIMEOUT` says otherwise. */
 export const DEFAULT_CONFIG_TIMEOUT_S = 30;
@@ -57,8 +58,19 @@ export async function loadConfigFile(
   options: LoadOptions = {},
 ): Promise<LoadedConfig> {
   const { path, source, raw, loadMs, compiled, notCompiled } = await importConfigFile(file, env, options);
-  const config = resolveConfig(raw, { path, env, source });
+  const config = resolveConfig(raw, { path, env, source, parseSchedule: await scheduleParser(raw) });
   return { config: compiled ? { ...config, compiled } : config, loadMs, notCompiled };
+}
+
+/**
+ * Why: a cron expression or time zone is checked by the parser the Scheduler uses, so `check`
+ * and the master refuse exactly what it would. The library is loaded only for a config with a
+ * `schedule` (`check` stays light otherwise); a stand-in module without the parser skips it.
+ */
+export async function scheduleParser(raw: unknown): Promise<((input: Record<string, unknown>) => unknown) | undefined> {
+  if (raw === null || typeof raw !== 'object' || (raw as { schedule?: unknown }).schedule === undefined) return undefined;
+  const mod = (await loadResque()) as unknown as { resolveSchedule?: (input: Record<string, unknown>) => unknown };
+  return mod.resolveSchedule;
 }
 
 /**

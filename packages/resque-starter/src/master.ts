@@ -11,6 +11,7 @@ import { bootMaster, type Booted } from './master/boot.js';
 import { settingsOf } from './master/config-holder.js';
 import type { ControlRequests } from './master/control-requests.js';
 import { holdLeases } from './master/lease-holder.js';
+import { startMasterScheduler, type CreateScheduler, type MasterScheduler } from './master/scheduler.js';
 import { RedisHealth } from './master/redis-health.js';
 import { watchRedisLink } from './master/redis-link.js';
 import { sampleMemory } from './master/memory-sampler.js';
@@ -28,6 +29,8 @@ export interface MasterDeps {
   checkRedis(config: ResolvedConfig): Promise<RedisReport | void>;
   /** The client for job recovery and lease holding (made on first use). */
   createQueue(config: ResolvedConfig): Promise<ResqueQueue>;
+  /** A scheduler (delayed jobs, retries, `schedule`) for one Redis and namespace. */
+  createScheduler: CreateScheduler;
   /** The master's own connection, watched for outages and failovers; returns stop. */
   watchRedis(config: ResolvedConfig, logger: Logger, now: () => number): Promise<() => void>;
 }
@@ -97,9 +100,10 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
     stopOther();
     stopWatch();
   };
+  const scheduler = startScheduler(p, logger, deps.createScheduler);
 
   const code = await p.done;
-  await shutDown({ host, parts: p, server, logOut: booted.logOut, logger, stopSources, removeFiles, removeExitGuard });
+  await shutDown({ host, parts: p, server, logOut: booted.logOut, logger, stopSources, scheduler, removeFiles, removeExitGuard });
   return code;
 }
 
@@ -120,7 +124,21 @@ const DEFAULT_DEPS: MasterDeps = {
     if (!createRedis) return () => undefined;
     return watchRedisLink({ client: createRedis(c.redis, `resque-starter:master:${process.pid}`), where: describeRedis(c.redis), logger, now });
   },
+  createScheduler: async (t, logger) => {
+    const { Scheduler } = (await loadResque()) as Partial<typeof import('@baton/resque')>;
+    // A stand-in module (tests) without a Scheduler: this master runs none.
+    if (!Scheduler) return undefined;
+    return new Scheduler({ redis: t.redis, namespace: t.namespace, lockTtlMs: t.lockTtlMs, schedule: t.schedule, logger });
+  },
 };
+
+/** The scheduler, its leadership shown in the status; a reload hands it the new schedule. */
+function startScheduler(p: MasterParts, logger: Logger, create: CreateScheduler): MasterScheduler {
+  const scheduler = startMasterScheduler(p.configs.config, { create, logger, changed: () => p.status.update() });
+  p.status.setScheduler(() => scheduler.snapshot());
+  p.configs.onApply((config) => scheduler.reload(config));
+  return scheduler;
+}
 
 /** The endpoint for the start line: as configured, and the node the check reached when it is not the configured address itself. */
 function describeEndpoint(config: ResolvedConfig, report: RedisReport | undefined): string {

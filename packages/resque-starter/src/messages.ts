@@ -34,6 +34,15 @@ const TROUBLE_ENDED: Record<string, string> = {
 };
 
 export const messages = {
+  schedulerStarted: (where: string, lockTtlMs: number, entries: number) =>
+    `scheduler on ${where}: delayed jobs, retries${entries ? ` and ${entries} recurring job(s)` : ''}; one master on this Redis leads (lock ${sec(lockTtlMs)})`,
+  scheduleTick: (name: string, tickMs: number, queue: string) => `scheduler: enqueued ${name} (run of ${new Date(tickMs).toISOString()}, tick ${tickMs}) on ${queue}`,
+  jobRetry: (cls: string, queue: string, attempt: number, error: string, at: Date) =>
+    `job ${cls} on ${queue} failed (attempt ${attempt}): ${error}; retry ${attempt} at ${at.toISOString()}`,
+  schedulerOff: () => 'scheduler off (`scheduler.enabled: false`): this master moves no delayed jobs and enqueues no recurring ones',
+  schedulerStartFailed: (where: string, error: string) => `scheduler on ${where} could not start: ${error}; delayed jobs and retries wait for another master`,
+  schedulerReloadKeeps: () => 'reload: `scheduler` (enabled, lockTtl) and the Redis it uses take effect at the next restart; the new `schedule` is in use',
+  scheduleRefused: (error: string) => `reload: the new schedule was refused (${error}); the old one stays`,
   starting: (pid: number, concurrency: number, queues: readonly string[], redis: string, generation: number | undefined) =>
     `master ${pid} starting ${concurrency} worker(s) on queues ${queues.join(',')} (redis ${redis})` +
     (generation !== undefined ? `, start-server generation ${generation}` : ''),

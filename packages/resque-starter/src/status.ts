@@ -30,10 +30,25 @@ export interface StatusSnapshot {
     configVersion: number;
   }>;
   oldMasters: Array<{ pid: number; generation: number | null; workers: number }>;
+  /** The scheduler (delayed jobs, retries, `schedule`): null before it is known (unit tests without one). */
+  scheduler: {
+    enabled: boolean;
+    /** This master leads the scheduler on the config's (top-level) Redis. */
+    leader: boolean;
+    /** Seconds of the leader lock. */
+    lockTtl: number;
+    /** The recurring jobs' names. */
+    schedule: string[];
+    /** Every `<redis>/<namespace>` this master leads the scheduler on (groups on other Redis servers included). */
+    leading: string[];
+  } | null;
 }
 
 /** Why: one shape for the status file, the `status` command and tests. */
-export function renderStatus(state: MasterState, meta: { pid: number; generation: number | undefined; queues: string[]; startedAt: number; now: number }): StatusSnapshot {
+export function renderStatus(
+  state: MasterState,
+  meta: { pid: number; generation: number | undefined; queues: string[]; startedAt: number; now: number; scheduler?: StatusSnapshot['scheduler'] | undefined },
+): StatusSnapshot {
   const iso = (ms: number) => new Date(ms).toISOString();
   return {
     master: {
@@ -66,6 +81,7 @@ export function renderStatus(state: MasterState, meta: { pid: number; generation
         configVersion: w.version,
       })),
     oldMasters: state.predecessors.map((p) => ({ pid: p.pid, generation: p.generation ?? null, workers: p.live })),
+    scheduler: meta.scheduler ?? null,
   };
 }
 

@@ -128,6 +128,11 @@ async function main(): Promise<void> {
     // One per failed attempt (every reconnection during a failover): debug. The library logs each
     // condition once to this logger, and the master once for all its workers (the `redis` event).
     w.on('error', (err) => logger.debug(messages.resqueWorkerError((err as Error)?.message ?? String(err))));
+    // A failed attempt that will be retried (the job's `retry` options) is no error yet: info.
+    w.on('retry', (job, err, at) => {
+      const p = job.payload as { class?: string; baton_retry?: { attempt?: number } } | undefined;
+      logger.info(messages.jobRetry(p?.class ?? '?', job.queue, p?.baton_retry?.attempt ?? 1, (err as Error)?.message ?? String(err), at));
+    });
     // A Redis condition starting or ending (the library logs it once here): the master logs it
     // once for all its workers, with its duration.
     w.on('redis', (trouble: RedisTrouble) => send({ t: 'redis', trouble: { state: trouble.state, condition: trouble.condition, message: trouble.message, ms: trouble.ms } }));

@@ -184,8 +184,14 @@ describe('config: Cluster per worker group', () => {
 
   it('groups inheriting a top-level Cluster and namespace: one error at the top-level field', () => {
     expect(errorsOf({ redis: cluster, namespace: 'x', groups: { a: { queues: ['a'] }, b: { queues: ['b'] } } })).toEqual([
+      expect.stringMatching(/^the top level \(where the scheduler runs\): Expected `namespace` to carry a hash tag with Redis Cluster, got `x`/),
+    ]);
+    expect(errorsOf({ redis: cluster, namespace: 'x', scheduler: { enabled: false }, groups: { a: { queues: ['a'] }, b: { queues: ['b'] } } })).toEqual([
       expect.stringMatching(/^group `a`: Expected `namespace` to carry a hash tag with Redis Cluster, got `x`/),
     ]);
+    // Every group tagged, the top level not: the scheduler would run on an untagged namespace.
+    expect(errorsOf({ redis: cluster, groups: { a: { namespace: '{a}' } } })).toEqual([expect.stringMatching(/^the top level \(where the scheduler runs\): .*got `resque`/)]);
+    expect(errorsOf({ redis: cluster, scheduler: { enabled: false }, groups: { a: { namespace: '{a}' } } })).toEqual([]);
     expect(resolveConfig({ jobs, redis: cluster, namespace: '{x}', groups: { a: { queues: ['a'] } } }, ctx).groups[0]!.redis).toEqual(cluster);
   });
 });

@@ -19,7 +19,7 @@ describe('help', () => {
         reopen-logs     reopen logFile (for logrotate)
         stop            stop the master gracefully (QUIT), wait for it, escalate after --timeout
         failed ACTION   Resque's failed jobs: list, show N, retry N|all, remove N, clear
-        queues          the queues: jobs waiting, the oldest one's age, the failed count
+        queues          the queues: jobs waiting, the oldest one's age, delayed jobs, the failed count
         help [COMMAND]  this help, or a command's usage, options and example
 
       Options of every command:

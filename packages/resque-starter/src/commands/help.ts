@@ -93,10 +93,10 @@ delete entries (\`clear\` without --queue/--class: all of them). resque-web work
   resque-starter failed show 0 -c conf.ts && resque-starter failed retry 0 -c conf.ts`,
   },
   queues: {
-    summary: 'the queues: jobs waiting, the oldest one\'s age, the failed count',
+    summary: 'the queues: jobs waiting, the oldest one\'s age, delayed jobs, the failed count',
     usage: 'resque-starter queues [-c conf.ts] [--json]',
-    text: `Reads the Redis of the config (no master needed): each queue's depth and, when its payload carries
-\`enqueued_at\`, how long the oldest job has waited; then the number of failed jobs.`,
+    text: `Reads the Redis of the config (no master needed): each queue's depth, how long the oldest job has
+waited (when its payload carries \`enqueued_at\`), its delayed jobs (scheduled, retries waiting); then the failed count.`,
     example: 'resque-starter queues --json -c conf.ts',
   },
 };

@@ -13,5 +13,10 @@ export function renderStatusText(s: StatusSnapshot): string {
     );
   }
   for (const o of s.oldMasters) lines.push(`  old master ${o.pid}: ${o.workers} worker(s)`);
+  const sch = s.scheduler;
+  if (sch) {
+    const schedule = sch.schedule.length ? `, ${sch.schedule.length} recurring job(s): ${sch.schedule.join(',')}` : '';
+    lines.push(`  scheduler ${!sch.enabled ? 'off' : sch.leader ? 'LEADER (moves delayed jobs and retries' + (schedule ? ', enqueues the schedule)' : ')') : 'following (another master leads)'}${sch.enabled ? schedule : ''}`);
+  }
   return `${lines.join('\n')}\n`;
 }

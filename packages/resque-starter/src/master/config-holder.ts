@@ -30,6 +30,7 @@ export function settingsOf(c: ResolvedConfig): MasterSettings {
 export class ConfigHolder {
   private loaded: { id: number; config: ResolvedConfig } | undefined;
   private nextId = 1;
+  private readonly applied: Array<(config: ResolvedConfig) => void> = [];
 
   constructor(
     private current: ResolvedConfig,
@@ -64,5 +65,11 @@ export class ConfigHolder {
       this.logger.warn(messages.reloadKeepsFiles());
     }
     this.current = { ...next, pidFile: cur.pidFile, statusFile: cur.statusFile, logFile: cur.logFile };
+    for (const listener of this.applied) listener(this.current);
+  }
+
+  /** Calls `listener` with each config put in use by a reload. */
+  onApply(listener: (config: ResolvedConfig) => void): void {
+    this.applied.push(listener);
   }
 }
