@@ -109,6 +109,47 @@ describe('the scheduler in resque-starter masters', { timeout: slow(60_000) }, (
   });
 });
 
+describe('retries in a real worker', { timeout: slow(60_000) }, () => {
+  it('a failing job with retry { limit: 2, backoff: [1, 2] } runs 3 times, 1 s then 2 s apart, then lands in failed with every attempt', async () => {
+    const jobs = `
+    Flaky: {
+      async perform(this: { attempt: number }, id: string) {
+        await rec().rpush(NS + ':rs:attempts', id + ':' + this.attempt + ':' + Date.now());
+        throw new Error('still broken, attempt ' + this.attempt);
+      },
+      retry: { limit: 2, backoff: [1, 2] },
+    },`;
+    const e = suite.setup({ concurrency: 1, jobs });
+    const m = audit.current.watch(e.master());
+    await m.waitForLine(/worker\[0\] \d+ ready/, { timeoutMs: slow(15_000) });
+    const r = suite.redis.client();
+    await r.sadd(`${e.ns}:queues`, 'rs');
+    await r.rpush(`${e.ns}:queue:rs`, JSON.stringify({ class: 'Flaky', args: ['x'] }));
+    await pollUntil(async () => (await r.llen(`${e.ns}:failed`)) === 1, { what: 'the job in failed', timeoutMs: slow(20_000) });
+
+    const attempts = (await r.lrange(`${e.ns}:rs:attempts`, 0, -1)).map((l) => l.split(':').map(Number) as [number, number, number]);
+    expect(attempts.map((a) => a[1])).toEqual([1, 2, 3]);
+    // Measured: each retry waits its backoff (delayed jobs are moved within tens of ms at idle; a busy machine adds more).
+    const waits = [attempts[1]![2] - attempts[0]![2], attempts[2]![2] - attempts[1]![2]];
+    expect(waits[0]).toBeGreaterThanOrEqual(1000);
+    expect(waits[0]).toBeLessThan(slow(2500));
+    expect(waits[1]).toBeGreaterThanOrEqual(2000);
+    expect(waits[1]).toBeLessThan(slow(3500));
+    // The failure record sums up every attempt; the retries were info lines, not errors.
+    const record = JSON.parse((await r.lindex(`${e.ns}:failed`, 0))!) as { error: string; backtrace: string[]; payload: { class: string } };
+    expect(record.payload.class).toBe('Flaky');
+    expect(record.error).toBe('still broken, attempt 3');
+    expect(record.backtrace.slice(0, 3).map((l) => l.replace(/ at .* UTC/, ''))).toEqual([
+      expect.stringMatching(/^attempt 1 .*still broken, attempt 1/),
+      expect.stringMatching(/^attempt 2 .*still broken, attempt 2/),
+      expect.stringMatching(/^attempt 3 of 3 failed.*still broken, attempt 3/),
+    ]);
+    expect(m.output).toMatch(/\[info\] \[worker\[0\]\] job Flaky on rs failed \(attempt 1\): still broken, attempt 1; retry 1 at /);
+    expect(m.output).toMatch(/\[info\] \[worker\[0\]\] job Flaky on rs failed \(attempt 2\): still broken, attempt 2; retry 2 at /);
+    expect(await r.zcard(`${e.ns}:delayed_queue_schedule`)).toBe(0);
+  });
+});
+
 describe('the scheduler in a rolling restart under start-server', { timeout: slow(60_000) }, () => {
   it('the old master hands leadership to the new one: never two leaders, no gap near the TTL, no tick lost or doubled', async () => {
     const e = schedEnv();

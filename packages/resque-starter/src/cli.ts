@@ -6,7 +6,7 @@ import { COMMANDS, parseArgv, type CliArgs, type CliCommand } from './argv.js';
 import { DAEMON_ENV, startDaemon, type DaemonFailure } from './commands/daemon.js';
 import { renderCommandHelp, renderHelp } from './commands/help.js';
 import { findConfigPath, findMasterPid } from './commands/find-master.js';
-import { renderStatusText } from './commands/status-text.js';
+import { onlyGroup, renderStatusText } from './commands/status-text.js';
 import { defaultStopTimeoutMs, killAfterMs, stopMaster } from './commands/stop.js';
 import { findControlSocket, sendControl, type ControlRequest } from './control.js';
 import { AdminError, ConfigError, ControlError, ExitCode, formatSystemError, StartupError, UsageError } from './errors.js';
@@ -165,9 +165,11 @@ async function control(args: CliArgs): Promise<number> {
   const config = needConfig ? (await loadConfigFile(findConfigPath(args.config), process.env)).config : undefined;
   if (args.command === 'scale' && config) {
     // The master checks too; refusing here names the config field to change.
-    if (args.workers! > config.maxConcurrency) {
+    const g = args.group !== undefined ? config.groups.find((x) => x.name === args.group) : undefined;
+    const max = g?.maxConcurrency ?? config.maxConcurrency;
+    if (args.workers! > max) {
       throw new UsageError(
-        `Expected \`scale\` to get at most \`maxConcurrency\` (${config.maxConcurrency}) workers, got \`${args.workers}\`; raise \`maxConcurrency\` in ${config.path} if you mean it`,
+        `Expected \`scale\` to get at most \`maxConcurrency\` (${max}) workers, got \`${args.workers}\`; raise \`maxConcurrency\` in ${config.path} if you mean it`,
       );
     }
   }
@@ -175,7 +177,7 @@ async function control(args: CliArgs): Promise<number> {
   const path = findControlSocket(pid, process.env);
   const req: ControlRequest =
     args.command === 'scale'
-      ? { cmd: 'scale', workers: args.workers! }
+      ? { cmd: 'scale', workers: args.workers!, ...(args.group !== undefined ? { group: args.group } : {}) }
       : args.command === 'status'
         ? { cmd: 'status' }
         : args.command === 'reload'
@@ -184,10 +186,10 @@ async function control(args: CliArgs): Promise<number> {
   const reply = await sendControl(path, req);
   if (!reply.ok) throw new ControlError(`master ${pid}: ${reply.error}`);
   if (args.command === 'status') {
-    const status = reply.status as StatusSnapshot;
+    const status = args.group !== undefined ? onlyGroup(reply.status as StatusSnapshot, args.group) : (reply.status as StatusSnapshot);
     process.stdout.write(args.text ? renderStatusText(status) : `${JSON.stringify(status, null, 2)}\n`);
   } else if (args.command === 'scale') {
-    process.stdout.write(`master ${pid}: ${String(reply.concurrency)} worker(s)\n`);
+    process.stdout.write(`master ${pid}: ${reply.group !== undefined ? `group ${String(reply.group)}: ` : ''}${String(reply.concurrency)} worker(s)\n`);
   } else {
     process.stdout.write(`master ${pid}: ok\n`);
   }

@@ -45,8 +45,8 @@ export interface MasterHandle {
   readonly pid: number;
   /** `SERVER_STARTER_GENERATION` when run under start-server, else undefined. */
   readonly generation: number | undefined;
-  /** Live worker pids by slot. */
-  readonly workers: ReadonlyArray<{ slot: number; pid: number | undefined; state: string }>;
+  /** Live worker pids by group and slot. */
+  readonly workers: ReadonlyArray<{ group: string; slot: number; pid: number | undefined; state: string }>;
   /** The master's logger (consola, stderr or `logFile`). */
   readonly logger: Pick<Console, 'info' | 'warn' | 'error' | 'debug'>;
 }
@@ -55,8 +55,10 @@ export interface MasterHandle {
 export interface WorkerHandle<W = unknown> {
   /** The `@baton/resque` Worker running in this process. */
   readonly worker: W;
-  /** Stable slot number, 0-based (the same as `workerNr`). */
+  /** Stable slot number within its group, 0-based (the same as `workerNr`). */
   readonly slot: number;
+  /** Its worker group (`default` for a config without `groups`). */
+  readonly group: string;
   /** This worker's pid. */
   readonly pid: number;
   /** The master's pid. */
@@ -239,7 +241,7 @@ export interface ResqueStarterConfig<J extends JobHandlers = JobHandlers> {
    */
   serverStarterStatusFile?: string;
   /** In the master, before each worker is started. May be async; a throw counts as a failed start. @default undefined */
-  beforeFork?: (master: MasterHandle, workerNr: number) => void | Promise<void>;
+  beforeFork?: (master: MasterHandle, workerNr: number, group: string) => void | Promise<void>;
   /**
    * In the new worker once it is registered, before it reports ready. The default retires one
    * worker of the old master during a rolling restart: `(w) => { w.retireOldWorker() }`.
@@ -318,6 +320,8 @@ export interface ResolvedConfig {
   groups: ResolvedGroup[];
   /** The config's `version`, as a string (undefined when not set). */
   version: string | undefined;
+  /** A hash of the local modules the config file imports (`loadConfigFile` sets it; '' when none, or not loaded from a file). */
+  codeHash: string;
 }
 
 /** Every field of ResqueStarterConfig (a field added to the type and not here fails to compile). */
@@ -443,6 +447,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     afterFork: f.fn<NonNullable<ResqueStarterConfig['afterFork']>>('afterFork') ?? defaultAfterFork,
     groups: [],
     version: resolveVersion(f),
+    codeHash: '',
   };
   config.groups = resolveGroups(f, topLevelGroup(config), {
     queues: resolveQueues,

@@ -9,7 +9,7 @@ import { ControlError } from '@baton/process-kit';
 
 export type ControlRequest =
   | { cmd: 'status' }
-  | { cmd: 'scale'; workers: number }
+  | { cmd: 'scale'; workers: number; group?: string }
   | { cmd: 'reload' }
   | { cmd: 'reopen-logs' }
   /** A newer master takes over; the connection stays open and gets `workers` pushes. */
@@ -189,6 +189,8 @@ export interface HandoffLink {
   readonly desired: number | undefined;
   /** The `concurrency` of the config the old master loaded, if it said. */
   readonly configured: number | undefined;
+  /** The same per worker group, from an old master that runs groups. */
+  readonly groups: Array<{ name: string; desired: number; configured: number }> | undefined;
   onWorkers(cb: (live: number) => void): void;
   onClose(cb: () => void): void;
   restore(): Promise<void>;
@@ -236,6 +238,7 @@ export async function openHandoff(path: string, me: { pid: number; generation: n
             initialLive: Number(msg.live ?? 0),
             desired: count(msg.desired),
             configured: count(msg.configured),
+            groups: groupCounts(msg.groups),
             onWorkers: (cb) => {
               workersCb = cb;
               if (lastLive !== undefined) cb(lastLive);
@@ -274,6 +277,18 @@ export async function openHandoff(path: string, me: { pid: number; generation: n
 // --- internal ---
 
 const count = (v: unknown): number | undefined => (Number.isInteger(v) && (v as number) >= 0 ? (v as number) : undefined);
+
+/** The per-group counts of a handoff reply; anything malformed is left out. */
+function groupCounts(v: unknown): HandoffLink['groups'] {
+  if (!Array.isArray(v)) return undefined;
+  const out: NonNullable<HandoffLink['groups']> = [];
+  for (const g of v as Array<Record<string, unknown>>) {
+    const desired = count(g?.desired);
+    const configured = count(g?.configured);
+    if (typeof g?.name === 'string' && desired !== undefined && configured !== undefined) out.push({ name: g.name, desired, configured });
+  }
+  return out;
+}
 
 const TAKEN_ADVICE = 'another user may have created it; remove it, or set RESQUE_STARTER_RUNTIME_DIR to a directory only this user can write';
 

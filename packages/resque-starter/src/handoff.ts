@@ -123,7 +123,7 @@ export class PredecessorTracker {
           this.links.delete(p.pid);
           this.poll(p.pid);
         });
-        out.push({ pid: p.pid, generation: p.generation, live: link.initialLive, linked: true, desired: link.desired, configured: link.configured });
+        out.push({ pid: p.pid, generation: p.generation, live: link.initialLive, linked: true, desired: link.desired, configured: link.configured, groups: link.groups });
       } catch (err) {
         this.logger.warn(messages.oldMasterUnlinked(p.pid, (err as Error).message));
         out.push({ pid: p.pid, generation: p.generation, live: countWorkersOf(p.pid), linked: false });

@@ -44,6 +44,8 @@ export type MasterToWorker =
 export const WorkerEnv = {
   config: 'RESQUE_STARTER_CONFIG',
   slot: 'RESQUE_STARTER_SLOT',
+  /** The worker's group (`default` for a config without `groups`). */
+  group: 'RESQUE_STARTER_GROUP',
   masterPid: 'RESQUE_STARTER_MASTER_PID',
   retirePid: 'RESQUE_STARTER_RETIRE_PID',
   paused: 'RESQUE_STARTER_PAUSED',

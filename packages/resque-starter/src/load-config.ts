@@ -7,7 +7,9 @@ import type { createJiti } from 'jiti';
 import { resolveConfig, type ResolvedConfig } from './config.js';
 import { checkCacheEntry, compileConfig, ensureCacheDir, writeCacheEntry } from './config-cache.js';
 import { ensureRuntimeDir, runtimeDir } from './control.js';
+import { localModulesHash } from './code-hash.js';
 import { ConfigError } from './errors.js';
+import { WorkerEnv } from './ipc.js';
 import { loadResque } from './resque.js';
 
 /** Seconds a config file may take to load (its top-level await included) unless `RESQUE_STARTER_CONFIG_TIMEOUT` says otherwise. */
@@ -59,6 +61,8 @@ export async function loadConfigFile(
 ): Promise<LoadedConfig> {
   const { path, source, raw, loadMs, compiled, notCompiled } = await importConfigFile(file, env, options);
   const config = resolveConfig(raw, { path, env, source, parseSchedule: await scheduleParser(raw) });
+  // Only the master compares code across reloads; a worker has no use for it.
+  if (!env[WorkerEnv.slot]) config.codeHash = localModulesHash(path, source);
   return { config: compiled ? { ...config, compiled } : config, loadMs, notCompiled };
 }
 

@@ -1,5 +1,6 @@
 import { createLogger, readRssAnonKb, resolveLevel, type Logger } from '@baton/process-kit';
 import type { ResolvedConfig, WorkerHandle } from './config.js';
+import { configForGroup, DEFAULT_GROUP } from './config-groups.js';
 import { ConfigError } from './errors.js';
 import { WorkerEnv, WorkerExit, type JobInfo, type MasterToWorker, type RedisTrouble, type WorkerToMaster } from './ipc.js';
 import { loadConfigFile } from './load-config.js';
@@ -15,13 +16,16 @@ import { messages } from './messages.js';
 const importedAt = performance.now();
 const env = process.env;
 const slot = Number(env[WorkerEnv.slot] ?? 0);
+const group = env[WorkerEnv.group] || DEFAULT_GROUP;
+/** `worker[3]`, or `worker[mail/1]` outside the default group (as the master's log lines name it). */
+const label = group === DEFAULT_GROUP ? String(slot) : `${group}/${slot}`;
 const masterPid = Number(env[WorkerEnv.masterPid] ?? process.ppid);
 const generation = env[WorkerEnv.generation] ? Number(env[WorkerEnv.generation]) : undefined;
 const retirePid = env[WorkerEnv.retirePid] ? Number(env[WorkerEnv.retirePid]) : undefined;
 
 let worker: ResqueWorker | undefined;
 let config: ResolvedConfig | undefined;
-let logger: Logger = createLogger({ tag: `worker[${slot}]`, level: resolveLevel(env.BATON_LOG_LEVEL) });
+let logger: Logger = createLogger({ tag: `worker[${label}]`, level: resolveLevel(env.BATON_LOG_LEVEL) });
 let ready = false;
 let stopping: 'graceful' | 'quick' | undefined;
 let exitCode: number = WorkerExit.ok;
@@ -97,9 +101,12 @@ async function main(): Promise<void> {
     resqueModule.catch(() => undefined);
     const tConfig = performance.now();
     const loaded = await loadConfigFile(path, env, { compiled: env[WorkerEnv.compiled] || undefined });
-    config = loaded.config;
+    // The worker runs its group's part of the config; a group a reload removed meanwhile is gone.
+    const mine = configForGroup(loaded.config, group);
+    if (!mine) throw new Error(`the config no longer has the group \`${group}\` this worker was started for`);
+    config = mine;
     timings.config = performance.now() - tConfig;
-    logger = createLogger({ tag: `worker[${slot}]`, level: config.logLevel });
+    logger = createLogger({ tag: `worker[${label}]`, level: config.logLevel });
     if (loaded.notCompiled) logger.debug(messages.configNotCompiled(loaded.notCompiled));
     title();
     if (stopping) return exit();
@@ -160,6 +167,7 @@ async function main(): Promise<void> {
     const handle: WorkerHandle<ResqueWorker> = {
       worker: w,
       slot,
+      group,
       pid: process.pid,
       masterPid,
       generation,
@@ -328,7 +336,7 @@ function orphaned(why: string): void {
 
 function title(): void {
   process.title = renderWorkerTitle({
-    slot,
+    slot: label,
     queues: config?.queues ?? [],
     activity: stopping ? 'stopping' : !ready ? 'starting' : activity(),
     old,

@@ -49,15 +49,16 @@ lockTimeout is too short for Sentinel's failover.`,
   },
   status: {
     summary: "the running master's state as JSON (--text for a table)",
-    usage: 'resque-starter status [-c conf.ts | --pid N | --pid-file FILE] [--text]',
-    text: 'Asks the master on its control socket: its state, the workers, their current jobs and memory.',
+    usage: 'resque-starter status [GROUP] [-c conf.ts | --pid N | --pid-file FILE] [--text]',
+    text: 'Asks the master on its control socket: its state, its worker groups, the workers, their current jobs and memory. With GROUP, only that group.',
     example: 'resque-starter status --text -c conf.ts',
   },
   scale: {
     summary: 'set the number of workers exactly, 0 to maxConcurrency',
-    usage: 'resque-starter scale N [-c conf.ts | --pid N | --pid-file FILE]',
+    usage: 'resque-starter scale [GROUP] N [-c conf.ts | --pid N | --pid-file FILE]',
     text: `Sets the number of workers to N (an integer from 0 to the config's maxConcurrency). Exact where
-TTIN/TTOU signals of one kind may merge.`,
+TTIN/TTOU signals of one kind may merge. With worker groups, GROUP names the group to scale
+(required when the config has several).`,
     example: 'resque-starter scale 5 -c conf.ts',
   },
   reload: {

@@ -34,7 +34,7 @@ export class ControlRequests implements ControlHandlers {
       case 'status':
         return { ok: true, status: this.ctx.snapshot() };
       case 'scale':
-        return this.scale(req.workers);
+        return this.scale(req.workers, req.group);
       case 'reload':
         this.ctx.dispatch({ type: 'reloadRequest', source: 'reload command' });
         return { ok: true };
@@ -76,14 +76,16 @@ export class ControlRequests implements ControlHandlers {
 
   // --- internal ---
 
-  private scale(workers: unknown): ControlReply | Promise<ControlReply> {
+  /** `scale [GROUP] N`: a group's ceiling is checked by the reducer, which knows the groups. */
+  private scale(workers: unknown, group: unknown): ControlReply | Promise<ControlReply> {
     const n = Number(workers);
     if (!Number.isInteger(n) || n < 0) return { ok: false, error: `Expected a worker count ≥ 0, got \`${String(workers)}\`` };
+    if (group !== undefined && typeof group !== 'string') return { ok: false, error: `Expected a group name, got \`${String(group)}\`` };
     const max = this.ctx.maxConcurrency();
-    if (n > max) {
+    if (group === undefined && n > max) {
       return { ok: false, error: `Expected a worker count ≤ maxConcurrency (${max}), got \`${n}\`; raise maxConcurrency in the config to go higher` };
     }
-    return this.ask((reply) => ({ type: 'scale', desired: n, reply }));
+    return this.ask((reply) => ({ type: 'scale', desired: n, group, reply }));
   }
 
   private handoff(req: Extract<ControlRequest, { cmd: 'handoff' }>, conn: Socket): ControlReply | Promise<ControlReply> {

@@ -34,7 +34,7 @@ export async function shutDown(c: ShutdownContext): Promise<void> {
     () => parts.control.endLinks(),
     () => new Promise<void>((resolve) => c.server.close(() => resolve())),
     c.removeFiles,
-    () => parts.queue.close(),
+    () => parts.queues.close(),
     c.removeExitGuard,
     () => c.logOut?.close(),
   ];

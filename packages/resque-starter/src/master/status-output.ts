@@ -53,7 +53,9 @@ export class StatusOutput {
 
   snapshot(): StatusSnapshot {
     const { host, generation, startedAt } = this.ctx;
-    return renderStatus(this.ctx.state(), { pid: host.pid, generation, queues: this.ctx.config().queues, startedAt, now: host.now(), scheduler: this.ctx.scheduler?.() });
+    const config = this.ctx.config();
+    const groupQueues = Object.fromEntries(config.groups.map((g) => [g.name, g.queues]));
+    return renderStatus(this.ctx.state(), { pid: host.pid, generation, queues: config.queues, groupQueues, startedAt, now: host.now(), scheduler: this.ctx.scheduler?.() });
   }
 
   /** At exit: the status file goes, unless a successor took it over. */
