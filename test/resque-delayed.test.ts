@@ -96,7 +96,7 @@ describe('the mover (lua/move-2.lua)', () => {
     const r = redis.client();
     try {
       await queue.enqueueAt(Date.now() - 1000, 'q', 'Due');
-      await r.set(`${ns}:resque_scheduler_master_lock`, 'someone-else');
+      await r.set(`${ns}:${ns}:resque_scheduler_master_lock`, 'someone-else');
       expect((await queue.delayedStore.moveDue('me', 100)).moved).toBe(-1);
       expect(await queue.size('q')).toBe(0);
       expect((await queue.delayedStore.moveDue('someone-else', 100)).moved).toBe(1);

@@ -162,7 +162,7 @@ describe('the scheduler in a rolling restart under start-server', { timeout: slo
     await pollUntil(() => ticksIn(ss.output).size >= 2, { what: '2 ticks before the restart', timeoutMs: slow(15_000) });
 
     // Sample the lock's holder every 20 ms through the restart.
-    const lockKey = `${e.ns}:resque_scheduler_master_lock`;
+    const lockKey = `${e.ns}:${e.ns}:resque_scheduler_master_lock`;
     const samples: Array<{ t: number; holder: string | null }> = [];
     let sampling = true;
     const sampler = (async () => {

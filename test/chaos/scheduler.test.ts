@@ -33,7 +33,7 @@ const LOCK_TTL = 2; // s
 
 /** The master (pid) that leads the scheduler, by its token in resque-scheduler's lock key. */
 async function leaderPid(e: ChaosEnv): Promise<number | undefined> {
-  const holder = await suite.r.get(`${e.ns}:resque_scheduler_master_lock`);
+  const holder = await suite.r.get(`${e.ns}:${e.ns}:resque_scheduler_master_lock`);
   const m = holder ? /:(\d+):[0-9a-f]+$/.exec(holder) : null;
   return m ? Number(m[1]) : undefined;
 }

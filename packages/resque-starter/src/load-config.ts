@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { createJiti } from 'jiti';
 import { resolveConfig, type ResolvedConfig } from './config.js';
-import { checkCacheEntry, compileConfig, ensureCacheDir, writeCacheEntry } from './config-cache.js';
+import { checkCacheEntry, compileToCache, ensureCacheDir } from './config-cache.js';
 import { ensureRuntimeDir, runtimeDir } from './control.js';
 import { localModulesHash } from './code-hash.js';
 import { ConfigError } from './errors.js';
@@ -150,7 +150,7 @@ async function importModule(path: string, env: Readonly<Record<string, string | 
     } else notCompiled = `${options.compiled} is not a sound cache entry`;
   } else if (options.compile && env.RESQUE_STARTER_CONFIG_CACHE !== '0') {
     try {
-      const compiled = writeCacheEntry(ensureCacheDir(ensureRuntimeDir(runtimeDir(env))), await compileConfig(path, configAliases()));
+      const compiled = await compileToCache(ensureCacheDir(ensureRuntimeDir(runtimeDir(env))), path, configAliases());
       return { mod: await import(`${pathToFileURL(compiled).href}?load=${++loads}`), compiled };
     } catch (err) {
       notCompiled = firstLine(err);

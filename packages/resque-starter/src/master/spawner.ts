@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Child, ChildSpec, Logger, ProcessHost } from '@baton/process-kit';
 import type { MasterHandle, ResolvedConfig } from '../config.js';
@@ -119,7 +120,8 @@ export class WorkerSpawner {
 
 /** Spawned with the master's node flags, except a debugger's (its port would clash). */
 const WORKER_EXEC_ARGV = process.execArgv.filter((a) => !/^--(inspect|debug)/.test(a));
-const WORKER_SCRIPT = fileURLToPath(new URL('../worker.js', import.meta.url));
+// dist/worker.js: next to this code when it is bundled into dist/cli.js, one level up from dist/master/.
+const WORKER_SCRIPT = fileURLToPath(new URL(existsSync(new URL('./worker.js', import.meta.url)) ? './worker.js' : '../worker.js', import.meta.url));
 
 function fromWorker(pid: number, m: Exclude<WorkerToMaster, { t: 'redis' }>): MasterEvent {
   switch (m.t) {
