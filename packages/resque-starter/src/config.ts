@@ -4,6 +4,8 @@ import { describe, describeNumber, FieldReader, type ResolveContext } from './co
 import { ARRAY_CONFIG_HINT, resolveGroups, topLevelGroup, type GroupConfig, type ResolvedGroup } from './config-groups.js';
 import {
   clusterNamespaceProblem,
+  DURABILITY_ON_CLUSTER,
+  isClusterConfig,
   resolveDurability,
   resolveRedis,
   type DurabilityConfig,
@@ -378,9 +380,6 @@ export {
   type ResolvedDurability,
 } from './config-redis.js';
 
-/** TEMPORARY (issue 17): whether @baton/resque takes `durability` (WAIT); exported for the tests. */
-export const DURABILITY_IN_LIBRARY: boolean = false;
-
 /** Default and bounds of `maxConcurrency`. */
 export const MAX_CONCURRENCY = { default: 128, min: 1, max: 4096 } as const;
 
@@ -412,8 +411,6 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
   const redis = f.field(() => resolveRedis(f, ctx.env ?? {}), 'redis://127.0.0.1:6379');
   const namespace = f.optString('namespace') ?? 'resque';
   const durability = f.field(() => resolveDurability(f), undefined);
-  // TEMPORARY (issue 17): until @baton/resque waits for replicas, the field is refused rather than ignored.
-  if (durability && !DURABILITY_IN_LIBRARY) f.report('durability', '`durability` is not available yet: this build of @baton/resque does not wait for replicas');
   const logLevel = f.field(() => resolveLogLevel(f, ctx.env ?? {}), 'info');
   const crashLoop = resolveCrashLoop(f);
   const hooks = f.field(() => resolveHooks(f), undefined);
@@ -458,7 +455,8 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     concurrency: resolveConcurrency,
     prefetch: resolvePrefetch,
   });
-  checkClusterNamespaces(f, config.groups);
+  checkClusterNamespaces(f, config.groups, config.scheduler.enabled ? { redis: config.redis, namespace: config.namespace } : undefined);
+  if (durability && config.groups.some((g) => isClusterConfig(g.redis))) f.report('durability', DURABILITY_ON_CLUSTER);
   f.throwIfInvalid();
   return config;
 }
@@ -467,8 +465,11 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
  * A group on Redis Cluster needs a hash-tagged namespace; the error points at the group's
  * `namespace` (or `redis`) when it sets one, else at the top-level field it inherits.
  */
-function checkClusterNamespaces(f: FieldReader, groups: readonly ResolvedGroup[]): void {
+function checkClusterNamespaces(f: FieldReader, groups: readonly ResolvedGroup[], scheduler: { redis: RedisConfig; namespace: string } | undefined): void {
   const raw = (f.obj.groups ?? undefined) as Record<string, Record<string, unknown>> | undefined;
+  // With groups, the top level's Redis and namespace serve no group, but the scheduler runs on them.
+  const top = raw && scheduler ? clusterNamespaceProblem(scheduler.redis, scheduler.namespace) : undefined;
+  if (top) f.report(f.obj.namespace === undefined ? 'redis' : 'namespace', `the top level (where the scheduler runs): ${top}`);
   for (const g of groups) {
     const problem = clusterNamespaceProblem(g.redis, g.namespace);
     if (!problem) continue;

@@ -98,7 +98,7 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
     logger.debug(messages.redisWatchFailed(err?.message ?? String(err)));
     return () => undefined;
   });
-  const stopOther = startSources(host, booted, p, loop);
+  const stopOther = startSources(host, booted, p, loop, redisHealth);
   const stopSources = () => {
     stopOther();
     stopWatch();
@@ -114,11 +114,23 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
 
 const DEFAULT_DEPS: MasterDeps = {
   checkRedis,
-  createQueue: async (c) => new (await loadResque()).Queue({ redis: c.redis, namespace: c.namespace, maxRecoveries: c.maxRecoveries }),
+  createQueue: async (c) =>
+    new (await loadResque()).Queue({
+      redis: c.redis,
+      namespace: c.namespace,
+      maxRecoveries: c.maxRecoveries,
+      // Recovery and lease writes short of replicas carry on (the master says so once, as the workers do).
+      ...(c.durability ? { durability: { ...c.durability, onShortfall: 'warn' as const } } : {}),
+    }),
   watchRedis: async (c, logger, now) => {
     const { createRedis } = await loadResque();
     if (!createRedis) return () => undefined;
-    return watchRedisLink({ client: createRedis(c.redis, `resque-starter:master:${process.pid}`), where: describeRedis(c.redis), logger, now });
+    // Each Redis the master uses (the top level's, where the scheduler runs, and the groups'), once.
+    const servers = new Map([c.redis, ...c.groups.map((g) => g.redis)].map((r) => [describeRedis(r), r]));
+    const stops = [...servers].map(([where, r]) => watchRedisLink({ client: createRedis(r, `resque-starter:master:${process.pid}`), where, logger, now }));
+    return () => {
+      for (const stop of stops) stop();
+    };
   },
   createScheduler: async (t, logger) => {
     const { Scheduler } = (await loadResque()) as Partial<typeof import('@baton/resque')>;
@@ -180,7 +192,7 @@ async function openControlSocket(path: string, control: ControlRequests, booted:
 }
 
 /** The event sources beside signals and workers; returns one stop for all. */
-function startSources(host: ProcessHost, booted: Booted, p: MasterParts, loop: EventLoop<MasterState | undefined, MasterEvent>): () => void {
+function startSources(host: ProcessHost, booted: Booted, p: MasterParts, loop: EventLoop<MasterState | undefined, MasterEvent>, health: RedisHealth): () => void {
   const { logger, supervisorPid } = booted;
   const config = p.configs.config;
   const state = () => loop.state!;
@@ -196,7 +208,7 @@ function startSources(host: ProcessHost, booted: Booted, p: MasterParts, loop: E
     return [...out].map(([queue, ids]) => ({ queue, ids }));
   };
   const stops = [
-    holdLeases(host, { batches, lockTimeoutMs: config.lockTimeoutMs, logger }),
+    holdLeases(host, { batches, lockTimeoutMs: config.lockTimeoutMs, logger, onWrite: (err, queue) => health.masterWrite(err, p.queues.all().find((c) => c.client === queue)?.key) }),
     sampleMemory(host, { intervalMs: config.statusIntervalMs, workers: () => state().workers, dispatch }),
   ];
   if (config.restartFile) stops.push(watchRestartFile(host, config.restartFile, logger, dispatch));

@@ -24,17 +24,15 @@ const REASONS: Record<StopReason, string> = {
 const TROUBLE_STARTED: Record<string, string> = {
   connection: 'lost its connection to Redis',
   'write-refused': 'cannot write to Redis',
-  busy: 'finds Redis busy',
-  script: 'gets errors from the Redis scripts',
-  'lock-lapsed': 'let a lock lapse (renewals did not reach Redis in time)',
+  busy: 'keeps finding jobs it does not know of (busy)',
+  'redis-error': 'gets errors from Redis',
   replication: 'finds its writes short of replicas (durability)',
 };
 const TROUBLE_ENDED: Record<string, string> = {
   connection: 'the workers are connected to Redis again',
-  'write-refused': 'the workers can write to Redis again',
-  busy: 'Redis is no longer busy',
-  script: 'the Redis scripts run again',
-  'lock-lapsed': 'the workers renew their locks again',
+  'write-refused': 'the workers and the master can write to Redis again',
+  busy: 'the workers reserve normally again',
+  'redis-error': 'Redis commands succeed again',
   replication: 'the workers\' writes reach their replicas again',
 };
 

@@ -124,13 +124,17 @@ async function main(): Promise<void> {
       // The master holds the leases of its live workers (a job blocking the loop keeps its own).
       leasesHeldByMaster: true,
       maxRecoveries: config.maxRecoveries,
+      // A reserve or acknowledgement made cannot be taken back: short of replicas, carry on and say so once.
+      ...(config.durability ? { durability: { ...config.durability, onShortfall: 'warn' as const } } : {}),
       ...(config.dequeueInterval !== undefined ? { interval: config.dequeueInterval } : {}),
       ...(config.hooks ? { hooks: config.hooks as Record<string, unknown> } : {}),
       logger,
     });
     worker = w;
     send({ t: 'hello', id: w.id, ids: [...(w.ids ?? [w.id])] });
-    w.on('error', (err) => logger.warn(messages.resqueWorkerError((err as Error)?.message ?? String(err))));
+    // One per failed attempt (every reconnection during a failover): debug. The library logs each
+    // condition once to this logger, and the master once for all its workers (the `redis` event).
+    w.on('error', (err) => logger.debug(messages.resqueWorkerError((err as Error)?.message ?? String(err))));
     // A failed attempt that will be retried (the job's `retry` options) is no error yet: info.
     w.on('retry', (job, err, at) => {
       const p = job.payload as { class?: string; baton_retry?: { attempt?: number } } | undefined;
@@ -138,7 +142,7 @@ async function main(): Promise<void> {
     });
     // A Redis condition starting or ending (the library logs it once here): the master logs it
     // once for all its workers, with its duration.
-    (w.on as (event: string, listener: (t: RedisTrouble) => void) => unknown)('redis', (trouble) => send({ t: 'redis', trouble }));
+    w.on('redis', (trouble: RedisTrouble) => send({ t: 'redis', trouble: { state: trouble.state, condition: trouble.condition, message: trouble.message, ms: trouble.ms } }));
     w.on('job', (job: unknown) => {
       // Told to the master now, before the handler runs: a handler that blocks the event loop
       // would hold back anything queued for later, and jobTimeout is enforced from outside.

@@ -7,6 +7,8 @@ export interface LeaseHolderOptions {
   batches(): Array<{ queue: QueueClient; ids: string[] }>;
   lockTimeoutMs: number;
   logger: Logger;
+  /** Each renewal's outcome (undefined: it was written) on the Redis of `queue`, for the master's Redis health. */
+  onWrite?: ((err: Error | undefined, queue: QueueClient) => void) | undefined;
 }
 
 /**
@@ -27,8 +29,10 @@ export function holdLeases(host: Pick<ProcessHost, 'every'>, o: LeaseHolderOptio
         batches.map(async (b) => {
           try {
             await (await b.queue.get()).holdLocks(b.ids, o.lockTimeoutMs);
+            o.onWrite?.(undefined, b.queue);
           } catch (err) {
             o.logger.debug(messages.holdingLeasesFailed((err as Error).message));
+            o.onWrite?.(err as Error, b.queue);
           }
         }),
       );
