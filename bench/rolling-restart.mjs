@@ -1,29 +1,31 @@
 #!/usr/bin/env node
 // Rolling-restart benchmark (not a test): the issue's setting — concurrency 3, 600 jobs of
-// 200 ms — on a private redis-server, under our start-server and (when installed) Perl's
-// start_server. For each HUP: time until every worker is new, peak live worker processes
-// (sampled from /proc every 5 ms), longest gap between two job completions; at the end, jobs
-// lost and run twice.
+// 200 ms — on a private redis-server, for each peer in turn, in one run:
 //
-//   npm run build && node bench/rolling-restart.mjs [--concurrency 3] [--jobs 600] [--job-ms 200] [--restarts 3] [--only ours|perl]
-import { copyFileSync, existsSync } from 'node:fs';
+//   ours         our start-server → resque-starter (this checkout)
+//   ours-perl    Perl start_server → resque-starter (this checkout)
+//   before       our start-server → resque-starter of another checkout (--before-root DIR)
+//   ruby         Perl start_server → Ruby resque_starter forking Ruby Resque workers from a
+//                preloaded master, with a strict C+1 wait (bench/ruby/conf.rb); needs
+//                --ruby-resque-dir and --ruby-starter-dir (the public sources) and Debian's
+//                ruby, ruby-redis, ruby-redis-namespace, ruby-mono-logger, ruby-multi-json
+//
+// Per HUP: HUP → all workers new, peak live worker processes (/proc every 5 ms: children of the
+// supervisor's masters), longest gap between two job completions; each new worker's ready time
+// (from its process appearing to its id in Redis' workers set) and its CPU then (/proc, 10 ms
+// ticks); ours also report their own (`ready N ms after exec, M ms CPU`). A bare `node -e ''`
+// (wall from spawn to exit, and its own CPU) is measured right before each HUP, under the same
+// load. At the end: jobs lost and run twice, idle worker RSS/PSS, load average.
+//
+//   npm run build && node bench/rolling-restart.mjs [--peers ours,ruby,...] [--restarts 3] [--trace]
+import { spawn } from 'node:child_process';
+import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import {
-  BIN,
-  cleanup,
-  ROOT,
-  resqueModuleEnv,
-  scratchDir,
-  startChain,
-  startRedis,
-  startSampler,
-  waitUntil,
-  workersByMaster,
-} from '../examples/resque/lib/chain.mjs';
+import { cleanup, ROOT, resqueModuleEnv, scratchDir, startRedis, waitUntil } from '../examples/resque/lib/chain.mjs';
 
 const { values: opt } = parseArgs({
   options: {
@@ -31,108 +33,362 @@ const { values: opt } = parseArgs({
     jobs: { type: 'string', default: '600' },
     'job-ms': { type: 'string', default: '200' },
     restarts: { type: 'string', default: '3' },
+    peers: { type: 'string' },
     only: { type: 'string' },
+    'before-root': { type: 'string' },
+    'ruby-resque-dir': { type: 'string' },
+    'ruby-starter-dir': { type: 'string' },
+    'bare-runs': { type: 'string', default: '3' },
     trace: { type: 'boolean', default: false },
+    help: { type: 'boolean', default: false },
   },
 });
+if (opt.help) {
+  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 21).join('\n').replace(/^\/\/ ?/gm, '') + '\n');
+  process.exit(0);
+}
 const C = Number(opt.concurrency);
 const JOBS = Number(opt.jobs);
 const JOB_MS = Number(opt['job-ms']);
 const RESTARTS = Number(opt.restarts);
+const PERL = '/usr/bin/start_server';
 const out = (s = '') => process.stdout.write(`${s}\n`);
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const TICK_MS = 10; // USER_HZ 100
 
-const supervisors = [{ name: 'start-server (ours)', perl: false }];
-if (existsSync(BIN.perlStartServer)) supervisors.push({ name: 'start_server (Perl)', perl: true });
-const chosen = supervisors.filter((s) => !opt.only || (opt.only === 'perl') === s.perl);
+const med = (xs) => {
+  const v = xs.filter((x) => typeof x === 'number' && !Number.isNaN(x)).sort((a, b) => a - b);
+  return v.length ? v[Math.floor((v.length - 1) / 2)] : undefined;
+};
+const ms = (x) => (x === undefined ? '–' : `${Math.round(x)}`);
 
+const peers = choosePeers();
 const lib = resqueModuleEnv();
-out(`rolling restart: concurrency ${C}, ${JOBS} jobs × ${JOB_MS} ms, ${RESTARTS} HUP(s) mid-run; Resque library: ${lib.which}`);
-out(`start-server flags: --signal-on-hup=CONT --interval=0.5 (Perl: --interval=1); /proc sampled every 5 ms`);
+out(`rolling restart: concurrency ${C}, ${JOBS} jobs × ${JOB_MS} ms, ${RESTARTS} HUP(s) mid-run; Resque library: ${lib.which}; node ${process.version}`);
+out(`peers: ${peers.map((p) => p.name).join(', ')}; load average at start: ${load()}`);
 out('');
-const rows = [];
-const totals = [];
-for (const sup of chosen) {
-  const r = await runOne(sup);
-  rows.push(...r.rows);
-  totals.push(r.total);
-}
-out('');
-out(pad(['supervisor', 'HUP', 'HUP→all new', 'peak alive', `limit`, 'longest gap', 'steady gap']));
-for (const r of rows) out(pad([r.sup, String(r.n), `${r.allNewMs} ms`, String(r.peak), String(C + 1), `${r.gapMs} ms`, `${r.steadyGapMs} ms`]));
-out('');
-out(pad(['supervisor', 'enqueued', 'done', 'lost', 'run twice', 'wall time']));
-for (const t of totals) out(pad([t.sup, String(JOBS), String(t.done), String(t.lost), String(t.dup), `${(t.wallMs / 1000).toFixed(1)} s`]));
+const results = [];
+for (const peer of peers) results.push(await runPeer(peer));
+report(results);
 
-async function runOne(sup) {
+function choosePeers() {
+  const all = {
+    ours: { name: 'ours', label: 'start-server + resque-starter', root: ROOT, perl: false },
+    'ours-perl': { name: 'ours-perl', label: 'start_server (Perl) + resque-starter', root: ROOT, perl: true },
+    before: opt['before-root'] && { name: 'before', label: `start-server + resque-starter (${opt['before-root']})`, root: opt['before-root'], perl: false },
+    ruby: opt['ruby-resque-dir'] && opt['ruby-starter-dir'] && { name: 'ruby', label: 'start_server (Perl) + Ruby resque_starter, strict C+1', ruby: true, perl: true },
+  };
+  const wanted = (opt.peers ?? opt.only ?? 'ours,ours-perl,before,ruby').split(',');
+  const chosen = [];
+  for (const w of wanted) {
+    const key = w === 'perl' ? 'ours-perl' : w;
+    if (!(key in all)) throw new Error(`unknown peer ${w} (ours, ours-perl, before, ruby)`);
+    if (!all[key]) {
+      if (opt.peers) throw new Error(`peer ${key} needs ${key === 'before' ? '--before-root' : '--ruby-resque-dir and --ruby-starter-dir'}`);
+      continue;
+    }
+    if (all[key].perl && !existsSync(PERL)) {
+      out(`(skipping ${key}: ${PERL} missing; apt-get install libserver-starter-perl)`);
+      continue;
+    }
+    chosen.push(all[key]);
+  }
+  return chosen;
+}
+
+// --- one peer ---
+
+async function runPeer(peer) {
   const dir = scratchDir('bench-rr-');
-  copyFileSync(join(ROOT, 'examples/resque/conf.ts'), join(dir, 'conf.ts'));
-  copyFileSync(join(ROOT, 'examples/resque/jobs.ts'), join(dir, 'jobs.ts'));
-  const mark = `BENCH_MARK=${randomUUID().slice(0, 8)}`;
   const redis = await startRedis(dir);
   const ns = 'bench';
-  let chain;
   const client = new Redis(redis.url);
+  const chain = startPeer(peer, dir, { REDIS_URL: redis.url, RESQUE_NAMESPACE: ns, CONCURRENCY: String(C), BATON_LOG_LEVEL: 'debug' });
   try {
-    chain = startChain({
-      dir,
-      conf: join(dir, 'conf.ts'),
-      perl: sup.perl,
-      interval: sup.perl ? '1' : '0.5',
-      env: { ...lib.env, REDIS_URL: redis.url, RESQUE_NAMESPACE: ns, CONCURRENCY: String(C), BENCH_MARK: mark.split('=')[1], BATON_LOG_LEVEL: opt.trace ? 'debug' : 'warn' },
-    });
-    await waitUntil(() => [...workersByMaster(mark).values()].flat().length === C, `${C} workers`, 30_000);
+    await waitUntil(() => workers(chain.pid).length === C, `${C} workers (${peer.name})`, 60_000);
     await client.sadd(`${ns}:queues`, 'images');
     const started = Date.now();
     const payloads = Array.from({ length: JOBS }, (_, i) => JSON.stringify({ class: 'ResizeImage', args: [`job-${i}`, JOB_MS] }));
     for (let i = 0; i < payloads.length; i += 500) await client.rpush(`${ns}:queue:images`, ...payloads.slice(i, i + 500));
-    const sampler = startSampler(mark, 5);
+    const sampler = startSampler(chain.pid, client, ns);
     const restarts = [];
     const perRestart = Math.floor(JOBS / (RESTARTS + 1));
     for (let n = 1; n <= RESTARTS; n++) {
       await waitUntil(async () => (await client.llen(`${ns}:demo:done`)) >= perRestart * n, `${perRestart * n} jobs done`, 300_000);
-      const before = [...workersByMaster(mark).keys()];
-      const hupAt = Date.now();
+      const bare = await bareNode(Number(opt['bare-runs']));
+      const before = new Set(workers(chain.pid));
       const logFrom = chain.output.length;
-      chain.child.kill('SIGHUP');
+      const loadAtHup = load();
+      const hupAt = Date.now();
+      process.kill(chain.pid, 'SIGHUP');
       const allNewAt = await waitUntil(
         () => {
-          const by = workersByMaster(mark);
-          return before.every((m) => !by.has(m)) && [...by.values()].flat().length === C ? Date.now() : undefined;
+          const now = workers(chain.pid);
+          return now.length === C && now.every((p) => !before.has(p)) ? Date.now() : undefined;
         },
         'all workers replaced',
         120_000,
         2,
       );
-      restarts.push({ hupAt, allNewAt });
       await sleep(300);
+      const fresh = workers(chain.pid);
+      restarts.push({ n, hupAt, allNewAt, bare, loadAtHup, fresh, log: chain.output.slice(logFrom) });
       if (opt.trace) showTrace(n, chain.output.slice(logFrom), hupAt, allNewAt);
     }
     await waitUntil(async () => (await client.llen(`${ns}:demo:done`)) >= JOBS && (await client.llen(`${ns}:queue:images`)) === 0, 'all jobs done', 600_000, 50);
     await sleep(JOB_MS * 2);
     const wallMs = Date.now() - started;
-    const { timeline } = sampler.stop();
+    const idle = workers(chain.pid).map(memoryOf).filter(Boolean);
+    const s = sampler.stop();
     const done = (await client.lrange(`${ns}:demo:done`, 0, -1)).map((l) => l.split(':'));
     const ids = new Set(done.map((d) => d[0]));
     const times = done.map((d) => Number(d[3])).sort((a, b) => a - b);
-    const maxGap = (from, to) => {
-      let gap = 0;
-      const inside = times.filter((t) => t >= from && t <= to);
-      for (let i = 1; i < inside.length; i++) gap = Math.max(gap, inside[i] - inside[i - 1]);
-      return gap;
-    };
-    const steady = maxGap(started + 1000, restarts[0]?.hupAt ?? started + 5000);
-    const rows = restarts.map((r, i) => {
-      const peak = Math.max(0, ...timeline.filter((s) => s.at >= r.hupAt - 5 && s.at <= r.allNewAt + 1000).map((s) => [...s.by.values()].flat().length));
-      return { sup: sup.name, n: i + 1, allNewMs: r.allNewAt - r.hupAt, peak, gapMs: maxGap(r.hupAt, r.allNewAt + JOB_MS), steadyGapMs: steady };
-    });
-    out(`${sup.name}: ${RESTARTS} restart(s) done`);
-    return { rows, total: { sup: sup.name, done: ids.size, lost: JOBS - ids.size, dup: done.length - ids.size, wallMs } };
+    const rows = restarts.map((r) => restartRow(r, s, times, started, restarts[0]?.hupAt ?? started + 5000));
+    out(`${peer.name}: ${RESTARTS} restart(s) done (load average ${load()})`);
+    return { peer, rows, idle, done: ids.size, lost: JOBS - ids.size, dup: done.length - ids.size, wallMs };
   } finally {
     await client.quit().catch(() => undefined);
-    if (chain) await chain.stop();
+    await chain.stop();
     await redis.stop();
     cleanup(dir);
   }
+}
+
+function restartRow(r, s, times, started, firstHup) {
+  const window = s.timeline.filter((t) => t.at >= r.hupAt - 5 && t.at <= r.allNewAt + 1000);
+  const peak = Math.max(0, ...window.map((t) => t.count));
+  const ready = r.fresh.map((pid) => {
+    const w = s.workers.get(pid);
+    const self = selfReport(r.log, pid);
+    return {
+      pid,
+      readyMs: w?.readyAt && w.seenAt ? w.readyAt - w.seenAt : undefined,
+      cpuMs: w?.cpuAtReady,
+      selfMs: self ? Number(self[1]) : undefined,
+      selfCpuMs: self ? Number(self[2]) : undefined,
+    };
+  });
+  return { n: r.n, allNewMs: r.allNewAt - r.hupAt, peak, gapMs: maxGap(times, r.hupAt, r.allNewAt + JOB_MS), steadyGapMs: maxGap(times, started + 1000, firstHup), ready, bare: r.bare, load: r.loadAtHup };
+}
+
+/** Ours: the worker's own debug line (`[worker[slot]] ready N ms after exec, M ms CPU`), found through the master's `starting worker[slot] pid`. */
+function selfReport(log, pid) {
+  const start = new RegExp(`starting worker\\[(\\d+)\\] ${pid}\\b`).exec(log);
+  if (!start) return undefined;
+  const after = log.slice(start.index);
+  return new RegExp(`\\[worker\\[${start[1]}\\]\\] ready (\\d+) ms after exec, (\\d+) ms CPU`).exec(after) ?? undefined;
+}
+
+function maxGap(times, from, to) {
+  let gap = 0;
+  const inside = times.filter((t) => t >= from && t <= to);
+  for (let i = 1; i < inside.length; i++) gap = Math.max(gap, inside[i] - inside[i - 1]);
+  return gap;
+}
+
+// --- processes ---
+
+function startPeer(peer, dir, env) {
+  const ssOpts = [`--pid-file=${join(dir, 'ss.pid')}`, `--status-file=${join(dir, 'ss.status')}`, '--signal-on-hup=CONT'];
+  let cmd;
+  let args;
+  const cwd = dir;
+  if (peer.ruby) {
+    const conf = join(ROOT, 'bench/ruby/conf.rb');
+    const master = ['ruby', '-I', join(opt['ruby-resque-dir'], 'lib'), '-I', join(opt['ruby-starter-dir'], 'lib'), join(opt['ruby-starter-dir'], 'bin/start_resque.rb'), '--config', conf];
+    cmd = PERL;
+    args = [...ssOpts, '--interval=1', '--', ...master];
+    // One process per worker, as ours: no fork per job (Resque's default forks a child per job).
+    env = { ...env, FORK_PER_JOB: 'false' };
+  } else {
+    copyFileSync(join(ROOT, 'examples/resque/conf.ts'), join(dir, 'conf.ts'));
+    copyFileSync(join(ROOT, 'examples/resque/jobs.ts'), join(dir, 'jobs.ts'));
+    const rs = [process.execPath, join(peer.root, 'packages/resque-starter/dist/cli.js'), '-c', join(dir, 'conf.ts')];
+    if (peer.perl) {
+      cmd = PERL;
+      args = [...ssOpts, '--interval=1', '--', ...rs];
+    } else {
+      cmd = process.execPath;
+      args = [join(peer.root, 'packages/server-starter/dist/cli.js'), ...ssOpts, '--interval=0.5', '--', ...rs];
+    }
+    env = { ...env, ...lib.env };
+  }
+  const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const onData = (d) => (output += d);
+  child.stdout.on('data', onData);
+  child.stderr.on('data', onData);
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  return {
+    pid: child.pid,
+    get output() {
+      return output;
+    },
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 20_000);
+      await exited;
+      clearTimeout(t);
+      await waitUntil(() => workers(child.pid).length === 0, 'workers gone', 20_000).catch(() => undefined);
+    },
+  };
+}
+
+/** One pass over /proc: pid → { ppid, comm, cpuMs } of live processes. */
+function procTable() {
+  const table = new Map();
+  for (const e of readdirSync('/proc')) {
+    if (e.charCodeAt(0) < 48 || e.charCodeAt(0) > 57) continue;
+    try {
+      const stat = readFileSync(`/proc/${e}/stat`, 'latin1');
+      const close = stat.lastIndexOf(')');
+      const f = stat.slice(close + 2).split(' ');
+      if (f[0] === 'Z' || f[0] === 'X') continue;
+      table.set(Number(e), { ppid: Number(f[1]), comm: stat.slice(stat.indexOf('(') + 1, close), cpuMs: (Number(f[11]) + Number(f[12])) * TICK_MS });
+    } catch {
+      // gone
+    }
+  }
+  return table;
+}
+
+/** Worker processes: children of the supervisor's children (the masters); esbuild's service is not one. */
+function workers(supervisor, table = procTable()) {
+  const masters = new Set();
+  for (const [pid, p] of table) if (p.ppid === supervisor) masters.add(pid);
+  const out = [];
+  for (const [pid, p] of table) if (masters.has(p.ppid) && p.comm !== 'esbuild') out.push(pid);
+  return out;
+}
+
+/** Every 5 ms: live workers (count and first sighting); every 5 ms too: Resque's workers set, for readiness. */
+function startSampler(supervisor, client, ns) {
+  const timeline = [];
+  const seen = new Map();
+  let stopped = false;
+  const t = setInterval(() => {
+    const table = procTable();
+    const live = workers(supervisor, table);
+    const at = Date.now();
+    for (const pid of live) if (!seen.has(pid)) seen.set(pid, { seenAt: at });
+    timeline.push({ at, count: live.length });
+  }, 5);
+  const poll = (async () => {
+    while (!stopped) {
+      const ids = await client.smembers(`${ns}:workers`).catch(() => []);
+      const at = Date.now();
+      for (const id of ids) {
+        const pid = Number(id.split(':')[1]);
+        const w = seen.get(pid);
+        if (w && w.readyAt === undefined) {
+          w.readyAt = at;
+          w.cpuAtReady = cpuOf(pid);
+        }
+      }
+      await sleep(5);
+    }
+  })();
+  return {
+    stop() {
+      stopped = true;
+      clearInterval(t);
+      void poll;
+      return { timeline, workers: seen };
+    },
+  };
+}
+
+function cpuOf(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) * TICK_MS;
+  } catch {
+    return undefined;
+  }
+}
+
+function memoryOf(pid) {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const rss = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1]);
+    const anon = Number(/RssAnon:\s+(\d+)/.exec(status)?.[1]);
+    const pss = Number(/^Pss:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'))?.[1]);
+    return { pid, rssKb: rss, anonKb: anon, pssKb: pss };
+  } catch {
+    return undefined;
+  }
+}
+
+/** `node -e ''` n times in a row: wall from spawn to exit (seen here), and its own CPU and uptime at exit. */
+async function bareNode(n) {
+  const runs = [];
+  const code = "process.on('exit',()=>{const u=process.cpuUsage();process.stdout.write(JSON.stringify({cpu:(u.user+u.system)/1000,up:performance.now()}))})";
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let text = '';
+    child.stdout.on('data', (d) => (text += d));
+    await new Promise((r) => child.once('exit', r));
+    const self = JSON.parse(text);
+    runs.push({ wallMs: performance.now() - t0, cpuMs: self.cpu, upMs: self.up });
+  }
+  return runs;
+}
+
+// --- output ---
+
+function report(results) {
+  out('');
+  out('Per HUP (ready: from the worker process appearing to its id in Redis; CPU: /proc at that moment, 10 ms ticks;');
+  out('self: the worker\'s own "ready N ms after exec, M ms CPU"; bare: `node -e \'\'` just before the HUP, wall spawn→exit / own CPU):');
+  out(pad(['peer', 'HUP', 'HUP→all new', 'peak', 'limit', 'longest gap', 'ready ms (each)', 'CPU ms (each)', 'self ms / CPU', 'bare wall / CPU', 'load avg at HUP']));
+  for (const r of results) {
+    for (const row of r.rows) {
+      const bareWall = med(row.bare.map((b) => b.wallMs));
+      const bareCpu = med(row.bare.map((b) => b.cpuMs));
+      const self = row.ready.some((x) => x.selfMs !== undefined) ? row.ready.map((x) => `${ms(x.selfMs)}/${ms(x.selfCpuMs)}`).join(' ') : '–';
+      out(
+        pad([
+          r.peer.name,
+          String(row.n),
+          `${row.allNewMs} ms`,
+          String(row.peak),
+          String(C + 1),
+          `${row.gapMs} ms`,
+          row.ready.map((x) => ms(x.readyMs)).join(' '),
+          row.ready.map((x) => ms(x.cpuMs)).join(' '),
+          self,
+          `${ms(bareWall)} / ${ms(bareCpu)}`,
+          row.load,
+        ]),
+      );
+    }
+  }
+  out('');
+  out(pad(['peer', 'enqueued', 'done', 'lost', 'run twice', 'wall time', 'idle worker RSS', 'PSS', 'RssAnon', 'HUP→all new (median)', 'worker ready / CPU (median)', 'bare wall / CPU (median)']));
+  for (const r of results) {
+    const all = r.rows.flatMap((x) => x.ready);
+    const bare = r.rows.flatMap((x) => x.bare);
+    out(
+      pad([
+        r.peer.name,
+        String(JOBS),
+        String(r.done),
+        String(r.lost),
+        String(r.dup),
+        `${(r.wallMs / 1000).toFixed(1)} s`,
+        `${(med(r.idle.map((m) => m.rssKb)) / 1024).toFixed(1)} MB`,
+        `${(med(r.idle.map((m) => m.pssKb)) / 1024).toFixed(1)} MB`,
+        `${(med(r.idle.map((m) => m.anonKb)) / 1024).toFixed(1)} MB`,
+        `${ms(med(r.rows.map((x) => x.allNewMs)))} ms`,
+        `${ms(med(all.map((x) => x.readyMs)))} / ${ms(med(all.map((x) => x.cpuMs)))} ms`,
+        `${ms(med(bare.map((b) => b.wallMs)))} / ${ms(med(bare.map((b) => b.cpuMs)))} ms`,
+      ]),
+    );
+  }
+  for (const r of results) out(`  ${r.peer.name}: ${r.peer.label}`);
+  out(`load average at end: ${load()}`);
 }
 
 // --trace: the supervisors' log lines (debug level) from HUP to all-new, as ms after the HUP.
@@ -147,6 +403,6 @@ function showTrace(n, text, hupAt, allNewAt) {
 }
 
 function pad(cols) {
-  const widths = [22, 6, 13, 11, 6, 12, 11];
+  const widths = [10, 4, 12, 5, 6, 12, 16, 14, 24, 16, 16];
   return cols.map((c, i) => c.padEnd(widths[i] ?? 12)).join(' ');
 }

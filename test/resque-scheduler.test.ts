@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Queue as NRQueue, Scheduler as NRScheduler, Worker as NRWorker } from 'node-resque';
 import { Queue, Scheduler, Worker } from '../packages/resque/src/index.js';
@@ -100,7 +101,7 @@ describe('Scheduler leadership', () => {
         round++;
         if (round % 2 === 0) {
           // The lock vanishes under a live leader (as if it expired while blocked): another takes it.
-          await r.del(`${ns}:resque_scheduler_master_lock`);
+          await r.del(`${ns}:${ns}:resque_scheduler_master_lock`);
         } else {
           const leader = live.find((s) => s.isLeader);
           if (leader) {
@@ -120,6 +121,38 @@ describe('Scheduler leadership', () => {
     expect(new Set(ticks).size).toBe(ticks.length);
     expect(queued).toBe(ticks.length);
     expect(ticks.filter((t) => t.startsWith('fast')).length).toBeGreaterThan(20);
+  });
+});
+
+// resque-scheduler's Resilient lock, as it runs: its master_lock_key sent through Redis::Namespace.
+const RUBY_LOCK = `
+require "redis"; require "redis/namespace"
+url = URI(ENV.fetch("REDIS_URL"))
+r = Redis::Namespace.new(ENV.fetch("NS"), redis: Redis.new(host: url.host, port: url.port))
+key = "#{r.namespace}:resque_scheduler_master_lock"
+sha = r.redis.script(:load, "if redis.call('SETNX', KEYS[1], ARGV[1]) == 1 then redis.call('EXPIRE', KEYS[1], 180) return 1 else return 0 end")
+puts r.evalsha(sha, keys: [key], argv: [ARGV[0]])
+`;
+const rubyNamespace = spawnSync('ruby', ['-e', 'require "redis"; require "redis/namespace"']).status === 0;
+
+describe("Ruby resque-scheduler's master lock", () => {
+  it.skipIf(!rubyNamespace)('is the same key: while Ruby holds it ours follows; once ours holds it Ruby cannot take it', async () => {
+    const ns = redis.namespace();
+    const ruby = (who: string) => spawnSync('ruby', ['-e', RUBY_LOCK, who], { env: { ...process.env, REDIS_URL: redis.url, NS: ns }, encoding: 'utf8' }).stdout.trim();
+    expect(ruby('rubyhost:1')).toBe('1');
+    const r = redis.client();
+    expect(await r.get(`${ns}:${ns}:resque_scheduler_master_lock`)).toBe('rubyhost:1');
+    const s = new Scheduler({ redis: redis.url, namespace: ns, lockTtlMs: 1000 });
+    await s.start();
+    try {
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      expect(s.isLeader).toBe(false);
+      await r.del(`${ns}:${ns}:resque_scheduler_master_lock`);
+      await pollUntil(() => s.isLeader, { what: 'ours to lead once Ruby let go' });
+      expect(ruby('rubyhost:2')).toBe('0');
+    } finally {
+      await s.stop();
+    }
   });
 });
 

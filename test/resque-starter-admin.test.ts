@@ -135,6 +135,29 @@ describe('resque-starter failed', () => {
   });
 });
 
+describe('resque-starter failed and queues with groups', () => {
+  it('groups on two namespaces: queues shows each, failed needs --group (an unknown one gets a did-you-mean)', async () => {
+    const e = suite.setup({ extra: `groups: { web: { queues: ['web'] }, mail: { queues: ['mail'], namespace: NS + '-mail' } },` });
+    const r = suite.redis.client();
+    await r.sadd(`${e.ns}:queues`, 'web');
+    await r.rpush(`${e.ns}:queue:web`, JSON.stringify({ class: 'A', args: [] }));
+    await r.sadd(`${e.ns}-mail:queues`, 'mail');
+    await r.rpush(`${e.ns}-mail:queue:mail`, JSON.stringify({ class: 'M', args: [] }), JSON.stringify({ class: 'M', args: [] }));
+    await r.rpush(`${e.ns}-mail:failed`, rubyFailure('mail', 'Mailer', ['a@x']));
+    const url = suite.redis.url;
+    const text = await cli(e, ['queues']);
+    expect(text).toEqual({
+      code: 0,
+      output: `${url}/${e.ns} (groups web):\nqueue  jobs  oldest  delayed\nweb    1     -       0\nfailed: 0\n${url}/${e.ns}-mail (groups mail):\nqueue  jobs  oldest  delayed\nmail   2     -       0\nfailed: 1\n`,
+    });
+    const refused = await cli(e, ['failed']);
+    expect(refused.code).toBe(2);
+    expect(refused.output).toContain(`use 2 Redis servers or namespaces (${url}/${e.ns}: web; ${url}/${e.ns}-mail: mail); choose one with \`--group NAME\``);
+    expect((await cli(e, ['failed', '--group', 'mail'])).output).toMatch(/^1 failed job\(s\)\n.*\n0 .* mail +Mailer +RuntimeError: boom\n$/);
+    expect((await cli(e, ['queues', '--group', 'mial'])).output).toMatch(/^resque-starter: Unknown group `mial` in .*conf\.ts; did you mean `mail`\?\n/);
+  });
+});
+
 describe('resque-starter queues', () => {
   it('each queue: depth and the age of its oldest job (from enqueued_at), then the failed count', async () => {
     const e = suite.setup();
@@ -144,12 +167,17 @@ describe('resque-starter queues', () => {
     await r.rpush(`${e.ns}:queue:mail`, JSON.stringify({ class: 'Mailer', args: [], enqueued_at: enqueuedAt }), JSON.stringify({ class: 'Mailer', args: [] }));
     await r.rpush(`${e.ns}:queue:low`, JSON.stringify({ class: 'Archive', args: [] }));
     await r.rpush(`${e.ns}:failed`, rubyFailure('low', 'Archive', [1]));
+    // Delayed jobs, as resque-scheduler (Ruby) lays them out: one for mail, two for a queue with nothing waiting yet.
+    const later = Math.floor(Date.now() / 1000) + 3600;
+    const delayed = (queue: string, n: number) => JSON.stringify({ class: 'Later', args: [n], queue });
+    await r.zadd(`${e.ns}:delayed_queue_schedule`, later, later);
+    await r.rpush(`${e.ns}:delayed:${later}`, delayed('mail', 1), delayed('soon', 2), delayed('soon', 3));
     const text = await cli(e, ['queues']);
     expect(text.code).toBe(0);
-    expect(text.output).toMatch(/^queue +jobs +oldest\nempty +0 +-\nlow +1 +-\nmail +2 +1m (29|3\d)s\nfailed: 1\n$/);
-    const json = JSON.parse((await cli(e, ['queues', '--json'])).output) as { queues: Array<{ name: string; depth: number; oldestAgeSeconds: number | null }>; failed: number };
+    expect(text.output).toMatch(/^queue +jobs +oldest +delayed\nempty +0 +- +0\nlow +1 +- +0\nmail +2 +1m (29|3\d)s +1\nsoon +0 +- +2\nfailed: 1\n$/);
+    const json = JSON.parse((await cli(e, ['queues', '--json'])).output) as { queues: Array<{ name: string; depth: number; delayed: number; oldestAgeSeconds: number | null }>; failed: number };
     expect(json.failed).toBe(1);
-    expect(json.queues.map((q) => [q.name, q.depth])).toEqual([['empty', 0], ['low', 1], ['mail', 2]]);
+    expect(json.queues.map((q) => [q.name, q.depth, q.delayed])).toEqual([['empty', 0, 0], ['low', 1, 0], ['mail', 2, 1], ['soon', 0, 2]]);
     expect(json.queues[2]!.oldestAgeSeconds).toBeGreaterThanOrEqual(89);
     expect(json.queues[1]!.oldestAgeSeconds).toBeNull();
   });

@@ -140,7 +140,7 @@ describe('resque-starter CLI', () => {
     const help = spawnNode(RS_BIN, ['scale', '--help'], { env: e.env() });
     expect(await help.waitForExit()).toEqual({ code: 0, signal: null });
     expect(help.output).toMatch(/^resque-starter scale — /);
-    expect(help.output).toContain('resque-starter scale N [-c conf.ts | --pid N | --pid-file FILE]');
+    expect(help.output).toContain('resque-starter scale [GROUP] N [-c conf.ts | --pid N | --pid-file FILE]');
     expect(help.output).toContain('Example:\n  resque-starter scale 5 -c conf.ts');
     expect(help.output).not.toContain('--timeout');
   });

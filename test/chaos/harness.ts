@@ -55,6 +55,8 @@ export interface ChaosConf {
   prelude?: string;
   /** Extra fields of defineConfig. */
   extra?: string;
+  /** Extra entries of `jobs` (e.g. a class with `retry` options). */
+  jobs?: string;
 }
 
 export interface Execution {
@@ -503,6 +505,7 @@ export default defineConfig({
       record('start', id);
       process.kill(process.pid, 'SIGKILL');
     },
+    ${c.jobs ?? ''}
   },
   ${c.extra ?? ''}
 });

@@ -1,5 +1,5 @@
-// Build step after tsc (issue 16): the worker entry and the package index as one esbuild
-// bundle with shared chunks. A worker then loads a handful of files instead of ~60 (our
+// Build step after tsc (issue 16): the worker entry, the package index and the CLI (the master)
+// as one esbuild bundle with shared chunks. A worker then loads a handful of files instead of ~60 (our
 // modules, @baton/process-kit, consola), and a config's `import { defineConfig } from
 // '@baton/resque-starter'` (dist/index.js) shares those chunks instead of loading a second copy.
 // ioredis and @baton/resque stay external: bundling them would give a second copy of each to
@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 await build({
-  entryPoints: { worker: `${dist}worker-main.js`, index: `${dist}index.js` },
+  entryPoints: { worker: `${dist}worker-main.js`, index: `${dist}index.js`, cli: `${dist}cli.js` },
   outdir: dist,
   allowOverwrite: true,
   bundle: true,

@@ -33,6 +33,8 @@ export interface CliArgs {
   pidFile: string | undefined;
   /** `scale N`. */
   workers: number | undefined;
+  /** `scale GROUP N`, `status GROUP`: one worker group; `failed`/`queues --group G`: the Redis and namespace of group G. */
+  group: string | undefined;
   /** `status --json` is the default; `--text` prints a table. */
   text: boolean;
   /** `check --redis`: also connect to Redis and try what the workers need. */
@@ -68,6 +70,7 @@ export const OPTIONS = {
   queue: { flags: ['--queue'], value: 'Q', commands: ['failed'] },
   class: { flags: ['--class'], value: 'C', commands: ['failed'] },
   limit: { flags: ['--limit'], value: 'N', commands: ['failed'] },
+  group: { flags: ['--group'], value: 'NAME', commands: ['failed', 'queues'] },
   redis: { flags: ['--redis'], value: undefined, commands: ['check'] },
   types: { flags: ['--types'], value: undefined, commands: ['check'] },
   help: { flags: ['-h', '--help'], value: undefined, commands: [] },
@@ -96,6 +99,7 @@ export function parseArgv(argv: readonly string[]): CliArgs {
     pid: undefined,
     pidFile: undefined,
     workers: undefined,
+    group: undefined,
     text: false,
     redis: false,
     types: false,
@@ -153,6 +157,8 @@ export function parseArgv(argv: readonly string[]): CliArgs {
     if (spec.value === undefined && inline !== undefined) throw new UsageError(`Option \`${flag}\` takes no value, got \`${inline}\``);
     setOption(out, key, () => value(flag, inline));
   }
+  // `scale GROUP N` / `status GROUP`: a group name first (the count is always last).
+  if ((out.command === 'scale' && positionals.length > 1) || (out.command === 'status' && positionals.length > 0)) out.group = groupName(positionals.shift()!);
   if (out.command === 'scale') out.workers = scaleCount(positionals.shift());
   if (out.command === 'failed') out.failed = failedRequest(positionals, out);
   if (positionals.length > 0 && out.command !== 'version') {
@@ -204,6 +210,9 @@ function setOption(out: CliArgs, key: OptionKey, read: () => string): void {
     case 'class':
       out.className = read();
       break;
+    case 'group':
+      out.group = groupName(read());
+      break;
     case 'limit': {
       const v = read();
       if (!/^\d+$/.test(v)) throw new UsageError(`Expected \`--limit\` to be a number of entries (an integer ≥ 0; 0 = all), got \`${v}\``);
@@ -220,6 +229,12 @@ function setOption(out: CliArgs, key: OptionKey, read: () => string): void {
       out.daemonize = true;
       break;
   }
+}
+
+/** A worker group's name, as the config allows them. */
+function groupName(v: string): string {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,39}$/.test(v)) throw new UsageError(`Expected a worker group name, got \`${v}\``);
+  return v;
 }
 
 /** `scale N`: a worker count from 0 to the largest concurrency. */

@@ -6,9 +6,10 @@ import { dirname, extname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeRedis, isClusterConfig, resolveConfig, type ResolvedConfig } from './config.js';
 import { configForGroup, DEFAULT_GROUP, describeGroup, type ResolvedGroup } from './config-groups.js';
+import { renderScheduleLines, type ScheduleParser } from './config-schedule.js';
 import { configWarnings, type ConfigWarning, type HostFacts } from './config-warnings.js';
 import { ConfigError, ExitCode, StartupError } from './errors.js';
-import { importConfigFile } from './load-config.js';
+import { importConfigFile, scheduleParser } from './load-config.js';
 import { probeRedis, type RedisReport } from './redis-check.js';
 import { renderTopology, topologyWarnings } from './redis-topology.js';
 
@@ -84,6 +85,7 @@ export async function runCheck(o: CheckOptions): Promise<number> {
   o.out(`${c.path}: ok (${what}; loaded in ${Math.round(config.loadMs)} ms; ${types.note}; ${redis})`);
   // The resolved groups, one line each: what every group inherited and what it set itself.
   if (!only) for (const g of c.groups) o.out(`  group ${describeGroup(g)}${sameRedis(g, c) ? '' : `, Redis ${describeRedis(g.redis)}/${g.namespace}`}`);
+  for (const line of renderScheduleLines(c, config.parseSchedule, Date.now())) o.out(line);
   return ExitCode.ok;
 }
 
@@ -93,19 +95,24 @@ function sameRedis(g: ResolvedGroup, c: ResolvedConfig): boolean {
 }
 
 /** Loads and validates the config: prints every error, then the warnings (not about a field in error). */
-async function checkConfig(o: CheckOptions, say: (m: string) => void): Promise<{ code: number; resolved: ResolvedConfig | undefined; loadMs: number }> {
+async function checkConfig(
+  o: CheckOptions,
+  say: (m: string) => void,
+): Promise<{ code: number; resolved: ResolvedConfig | undefined; loadMs: number; parseSchedule?: ScheduleParser | undefined }> {
   let warnings: ConfigWarning[] = [];
   let loadMs = 0;
+  let parseSchedule: ScheduleParser | undefined;
   try {
     const imported = await importConfigFile(o.configPath, o.env);
     loadMs = imported.loadMs;
-    const ctx = { path: imported.path, env: o.env, source: imported.source };
+    parseSchedule = await scheduleParser(imported.raw);
+    const ctx = { path: imported.path, env: o.env, source: imported.source, parseSchedule };
     if (imported.raw !== null && typeof imported.raw === 'object' && !Array.isArray(imported.raw)) {
       warnings = configWarnings(imported.raw as Record<string, unknown>, ctx, o.host ?? hostFacts());
     }
     const resolved = resolveConfig(imported.raw, ctx);
     for (const w of warnings) say(`warning: ${w.location}: ${w.message}`);
-    return { code: ExitCode.ok, resolved, loadMs };
+    return { code: ExitCode.ok, resolved, loadMs, parseSchedule };
   } catch (err) {
     if (!(err instanceof ConfigError)) throw err;
     say(`config error: ${err.shortMessage}`);

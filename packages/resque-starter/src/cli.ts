@@ -6,11 +6,12 @@ import { COMMANDS, parseArgv, type CliArgs, type CliCommand } from './argv.js';
 import { DAEMON_ENV, startDaemon, type DaemonFailure } from './commands/daemon.js';
 import { renderCommandHelp, renderHelp } from './commands/help.js';
 import { findConfigPath, findMasterPid } from './commands/find-master.js';
-import { renderStatusText } from './commands/status-text.js';
+import { onlyGroup, renderStatusText } from './commands/status-text.js';
 import { defaultStopTimeoutMs, killAfterMs, stopMaster } from './commands/stop.js';
 import { findControlSocket, sendControl, type ControlRequest } from './control.js';
 import { AdminError, ConfigError, ControlError, ExitCode, formatSystemError, StartupError, UsageError } from './errors.js';
 import { openAdminQueue } from './commands/admin-queue.js';
+import { adminTargets } from './commands/admin-targets.js';
 import { runFailed } from './commands/failed.js';
 import { queuesJson, readQueues, renderQueues } from './commands/queues.js';
 import { isResqueStarterMaster } from './handoff.js';
@@ -125,18 +126,32 @@ async function optionalConfig(args: CliArgs): Promise<ResolvedConfig | undefined
 /** `failed …` and `queues`: Resque's lists in the Redis the config names (no master needed). */
 async function admin(args: CliArgs): Promise<number> {
   const { config } = await loadConfigFile(findConfigPath(args.config), process.env);
-  const q = await openAdminQueue(config);
+  const targets = adminTargets(config, args.group);
   const out = (text: string) => process.stdout.write(text);
-  try {
-    if (args.command === 'failed') {
-      await runFailed({ ...args.failed!, queue: args.queue, className: args.className, limit: args.limit, json: args.json }, q, out);
-    } else {
-      const report = await readQueues(q);
-      out(args.json ? queuesJson(report, new Date()) : renderQueues(report, new Date()));
+  if (args.command === 'failed') {
+    if (targets.length > 1) {
+      throw new UsageError(`The groups of ${config.path} use ${targets.length} Redis servers or namespaces (${targets.map((t) => `${t.where}: ${t.groups.join(',')}`).join('; ')}); choose one with \`--group NAME\``);
     }
-  } finally {
-    await q.close();
+    const q = await openAdminQueue(targets[0]!.config);
+    try {
+      await runFailed({ ...args.failed!, queue: args.queue, className: args.className, limit: args.limit, json: args.json }, q, out);
+    } finally {
+      await q.close();
+    }
+    return ExitCode.ok;
   }
+  const json: unknown[] = [];
+  for (const t of targets) {
+    const q = await openAdminQueue(t.config);
+    try {
+      const report = await readQueues(q);
+      if (args.json) json.push({ redis: t.where, groups: t.groups, ...(JSON.parse(queuesJson(report, new Date())) as object) });
+      else out(`${targets.length > 1 ? `${t.where} (groups ${t.groups.join(', ')}):\n` : ''}${renderQueues(report, new Date())}`);
+    } finally {
+      await q.close();
+    }
+  }
+  if (args.json) out(`${JSON.stringify(targets.length === 1 ? json[0] : json, null, 2)}\n`);
   return ExitCode.ok;
 }
 
@@ -165,9 +180,11 @@ async function control(args: CliArgs): Promise<number> {
   const config = needConfig ? (await loadConfigFile(findConfigPath(args.config), process.env)).config : undefined;
   if (args.command === 'scale' && config) {
     // The master checks too; refusing here names the config field to change.
-    if (args.workers! > config.maxConcurrency) {
+    const g = args.group !== undefined ? config.groups.find((x) => x.name === args.group) : undefined;
+    const max = g?.maxConcurrency ?? config.maxConcurrency;
+    if (args.workers! > max) {
       throw new UsageError(
-        `Expected \`scale\` to get at most \`maxConcurrency\` (${config.maxConcurrency}) workers, got \`${args.workers}\`; raise \`maxConcurrency\` in ${config.path} if you mean it`,
+        `Expected \`scale\` to get at most \`maxConcurrency\` (${max}) workers, got \`${args.workers}\`; raise \`maxConcurrency\` in ${config.path} if you mean it`,
       );
     }
   }
@@ -175,7 +192,7 @@ async function control(args: CliArgs): Promise<number> {
   const path = findControlSocket(pid, process.env);
   const req: ControlRequest =
     args.command === 'scale'
-      ? { cmd: 'scale', workers: args.workers! }
+      ? { cmd: 'scale', workers: args.workers!, ...(args.group !== undefined ? { group: args.group } : {}) }
       : args.command === 'status'
         ? { cmd: 'status' }
         : args.command === 'reload'
@@ -184,10 +201,10 @@ async function control(args: CliArgs): Promise<number> {
   const reply = await sendControl(path, req);
   if (!reply.ok) throw new ControlError(`master ${pid}: ${reply.error}`);
   if (args.command === 'status') {
-    const status = reply.status as StatusSnapshot;
+    const status = args.group !== undefined ? onlyGroup(reply.status as StatusSnapshot, args.group) : (reply.status as StatusSnapshot);
     process.stdout.write(args.text ? renderStatusText(status) : `${JSON.stringify(status, null, 2)}\n`);
   } else if (args.command === 'scale') {
-    process.stdout.write(`master ${pid}: ${String(reply.concurrency)} worker(s)\n`);
+    process.stdout.write(`master ${pid}: ${reply.group !== undefined ? `group ${String(reply.group)}: ` : ''}${String(reply.concurrency)} worker(s)\n`);
   } else {
     process.stdout.write(`master ${pid}: ok\n`);
   }

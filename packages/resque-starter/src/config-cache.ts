@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, renameSync, unlinkSync, utimesSync, writeSync, type Stats } from 'node:fs';
+import { closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, unlinkSync, utimesSync, writeSync, type Stats } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { isBuiltin } from 'node:module';
-import { basename, dirname, join } from 'node:path';
+import { basename, dirname, join, resolve as resolvePath } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Plugin } from 'esbuild';
 
@@ -77,16 +77,40 @@ export function writeCacheEntry(dir: string, code: string, uid: number | undefin
     utimesSync(path, now / 1000, now / 1000);
     return path;
   }
-  const tmp = join(dir, `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
-  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
-  try {
-    writeSync(fd, code);
-  } finally {
-    closeSync(fd);
-  }
-  renameSync(tmp, path);
+  writeAtomically(dir, path, code);
   pruneCache(dir, now);
   return path;
+}
+
+/** What compiling gave: the module's text and the local files it was built from. */
+export interface Compiled {
+  code: string;
+  /** Absolute paths of the files bundled in (conf.ts and its local imports). */
+  inputs: string[];
+}
+
+/**
+ * Why: esbuild is a separate process that takes 200–400 ms to start and build on a busy host,
+ * on every new master's critical path. A manifest per config path lists the files the last
+ * compile was built from (and their SHA-256) with the entry it gave: when every one of them
+ * (plus the config directory's tsconfig.json and package.json) is unchanged, that entry is
+ * used again without compiling. Any change compiles afresh. Returns the entry's path.
+ */
+export async function compileToCache(
+  dir: string,
+  path: string,
+  aliases: Readonly<Record<string, string>>,
+  compile: (path: string, aliases: Readonly<Record<string, string>>) => Promise<Compiled> = compileConfig,
+  uid: number | undefined = process.getuid?.(),
+): Promise<string> {
+  const manifest = join(dir, `${cacheKey(`${path}\0${JSON.stringify(aliases)}`)}.inputs.json`);
+  const reused = reuseEntry(dir, manifest, path, uid);
+  if (reused) return reused;
+  const { code, inputs } = await compile(path, aliases);
+  const entry = writeCacheEntry(dir, code, uid);
+  const files = [...new Set([...inputs, ...extraInputs(path)])];
+  writeAtomically(dir, manifest, JSON.stringify({ format: FORMAT, entry: basename(entry), inputs: Object.fromEntries(files.map((f) => [f, fileHash(f)])) }));
+  return entry;
 }
 
 /** Why: a worker imports only a sound entry: our name pattern, a regular file (not a symlink) and a directory owned by us. */
@@ -102,7 +126,7 @@ export function checkCacheEntry(path: string, uid: number | undefined = process.
  * the app's node_modules). `import.meta.url` (and `.filename`, `.dirname`) keep meaning the
  * source file. Throws what esbuild reports; the caller falls back to jiti.
  */
-export async function compileConfig(path: string, aliases: Readonly<Record<string, string>>): Promise<string> {
+export async function compileConfig(path: string, aliases: Readonly<Record<string, string>>): Promise<Compiled> {
   const esbuild = await import('esbuild');
   try {
     const result = await esbuild.build({
@@ -116,8 +140,10 @@ export async function compileConfig(path: string, aliases: Readonly<Record<strin
       logLevel: 'silent',
       banner: { js: `// resque-starter: compiled from ${path}` },
       plugins: [configPlugin(aliases)],
+      metafile: true,
     });
-    return result.outputFiles[0]!.text;
+    const inputs = Object.keys(result.metafile.inputs).map((f) => resolvePath(dirname(path), f));
+    return { code: result.outputFiles[0]!.text, inputs };
   } finally {
     // The esbuild service is a child process: do not keep it around between (re)loads.
     await esbuild.stop?.();
@@ -125,6 +151,52 @@ export async function compileConfig(path: string, aliases: Readonly<Record<strin
 }
 
 // --- internal ---
+
+/** The manifest's entry when it is sound and every file it lists still has the recorded hash. */
+function reuseEntry(dir: string, manifest: string, path: string, uid: number | undefined): string | undefined {
+  const st = lstatOrUndefined(manifest);
+  if (!st || cacheProblem(st, 'file', uid)) return undefined;
+  try {
+    const m = JSON.parse(readFileSync(manifest, 'utf8')) as { format?: string; entry?: string; inputs?: Record<string, string | null> };
+    if (m.format !== FORMAT || typeof m.entry !== 'string' || !m.inputs || !(path in m.inputs)) return undefined;
+    const entry = join(dir, m.entry);
+    if (!checkCacheEntry(entry, uid)) return undefined;
+    for (const [file, hash] of Object.entries(m.inputs)) if (fileHash(file) !== hash) return undefined;
+    for (const f of extraInputs(path)) if (!(f in m.inputs)) return undefined;
+    const now = Date.now() / 1000;
+    utimesSync(entry, now, now);
+    utimesSync(manifest, now, now);
+    return entry;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Files that change how the config compiles without being imported by it. */
+function extraInputs(path: string): string[] {
+  return ['tsconfig.json', 'package.json'].map((f) => join(dirname(path), f));
+}
+
+/** SHA-256 of a file's bytes; null when it does not exist (its appearing is a change too). */
+function fileHash(file: string): string | null {
+  try {
+    return createHash('sha256').update(readFileSync(file)).digest('hex');
+  } catch {
+    return null;
+  }
+}
+
+/** A private temporary file (O_EXCL|O_NOFOLLOW, 0600) renamed over `path`: all or nothing, never through a symlink. */
+function writeAtomically(dir: string, path: string, text: string): void {
+  const tmp = join(dir, `.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`);
+  const fd = openSync(tmp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o600);
+  try {
+    writeSync(fd, text);
+  } finally {
+    closeSync(fd);
+  }
+  renameSync(tmp, path);
+}
 
 const SKIP = Symbol('resolve as usual');
 

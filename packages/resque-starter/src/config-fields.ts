@@ -8,6 +8,8 @@ export interface ResolveContext {
   env?: Readonly<Record<string, string | undefined>>;
   /** The config file's text, to point validation errors at the right line. */
   source?: string;
+  /** `@baton/resque`'s schedule parser (cron, time zones); given when the config has a `schedule`. */
+  parseSchedule?: (input: Record<string, unknown>) => unknown;
 }
 
 /**
@@ -27,6 +29,7 @@ export const DURATION_RANGES = {
   'crashLoop.window': [1, 86_400],
   'crashLoop.delay': [0.01, 3600],
   'crashLoop.maxDelay': [0.01, 86_400],
+  'scheduler.lockTtl': [1, 3600],
 } as const satisfies Record<string, readonly [number, number]>;
 
 export type DurationField = keyof typeof DURATION_RANGES;

@@ -1,6 +1,7 @@
 import { closest } from '@baton/process-kit';
 import { describe, describeNumber, type FieldReader } from './config-fields.js';
 import type { JobHandlers, ResolvedConfig } from './config.js';
+import { resolveJob } from './config-schedule.js';
 import type { RedisConfig } from './config-redis.js';
 
 // Worker groups: several pools of workers in one master, each with its own queues, counts,
@@ -188,9 +189,8 @@ function groupJobs(f: FieldReader, name: string, all: JobHandlers): JobHandlers 
     return picked;
   }
   if (v === null || typeof v !== 'object') f.fail('jobs', `Expected \`groups.${name}.jobs\` to be a list of job names or an object of handlers, got ${describe(v)}`);
-  const handlers = v as Record<string, unknown>;
-  for (const [job, handler] of Object.entries(handlers)) {
-    if (typeof handler !== 'function') f.report('jobs', `Expected the handler of job \`${job}\` in \`groups.${name}.jobs\` to be a function, got ${describe(handler)}`);
-  }
-  return handlers as JobHandlers;
+  const handlers = f.nested('jobs', v as Record<string, unknown>);
+  const out: Record<string, unknown> = {};
+  for (const [job, handler] of Object.entries(handlers.obj)) out[job] = resolveJob(handlers, job, handler, ` in \`groups.${name}.jobs\``);
+  return out as JobHandlers;
 }

@@ -40,6 +40,10 @@ export interface ResolvedDurability {
   timeoutMs: number;
 }
 
+/** Why `durability` and a Cluster do not go together (the library's reason). */
+export const DURABILITY_ON_CLUSTER =
+  'Expected no `durability` with Redis Cluster: WAIT must reach the shard that took the write, and a Cluster connection sends it to any node; use Sentinel or a replicated primary, or drop `durability`';
+
 export const DURABILITY_TIMEOUT = { default: 1, min: 0.01, max: 60 } as const;
 export const DURABILITY_MAX_REPLICAS = 16;
 

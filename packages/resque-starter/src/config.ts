@@ -4,6 +4,8 @@ import { describe, describeNumber, FieldReader, type ResolveContext } from './co
 import { ARRAY_CONFIG_HINT, resolveGroups, topLevelGroup, type GroupConfig, type ResolvedGroup } from './config-groups.js';
 import {
   clusterNamespaceProblem,
+  DURABILITY_ON_CLUSTER,
+  isClusterConfig,
   resolveDurability,
   resolveRedis,
   type DurabilityConfig,
@@ -11,6 +13,9 @@ import {
   type ResolvedDurability,
 } from './config-redis.js';
 import { ConfigError } from './errors.js';
+import { resolveJob, resolveSchedule, resolveScheduler, type ResolvedScheduleEntry, type ResolvedScheduler, type RetryConfig, type ScheduleConfig, type SchedulerConfig } from './config-schedule.js';
+
+export type { RetryConfig, ScheduleConfig, SchedulerConfig } from './config-schedule.js';
 
 /**
  * A job handler: called with the payload's args spread, like Ruby's `perform(*args)`, with the
@@ -21,8 +26,15 @@ import { ConfigError } from './errors.js';
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type JobHandler = (this: JobContext, ...args: any[]) => unknown;
 
-/** The `jobs` map: Resque class name → handler. */
-export type JobHandlers = Readonly<Record<string, JobHandler>>;
+/** A job with options: its handler and how a failed attempt is retried. */
+export interface JobWithOptions {
+  perform: JobHandler;
+  /** Retry a failed attempt later (delayed, with backoff); `this.attempt` counts from 1. @default undefined (no retry: straight to `failed`) */
+  retry?: RetryConfig;
+}
+
+/** The `jobs` map: Resque class name → handler, or `{ perform, retry }`. */
+export type JobHandlers = Readonly<Record<string, JobHandler | JobWithOptions>>;
 
 /** Log levels accepted by `logLevel` (consola's names). */
 export type LogLevelName = 'silent' | 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'verbose';
@@ -33,8 +45,8 @@ export interface MasterHandle {
   readonly pid: number;
   /** `SERVER_STARTER_GENERATION` when run under start-server, else undefined. */
   readonly generation: number | undefined;
-  /** Live worker pids by slot. */
-  readonly workers: ReadonlyArray<{ slot: number; pid: number | undefined; state: string }>;
+  /** Live worker pids by group and slot. */
+  readonly workers: ReadonlyArray<{ group: string; slot: number; pid: number | undefined; state: string }>;
   /** The master's logger (consola, stderr or `logFile`). */
   readonly logger: Pick<Console, 'info' | 'warn' | 'error' | 'debug'>;
 }
@@ -43,8 +55,10 @@ export interface MasterHandle {
 export interface WorkerHandle<W = unknown> {
   /** The `@baton/resque` Worker running in this process. */
   readonly worker: W;
-  /** Stable slot number, 0-based (the same as `workerNr`). */
+  /** Stable slot number within its group, 0-based (the same as `workerNr`). */
   readonly slot: number;
+  /** Its worker group (`default` for a config without `groups`). */
+  readonly group: string;
   /** This worker's pid. */
   readonly pid: number;
   /** The master's pid. */
@@ -57,8 +71,9 @@ export interface WorkerHandle<W = unknown> {
    */
   readonly oldMasterPid: number | undefined;
   /**
-   * Sends TTOU to the old master (if any): it lets its highest slot finish the current job
-   * and exit. This is what the default `afterFork` does; call it from your own `afterFork` to
+   * Sends TTOU to the old master (if any): it lets one of its workers finish the current job
+   * and exit. In a worker group the old master is asked to retire a worker of this group (over
+   * the masters' hand-off link; a TTOU when they are not linked). This is what the default `afterFork` does; call it from your own `afterFork` to
    * keep the rolling restart going. Returns true when a signal was sent.
    */
   retireOldWorker(): boolean;
@@ -196,6 +211,15 @@ export interface ResqueStarterConfig<J extends JobHandlers = JobHandlers> {
   /** Crash-loop protection. @default { deaths: 4, window: 60, delay: 1, maxDelay: 60 } */
   crashLoop?: CrashLoopConfig;
   /**
+   * Recurring jobs by name: each run (tick) is enqueued exactly once across every master on
+   * the same Redis, by the one that leads the scheduler. After downtime only the latest missed
+   * run is enqueued. `every` is in seconds (or `'5m'`), `cron` is read in `tz` (default UTC).
+   * @default undefined (none)
+   */
+  schedule?: Readonly<Record<string, ScheduleConfig>>;
+  /** The scheduler (delayed jobs, retries, `schedule`): on in every master, one leader among them. @default { enabled: true, lockTtl: 10 } */
+  scheduler?: SchedulerConfig;
+  /**
    * Worker groups by name, each a pool with its own queues, counts, limits and Redis; the
    * top-level fields are the defaults every group inherits. Without `groups`, the config is one
    * group named `default`. A reload (HUP, `reload`, restart file) replaces only the groups
@@ -218,7 +242,7 @@ export interface ResqueStarterConfig<J extends JobHandlers = JobHandlers> {
    */
   serverStarterStatusFile?: string;
   /** In the master, before each worker is started. May be async; a throw counts as a failed start. @default undefined */
-  beforeFork?: (master: MasterHandle, workerNr: number) => void | Promise<void>;
+  beforeFork?: (master: MasterHandle, workerNr: number, group: string) => void | Promise<void>;
   /**
    * In the new worker once it is registered, before it reports ready. The default retires one
    * worker of the old master during a rolling restart: `(w) => { w.retireOldWorker() }`.
@@ -287,6 +311,9 @@ export interface ResolvedConfig {
   reapJobProcesses: boolean;
   statusIntervalMs: number;
   crashLoop: { deaths: number; windowMs: number; delayMs: number; maxDelayMs: number };
+  /** Recurring jobs, in config order, as `@baton/resque`'s Scheduler takes them (`every` in ms). */
+  schedule: ResolvedScheduleEntry[];
+  scheduler: ResolvedScheduler;
   serverStarterStatusFile: string | undefined;
   beforeFork: ResqueStarterConfig['beforeFork'];
   afterFork: NonNullable<ResqueStarterConfig['afterFork']>;
@@ -294,6 +321,8 @@ export interface ResolvedConfig {
   groups: ResolvedGroup[];
   /** The config's `version`, as a string (undefined when not set). */
   version: string | undefined;
+  /** A hash of the local modules the config file imports (`loadConfigFile` sets it; '' when none, or not loaded from a file). */
+  codeHash: string;
 }
 
 /** Every field of ResqueStarterConfig (a field added to the type and not here fails to compile). */
@@ -302,7 +331,7 @@ const FIELDS = {
   hooks: true, pidFile: true, statusFile: true, logFile: true, fileMode: true, logLevel: true, restartFile: true, user: true, group: true, maxMemory: true,
   maxJobs: true, maxLifetime: true, jobTimeout: true, stopTimeout: true, termTimeout: true, readyTimeout: true, redisTimeout: true, lockTimeout: true,
   maxRecoveries: true, reapJobProcesses: true, statusInterval: true, crashLoop: true, serverStarterStatusFile: true, beforeFork: true, afterFork: true,
-  groups: true, version: true,
+  groups: true, version: true, schedule: true, scheduler: true,
 } as const satisfies Record<keyof ResqueStarterConfig, true>;
 
 /** The hooks `@baton/resque` calls (checked against its WorkerHooks type). */
@@ -352,9 +381,6 @@ export {
   type ResolvedDurability,
 } from './config-redis.js';
 
-/** TEMPORARY (issue 17): whether @baton/resque takes `durability` (WAIT); exported for the tests. */
-export const DURABILITY_IN_LIBRARY: boolean = false;
-
 /** Default and bounds of `maxConcurrency`. */
 export const MAX_CONCURRENCY = { default: 128, min: 1, max: 4096 } as const;
 
@@ -386,8 +412,6 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
   const redis = f.field(() => resolveRedis(f, ctx.env ?? {}), 'redis://127.0.0.1:6379');
   const namespace = f.optString('namespace') ?? 'resque';
   const durability = f.field(() => resolveDurability(f), undefined);
-  // TEMPORARY (issue 17): until @baton/resque waits for replicas, the field is refused rather than ignored.
-  if (durability && !DURABILITY_IN_LIBRARY) f.report('durability', '`durability` is not available yet: this build of @baton/resque does not wait for replicas');
   const logLevel = f.field(() => resolveLogLevel(f, ctx.env ?? {}), 'info');
   const crashLoop = resolveCrashLoop(f);
   const hooks = f.field(() => resolveHooks(f), undefined);
@@ -418,10 +442,13 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     reapJobProcesses: f.flag('reapJobProcesses', true),
     statusIntervalMs: f.ms('statusInterval', 1),
     crashLoop,
+    schedule: resolveSchedule(f, ctx.parseSchedule),
+    scheduler: resolveScheduler(f),
     beforeFork: f.fn<ResqueStarterConfig['beforeFork']>('beforeFork'),
     afterFork: f.fn<NonNullable<ResqueStarterConfig['afterFork']>>('afterFork') ?? defaultAfterFork,
     groups: [],
     version: resolveVersion(f),
+    codeHash: '',
   };
   config.groups = resolveGroups(f, topLevelGroup(config), {
     queues: resolveQueues,
@@ -429,7 +456,8 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     concurrency: resolveConcurrency,
     prefetch: resolvePrefetch,
   });
-  checkClusterNamespaces(f, config.groups);
+  checkClusterNamespaces(f, config.groups, config.scheduler.enabled ? { redis: config.redis, namespace: config.namespace } : undefined);
+  if (durability && config.groups.some((g) => isClusterConfig(g.redis))) f.report('durability', DURABILITY_ON_CLUSTER);
   f.throwIfInvalid();
   return config;
 }
@@ -438,8 +466,11 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
  * A group on Redis Cluster needs a hash-tagged namespace; the error points at the group's
  * `namespace` (or `redis`) when it sets one, else at the top-level field it inherits.
  */
-function checkClusterNamespaces(f: FieldReader, groups: readonly ResolvedGroup[]): void {
+function checkClusterNamespaces(f: FieldReader, groups: readonly ResolvedGroup[], scheduler: { redis: RedisConfig; namespace: string } | undefined): void {
   const raw = (f.obj.groups ?? undefined) as Record<string, Record<string, unknown>> | undefined;
+  // With groups, the top level's Redis and namespace serve no group, but the scheduler runs on them.
+  const top = raw && scheduler ? clusterNamespaceProblem(scheduler.redis, scheduler.namespace) : undefined;
+  if (top) f.report(f.obj.namespace === undefined ? 'redis' : 'namespace', `the top level (where the scheduler runs): ${top}`);
   for (const g of groups) {
     const problem = clusterNamespaceProblem(g.redis, g.namespace);
     if (!problem) continue;
@@ -460,10 +491,9 @@ function resolveJobs(f: FieldReader): JobHandlers {
   if (jobs === undefined) f.fail('jobs', 'Missing `jobs`: map each Resque class name to its handler, e.g. `jobs: { Archive: async (id) => { ... } }`');
   if (jobs === null || typeof jobs !== 'object' || Array.isArray(jobs)) f.fail('jobs', `Expected \`jobs\` to be an object of handlers, got ${describe(jobs)}`);
   const handlers = f.nested('jobs', jobs as Record<string, unknown>);
-  for (const [name, handler] of Object.entries(handlers.obj)) {
-    if (typeof handler !== 'function') handlers.report(name, `Expected the handler of job \`${name}\` to be a function, got ${describe(handler)}`);
-  }
-  return jobs as JobHandlers;
+  const out: Record<string, unknown> = {};
+  for (const [name, handler] of Object.entries(handlers.obj)) out[name] = resolveJob(handlers, name, handler, '');
+  return out as JobHandlers;
 }
 
 /** `hooks`: `@baton/resque`'s worker hooks, each a function; a misspelled hook would never run. */

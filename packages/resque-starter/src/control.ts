@@ -9,13 +9,18 @@ import { ControlError } from '@baton/process-kit';
 
 export type ControlRequest =
   | { cmd: 'status' }
-  | { cmd: 'scale'; workers: number }
+  | { cmd: 'scale'; workers: number; group?: string }
   | { cmd: 'reload' }
   | { cmd: 'reopen-logs' }
   /** A newer master takes over; the connection stays open and gets `workers` pushes. */
   | { cmd: 'handoff'; pid: number; generation?: number | undefined }
   /** On a hand-off connection: the newer master gives up, take the workers back. */
-  | { cmd: 'restore' };
+  | { cmd: 'restore' }
+  /**
+   * On a hand-off connection: a ready new worker of group `group` asks for room; one worker of
+   * that group retires (what a TTOU does, with the group named). Fire and forget: no reply.
+   */
+  | { cmd: 'retire'; group: string };
 
 export type ControlReply = { ok: true; [key: string]: unknown } | { ok: false; error: string };
 
@@ -95,7 +100,8 @@ export function findControlSocket(pid: number, env: Env = {}, uid: number | unde
 }
 
 export interface ControlHandlers {
-  request(req: ControlRequest, conn: Socket): ControlReply | Promise<ControlReply>;
+  /** The reply to write; undefined for a request that gets none (`retire` on a hand-off link). */
+  request(req: ControlRequest, conn: Socket): ControlReply | undefined | Promise<ControlReply | undefined>;
   closed(conn: Socket): void;
 }
 
@@ -126,7 +132,7 @@ export async function listenControl(path: string, handlers: ControlHandlers): Pr
         Promise.resolve()
           .then(() => handlers.request(req, conn))
           .then(
-            (reply) => writeLine(conn, reply),
+            (reply) => reply !== undefined && writeLine(conn, reply),
             (err: unknown) => writeLine(conn, { ok: false, error: (err as Error).message }),
           );
       }
@@ -189,9 +195,13 @@ export interface HandoffLink {
   readonly desired: number | undefined;
   /** The `concurrency` of the config the old master loaded, if it said. */
   readonly configured: number | undefined;
+  /** The same per worker group, from an old master that runs groups. */
+  readonly groups: Array<{ name: string; desired: number; configured: number }> | undefined;
   onWorkers(cb: (live: number) => void): void;
   onClose(cb: () => void): void;
   restore(): Promise<void>;
+  /** Asks the old master to retire one worker of `group` (the bare TTOU cannot name it). */
+  retire(group: string): void;
   close(): void;
 }
 
@@ -236,6 +246,7 @@ export async function openHandoff(path: string, me: { pid: number; generation: n
             initialLive: Number(msg.live ?? 0),
             desired: count(msg.desired),
             configured: count(msg.configured),
+            groups: groupCounts(msg.groups),
             onWorkers: (cb) => {
               workersCb = cb;
               if (lastLive !== undefined) cb(lastLive);
@@ -251,6 +262,9 @@ export async function openHandoff(path: string, me: { pid: number; generation: n
                 conn.write(`${JSON.stringify({ cmd: 'restore' })}\n`);
                 setTimeout(res, 2000).unref();
               }),
+            retire: (group) => {
+              if (!conn.destroyed) conn.write(`${JSON.stringify({ cmd: 'retire', group })}\n`);
+            },
             close: () => conn.end(),
           });
         } else if (msg.event === 'workers') {
@@ -274,6 +288,18 @@ export async function openHandoff(path: string, me: { pid: number; generation: n
 // --- internal ---
 
 const count = (v: unknown): number | undefined => (Number.isInteger(v) && (v as number) >= 0 ? (v as number) : undefined);
+
+/** The per-group counts of a handoff reply; anything malformed is left out. */
+function groupCounts(v: unknown): HandoffLink['groups'] {
+  if (!Array.isArray(v)) return undefined;
+  const out: NonNullable<HandoffLink['groups']> = [];
+  for (const g of v as Array<Record<string, unknown>>) {
+    const desired = count(g?.desired);
+    const configured = count(g?.configured);
+    if (typeof g?.name === 'string' && desired !== undefined && configured !== undefined) out.push({ name: g.name, desired, configured });
+  }
+  return out;
+}
 
 const TAKEN_ADVICE = 'another user may have created it; remove it, or set RESQUE_STARTER_RUNTIME_DIR to a directory only this user can write';
 

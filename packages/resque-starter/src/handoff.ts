@@ -123,7 +123,7 @@ export class PredecessorTracker {
           this.links.delete(p.pid);
           this.poll(p.pid);
         });
-        out.push({ pid: p.pid, generation: p.generation, live: link.initialLive, linked: true, desired: link.desired, configured: link.configured });
+        out.push({ pid: p.pid, generation: p.generation, live: link.initialLive, linked: true, desired: link.desired, configured: link.configured, groups: link.groups });
       } catch (err) {
         this.logger.warn(messages.oldMasterUnlinked(p.pid, (err as Error).message));
         out.push({ pid: p.pid, generation: p.generation, live: countWorkersOf(p.pid), linked: false });
@@ -141,6 +141,20 @@ export class PredecessorTracker {
       else this.logger.warn(messages.predecessorNotLinked(pid));
     });
     this.restoring = Promise.all([this.restoring, ...restoring]).then(() => undefined);
+  }
+
+  /**
+   * One worker of predecessor `pid` retires: of `group`, asked over its link when it is linked
+   * and runs groups (it said its groups' counts); else a TTOU, which retires its soonest free.
+   */
+  retire(pid: number, group: string | undefined): void {
+    const link = this.links.get(pid);
+    if (link?.groups !== undefined && group !== undefined) {
+      link.retire(group);
+      this.logger.debug(messages.askedToRetire(pid, group));
+    } else {
+      this.host.signal(pid, 'SIGTTOU');
+    }
   }
 
   /** QUIT to predecessors that are not linked (they do not know they should exit when empty). */

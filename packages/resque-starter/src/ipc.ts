@@ -1,5 +1,6 @@
 // The messages exchanged between the master and its workers over the IPC channel, and the
 // environment a worker is started with. Both sides import these types; nothing else.
+import type { RedisTrouble as ResqueRedisTrouble } from '@baton/resque';
 
 /** The job a worker is running, as shown in titles and the status file (args left out: they may hold secrets). */
 export interface JobInfo {
@@ -13,22 +14,14 @@ export interface JobInfo {
   worker?: string | undefined;
 }
 
-/**
- * A Redis condition starting (`down`) or ending (`up`), as the worker's `@baton/resque` Worker
- * reports it (its `redis` event): `connection`, `write-refused`, `busy`, `script`, `lock-lapsed`.
- */
-export interface RedisTrouble {
-  state: 'down' | 'up';
-  condition: string;
-  /** What Redis said (the first error of the condition). */
-  message: string;
-  /** With `up`: how long it lasted, in ms. */
-  sinceMs?: number | undefined;
-}
+/** A Redis condition starting (`down`) or ending (`up`), as the worker's Worker reports it (its `redis` event). */
+export type RedisTrouble = Pick<ResqueRedisTrouble, 'state' | 'condition' | 'message'> & Partial<Pick<ResqueRedisTrouble, 'ms' | 'attempts'>>;
 
 export type WorkerToMaster =
   /** The Resque worker object exists; its id lets the master recover its jobs if it dies. */
   | { t: 'hello'; id: string; ids?: string[] }
+  /** retireOldWorker() in a worker group: its master asks the old master (over their link) to retire one worker of the group. */
+  | { t: 'retire' }
   /** Registered, taking jobs, afterFork done: the master may signal it and count it. */
   | { t: 'ready'; retired?: boolean }
   /** A job is about to run: sent synchronously before its handler, so a job that blocks the loop is still seen. */
@@ -53,6 +46,8 @@ export type MasterToWorker =
 export const WorkerEnv = {
   config: 'RESQUE_STARTER_CONFIG',
   slot: 'RESQUE_STARTER_SLOT',
+  /** The worker's group (`default` for a config without `groups`). */
+  group: 'RESQUE_STARTER_GROUP',
   masterPid: 'RESQUE_STARTER_MASTER_PID',
   retirePid: 'RESQUE_STARTER_RETIRE_PID',
   paused: 'RESQUE_STARTER_PAUSED',

@@ -5,9 +5,12 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { createJiti } from 'jiti';
 import { resolveConfig, type ResolvedConfig } from './config.js';
-import { checkCacheEntry, compileConfig, ensureCacheDir, writeCacheEntry } from './config-cache.js';
+import { checkCacheEntry, compileToCache, ensureCacheDir } from './config-cache.js';
 import { ensureRuntimeDir, runtimeDir } from './control.js';
+import { localModulesHash } from './code-hash.js';
 import { ConfigError } from './errors.js';
+import { WorkerEnv } from './ipc.js';
+import { loadResque } from './resque.js';
 
 /** Seconds a config file may take to load (its top-level await included) unless `RESQUE_STARTER_CONFIG_TIMEOUT` says otherwise. */
 export const DEFAULT_CONFIG_TIMEOUT_S = 30;
@@ -57,8 +60,21 @@ export async function loadConfigFile(
   options: LoadOptions = {},
 ): Promise<LoadedConfig> {
   const { path, source, raw, loadMs, compiled, notCompiled } = await importConfigFile(file, env, options);
-  const config = resolveConfig(raw, { path, env, source });
+  const config = resolveConfig(raw, { path, env, source, parseSchedule: await scheduleParser(raw) });
+  // Only the master compares code across reloads; a worker has no use for it.
+  if (!env[WorkerEnv.slot]) config.codeHash = localModulesHash(path, source);
   return { config: compiled ? { ...config, compiled } : config, loadMs, notCompiled };
+}
+
+/**
+ * Why: a cron expression or time zone is checked by the parser the Scheduler uses, so `check`
+ * and the master refuse exactly what it would. The library is loaded only for a config with a
+ * `schedule` (`check` stays light otherwise); a stand-in module without the parser skips it.
+ */
+export async function scheduleParser(raw: unknown): Promise<((input: Record<string, unknown>) => unknown) | undefined> {
+  if (raw === null || typeof raw !== 'object' || (raw as { schedule?: unknown }).schedule === undefined) return undefined;
+  const mod = (await loadResque()) as unknown as { resolveSchedule?: (input: Record<string, unknown>) => unknown };
+  return mod.resolveSchedule;
 }
 
 /**
@@ -134,7 +150,7 @@ async function importModule(path: string, env: Readonly<Record<string, string | 
     } else notCompiled = `${options.compiled} is not a sound cache entry`;
   } else if (options.compile && env.RESQUE_STARTER_CONFIG_CACHE !== '0') {
     try {
-      const compiled = writeCacheEntry(ensureCacheDir(ensureRuntimeDir(runtimeDir(env))), await compileConfig(path, configAliases()));
+      const compiled = await compileToCache(ensureCacheDir(ensureRuntimeDir(runtimeDir(env))), path, configAliases());
       return { mod: await import(`${pathToFileURL(compiled).href}?load=${++loads}`), compiled };
     } catch (err) {
       notCompiled = firstLine(err);

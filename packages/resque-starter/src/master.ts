@@ -1,6 +1,7 @@
 import type { Server } from 'node:net';
 import { createEventLoop, createNodeHost, signalAndWake, type EventLoop, type Logger, type ProcessHost, type SignalName } from '@baton/process-kit';
 import { describeRedis, type ResolvedConfig } from './config.js';
+import { DEFAULT_GROUP, describeGroup } from './config-groups.js';
 import { controlSocketPath, listenControl, runtimeDir } from './control.js';
 import { StartupError } from './errors.js';
 import { messages } from './messages.js';
@@ -9,12 +10,15 @@ import { loadResque, type ResqueQueue } from './resque.js';
 import { initialState, reduce, type Effect, type MasterEvent, type MasterState, type Predecessor } from './state/index.js';
 import { bootMaster, type Booted } from './master/boot.js';
 import { settingsOf } from './master/config-holder.js';
+import { groupSpecs } from './master/group-specs.js';
 import type { ControlRequests } from './master/control-requests.js';
 import { holdLeases } from './master/lease-holder.js';
+import { startMasterScheduler, type CreateScheduler, type MasterScheduler } from './master/scheduler.js';
 import { RedisHealth } from './master/redis-health.js';
 import { watchRedisLink } from './master/redis-link.js';
 import { sampleMemory } from './master/memory-sampler.js';
 import { createParts, type MasterParts } from './master/parts.js';
+import type { QueueClient } from './master/queue-client.js';
 import { watchRestartFile } from './master/restart-file.js';
 import { shutDown } from './master/shutdown.js';
 import { watchSupervisor } from './master/supervisor-watchdog.js';
@@ -28,6 +32,8 @@ export interface MasterDeps {
   checkRedis(config: ResolvedConfig): Promise<RedisReport | void>;
   /** The client for job recovery and lease holding (made on first use). */
   createQueue(config: ResolvedConfig): Promise<ResqueQueue>;
+  /** A scheduler (delayed jobs, retries, `schedule`) for one Redis and namespace. */
+  createScheduler: CreateScheduler;
   /** The master's own connection, watched for outages and failovers; returns stop. */
   watchRedis(config: ResolvedConfig, logger: Logger, now: () => number): Promise<() => void>;
 }
@@ -85,21 +91,22 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
     removeFiles();
   });
   const config = p.configs.config;
-  logger.info(messages.starting(host.pid, config.concurrency, config.queues, describeEndpoint(config, booted.redis), booted.generation));
+  logStarting(logger, host.pid, config, booted);
   const attached = await p.predecessors.attach(booted.found);
-  loop.open(startEvent(loop, config.concurrency, attached), initialState(settingsOf(config)));
+  loop.open(startEvent(loop, config, attached), initialState(settingsOf(config)));
   const stopWatch = await deps.watchRedis(config, logger, () => host.now()).catch((err: Error) => {
     logger.debug(messages.redisWatchFailed(err?.message ?? String(err)));
     return () => undefined;
   });
-  const stopOther = startSources(host, booted, p, loop);
+  const stopOther = startSources(host, booted, p, loop, redisHealth);
   const stopSources = () => {
     stopOther();
     stopWatch();
   };
+  const scheduler = startScheduler(p, logger, deps.createScheduler);
 
   const code = await p.done;
-  await shutDown({ host, parts: p, server, logOut: booted.logOut, logger, stopSources, removeFiles, removeExitGuard });
+  await shutDown({ host, parts: p, server, logOut: booted.logOut, logger, stopSources, scheduler, removeFiles, removeExitGuard });
   return code;
 }
 
@@ -107,13 +114,39 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
 
 const DEFAULT_DEPS: MasterDeps = {
   checkRedis,
-  createQueue: async (c) => new (await loadResque()).Queue({ redis: c.redis, namespace: c.namespace, maxRecoveries: c.maxRecoveries }),
+  createQueue: async (c) =>
+    new (await loadResque()).Queue({
+      redis: c.redis,
+      namespace: c.namespace,
+      maxRecoveries: c.maxRecoveries,
+      // Recovery and lease writes short of replicas carry on (the master says so once, as the workers do).
+      ...(c.durability ? { durability: { ...c.durability, onShortfall: 'warn' as const } } : {}),
+    }),
   watchRedis: async (c, logger, now) => {
     const { createRedis } = await loadResque();
     if (!createRedis) return () => undefined;
-    return watchRedisLink({ client: createRedis(c.redis, `resque-starter:master:${process.pid}`), where: describeRedis(c.redis), logger, now });
+    // Each Redis the master uses (the top level's, where the scheduler runs, and the groups'), once.
+    const servers = new Map([c.redis, ...c.groups.map((g) => g.redis)].map((r) => [describeRedis(r), r]));
+    const stops = [...servers].map(([where, r]) => watchRedisLink({ client: createRedis(r, `resque-starter:master:${process.pid}`), where, logger, now }));
+    return () => {
+      for (const stop of stops) stop();
+    };
+  },
+  createScheduler: async (t, logger) => {
+    const { Scheduler } = (await loadResque()) as Partial<typeof import('@baton/resque')>;
+    // A stand-in module (tests) without a Scheduler: this master runs none.
+    if (!Scheduler) return undefined;
+    return new Scheduler({ redis: t.redis, namespace: t.namespace, lockTtlMs: t.lockTtlMs, schedule: t.schedule, logger });
   },
 };
+
+/** The scheduler, its leadership shown in the status; a reload hands it the new schedule. */
+function startScheduler(p: MasterParts, logger: Logger, create: CreateScheduler): MasterScheduler {
+  const scheduler = startMasterScheduler(p.configs.config, { create, logger, changed: () => p.status.update() });
+  p.status.setScheduler(() => scheduler.snapshot());
+  p.configs.onApply((config) => scheduler.reload(config));
+  return scheduler;
+}
 
 /** The endpoint for the start line: as configured, and the node the check reached when it is not the configured address itself. */
 function describeEndpoint(config: ResolvedConfig, report: RedisReport | undefined): string {
@@ -129,16 +162,24 @@ const isStopSignal = (e: MasterEvent) => e.type === 'signal' && (e.signal === 'S
  * The loop's first event. A stop signal that came during start-up, and a newer master that
  * asked to take over meanwhile (a HUP storm), are handed to it rather than run after it.
  */
-function startEvent(loop: EventLoop<unknown, MasterEvent>, desired: number, predecessors: Predecessor[]): MasterEvent {
+function startEvent(loop: EventLoop<unknown, MasterEvent>, config: ResolvedConfig, predecessors: Predecessor[]): MasterEvent {
   const stop = loop.take(isStopSignal);
   const successor = loop.take((e) => e.type === 'successorLinked');
   return {
     type: 'start',
-    desired,
+    desired: config.concurrency,
+    groups: groupSpecs(config),
     predecessors,
     stop: stop?.type === 'signal' ? stop.signal : undefined,
     successor: successor?.type === 'successorLinked' ? { link: successor.link, by: successor.by, generation: successor.generation } : undefined,
   };
+}
+
+/** One line: the pool as always for a config without groups, else every group with its count and queues. */
+function logStarting(logger: Logger, pid: number, config: ResolvedConfig, booted: Booted): void {
+  const only = config.groups.length === 1 && config.groups[0]!.name === DEFAULT_GROUP ? config.groups[0]! : undefined;
+  if (only) logger.info(messages.starting(pid, only.concurrency, only.queues, describeEndpoint(config, booted.redis), booted.generation));
+  else logger.info(messages.startingGroups(pid, config.groups.map((g) => `${describeGroup(g)} (redis ${describeRedis(g.redis)})`), booted.generation));
 }
 
 async function openControlSocket(path: string, control: ControlRequests, booted: Booted): Promise<Server> {
@@ -151,15 +192,23 @@ async function openControlSocket(path: string, control: ControlRequests, booted:
 }
 
 /** The event sources beside signals and workers; returns one stop for all. */
-function startSources(host: ProcessHost, booted: Booted, p: MasterParts, loop: EventLoop<MasterState | undefined, MasterEvent>): () => void {
+function startSources(host: ProcessHost, booted: Booted, p: MasterParts, loop: EventLoop<MasterState | undefined, MasterEvent>, health: RedisHealth): () => void {
   const { logger, supervisorPid } = booted;
   const config = p.configs.config;
   const state = () => loop.state!;
   const dispatch = (event: MasterEvent) => loop.push(event);
-  // The leases of the ready workers whose process is alive.
-  const ids = () => state().workers.filter((w) => w.phase === 'ready' && w.pid !== undefined && p.spawner.has(w.pid)).flatMap((w) => w.ids);
+  // The leases of the ready workers whose process is alive, by the Redis of their group.
+  const batches = () => {
+    const out = new Map<QueueClient, string[]>();
+    for (const w of state().workers) {
+      if (w.phase !== 'ready' || w.pid === undefined || !p.spawner.has(w.pid)) continue;
+      const queue = p.queues.forGroup(w.group);
+      out.set(queue, [...(out.get(queue) ?? []), ...w.ids]);
+    }
+    return [...out].map(([queue, ids]) => ({ queue, ids }));
+  };
   const stops = [
-    holdLeases(host, { ids, queue: p.queue, lockTimeoutMs: config.lockTimeoutMs, logger }),
+    holdLeases(host, { batches, lockTimeoutMs: config.lockTimeoutMs, logger, onWrite: (err, queue) => health.masterWrite(err, p.queues.all().find((c) => c.client === queue)?.key) }),
     sampleMemory(host, { intervalMs: config.statusIntervalMs, workers: () => state().workers, dispatch }),
   ];
   if (config.restartFile) stops.push(watchRestartFile(host, config.restartFile, logger, dispatch));

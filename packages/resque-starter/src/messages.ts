@@ -4,8 +4,11 @@ import type { Predecessor, StopMode, StopReason } from './state/model.js';
 
 // Every log line of the master, one function each: tests and operators grep for these.
 
+/** A worker's name in log lines: its slot, or `group/slot` outside the default group (state/groups.ts `workerLabel`). */
+type Slot = number | string;
+
 const sec = (ms: number) => `${Math.round(ms) / 1000}s`;
-const w = (slot: number, pid: number | undefined) => `worker[${slot}]${pid ? ` ${pid}` : ''}`;
+const w = (slot: Slot, pid: number | undefined) => `worker[${slot}]${pid ? ` ${pid}` : ''}`;
 const sig = (s: string) => s.replace(/^SIG/, '');
 const REASONS: Record<StopReason, string> = {
   scale: 'scaled down',
@@ -21,54 +24,64 @@ const REASONS: Record<StopReason, string> = {
 const TROUBLE_STARTED: Record<string, string> = {
   connection: 'lost its connection to Redis',
   'write-refused': 'cannot write to Redis',
-  busy: 'finds Redis busy',
-  script: 'gets errors from the Redis scripts',
-  'lock-lapsed': 'let a lock lapse (renewals did not reach Redis in time)',
+  busy: 'keeps finding jobs it does not know of (busy)',
+  'redis-error': 'gets errors from Redis',
   replication: 'finds its writes short of replicas (durability)',
 };
 const TROUBLE_ENDED: Record<string, string> = {
   connection: 'the workers are connected to Redis again',
-  'write-refused': 'the workers can write to Redis again',
-  busy: 'Redis is no longer busy',
-  script: 'the Redis scripts run again',
-  'lock-lapsed': 'the workers renew their locks again',
+  'write-refused': 'the workers and the master can write to Redis again',
+  busy: 'the workers reserve normally again',
+  'redis-error': 'Redis commands succeed again',
   replication: 'the workers\' writes reach their replicas again',
 };
 
 export const messages = {
+  schedulerStarted: (where: string, lockTtlMs: number, entries: number) =>
+    `scheduler on ${where}: delayed jobs, retries${entries ? ` and ${entries} recurring job(s)` : ''}; one master on this Redis leads (lock ${sec(lockTtlMs)})`,
+  scheduleTick: (name: string, tickMs: number, queue: string) => `scheduler: enqueued ${name} (run of ${new Date(tickMs).toISOString()}, tick ${tickMs}) on ${queue}`,
+  jobRetry: (cls: string, queue: string, attempt: number, error: string, at: Date) =>
+    `job ${cls} on ${queue} failed (attempt ${attempt}): ${error}; retry ${attempt} at ${at.toISOString()}`,
+  schedulerOff: () => 'scheduler off (`scheduler.enabled: false`): this master moves no delayed jobs and enqueues no recurring ones',
+  schedulerStartFailed: (where: string, error: string) => `scheduler on ${where} could not start: ${error}; delayed jobs and retries wait for another master`,
+  schedulerReloadKeeps: () => 'reload: `scheduler` (enabled, lockTtl) and the Redis it uses take effect at the next restart; the new `schedule` is in use',
+  scheduleRefused: (error: string) => `reload: the new schedule was refused (${error}); the old one stays`,
   starting: (pid: number, concurrency: number, queues: readonly string[], redis: string, generation: number | undefined) =>
     `master ${pid} starting ${concurrency} worker(s) on queues ${queues.join(',')} (redis ${redis})` +
     (generation !== undefined ? `, start-server generation ${generation}` : ''),
+  askedToRetire: (pid: number, group: string) => `asked old master ${pid} to retire one worker of group ${group}`,
+  startingGroups: (pid: number, groups: readonly string[], generation: number | undefined) =>
+    `master ${pid} starting ${groups.length} worker groups: ${groups.join('; ')}` + (generation !== undefined ? `, start-server generation ${generation}` : ''),
   supervisorGone: (was: number, now: number) =>
     `start-server ${was} is gone (our parent is now ${now}): graceful shutdown, the jobs in flight finish first`,
   configCompiled: (entry: string) => `config compiled for the workers: ${entry} (they import it natively)`,
   configNotCompiled: (why: string) => `config not compiled (workers load it with jiti): ${why}`,
   configLoaded: (path: string, ms: number) => `config ${path} loaded in ${Math.round(ms)} ms (types are not checked here: \`resque-starter check --types\` does)`,
-  spawnedWorker: (slot: number, pid: number, retire: number | undefined) =>
+  spawnedWorker: (slot: Slot, pid: number, retire: number | undefined) =>
     `starting ${w(slot, pid)}${retire ? ` (will retire one worker of old master ${retire})` : ''}`,
-  spawnFailed: (slot: number, error: string) => `could not start worker[${slot}]: ${error}`,
-  workerReady: (slot: number, pid: number, ms: number, retire: number | undefined) =>
+  spawnFailed: (slot: Slot, error: string) => `could not start worker[${slot}]: ${error}`,
+  workerReady: (slot: Slot, pid: number, ms: number, retire: number | undefined) =>
     `${w(slot, pid)} ready in ${Math.round(ms)} ms${retire ? `; sent TTOU to old master ${retire}` : ''}`,
-  workerExited: (slot: number, pid: number, reason: StopReason, code: number | null, signal: string | null, mode: StopMode) =>
+  workerExited: (slot: Slot, pid: number, reason: StopReason, code: number | null, signal: string | null, mode: StopMode) =>
     `${w(slot, pid)} exited (${REASONS[reason]}${mode !== 'graceful' ? `, ${mode} stop` : ''}): ${describeExit(code, signal)}`,
-  workerDied: (slot: number, pid: number, code: number | null, signal: string | null, wasReady: boolean) =>
+  workerDied: (slot: Slot, pid: number, code: number | null, signal: string | null, wasReady: boolean) =>
     `${w(slot, pid)} died ${wasReady ? '' : 'before it was ready '}(${describeExit(code, signal)}); its jobs go back to their queues`,
   exitPhrase: (code: number | null, signal: string | null) => `it exited before it was ready (${describeExit(code, signal)})`,
   notReadyIn: (ms: number) => `it was not ready within readyTimeout (${sec(ms)})`,
-  workerFatal: (slot: number, pid: number, message: string) => `${w(slot, pid)} cannot start: ${message}`,
+  workerFatal: (slot: Slot, pid: number, message: string) => `${w(slot, pid)} cannot start: ${message}`,
   crashLoop: (deaths: number, windowMs: number, delayMs: number) =>
     `${deaths} workers died within ${sec(windowMs)}: waiting ${sec(delayMs)} before starting another (crash loop)`,
-  readyTimeout: (slot: number, pid: number | undefined, ms: number) => `${w(slot, pid)} not ready after ${sec(ms)}: killing it`,
-  stopTimeout: (slot: number, pid: number | undefined, ms: number) =>
+  readyTimeout: (slot: Slot, pid: number | undefined, ms: number) => `${w(slot, pid)} not ready after ${sec(ms)}: killing it`,
+  stopTimeout: (slot: Slot, pid: number | undefined, ms: number) =>
     `${w(slot, pid)} still busy ${sec(ms)} after it was asked to finish (stopTimeout): stopping it now, its jobs go back to their queues`,
-  killTimeout: (slot: number, pid: number | undefined, ms: number) => `${w(slot, pid)} still alive ${sec(ms)} after TERM: sending SIGKILL`,
-  jobTimeout: (slot: number, pid: number, job: JobInfo, ms: number) =>
+  killTimeout: (slot: Slot, pid: number | undefined, ms: number) => `${w(slot, pid)} still alive ${sec(ms)} after TERM: sending SIGKILL`,
+  jobTimeout: (slot: Slot, pid: number, job: JobInfo, ms: number) =>
     `${w(slot, pid)}: job ${job.class} on ${job.queue} has run longer than jobTimeout (${sec(ms)}): aborting it`,
-  jobKilled: (slot: number, pid: number | undefined, job: JobInfo, ms: number) =>
+  jobKilled: (slot: Slot, pid: number | undefined, job: JobInfo, ms: number) =>
     `${w(slot, pid)}: job ${job.class} ignored its abort for ${sec(ms)}: killing the worker (SIGKILL)`,
   jobTimeoutFailure: (ms: number) => `the job ran longer than jobTimeout (${sec(ms)}) and did not stop when aborted; its worker was killed`,
   jobFailedTimeout: (pid: number, job: JobInfo) => `job ${job.class} on ${job.queue} of killed worker ${pid} recorded as failed (jobTimeout); it is not run again`,
-  retiredForWorker: (slot: number, old: number) =>
+  retiredForWorker: (slot: Slot, old: number) =>
     `worker[${slot}]'s afterFork did not call retireOldWorker(): the master sent TTOU to old master ${old} itself`,
   reapingGroup: (pid: number, left: readonly number[]) =>
     `worker ${pid}'s jobs left ${left.length} process(es) in its group (${left.join(',')}): TERM, then KILL after termTimeout (reapJobProcesses)`,
@@ -76,9 +89,9 @@ export const messages = {
   atCeiling: (by: string, max: number) => `${by} ignored: already at maxConcurrency (${max} workers)`,
   recoveringBeforeExit: (n: number) => `waiting for the jobs of ${n} dead worker(s) to go back to their queues before exiting`,
   recoverTimedOut: (ms: number) => `gave up waiting for job recovery after ${sec(ms)} (Redis unreachable?); another worker's janitor will put the jobs back once their locks lapse`,
-  overMemory: (slot: number, pid: number | undefined, kb: number, maxKb: number) =>
+  overMemory: (slot: Slot, pid: number | undefined, kb: number, maxKb: number) =>
     `${w(slot, pid)} uses ${Math.round(kb / 1024)} MB (RssAnon) > maxMemory ${Math.round(maxKb / 1024)} MB: recycling it after its current job`,
-  recycling: (slot: number, pid: number, reason: string) => `${w(slot, pid)} is recycling (${reason}); a new worker takes its slot`,
+  recycling: (slot: Slot, pid: number, reason: string) => `${w(slot, pid)} is recycling (${reason}); a new worker takes its slot`,
   recovered: (pid: number, count: number) => `put ${count} in-flight job(s) of dead worker ${pid} back at the head of their queues`,
   recoverFailed: (pid: number, error: string) => `could not recover the jobs of worker ${pid}: ${error}`,
   received: (signal: SignalName, action: string, workers: number) => `received ${sig(signal)}: ${action} (${workers} worker(s))`,
@@ -88,8 +101,17 @@ export const messages = {
   reloadQueued: (source: string) => `${source}: a reload is already under way; another one follows it`,
   reloadFailed: (error: string) => `config reload failed, keeping the running config and workers: ${error}`,
   replacingWorkers: (n: number, desired: number) => `config reloaded: replacing ${n} worker(s) one by one (at most ${desired + 1} alive)`,
+  reloadGroups: (plan: { replaced: string[]; added: string[]; removed: string[]; kept: string[] }, why: string) =>
+    `config reloaded (${why}): ${[
+      plan.replaced.length ? `group(s) ${plan.replaced.join(', ')} replaced worker by worker` : '',
+      plan.added.length ? `group(s) ${plan.added.join(', ')} added` : '',
+      plan.removed.length ? `group(s) ${plan.removed.join(', ')} removed (their workers finish their jobs)` : '',
+      plan.kept.length ? `group(s) ${plan.kept.join(', ')} unchanged (workers kept)` : '',
+    ]
+      .filter(Boolean)
+      .join('; ')}`,
   reloadDone: (ms: number, n: number) => `rolling replacement done in ${sec(ms)}: ${n} worker(s) on the new config`,
-  reloadAborted: (slot: number, why: string, kept: number) =>
+  reloadAborted: (slot: Slot, why: string, kept: number) =>
     `rolling replacement stopped: the new worker[${slot}] failed (${why}); ${kept} worker(s) keep running the previous code`,
   ignoredWhileReplaced: (what: string) => `${what} ignored: a newer master is taking over from this one`,
   takeoverStarted: (predecessors: readonly Predecessor[], desired: number) =>
@@ -104,7 +126,7 @@ export const messages = {
   countUnchanged: (n: number, who: string) => `concurrency ${n} from the config, as ${who} ran it`,
   takeoverDone: (ms: number, ready: number, predecessors: readonly number[]) =>
     `rolling restart done in ${sec(ms)}: ${ready} new worker(s) ready; old master(s) ${predecessors.join(',') || 'none'} have no workers left`,
-  takeoverAborted: (slot: number, why: string, predecessors: readonly number[]) =>
+  takeoverAborted: (slot: Slot, why: string, predecessors: readonly number[]) =>
     `rolling restart aborted: new worker[${slot}] failed (${why}); old master(s) ${predecessors.join(',')} keep serving and get their workers back; this master exits`,
   forcingRetire: (pid: number, live: number, desired: number) =>
     `old master ${pid} has ${live} worker(s), more than fit beside a new one (concurrency ${desired}): sending it TTOU`,

@@ -20,7 +20,7 @@ export type ResqueQueue = Pick<Queue, 'recoverWorker' | 'failInflight' | 'holdLo
 /** What `resque-starter failed`/`queues` use: Resque's queues and failed list, as resque-web reads them. */
 export type ResqueAdmin = Pick<
   Queue,
-  'queues' | 'size' | 'peek' | 'failedCount' | 'failed' | 'requeueFailed' | 'removeFailed' | 'clearFailed' | 'close'
+  'queues' | 'size' | 'peek' | 'failedCount' | 'failed' | 'requeueFailed' | 'removeFailed' | 'clearFailed' | 'delayedCounts' | 'close'
 >;
 
 /** The module's two constructors and its connection factory, as `import('@baton/resque')` gives them. */

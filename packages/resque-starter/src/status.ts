@@ -1,4 +1,5 @@
 import type { JobInfo } from './ipc.js';
+import { DEFAULT_GROUP } from './state/groups.js';
 import type { MasterState } from './state/model.js';
 
 /** The JSON status file and `resque-starter status` output. */
@@ -16,8 +17,12 @@ export interface StatusSnapshot {
     startedAt: string;
     updatedAt: string;
     rollingRestart: { kind: 'handoff' | 'reload'; startedAt: string } | null;
+    /** The worker groups in config order (one, `default`, for a config without `groups`). */
+    groups: GroupStatus[];
   };
   workers: Array<{
+    /** Its worker group. */
+    group: string;
     slot: number;
     pid: number | null;
     state: 'starting' | 'idle' | 'busy' | 'paused' | 'stopping';
@@ -30,10 +35,48 @@ export interface StatusSnapshot {
     configVersion: number;
   }>;
   oldMasters: Array<{ pid: number; generation: number | null; workers: number }>;
+  /** The scheduler (delayed jobs, retries, `schedule`): null before it is known (unit tests without one). */
+  scheduler: {
+    enabled: boolean;
+    /** This master leads the scheduler on the config's (top-level) Redis. */
+    leader: boolean;
+    /** Seconds of the leader lock. */
+    lockTtl: number;
+    /** The recurring jobs' names. */
+    schedule: string[];
+    /** Every `<redis>/<namespace>` this master leads the scheduler on (groups on other Redis servers included). */
+    leading: string[];
+  } | null;
+}
+
+/** One worker group in the status: its counts, queues and the state of its workers. */
+export interface GroupStatus {
+  name: string;
+  /** Workers asked for (the config's, or `scale GROUP N`). */
+  concurrency: number;
+  /** The config's `concurrency` for the group. */
+  configured: number;
+  queues: string[];
+  /** Live workers of the group (starting and stopping ones included). */
+  workers: number;
+  ready: number;
+  busy: number;
+  configVersion: number;
 }
 
 /** Why: one shape for the status file, the `status` command and tests. */
-export function renderStatus(state: MasterState, meta: { pid: number; generation: number | undefined; queues: string[]; startedAt: number; now: number }): StatusSnapshot {
+export function renderStatus(
+  state: MasterState,
+  meta: {
+    pid: number;
+    generation: number | undefined;
+    queues: string[];
+    groupQueues?: Readonly<Record<string, string[]>>;
+    startedAt: number;
+    now: number;
+    scheduler?: StatusSnapshot['scheduler'] | undefined;
+  },
+): StatusSnapshot {
   const iso = (ms: number) => new Date(ms).toISOString();
   return {
     master: {
@@ -51,10 +94,12 @@ export function renderStatus(state: MasterState, meta: { pid: number; generation
         : state.reload
           ? { kind: 'reload', startedAt: iso(state.reload.startedAt) }
           : null,
+      groups: state.groups.map((g) => groupStatus(state, g, meta.groupQueues?.[g.name] ?? meta.queues)),
     },
     workers: [...state.workers]
-      .sort((a, b) => a.slot - b.slot || a.key - b.key)
+      .sort((a, b) => groupIndex(state, a.group) - groupIndex(state, b.group) || a.slot - b.slot || a.key - b.key)
       .map((w) => ({
+        group: w.group,
         slot: w.slot,
         pid: w.pid ?? null,
         state: w.stop ? 'stopping' : w.phase !== 'ready' ? 'starting' : w.activity === 'starting' ? 'idle' : w.activity,
@@ -66,14 +111,41 @@ export function renderStatus(state: MasterState, meta: { pid: number; generation
         configVersion: w.version,
       })),
     oldMasters: state.predecessors.map((p) => ({ pid: p.pid, generation: p.generation ?? null, workers: p.live })),
+    scheduler: meta.scheduler ?? null,
   };
 }
 
-/** The master's process title (kept short: its argv area is small). */
+/**
+ * The master's process title (kept short: its argv area is small): ready/desired and the
+ * queues; with several groups, ready/desired per group (`critical 4/4 mail 2/2`).
+ */
 export function renderMasterTitle(state: MasterState, queues: readonly string[]): string {
-  const ready = state.workers.filter((w) => w.phase === 'ready' && !w.stop).length;
+  const ready = (group?: string) => state.workers.filter((w) => w.phase === 'ready' && !w.stop && (group === undefined || w.group === group)).length;
   const flags = [state.replacedBy ? 'OLD' : '', state.paused ? 'PAUSED' : '', state.phase === 'stopping' ? 'STOPPING' : ''].filter(Boolean);
-  return `resque-starter master ${ready}/${state.desired} (${queues.join(',')})${flags.length ? ` ${flags.join(' ')}` : ''}`;
+  const what =
+    state.groups.length > 1 || (state.groups[0] && state.groups[0].name !== DEFAULT_GROUP)
+      ? state.groups.map((g) => `${g.name} ${ready(g.name)}/${g.desired}`).join(' ')
+      : `${ready()}/${state.desired} (${queues.join(',')})`;
+  return `resque-starter master ${what}${flags.length ? ` ${flags.join(' ')}` : ''}`;
+}
+
+const groupIndex = (state: MasterState, name: string) => {
+  const i = state.groups.findIndex((g) => g.name === name);
+  return i < 0 ? state.groups.length : i;
+};
+
+function groupStatus(state: MasterState, g: MasterState['groups'][number], queues: string[]): GroupStatus {
+  const mine = state.workers.filter((w) => w.group === g.name);
+  return {
+    name: g.name,
+    concurrency: g.desired,
+    configured: g.configured,
+    queues,
+    workers: mine.length,
+    ready: mine.filter((w) => w.phase === 'ready' && !w.stop).length,
+    busy: mine.filter((w) => w.activity === 'busy').length,
+    configVersion: g.version,
+  };
 }
 
 /** Appended to worker titles; see renderWorkerTitle. */
@@ -81,7 +153,8 @@ export const RUBY_PRUNE_MARK = ' [resque:work]';
 
 /** A worker's process title: slot, queues, BUSY/IDLE/PAUSED, OLD, and the job it runs. */
 export function renderWorkerTitle(w: {
-  slot: number;
+  /** The slot, or `group/slot` outside the default group. */
+  slot: number | string;
   queues: readonly string[];
   activity: 'starting' | 'idle' | 'busy' | 'paused' | 'stopping';
   old: boolean;

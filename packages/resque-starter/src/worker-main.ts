@@ -1,5 +1,6 @@
 import { createLogger, readRssAnonKb, resolveLevel, type Logger } from '@baton/process-kit';
 import type { ResolvedConfig, WorkerHandle } from './config.js';
+import { configForGroup, DEFAULT_GROUP } from './config-groups.js';
 import { ConfigError } from './errors.js';
 import { WorkerEnv, WorkerExit, type JobInfo, type MasterToWorker, type RedisTrouble, type WorkerToMaster } from './ipc.js';
 import { loadConfigFile } from './load-config.js';
@@ -15,13 +16,16 @@ import { messages } from './messages.js';
 const importedAt = performance.now();
 const env = process.env;
 const slot = Number(env[WorkerEnv.slot] ?? 0);
+const group = env[WorkerEnv.group] || DEFAULT_GROUP;
+/** `worker[3]`, or `worker[mail/1]` outside the default group (as the master's log lines name it). */
+const label = group === DEFAULT_GROUP ? String(slot) : `${group}/${slot}`;
 const masterPid = Number(env[WorkerEnv.masterPid] ?? process.ppid);
 const generation = env[WorkerEnv.generation] ? Number(env[WorkerEnv.generation]) : undefined;
 const retirePid = env[WorkerEnv.retirePid] ? Number(env[WorkerEnv.retirePid]) : undefined;
 
 let worker: ResqueWorker | undefined;
 let config: ResolvedConfig | undefined;
-let logger: Logger = createLogger({ tag: `worker[${slot}]`, level: resolveLevel(env.BATON_LOG_LEVEL) });
+let logger: Logger = createLogger({ tag: `worker[${label}]`, level: resolveLevel(env.BATON_LOG_LEVEL) });
 let ready = false;
 let stopping: 'graceful' | 'quick' | undefined;
 let exitCode: number = WorkerExit.ok;
@@ -97,9 +101,12 @@ async function main(): Promise<void> {
     resqueModule.catch(() => undefined);
     const tConfig = performance.now();
     const loaded = await loadConfigFile(path, env, { compiled: env[WorkerEnv.compiled] || undefined });
-    config = loaded.config;
+    // The worker runs its group's part of the config; a group a reload removed meanwhile is gone.
+    const mine = configForGroup(loaded.config, group);
+    if (!mine) throw new Error(`the config no longer has the group \`${group}\` this worker was started for`);
+    config = mine;
     timings.config = performance.now() - tConfig;
-    logger = createLogger({ tag: `worker[${slot}]`, level: config.logLevel });
+    logger = createLogger({ tag: `worker[${label}]`, level: config.logLevel });
     if (loaded.notCompiled) logger.debug(messages.configNotCompiled(loaded.notCompiled));
     title();
     if (stopping) return exit();
@@ -117,16 +124,25 @@ async function main(): Promise<void> {
       // The master holds the leases of its live workers (a job blocking the loop keeps its own).
       leasesHeldByMaster: true,
       maxRecoveries: config.maxRecoveries,
+      // A reserve or acknowledgement made cannot be taken back: short of replicas, carry on and say so once.
+      ...(config.durability ? { durability: { ...config.durability, onShortfall: 'warn' as const } } : {}),
       ...(config.dequeueInterval !== undefined ? { interval: config.dequeueInterval } : {}),
       ...(config.hooks ? { hooks: config.hooks as Record<string, unknown> } : {}),
       logger,
     });
     worker = w;
     send({ t: 'hello', id: w.id, ids: [...(w.ids ?? [w.id])] });
-    w.on('error', (err) => logger.warn(messages.resqueWorkerError((err as Error)?.message ?? String(err))));
+    // One per failed attempt (every reconnection during a failover): debug. The library logs each
+    // condition once to this logger, and the master once for all its workers (the `redis` event).
+    w.on('error', (err) => logger.debug(messages.resqueWorkerError((err as Error)?.message ?? String(err))));
+    // A failed attempt that will be retried (the job's `retry` options) is no error yet: info.
+    w.on('retry', (job, err, at) => {
+      const p = job.payload as { class?: string; baton_retry?: { attempt?: number } } | undefined;
+      logger.info(messages.jobRetry(p?.class ?? '?', job.queue, p?.baton_retry?.attempt ?? 1, (err as Error)?.message ?? String(err), at));
+    });
     // A Redis condition starting or ending (the library logs it once here): the master logs it
     // once for all its workers, with its duration.
-    (w.on as (event: string, listener: (t: RedisTrouble) => void) => unknown)('redis', (trouble) => send({ t: 'redis', trouble }));
+    w.on('redis', (trouble: RedisTrouble) => send({ t: 'redis', trouble: { state: trouble.state, condition: trouble.condition, message: trouble.message, ms: trouble.ms } }));
     w.on('job', (job: unknown) => {
       // Told to the master now, before the handler runs: a handler that blocks the event loop
       // would hold back anything queued for later, and jobTimeout is enforced from outside.
@@ -151,6 +167,7 @@ async function main(): Promise<void> {
     const handle: WorkerHandle<ResqueWorker> = {
       worker: w,
       slot,
+      group,
       pid: process.pid,
       masterPid,
       generation,
@@ -191,6 +208,13 @@ function cpuMs(): number {
 function retireOnce(): boolean {
   if (retired || !retirePid) return false;
   retired = true;
+  // In a worker group the retirement must name the group, which a bare TTOU cannot: the master
+  // asks the old master over their hand-off link (or sends the TTOU itself when not linked).
+  if (group !== DEFAULT_GROUP && process.connected) {
+    send({ t: 'retire' });
+    sentTtou = true;
+    return true;
+  }
   try {
     process.kill(retirePid, 'SIGTTOU');
     sentTtou = true;
@@ -319,7 +343,7 @@ function orphaned(why: string): void {
 
 function title(): void {
   process.title = renderWorkerTitle({
-    slot,
+    slot: label,
     queues: config?.queues ?? [],
     activity: stopping ? 'stopping' : !ready ? 'starting' : activity(),
     old,

@@ -97,17 +97,17 @@ describe('queues', () => {
   it('a table of queues, then the failed count; JSON with ages in seconds', () => {
     const report = {
       queues: [
-        { name: 'high', depth: 0, oldestEnqueuedAt: undefined },
-        { name: 'mail', depth: 12, oldestEnqueuedAt: new Date('2026-12-03T03:58:30Z') },
+        { name: 'high', depth: 0, oldestEnqueuedAt: undefined, delayed: 3 },
+        { name: 'mail', depth: 12, oldestEnqueuedAt: new Date('2026-12-03T03:58:30Z'), delayed: 0 },
       ],
       failed: 2,
     };
-    expect(renderQueues(report, now)).toBe('queue  jobs  oldest\nhigh   0     -\nmail   12    1m 30s\nfailed: 2\n');
+    expect(renderQueues(report, now)).toBe('queue  jobs  oldest  delayed\nhigh   0     -       3\nmail   12    1m 30s  0\nfailed: 2\n');
     expect(renderQueues({ queues: [], failed: 0 }, now)).toBe('no queues\nfailed: 0\n');
     expect(JSON.parse(queuesJson(report, now))).toEqual({
       queues: [
-        { name: 'high', depth: 0, oldestEnqueuedAt: null, oldestAgeSeconds: null },
-        { name: 'mail', depth: 12, oldestEnqueuedAt: '2026-12-03T03:58:30.000Z', oldestAgeSeconds: 90 },
+        { name: 'high', depth: 0, delayed: 3, oldestEnqueuedAt: null, oldestAgeSeconds: null },
+        { name: 'mail', depth: 12, delayed: 0, oldestEnqueuedAt: '2026-12-03T03:58:30.000Z', oldestAgeSeconds: 90 },
       ],
       failed: 2,
     });

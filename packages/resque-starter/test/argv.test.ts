@@ -10,6 +10,8 @@ describe('parseArgv', () => {
     [['status', '--pid', '123', '--text'], { command: 'status', pid: 123, text: true }],
     [['scale', '4', '--pid-file', 'tmp/m.pid'], { command: 'scale', workers: 4, pidFile: 'tmp/m.pid' }],
     [['scale', '0', '-c', 'c.ts'], { command: 'scale', workers: 0, config: 'c.ts' }],
+    [['scale', 'mail', '3', '-c', 'c.ts'], { command: 'scale', group: 'mail', workers: 3 }],
+    [['status', 'mail', '--text'], { command: 'status', group: 'mail', text: true }],
     [['reload'], { command: 'reload' }],
     [['reopen-logs'], { command: 'reopen-logs' }],
     [['--help'], { command: 'help' }],
@@ -45,6 +47,8 @@ describe('parseArgv', () => {
     [['failed', 'clear', '--queue', 'q'], { failed: { action: 'clear', index: undefined }, queue: 'q' }],
     [['queues', '--json', '-C', 'app'], { command: 'queues', json: true, dir: 'app' }],
     [['failed', '--help'], { command: 'help', helpFor: 'failed' }],
+    [['failed', 'list', '--group', 'mail'], { failed: { action: 'list' }, group: 'mail' }],
+    [['queues', '--group=low'], { command: 'queues', group: 'low' }],
   ])('%j → %o', (argv, expected) => {
     expect(parseArgv(argv)).toMatchObject(expected);
   });
@@ -57,6 +61,8 @@ describe('parseArgv', () => {
     [['scale', '-1'], /^Expected `scale` to get a worker count \(an integer ≥ 0\), got `-1`$/],
     [['scale', '1.5', '-c', 'c.ts'], /worker count \(an integer ≥ 0\), got `1.5`/],
     [['scale', 'x'], /worker count \(an integer ≥ 0\), got `x`/],
+    [['scale', 'a b', '2'], /^Expected a worker group name, got `a b`$/],
+    [['scale', 'mail', 'x'], /worker count \(an integer ≥ 0\), got `x`/],
     [['status', '--pid', 'abc'], /`--pid` to be a process id/],
     [['-c', 'a.ts', 'b.ts'], /Unexpected argument `b.ts`/],
     // Issue 10 item 14: no scale past the largest possible maxConcurrency, whatever the config.

@@ -10,6 +10,8 @@ import {
   cacheProblem,
   checkCacheEntry,
   compileConfig,
+  compileToCache,
+  type Compiled,
   ensureCacheDir,
   isCacheEntryPath,
   writeCacheEntry,
@@ -136,7 +138,8 @@ describe('compileConfig', { timeout: 20_000 }, () => {
       `import { join } from 'node:path';\nimport { defineConfig } from 'resque-starter';\nimport { n, where } from './local.ts';\n` +
         `export default { n: n + 1, where, self: import.meta.url, join: typeof join, define: typeof defineConfig };\n`,
     );
-    const code = await compileConfig(join(d, 'conf.ts'), { 'resque-starter': '/opt/rs/dist/index.js' });
+    const { code, inputs } = await compileConfig(join(d, 'conf.ts'), { 'resque-starter': '/opt/rs/dist/index.js' });
+    expect(inputs.sort()).toEqual([join(d, 'conf.ts'), join(d, 'local.ts')]);
     expect(code).toContain('from "file:///opt/rs/dist/index.js"');
     expect(code).toContain('from "node:path"');
     expect(code).toContain(JSON.stringify(pathToFileURL(join(d, 'local.ts')).href));
@@ -148,6 +151,54 @@ describe('compileConfig', { timeout: 20_000 }, () => {
     const d = tmp();
     writeFileSync(join(d, 'conf.ts'), 'export default {\n');
     await expect(compileConfig(join(d, 'conf.ts'), {})).rejects.toThrow();
+  });
+});
+
+describe('compileToCache: no esbuild when nothing changed', { timeout: 20_000 }, () => {
+  const setupFiles = () => {
+    const d = tmp();
+    writeFileSync(join(d, 'local.ts'), `export const n: number = 1;\n`);
+    writeFileSync(join(d, 'conf.ts'), `import { n } from './local.ts';\nexport default { n };\n`);
+    return { d, conf: join(d, 'conf.ts'), dir: ensureCacheDir(d) };
+  };
+  const counting = () => {
+    const calls: string[] = [];
+    const compile = async (path: string, aliases: Readonly<Record<string, string>>): Promise<Compiled> => {
+      calls.push(path);
+      return await compileConfig(path, aliases);
+    };
+    return { calls, compile };
+  };
+
+  it('reuses the entry while conf.ts and its imports are unchanged; a changed import, a new tsconfig.json compile again', async () => {
+    const { d, conf, dir } = setupFiles();
+    const { calls, compile } = counting();
+    const first = await compileToCache(dir, conf, {}, compile);
+    expect(await compileToCache(dir, conf, {}, compile)).toBe(first);
+    expect(calls).toHaveLength(1);
+    writeFileSync(join(d, 'local.ts'), `export const n: number = 2;\n`);
+    const second = await compileToCache(dir, conf, {}, compile);
+    expect(second).not.toBe(first);
+    expect(calls).toHaveLength(2);
+    writeFileSync(join(d, 'tsconfig.json'), '{}');
+    expect(await compileToCache(dir, conf, {}, compile)).toBe(second); // same text, but compiled again
+    expect(calls).toHaveLength(3);
+    expect(await compileToCache(dir, conf, {}, compile)).toBe(second);
+    expect(calls).toHaveLength(3);
+  });
+
+  it('a manifest pointing outside the cache, or at a missing entry, is not trusted', async () => {
+    const { conf, dir } = setupFiles();
+    const { calls, compile } = counting();
+    const entry = await compileToCache(dir, conf, {}, compile);
+    const manifest = readdirSync(dir).find((f) => f.endsWith('.inputs.json'))!;
+    const m = JSON.parse(readFileSync(join(dir, manifest), 'utf8'));
+    writeFileSync(join(dir, manifest), JSON.stringify({ ...m, entry: '../../etc/evil.mjs' }));
+    expect(await compileToCache(dir, conf, {}, compile)).toBe(entry);
+    expect(calls).toHaveLength(2);
+    rmSync(entry);
+    expect(await compileToCache(dir, conf, {}, compile)).toBe(entry);
+    expect(calls).toHaveLength(3);
   });
 });
 

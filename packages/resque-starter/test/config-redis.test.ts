@@ -1,6 +1,6 @@
 import { Cluster, Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
-import { describeRedis, DURABILITY_IN_LIBRARY, namespaceHashTag, resolveConfig } from '../src/config.js';
+import { describeRedis, namespaceHashTag, resolveConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
 
 const ctx = { path: '/srv/app/conf.ts', env: {} };
@@ -104,13 +104,13 @@ describe('config: redis topologies', () => {
 
   it('reports a redis mistake together with every other mistake of the file', () => {
     const errors = errorsOf({ redis: { sentinels: [{ host: 'h', port: 1 }] }, concurrency: -1, durability: { replica: 1 } });
-    expect(errors).toHaveLength(DURABILITY_IN_LIBRARY ? 4 : 5);
+    expect(errors).toHaveLength(4);
     expect(errors).toContain('Unknown field `durability.replica`; did you mean `durability.replicas`?');
     expect(errors).toContain('Missing `durability.replicas`: how many replicas must have a write before it counts (e.g. 1)');
   });
 });
 
-describe.skipIf(!DURABILITY_IN_LIBRARY)('config: durability', () => {
+describe('config: durability', () => {
   it('is off by default; timeout in seconds, 1 s by default', () => {
     expect(resolveConfig({ jobs }, ctx).durability).toBeUndefined();
     expect(resolveConfig({ jobs, durability: { replicas: 1 } }, ctx).durability).toEqual({ replicas: 1, timeoutMs: 1000 });
@@ -134,8 +134,10 @@ describe.skipIf(!DURABILITY_IN_LIBRARY)('config: durability', () => {
   });
 });
 
-it.skipIf(DURABILITY_IN_LIBRARY)('durability is refused until the library waits for replicas', () => {
-  expect(errorsOf({ durability: { replicas: 1 } })).toEqual(['`durability` is not available yet: this build of @baton/resque does not wait for replicas']);
+it('durability with a Cluster is refused with the reason', () => {
+  expect(errorsOf({ durability: { replicas: 1 }, redis: { cluster: ['h:1'] }, namespace: '{r}' })).toEqual([
+    'Expected no `durability` with Redis Cluster: WAIT must reach the shard that took the write, and a Cluster connection sends it to any node; use Sentinel or a replicated primary, or drop `durability`',
+  ]);
 });
 
 describe('describeRedis', () => {
@@ -182,8 +184,14 @@ describe('config: Cluster per worker group', () => {
 
   it('groups inheriting a top-level Cluster and namespace: one error at the top-level field', () => {
     expect(errorsOf({ redis: cluster, namespace: 'x', groups: { a: { queues: ['a'] }, b: { queues: ['b'] } } })).toEqual([
+      expect.stringMatching(/^the top level \(where the scheduler runs\): Expected `namespace` to carry a hash tag with Redis Cluster, got `x`/),
+    ]);
+    expect(errorsOf({ redis: cluster, namespace: 'x', scheduler: { enabled: false }, groups: { a: { queues: ['a'] }, b: { queues: ['b'] } } })).toEqual([
       expect.stringMatching(/^group `a`: Expected `namespace` to carry a hash tag with Redis Cluster, got `x`/),
     ]);
+    // Every group tagged, the top level not: the scheduler would run on an untagged namespace.
+    expect(errorsOf({ redis: cluster, groups: { a: { namespace: '{a}' } } })).toEqual([expect.stringMatching(/^the top level \(where the scheduler runs\): .*got `resque`/)]);
+    expect(errorsOf({ redis: cluster, scheduler: { enabled: false }, groups: { a: { namespace: '{a}' } } })).toEqual([]);
     expect(resolveConfig({ jobs, redis: cluster, namespace: '{x}', groups: { a: { queues: ['a'] } } }, ctx).groups[0]!.redis).toEqual(cluster);
   });
 });

@@ -179,7 +179,7 @@ describe('duration ranges', () => {
 
   it('covers every duration field of the config', () => {
     expect(cases.map((c) => c.label).sort()).toEqual(
-      ['crashLoop.delay', 'crashLoop.maxDelay', 'crashLoop.window', 'dequeueInterval', 'jobTimeout', 'lockTimeout', 'maxLifetime', 'readyTimeout', 'redisTimeout', 'statusInterval', 'stopTimeout', 'termTimeout'].sort(),
+      ['crashLoop.delay', 'crashLoop.maxDelay', 'crashLoop.window', 'dequeueInterval', 'jobTimeout', 'lockTimeout', 'maxLifetime', 'readyTimeout', 'redisTimeout', 'scheduler.lockTtl', 'statusInterval', 'stopTimeout', 'termTimeout'].sort(),
     );
     // The largest allowed value (maxLifetime with its 10 % jitter) still fits a Node timer.
     for (const c of cases) expect(c.max * 1000 * 1.1).toBeLessThan(2 ** 31 - 1);
@@ -339,7 +339,7 @@ describe('resolveConfig reports every mistake at once', () => {
     expect(err).toBeInstanceOf(ConfigError);
     const e = err as ConfigError;
     expect(e.issues.map((i) => `${i.location}: ${i.message}`)).toEqual([
-      '/srv/app/conf.ts:2:23: Expected the handler of job `B` to be a function, got `nope` (string)',
+      '/srv/app/conf.ts:2:23: Expected the handler of job `B` to be a function or `{ perform, retry }`, got `nope` (string)',
       '/srv/app/conf.ts:3:3: Unknown config field `concurency`; did you mean `concurrency`?',
       '/srv/app/conf.ts:4:3: Unknown config field `queue`; did you mean `queues`?',
       '/srv/app/conf.ts:5:3: Unknown config field `pidfile`; did you mean `pidFile`?',

@@ -19,7 +19,7 @@ describe('help', () => {
         reopen-logs     reopen logFile (for logrotate)
         stop            stop the master gracefully (QUIT), wait for it, escalate after --timeout
         failed ACTION   Resque's failed jobs: list, show N, retry N|all, remove N, clear
-        queues          the queues: jobs waiting, the oldest one's age, the failed count
+        queues          the queues: jobs waiting, the oldest one's age, delayed jobs, the failed count
         help [COMMAND]  this help, or a command's usage, options and example
 
       Options of every command:
@@ -41,10 +41,11 @@ describe('help', () => {
       "resque-starter scale — set the number of workers exactly, 0 to maxConcurrency  (resque-starter 1.2.3)
 
       Usage:
-        resque-starter scale N [-c conf.ts | --pid N | --pid-file FILE]
+        resque-starter scale [GROUP] N [-c conf.ts | --pid N | --pid-file FILE]
 
       Sets the number of workers to N (an integer from 0 to the config's maxConcurrency). Exact where
-      TTIN/TTOU signals of one kind may merge.
+      TTIN/TTOU signals of one kind may merge. With worker groups, GROUP names the group to scale
+      (required when the config has several).
 
       Options:
         -c, --config FILE    config file (default: resque-starter.config.ts, .mjs or .js in the working directory)

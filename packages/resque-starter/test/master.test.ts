@@ -66,7 +66,7 @@ function startMaster(fields: string, deps: Partial<MasterDeps> = {}, extraEnv: N
     env,
     stderr,
     host,
-    deps: { checkRedis: async () => undefined, createQueue: async () => queue as unknown as ResqueQueue, watchRedis: async () => () => undefined, ...deps },
+    deps: { checkRedis: async () => undefined, createQueue: async () => queue as unknown as ResqueQueue, watchRedis: async () => () => undefined, createScheduler: async () => undefined, ...deps },
   });
   const m = { host, run, log, queue, dir, conf, env };
   running.push(m);

@@ -23,13 +23,13 @@ describe('RedisHealth: once per condition, for all workers', () => {
     r.advance(500);
     h.report({ slot: 1, pid: 101 }, { state: 'down', condition: 'write-refused', message: nore });
     h.report({ slot: 1, pid: 101 }, { state: 'down', condition: 'write-refused', message: nore });
-    h.report({ slot: 0, pid: 100 }, { state: 'up', condition: 'write-refused', message: nore, sinceMs: 600 });
+    h.report({ slot: 0, pid: 100 }, { state: 'up', condition: 'write-refused', message: nore, ms: 600 });
     expect(h.conditions).toEqual(['write-refused']);
     r.advance(11_800);
-    h.report({ slot: 1, pid: 101 }, { state: 'up', condition: 'write-refused', message: nore, sinceMs: 12_000 });
+    h.report({ slot: 1, pid: 101 }, { state: 'up', condition: 'write-refused', message: nore, ms: 12_000 });
     expect(r.lines).toEqual([
       `warn worker[0] 100 cannot write to Redis: ${nore}; logged once until it clears`,
-      'info the workers can write to Redis again after 12.3s',
+      'info the workers and the master can write to Redis again after 12.3s',
     ]);
     expect(h.conditions).toEqual([]);
   });
@@ -41,12 +41,30 @@ describe('RedisHealth: once per condition, for all workers', () => {
     h.report({ slot: 0, pid: 100 }, { state: 'down', condition: 'connection', message: 'connect ECONNREFUSED 127.0.0.1:7101' });
     h.report({ slot: 2, pid: 102 }, { state: 'down', condition: 'busy', message: 'BUSY Redis is busy running a script.' });
     h.report({ slot: 0, pid: 100 }, { state: 'up', condition: 'connection', message: 'x' });
-    h.report({ slot: 2, pid: 102 }, { state: 'down', condition: 'mystery', message: 'ERR what' });
+    h.report({ slot: 2, pid: 102 }, { state: 'down', condition: 'mystery' as never, message: 'ERR what' });
     expect(r.lines).toEqual([
       'warn worker[0] 100 lost its connection to Redis: connect ECONNREFUSED 127.0.0.1:7101; logged once until it clears',
-      'warn worker[2] 102 finds Redis busy: BUSY Redis is busy running a script.; logged once until it clears',
+      'warn worker[2] 102 keeps finding jobs it does not know of (busy): BUSY Redis is busy running a script.; logged once until it clears',
       'info the workers are connected to Redis again after 0s',
       'warn worker[2] 102 reports Redis trouble (mystery): ERR what; logged once until it clears',
+    ]);
+  });
+
+  it("the master's own writes: a refusal opens write-refused, a landed write closes it; connection errors are not counted", () => {
+    const r = recorder();
+    const h = new RedisHealth(r.logger, r.now);
+    h.masterWrite(new Error('Connection is closed.'));
+    h.masterWrite(undefined);
+    h.masterWrite(new Error('NOREPLICAS Not enough good replicas to write. script: 6d505f90467e255adf0e56f36c2d51f314bae4a3, on @user_script:124.'));
+    h.report({ slot: 0, pid: 100 }, { state: 'down', condition: 'write-refused', message: 'NOREPLICAS Not enough good replicas to write.' });
+    h.masterWrite(new Error('NOREPLICAS again'));
+    r.advance(3300);
+    h.masterWrite(undefined);
+    expect(h.conditions).toEqual(['write-refused']);
+    h.report({ slot: 0, pid: 100 }, { state: 'up', condition: 'write-refused', message: '' });
+    expect(r.lines).toEqual([
+      'warn the master cannot write to Redis: NOREPLICAS Not enough good replicas to write.; logged once until it clears',
+      'info the workers and the master can write to Redis again after 3.3s',
     ]);
   });
 

@@ -114,7 +114,7 @@ describe('start and scaling (unicorn maintain_worker_count)', () => {
     const [a, b] = sim.start(2);
     sim.send({ type: 'hello', pid: b!, id: `host:${b}:q` });
     const fx = sim.send({ type: 'exit', pid: b!, code: null, signal: 'SIGKILL' });
-    expect(fx.find((e) => e.type === 'recover')).toEqual({ type: 'recover', pid: b, ids: [`host:${b}:q`] });
+    expect(fx.find((e) => e.type === 'recover')).toEqual({ type: 'recover', pid: b, group: 'default', ids: [`host:${b}:q`] });
     expect(spawns(fx)).toEqual([{ slot: 1, retire: undefined }]);
     expect(a).toBe(100);
   });
@@ -513,7 +513,7 @@ describe('hardening (issue 10)', () => {
     const [pid] = sim.start(1);
     sim.send({ type: 'hello', pid: pid!, id: 'host:1:q' });
     const lines = sim.logs({ type: 'exit', pid: pid!, code: 0, signal: null });
-    expect(sim.effects.filter((e) => e.type === 'recover')).toEqual([{ type: 'recover', pid, ids: ['host:1:q'], failed: undefined }]);
+    expect(sim.effects.filter((e) => e.type === 'recover')).toEqual([{ type: 'recover', pid, group: 'default', ids: ['host:1:q'], failed: undefined }]);
     expect(lines.some((l) => /died/.test(l))).toBe(true);
     expect(spawns(sim.effects)).toEqual([{ slot: 0, retire: undefined }]);
   });
@@ -623,7 +623,7 @@ describe('jobTimeout per job (review of issue 10)', () => {
     sim.send({ type: 'hello', pid: pid!, id: 'h:1:q' });
     sim.send({ type: 'signal', signal: 'SIGTERM' });
     sim.send({ type: 'exit', pid: pid!, code: 0, signal: null });
-    expect(sim.effects.filter((e) => e.type === 'recover')).toEqual([{ type: 'recover', pid, ids: ['h:1:q'], failed: undefined }]);
+    expect(sim.effects.filter((e) => e.type === 'recover')).toEqual([{ type: 'recover', pid, group: 'default', ids: ['h:1:q'], failed: undefined }]);
   });
 });
 
@@ -749,7 +749,7 @@ describe('events without a test before issue 12', () => {
     const sim = new Sim();
     sim.start(2);
     expect(replies(sim.send({ type: 'successorLinked', link: 4, by: 999, generation: 2, reply: 11 }))).toEqual([
-      { type: 'reply', id: 11, reply: { ok: true, live: 2, desired: 2, configured: 2 } },
+      { type: 'reply', id: 11, reply: { ok: true, live: 2, desired: 2, configured: 2, groups: [{ name: 'default', desired: 2, configured: 2 }] } },
     ]);
     expect(sim.state.successors).toEqual([4]);
     const stopping = new Sim();
@@ -774,7 +774,7 @@ describe('events without a test before issue 12', () => {
     sim.send({ type: 'exit', pid: pids[2]!, code: 0, signal: null });
     // another successor is still taking over: nothing changes
     expect(sim.logs({ type, link: 1 })).toEqual([]);
-    expect(sim.state.replacedBy).toEqual({ pid: 999, desiredBefore: 3 });
+    expect(sim.state.replacedBy).toEqual({ pid: 999, desiredBefore: 3, groupsBefore: { default: 3 } });
     const lines = sim.logs({ type, link: 2 });
     expect(lines.some((l) => line.test(l))).toBe(true);
     expect(sim.state.replacedBy).toBeUndefined();
@@ -834,11 +834,11 @@ describe('a runtime count across a restart (issue 11, item 5)', () => {
     sim.start(3);
     sim.send({ type: 'scale', desired: 4 });
     const fx = sim.send({ type: 'successorLinked', link: 1, by: 999, generation: 2, reply: 5 });
-    expect(fx.filter((e) => e.type === 'reply')).toEqual([{ type: 'reply', id: 5, reply: { ok: true, live: 4, desired: 4, configured: 3 } }]);
+    expect(fx.filter((e) => e.type === 'reply')).toEqual([{ type: 'reply', id: 5, reply: { ok: true, live: 4, desired: 4, configured: 3, groups: [{ name: 'default', desired: 4, configured: 3 }] } }]);
     // A second successor (a HUP storm) hears the count from before the first one, not the TTOU count-down.
     sim.send({ type: 'signal', signal: 'SIGTTOU' });
     const again = sim.send({ type: 'successorLinked', link: 2, by: 1000, generation: 3, reply: 6 });
-    expect(again.filter((e) => e.type === 'reply')).toEqual([{ type: 'reply', id: 6, reply: { ok: true, live: 4, desired: 4, configured: 3 } }]);
+    expect(again.filter((e) => e.type === 'reply')).toEqual([{ type: 'reply', id: 6, reply: { ok: true, live: 4, desired: 4, configured: 3, groups: [{ name: 'default', desired: 4, configured: 3 }] } }]);
   });
 
   it('config concurrency unchanged since the old master loaded it: its runtime count (scale 3 → 4) is kept, and the log says why', () => {

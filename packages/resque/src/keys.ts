@@ -37,7 +37,7 @@ export interface Keys {
   delayed(secs: number | string): string;
   /** Set of the `delayed:<secs>` lists that hold `item` (a delayed job's exact bytes). */
   timestamps(item: string): string;
-  /** resque-scheduler's master lock (its value: the leader's fencing token). */
+  /** resque-scheduler's master lock, `<ns>:<ns>:resque_scheduler_master_lock` as Ruby really writes it (its value: the leader's fencing token). */
   schedulerLock: string;
   // --- baton additions to it ---
   /** Zset item → due epoch ms of the jobs of second `secs` due after its start (millisecond precision). */
@@ -75,7 +75,9 @@ export function createKeys(namespace = 'resque'): Keys {
     delayedSchedule: `${p}delayed_queue_schedule`,
     delayed: (secs) => `${p}delayed:${secs}`,
     timestamps: (item) => `${p}timestamps:${item}`,
-    schedulerLock: `${p}resque_scheduler_master_lock`,
+    // resque-scheduler builds `<ns>:resque_scheduler_master_lock` and sends it through
+    // Redis::Namespace, which prefixes it again (checked with redis-namespace 1.9).
+    schedulerLock: `${p}${namespace}:resque_scheduler_master_lock`,
     delayedAt: (secs) => `${p}baton:delayed_at:${secs}`,
     schedulerChannel: `${p}baton:scheduler`,
     scheduleLast: `${p}baton:schedule:last`,

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
 /** Bumped whenever a script changes, so a Redis shared by two versions runs the right one. */
-export const SCRIPTS_VERSION = '9';
+export const SCRIPTS_VERSION = '10';
 
 /** `<name>-<numKeys>`; `-<k>n` takes k keys per item, their number given at each call. */
 const SCRIPTS = {

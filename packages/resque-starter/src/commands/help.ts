@@ -13,6 +13,7 @@ const OPTION_TEXT: Record<OptionKey, string> = {
   queue: '`failed list`, `retry all`, `clear`: only the entries of queue Q',
   class: '`failed list`, `retry all`, `clear`: only the entries of job class C',
   limit: '`failed list`: show at most N entries (default 50; 0 = all)',
+  group: "the Redis and namespace of this group (when the config's groups use several)",
   redis: 'also connect to Redis and try what the workers need (1 = refused); report the node reached, its replicas, Sentinel\'s failover settings or the Cluster slot',
   types: 'also type-check the config file with the TypeScript compiler',
   help: 'this help',
@@ -49,15 +50,16 @@ lockTimeout is too short for Sentinel's failover.`,
   },
   status: {
     summary: "the running master's state as JSON (--text for a table)",
-    usage: 'resque-starter status [-c conf.ts | --pid N | --pid-file FILE] [--text]',
-    text: 'Asks the master on its control socket: its state, the workers, their current jobs and memory.',
+    usage: 'resque-starter status [GROUP] [-c conf.ts | --pid N | --pid-file FILE] [--text]',
+    text: 'Asks the master on its control socket: its state, its worker groups, the workers, their current jobs and memory. With GROUP, only that group.',
     example: 'resque-starter status --text -c conf.ts',
   },
   scale: {
     summary: 'set the number of workers exactly, 0 to maxConcurrency',
-    usage: 'resque-starter scale N [-c conf.ts | --pid N | --pid-file FILE]',
+    usage: 'resque-starter scale [GROUP] N [-c conf.ts | --pid N | --pid-file FILE]',
     text: `Sets the number of workers to N (an integer from 0 to the config's maxConcurrency). Exact where
-TTIN/TTOU signals of one kind may merge.`,
+TTIN/TTOU signals of one kind may merge. With worker groups, GROUP names the group to scale
+(required when the config has several).`,
     example: 'resque-starter scale 5 -c conf.ts',
   },
   reload: {
@@ -84,7 +86,7 @@ TERM; 1 when it had to be killed or could not be stopped. A master under start-s
   },
   failed: {
     summary: "Resque's failed jobs: list, show N, retry N|all, remove N, clear",
-    usage: 'resque-starter failed [list|show N|retry N|retry all|remove N|clear] [-c conf.ts] [--queue Q] [--class C] [--json]',
+    usage: 'resque-starter failed [list|show N|retry N|retry all|remove N|clear] [-c conf.ts] [--group G] [--queue Q] [--class C] [--json]',
     text: `Reads and changes Resque's failed list in the Redis of the config (no master needed); N is the
 index \`failed list\` shows, as resque-web numbers them. \`retry\` enqueues the job again and marks the
 entry retried (resque-web's Retry); \`retry all\` skips entries already retried. \`remove\` and \`clear\`
@@ -93,10 +95,10 @@ delete entries (\`clear\` without --queue/--class: all of them). resque-web work
   resque-starter failed show 0 -c conf.ts && resque-starter failed retry 0 -c conf.ts`,
   },
   queues: {
-    summary: 'the queues: jobs waiting, the oldest one\'s age, the failed count',
-    usage: 'resque-starter queues [-c conf.ts] [--json]',
-    text: `Reads the Redis of the config (no master needed): each queue's depth and, when its payload carries
-\`enqueued_at\`, how long the oldest job has waited; then the number of failed jobs.`,
+    summary: 'the queues: jobs waiting, the oldest one\'s age, delayed jobs, the failed count',
+    usage: 'resque-starter queues [-c conf.ts] [--group G] [--json]',
+    text: `Reads the Redis of the config (no master needed): each queue's depth, how long the oldest job has
+waited (when its payload carries \`enqueued_at\`), its delayed jobs (scheduled, retries waiting); then the failed count.`,
     example: 'resque-starter queues --json -c conf.ts',
   },
 };

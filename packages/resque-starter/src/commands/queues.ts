@@ -8,6 +8,8 @@ export interface QueueRow {
   depth: number;
   /** When the job at the head was enqueued, when its payload says (`enqueued_at`); else undefined. */
   oldestEnqueuedAt: Date | undefined;
+  /** Delayed jobs (resque-scheduler's delayed queue) bound for it: scheduled, retries waiting. */
+  delayed: number;
 }
 
 export interface QueuesReport {
@@ -17,20 +19,22 @@ export interface QueuesReport {
 
 /** Why: what an operator asks first (is anything piling up, since when, how much failed), in one round of reads. */
 export async function readQueues(q: ResqueAdmin): Promise<QueuesReport> {
-  const names = (await q.queues()).sort();
+  const delayed = await q.delayedCounts();
+  // A queue with only delayed jobs is not in `<namespace>:queues` yet: it is listed too.
+  const names = [...new Set([...(await q.queues()), ...Object.keys(delayed)])].sort();
   const queues = await Promise.all(
     names.map(async (name): Promise<QueueRow> => {
       const [depth, [head]] = await Promise.all([q.size(name), q.peek(name, 0, 1)]);
-      return { name, depth, oldestEnqueuedAt: enqueuedAt(head) };
+      return { name, depth, oldestEnqueuedAt: enqueuedAt(head), delayed: delayed[name] ?? 0 };
     }),
   );
   return { queues, failed: await q.failedCount() };
 }
 
-/** `queues`: one line per queue (depth, age of the oldest job), then the failed count. */
+/** `queues`: one line per queue (depth, age of the oldest job, delayed jobs), then the failed count. */
 export function renderQueues(r: QueuesReport, now: Date): string {
-  const rows = r.queues.map((row) => [row.name, String(row.depth), row.oldestEnqueuedAt ? formatAge(now.getTime() - row.oldestEnqueuedAt.getTime()) : '-']);
-  const body = rows.length > 0 ? table([['queue', 'jobs', 'oldest'], ...rows]) : 'no queues\n';
+  const rows = r.queues.map((row) => [row.name, String(row.depth), row.oldestEnqueuedAt ? formatAge(now.getTime() - row.oldestEnqueuedAt.getTime()) : '-', String(row.delayed)]);
+  const body = rows.length > 0 ? table([['queue', 'jobs', 'oldest', 'delayed'], ...rows]) : 'no queues\n';
   return `${body}failed: ${r.failed}\n`;
 }
 
@@ -39,6 +43,7 @@ export function queuesJson(r: QueuesReport, now: Date): string {
   const queues = r.queues.map((row) => ({
     name: row.name,
     depth: row.depth,
+    delayed: row.delayed,
     oldestEnqueuedAt: row.oldestEnqueuedAt?.toISOString() ?? null,
     oldestAgeSeconds: row.oldestEnqueuedAt ? Math.max(0, (now.getTime() - row.oldestEnqueuedAt.getTime()) / 1000) : null,
   }));

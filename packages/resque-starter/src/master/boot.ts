@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { createLogger, resolveLevel, type Logger, type ProcessHost } from '@baton/process-kit';
 import type { ResolvedConfig } from '../config.js';
+import { configForGroup } from '../config-groups.js';
 import { StartupError } from '../errors.js';
 import { findPredecessors, MASTER_TITLE } from '../handoff.js';
 import { loadConfigFile } from '../load-config.js';
@@ -50,10 +51,6 @@ export async function bootMaster(configPath: string, b: BootContext): Promise<Bo
   const { config, loadMs, notCompiled } = await loadConfigFile(configPath, b.env, { compile: true });
   bootLogger.debug(messages.configLoaded(config.path, loadMs));
   bootLogger.debug(config.compiled ? messages.configCompiled(config.compiled) : messages.configNotCompiled(notCompiled ?? 'unknown'));
-  // Step 1 of issue 13 (config only): a master that cannot run groups yet refuses them.
-  if (config.groups.length !== 1 || config.groups[0]!.name !== 'default') {
-    throw new StartupError('`groups` is not supported by this master yet (only `resque-starter check` reads it)');
-  }
   if (b.stopRequested()) return undefined;
   b.host.setTitle(`${MASTER_TITLE} (starting)`);
   const logOut = prepareFiles(config);
@@ -61,6 +58,14 @@ export async function bootMaster(configPath: string, b: BootContext): Promise<Bo
   const generation = b.env.SERVER_STARTER_GENERATION ? Number(b.env.SERVER_STARTER_GENERATION) : undefined;
   const ids = resolveIds(config.user, config.group, (m) => logger.warn(m));
   const redis = (await b.checkRedis(config)) ?? undefined;
+  // Every other Redis the worker groups use answers too, before anything is touched.
+  const checked = new Set([JSON.stringify([config.redis, config.namespace])]);
+  for (const g of config.groups) {
+    const key = JSON.stringify([g.redis, g.namespace]);
+    if (checked.has(key)) continue;
+    checked.add(key);
+    await b.checkRedis(configForGroup(config, g.name)!);
+  }
   const ppid = b.host.ppid();
   const found =
     generation !== undefined

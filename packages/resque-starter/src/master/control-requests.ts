@@ -29,12 +29,12 @@ export class ControlRequests implements ControlHandlers {
 
   constructor(private readonly ctx: ControlContext) {}
 
-  request(req: ControlRequest, conn: Socket): ControlReply | Promise<ControlReply> {
+  request(req: ControlRequest, conn: Socket): ControlReply | undefined | Promise<ControlReply> {
     switch (req.cmd) {
       case 'status':
         return { ok: true, status: this.ctx.snapshot() };
       case 'scale':
-        return this.scale(req.workers);
+        return this.scale(req.workers, req.group);
       case 'reload':
         this.ctx.dispatch({ type: 'reloadRequest', source: 'reload command' });
         return { ok: true };
@@ -45,6 +45,12 @@ export class ControlRequests implements ControlHandlers {
       case 'restore':
         this.unlink(conn, (link) => this.ctx.dispatch({ type: 'successorRestored', link }));
         return { ok: true };
+      case 'retire': {
+        // Only a linked successor may ask; its request is answered by a worker leaving, not a reply.
+        const link = this.links.get(conn);
+        if (link !== undefined && typeof req.group === 'string') this.ctx.dispatch({ type: 'retireRequest', link, group: req.group });
+        return undefined;
+      }
       default:
         return { ok: false, error: `unknown command \`${(req as { cmd?: unknown }).cmd as string}\`` };
     }
@@ -76,14 +82,16 @@ export class ControlRequests implements ControlHandlers {
 
   // --- internal ---
 
-  private scale(workers: unknown): ControlReply | Promise<ControlReply> {
+  /** `scale [GROUP] N`: a group's ceiling is checked by the reducer, which knows the groups. */
+  private scale(workers: unknown, group: unknown): ControlReply | Promise<ControlReply> {
     const n = Number(workers);
     if (!Number.isInteger(n) || n < 0) return { ok: false, error: `Expected a worker count ≥ 0, got \`${String(workers)}\`` };
+    if (group !== undefined && typeof group !== 'string') return { ok: false, error: `Expected a group name, got \`${String(group)}\`` };
     const max = this.ctx.maxConcurrency();
-    if (n > max) {
+    if (group === undefined && n > max) {
       return { ok: false, error: `Expected a worker count ≤ maxConcurrency (${max}), got \`${n}\`; raise maxConcurrency in the config to go higher` };
     }
-    return this.ask((reply) => ({ type: 'scale', desired: n, reply }));
+    return this.ask((reply) => ({ type: 'scale', desired: n, group, reply }));
   }
 
   private handoff(req: Extract<ControlRequest, { cmd: 'handoff' }>, conn: Socket): ControlReply | Promise<ControlReply> {

@@ -1,7 +1,7 @@
 import { groupMembers, stillRunning, type Logger, type ProcessHost } from '@baton/process-kit';
 import { messages } from '../messages.js';
 import type { Effect } from '../state/index.js';
-import type { QueueClient } from './queue-client.js';
+import type { QueueClients } from './queue-client.js';
 
 type Host = Pick<ProcessHost, 'now' | 'signal' | 'every' | 'timers'>;
 
@@ -15,7 +15,7 @@ export class JobRecovery {
   private readonly reaping = new Set<Promise<void>>();
 
   constructor(
-    private readonly queue: QueueClient,
+    private readonly queues: QueueClients,
     private readonly host: Host,
     private readonly logger: Logger,
     private readonly termTimeoutMs: () => number,
@@ -70,7 +70,7 @@ export class JobRecovery {
 
   private async putBack(fx: Extract<Effect, { type: 'recover' }>): Promise<void> {
     try {
-      const q = await this.queue.get();
+      const q = await this.queues.forGroup(fx.group).get();
       const failed = fx.failed;
       if (failed?.job.id && failed.job.worker) {
         const ok = await q.failInflight(failed.job.worker, failed.job.id, { exception: 'Resque::JobTimeout', error: failed.error });

@@ -3,11 +3,12 @@ import type { QueueClient } from './queue-client.js';
 import { messages } from '../messages.js';
 
 export interface LeaseHolderOptions {
-  /** The Resque ids of the ready workers that are alive now. */
-  ids(): string[];
-  queue: QueueClient;
+  /** The Resque ids of the ready workers that are alive now, with the client of their Redis (one batch per Redis). */
+  batches(): Array<{ queue: QueueClient; ids: string[] }>;
   lockTimeoutMs: number;
   logger: Logger;
+  /** Each renewal's outcome (undefined: it was written) on the Redis of `queue`, for the master's Redis health. */
+  onWrite?: ((err: Error | undefined, queue: QueueClient) => void) | undefined;
 }
 
 /**
@@ -19,13 +20,22 @@ export interface LeaseHolderOptions {
 export function holdLeases(host: Pick<ProcessHost, 'every'>, o: LeaseHolderOptions): () => void {
   let holding = false;
   const renew = async () => {
-    const ids = o.ids();
-    if (ids.length === 0 || holding) return;
+    const batches = o.batches().filter((b) => b.ids.length > 0);
+    if (batches.length === 0 || holding) return;
     holding = true;
     try {
-      await (await o.queue.get()).holdLocks(ids, o.lockTimeoutMs);
-    } catch (err) {
-      o.logger.debug(messages.holdingLeasesFailed((err as Error).message));
+      // Each Redis on its own: one that is away does not hold back the leases on the others.
+      await Promise.all(
+        batches.map(async (b) => {
+          try {
+            await (await b.queue.get()).holdLocks(b.ids, o.lockTimeoutMs);
+            o.onWrite?.(undefined, b.queue);
+          } catch (err) {
+            o.logger.debug(messages.holdingLeasesFailed((err as Error).message));
+            o.onWrite?.(err as Error, b.queue);
+          }
+        }),
+      );
     } finally {
       holding = false;
     }

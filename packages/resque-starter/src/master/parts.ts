@@ -11,14 +11,15 @@ import { createExecutor } from './effects.js';
 import { JobRecovery } from './job-recovery.js';
 import type { RedisHealth } from './redis-health.js';
 import { createMasterNotify, type MasterNotify } from './notify.js';
-import { createQueueClient, type QueueClient } from './queue-client.js';
+import { createQueueClients, type QueueClients } from './queue-client.js';
 import { WorkerSpawner } from './spawner.js';
 import { StatusOutput } from './status-output.js';
 
 /** The parts of a booted master, each owning what one kind of effect acts on. */
 export interface MasterParts {
   configs: ConfigHolder;
-  queue: QueueClient;
+  /** One Redis client per Redis the groups use (recovery, leases). */
+  queues: QueueClients;
   spawner: WorkerSpawner;
   control: ControlRequests;
   status: StatusOutput;
@@ -48,11 +49,15 @@ export function createParts(booted: Booted, { host, env, loop, createQueue, redi
   const state = () => loop.state!;
   const configs = new ConfigHolder(booted.config, env, logger, dispatch);
   const config = () => configs.config;
-  const queue = createQueueClient(() => createQueue(config()));
+  const keyOf = (group: string) => {
+    const c = configs.forGroup(group);
+    return `${typeof c.redis === 'string' ? c.redis : JSON.stringify(c.redis)} ${c.namespace}`;
+  };
+  const queues = createQueueClients(keyOf, (group) => createQueue(configs.forGroup(group)));
   const masterHandle = (): MasterHandle => ({
     pid: host.pid,
     generation,
-    workers: state().workers.map((w) => ({ slot: w.slot, pid: w.pid, state: w.phase })),
+    workers: state().workers.map((w) => ({ group: w.group, slot: w.slot, pid: w.pid, state: w.phase })),
     logger,
   });
   // Workers speak to neither systemd nor start-server's readiness gate: the master does.
@@ -66,11 +71,11 @@ export function createParts(booted: Booted, { host, env, loop, createQueue, redi
   };
   const control = new ControlRequests({ isOpen: () => loop.isOpen, dispatch, snapshot: () => status.snapshot(), maxConcurrency: () => config().maxConcurrency, reopenLogs });
   const status = new StatusOutput({ host, state, config, generation, startedAt: host.now(), pushWorkers: (live, links) => control.pushWorkers(live, links), logger });
-  const recovery = new JobRecovery(queue, host, logger, () => config().termTimeoutMs);
+  const recovery = new JobRecovery(queues, host, logger, () => config().termTimeoutMs);
   const predecessors = new PredecessorTracker(dispatch, logger, host, { env, generation });
   let finish!: (code: number) => void;
   const done = new Promise<number>((resolve) => (finish = resolve));
   const notify = createMasterNotify({ host, env, logger });
   const execute = createExecutor({ host, dispatch, spawner, recovery, configs, predecessors, pidFile, control, status, notify, state, logger, finish });
-  return { configs, queue, spawner, control, status, recovery, predecessors, notify, execute, done };
+  return { configs, queues, spawner, control, status, recovery, predecessors, notify, execute, done };
 }

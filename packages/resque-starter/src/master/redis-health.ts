@@ -4,8 +4,16 @@ import { messages } from '../messages.js';
 /** The logger's levels used here (consola's, or a recorder in tests). */
 export type LineLogger = Record<'warn' | 'info' | 'debug', (message: string) => void>;
 
-/** Who reported a condition: a worker (slot and pid), or the master's own connection. */
-export type Reporter = { slot: number; pid: number } | 'master';
+/** `NOREPLICAS … script: <sha>, on @user_script:124.` → `NOREPLICAS …` (which script says nothing to an operator). */
+function withoutScript(message: string): string {
+  return message.replace(/\s*script: [0-9a-f]{40}, on @user_script:\d+\.?$/, '');
+}
+
+/** Replies by which Redis refuses a write it would otherwise take. */
+const WRITE_REFUSED = /^(?:NOREPLICAS|READONLY|MISCONF|OOM|MASTERDOWN|EXECABORT)\b/;
+
+/** Who reported a condition: a worker (slot and pid), or the master's own writes to one Redis (its key). */
+export type Reporter = { slot: number; pid: number } | { master: string };
 
 /**
  * Why: during a failover every worker hits the same wall (the connection drops, writes are
@@ -24,7 +32,7 @@ export class RedisHealth {
 
   /** A worker's (or the master's own) report of a condition starting or ending. */
   report(from: Reporter, trouble: RedisTrouble): void {
-    const who = from === 'master' ? 'master' : String(from.pid);
+    const who = 'master' in from ? `master ${from.master}` : String(from.pid);
     const c = this.open.get(trouble.condition);
     if (trouble.state === 'down') {
       if (c) {
@@ -32,12 +40,23 @@ export class RedisHealth {
         return;
       }
       this.open.set(trouble.condition, { since: this.now(), first: who, reporters: new Set([who]) });
-      this.logger.warn(messages.redisTroubleStarted(from, trouble.condition, trouble.message));
+      this.logger.warn(messages.redisTroubleStarted('master' in from ? 'master' : from, trouble.condition, withoutScript(trouble.message)));
       return;
     }
     if (!c) return;
     c.reporters.delete(who);
     if (c.reporters.size === 0) this.close(trouble.condition, c.since);
+  }
+
+  /**
+   * The outcome of one of the master's own writes (lease renewals): a refusal by Redis
+   * (`NOREPLICAS`, `READONLY`, `MISCONF`, `OOM`) opens `write-refused` for the master, a write
+   * that lands closes it. Connection failures are the link's business, not counted here.
+   */
+  masterWrite(err: Error | undefined, redis = ''): void {
+    const message = err?.message ?? '';
+    if (err && !WRITE_REFUSED.test(message)) return;
+    this.report({ master: redis }, err ? { state: 'down', condition: 'write-refused', message } : { state: 'up', condition: 'write-refused', message: '' });
   }
 
   /** A worker exited: it no longer holds any condition open. */

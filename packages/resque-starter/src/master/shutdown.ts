@@ -11,6 +11,8 @@ export interface ShutdownContext {
   logOut: LogFile | undefined;
   logger: Logger;
   stopSources(): void;
+  /** Gives up the scheduler's leadership (a follower, the next generation, takes over at once). */
+  scheduler: { stop(): Promise<void> };
   removeFiles(): void;
   removeExitGuard(): void;
 }
@@ -25,13 +27,14 @@ export async function shutDown(c: ShutdownContext): Promise<void> {
   const { parts } = c;
   const steps: Array<() => unknown> = [
     c.stopSources,
+    () => c.scheduler.stop(),
     () => parts.recovery.settle(Math.max(parts.configs.config.redisTimeoutMs, 5000)),
     () => c.host.timers.clearAll(),
     () => parts.predecessors.close(),
     () => parts.control.endLinks(),
     () => new Promise<void>((resolve) => c.server.close(() => resolve())),
     c.removeFiles,
-    () => parts.queue.close(),
+    () => parts.queues.close(),
     c.removeExitGuard,
     () => c.logOut?.close(),
   ];

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Child, ChildSpec, Logger, ProcessHost } from '@baton/process-kit';
 import type { MasterHandle, ResolvedConfig } from '../config.js';
@@ -49,7 +50,7 @@ export class WorkerSpawner {
     const beforeFork = config().beforeFork;
     if (beforeFork) {
       try {
-        await beforeFork(this.ctx.masterHandle(), fx.slot);
+        await beforeFork(this.ctx.masterHandle(), fx.slot, fx.group);
       } catch (err) {
         dispatch({ type: 'spawnFailed', key: fx.key, error: `beforeFork threw: ${(err as Error)?.message ?? String(err)}` });
         return;
@@ -106,6 +107,7 @@ export class WorkerSpawner {
         // Workers running as another user cannot read our private runtime directory.
         [WorkerEnv.compiled]: this.ctx.ids ? '' : (this.ctx.config().compiled ?? ''),
         [WorkerEnv.slot]: String(fx.slot),
+        [WorkerEnv.group]: fx.group,
         [WorkerEnv.masterPid]: String(this.ctx.host.pid),
         [WorkerEnv.retirePid]: fx.retire ? String(fx.retire) : '',
         [WorkerEnv.paused]: fx.paused ? '1' : '',
@@ -118,12 +120,15 @@ export class WorkerSpawner {
 
 /** Spawned with the master's node flags, except a debugger's (its port would clash). */
 const WORKER_EXEC_ARGV = process.execArgv.filter((a) => !/^--(inspect|debug)/.test(a));
-const WORKER_SCRIPT = fileURLToPath(new URL('../worker.js', import.meta.url));
+// dist/worker.js: next to this code when it is bundled into dist/cli.js, one level up from dist/master/.
+const WORKER_SCRIPT = fileURLToPath(new URL(existsSync(new URL('./worker.js', import.meta.url)) ? './worker.js' : '../worker.js', import.meta.url));
 
 function fromWorker(pid: number, m: Exclude<WorkerToMaster, { t: 'redis' }>): MasterEvent {
   switch (m.t) {
     case 'hello':
       return { type: 'hello', pid, id: m.id, ids: m.ids };
+    case 'retire':
+      return { type: 'retireAsked', pid };
     case 'ready':
       return { type: 'ready', pid, retired: m.retired };
     case 'job':

@@ -12,6 +12,8 @@ export interface StatusContext {
   startedAt: number;
   /** Tells the linked successors the live worker count. */
   pushWorkers(live: number, links: readonly number[]): void;
+  /** The scheduler's part of the status (undefined until it is set up). */
+  scheduler?(): StatusSnapshot['scheduler'] | undefined;
   logger: Logger;
 }
 
@@ -26,6 +28,11 @@ export class StatusOutput {
   private writePending = false;
 
   constructor(private readonly ctx: StatusContext) {}
+
+  /** Where the scheduler's part of the status comes from, once it runs. */
+  setScheduler(source: () => StatusSnapshot['scheduler']): void {
+    this.ctx.scheduler = source;
+  }
 
   /** The `status` effect. */
   update(): void {
@@ -46,7 +53,9 @@ export class StatusOutput {
 
   snapshot(): StatusSnapshot {
     const { host, generation, startedAt } = this.ctx;
-    return renderStatus(this.ctx.state(), { pid: host.pid, generation, queues: this.ctx.config().queues, startedAt, now: host.now() });
+    const config = this.ctx.config();
+    const groupQueues = Object.fromEntries(config.groups.map((g) => [g.name, g.queues]));
+    return renderStatus(this.ctx.state(), { pid: host.pid, generation, queues: config.queues, groupQueues, startedAt, now: host.now(), scheduler: this.ctx.scheduler?.() });
   }
 
   /** At exit: the status file goes, unless a successor took it over. */

@@ -17,6 +17,7 @@ export function createCtx(state: MasterState, now: number): Ctx {
   const s: MasterState = {
     ...state,
     workers: state.workers.map((w) => ({ ...w })),
+    groups: state.groups.map((g) => ({ ...g })),
     predecessors: state.predecessors.map((p) => ({ ...p })),
     deaths: [...state.deaths],
     successors: [...state.successors],

@@ -2,18 +2,22 @@ import { createCtx, type Ctx } from './context.js';
 import { exited, fatal, hello, ready, readyTimedOut, spawned, spawnFailed } from './lifecycle.js';
 import { jobKillTimedOut, jobStarted, jobTimedOut, memory, recycling, report } from './limits.js';
 import type { MasterEvent, MasterState, Step, TimerName, WorkerEntry } from './model.js';
-import { successorGone, successorLinked } from './predecessor.js';
+import { makeRoomForSuccessor, successorGone, successorLinked } from './predecessor.js';
 import { reconcile } from './reconcile.js';
 import { checkReload, reloaded, reloadFailed, requestReload } from './reload.js';
 import { scale } from './scale.js';
 import { onSignal } from './signals.js';
 import { killTimedOut, stopTimedOut } from './stop.js';
-import { beginTakeover, checkTakeover, predecessorGone, predecessorWorkers, startingCount } from './successor.js';
+import { defaultGroups, startGroups, syncTotals } from './groups.js';
+import { beginTakeover, checkTakeover, predecessorGone, predecessorWorkers, retireAsked, startingCounts } from './successor.js';
 import { byKey } from './workers.js';
 
 export { initialState, predecessorLive } from './model.js';
+export { DEFAULT_GROUP, workerLabel } from './groups.js';
 export type {
   Effect,
+  GroupSpec,
+  GroupState,
   MasterEvent,
   MasterSettings,
   MasterState,
@@ -52,6 +56,10 @@ const HANDLERS: { [K in MasterEvent['type']]: Handler<K> } = {
   successorLinked,
   successorRestored: (c, e) => successorGone(c, e.link, 'restore'),
   successorLost: (c, e) => successorGone(c, e.link, 'lost'),
+  retireRequest: (c, e) => {
+    if (c.s.replacedBy && c.s.successors.includes(e.link)) makeRoomForSuccessor(c, e.group);
+  },
+  retireAsked,
   timer: (c, e) => TIMERS[e.timer](c, byKey(c, e.key), e),
 };
 
@@ -74,6 +82,7 @@ const TIMERS: { [T in TimerName]: (c: Ctx, w: WorkerEntry | undefined, e: TimerE
 export function reduce(state: MasterState, event: MasterEvent, now: number): Step {
   const c = createCtx(state, now);
   (HANDLERS[event.type] as (c: Ctx, e: MasterEvent) => void)(c, event);
+  syncTotals(c.s);
   reconcile(c);
   checkReload(c);
   checkTakeover(c);
@@ -89,8 +98,8 @@ export function reduce(state: MasterState, event: MasterEvent, now: number): Ste
  */
 function start(c: Ctx, e: Extract<MasterEvent, { type: 'start' }>): void {
   c.s.phase = 'running';
-  c.s.configured = e.desired;
-  c.s.desired = startingCount(c, e.desired, e.predecessors);
+  startGroups(c, e.groups ?? defaultGroups(e.desired, c.s.settings));
+  startingCounts(c, e.predecessors);
   beginTakeover(c, e.predecessors);
   if (e.successor) successorLinked(c, e.successor);
   if (e.stop) onSignal(c, e.stop);

@@ -1,5 +1,6 @@
 import { messages } from '../messages.js';
 import type { Ctx } from './context.js';
+import { limitsOf, workerLabel } from './groups.js';
 import { recordDeath } from './crash-loop.js';
 import type { MasterEvent, WorkerEntry } from './model.js';
 import { shrinkOnDeath } from './predecessor.js';
@@ -17,7 +18,7 @@ export function spawned(c: Ctx, e: Extract<MasterEvent, { type: 'spawned' }>): v
   if (!w) return;
   w.pid = e.pid;
   w.phase = 'starting';
-  c.log(messages.spawnedWorker(w.slot, e.pid, w.retire), 'debug');
+  c.log(messages.spawnedWorker(workerLabel(w), e.pid, w.retire), 'debug');
   if (!w.stop) return;
   const mode = w.stop.mode;
   w.stop = undefined;
@@ -30,7 +31,7 @@ export function spawnFailed(c: Ctx, e: Extract<MasterEvent, { type: 'spawnFailed
   if (!w) return;
   c.s.workers = c.s.workers.filter((x) => x !== w);
   clearWorkerTimers(c, w);
-  c.log(messages.spawnFailed(w.slot, e.error), 'error');
+  c.log(messages.spawnFailed(workerLabel(w), e.error), 'error');
   startFailure(c, w, e.error);
   finishIfDone(c);
 }
@@ -51,8 +52,8 @@ export function ready(c: Ctx, e: Extract<MasterEvent, { type: 'ready' }>): void 
   const retired = retireOnReady(c, w, e.retired === true);
   w.activity = c.s.paused ? 'paused' : 'idle';
   c.fx.push({ type: 'clearTimer', key: `ready:${w.key}` });
-  c.log(messages.workerReady(w.slot, e.pid, c.now - w.spawnedAt, retired?.by === 'worker' ? retired.pid : undefined));
-  if (retired?.by === 'master') c.log(messages.retiredForWorker(w.slot, retired.pid));
+  c.log(messages.workerReady(workerLabel(w), e.pid, c.now - w.spawnedAt, retired?.by === 'worker' ? retired.pid : undefined));
+  if (retired?.by === 'master') c.log(messages.retiredForWorker(workerLabel(w), retired.pid));
   if (!w.stop) return;
   // Asked to stop while starting: now that its handlers exist, the stop can be graceful.
   const { mode, reason } = w.stop;
@@ -64,7 +65,7 @@ export function ready(c: Ctx, e: Extract<MasterEvent, { type: 'ready' }>): void 
 /** It cannot start (config, Redis, afterFork threw): said before it exits non-zero. */
 export function fatal(c: Ctx, e: Extract<MasterEvent, { type: 'fatal' }>): void {
   const w = byPid(c, e.pid);
-  if (w) c.log(messages.workerFatal(w.slot, e.pid, e.message), 'error');
+  if (w) c.log(messages.workerFatal(workerLabel(w), e.pid, e.message), 'error');
 }
 
 /**
@@ -79,19 +80,19 @@ export function exited(c: Ctx, e: Extract<MasterEvent, { type: 'exit' }>): void 
   s.workers = s.workers.filter((x) => x !== w);
   clearWorkerTimers(c, w);
   if (w.ids.length > 0) {
-    const failed = w.timedOut ? { job: w.timedOut, error: messages.jobTimeoutFailure(s.settings.jobTimeoutMs ?? 0) } : undefined;
-    c.fx.push({ type: 'recover', pid: e.pid, ids: w.ids, failed });
+    const failed = w.timedOut ? { job: w.timedOut, error: messages.jobTimeoutFailure(limitsOf(c, w).jobTimeoutMs ?? 0) } : undefined;
+    c.fx.push({ type: 'recover', pid: e.pid, group: w.group, ids: w.ids, failed });
   }
   if (s.settings.reapJobProcesses) c.fx.push({ type: 'reap', pid: e.pid });
   if (w.stop) {
-    c.log(messages.workerExited(w.slot, e.pid, w.stop.reason, e.code, e.signal, w.stop.mode));
+    c.log(messages.workerExited(workerLabel(w), e.pid, w.stop.reason, e.code, e.signal, w.stop.mode));
   } else if (s.phase === 'running') {
-    c.log(messages.workerDied(w.slot, e.pid, e.code, e.signal, w.phase === 'ready'), 'error');
+    c.log(messages.workerDied(workerLabel(w), e.pid, e.code, e.signal, w.phase === 'ready'), 'error');
     if (w.phase !== 'ready') startFailure(c, w, messages.exitPhrase(e.code, e.signal));
     else recordDeath(c);
     shrinkOnDeath(c);
   } else {
-    c.log(messages.workerExited(w.slot, e.pid, 'shutdown', e.code, e.signal, 'quick'));
+    c.log(messages.workerExited(workerLabel(w), e.pid, 'shutdown', e.code, e.signal, 'quick'));
   }
   finishIfDone(c);
 }
@@ -99,7 +100,7 @@ export function exited(c: Ctx, e: Extract<MasterEvent, { type: 'exit' }>): void 
 /** readyTimeout: a worker not ready in time is killed, and counts as a start failure. */
 export function readyTimedOut(c: Ctx, w: WorkerEntry | undefined): void {
   if (!w || w.phase === 'ready' || w.stop) return;
-  c.log(messages.readyTimeout(w.slot, w.pid, c.s.settings.readyTimeoutMs), 'error');
+  c.log(messages.readyTimeout(workerLabel(w), w.pid, c.s.settings.readyTimeoutMs), 'error');
   stopWorker(c, w, 'kill', 'ready-timeout');
   startFailure(c, w, messages.notReadyIn(c.s.settings.readyTimeoutMs));
 }

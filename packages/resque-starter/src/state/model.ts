@@ -30,9 +30,34 @@ export type StopMode = 'graceful' | 'quick' | 'kill';
 /** spawning: effect out, no pid yet · starting: process up, not ready · ready: taking jobs · */
 export type WorkerPhase = 'spawning' | 'starting' | 'ready';
 
+/**
+ * What the reducer knows of one worker group: its count, the config version its workers should
+ * run, and the settings it decides with. Groups are kept in config order.
+ */
+export interface GroupState {
+  name: string;
+  /** The worker count asked for: the group's `concurrency`, then `scale GROUP N`/TTIN/TTOU. */
+  desired: number;
+  /** The `concurrency` of the config loaded for this group. */
+  configured: number;
+  /** Config version this group's workers should run; older ones are replaced one by one. */
+  version: number;
+  /** What a reload compares: this group's settings and the code's version (state/groups.ts `diffGroups`). */
+  hash: string;
+  maxConcurrency: number;
+  jobTimeoutMs: number | undefined;
+  maxMemoryKb: number | undefined;
+}
+
+/** A group as the config gives it (start, reload). */
+export type GroupSpec = Omit<GroupState, 'version' | 'configured' | 'desired'> & { concurrency: number };
+
 export interface WorkerEntry {
   /** Unique per spawn (slots are reused, pids are unknown while spawning). */
   key: number;
+  /** Its worker group (`default` for a config without `groups`). */
+  group: string;
+  /** Stable number within its group, 0-based. */
   slot: number;
   /** Config version the worker was started with; older ones are replaced one by one. */
   version: number;
@@ -71,22 +96,26 @@ export interface Predecessor {
    */
   desired?: number | undefined;
   configured?: number | undefined;
+  /** The same per group, from a predecessor that runs groups. */
+  groups?: Array<{ name: string; desired: number; configured: number }> | undefined;
 }
 
 export interface MasterState {
   phase: 'idle' | 'running' | 'stopping' | 'done';
   stopMode: 'graceful' | 'quick' | undefined;
   settings: MasterSettings;
-  /** The worker count asked for: the config's `concurrency`, then TTIN/TTOU/`scale`. */
+  /** The worker count asked for, every group's together (kept equal to their sum by `reduce`). */
   desired: number;
-  /** The `concurrency` of the config this master loaded (at start, or by its last reload). */
+  /** The `concurrency` of the config this master loaded (at start, or by its last reload), every group's together. */
   configured: number;
+  /** The worker groups, in config order (one, `default`, for a config without `groups`). */
+  groups: GroupState[];
   paused: boolean;
   /** A newer master is taking over from this one: it only retires workers (one per TTOU), then exits. */
-  replacedBy: { pid: number; desiredBefore: number } | undefined;
+  replacedBy: { pid: number; desiredBefore: number; groupsBefore: Record<string, number> } | undefined;
   /** Control-socket links of the newer masters that asked to take over from this one. */
   successors: number[];
-  /** Config version new workers get; bumped by each successful reload. */
+  /** Config loads so far; a group changed by a reload gets the new number as its version. */
   version: number;
   nextKey: number;
   workers: WorkerEntry[];
@@ -99,10 +128,10 @@ export interface MasterState {
   /**
    * This master taking over from its predecessors. `pendingRetires`: TTOUs sent to them (by
    * ready new workers, or by this master) whose worker has not exited yet;
-   * `lastPredecessorLive`: their workers at the last count; `retiredSlots`: slots whose new
-   * worker already retired one predecessor worker.
+   * `lastPredecessorLive`: their workers at the last count; `retiredSlots`: slots (`group/slot`)
+   * whose new worker already retired one predecessor worker.
    */
-  takeover: { startedAt: number; pendingRetires: number; lastPredecessorLive: number; retiredSlots: number[] } | undefined;
+  takeover: { startedAt: number; pendingRetires: number; lastPredecessorLive: number; retiredSlots: string[] } | undefined;
   /** In-place rolling replacement after HUP / restart file. */
   reload: { startedAt: number } | undefined;
   reloadPending: boolean;
@@ -124,6 +153,8 @@ export type MasterEvent =
   | {
       type: 'start';
       desired: number;
+      /** The config's groups; without, one group `default` of `desired` workers and the master's settings. */
+      groups?: GroupSpec[] | undefined;
       predecessors: Predecessor[];
       stop?: SignalName | undefined;
       successor?: { link: number; by: number; generation: number | undefined } | undefined;
@@ -142,10 +173,10 @@ export type MasterEvent =
   | { type: 'exit'; pid: number; code: number | null; signal: string | null }
   | { type: 'signal'; signal: SignalName }
   /** The control socket's `scale` (input already validated); `reply`: the request to answer. */
-  | { type: 'scale'; desired: number; reply?: number | undefined }
+  | { type: 'scale'; desired: number; group?: string | undefined; reply?: number | undefined }
   | { type: 'reloadRequest'; source: string }
   /** `configId`: the loaded config, swapped in by the master only on `applyConfig`. */
-  | { type: 'reloaded'; settings: MasterSettings; desired: number; configId: number }
+  | { type: 'reloaded'; settings: MasterSettings; desired: number; groups?: GroupSpec[] | undefined; configId: number }
   | { type: 'reloadFailed'; error: string }
   | { type: 'memory'; samples: Array<{ pid: number; rssKb: number }> }
   /** A predecessor's live worker count (pushed over its link, or counted through /proc). */
@@ -155,17 +186,21 @@ export type MasterEvent =
   | { type: 'successorLinked'; link: number; by: number; generation: number | undefined; reply?: number | undefined }
   /** The control socket's `restore` on link `link`: that successor gave up. */
   | { type: 'successorRestored'; link: number }
+  /** The control socket's `retire` on link `link`: the successor's new worker of `group` asks for room (a TTOU naming the group). */
+  | { type: 'retireRequest'; link: number; group: string }
+  /** A worker's afterFork called retireOldWorker(): the predecessor it was given retires one worker of its group. */
+  | { type: 'retireAsked'; pid: number }
   /** Link `link`'s socket closed. */
   | { type: 'successorLost'; link: number }
   /** `slot`: for job timers, the Resque id of the worker slot running the job (one per unit of jobConcurrency). */
   | { type: 'timer'; timer: TimerName; key?: number | undefined; startedAt?: number | undefined; slot?: string | undefined };
 
 export type Effect =
-  | { type: 'spawn'; key: number; slot: number; version: number; retire: number | undefined; paused: boolean }
+  | { type: 'spawn'; key: number; group: string; slot: number; version: number; retire: number | undefined; paused: boolean }
   | { type: 'signal'; pid: number; signal: SignalName; group: boolean }
   | { type: 'send'; pid: number; message: MasterToWorker }
   /** `failed`: the job that ran past jobTimeout; it is recorded as failed, not put back. */
-  | { type: 'recover'; pid: number; ids: string[]; failed?: { job: JobInfo; error: string } | undefined }
+  | { type: 'recover'; pid: number; group: string; ids: string[]; failed?: { job: JobInfo; error: string } | undefined }
   /** The exited worker's process group (what its jobs started): TERM now, KILL after termTimeout. */
   | { type: 'reap'; pid: number }
   | { type: 'setTimer'; key: string; ms: number; event: MasterEvent }
@@ -173,6 +208,8 @@ export type Effect =
   | { type: 'reloadConfig' }
   /** The config loaded as `configId` is accepted: the master swaps it in now. */
   | { type: 'applyConfig'; configId: number }
+  /** One worker of predecessor `pid` retires: of `group` over its link when it is linked and knows groups, else a TTOU. */
+  | { type: 'retirePredecessor'; pid: number; group: string | undefined }
   /** QUIT to predecessors that are not linked (they do not know they should exit when empty). */
   | { type: 'quitPredecessors'; pids: number[] }
   /** Give the predecessors their workers back (a failed takeover). */
@@ -200,6 +237,7 @@ export function initialState(settings: MasterSettings): MasterState {
     settings,
     desired: 0,
     configured: 0,
+    groups: [],
     paused: false,
     replacedBy: undefined,
     successors: [],

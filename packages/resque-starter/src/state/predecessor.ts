@@ -1,8 +1,8 @@
 import { messages } from '../messages.js';
 import { answer, type Ctx } from './context.js';
 import { releaseHold } from './crash-loop.js';
+import { groupOf, syncTotals } from './groups.js';
 import type { MasterEvent, WorkerEntry } from './model.js';
-import { oneFewer } from './scale.js';
 import { finishIfDone } from './stop.js';
 import { markOld, staying, stopWorker } from './workers.js';
 
@@ -18,6 +18,8 @@ import { markOld, staying, stopWorker } from './workers.js';
 // 2. TTOU during a hand-off (sent by each ready worker of the successor, or by the successor
 //    itself): one worker fewer, and the one that frees a place soonest goes — an idle (or
 //    starting) one first, else the one whose job has run longest. Slots do not matter any more.
+//    A `retire` over the link names the group of the successor's new worker: one of that
+//    group goes (the soonest free), or, when none of it is left here, the soonest free of any.
 // 3. A worker that dies is not replaced: `desired` shrinks with it.
 // 4. No worker left: the master exits. TTIN, HUP and `scale` are refused meanwhile.
 // 5. The successor gives up (`restore`) or its link closes, and no other successor is left:
@@ -28,30 +30,60 @@ export function successorLinked(c: Ctx, e: Omit<Extract<MasterEvent, { type: 'su
   const s = c.s;
   if (s.phase !== 'running') return answer(c, e.reply, { ok: false, error: `the master is ${s.phase}` });
   s.successors = [...s.successors, e.link];
-  s.replacedBy = { pid: e.by, desiredBefore: s.replacedBy?.desiredBefore ?? s.desired };
+  s.replacedBy = {
+    pid: e.by,
+    desiredBefore: s.replacedBy?.desiredBefore ?? s.desired,
+    groupsBefore: s.replacedBy?.groupsBefore ?? Object.fromEntries(s.groups.map((g) => [g.name, g.desired])),
+  };
   s.takeover = undefined;
   s.reload = undefined;
   s.reloadPending = false;
   releaseHold(c, { resetLevel: false });
   for (const w of s.workers) if (w.phase !== 'ready') stopWorker(c, w, 'quick', 'scale');
-  s.desired = staying(c).length;
+  for (const g of s.groups) g.desired = staying(c).filter((w) => w.group === g.name).length;
+  syncTotals(s);
   markOld(c, true);
   c.log(messages.beingReplaced(e.by, e.generation, s.workers.length));
-  // What the successor needs to keep a runtime `scale` (state/successor.ts `startingCount`).
-  answer(c, e.reply, { ok: true, live: s.workers.length, desired: s.replacedBy.desiredBefore, configured: s.configured });
+  // What the successor needs to keep a runtime `scale` (state/successor.ts `startingCounts`).
+  const before = s.replacedBy.groupsBefore;
+  const groups = s.groups.map((g) => ({ name: g.name, desired: before[g.name] ?? g.desired, configured: g.configured }));
+  answer(c, e.reply, { ok: true, live: s.workers.length, desired: s.replacedBy.desiredBefore, configured: s.configured, groups });
 }
 
-/** TTOU while replaced: a ready worker of the successor asks for room; one of ours goes. */
-export function makeRoomForSuccessor(c: Ctx): void {
-  if (oneFewer(c)) retireSurplus(c);
+/**
+ * TTOU while replaced (or a `retire` naming `group` over the link): a ready worker of the
+ * successor asks for room; the one of ours that frees a place soonest goes, of `group` when
+ * this master still has one of it.
+ */
+export function makeRoomForSuccessor(c: Ctx, group?: string): void {
+  const s = c.s;
+  if (s.phase !== 'running') return;
+  const counted = staying(c).filter((w) => (groupOf(s, w.group)?.desired ?? 0) > 0);
+  const inGroup = counted.filter((w) => w.group === group);
+  const w = (inGroup.length > 0 ? inGroup : counted).sort(soonestFree)[0];
+  if (!w) {
+    c.log(messages.received('SIGTTOU', 'already at 0 workers', s.workers.length), 'warn');
+    return;
+  }
+  const g = groupOf(s, w.group)!;
+  c.log(messages.scaled(s.groups.length > 1 ? `TTOU (group ${g.name})` : 'TTOU', g.desired, g.desired - 1));
+  g.desired -= 1;
+  syncTotals(s);
+  retireSurplus(c);
 }
 
-/** The reconciliation of a replaced master: retire whoever frees a place soonest; exit when empty. */
+/** An idle (or starting) worker first, else the one whose job has run longest; the highest slot on a tie. */
+const eta = (w: WorkerEntry) => (w.phase !== 'ready' || !w.job ? -Infinity : w.job.startedAt);
+const soonestFree = (a: WorkerEntry, b: WorkerEntry) => eta(a) - eta(b) || b.slot - a.slot;
+
+/** The reconciliation of a replaced master: each group keeps its `desired` workers, the rest (those that free a place soonest) go; exit when empty. */
 export function retireSurplus(c: Ctx): void {
   const s = c.s;
-  const eta = (w: WorkerEntry) => (w.phase !== 'ready' || !w.job ? -Infinity : w.job.startedAt);
-  const alive = staying(c).sort((a, b) => eta(a) - eta(b) || b.slot - a.slot);
-  for (const w of alive.slice(0, Math.max(0, alive.length - s.desired))) stopWorker(c, w, 'graceful', 'scale');
+  for (const w of staying(c)) if (!groupOf(s, w.group)) stopWorker(c, w, 'graceful', 'scale');
+  for (const g of s.groups) {
+    const alive = staying(c).filter((w) => w.group === g.name).sort(soonestFree);
+    for (const w of alive.slice(0, Math.max(0, alive.length - g.desired))) stopWorker(c, w, 'graceful', 'scale');
+  }
   if (s.workers.length === 0 && s.replacedBy) {
     c.log(messages.replacedDone(s.replacedBy.pid));
     s.phase = 'stopping';
@@ -61,7 +93,9 @@ export function retireSurplus(c: Ctx): void {
 
 /** A worker died while replaced: it is not replaced, the count to go down from shrinks with it. */
 export function shrinkOnDeath(c: Ctx): void {
-  if (c.s.replacedBy) c.s.desired = Math.min(c.s.desired, staying(c).length);
+  if (!c.s.replacedBy) return;
+  for (const g of c.s.groups) g.desired = Math.min(g.desired, staying(c).filter((w) => w.group === g.name).length);
+  syncTotals(c.s);
 }
 
 /** TTIN, HUP, reload requests: refused (with a warning) while a successor takes over. */
@@ -81,7 +115,8 @@ export function successorGone(c: Ctx, link: number, reason: 'restore' | 'lost'):
   s.successors = s.successors.filter((l) => l !== link);
   if (s.successors.length > 0 || !s.replacedBy || s.phase !== 'running') return;
   c.log(messages.replacementEnded(s.replacedBy.pid, reason, s.replacedBy.desiredBefore), 'warn');
-  s.desired = s.replacedBy.desiredBefore;
+  for (const g of s.groups) g.desired = s.replacedBy.groupsBefore[g.name] ?? g.desired;
+  syncTotals(s);
   s.replacedBy = undefined;
   markOld(c, false);
   c.fx.push({ type: 'reclaimPidFile' });

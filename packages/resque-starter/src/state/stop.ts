@@ -1,5 +1,6 @@
 import { messages } from '../messages.js';
 import type { Ctx } from './context.js';
+import { workerLabel } from './groups.js';
 import type { WorkerEntry } from './model.js';
 import { stopWorker } from './workers.js';
 
@@ -39,13 +40,13 @@ export function finishIfDone(c: Ctx): void {
 /** stopTimeout: a worker still busy after it was asked to finish is stopped now. */
 export function stopTimedOut(c: Ctx, w: WorkerEntry | undefined): void {
   if (!w?.stop || w.stop.mode !== 'graceful') return;
-  c.log(messages.stopTimeout(w.slot, w.pid, c.s.settings.stopTimeoutMs), 'warn');
+  c.log(messages.stopTimeout(workerLabel(w), w.pid, c.s.settings.stopTimeoutMs), 'warn');
   stopWorker(c, w, 'quick', w.stop.reason);
 }
 
 /** termTimeout (+ 1 s): a worker still alive after TERM gets KILL. */
 export function killTimedOut(c: Ctx, w: WorkerEntry | undefined): void {
   if (!w) return;
-  c.log(messages.killTimeout(w.slot, w.pid, c.s.settings.termTimeoutMs + 1000), 'warn');
+  c.log(messages.killTimeout(workerLabel(w), w.pid, c.s.settings.termTimeoutMs + 1000), 'warn');
   stopWorker(c, w, 'kill', w.stop?.reason ?? 'shutdown');
 }

@@ -1,6 +1,8 @@
 import { messages } from '../messages.js';
 import type { Ctx } from './context.js';
-import { predecessorLive, type MasterEvent, type Predecessor, type WorkerEntry } from './model.js';
+import { DEFAULT_GROUP, groupOf, slotKey, syncTotals, workerLabel } from './groups.js';
+import { byPid } from './workers.js';
+import { predecessorLive, type GroupState, type MasterEvent, type Predecessor, type WorkerEntry } from './model.js';
 import { beginStop } from './stop.js';
 
 // This master taking over from older masters, its predecessors (a rolling restart under
@@ -28,19 +30,28 @@ import { beginStop } from './stop.js';
  * keeps its count when our config's `concurrency` (`configured`) is the one it loaded; otherwise
  * the config wins. The log says which, and why.
  */
-export function startingCount(c: Ctx, configured: number, predecessors: readonly Predecessor[]): number {
-  const told = predecessors
-    .filter((p): p is Predecessor & { desired: number; configured: number } => p.desired !== undefined && p.configured !== undefined)
-    .sort((a, b) => (b.generation ?? 0) - (a.generation ?? 0))[0];
-  if (!told) return configured;
-  const who = messages.oldMaster(told.pid, told.generation);
-  if (told.configured !== configured) {
-    c.log(messages.countFromConfig(configured, told.configured, told.desired, who));
-    return configured;
+export function startingCounts(c: Ctx, predecessors: readonly Predecessor[]): void {
+  const newest = [...predecessors].sort((a, b) => (b.generation ?? 0) - (a.generation ?? 0));
+  for (const g of c.s.groups) {
+    const told = newest.map((p) => ({ p, n: countsOf(c, p, g) })).find((x) => x.n !== undefined);
+    if (!told?.n) continue;
+    const who = messages.oldMaster(told.p.pid, told.p.generation) + (c.s.groups.length > 1 ? ` (group ${g.name})` : '');
+    if (told.n.configured !== g.configured) {
+      c.log(messages.countFromConfig(g.configured, told.n.configured, told.n.desired, who));
+      continue;
+    }
+    const kept = Math.min(told.n.desired, g.maxConcurrency);
+    c.log(kept === g.configured ? messages.countUnchanged(g.configured, who) : messages.countKept(kept, g.configured, who));
+    g.desired = kept;
   }
-  const kept = Math.min(told.desired, c.s.settings.maxConcurrency);
-  c.log(kept === configured ? messages.countUnchanged(configured, who) : messages.countKept(kept, configured, who));
-  return kept;
+  syncTotals(c.s);
+}
+
+/** What a predecessor said of group `g`: per group when it runs groups, else its one count (for the default group of a one-group config). */
+function countsOf(c: Ctx, p: Predecessor, g: GroupState): { desired: number; configured: number } | undefined {
+  if (p.groups) return p.groups.find((x) => x.name === g.name);
+  if (c.s.groups.length !== 1 || p.desired === undefined || p.configured === undefined) return undefined;
+  return { desired: p.desired, configured: p.configured };
 }
 
 /** The start of a takeover: the predecessors found and linked while this master started. */
@@ -52,10 +63,10 @@ export function beginTakeover(c: Ctx, predecessors: readonly Predecessor[]): voi
   c.log(messages.takeoverStarted(s.predecessors, s.desired));
 }
 
-/** The predecessor a new worker for `slot` is to retire (none when the slot retired one already). */
-export function retireTarget(c: Ctx, slot: number): number | undefined {
+/** The predecessor a new worker for `slot` of `group` is to retire (none when the slot retired one already). */
+export function retireTarget(c: Ctx, group: string, slot: number): number | undefined {
   const t = c.s.takeover;
-  if (!t || t.retiredSlots.includes(slot)) return undefined;
+  if (!t || t.retiredSlots.includes(slotKey({ group, slot }))) return undefined;
   return c.s.predecessors.find((p) => p.live > 0)?.pid;
 }
 
@@ -70,9 +81,30 @@ export function retireOnReady(c: Ctx, w: WorkerEntry, retired: boolean): { by: '
   const pid = retired ? w.retire : (s.predecessors.find((p) => p.pid === w.retire && live(p)) ?? s.predecessors.find(live))?.pid;
   if (pid === undefined) return undefined;
   s.takeover.pendingRetires += 1;
-  s.takeover.retiredSlots.push(w.slot);
-  if (!retired) c.fx.push({ type: 'signal', pid, signal: 'SIGTTOU', group: false });
+  s.takeover.retiredSlots.push(slotKey(w));
+  if (!retired) retirePredecessor(c, pid, w.group);
   return { by: retired ? 'worker' : 'master', pid };
+}
+
+/**
+ * A new worker's afterFork called retireOldWorker(): the predecessor it was given (or, gone
+ * meanwhile, another one that still has workers) retires one worker of its group.
+ */
+export function retireAsked(c: Ctx, e: Extract<MasterEvent, { type: 'retireAsked' }>): void {
+  const w = byPid(c, e.pid);
+  if (!w || w.retire === undefined || !c.s.takeover) return;
+  const target = c.s.predecessors.find((p) => p.pid === w.retire && p.live > 0) ?? c.s.predecessors.find((p) => p.live > 0);
+  if (target) retirePredecessor(c, target.pid, w.group);
+}
+
+/**
+ * Why: a bare TTOU cannot say which group needs room. With groups, the predecessor is asked
+ * over its link to retire one worker of `group` (executor: a TTOU when it is not linked); a
+ * master of one default group sends the TTOU it always did.
+ */
+function retirePredecessor(c: Ctx, pid: number, group: string): void {
+  if (c.s.groups.length === 1 && group === DEFAULT_GROUP) c.fx.push({ type: 'signal', pid, signal: 'SIGTTOU', group: false });
+  else c.fx.push({ type: 'retirePredecessor', pid, group });
 }
 
 /**
@@ -98,8 +130,8 @@ export function pressPredecessors(c: Ctx, total: number, cap: number): void {
 /** A new worker of ours failed before it was ready while predecessors still serve: give up. True if it did. */
 export function abortTakeover(c: Ctx, w: WorkerEntry, why: string): boolean {
   const s = c.s;
-  if (!s.takeover || w.version !== s.version || predecessorLive(s) === 0) return false;
-  c.log(messages.takeoverAborted(w.slot, why, s.predecessors.map((p) => p.pid)), 'error');
+  if (!s.takeover || w.version !== groupOf(s, w.group)?.version || predecessorLive(s) === 0) return false;
+  c.log(messages.takeoverAborted(workerLabel(w), why, s.predecessors.map((p) => p.pid)), 'error');
   s.takeover = undefined;
   s.restoreOnExit = true;
   s.exitCode = 3;

@@ -1,5 +1,6 @@
 import type { JobInfo, MasterToWorker } from '../ipc.js';
 import type { Ctx } from './context.js';
+import { limitsOf } from './groups.js';
 import type { StopMode, StopReason, WorkerEntry } from './model.js';
 
 // The mechanics of one worker as the master drives it: finding it, stopping it (with its
@@ -84,7 +85,7 @@ export function trackJob(c: Ctx, w: WorkerEntry, j: JobInfo): void {
   if (w.running.some((x) => sameJob(x, j))) return;
   for (const x of w.running.filter((x) => x.worker === j.worker)) clearJobTimers(c, w, x);
   w.running = [...w.running.filter((x) => x.worker !== j.worker), j];
-  const ms = c.s.settings.jobTimeoutMs;
+  const ms = limitsOf(c, w).jobTimeoutMs;
   if (ms === undefined) return;
   c.fx.push({ type: 'setTimer', key: `job:${jobKey(w, j)}`, ms, event: { type: 'timer', timer: 'job', key: w.key, startedAt: j.startedAt, slot: j.worker } });
 }
