@@ -85,6 +85,8 @@ try {
   await stopAll();
 }
 report();
+// Workers whose Redis was killed for good keep reconnecting (they never give up): end here.
+process.exit(0);
 
 async function oneRun(scenario, durable, run) {
   const dir = mkdtempSync(join(tmpdir(), 'baton-failover-'));
