@@ -91,8 +91,11 @@ export interface WorkerOptions {
   /**
    * Wait for replicas after each reserve and acknowledgement (Redis `WAIT`), so a failover that
    * promotes a replica neither runs a reserved job again nor loses an acknowledgement. A
-   * shortfall is logged once while it lasts (the `redis` event, `replication`); the worker
-   * carries on. Not with Redis Cluster. Default: none.
+   * shortfall is logged once while it lasts (the `redis` event, `replication`); with
+   * `onShortfall: 'warn'` (the default) the worker carries on, with `'error'` it WAITs again
+   * (backing off to 1 s) and starts the job, or counts the acknowledgement, only once the
+   * replicas have it (no progress without replicas; a stop ends the wait). Not with Redis
+   * Cluster. Default: none.
    */
   durability?: DurabilityOptions;
 }
@@ -227,6 +230,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
           const err = new DurabilityError(acked, durability.replicas, durability.timeoutMs);
           if (this.trouble.report('replication', err.message) && durability.onShortfall === 'error' && this.listenerCount('error') > 0) this.emit('error', err);
         },
+        // 'error': a job starts, and an acknowledgement counts, only once replicated (not while stopping).
+        insist: () => durability.onShortfall === 'error' && this.phase === 'running',
       },
     );
     const { lockTtlMs, maxRecoveries, heartbeatMs } = this.opts;
