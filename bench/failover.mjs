@@ -144,6 +144,7 @@ async function oneRun(scenario, durable, run) {
     }, 60_000, 'the jobs to drain').catch(() => undefined);
     const t = flow.tally();
     if (process.env.FAILOVER_DEBUG && t.lost > 0) await whereAre(flow.lostIds(), replica.client(), `fo-${scenario}-${run}`);
+    if (process.env.FAILOVER_DEBUG) console.error(flow.lines.join('\n'));
     const firstAfter = flow.successes.find((s) => s >= failedAt);
     const row = {
       scenario,
