@@ -192,6 +192,11 @@ describe('worker groups (issue 13)', { timeout: slow(60_000) }, () => {
     expect(now.master.pid).not.toBe(oldMaster);
     expect(now.workers.filter((w) => first.workers.some((o) => o.pid === w.pid))).toEqual([]);
     expect(liveWorkers(e.ns).sort()).toEqual(now.workers.map((w) => w.pid!).sort());
+    // The hand-off named each new worker's group: the old master's groups went down one by one.
+    expect(ss.output).toMatch(new RegExp(`asked old master ${oldMaster} to retire one worker of group mail`));
+    for (const [g, n] of [['critical', 2], ['critical', 1], ['mail', 1], ['reports', 1]] as const) {
+      expect(ss.output).toContain(`TTOU (group ${g}): ${n} → ${n - 1} worker(s)`);
+    }
     process.kill(ss.pid, 'SIGTERM');
     await ss.waitForExit({ timeoutMs: slow(15_000) });
     await pollUntil(() => liveWorkers(e.ns).length === 0, { what: 'no worker left' });

@@ -71,8 +71,9 @@ export interface WorkerHandle<W = unknown> {
    */
   readonly oldMasterPid: number | undefined;
   /**
-   * Sends TTOU to the old master (if any): it lets its highest slot finish the current job
-   * and exit. This is what the default `afterFork` does; call it from your own `afterFork` to
+   * Sends TTOU to the old master (if any): it lets one of its workers finish the current job
+   * and exit. In a worker group the old master is asked to retire a worker of this group (over
+   * the masters' hand-off link; a TTOU when they are not linked). This is what the default `afterFork` does; call it from your own `afterFork` to
    * keep the rolling restart going. Returns true when a signal was sent.
    */
   retireOldWorker(): boolean;

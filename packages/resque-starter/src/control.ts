@@ -15,7 +15,12 @@ export type ControlRequest =
   /** A newer master takes over; the connection stays open and gets `workers` pushes. */
   | { cmd: 'handoff'; pid: number; generation?: number | undefined }
   /** On a hand-off connection: the newer master gives up, take the workers back. */
-  | { cmd: 'restore' };
+  | { cmd: 'restore' }
+  /**
+   * On a hand-off connection: a ready new worker of group `group` asks for room; one worker of
+   * that group retires (what a TTOU does, with the group named). Fire and forget: no reply.
+   */
+  | { cmd: 'retire'; group: string };
 
 export type ControlReply = { ok: true; [key: string]: unknown } | { ok: false; error: string };
 
@@ -95,7 +100,8 @@ export function findControlSocket(pid: number, env: Env = {}, uid: number | unde
 }
 
 export interface ControlHandlers {
-  request(req: ControlRequest, conn: Socket): ControlReply | Promise<ControlReply>;
+  /** The reply to write; undefined for a request that gets none (`retire` on a hand-off link). */
+  request(req: ControlRequest, conn: Socket): ControlReply | undefined | Promise<ControlReply | undefined>;
   closed(conn: Socket): void;
 }
 
@@ -126,7 +132,7 @@ export async function listenControl(path: string, handlers: ControlHandlers): Pr
         Promise.resolve()
           .then(() => handlers.request(req, conn))
           .then(
-            (reply) => writeLine(conn, reply),
+            (reply) => reply !== undefined && writeLine(conn, reply),
             (err: unknown) => writeLine(conn, { ok: false, error: (err as Error).message }),
           );
       }
@@ -194,6 +200,8 @@ export interface HandoffLink {
   onWorkers(cb: (live: number) => void): void;
   onClose(cb: () => void): void;
   restore(): Promise<void>;
+  /** Asks the old master to retire one worker of `group` (the bare TTOU cannot name it). */
+  retire(group: string): void;
   close(): void;
 }
 
@@ -254,6 +262,9 @@ export async function openHandoff(path: string, me: { pid: number; generation: n
                 conn.write(`${JSON.stringify({ cmd: 'restore' })}\n`);
                 setTimeout(res, 2000).unref();
               }),
+            retire: (group) => {
+              if (!conn.destroyed) conn.write(`${JSON.stringify({ cmd: 'retire', group })}\n`);
+            },
             close: () => conn.end(),
           });
         } else if (msg.event === 'workers') {

@@ -143,6 +143,20 @@ export class PredecessorTracker {
     this.restoring = Promise.all([this.restoring, ...restoring]).then(() => undefined);
   }
 
+  /**
+   * One worker of predecessor `pid` retires: of `group`, asked over its link when it is linked
+   * and runs groups (it said its groups' counts); else a TTOU, which retires its soonest free.
+   */
+  retire(pid: number, group: string | undefined): void {
+    const link = this.links.get(pid);
+    if (link?.groups !== undefined && group !== undefined) {
+      link.retire(group);
+      this.logger.debug(messages.askedToRetire(pid, group));
+    } else {
+      this.host.signal(pid, 'SIGTTOU');
+    }
+  }
+
   /** QUIT to predecessors that are not linked (they do not know they should exit when empty). */
   quit(pids: readonly number[]): void {
     for (const pid of pids) if (isResqueStarterMaster(pid)) this.host.signal(pid, 'SIGQUIT');

@@ -20,6 +20,8 @@ export type RedisTrouble = Pick<ResqueRedisTrouble, 'state' | 'condition' | 'mes
 export type WorkerToMaster =
   /** The Resque worker object exists; its id lets the master recover its jobs if it dies. */
   | { t: 'hello'; id: string; ids?: string[] }
+  /** retireOldWorker() in a worker group: its master asks the old master (over their link) to retire one worker of the group. */
+  | { t: 'retire' }
   /** Registered, taking jobs, afterFork done: the master may signal it and count it. */
   | { t: 'ready'; retired?: boolean }
   /** A job is about to run: sent synchronously before its handler, so a job that blocks the loop is still seen. */

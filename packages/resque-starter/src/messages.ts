@@ -49,6 +49,7 @@ export const messages = {
   starting: (pid: number, concurrency: number, queues: readonly string[], redis: string, generation: number | undefined) =>
     `master ${pid} starting ${concurrency} worker(s) on queues ${queues.join(',')} (redis ${redis})` +
     (generation !== undefined ? `, start-server generation ${generation}` : ''),
+  askedToRetire: (pid: number, group: string) => `asked old master ${pid} to retire one worker of group ${group}`,
   startingGroups: (pid: number, groups: readonly string[], generation: number | undefined) =>
     `master ${pid} starting ${groups.length} worker groups: ${groups.join('; ')}` + (generation !== undefined ? `, start-server generation ${generation}` : ''),
   supervisorGone: (was: number, now: number) =>

@@ -208,6 +208,13 @@ function cpuMs(): number {
 function retireOnce(): boolean {
   if (retired || !retirePid) return false;
   retired = true;
+  // In a worker group the retirement must name the group, which a bare TTOU cannot: the master
+  // asks the old master over their hand-off link (or sends the TTOU itself when not linked).
+  if (group !== DEFAULT_GROUP && process.connected) {
+    send({ t: 'retire' });
+    sentTtou = true;
+    return true;
+  }
   try {
     process.kill(retirePid, 'SIGTTOU');
     sentTtou = true;

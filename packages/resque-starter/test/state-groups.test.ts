@@ -187,4 +187,38 @@ describe('groups: rolling restart', () => {
     expect(quits(fx)).toHaveLength(1);
     expect(old.state.desired).toBe(4);
   });
+
+  it('the hand-off names the group: the old master retires a worker of that group; of another only when it has none left', () => {
+    const old = started();
+    old.send({ type: 'successorLinked', link: 1, by: 999, generation: 2 });
+    const mail = old.pids('mail');
+    let fx = old.send({ type: 'retireRequest', link: 1, group: 'mail' });
+    expect(quits(fx)).toHaveLength(1);
+    expect(mail).toContain(quits(fx)[0]);
+    fx = old.send({ type: 'retireRequest', link: 1, group: 'mail' });
+    expect(mail).toContain(quits(fx)[0]);
+    // No mail worker left here: the soonest free of any group goes.
+    fx = old.send({ type: 'retireRequest', link: 1, group: 'mail' });
+    expect(quits(fx)).toHaveLength(1);
+    expect(mail).not.toContain(quits(fx)[0]);
+    // A link that is not a successor's asks nothing.
+    expect(quits(old.send({ type: 'retireRequest', link: 7, group: 'critical' }))).toEqual([]);
+  });
+
+  it('the new master asks its predecessor to retire a worker of the new worker\'s group', () => {
+    const sim = new Sim();
+    sim.send({ type: 'start', desired: 0, groups: [group('critical', 1), group('mail', 1)], predecessors: [{ pid: 50, generation: 1, live: 2, linked: true, groups: [] }] });
+    const spawn = sim.effects.find((e): e is Extract<Effect, { type: 'spawn' }> => e.type === 'spawn')!;
+    expect(spawn).toMatchObject({ group: 'critical', retire: 50 });
+    sim.state = reduce(sim.state, { type: 'spawned', key: spawn.key, pid: 300 }, 1_000_000).state;
+    // afterFork's retireOldWorker(): the worker asks its master, which names the group.
+    expect(sim.send({ type: 'retireAsked', pid: 300 })).toEqual([{ type: 'retirePredecessor', pid: 50, group: 'critical' }]);
+    sim.send({ type: 'ready', pid: 300, retired: true });
+    sim.send({ type: 'predecessorWorkers', pid: 50, live: 1 });
+    // A custom afterFork that retires nobody: the master asks, for the worker's group.
+    const next = sim.effects.find((e): e is Extract<Effect, { type: 'spawn' }> => e.type === 'spawn')!;
+    expect(next).toMatchObject({ group: 'mail', retire: 50 });
+    sim.state = reduce(sim.state, { type: 'spawned', key: next.key, pid: 301 }, 1_000_000).state;
+    expect(sim.send({ type: 'ready', pid: 301, retired: false }).filter((e) => e.type === 'retirePredecessor')).toEqual([{ type: 'retirePredecessor', pid: 50, group: 'mail' }]);
+  });
 });

@@ -29,7 +29,7 @@ export class ControlRequests implements ControlHandlers {
 
   constructor(private readonly ctx: ControlContext) {}
 
-  request(req: ControlRequest, conn: Socket): ControlReply | Promise<ControlReply> {
+  request(req: ControlRequest, conn: Socket): ControlReply | undefined | Promise<ControlReply> {
     switch (req.cmd) {
       case 'status':
         return { ok: true, status: this.ctx.snapshot() };
@@ -45,6 +45,12 @@ export class ControlRequests implements ControlHandlers {
       case 'restore':
         this.unlink(conn, (link) => this.ctx.dispatch({ type: 'successorRestored', link }));
         return { ok: true };
+      case 'retire': {
+        // Only a linked successor may ask; its request is answered by a worker leaving, not a reply.
+        const link = this.links.get(conn);
+        if (link !== undefined && typeof req.group === 'string') this.ctx.dispatch({ type: 'retireRequest', link, group: req.group });
+        return undefined;
+      }
       default:
         return { ok: false, error: `unknown command \`${(req as { cmd?: unknown }).cmd as string}\`` };
     }

@@ -44,6 +44,7 @@ export function createExecutor(t: EffectTargets): (effect: Effect) => void {
     reloadConfig: () => t.configs.reload(),
     applyConfig: (fx) => t.configs.apply(fx.configId),
     quitPredecessors: (fx) => t.predecessors.quit(fx.pids),
+    retirePredecessor: (fx) => t.predecessors.retire(fx.pid, fx.group),
     restorePredecessors: (fx) => {
       t.predecessors.restore(fx.pids);
       // The predecessor that keeps serving gets the pid file back.

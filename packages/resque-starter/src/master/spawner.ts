@@ -127,6 +127,8 @@ function fromWorker(pid: number, m: Exclude<WorkerToMaster, { t: 'redis' }>): Ma
   switch (m.t) {
     case 'hello':
       return { type: 'hello', pid, id: m.id, ids: m.ids };
+    case 'retire':
+      return { type: 'retireAsked', pid };
     case 'ready':
       return { type: 'ready', pid, retired: m.retired };
     case 'job':

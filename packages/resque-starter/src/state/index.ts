@@ -2,14 +2,14 @@ import { createCtx, type Ctx } from './context.js';
 import { exited, fatal, hello, ready, readyTimedOut, spawned, spawnFailed } from './lifecycle.js';
 import { jobKillTimedOut, jobStarted, jobTimedOut, memory, recycling, report } from './limits.js';
 import type { MasterEvent, MasterState, Step, TimerName, WorkerEntry } from './model.js';
-import { successorGone, successorLinked } from './predecessor.js';
+import { makeRoomForSuccessor, successorGone, successorLinked } from './predecessor.js';
 import { reconcile } from './reconcile.js';
 import { checkReload, reloaded, reloadFailed, requestReload } from './reload.js';
 import { scale } from './scale.js';
 import { onSignal } from './signals.js';
 import { killTimedOut, stopTimedOut } from './stop.js';
 import { defaultGroups, startGroups, syncTotals } from './groups.js';
-import { beginTakeover, checkTakeover, predecessorGone, predecessorWorkers, startingCounts } from './successor.js';
+import { beginTakeover, checkTakeover, predecessorGone, predecessorWorkers, retireAsked, startingCounts } from './successor.js';
 import { byKey } from './workers.js';
 
 export { initialState, predecessorLive } from './model.js';
@@ -56,6 +56,10 @@ const HANDLERS: { [K in MasterEvent['type']]: Handler<K> } = {
   successorLinked,
   successorRestored: (c, e) => successorGone(c, e.link, 'restore'),
   successorLost: (c, e) => successorGone(c, e.link, 'lost'),
+  retireRequest: (c, e) => {
+    if (c.s.replacedBy && c.s.successors.includes(e.link)) makeRoomForSuccessor(c, e.group);
+  },
+  retireAsked,
   timer: (c, e) => TIMERS[e.timer](c, byKey(c, e.key), e),
 };
 

@@ -186,6 +186,10 @@ export type MasterEvent =
   | { type: 'successorLinked'; link: number; by: number; generation: number | undefined; reply?: number | undefined }
   /** The control socket's `restore` on link `link`: that successor gave up. */
   | { type: 'successorRestored'; link: number }
+  /** The control socket's `retire` on link `link`: the successor's new worker of `group` asks for room (a TTOU naming the group). */
+  | { type: 'retireRequest'; link: number; group: string }
+  /** A worker's afterFork called retireOldWorker(): the predecessor it was given retires one worker of its group. */
+  | { type: 'retireAsked'; pid: number }
   /** Link `link`'s socket closed. */
   | { type: 'successorLost'; link: number }
   /** `slot`: for job timers, the Resque id of the worker slot running the job (one per unit of jobConcurrency). */
@@ -204,6 +208,8 @@ export type Effect =
   | { type: 'reloadConfig' }
   /** The config loaded as `configId` is accepted: the master swaps it in now. */
   | { type: 'applyConfig'; configId: number }
+  /** One worker of predecessor `pid` retires: of `group` over its link when it is linked and knows groups, else a TTOU. */
+  | { type: 'retirePredecessor'; pid: number; group: string | undefined }
   /** QUIT to predecessors that are not linked (they do not know they should exit when empty). */
   | { type: 'quitPredecessors'; pids: number[] }
   /** Give the predecessors their workers back (a failed takeover). */

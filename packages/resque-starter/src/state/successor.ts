@@ -1,6 +1,7 @@
 import { messages } from '../messages.js';
 import type { Ctx } from './context.js';
-import { groupOf, slotKey, syncTotals, workerLabel } from './groups.js';
+import { DEFAULT_GROUP, groupOf, slotKey, syncTotals, workerLabel } from './groups.js';
+import { byPid } from './workers.js';
 import { predecessorLive, type GroupState, type MasterEvent, type Predecessor, type WorkerEntry } from './model.js';
 import { beginStop } from './stop.js';
 
@@ -81,8 +82,29 @@ export function retireOnReady(c: Ctx, w: WorkerEntry, retired: boolean): { by: '
   if (pid === undefined) return undefined;
   s.takeover.pendingRetires += 1;
   s.takeover.retiredSlots.push(slotKey(w));
-  if (!retired) c.fx.push({ type: 'signal', pid, signal: 'SIGTTOU', group: false });
+  if (!retired) retirePredecessor(c, pid, w.group);
   return { by: retired ? 'worker' : 'master', pid };
+}
+
+/**
+ * A new worker's afterFork called retireOldWorker(): the predecessor it was given (or, gone
+ * meanwhile, another one that still has workers) retires one worker of its group.
+ */
+export function retireAsked(c: Ctx, e: Extract<MasterEvent, { type: 'retireAsked' }>): void {
+  const w = byPid(c, e.pid);
+  if (!w || w.retire === undefined || !c.s.takeover) return;
+  const target = c.s.predecessors.find((p) => p.pid === w.retire && p.live > 0) ?? c.s.predecessors.find((p) => p.live > 0);
+  if (target) retirePredecessor(c, target.pid, w.group);
+}
+
+/**
+ * Why: a bare TTOU cannot say which group needs room. With groups, the predecessor is asked
+ * over its link to retire one worker of `group` (executor: a TTOU when it is not linked); a
+ * master of one default group sends the TTOU it always did.
+ */
+function retirePredecessor(c: Ctx, pid: number, group: string): void {
+  if (c.s.groups.length === 1 && group === DEFAULT_GROUP) c.fx.push({ type: 'signal', pid, signal: 'SIGTTOU', group: false });
+  else c.fx.push({ type: 'retirePredecessor', pid, group });
 }
 
 /**
