@@ -291,8 +291,9 @@ describe('resque-starter with durability (issue 17)', () => {
     cleanup.push(() => queue.close());
     for (let id = 0; id < 50; id++) await queue.enqueue('flow', 'Rec', id);
     await pollUntil(() => app.tally(new Set()).ran >= 50, { what: '50 jobs to run', timeoutMs: slow(30_000) });
-    // At least a reserve and an acknowledgement per job waited for the replica.
-    expect((await commandCalls(c, ['wait'])) - waitsBefore).toBeGreaterThanOrEqual(50);
+    // The workers' reserves and acknowledgements waited for the replica (a WAIT per write; one
+    // write may reserve or acknowledge several jobs). Without durability there is no WAIT at all.
+    expect((await commandCalls(c, ['wait'])) - waitsBefore).toBeGreaterThanOrEqual(10);
     expect(app.tally(new Set(Array.from({ length: 50 }, (_, i) => i))).duplicates).toEqual([]);
 
     const two = new HaApp(set.primary.url, undefined, 'durability: { replicas: 2 },');
