@@ -135,6 +135,29 @@ describe('resque-starter failed', () => {
   });
 });
 
+describe('resque-starter failed and queues with groups', () => {
+  it('groups on two namespaces: queues shows each, failed needs --group (an unknown one gets a did-you-mean)', async () => {
+    const e = suite.setup({ extra: `groups: { web: { queues: ['web'] }, mail: { queues: ['mail'], namespace: NS + '-mail' } },` });
+    const r = suite.redis.client();
+    await r.sadd(`${e.ns}:queues`, 'web');
+    await r.rpush(`${e.ns}:queue:web`, JSON.stringify({ class: 'A', args: [] }));
+    await r.sadd(`${e.ns}-mail:queues`, 'mail');
+    await r.rpush(`${e.ns}-mail:queue:mail`, JSON.stringify({ class: 'M', args: [] }), JSON.stringify({ class: 'M', args: [] }));
+    await r.rpush(`${e.ns}-mail:failed`, rubyFailure('mail', 'Mailer', ['a@x']));
+    const url = suite.redis.url;
+    const text = await cli(e, ['queues']);
+    expect(text).toEqual({
+      code: 0,
+      output: `${url}/${e.ns} (groups web):\nqueue  jobs  oldest  delayed\nweb    1     -       0\nfailed: 0\n${url}/${e.ns}-mail (groups mail):\nqueue  jobs  oldest  delayed\nmail   2     -       0\nfailed: 1\n`,
+    });
+    const refused = await cli(e, ['failed']);
+    expect(refused.code).toBe(2);
+    expect(refused.output).toContain(`use 2 Redis servers or namespaces (${url}/${e.ns}: web; ${url}/${e.ns}-mail: mail); choose one with \`--group NAME\``);
+    expect((await cli(e, ['failed', '--group', 'mail'])).output).toMatch(/^1 failed job\(s\)\n.*\n0 .* mail +Mailer +RuntimeError: boom\n$/);
+    expect((await cli(e, ['queues', '--group', 'mial'])).output).toMatch(/^resque-starter: Unknown group `mial` in .*conf\.ts; did you mean `mail`\?\n/);
+  });
+});
+
 describe('resque-starter queues', () => {
   it('each queue: depth and the age of its oldest job (from enqueued_at), then the failed count', async () => {
     const e = suite.setup();

@@ -1,6 +1,23 @@
 #!/usr/bin/env node
 // Usage: node enqueue.mjs [count] [ms]  — enqueues ResizeImage jobs in Resque's format.
+//        node enqueue.mjs receipt ORDER  — a SendReceipt job (fails twice, retried, then done).
+//        node enqueue.mjs later SECONDS  — a ResizeImage job delayed by SECONDS (resque-scheduler's delayed queue).
+import { Queue } from '@baton/resque';
 import { Redis } from 'ioredis';
+
+if (process.argv[2] === 'receipt' || process.argv[2] === 'later') {
+  const queue = new Queue({ redis: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', namespace: process.env.RESQUE_NAMESPACE ?? 'resque' });
+  if (process.argv[2] === 'receipt') {
+    await queue.enqueue('default', 'SendReceipt', process.argv[3] ?? 'order-1');
+    console.log('enqueued SendReceipt: watch it fail twice (logged at info), then succeed');
+  } else {
+    const seconds = Number(process.argv[3] ?? 10);
+    await queue.enqueueIn(seconds * 1000, 'images', 'ResizeImage', `later-${Date.now().toString(36)}`, 200);
+    console.log(`enqueued ResizeImage to run in ${seconds} s (resque-starter queues shows it as delayed)`);
+  }
+  await queue.close();
+  process.exit(0);
+}
 
 const count = Number(process.argv[2] ?? 100);
 const ms = Number(process.argv[3] ?? 200);

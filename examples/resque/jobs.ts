@@ -21,6 +21,20 @@ export async function resizeImage(this: { signal?: AbortSignal } | undefined, id
   await redis().rpush(`${namespace}:demo:done`, `${id}:${process.pid}:${process.env.RESQUE_STARTER_MASTER_PID}:${Date.now()}`);
 }
 
+/**
+ * Calls a flaky payment API: its first two attempts fail, the third succeeds. With `retry` in
+ * conf.ts, each failure waits in the delayed queue (2 s, then 4 s) instead of going to `failed`.
+ */
+export async function sendReceipt(this: { attempt: number }, orderId: string): Promise<void> {
+  if (this.attempt <= 2) throw new Error(`payment API timed out for order ${orderId} (attempt ${this.attempt})`);
+  await redis().rpush(`${namespace}:demo:receipts`, `${orderId}:attempt ${this.attempt}:${Date.now()}`);
+}
+
+/** Run by the schedule in conf.ts: records that it ran (once per run, whichever master leads). */
+export async function heartbeat(source: string): Promise<void> {
+  await redis().rpush(`${namespace}:demo:heartbeats`, `${source}:${process.pid}:${Date.now()}`);
+}
+
 /** Fails on purpose: shows up in Resque's failed list. */
 export function alwaysFails(reason: string): never {
   throw new Error(`failing on purpose: ${reason}`);

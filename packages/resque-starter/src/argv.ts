@@ -33,7 +33,7 @@ export interface CliArgs {
   pidFile: string | undefined;
   /** `scale N`. */
   workers: number | undefined;
-  /** `scale GROUP N`, `status GROUP`: one worker group. */
+  /** `scale GROUP N`, `status GROUP`: one worker group; `failed`/`queues --group G`: the Redis and namespace of group G. */
   group: string | undefined;
   /** `status --json` is the default; `--text` prints a table. */
   text: boolean;
@@ -70,6 +70,7 @@ export const OPTIONS = {
   queue: { flags: ['--queue'], value: 'Q', commands: ['failed'] },
   class: { flags: ['--class'], value: 'C', commands: ['failed'] },
   limit: { flags: ['--limit'], value: 'N', commands: ['failed'] },
+  group: { flags: ['--group'], value: 'NAME', commands: ['failed', 'queues'] },
   redis: { flags: ['--redis'], value: undefined, commands: ['check'] },
   types: { flags: ['--types'], value: undefined, commands: ['check'] },
   help: { flags: ['-h', '--help'], value: undefined, commands: [] },
@@ -208,6 +209,9 @@ function setOption(out: CliArgs, key: OptionKey, read: () => string): void {
       break;
     case 'class':
       out.className = read();
+      break;
+    case 'group':
+      out.group = groupName(read());
       break;
     case 'limit': {
       const v = read();

@@ -11,6 +11,7 @@ import { defaultStopTimeoutMs, killAfterMs, stopMaster } from './commands/stop.j
 import { findControlSocket, sendControl, type ControlRequest } from './control.js';
 import { AdminError, ConfigError, ControlError, ExitCode, formatSystemError, StartupError, UsageError } from './errors.js';
 import { openAdminQueue } from './commands/admin-queue.js';
+import { adminTargets } from './commands/admin-targets.js';
 import { runFailed } from './commands/failed.js';
 import { queuesJson, readQueues, renderQueues } from './commands/queues.js';
 import { isResqueStarterMaster } from './handoff.js';
@@ -125,18 +126,32 @@ async function optionalConfig(args: CliArgs): Promise<ResolvedConfig | undefined
 /** `failed …` and `queues`: Resque's lists in the Redis the config names (no master needed). */
 async function admin(args: CliArgs): Promise<number> {
   const { config } = await loadConfigFile(findConfigPath(args.config), process.env);
-  const q = await openAdminQueue(config);
+  const targets = adminTargets(config, args.group);
   const out = (text: string) => process.stdout.write(text);
-  try {
-    if (args.command === 'failed') {
-      await runFailed({ ...args.failed!, queue: args.queue, className: args.className, limit: args.limit, json: args.json }, q, out);
-    } else {
-      const report = await readQueues(q);
-      out(args.json ? queuesJson(report, new Date()) : renderQueues(report, new Date()));
+  if (args.command === 'failed') {
+    if (targets.length > 1) {
+      throw new UsageError(`The groups of ${config.path} use ${targets.length} Redis servers or namespaces (${targets.map((t) => `${t.where}: ${t.groups.join(',')}`).join('; ')}); choose one with \`--group NAME\``);
     }
-  } finally {
-    await q.close();
+    const q = await openAdminQueue(targets[0]!.config);
+    try {
+      await runFailed({ ...args.failed!, queue: args.queue, className: args.className, limit: args.limit, json: args.json }, q, out);
+    } finally {
+      await q.close();
+    }
+    return ExitCode.ok;
   }
+  const json: unknown[] = [];
+  for (const t of targets) {
+    const q = await openAdminQueue(t.config);
+    try {
+      const report = await readQueues(q);
+      if (args.json) json.push({ redis: t.where, groups: t.groups, ...(JSON.parse(queuesJson(report, new Date())) as object) });
+      else out(`${targets.length > 1 ? `${t.where} (groups ${t.groups.join(', ')}):\n` : ''}${renderQueues(report, new Date())}`);
+    } finally {
+      await q.close();
+    }
+  }
+  if (args.json) out(`${JSON.stringify(targets.length === 1 ? json[0] : json, null, 2)}\n`);
   return ExitCode.ok;
 }
 

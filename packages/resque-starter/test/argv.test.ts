@@ -47,6 +47,8 @@ describe('parseArgv', () => {
     [['failed', 'clear', '--queue', 'q'], { failed: { action: 'clear', index: undefined }, queue: 'q' }],
     [['queues', '--json', '-C', 'app'], { command: 'queues', json: true, dir: 'app' }],
     [['failed', '--help'], { command: 'help', helpFor: 'failed' }],
+    [['failed', 'list', '--group', 'mail'], { failed: { action: 'list' }, group: 'mail' }],
+    [['queues', '--group=low'], { command: 'queues', group: 'low' }],
   ])('%j → %o', (argv, expected) => {
     expect(parseArgv(argv)).toMatchObject(expected);
   });

@@ -77,10 +77,14 @@ export class Queue {
    * resque-scheduler's enqueue_at_with_queue: the job waits in the delayed queue
    * (`delayed_queue_schedule`, `delayed:<secs>`, `timestamps:<payload>`) until a scheduler (ours,
    * resque-scheduler's or node-resque's) moves it to `queue` once `at` has come. Ours moves it at
-   * `at` to the millisecond; Ruby's and node-resque's at the start of its second.
+   * `at` to the millisecond; Ruby's and node-resque's at the start of its second. A time that
+   * has already come enqueues the job at once, as Ruby's enqueue_at does.
    */
   async enqueueAt(at: Date | number, queue: string, className: string, ...args: unknown[]): Promise<void> {
-    await this.delayedStore.push(resolveDueMs(at), encodeDelayed(queue, className, args));
+    const ms = resolveDueMs(at);
+    // resque-scheduler's enqueue_at_with_queue: a time already come enqueues at once.
+    if (ms <= Date.now()) await this.enqueue(queue, className, ...args);
+    else await this.delayedStore.push(ms, encodeDelayed(queue, className, args));
   }
 
   /** `enqueueAt(now + ms, …)` (resque-scheduler's enqueue_in). */

@@ -13,6 +13,7 @@ const OPTION_TEXT: Record<OptionKey, string> = {
   queue: '`failed list`, `retry all`, `clear`: only the entries of queue Q',
   class: '`failed list`, `retry all`, `clear`: only the entries of job class C',
   limit: '`failed list`: show at most N entries (default 50; 0 = all)',
+  group: "the Redis and namespace of this group (when the config's groups use several)",
   redis: 'also connect to Redis and try what the workers need (1 = refused); report the node reached, its replicas, Sentinel\'s failover settings or the Cluster slot',
   types: 'also type-check the config file with the TypeScript compiler',
   help: 'this help',
@@ -85,7 +86,7 @@ TERM; 1 when it had to be killed or could not be stopped. A master under start-s
   },
   failed: {
     summary: "Resque's failed jobs: list, show N, retry N|all, remove N, clear",
-    usage: 'resque-starter failed [list|show N|retry N|retry all|remove N|clear] [-c conf.ts] [--queue Q] [--class C] [--json]',
+    usage: 'resque-starter failed [list|show N|retry N|retry all|remove N|clear] [-c conf.ts] [--group G] [--queue Q] [--class C] [--json]',
     text: `Reads and changes Resque's failed list in the Redis of the config (no master needed); N is the
 index \`failed list\` shows, as resque-web numbers them. \`retry\` enqueues the job again and marks the
 entry retried (resque-web's Retry); \`retry all\` skips entries already retried. \`remove\` and \`clear\`
@@ -95,7 +96,7 @@ delete entries (\`clear\` without --queue/--class: all of them). resque-web work
   },
   queues: {
     summary: 'the queues: jobs waiting, the oldest one\'s age, delayed jobs, the failed count',
-    usage: 'resque-starter queues [-c conf.ts] [--json]',
+    usage: 'resque-starter queues [-c conf.ts] [--group G] [--json]',
     text: `Reads the Redis of the config (no master needed): each queue's depth, how long the oldest job has
 waited (when its payload carries \`enqueued_at\`), its delayed jobs (scheduled, retries waiting); then the failed count.`,
     example: 'resque-starter queues --json -c conf.ts',
