@@ -81,6 +81,21 @@ describe('Scheduler leadership', () => {
     await b.stop();
   });
 
+  it('stop() with Redis gone does not hang: it gives up within seconds (the lock lapses within its TTL)', async () => {
+    const r2 = await startRedis();
+    const s = new Scheduler({ redis: r2.url, namespace: 'x', lockTtlMs: 1000 });
+    try {
+      await s.start();
+      await pollUntil(() => s.isLeader, { what: 'the scheduler to lead' });
+      await r2.stopServer();
+      const t0 = Date.now();
+      await s.stop();
+      expect(Date.now() - t0).toBeLessThan(10_000);
+    } finally {
+      await r2.close();
+    }
+  });
+
   it('schedulers racing (hand-overs, locks lost while leading) never enqueue a cron or every tick twice', async () => {
     const ns = redis.namespace();
     const schedule = { fast: { every: 50, class: 'Tick', args: ['fast'], queue: 'ticks' }, sec: { cron: '* * * * * *', class: 'Tick', args: ['sec'], queue: 'ticks' } };

@@ -135,7 +135,7 @@ function listJs(dir: string): string[] {
 export function staleDistFiles(p: Packed): string[] {
   // esbuild outputs of resque-starter's scripts/bundle.mjs (its worker entry, and the chunks
   // that entry shares with dist/index.js): their source is the entry named here.
-  const bundled: Record<string, string> = { 'dist/worker.js': 'worker-main' };
+  const bundled: Record<string, string> = { 'dist/worker.js': 'worker-main', 'dist/resque-lib.js': 'resque' };
   const bundles = p.name === '@baton/resque-starter';
   return p.files
     .filter((f) => f.startsWith('dist/'))

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join, resolve as resolvePath } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -207,6 +207,12 @@ function configLoader(env: Readonly<Record<string, string | undefined>>): Return
 function configAliases(): Record<string, string> {
   const self = fileURLToPath(new URL('./index.js', import.meta.url));
   const alias: Record<string, string> = { '@baton/resque-starter': self, 'resque-starter': self };
+  // The build's copy of @baton/resque (dist/resque-lib.js), which the workers already load.
+  const bundled = fileURLToPath(new URL('./resque-lib.js', import.meta.url));
+  if (existsSync(bundled)) {
+    alias['@baton/resque'] = bundled;
+    return alias;
+  }
   try {
     alias['@baton/resque'] = createRequire(import.meta.url).resolve('@baton/resque');
   } catch {

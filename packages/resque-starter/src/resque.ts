@@ -36,8 +36,9 @@ let loaded: Promise<ResqueModule> | undefined;
 /** Why: one place that knows where the Resque library comes from. */
 export function loadResque(): Promise<ResqueModule> {
   // RESQUE_STARTER_RESQUE_MODULE: another module with the same API (tests, experiments).
-  const name = process.env.RESQUE_STARTER_RESQUE_MODULE || '@baton/resque';
-  loaded ??= import(name) as Promise<ResqueModule>;
+  const name = process.env.RESQUE_STARTER_RESQUE_MODULE;
+  // A literal import: the build bundles the library into a chunk shared by master and workers.
+  loaded ??= (name ? import(name) : import('@baton/resque')) as Promise<ResqueModule>;
   return loaded;
 }
 

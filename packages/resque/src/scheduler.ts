@@ -37,6 +37,13 @@ export interface SchedulerEvents {
   error: [err: Error];
 }
 
+/** `p`'s value, or undefined once `ms` have passed first. */
+function bounded<T>(p: Promise<T> | undefined, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}
+
 const silent: WorkerLogger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /**
@@ -104,18 +111,24 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     this.#loop = this.#run();
   }
 
-  /** Stops moving, releases the lock if it holds it (a follower elsewhere takes over at once), closes its connections. */
+  /**
+   * Stops moving, releases the lock if it holds it (a follower elsewhere takes over at once),
+   * closes its connections. Bounded: with Redis unreachable it gives up waiting after a few
+   * seconds (the lock then lapses within its TTL) instead of holding its process's exit.
+   */
   async stop(): Promise<void> {
     if (!this.#running) return;
     this.#running = false;
     this.#wake?.();
-    await this.#loop;
+    await bounded(this.#loop, 3000);
     if (this.#leader) {
       this.#leader = false;
-      await this.#store.lock('release', this.token, this.#ttl).catch(() => 0);
-      this.#log.info(`scheduler: released the scheduler lock (${this.token})`);
+      const released = await bounded(this.#store.lock('release', this.token, this.#ttl).catch(() => 0), 2000);
+      if (released === 1) this.#log.info(`scheduler: released the scheduler lock (${this.token})`);
     }
-    await Promise.all([this.#sub, this.#redis].map((r) => r.quit().catch(() => r.disconnect())));
+    await Promise.all([this.#sub, this.#redis].map(async (r) => {
+      if ((await bounded(r.quit().catch(() => undefined), 1000)) === undefined) r.disconnect();
+    }));
   }
 
   #onMessage(message: string): void {
@@ -133,6 +146,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       try {
         sleep = this.#leader ? await this.#lead() : await this.#follow();
       } catch (err) {
+        if (!this.#running) break; // stop() closed the connection under the call
         if (this.listenerCount('error') > 0) this.emit('error', err as Error);
         else this.#log.warn(`scheduler: ${(err as Error).message}; retrying`);
         sleep = Math.min(1000, this.#ttl / 3);
