@@ -28,6 +28,9 @@ const HELP = `usage: node bench/resque/bench.mjs [options]
   --adjacent-s S      seconds of a PING loop right before and after each drain, in its process
                       (its own baseline for "vs adj. RTT"; default 0.5; 0: off)
   --only LIST         systems to run: baton,nr-worker,nr-multi,bullmq (default all)
+  --durability N      also run each @baton/resque concurrency with durability { replicas: N }
+                      (WAIT after each enqueue, reserve and acknowledgement): starts N replicas
+                      of the bench's redis-server on loopback
   --quick             the smaller defaults above
   --help`;
 
@@ -40,7 +43,7 @@ if (argv.includes('--help') || argv.includes('-h')) {
   process.exit(0);
 }
 const quick = argv.includes('--quick');
-const known = new Set(['--jobs', '--warmup', '--samples', '--repeat', '--baton-conc', '--bullmq-conc', '--nr-multi-max', '--baseline-s', '--adjacent-s', '--only', '--quick']);
+const known = new Set(['--jobs', '--warmup', '--samples', '--repeat', '--baton-conc', '--bullmq-conc', '--nr-multi-max', '--baseline-s', '--adjacent-s', '--only', '--quick', '--durability']);
 for (const a of argv) {
   if (a.startsWith('--') && !known.has(a)) {
     console.error(`unknown option ${a}\n\n${HELP}`);
@@ -77,6 +80,7 @@ const cfg = {
   baselineS: Number(opt('baseline-s', quick ? 1 : 2)),
   adjacentS: Number(opt('adjacent-s', 0.5)),
   only: new Set(list('only', 'baton,nr-worker,nr-multi,bullmq')),
+  durability: int('durability', 0),
   latencyWarmup: 20,
   gapMs: [5, 25],
 };
@@ -95,12 +99,14 @@ if (cfg.jobs < 1 || cfg.samples < 1 || [...cfg.batonConc, ...cfg.bullmqConc, ...
 const children = new Set();
 let redis; // { url, pid, stop() }: a private redis-server (examples/resque/lib/chain.mjs)
 let redisDir;
+const replicas = []; // { url, pid, stop() }: its replicas (--durability N)
 
 function killEverything() {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
-  if (redis?.pid) {
+  for (const r of [redis, ...replicas]) {
+    if (!r?.pid) continue;
     try {
-      process.kill(redis.pid, 'SIGKILL');
+      process.kill(r.pid, 'SIGKILL');
     } catch {}
   }
 }
@@ -130,6 +136,7 @@ async function main() {
   redis = await startRedis(redisDir);
   const { Redis } = await import('ioredis');
   const admin = new Redis(redis.url, { lazyConnect: false });
+  await startReplicas(Redis);
   const flush = () => admin.flushall();
   const versions = await packageVersions();
   console.log(
@@ -137,6 +144,7 @@ async function main() {
       `${cfg.samples} latency samples at idle (gaps ${cfg.gapMs[0]}–${cfg.gapMs[1]} ms)`,
   );
   console.log(`redis-server ${(await admin.info('server')).match(/redis_version:(\S+)/)?.[1]} on ${redis.url} (pid ${redis.pid}, --save '' --appendonly no); node ${process.version}; ${versions}`);
+  if (replicas.length) console.log(`${replicas.length} replica(s) for --durability: ${replicas.map((r) => r.url).join(', ')}`);
 
   const baselines = [];
   const runBaseline = async () => {
@@ -148,8 +156,9 @@ async function main() {
 
   // Throughput rows, in this order; repeats are interleaved so slow drift hits every row alike.
   const rows = [];
-  const add = (system, conc, label) => cfg.only.has(system.replace(/-p1$/, '')) && rows.push({ system, conc, label, runs: [], errors: [] });
+  const add = (system, conc, label) => cfg.only.has(system.replace(/-(p1|d)$/, '')) && rows.push({ system, conc, label, runs: [], errors: [] });
   for (const c of cfg.batonConc) add('baton', c, `@baton/resque Worker`);
+  if (cfg.durability > 0) for (const c of cfg.batonConc) add('baton-d', c, `@baton/resque Worker durability ${cfg.durability}`);
   if (cfg.batonConc.includes(1)) add('baton-p1', 1, '@baton/resque Worker prefetch 1');
   add('nr-worker', 1, 'node-resque Worker');
   for (const c of cfg.nrMultiMax) add('nr-multi', c, 'node-resque MultiWorker');
@@ -159,7 +168,7 @@ async function main() {
   for (let r = 0; r < cfg.repeat; r++) {
     for (const row of rows) {
       const ns = `bench-${row.system}-${row.conc}-${r}`;
-      const base = { system: row.system, conc: row.conc, ns, jobs: cfg.jobs, warmup: cfg.warmup, adjacentS: cfg.adjacentS };
+      const base = { system: row.system, conc: row.conc, ns, jobs: cfg.jobs, warmup: cfg.warmup, adjacentS: cfg.adjacentS, durability: cfg.durability };
       try {
         await flush();
         await child({ ...base, mode: 'fill' }, 120_000);
@@ -180,7 +189,7 @@ async function main() {
   // Latency at idle: concurrency 1 and each system's best concurrency.
   const bestOf = (system) => rows.filter((r) => r.system === system && r.best).reduce((a, b) => (!a || b.best.rate > a.best.rate ? b : a), undefined);
   const latencyRows = new Set();
-  for (const system of ['baton', 'baton-p1', 'nr-worker', 'nr-multi', 'bullmq']) {
+  for (const system of ['baton', 'baton-p1', 'baton-d', 'nr-worker', 'nr-multi', 'bullmq']) {
     const one = rows.find((r) => r.system === system && r.conc === 1) ?? rows.find((r) => r.system === system);
     if (one) latencyRows.add(one);
     const best = bestOf(system);
@@ -190,7 +199,7 @@ async function main() {
     try {
       await flush();
       row.latency = await child(
-        { mode: 'latency', system: row.system, conc: row.conc, ns: `lat-${row.system}-${row.conc}`, samples: cfg.samples, warmup: cfg.latencyWarmup, gapMs: cfg.gapMs },
+        { mode: 'latency', system: row.system, conc: row.conc, ns: `lat-${row.system}-${row.conc}`, samples: cfg.samples, warmup: cfg.latencyWarmup, gapMs: cfg.gapMs, durability: cfg.durability },
         30_000 + cfg.samples * 200,
       );
       progress(`${rowName(row)}: enqueue→start p50 ${row.latency.p50.toFixed(2)} ms, p99 ${row.latency.p99.toFixed(2)} ms`);
@@ -262,6 +271,10 @@ function report(rows, baselines, bestOf) {
   if (b1?.best && q1?.best) console.log(`  @baton/resque conc 1 / BullMQ conc 1           ${f(b1.best.rate / q1.best.rate, 2)}×`);
   if (b1?.best && w1?.best) console.log(`  @baton/resque conc 1 / node-resque Worker      ${f(b1.best.rate / w1.best.rate, 2)}×`);
   if (bb?.best && m?.best) console.log(`  @baton/resque best / node-resque MultiWorker   ${f(bb.best.rate / m.best.rate, 2)}×`);
+  const d1 = rows.find((r) => r.system === 'baton-d' && r.conc === 1);
+  const db = bestOf('baton-d');
+  if (d1?.best && b1?.best) console.log(`  durability ${cfg.durability} cost at c=1: ${f(b1.best.rate)} → ${f(d1.best.rate)} jobs/s (${f((100 * d1.best.rate) / b1.best.rate)} %)`);
+  if (db?.best && bb?.best) console.log(`  durability ${cfg.durability} cost at best conc: ${f(bb.best.rate)} (c=${bb.conc}) → ${f(db.best.rate)} jobs/s (c=${db.conc}, ${f((100 * db.best.rate) / bb.best.rate)} %)`);
   console.log('  reference measured earlier here (issue 3): BullMQ c=50 16.2k, node-resque MultiWorker 9.7k, BullMQ c=1 4.9k, node-resque Worker 3.2k, awaited round trip 10.7–12.7k jobs/s');
   const problems = rows.filter((r) => r.errors.length);
   if (problems.length) {
@@ -334,8 +347,20 @@ async function child(params, timeoutMs) {
 async function stopRedis() {
   const r = redis;
   redis = undefined;
+  for (const x of replicas.splice(0)) await x.stop();
   await r?.stop();
   if (redisDir) rmSync(redisDir, { recursive: true, force: true });
+}
+
+/** --durability N: N replicas of the bench's redis-server, each linked before the runs start. */
+async function startReplicas(Redis) {
+  for (let i = 0; i < cfg.durability; i++) {
+    const r = await startRedis(mkdtempSync(join(redisDir, 'replica-')), ['--replicaof', '127.0.0.1', new URL(redis.url).port]);
+    replicas.push(r);
+    const c = new Redis(r.url);
+    for (let k = 0; k < 200 && !/master_link_status:up/.test(await c.info('replication')); k++) await new Promise((res) => setTimeout(res, 50));
+    c.disconnect();
+  }
 }
 
 // --- preconditions ---

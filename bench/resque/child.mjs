@@ -44,7 +44,7 @@ async function pingLoop(seconds) {
 }
 
 async function fill() {
-  const q = await producer(p.system, p.url, p.ns);
+  const q = await producer(p.system, p.url, p.ns, p);
   await q.addMany(p.warmup + p.jobs);
   await q.close();
   return {};
@@ -59,14 +59,21 @@ async function drain() {
   let m0;
   let finish;
   const finished = new Promise((r) => (finish = r));
-  const w = await worker(p.system, p.url, p.ns, p.conc, {
-    onStart: () => undefined,
-    onDone: () => {
-      done++;
-      if (done === p.warmup) m0 = mark();
-      if (done === total) finish(mark());
+  const w = await worker(
+    p.system,
+    p.url,
+    p.ns,
+    p.conc,
+    {
+      onStart: () => undefined,
+      onDone: () => {
+        done++;
+        if (done === p.warmup) m0 = mark();
+        if (done === total) finish(mark());
+      },
     },
-  });
+    p,
+  );
   await w.prepare();
   if (p.warmup === 0) m0 = mark();
   await w.start();
@@ -84,11 +91,8 @@ async function drain() {
 
 async function latency() {
   let waiting;
-  const w = await worker(p.system, p.url, p.ns, p.conc, {
-    onStart: (t) => waiting?.(performance.now() - t),
-    onDone: () => undefined,
-  });
-  const q = await producer(p.system, p.url, p.ns);
+  const w = await worker(p.system, p.url, p.ns, p.conc, { onStart: (t) => waiting?.(performance.now() - t), onDone: () => undefined }, p);
+  const q = await producer(p.system, p.url, p.ns, p);
   await w.prepare();
   await w.start();
   await sleep(300);

@@ -5,6 +5,8 @@
 // (the enqueue timestamp in latency runs); `onDone()` when the system reports the job finished
 // and acknowledged (our `success`, node-resque's `success`, BullMQ's `completed`).
 // `baton-p1` is our Worker with `prefetch: 1` (one job per reserve, Ruby Resque's model).
+// `baton-d` is our Worker and Queue with `durability: { replicas: opts.durability }` (WAIT after
+// each enqueue, reserve and acknowledgement; bench.mjs --durability N starts the replicas).
 
 export const QUEUE = 'bench';
 export const CLASS = 'Noop';
@@ -21,10 +23,13 @@ function hostPort(url) {
   return { host: u.hostname, port: Number(u.port) };
 }
 
-export async function producer(system, url, ns) {
-  if (system === 'baton' || system === 'baton-p1') {
+const isBaton = (system) => system === 'baton' || system === 'baton-p1' || system === 'baton-d';
+const durabilityOf = (system, opts) => (system === 'baton-d' ? { durability: { replicas: opts.durability, timeoutMs: 5000 } } : {});
+
+export async function producer(system, url, ns, opts = {}) {
+  if (isBaton(system)) {
     const { Queue } = await import('@baton/resque');
-    const q = new Queue({ redis: url, namespace: ns });
+    const q = new Queue({ redis: url, namespace: ns, ...durabilityOf(system, opts) });
     return {
       add: (t) => q.enqueue(QUEUE, CLASS, t),
       addMany: (n) => batches(n, () => q.enqueue(QUEUE, CLASS, 0)),
@@ -59,12 +64,13 @@ export async function producer(system, url, ns) {
   throw new Error(`unknown system ${system}`);
 }
 
-export async function worker(system, url, ns, conc, { onStart, onDone }) {
-  if (system === 'baton' || system === 'baton-p1') {
+export async function worker(system, url, ns, conc, { onStart, onDone }, opts = {}) {
+  if (isBaton(system)) {
     const { Worker, Queue } = await import('@baton/resque');
     const w = new Worker({
       redis: url,
       namespace: ns,
+      ...durabilityOf(system, opts),
       queues: [QUEUE],
       concurrency: conc,
       ...(system === 'baton-p1' ? { prefetch: 1 } : {}),

@@ -34,9 +34,9 @@ export async function freePort() {
 }
 
 /** A private redis-server on a free loopback port, no persistence: `{ url, pid, stop() }`. */
-export async function startRedis(dir) {
+export async function startRedis(dir, extraArgs = []) {
   const port = await freePort();
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir], {
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, ...extraArgs], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';
