@@ -71,6 +71,11 @@ export async function probeRedis(config: ResolvedConfig): Promise<RedisReport> {
     } catch (err) {
       throw new StartupError(`Redis at ${where}: the topology check failed: ${firstLine((cause ?? (err as Error)).message)}`, { cause: cause ?? err });
     }
+    if (topology.role === 'sentinel') {
+      throw new StartupError(
+        `Redis at ${where} is a Sentinel, not a Redis server: give the Sentinels and the master name they monitor, \`redis: { sentinels: [{ host, port }], name: 'mymaster' }\``,
+      );
+    }
     if (topology.role === 'slave') {
       throw new StartupError(
         `Redis at ${where} is a read-only replica${topology.reached ? ` (${topology.reached})` : ''}: the workers must write; point \`redis\` at the primary, or at the Sentinels that know it`,

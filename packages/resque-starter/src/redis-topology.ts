@@ -13,7 +13,7 @@ export interface TopologyReport {
   kind: 'standalone' | 'sentinel' | 'cluster';
   /** `host:port` the check's connection reached (for Cluster: the owner of the namespace's slot). */
   reached: string | undefined;
-  /** `master` or `slave`, from INFO replication. */
+  /** `master` or `slave`, from INFO replication; `sentinel` for a Sentinel's own port. */
   role: string | undefined;
   /** Replicas connected to the node reached (INFO `connected_slaves`; for Cluster, CLUSTER SLOTS). */
   replicas: number | undefined;
@@ -75,6 +75,10 @@ export async function inspectTopology(client: Redis | Cluster, config: Pick<Reso
   const stream = (client as unknown as { stream?: { remoteAddress?: string; remotePort?: number } }).stream;
   const reached = stream?.remoteAddress ? `${stream.remoteAddress}:${stream.remotePort}` : undefined;
   const replication = await client.info('replication').then(parseInfoReplication, () => ({ role: undefined, replicas: undefined }));
+  // A Sentinel's own port given as `redis`: it answers INFO but has no replication section.
+  if (replication.role === undefined && /^redis_mode:sentinel\r?$/m.test(await client.info('server').catch(() => ''))) {
+    return { kind: 'standalone', reached, role: 'sentinel', replicas: undefined };
+  }
   if (!isSentinelConfig(config.redis)) return { kind: 'standalone', reached, ...replication };
   return { kind: 'sentinel', reached, ...replication, sentinel: await askSentinels(config.redis, config.redisTimeoutMs) };
 }
