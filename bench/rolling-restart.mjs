@@ -105,7 +105,9 @@ async function runPeer(peer) {
   const client = new Redis(redis.url);
   const chain = startPeer(peer, dir, { REDIS_URL: redis.url, RESQUE_NAMESPACE: ns, CONCURRENCY: String(C), BATON_LOG_LEVEL: 'debug' });
   try {
-    await waitUntil(() => workers(chain.pid).length === C, `${C} workers (${peer.name})`, 60_000);
+    await waitUntil(() => workers(chain.pid).length === C, `${C} workers (${peer.name})`, 60_000).catch((err) => {
+      throw new Error(`${err.message}; its output ends with:\n${chain.output.slice(-2000)}`);
+    });
     await client.sadd(`${ns}:queues`, 'images');
     const started = Date.now();
     const payloads = Array.from({ length: JOBS }, (_, i) => JSON.stringify({ class: 'ResizeImage', args: [`job-${i}`, JOB_MS] }));
@@ -201,8 +203,9 @@ function startPeer(peer, dir, env) {
     // One process per worker, as ours: no fork per job (Resque's default forks a child per job).
     env = { ...env, FORK_PER_JOB: 'false' };
   } else {
-    copyFileSync(join(ROOT, 'examples/resque/conf.ts'), join(dir, 'conf.ts'));
-    copyFileSync(join(ROOT, 'examples/resque/jobs.ts'), join(dir, 'jobs.ts'));
+    // That checkout's own example: an older resque-starter may not know a newer example's fields.
+    copyFileSync(join(peer.root, 'examples/resque/conf.ts'), join(dir, 'conf.ts'));
+    copyFileSync(join(peer.root, 'examples/resque/jobs.ts'), join(dir, 'jobs.ts'));
     const rs = [process.execPath, join(peer.root, 'packages/resque-starter/dist/cli.js'), '-c', join(dir, 'conf.ts')];
     if (peer.perl) {
       cmd = PERL;
