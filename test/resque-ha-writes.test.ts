@@ -121,6 +121,8 @@ describe('@baton/resque durability (WAIT)', () => {
     expect(thrown).toBeInstanceOf(DurabilityError);
     expect((thrown as DurabilityError).message).toMatch(/only 0 of 1 replica\(s\) acknowledged the write within 300 ms/);
     expect(performance.now() - t0).toBeGreaterThanOrEqual(250);
+    // A delayed job waits for the replicas too (issue 14).
+    await expect(flow.queue.enqueueIn(60_000, 'flow', 'Rec', 998)).rejects.toBeInstanceOf(DurabilityError);
     // The job is on the primary all the same (said in the error); the worker runs it and logs the shortfall once.
     await pollUntil(() => flow.runs().has(999), { what: 'the job to run anyway' });
     for (let i = 0; i < 5; i++) await flow.queue.enqueue('flow', 'Rec', 1000 + i).catch(() => undefined);

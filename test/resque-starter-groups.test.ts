@@ -201,4 +201,29 @@ describe('worker groups (issue 13)', { timeout: slow(60_000) }, () => {
     await ss.waitForExit({ timeoutMs: slow(15_000) });
     await pollUntil(() => liveWorkers(e.ns).length === 0, { what: 'no worker left' });
   });
+
+  it('autoscale: a burst takes the group to max, it returns to min once drained, one step at a time, without flapping', async () => {
+    const e = setup(`groups: {
+    critical: { queues: ['critical'], concurrency: 1 },
+    mail: { queues: ['mail'], concurrency: 1, autoscale: { min: 1, max: 3, jobsPerWorker: 2, interval: 0.2, downAfter: 1 } },
+  },`);
+    const m = audit.current.watch(e.master());
+    await readyGroups(e, { critical: 1, mail: 1 });
+    const sampler = sampleWorkers(e.ns, 10);
+    const r = suite.redis.client();
+    const ids = await enqueue(r, e.ns, 'mail', 40, 150, 'm');
+    await m.waitForLine(/autoscale \(\d+ job\(s\) waiting, 2 per worker\) \(group mail\): 1 → 3 worker\(s\)/, { timeoutMs: slow(10_000) });
+    await readyGroups(e, { critical: 1, mail: 3 });
+    await pollUntil(async () => (await donePids(r, e.ns)).size >= ids.length, { what: 'the burst done', timeoutMs: slow(30_000) });
+    await m.waitForLine(/\(group mail\): 2 → 1 worker\(s\)/, { timeoutMs: slow(15_000) });
+    await readyGroups(e, { critical: 1, mail: 1 });
+    const { max } = sampler.stop();
+    expect(max).toBeLessThanOrEqual(1 + 3 + 1);
+    const decisions = m.output.split('\n').filter((l) => /autoscale .*\(group mail\)/.test(l));
+    // Up once (1 → 3), then down one at a time (3 → 2 → 1): no step back up, no flapping.
+    expect(decisions.map((l) => /(\d+ → \d+) worker/.exec(l)![1])).toEqual(['1 → 3', '3 → 2', '2 → 1']);
+    process.kill(m.pid, 'SIGQUIT');
+    expect(await m.waitForExit({ timeoutMs: slow(15_000) })).toEqual({ code: 0, signal: null });
+  });
 });
+

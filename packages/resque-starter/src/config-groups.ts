@@ -39,6 +39,39 @@ export interface GroupConfig {
    * handlers of its own. @default every top-level job
    */
   jobs?: readonly string[] | JobHandlers;
+  /** Scale this group to the work waiting, between `min` and `max` workers. @default undefined (a fixed count) */
+  autoscale?: AutoscaleConfig;
+}
+
+/**
+ * Auto-scaling of a group (opt in): the count follows the jobs waiting in its queues. Up at once
+ * (to ⌈waiting / jobsPerWorker⌉, or one more while the oldest job has waited over `maxWait`),
+ * down one worker at a time once the backlog has stayed lower for `downAfter` seconds; a worker
+ * scaled down finishes its job first.
+ */
+export interface AutoscaleConfig {
+  /** Fewest workers. */
+  min: number;
+  /** Most workers (at most the group's `maxConcurrency`). */
+  max: number;
+  /** Jobs waiting per worker wanted. @default 10 */
+  jobsPerWorker?: number;
+  /** Seconds the oldest waiting job may wait (read from its `enqueued_at`, when the enqueuer sets one) before one more worker starts. @default undefined */
+  maxWait?: number;
+  /** Seconds between samples of the queues. @default 2 */
+  interval?: number;
+  /** Seconds the backlog must stay below the count before a worker is scaled down (hysteresis). @default 30 */
+  downAfter?: number;
+}
+
+/** A group's autoscale with defaults applied, in ms. */
+export interface ResolvedAutoscale {
+  min: number;
+  max: number;
+  jobsPerWorker: number;
+  maxWaitMs: number | undefined;
+  intervalMs: number;
+  downAfterMs: number;
 }
 
 /** A group with every default applied (durations in ms, memory in KB), as the master and its workers use it. */
@@ -57,6 +90,7 @@ export interface ResolvedGroup {
   maxJobs: number | undefined;
   maxLifetimeMs: number | undefined;
   jobTimeoutMs: number | undefined;
+  autoscale: ResolvedAutoscale | undefined;
 }
 
 /** The name of the one group of a config without `groups`. */
@@ -65,7 +99,7 @@ export const DEFAULT_GROUP = 'default';
 /** The fields a group may set (a field added to GroupConfig and not here fails to compile). */
 export const GROUP_FIELDS = {
   concurrency: true, maxConcurrency: true, queues: true, redis: true, namespace: true, dequeueInterval: true, jobConcurrency: true, prefetch: true,
-  maxMemory: true, maxJobs: true, maxLifetime: true, jobTimeout: true, jobs: true,
+  maxMemory: true, maxJobs: true, maxLifetime: true, jobTimeout: true, jobs: true, autoscale: true,
 } as const satisfies Record<keyof GroupConfig, true>;
 
 /** The per-group part of a ResolvedConfig (its top-level values: the defaults). */
@@ -76,7 +110,7 @@ export function topLevelGroup(c: GroupFields): GroupFields {
   return {
     concurrency: c.concurrency, maxConcurrency: c.maxConcurrency, queues: c.queues, redis: c.redis, namespace: c.namespace,
     dequeueInterval: c.dequeueInterval, jobConcurrency: c.jobConcurrency, prefetch: c.prefetch, jobs: c.jobs, maxMemoryKb: c.maxMemoryKb,
-    maxJobs: c.maxJobs, maxLifetimeMs: c.maxLifetimeMs, jobTimeoutMs: c.jobTimeoutMs,
+    maxJobs: c.maxJobs, maxLifetimeMs: c.maxLifetimeMs, jobTimeoutMs: c.jobTimeoutMs, autoscale: c.autoscale,
   };
 }
 
@@ -156,9 +190,13 @@ function resolveGroup(f: FieldReader, name: string, top: GroupFields, read: Grou
   const has = (k: keyof GroupConfig) => f.obj[k] !== undefined;
   const maxMemory = f.optPositive('maxMemory');
   const counts = read.concurrency(f, top.maxConcurrency, top.concurrency);
+  const autoscale = has('autoscale') ? resolveAutoscale(f, counts.maxConcurrency) : top.autoscale;
   return {
     name,
     ...counts,
+    // An autoscaled group starts within its bounds.
+    concurrency: autoscale ? Math.min(Math.max(counts.concurrency, autoscale.min), autoscale.max) : counts.concurrency,
+    autoscale,
     queues: has('queues') ? f.field(() => read.queues(f), top.queues) : top.queues,
     redis: has('redis') ? f.field(() => read.redis(f), top.redis) : top.redis,
     namespace: f.optString('namespace') ?? top.namespace,
@@ -172,6 +210,44 @@ function resolveGroup(f: FieldReader, name: string, top: GroupFields, read: Grou
     jobTimeoutMs: has('jobTimeout') ? f.ms('jobTimeout', undefined) : top.jobTimeoutMs,
   };
 }
+
+/** `autoscale` (of a group, or the top level): min ≤ max ≤ maxConcurrency, positive rates and durations. */
+export function resolveAutoscale(f: FieldReader, maxConcurrency: number): ResolvedAutoscale | undefined {
+  const v = f.obj.autoscale;
+  if (v === undefined) return undefined;
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) {
+    f.report('autoscale', `Expected \`autoscale\` to be an object such as \`{ min: 1, max: 8 }\`, got ${describe(v)}`);
+    return undefined;
+  }
+  const a = f.nested('autoscale', v as Record<string, unknown>);
+  for (const key of Object.keys(a.obj)) {
+    if (!AUTOSCALE_FIELDS.includes(key)) a.report(key, `Unknown field \`autoscale.${key}\`; known: ${AUTOSCALE_FIELDS.map((k) => `\`${k}\``).join(', ')}`);
+  }
+  if (a.obj.min === undefined || a.obj.max === undefined) a.report('autoscale', 'Expected `autoscale` to set both `min` and `max`');
+  const min = a.int('min', 0, 0);
+  const max = a.int('max', 1, Math.max(1, min));
+  if (max < min) a.report('max', `Expected \`autoscale.max\` (${max}) to be at least \`autoscale.min\` (${min})`);
+  if (max > maxConcurrency) a.report('max', `Expected \`autoscale.max\` to be at most \`maxConcurrency\` (${maxConcurrency}), got \`${max}\``);
+  const seconds = (k: string, lo: number, hi: number, dflt: number | undefined) =>
+    a.field(() => {
+      const x = a.obj[k];
+      if (x === undefined) return dflt;
+      if (typeof x !== 'number' || !(x >= lo && x <= hi)) a.fail(k, `Expected \`autoscale.${k}\` to be between ${lo} and ${hi} seconds, got ${describeNumber(x)}`);
+      return x as number;
+    }, dflt);
+  const jobsPerWorker = a.optPositive('jobsPerWorker') ?? 10;
+  const maxWait = seconds('maxWait', 0.1, 86_400, undefined);
+  return {
+    min,
+    max: Math.max(min, Math.min(max, maxConcurrency)),
+    jobsPerWorker,
+    maxWaitMs: maxWait === undefined ? undefined : Math.round(maxWait * 1000),
+    intervalMs: Math.round(seconds('interval', 0.05, 3600, 2)! * 1000),
+    downAfterMs: Math.round(seconds('downAfter', 0, 86_400, 30)! * 1000),
+  };
+}
+
+const AUTOSCALE_FIELDS = ['min', 'max', 'jobsPerWorker', 'maxWait', 'interval', 'downAfter'];
 
 /** A group's `jobs`: names out of the top-level map, or handlers of its own. */
 function groupJobs(f: FieldReader, name: string, all: JobHandlers): JobHandlers {

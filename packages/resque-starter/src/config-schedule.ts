@@ -188,10 +188,11 @@ function libraryCheck(e: FieldReader, name: string, entry: ResolvedScheduleEntry
   try {
     parse({ [name]: entry });
   } catch (err) {
-    const problems = (err as { problems?: unknown }).problems;
-    for (const p of Array.isArray(problems) ? (problems as string[]) : [(err as Error).message]) {
-      const m = /^schedule\.[^:]*?\.?(cron|every|tz|class|queue|args)?: (.*)$/s.exec(p);
-      e.report(m?.[1] ?? 'cron', `\`schedule.${name}${m?.[1] ? `.${m[1]}` : ''}\`: ${m?.[2] ?? p}`);
+    // ScheduleError's `issues` name the field; an error without them is reported at `cron`.
+    const issues = (err as { issues?: Array<{ field?: string; message: string }> }).issues;
+    for (const i of Array.isArray(issues) ? issues : [{ field: undefined, message: (err as Error).message }]) {
+      const field = i.field && Object.hasOwn(e.obj, i.field) ? i.field : 'cron';
+      e.report(Object.hasOwn(e.obj, field) ? field : (Object.keys(e.obj)[0] ?? 'class'), `\`schedule.${name}${i.field ? `.${i.field}` : ''}\`: ${i.message}`);
     }
   }
 }

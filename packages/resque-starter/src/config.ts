@@ -1,7 +1,7 @@
 import { checkFileMode, closest, FILE_MODES } from '@baton/process-kit';
 import type { JobContext, WorkerHooks } from '@baton/resque';
 import { describe, describeNumber, FieldReader, type ResolveContext } from './config-fields.js';
-import { ARRAY_CONFIG_HINT, resolveGroups, topLevelGroup, type GroupConfig, type ResolvedGroup } from './config-groups.js';
+import { ARRAY_CONFIG_HINT, resolveAutoscale, resolveGroups, topLevelGroup, type AutoscaleConfig, type GroupConfig, type ResolvedAutoscale, type ResolvedGroup } from './config-groups.js';
 import {
   clusterNamespaceProblem,
   DURABILITY_ON_CLUSTER,
@@ -227,6 +227,8 @@ export interface ResqueStarterConfig<J extends JobHandlers = JobHandlers> {
    * @default undefined (one group, `default`)
    */
   groups?: Readonly<Record<string, GroupConfig>>;
+  /** Scale the workers to the work waiting, between `min` and `max` (every group's default; see the README). @default undefined (a fixed count) */
+  autoscale?: AutoscaleConfig;
   /**
    * Your code's version (a release tag, a commit). A reload whose `version` differs replaces
    * every worker of every group; with the same `version`, only groups whose settings changed
@@ -317,6 +319,7 @@ export interface ResolvedConfig {
   serverStarterStatusFile: string | undefined;
   beforeFork: ResqueStarterConfig['beforeFork'];
   afterFork: NonNullable<ResqueStarterConfig['afterFork']>;
+  autoscale: ResolvedAutoscale | undefined;
   /** The worker groups in config order (one, `default`, without `groups`); the top-level fields above are their defaults. */
   groups: ResolvedGroup[];
   /** The config's `version`, as a string (undefined when not set). */
@@ -331,7 +334,7 @@ const FIELDS = {
   hooks: true, pidFile: true, statusFile: true, logFile: true, fileMode: true, logLevel: true, restartFile: true, user: true, group: true, maxMemory: true,
   maxJobs: true, maxLifetime: true, jobTimeout: true, stopTimeout: true, termTimeout: true, readyTimeout: true, redisTimeout: true, lockTimeout: true,
   maxRecoveries: true, reapJobProcesses: true, statusInterval: true, crashLoop: true, serverStarterStatusFile: true, beforeFork: true, afterFork: true,
-  groups: true, version: true, schedule: true, scheduler: true,
+  groups: true, version: true, autoscale: true, schedule: true, scheduler: true,
 } as const satisfies Record<keyof ResqueStarterConfig, true>;
 
 /** The hooks `@baton/resque` calls (checked against its WorkerHooks type). */
@@ -446,6 +449,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     scheduler: resolveScheduler(f),
     beforeFork: f.fn<ResqueStarterConfig['beforeFork']>('beforeFork'),
     afterFork: f.fn<NonNullable<ResqueStarterConfig['afterFork']>>('afterFork') ?? defaultAfterFork,
+    autoscale: resolveAutoscale(f, maxConcurrency),
     groups: [],
     version: resolveVersion(f),
     codeHash: '',

@@ -16,6 +16,7 @@ import { holdLeases } from './master/lease-holder.js';
 import { startMasterScheduler, type CreateScheduler, type MasterScheduler } from './master/scheduler.js';
 import { RedisHealth } from './master/redis-health.js';
 import { watchRedisLink } from './master/redis-link.js';
+import { sampleBacklog } from './master/backlog-sampler.js';
 import { sampleMemory } from './master/memory-sampler.js';
 import { createParts, type MasterParts } from './master/parts.js';
 import type { QueueClient } from './master/queue-client.js';
@@ -212,6 +213,7 @@ function startSources(host: ProcessHost, booted: Booted, p: MasterParts, loop: E
     sampleMemory(host, { intervalMs: config.statusIntervalMs, workers: () => state().workers, dispatch }),
   ];
   if (config.restartFile) stops.push(watchRestartFile(host, config.restartFile, logger, dispatch));
+  stops.push(sampleBacklog(host, { groups: () => p.configs.config.groups, queues: p.queues, dispatch, logger }));
   if (supervisorPid !== undefined) stops.push(watchSupervisor(host, supervisorPid, logger, dispatch));
   if (p.notify) stops.push(() => p.notify?.stop());
   return () => {

@@ -49,6 +49,11 @@ export const messages = {
   starting: (pid: number, concurrency: number, queues: readonly string[], redis: string, generation: number | undefined) =>
     `master ${pid} starting ${concurrency} worker(s) on queues ${queues.join(',')} (redis ${redis})` +
     (generation !== undefined ? `, start-server generation ${generation}` : ''),
+  backlogReason: (depth: number, perWorker: number) => `${depth} job(s) waiting, ${perWorker} per worker`,
+  waitReason: (ms: number, maxMs: number) => `the oldest job has waited ${sec(ms)} > maxWait ${sec(maxMs)}`,
+  autoscaleHeld: (group: string, from: number, to: number, why: string) =>
+    `autoscale of group ${group} held at ${from} during a rolling restart (it would go to ${to}: ${why})`,
+  backlogFailed: (group: string, error: string) => `autoscale of group ${group}: cannot read its queues (${error}); next sample later`,
   askedToRetire: (pid: number, group: string) => `asked old master ${pid} to retire one worker of group ${group}`,
   startingGroups: (pid: number, groups: readonly string[], generation: number | undefined) =>
     `master ${pid} starting ${groups.length} worker groups: ${groups.join('; ')}` + (generation !== undefined ? `, start-server generation ${generation}` : ''),

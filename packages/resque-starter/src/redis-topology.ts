@@ -154,12 +154,13 @@ export function renderTopology(where: string, t: TopologyReport): string {
 export const FAILOVER_EXTRA_S = 3;
 
 /**
- * Why: locks are renewed every third of `lockTimeout`, so an outage longer than two thirds of it
- * can let a lock lapse (and another worker run that job again). The smallest `lockTimeout`, in
- * seconds, that rides out a Sentinel failover with this down-after-milliseconds.
+ * Why: a failover longer than the lock lifetime can run a job twice (@baton/resque: a worker's
+ * janitor waits one lifetime of quiet after a reconnection before it judges others' locks, so a
+ * failover shorter than the lifetime is ridden out). The smallest `lockTimeout`, in seconds,
+ * above a Sentinel failover with this down-after-milliseconds (down-after + election + promotion).
  */
 export function lockTimeoutFor(downAfterMs: number): number {
-  return Math.ceil(1.5 * (downAfterMs / 1000 + FAILOVER_EXTRA_S));
+  return Math.ceil(downAfterMs / 1000 + FAILOVER_EXTRA_S);
 }
 
 /**
@@ -172,9 +173,9 @@ export function topologyWarnings(config: Pick<ResolvedConfig, 'lockTimeoutMs' | 
   const s = t.sentinel && !('error' in t.sentinel) ? t.sentinel : undefined;
   if (s?.downAfterMs !== undefined && config.lockTimeoutMs < lockTimeoutFor(s.downAfterMs) * 1000) {
     out.push(
-      `lockTimeout (${config.lockTimeoutMs / 1000} s) is too short for a failover of ${s.name}: Sentinel waits down-after-milliseconds (${describeSeconds(s.downAfterMs / 1000)}) ` +
-        `and about ${FAILOVER_EXTRA_S} s more, and locks renewed every third of lockTimeout can lapse in an outage longer than two thirds of it (a job then runs twice); ` +
-        `set \`lockTimeout: ${lockTimeoutFor(s.downAfterMs)}\` or more`,
+      `lockTimeout (${config.lockTimeoutMs / 1000} s) is shorter than a failover of ${s.name} can take: Sentinel waits down-after-milliseconds (${describeSeconds(s.downAfterMs / 1000)}) ` +
+        `and up to ${FAILOVER_EXTRA_S} s more to promote a replica, and a failover longer than lockTimeout can run a job twice; ` +
+        `set \`lockTimeout: ${lockTimeoutFor(s.downAfterMs)}\` or more (or lower down-after-milliseconds)`,
     );
   }
   if (config.durability && t.replicas !== undefined && t.replicas < config.durability.replicas) {

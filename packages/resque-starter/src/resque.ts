@@ -15,7 +15,7 @@ export type ResqueWorker = Pick<
 >;
 
 /** What the master uses: job recovery, jobTimeout failures, lease holding. */
-export type ResqueQueue = Pick<Queue, 'recoverWorker' | 'failInflight' | 'holdLocks' | 'close'>;
+export type ResqueQueue = Pick<Queue, 'recoverWorker' | 'failInflight' | 'holdLocks' | 'close' | 'queues' | 'size' | 'peek'>;
 
 /** What `resque-starter failed`/`queues` use: Resque's queues and failed list, as resque-web reads them. */
 export type ResqueAdmin = Pick<

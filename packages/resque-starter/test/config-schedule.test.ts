@@ -81,7 +81,7 @@ describe('schedule (issue 14)', () => {
       const problems: string[] = [];
       if (entry.cron === 'nope') problems.push(`schedule.${name}.cron: \`nope\` is not a cron expression (bad)`);
       if (entry.tz === 'Mars/Base') problems.push(`schedule.${name}.tz: unknown time zone \`Mars/Base\``);
-      if (problems.length) throw Object.assign(new Error(problems.join('\n')), { problems });
+      if (problems.length) throw Object.assign(new Error(problems.join('\n')), { issues: problems.map((p) => ({ name, field: /^schedule\.[^.]+\.(\w+):/.exec(p)![1], message: p.replace(/^[^:]+: /, '') })) });
       return [];
     };
     const raw = { jobs, schedule: { x: { cron: 'nope', tz: 'Mars/Base', class: 'X', queue: 'q' }, ok: { cron: '* * * * *', class: 'Y', queue: 'q' } } };
@@ -195,6 +195,24 @@ describe('check: the schedule and its next runs', () => {
     expect(renderScheduleLines({ ...c, schedule: [] }, undefined, now)).toEqual([]);
     expect(renderScheduleLines({ schedule: [], scheduler: { enabled: false, lockTtlMs: 10_000 } }, undefined, now)).toEqual([
       '  scheduler: off (this master moves no delayed jobs; another master or resque-scheduler must)',
+    ]);
+  });
+});
+
+describe("with the library's own parser (@baton/resque resolveSchedule)", () => {
+  it('a bad cron expression and an unknown time zone, each at its line; a good entry gets its next runs', async () => {
+    const { resolveSchedule } = await import('@baton/resque');
+    const parse = resolveSchedule as unknown as (i: Record<string, unknown>) => unknown;
+    const source = ['export default defineConfig({', '  jobs,', '  schedule: {', "    x: { cron: '61 * * * *', tz: 'Mars/Base', class: 'X', queue: 'q' },", '  },', '});'].join('\n');
+    const raw = { jobs, schedule: { x: { cron: '61 * * * *', tz: 'Mars/Base', class: 'X', queue: 'q' } } };
+    const issues = issuesOf(raw, source, parse);
+    expect(issues, JSON.stringify(issues)).toHaveLength(2);
+    expect(issues).toContain('/srv/app/conf.ts:4:30: `schedule.x.tz`: unknown time zone `Mars/Base`');
+    expect(issues.find((i) => i.includes('.cron`'))).toMatch(/^\/srv\/app\/conf\.ts:4:10: `schedule\.x\.cron`: `61 \* \* \* \*` is not a cron expression/);
+    const c = resolveConfig({ jobs, schedule: { q: { cron: '*/15 * * * *', class: 'Q', queue: 'q' }, e: { every: '1h', class: 'E', queue: 'q' } } }, { ...ctx, parseSchedule: parse });
+    expect(renderScheduleLines(c, parse, Date.parse('2026-12-03T04:07:00Z'), 2).slice(1)).toEqual([
+      "  schedule q: Q on q, cron '*/15 * * * *' UTC; next 2026-12-03 04:15:00 UTC, 2026-12-03 04:30:00 UTC",
+      '  schedule e: E on q, every 1h; next 2026-12-03 05:00:00 UTC, 2026-12-03 06:00:00 UTC',
     ]);
   });
 });

@@ -471,6 +471,17 @@ describe('groups (issue 13)', () => {
     expect(() => resolveConfig({ jobs: jobsAB, version: {} }, ctx)).toThrow(/`version` to be a non-empty string or a number/);
   });
 
+  it('autoscale: defaults, bounds, and a group starting within them', () => {
+    const c = resolveConfig({ jobs: jobsAB, groups: { mail: { concurrency: 0, autoscale: { min: 1, max: 6, maxWait: 30 } }, fixed: {} } }, ctx);
+    expect(c.groups[0]).toMatchObject({ concurrency: 1, autoscale: { min: 1, max: 6, jobsPerWorker: 10, maxWaitMs: 30_000, intervalMs: 2000, downAfterMs: 30_000 } });
+    expect(c.groups[1]!.autoscale).toBeUndefined();
+    const bad = () => resolveConfig({ jobs: jobsAB, groups: { a: { autoscale: { min: 3, max: 2, every: 1 } }, b: { maxConcurrency: 4, autoscale: { min: 1, max: 9 } }, c: { autoscale: { max: 2 } } } }, ctx);
+    expect(bad).toThrow(/`autoscale.max` \(2\) to be at least `autoscale.min` \(3\)/);
+    expect(bad).toThrow(/Unknown field `autoscale.every`/);
+    expect(bad).toThrow(/`autoscale.max` to be at most `maxConcurrency` \(4\), got `9`/);
+    expect(bad).toThrow(/`autoscale` to set both `min` and `max`/);
+  });
+
   it('an exported array of configs points at `groups`', () => {
     expect(() => resolveConfig([{ jobs: jobsAB }, { jobs: jobsAB }], ctx)).toThrow(/got an array; to run several pools of workers from one master, make them `groups`/);
   });

@@ -60,7 +60,7 @@ function startMaster(fields: string, deps: Partial<MasterDeps> = {}, extraEnv: N
       done();
     },
   });
-  const queue = { recoverWorker: vi.fn(async () => 1), failInflight: vi.fn(async () => false), holdLocks: vi.fn(async () => []), close: vi.fn(async () => undefined) };
+  const queue = { recoverWorker: vi.fn(async () => 1), failInflight: vi.fn(async () => false), holdLocks: vi.fn(async () => []), close: vi.fn(async () => undefined), queues: vi.fn(async () => []), size: vi.fn(async () => 0), peek: vi.fn(async () => []) };
   const env = { RESQUE_STARTER_RUNTIME_DIR: runtime, ...extraEnv };
   const run = runMaster(conf, {
     env,

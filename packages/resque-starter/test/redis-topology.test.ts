@@ -73,17 +73,17 @@ describe('topologyWarnings', () => {
     sentinel: { name: 'mymaster', via: 'h:2', downAfterMs, failoverTimeoutMs: 1, quorum: 2, sentinels: 3 },
   });
 
-  it('lockTimeout must outlast two thirds of a failover: down-after + 3 s, times 1.5', () => {
-    expect(lockTimeoutFor(30_000)).toBe(50);
-    expect(lockTimeoutFor(5000)).toBe(12);
-    expect(lockTimeoutFor(3000)).toBe(9);
-    expect(topologyWarnings({ lockTimeoutMs: 10_000, durability: undefined }, sentinel(3000))).toEqual([]);
+  it('lockTimeout must outlast a failover: down-after + 3 s', () => {
+    expect(lockTimeoutFor(30_000)).toBe(33);
+    expect(lockTimeoutFor(5000)).toBe(8);
+    expect(lockTimeoutFor(1000)).toBe(4);
+    expect(topologyWarnings({ lockTimeoutMs: 10_000, durability: undefined }, sentinel(7000))).toEqual([]);
     const [w] = topologyWarnings({ lockTimeoutMs: 10_000, durability: undefined }, sentinel(30_000));
     expect(w).toBe(
-      'lockTimeout (10 s) is too short for a failover of mymaster: Sentinel waits down-after-milliseconds (30 seconds) and about 3 s more, and locks renewed ' +
-        'every third of lockTimeout can lapse in an outage longer than two thirds of it (a job then runs twice); set `lockTimeout: 50` or more',
+      'lockTimeout (10 s) is shorter than a failover of mymaster can take: Sentinel waits down-after-milliseconds (30 seconds) and up to 3 s more to promote a replica, ' +
+        'and a failover longer than lockTimeout can run a job twice; set `lockTimeout: 33` or more (or lower down-after-milliseconds)',
     );
-    expect(topologyWarnings({ lockTimeoutMs: 50_000, durability: undefined }, sentinel(30_000))).toEqual([]);
+    expect(topologyWarnings({ lockTimeoutMs: 33_000, durability: undefined }, sentinel(30_000))).toEqual([]);
   });
 
   it('durability.replicas above the replicas connected', () => {

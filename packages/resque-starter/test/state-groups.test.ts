@@ -222,3 +222,49 @@ describe('groups: rolling restart', () => {
     expect(sim.send({ type: 'ready', pid: 301, retired: false }).filter((e) => e.type === 'retirePredecessor')).toEqual([{ type: 'retirePredecessor', pid: 50, group: 'mail' }]);
   });
 });
+
+describe('groups: autoscale', () => {
+  const auto = { min: 1, max: 4, jobsPerWorker: 10, maxWaitMs: 5000, downAfterMs: 3000 };
+  const at = (sim: Sim, now: number, event: MasterEvent) => {
+    const step = reduce(sim.state, event, now);
+    sim.state = step.state;
+    sim.logs = step.effects.flatMap((e) => (e.type === 'log' ? [e.message] : []));
+    sim.effects = step.effects.filter((e) => e.type !== 'log' && e.type !== 'status');
+    return sim.effects;
+  };
+
+  it('up at once to max under a burst, down one at a time after downAfter, no flapping on a backlog that comes and goes', () => {
+    const sim = started([group('mail', 1, 'h1', { autoscale: auto }), group('critical', 1)]);
+    at(sim, 1000, { type: 'backlog', group: 'mail', depth: 100 });
+    expect(sim.state.groups[0]!.desired).toBe(4);
+    expect(sim.logs.join('\n')).toContain('autoscale (100 job(s) waiting, 10 per worker) (group mail): 1 → 4 worker(s)');
+    sim.upAll();
+    // Empty, then a little backlog again before downAfter: nothing moves.
+    at(sim, 2000, { type: 'backlog', group: 'mail', depth: 0 });
+    at(sim, 4000, { type: 'backlog', group: 'mail', depth: 35 });
+    at(sim, 4500, { type: 'backlog', group: 'mail', depth: 0 });
+    expect(sim.state.groups[0]!.desired).toBe(4);
+    at(sim, 7000, { type: 'backlog', group: 'mail', depth: 0 });
+    expect(sim.state.groups[0]!.desired).toBe(4);
+    at(sim, 7600, { type: 'backlog', group: 'mail', depth: 0 });
+    expect(sim.state.groups[0]!.desired).toBe(3);
+    expect(sim.logs.join('\n')).toMatch(/autoscale \(0 job\(s\) waiting, 10 per worker for 3s\) \(group mail\): 4 → 3/);
+    expect(quits(sim.effects)).toHaveLength(1);
+    for (const t of [9000, 10_700, 14_000, 17_000, 21_000]) at(sim, t, { type: 'backlog', group: 'mail', depth: 0 });
+    expect(sim.state.groups[0]!.desired).toBe(1);
+    expect(sim.state.groups[1]!.desired).toBe(1);
+  });
+
+  it('one more worker while the oldest job waits over maxWait; nothing scales up during a rolling replacement', () => {
+    const sim = started([group('mail', 1, 'h1', { autoscale: auto })]);
+    at(sim, 1000, { type: 'backlog', group: 'mail', depth: 3, oldestMs: 8000 });
+    expect(sim.state.groups[0]!.desired).toBe(2);
+    expect(sim.logs.join('\n')).toContain('the oldest job has waited 8s > maxWait 5s');
+    sim.upAll();
+    at(sim, 1100, { type: 'reloaded', settings: SETTINGS, desired: 0, groups: [group('mail', 1, 'h2', { autoscale: auto })], configId: 2 });
+    at(sim, 1200, { type: 'backlog', group: 'mail', depth: 100 });
+    expect(sim.state.groups[0]!.desired).toBe(2);
+    expect(sim.logs.join('\n')).toContain('autoscale of group mail held at 2 during a rolling restart (it would go to 4');
+  });
+});
+

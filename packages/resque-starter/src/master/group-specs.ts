@@ -10,7 +10,7 @@ import type { GroupSpec } from '../state/index.js';
  */
 const MASTER_ONLY = new Set<string>([
   'path', 'pidFile', 'statusFile', 'logFile', 'fileMode', 'restartFile', 'concurrency', 'maxConcurrency', 'groups', 'stopTimeoutMs', 'termTimeoutMs',
-  'readyTimeoutMs', 'redisTimeoutMs', 'crashLoop', 'serverStarterStatusFile', 'beforeFork', 'statusIntervalMs', 'reapJobProcesses', 'version', 'codeHash', 'compiled', 'schedule', 'scheduler',
+  'readyTimeoutMs', 'redisTimeoutMs', 'autoscale', 'crashLoop', 'serverStarterStatusFile', 'beforeFork', 'statusIntervalMs', 'reapJobProcesses', 'version', 'codeHash', 'compiled', 'schedule', 'scheduler',
 ]);
 
 /**
@@ -26,6 +26,7 @@ export function groupSpecs(config: ResolvedConfig, codeHash = config.codeHash): 
     maxConcurrency: g.maxConcurrency,
     jobTimeoutMs: g.jobTimeoutMs,
     maxMemoryKb: g.maxMemoryKb,
+    autoscale: g.autoscale && { min: g.autoscale.min, max: g.autoscale.max, jobsPerWorker: g.autoscale.jobsPerWorker, maxWaitMs: g.autoscale.maxWaitMs, downAfterMs: g.autoscale.downAfterMs },
     hash: groupHash(configForGroup(config, g.name)!, config.version ?? codeHash),
   }));
 }

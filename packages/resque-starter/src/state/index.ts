@@ -1,3 +1,4 @@
+import { backlog } from './autoscale.js';
 import { createCtx, type Ctx } from './context.js';
 import { exited, fatal, hello, ready, readyTimedOut, spawned, spawnFailed } from './lifecycle.js';
 import { jobKillTimedOut, jobStarted, jobTimedOut, memory, recycling, report } from './limits.js';
@@ -60,6 +61,7 @@ const HANDLERS: { [K in MasterEvent['type']]: Handler<K> } = {
     if (c.s.replacedBy && c.s.successors.includes(e.link)) makeRoomForSuccessor(c, e.group);
   },
   retireAsked,
+  backlog,
   timer: (c, e) => TIMERS[e.timer](c, byKey(c, e.key), e),
 };
 

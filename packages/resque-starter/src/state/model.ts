@@ -47,10 +47,14 @@ export interface GroupState {
   maxConcurrency: number;
   jobTimeoutMs: number | undefined;
   maxMemoryKb: number | undefined;
+  /** Auto-scaling (state/autoscale.ts), when the group opted in. */
+  autoscale?: { min: number; max: number; jobsPerWorker: number; maxWaitMs: number | undefined; downAfterMs: number } | undefined;
+  /** Since when the backlog has wanted fewer workers than `desired` (the scale-down hysteresis). */
+  lowSince?: number | undefined;
 }
 
 /** A group as the config gives it (start, reload). */
-export type GroupSpec = Omit<GroupState, 'version' | 'configured' | 'desired'> & { concurrency: number };
+export type GroupSpec = Omit<GroupState, 'version' | 'configured' | 'desired' | 'lowSince'> & { concurrency: number };
 
 export interface WorkerEntry {
   /** Unique per spawn (slots are reused, pids are unknown while spawning). */
@@ -190,6 +194,8 @@ export type MasterEvent =
   | { type: 'retireRequest'; link: number; group: string }
   /** A worker's afterFork called retireOldWorker(): the predecessor it was given retires one worker of its group. */
   | { type: 'retireAsked'; pid: number }
+  /** A sample of what waits in an autoscaled group's queues: jobs, and the oldest one's age when its payload says when it was enqueued. */
+  | { type: 'backlog'; group: string; depth: number; oldestMs?: number | undefined }
   /** Link `link`'s socket closed. */
   | { type: 'successorLost'; link: number }
   /** `slot`: for job timers, the Resque id of the worker slot running the job (one per unit of jobConcurrency). */
