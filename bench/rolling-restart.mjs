@@ -18,6 +18,7 @@
 // load. At the end: jobs lost and run twice, idle worker RSS/PSS, load average.
 //
 //   npm run build && node bench/rolling-restart.mjs [--peers ours,ruby,...] [--restarts 3] [--trace]
+//   --groups: examples/resque/groups.conf.ts (3 worker groups, 6 workers), jobs on their 3 queues
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -40,6 +41,7 @@ const { values: opt } = parseArgs({
     'ruby-starter-dir': { type: 'string' },
     'bare-runs': { type: 'string', default: '3' },
     trace: { type: 'boolean', default: false },
+    groups: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
@@ -47,7 +49,7 @@ if (opt.help) {
   process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 21).join('\n').replace(/^\/\/ ?/gm, '') + '\n');
   process.exit(0);
 }
-const C = Number(opt.concurrency);
+const C = opt.groups ? groupsWorkers() : Number(opt.concurrency);
 const JOBS = Number(opt.jobs);
 const JOB_MS = Number(opt['job-ms']);
 const RESTARTS = Number(opt.restarts);
@@ -108,10 +110,8 @@ async function runPeer(peer) {
     await waitUntil(() => workers(chain.pid).length === C, `${C} workers (${peer.name})`, 60_000).catch((err) => {
       throw new Error(`${err.message}; its output ends with:\n${chain.output.slice(-2000)}`);
     });
-    await client.sadd(`${ns}:queues`, 'images');
     const started = Date.now();
-    const payloads = Array.from({ length: JOBS }, (_, i) => JSON.stringify({ class: 'ResizeImage', args: [`job-${i}`, JOB_MS] }));
-    for (let i = 0; i < payloads.length; i += 500) await client.rpush(`${ns}:queue:images`, ...payloads.slice(i, i + 500));
+    await enqueueJobs(client, ns);
     const sampler = startSampler(chain.pid, client, ns);
     const restarts = [];
     const perRestart = Math.floor(JOBS / (RESTARTS + 1));
@@ -137,7 +137,7 @@ async function runPeer(peer) {
       restarts.push({ n, hupAt, allNewAt, bare, loadAtHup, fresh, log: chain.output.slice(logFrom) });
       if (opt.trace) showTrace(n, chain.output.slice(logFrom), hupAt, allNewAt);
     }
-    await waitUntil(async () => (await client.llen(`${ns}:demo:done`)) >= JOBS && (await client.llen(`${ns}:queue:images`)) === 0, 'all jobs done', 600_000, 50);
+    await waitUntil(async () => (await client.llen(`${ns}:demo:done`)) >= JOBS && (await waitingJobs(client, ns)) === 0, 'all jobs done', 600_000, 50);
     await sleep(JOB_MS * 2);
     const wallMs = Date.now() - started;
     const idle = workers(chain.pid).map(memoryOf).filter(Boolean);
@@ -175,10 +175,11 @@ function restartRow(r, s, times, started, firstHup) {
 
 /** Ours: the worker's own debug line (`[worker[slot]] ready N ms after exec, M ms CPU`), found through the master's `starting worker[slot] pid`. */
 function selfReport(log, pid) {
-  const start = new RegExp(`starting worker\\[(\\d+)\\] ${pid}\\b`).exec(log);
+  // A worker is `worker[3]`, or `worker[mail/1]` in a worker group (--groups).
+  const start = new RegExp(`starting worker\\[([\\w.-]+(?:/\\d+)?)\\] ${pid}\\b`).exec(log);
   if (!start) return undefined;
   const after = log.slice(start.index);
-  return new RegExp(`\\[worker\\[${start[1]}\\]\\] ready (\\d+) ms after exec, (\\d+) ms CPU`).exec(after) ?? undefined;
+  return new RegExp(`\\[worker\\[${start[1].replace('/', '\\/')}\\]\\] ready (\\d+) ms after exec, (\\d+) ms CPU`).exec(after) ?? undefined;
 }
 
 function maxGap(times, from, to) {
@@ -204,7 +205,7 @@ function startPeer(peer, dir, env) {
     env = { ...env, FORK_PER_JOB: 'false' };
   } else {
     // That checkout's own example: an older resque-starter may not know a newer example's fields.
-    copyFileSync(join(peer.root, 'examples/resque/conf.ts'), join(dir, 'conf.ts'));
+    copyFileSync(join(peer.root, `examples/resque/${opt.groups ? 'groups.conf.ts' : 'conf.ts'}`), join(dir, 'conf.ts'));
     copyFileSync(join(peer.root, 'examples/resque/jobs.ts'), join(dir, 'jobs.ts'));
     const rs = [process.execPath, join(peer.root, 'packages/resque-starter/dist/cli.js'), '-c', join(dir, 'conf.ts')];
     if (peer.perl) {
@@ -409,3 +410,32 @@ function pad(cols) {
   const widths = [10, 4, 12, 5, 6, 12, 16, 14, 24, 16, 16];
   return cols.map((c, i) => c.padEnd(widths[i] ?? 12)).join(' ');
 }
+
+// --- --groups: worker groups (issue 13) ---
+
+/** groups.conf.ts: images 3, mail 2, reports 1 (all-new and the peak count every group). */
+function groupsWorkers() {
+  return 6;
+}
+
+function benchQueues() {
+  return opt.groups ? ['images', 'mail', 'reports'] : ['images'];
+}
+
+/** JOBS ResizeImage jobs of JOB_MS, spread over the queues (job i on queue i mod n). */
+async function enqueueJobs(client, ns) {
+  const queues = benchQueues();
+  for (const q of queues) await client.sadd(`${ns}:queues`, q);
+  for (const [k, q] of queues.entries()) {
+    const payloads = [];
+    for (let i = k; i < JOBS; i += queues.length) payloads.push(JSON.stringify({ class: 'ResizeImage', args: [`job-${i}`, JOB_MS] }));
+    for (let i = 0; i < payloads.length; i += 500) await client.rpush(`${ns}:queue:${q}`, ...payloads.slice(i, i + 500));
+  }
+}
+
+async function waitingJobs(client, ns) {
+  let n = 0;
+  for (const q of benchQueues()) n += await client.llen(`${ns}:queue:${q}`);
+  return n;
+}
+
