@@ -421,9 +421,9 @@ export function chaosSuite(options: RedisOptions = {}): {
  * (`env.expectAlarm(ALARMS.workerKilled, 'why')`), and any other [error]/SIGKILL line fails it.
  */
 export const ALARMS = {
-  /** A worker the test killed with -9: a death, or (already being stopped: scaled down, replaced) an exit by SIGKILL at info. */
+  /** A worker (`worker[3]`, or `worker[mail/1]` in a group) the test killed with -9: a death, or (already being stopped: scaled down, replaced) an exit by SIGKILL at info. */
   workerKilled:
-    /\[error\] \[resque-starter\] worker\[\d+\] \d+ died (before it was ready )?\(killed by SIGKILL \(Forced termination\)\); its jobs go back to their queues$|\[info\] \[resque-starter\] worker\[\d+\] \d+ exited \([^)]*\): killed by SIGKILL \(Forced termination\)$/,
+    /\[error\] \[resque-starter\] worker\[(?:[\w.-]+\/)?\d+\] \d+ died (before it was ready )?\(killed by SIGKILL \(Forced termination\)\); its jobs go back to their queues$|\[info\] \[resque-starter\] worker\[(?:[\w.-]+\/)?\d+\] \d+ exited \([^)]*\): killed by SIGKILL \(Forced termination\)$/,
   /** start-server on a generation the test killed with -9 (old, current, or still being checked). */
   generationKilled: (pid: number) =>
     new RegExp(`\\[(error|info)\\] \\[start-server\\] (old worker ${pid} died, status:9|worker ${pid} died unexpectedly with status:9|new worker ${pid} seems to have failed to start, exit status:9) \\(killed by SIGKILL`),

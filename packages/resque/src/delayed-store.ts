@@ -1,5 +1,6 @@
 import type { Redis } from 'ioredis';
 import { decodeDelayed, type DelayedJob } from './delayed.js';
+import type { Replication } from './data-store.js';
 import { createKeys, type Keys } from './keys.js';
 import { runScript } from './scripts.js';
 import { formatFailedAt } from './time.js';
@@ -25,13 +26,21 @@ export class DelayedStore {
   constructor(
     readonly redis: Redis,
     namespace = 'resque',
+    private readonly replication?: Replication,
   ) {
     this.keys = createKeys(namespace);
+  }
+
+  /** WAIT for the replicas after a producer's write (a Queue's durability); nothing without it. */
+  private async replicate(): Promise<void> {
+    const r = this.replication;
+    if (r) r.replicated(Number(await this.redis.wait(r.replicas, r.timeoutMs)));
   }
 
   /** resque-scheduler's delayed_push of `item` due at `ms` (lua/delay-1.lua). */
   async push(ms: number, item: string): Promise<void> {
     await runScript(this.redis, 'delay', [this.keys.delayedSchedule], [this.keys.prefix, ms, item]);
+    await this.replicate();
   }
 
   /** Moves up to `limit` due jobs to their queues, if `token` holds the lock ('' : without it). */
@@ -48,7 +57,9 @@ export class DelayedStore {
 
   /** resque-scheduler's remove_delayed_job: every copy of `item`; how many were removed. */
   async remove(item: string): Promise<number> {
-    return Number(await runScript(this.redis, 'removeDelayed', [this.keys.timestamps(item)], [this.keys.prefix, item]));
+    const n = Number(await runScript(this.redis, 'removeDelayed', [this.keys.timestamps(item)], [this.keys.prefix, item]));
+    await this.replicate();
+    return n;
   }
 
   /**

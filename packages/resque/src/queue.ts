@@ -14,7 +14,7 @@ export interface QueueOptions {
   /** Jobs of a worker that died more often than this go to `failed` instead of back to the queue. Default 3. */
   maxRecoveries?: number;
   /**
-   * Wait for replicas after each enqueue (Redis `WAIT`): an enqueue resolves once `replicas`
+   * Wait for replicas after each enqueue, enqueueAt/enqueueIn and removeDelayed (Redis `WAIT`): an enqueue resolves once `replicas`
    * replicas have the job, and rejects with a `DurabilityError` when fewer did within
    * `timeoutMs` (or carries on, `onShortfall: 'warn'`). Not with Redis Cluster. Default: none
    * (an acknowledged enqueue can be lost if the primary dies before its replica has it).
@@ -49,17 +49,15 @@ export class Queue {
     this.redis = createRedis(options.redis, 'baton-resque:queue');
     this.redis.on('error', () => undefined); // reconnection is automatic; commands wait for it
     defineScripts(this.redis);
-    this.store = new DataStore(
-      this.redis,
-      options.namespace,
-      d && {
-        ...d,
-        replicated: (acked) => {
-          if (acked < d.replicas && d.onShortfall === 'error') throw new DurabilityError(acked, d.replicas, d.timeoutMs);
-        },
+    const replication = d && {
+      ...d,
+      replicated: (acked: number) => {
+        if (acked < d.replicas && d.onShortfall === 'error') throw new DurabilityError(acked, d.replicas, d.timeoutMs);
       },
-    );
-    this.delayedStore = new DelayedStore(this.redis, options.namespace);
+    };
+    this.store = new DataStore(this.redis, options.namespace, replication);
+    // enqueueAt and removeDelayed wait for the replicas too.
+    this.delayedStore = new DelayedStore(this.redis, options.namespace, replication);
     this.maxRecoveries = options.maxRecoveries ?? 3;
   }
 
