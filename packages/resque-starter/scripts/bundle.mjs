@@ -2,7 +2,7 @@
 // as one esbuild bundle with shared chunks. A worker then loads a handful of files instead of ~60 (our
 // modules, @baton/process-kit, consola), and a config's `import { defineConfig } from
 // '@baton/resque-starter'` (dist/index.js) shares those chunks instead of loading a second copy.
-// @baton/resque is bundled too (its ~40 ES modules cost a worker ~80 ms of CPU to load one by
+// @baton/resque is bundled too (its ~40 ES modules cost a worker ~40 ms of CPU to load one by
 // one); its `import.meta.url` (where it finds its Lua scripts) is rewritten to the installed
 // package's own file, found at run time with import.meta.resolve. A config importing
 // '@baton/resque' is pointed at dist/resque-lib.js, which shares that chunk (no second copy).
