@@ -144,7 +144,11 @@ async function oneRun(scenario, durable, run) {
     }, 60_000, 'the jobs to drain').catch(() => undefined);
     const t = flow.tally();
     if (process.env.FAILOVER_DEBUG && t.lost > 0) await whereAre(flow.lostIds(), replica.client(), `fo-${scenario}-${run}`);
-    if (process.env.FAILOVER_DEBUG) console.error(flow.lines.join('\n'));
+    if (process.env.FAILOVER_DEBUG) {
+      const dups = new Set(flow.dupIds().map(String));
+      console.error(`failed at ${failedAt % 100000}; duplicates ${[...dups].join(',')}`);
+      for (const l of flow.trace) if (!/ start /.test(l) || dups.has(l.split(' ')[2])) console.error(l);
+    }
     const firstAfter = flow.successes.find((s) => s >= failedAt);
     const row = {
       scenario,
@@ -201,12 +205,21 @@ function createFlow(redis, namespace, durable) {
         },
       }),
   );
+  const trace = [];
   for (const w of workers) {
+    if (process.env.FAILOVER_DEBUG) {
+      w.on('job', (j) => trace.push(`${Date.now() % 100000} start ${j.payload?.args?.[0]} ${j.workerId}`));
+      w.on('lost', (j) => trace.push(`${Date.now() % 100000} lost ${j.payload?.args?.[0]} ${j.workerId}`));
+      w.on('requeued', (j) => trace.push(`${Date.now() % 100000} requeued ${j.payload?.args?.[0]} ${j.workerId}`));
+      w.on('redis', (t) => trace.push(`${Date.now() % 100000} redis ${t.state} ${t.condition} ${t.message.slice(0, 80)}`));
+    }
     w.on('success', () => successes.push(Date.now()));
     w.on('error', () => errors++);
   }
   return {
     lines,
+    trace,
+    dupIds: () => [...runs].filter(([, n]) => n > 1).map(([id]) => id),
     acked,
     rejected,
     successes,

@@ -53,27 +53,51 @@ export class DataStore {
     private readonly replication?: Replication,
   ) {
     this.keys = createKeys(namespace);
+    if (replication) {
+      // Only the close of a connection that was up: failed connection attempts carry no write.
+      let up = redis.status === 'ready';
+      redis.on('ready', () => (up = true));
+      redis.on('close', () => {
+        if (up) this.#connection++;
+        up = false;
+      });
+    }
   }
 
+  /** Counts closes of this client's connection: a WAIT only covers writes sent on the same connection. */
+  #connection = 0;
+
   /** WAIT for the replicas after a write of this connection (durability); nothing without it. */
-  private async replicate(): Promise<void> {
+  private async replicate(sentOn: number): Promise<void> {
     const r = this.replication;
     if (!r) return;
-    let acked = Number(await this.redis.wait(r.replicas, r.timeoutMs));
+    let acked = await this.#wait(r, sentOn);
     r.replicated(acked);
     // WAIT again covers the same writes (it waits for this connection's last write offset).
     for (let ms = 50; acked < r.replicas && r.insist?.(); ms = Math.min(1000, ms * 2)) {
       await new Promise((resolve) => setTimeout(resolve, Math.round(ms * (0.75 + Math.random() * 0.5))));
-      acked = Number(await this.redis.wait(r.replicas, r.timeoutMs));
+      acked = await this.#wait(r, sentOn);
       r.replicated(acked);
     }
+  }
+
+  /**
+   * WAIT on the connection the write went out on. After a reconnection (a failover) a WAIT —
+   * resent by ioredis or new — answers for a connection that made no write and proves nothing:
+   * the write's fate is unknown, and the call fails (its caller retries, and finds out).
+   */
+  async #wait(r: Replication, sentOn: number): Promise<number> {
+    const acked = Number(await this.redis.wait(r.replicas, r.timeoutMs));
+    if (this.#connection !== sentOn) throw new Error('Connection changed (a reconnection, a failover) before WAIT confirmed the write: whether a replica has it is unknown');
+    return acked;
   }
 
   // --- producer side (Resque: SADD queues + RPUSH, as one script: see lua/push-2.lua) ---
 
   async push(queue: string, raw: string | Buffer): Promise<void> {
+    const sentOn = this.#connection;
     await runScript(this.redis, 'push', [this.keys.queues, this.keys.queue(queue)], [queue, raw, this.keys.wakeChannel]);
-    await this.replicate();
+    await this.replicate(sentOn);
   }
 
   async pushJob(queue: string, className: string, args: readonly unknown[]): Promise<void> {
@@ -233,6 +257,7 @@ export class DataStore {
    * `lockTtlMs` undefined leaves the owner lock alone (the caller renewed it recently).
    */
   async reserve(id: string, queues: readonly string[], lockTtlMs: number | undefined, ack?: Ack): Promise<Reserved> {
+    const sentOn = this.#connection;
     const res = (await runScript(this.redis, 'reserve', this.ownSlotKeys(id), [
       this.keys.prefix,
       runAtNow(),
@@ -243,7 +268,7 @@ export class DataStore {
       ack?.raw ?? '',
       ack?.failure ?? '',
     ])) as unknown[];
-    await this.replicate();
+    await this.replicate(sentOn);
     const r = parseReserved(res[0], res[1], res[2]);
     if (r.next.kind === 'job') r.next = { ...r.next, raw: (await this.exactPayloads(id, [r.next.raw]))[0]! };
     return r;
@@ -258,8 +283,9 @@ export class DataStore {
       keys.push(k[0]!, k[1]!, k[2]!);
       args.push(s.id, s.ack?.raw ?? '', s.ack?.failure ?? '');
     }
+    const sentOn = this.#connection;
     const res = (await runScript(this.redis, 'reserveMany', keys, args)) as unknown[];
-    await this.replicate();
+    await this.replicate(sentOn);
     return await Promise.all(
       slots.map(async (s, i) => {
         const r = parseReserved(res[3 * i], res[3 * i + 1], res[3 * i + 2]);
@@ -283,8 +309,9 @@ export class DataStore {
     const args: ScriptArg[] = [this.keys.prefix, runAtNow(), lockTtlMs ?? '', queues.length, queues, id, o.held, o.acks.length];
     for (const a of o.acks) args.push(a.raw, a.failure ?? '');
     args.push(o.keep, o.want);
+    const sentOn = this.#connection;
     const res = (await runScript(this.redis, 'settle', this.ownSlotKeys(id), args)) as unknown[];
-    await this.replicate();
+    await this.replicate(sentOn);
     // The same {ack, next, payload…} shape as the one-job script's reply, with every payload.
     const r = parseReserved(res[0], res[1], res[2]);
     if (r.next.kind !== 'job') return { ...r, jobs: [] };
@@ -310,16 +337,18 @@ export class DataStore {
   }
 
   async requeue(id: string, raw: string | Buffer): Promise<boolean> {
+    const sentOn = this.#connection;
     const res = await runScript(this.redis, 'requeue', this.slotKeys(id), [this.keys.prefix, raw]);
-    await this.replicate();
+    await this.replicate(sentOn);
     return res === 1;
   }
 
   /** Recovers a dead slot; `undefined` when its owner lock is still held (and `force` is false). */
   async recover(id: string, force: boolean, maxRecoveries: number): Promise<{ requeued: number; failed: number } | undefined> {
+    const sentOn = this.#connection;
     const res = await runScript(this.redis, 'recover', this.slotKeys(id), [this.keys.prefix, id, force ? '1' : '0', maxRecoveries, formatFailedAt(new Date())]);
     if (!Array.isArray(res)) return undefined;
-    await this.replicate();
+    await this.replicate(sentOn);
     return { requeued: Number(res[0]), failed: Number(res[1]) };
   }
 

@@ -24,7 +24,7 @@ export interface RedisTrouble {
 }
 
 const WRITE_REFUSED = /^(NOREPLICAS|EXECABORT|READONLY|MASTERDOWN|OOM|MISCONF|LOADING|NOTBUSY|BUSY|CLUSTERDOWN|TRYAGAIN)\b/;
-const CONNECTION = /ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection is closed|Stream isn't writeable|sentinel|All sentinels|connect ETIMEDOUT|Failed to refresh slots cache|None of startup nodes/i;
+const CONNECTION = /Connection changed|ECONNREFUSED|ECONNRESET|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENOTFOUND|Connection is closed|Stream isn't writeable|sentinel|All sentinels|connect ETIMEDOUT|Failed to refresh slots cache|None of startup nodes/i;
 
 /** Why: one word for what an error means to a worker, so it is logged once per condition, not once per attempt. */
 export function classifyRedisError(err: unknown): RedisCondition {
