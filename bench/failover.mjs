@@ -2,7 +2,8 @@
 // test: it prints what it saw. Per run: a primary and a replica (its link optionally lagging),
 // two in-process Workers (concurrency 3, 20 ms jobs) and a Queue enqueueing at a steady rate;
 // after a few seconds the primary fails:
-//   sentinel  kill -9 of the primary; three Sentinels (down-after 1 s) promote the replica
+//   sentinel  kill -9 of the primary; three Sentinels (down-after 1 s) promote the replica; a new
+//             replica then joins the promoted one
 //   managed   one endpoint (a TCP forwarder): a coordinated failover (FAILOVER TO the replica: writes
 //             paused until it caught up, roles swapped), then the endpoint moves; clients already
 //             connected stay on the demoted primary (planned maintenance, most managed failovers)
@@ -22,7 +23,8 @@ import { killAllNow, startForwarder, startNode, startSentinels, stopAll, until }
 const HELP = `usage: node bench/failover.mjs [options]
 
   --scenarios LIST   sentinel,managed,split (default all)
-  --durability LIST  off,on (default both): on = durability { replicas: 1 } on Worker and Queue
+  --durability LIST  off,on (default both): on = durability { replicas: 1, onShortfall: 'error' }
+                     on Worker and Queue (enqueues rejected, job starts held, until replicated)
   --runs N           runs per scenario and durability setting (default 1)
   --rate N           enqueues per second (default 100)
   --lag-ms N         delay on the replica's link, each way (default 0; e.g. 300 for a replica behind)
@@ -115,7 +117,9 @@ async function oneRun(scenario, durable, run) {
     const failedAt = Date.now();
     if (scenario === 'sentinel') {
       await primary.kill('SIGKILL');
-      await sentinels.waitForFailover(primary.port);
+      const promoted = await sentinels.waitForFailover(primary.port);
+      // A replacement replica joins the new primary (as an operator or an orchestrator would).
+      await startNode(dir, { args: ['--replicaof', '127.0.0.1', String(promoted)] });
     } else if (scenario === 'managed') {
       await primary.client().call('FAILOVER', 'TO', '127.0.0.1', String(replica.port), 'TIMEOUT', '5000');
       await until(async () => /role:master/.test(await rc.info('replication')), 30_000, 'the replica to be promoted');
@@ -140,6 +144,7 @@ async function oneRun(scenario, durable, run) {
     }, 60_000, 'the jobs to drain').catch(() => undefined);
     const t = flow.tally();
     if (process.env.FAILOVER_DEBUG && t.lost > 0) await whereAre(flow.lostIds(), replica.client(), `fo-${scenario}-${run}`);
+    if (process.env.FAILOVER_DEBUG) console.error(flow.lines.join('\n'));
     const firstAfter = flow.successes.find((s) => s >= failedAt);
     const row = {
       scenario,
@@ -165,7 +170,8 @@ async function oneRun(scenario, durable, run) {
 }
 
 function createFlow(redis, namespace, durable) {
-  const durability = durable ? { durability: { replicas: 1, timeoutMs: 1000 } } : {};
+  // Full durability: the Queue rejects a shortfall, the Worker waits for replication before a job starts.
+  const durability = durable ? { durability: { replicas: 1, timeoutMs: 1000, onShortfall: 'error' } } : {};
   const lines = [];
   const logger = { debug() {}, info: (m) => lines.push(`info ${m}`), warn: (m) => lines.push(`warn ${m}`), error: (m) => lines.push(`error ${m}`) };
   const queue = new Queue({ redis, namespace, ...durability });

@@ -20,7 +20,7 @@
 //   npm run build && node bench/rolling-restart.mjs [--peers ours,ruby,...] [--restarts 3] [--trace]
 //   --groups: examples/resque/groups.conf.ts (3 worker groups, 6 workers), jobs on their 3 queues
 import { spawn } from 'node:child_process';
-import { copyFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -101,7 +101,9 @@ function choosePeers() {
 // --- one peer ---
 
 async function runPeer(peer) {
-  const dir = scratchDir('bench-rr-');
+  // Inside the peer's own checkout: its config then resolves ioredis to the copy its library
+  // loads (a config in another checkout would load a second ioredis into every worker).
+  const dir = peer.root ? mkdtempSync(join(mkdirSync(join(peer.root, 'tmp'), { recursive: true }) ?? join(peer.root, 'tmp'), 'bench-rr-')) : scratchDir('bench-rr-');
   const redis = await startRedis(dir);
   const ns = 'bench';
   const client = new Redis(redis.url);

@@ -131,6 +131,41 @@ describe('@baton/resque durability (WAIT)', () => {
     expect(flow.redisEvents.filter((e) => e.condition === 'replication').map((e) => e.state)).toEqual(['down']);
   });
 
+  it("a Worker with onShortfall 'error' starts no job its reserve is not replicated for, and runs it once a replica is back", { timeout: slow(60_000) }, async () => {
+    const set = await startReplicated({ replicas: 1 });
+    cleanup.push(() => set.close());
+    const flow = new JobFlow({
+      redis: set.primary.url,
+      namespace: ns(),
+      workers: 1,
+      concurrency: 1,
+      jobMs: 5,
+      durability: { replicas: 1, timeoutMs: 200, onShortfall: 'error' },
+      queueDurability: { replicas: 1, timeoutMs: 200, onShortfall: 'warn' },
+    });
+    cleanup.push(() => flow.close());
+    await flow.start();
+    await flow.enqueueOne();
+    await pollUntil(() => flow.runs().has(0), { what: 'a first job with the replica' });
+    const replicaPort = set.replicas[0]!.port;
+    await set.replicas[0]!.kill('SIGKILL');
+    await flow.enqueueOne(); // acknowledged with a warning: on the primary only
+    expect(flow.acked.has(1)).toBe(true);
+    await pollUntil(() => flow.redisEvents.some((e) => e.condition === 'replication' && e.state === 'down'), { what: 'the shortfall to be told' });
+    const admin = set.primary.client();
+    const waitsBefore = Number(/cmdstat_wait:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0);
+    await sleep(1500);
+    expect(flow.runs().has(1)).toBe(false);
+    const waits = Number(/cmdstat_wait:calls=(\d+)/.exec(await admin.info('commandstats'))?.[1] ?? 0) - waitsBefore;
+    expect(waits).toBeLessThan(20); // backed off: a WAIT at most every second or so
+    const replica = await startReplica(set.primary.port, [], replicaPort);
+    cleanup.push(() => replica.close());
+    await pollUntil(() => flow.runs().has(1), { what: 'the job to run once replicated', timeoutMs: slow(20_000) });
+    await pollUntil(() => flow.redisEvents.some((e) => e.condition === 'replication' && e.state === 'up'), { what: 'the shortfall to end' });
+    expect(flow.tally().duplicates).toEqual([]);
+    expect(flow.log.count(/^warn.*fewer replicas than asked/)).toBe(1);
+  });
+
   it('refuses durability with Redis Cluster and bad values, each with one clear line', () => {
     const cluster = { cluster: [{ host: '127.0.0.1', port: 7000 }] };
     expect(() => new Queue({ redis: cluster, namespace: '{x}', durability: { replicas: 1 } })).toThrow(/does not work with Redis Cluster/);

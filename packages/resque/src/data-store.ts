@@ -33,6 +33,11 @@ export interface Replication {
   replicas: number;
   timeoutMs: number;
   replicated(acked: number): void;
+  /**
+   * After a shortfall, WAIT again (backing off 50 ms to 1 s) until the replicas have the write,
+   * while this says so: the call does not return before then (a Worker holding a job's start).
+   */
+  insist?(): boolean;
 }
 
 /**
@@ -54,7 +59,14 @@ export class DataStore {
   private async replicate(): Promise<void> {
     const r = this.replication;
     if (!r) return;
-    r.replicated(Number(await this.redis.wait(r.replicas, r.timeoutMs)));
+    let acked = Number(await this.redis.wait(r.replicas, r.timeoutMs));
+    r.replicated(acked);
+    // WAIT again covers the same writes (it waits for this connection's last write offset).
+    for (let ms = 50; acked < r.replicas && r.insist?.(); ms = Math.min(1000, ms * 2)) {
+      await new Promise((resolve) => setTimeout(resolve, Math.round(ms * (0.75 + Math.random() * 0.5))));
+      acked = Number(await this.redis.wait(r.replicas, r.timeoutMs));
+      r.replicated(acked);
+    }
   }
 
   // --- producer side (Resque: SADD queues + RPUSH, as one script: see lua/push-2.lua) ---

@@ -11,10 +11,12 @@ export interface DurabilityOptions {
   /** How long to wait for them, in ms; default 1000. */
   timeoutMs?: number;
   /**
-   * Fewer replicas acknowledged in time: `'error'` (the Queue's default) rejects the enqueue with a
-   * `DurabilityError` (the job *is* in Redis, on the primary only: retrying may enqueue it twice);
-   * `'warn'` (the Worker's only behaviour: a reserve or acknowledgement made cannot be taken
-   * back) carries on and says so once per shortfall, with the `redis` event (`replication`).
+   * Fewer replicas acknowledged in time. Queue: `'error'` (the default) rejects the enqueue with
+   * a `DurabilityError` (the job *is* in Redis, on the primary only: retrying may enqueue it
+   * twice); `'warn'` resolves. Worker (a reserve or acknowledgement made cannot be taken back):
+   * `'warn'` (the default) carries on; `'error'` WAITs again until the replicas have it before
+   * the job starts or its acknowledgement counts. Either way the Worker says so once per
+   * shortfall, with the `redis` event (`replication`).
    */
   onShortfall?: 'error' | 'warn';
 }

@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import { isUtf8 } from 'node:buffer';
 import type { Payload } from './data-store.js';
 import { jobIdOf, type JobPayload } from './payload.js';
-import { retryStateOf } from './retry.js';
+import { retryStateOf } from './retry-state.js';
 
 /** What a handler sees as `this`, and what `currentJob()` returns inside it. */
 export interface JobContext {

@@ -1,4 +1,7 @@
 import type { JobHandler } from './job.js';
+import { retryStateOf, type RetryState } from './retry-state.js';
+
+export { retryStateOf, type RetryState };
 
 /** How a job class retries a failed attempt (resque-retry's retry_limit/retry_delay/backoff_strategy, BullMQ's attempts/backoff). */
 export interface RetryOptions {
@@ -22,12 +25,6 @@ export type JobDefinition = JobHandler | { perform: JobHandler; retry?: RetryOpt
 export interface ResolvedJob {
   perform: JobHandler;
   retry: RetryOptions | undefined;
-}
-
-/** What a retried payload carries (`baton_retry`): the attempt it runs as, and every earlier attempt's error. */
-export interface RetryState {
-  attempt: number;
-  errors: Array<{ at: string; exception: string; error: string }>;
 }
 
 /** Why: a bad `jobs` entry is a one-line error when the worker is made, not a failure per job later. */
@@ -93,13 +90,6 @@ export function shouldRetry(r: RetryOptions | undefined, attempt: number, except
     }
   }
   return on.some((m) => (typeof m === 'string' ? m === exception || (thrown instanceof Error && m === thrown.name) : thrown instanceof m));
-}
-
-/** The retry state a payload carries (`baton_retry`); attempt 1 for a first run. */
-export function retryStateOf(payload: Record<string, unknown> | undefined): RetryState {
-  const s = payload?.baton_retry as Partial<RetryState> | undefined;
-  const attempt = typeof s?.attempt === 'number' && Number.isInteger(s.attempt) && s.attempt > 1 ? s.attempt : 1;
-  return { attempt, errors: Array.isArray(s?.errors) ? s.errors : [] };
 }
 
 /** The backtrace lines that sum up every earlier attempt's error in the final failure record. */

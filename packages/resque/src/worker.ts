@@ -91,8 +91,11 @@ export interface WorkerOptions {
   /**
    * Wait for replicas after each reserve and acknowledgement (Redis `WAIT`), so a failover that
    * promotes a replica neither runs a reserved job again nor loses an acknowledgement. A
-   * shortfall is logged once while it lasts (the `redis` event, `replication`); the worker
-   * carries on. Not with Redis Cluster. Default: none.
+   * shortfall is logged once while it lasts (the `redis` event, `replication`); with
+   * `onShortfall: 'warn'` (the default) the worker carries on, with `'error'` it WAITs again
+   * (backing off to 1 s) and starts the job, or counts the acknowledgement, only once the
+   * replicas have it (no progress without replicas; a stop ends the wait). Not with Redis
+   * Cluster. Default: none.
    */
   durability?: DurabilityOptions;
 }
@@ -187,6 +190,12 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private readonly batcher: ReserveBatcher;
   private readonly slots: Slot[];
   private readonly trouble: Trouble;
+  /**
+   * With `durability`, lock renewals go over a connection of their own: a WAIT blocks its
+   * connection up to its timeout (again and again while replicas are short), and renewals queued
+   * behind it would let the locks lapse (the jobs would be aborted and run again).
+   */
+  private readonly leaseRedis: Redis | undefined;
   private readonly jobs: Map<string, ResolvedJob>;
 
   constructor(options: WorkerOptions) {
@@ -227,14 +236,22 @@ export class Worker extends EventEmitter<WorkerEvents> {
           const err = new DurabilityError(acked, durability.replicas, durability.timeoutMs);
           if (this.trouble.report('replication', err.message) && durability.onShortfall === 'error' && this.listenerCount('error') > 0) this.emit('error', err);
         },
+        // 'error': a job starts, and an acknowledgement counts, only once replicated (not while stopping).
+        insist: () => durability.onShortfall === 'error' && this.phase === 'running',
       },
     );
     const { lockTtlMs, maxRecoveries, heartbeatMs } = this.opts;
+    if (durability) {
+      this.leaseRedis = createRedis(options.redis, `baton-resque:lease:${this.id}`);
+      this.leaseRedis.on('error', this.reportError);
+      defineScripts(this.leaseRedis);
+    }
+    const leaseStore = this.leaseRedis ? new DataStore(this.leaseRedis, options.namespace) : this.store;
     // Renewals go on through a graceful stop while it waits for jobs (a job longer than the lock
     // lifetime must not be recovered by another worker meanwhile), until the slots are released.
     const isRunning = () => this.phase === 'running' || (this.phase === 'stopping' && !this.stopper.signal.aborted);
     this.lease = new Lease(
-      { id: this.id, ids, log: this.log, store: this.store, isRunning, interruptLapsed: (ms, lapsed) => this.interruptLapsed(ms, lapsed) },
+      { id: this.id, ids, log: this.log, store: leaseStore, isRunning, interruptLapsed: (ms, lapsed) => this.interruptLapsed(ms, lapsed) },
       { lockTtlMs, heartbeatMs, heldByMaster: options.leasesHeldByMaster ?? false },
     );
     this.janitor = new Janitor(
@@ -362,7 +379,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       errors.push(err);
     }
     this.waker.close();
-    await closeRedis(this.redis);
+    await Promise.all([closeRedis(this.redis), this.leaseRedis && closeRedis(this.leaseRedis)]);
     this.phase = 'stopped';
     this.log.info(`worker ${this.id} stopped`);
     this.emit('stopped');
