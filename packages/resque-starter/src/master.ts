@@ -77,7 +77,9 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
   const booted = await bootMaster(configPath, { env, stderr: options.stderr, host, checkRedis: deps.checkRedis, stopRequested });
   if (!booted) return 0;
   logger = booted.logger;
-  const redisHealth = new RedisHealth(logger, () => host.now());
+  // Lines name the Redis only when the master uses several.
+  const servers = new Set([booted.config.redis, ...booted.config.groups.map((g) => g.redis)].map(describeRedis));
+  const redisHealth = new RedisHealth(logger, () => host.now(), servers.size > 1);
   const p = (parts = createParts(booted, { host, env, loop, createQueue: deps.createQueue, redisHealth }));
   const ctlPath = controlSocketPath(host.pid, runtimeDir(env));
   const server = await openControlSocket(ctlPath, p.control, booted);
@@ -199,17 +201,19 @@ function startSources(host: ProcessHost, booted: Booted, p: MasterParts, loop: E
   const state = () => loop.state!;
   const dispatch = (event: MasterEvent) => loop.push(event);
   // The leases of the ready workers whose process is alive, by the Redis of their group.
+  const whereOf = new Map<QueueClient, string>();
   const batches = () => {
     const out = new Map<QueueClient, string[]>();
     for (const w of state().workers) {
       if (w.phase !== 'ready' || w.pid === undefined || !p.spawner.has(w.pid)) continue;
       const queue = p.queues.forGroup(w.group);
       out.set(queue, [...(out.get(queue) ?? []), ...w.ids]);
+      whereOf.set(queue, describeRedis(p.configs.forGroup(w.group).redis));
     }
     return [...out].map(([queue, ids]) => ({ queue, ids }));
   };
   const stops = [
-    holdLeases(host, { batches, lockTimeoutMs: config.lockTimeoutMs, logger, onWrite: (err, queue) => health.masterWrite(err, p.queues.all().find((c) => c.client === queue)?.key) }),
+    holdLeases(host, { batches, lockTimeoutMs: config.lockTimeoutMs, logger, onWrite: (err, queue) => health.masterWrite(err, whereOf.get(queue)) }),
     sampleMemory(host, { intervalMs: config.statusIntervalMs, workers: () => state().workers, dispatch }),
   ];
   if (config.restartFile) stops.push(watchRestartFile(host, config.restartFile, logger, dispatch));

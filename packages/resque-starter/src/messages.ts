@@ -152,10 +152,11 @@ export const messages = {
   privilegesIgnored: () => '`user`/`group` ignored: the master is not running as root',
 
   // --- Redis trouble, once per condition (master/redis-health.ts) ---
-  redisTroubleStarted: (from: { slot: number; pid: number } | 'master', condition: string, message: string) =>
-    `${from === 'master' ? 'the master' : w(from.slot, from.pid)} ${TROUBLE_STARTED[condition] ?? `reports Redis trouble (${condition})`}: ${message}; ` +
+  redisTroubleStarted: (from: { slot: number; pid: number } | 'master', condition: string, message: string, where = '') =>
+    `${from === 'master' ? 'the master' : w(from.slot, from.pid)} ${TROUBLE_STARTED[condition] ?? `reports Redis trouble (${condition})`}${where ? ` (${where})` : ''}: ${message}; ` +
     'logged once until it clears',
-  redisTroubleEnded: (condition: string, ms: number) => `${TROUBLE_ENDED[condition] ?? `Redis trouble (${condition}) cleared`} after ${sec(ms)}`,
+  redisTroubleEnded: (condition: string, ms: number, where = '') =>
+    `${TROUBLE_ENDED[condition] ?? `Redis trouble (${condition}) cleared`}${where ? ` (${where})` : ''} after ${sec(ms)}`,
   redisTroubleLeft: (condition: string, ms: number) => `Redis trouble (${condition}): the workers that reported it are gone (${sec(ms)})`,
   redisLost: (where: string, error: string) => `lost the connection to Redis (${where}): ${error}; reconnecting, logged once until it is back`,
   redisBack: (ms: number, now: string | undefined, was: string | undefined) =>

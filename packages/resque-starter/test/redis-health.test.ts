@@ -68,6 +68,22 @@ describe('RedisHealth: once per condition, for all workers', () => {
     ]);
   });
 
+  it('with several Redis servers, conditions are kept and named per Redis', () => {
+    const r = recorder();
+    const h = new RedisHealth(r.logger, r.now, true);
+    h.report({ slot: 0, pid: 100 }, { state: 'down', condition: 'write-refused', message: 'READONLY' }, 'redis://a:6379');
+    h.report({ slot: 1, pid: 101 }, { state: 'down', condition: 'write-refused', message: 'NOREPLICAS' }, 'redis://b:6379');
+    h.masterWrite(undefined, 'redis://b:6379');
+    r.advance(1500);
+    h.report({ slot: 1, pid: 101 }, { state: 'up', condition: 'write-refused', message: '' }, 'redis://b:6379');
+    expect(h.conditions).toEqual(['write-refused redis://a:6379']);
+    expect(r.lines).toEqual([
+      'warn worker[0] 100 cannot write to Redis (redis://a:6379): READONLY; logged once until it clears',
+      'warn worker[1] 101 cannot write to Redis (redis://b:6379): NOREPLICAS; logged once until it clears',
+      'info the workers and the master can write to Redis again (redis://b:6379) after 1.5s',
+    ]);
+  });
+
   it('a worker that exits leaves its conditions (quietly: it proves nothing about Redis)', () => {
     const r = recorder();
     const h = new RedisHealth(r.logger, r.now);

@@ -28,24 +28,28 @@ export class RedisHealth {
   constructor(
     private readonly logger: LineLogger,
     private readonly now: () => number,
+    /** The master uses several Redis servers: conditions are kept, and named, per Redis. */
+    private readonly perRedis = false,
   ) {}
 
-  /** A worker's (or the master's own) report of a condition starting or ending. */
-  report(from: Reporter, trouble: RedisTrouble): void {
-    const who = 'master' in from ? `master ${from.master}` : String(from.pid);
-    const c = this.open.get(trouble.condition);
+  /** A worker's (or the master's own) report of a condition starting or ending, on the Redis `redis` (described). */
+  report(from: Reporter, trouble: RedisTrouble, redis = ''): void {
+    const who = 'master' in from ? 'master' : String(from.pid);
+    const where = this.perRedis ? redis : '';
+    const key = `${trouble.condition}\0${where}`;
+    const c = this.open.get(key);
     if (trouble.state === 'down') {
       if (c) {
         c.reporters.add(who);
         return;
       }
-      this.open.set(trouble.condition, { since: this.now(), first: who, reporters: new Set([who]) });
-      this.logger.warn(messages.redisTroubleStarted('master' in from ? 'master' : from, trouble.condition, withoutScript(trouble.message)));
+      this.open.set(key, { since: this.now(), first: who, reporters: new Set([who]) });
+      this.logger.warn(messages.redisTroubleStarted('master' in from ? 'master' : from, trouble.condition, withoutScript(trouble.message), where));
       return;
     }
     if (!c) return;
     c.reporters.delete(who);
-    if (c.reporters.size === 0) this.close(trouble.condition, c.since);
+    if (c.reporters.size === 0) this.close(key);
   }
 
   /**
@@ -56,25 +60,27 @@ export class RedisHealth {
   masterWrite(err: Error | undefined, redis = ''): void {
     const message = err?.message ?? '';
     if (err && !WRITE_REFUSED.test(message)) return;
-    this.report({ master: redis }, err ? { state: 'down', condition: 'write-refused', message } : { state: 'up', condition: 'write-refused', message: '' });
+    this.report({ master: redis }, err ? { state: 'down', condition: 'write-refused', message } : { state: 'up', condition: 'write-refused', message: '' }, redis);
   }
 
   /** A worker exited: it no longer holds any condition open. */
   workerGone(pid: number): void {
-    for (const [condition, c] of this.open) {
+    for (const [key, c] of this.open) {
       if (!c.reporters.delete(String(pid)) || c.reporters.size > 0) continue;
-      this.open.delete(condition);
-      this.logger.debug(messages.redisTroubleLeft(condition, this.now() - c.since));
+      this.open.delete(key);
+      this.logger.debug(messages.redisTroubleLeft(key.split('\0')[0]!, this.now() - c.since));
     }
   }
 
-  /** The conditions open now (for tests and the status file). */
+  /** The conditions open now (for tests and the status file), with their Redis when kept per Redis. */
   get conditions(): string[] {
-    return [...this.open.keys()];
+    return [...this.open.keys()].map((k) => k.replace(/\0$/, '').replace('\0', ' '));
   }
 
-  private close(condition: string, since: number): void {
-    this.open.delete(condition);
-    this.logger.info(messages.redisTroubleEnded(condition, this.now() - since));
+  private close(key: string): void {
+    const c = this.open.get(key)!;
+    this.open.delete(key);
+    const [condition, where] = key.split('\0') as [string, string];
+    this.logger.info(messages.redisTroubleEnded(condition, this.now() - c.since, where));
   }
 }

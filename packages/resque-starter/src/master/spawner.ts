@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Child, ChildSpec, Logger, ProcessHost } from '@baton/process-kit';
-import type { MasterHandle, ResolvedConfig } from '../config.js';
+import { describeRedis, type MasterHandle, type ResolvedConfig } from '../config.js';
+import { configForGroup } from '../config-groups.js';
 import { isWorkerMessage, WorkerEnv, type MasterToWorker, type WorkerToMaster } from '../ipc.js';
 import type { Effect, MasterEvent } from '../state/index.js';
 import type { LogFile } from './log-file.js';
@@ -67,7 +68,7 @@ export class WorkerSpawner {
       message: (m) => {
         if (!isWorkerMessage(m)) return;
         // Not the reducer's business: logged once per condition by the master's Redis health.
-        if (m.t === 'redis') this.ctx.redisHealth?.report({ slot: fx.slot, pid }, m.trouble);
+        if (m.t === 'redis') this.ctx.redisHealth?.report({ slot: fx.slot, pid }, m.trouble, describeRedis((configForGroup(this.ctx.config(), fx.group) ?? this.ctx.config()).redis));
         else dispatch(fromWorker(pid, m));
       },
       spawnError: (err) => dispatch({ type: 'spawnFailed', key: fx.key, error: err.message }),
