@@ -67,8 +67,9 @@ export const messages = {
   spawnedWorker: (slot: Slot, pid: number, retire: number | undefined) =>
     `starting ${w(slot, pid)}${retire ? ` (will retire one worker of old master ${retire})` : ''}`,
   spawnFailed: (slot: Slot, error: string) => `could not start worker[${slot}]: ${error}`,
-  workerReady: (slot: Slot, pid: number, ms: number, retire: number | undefined) =>
-    `${w(slot, pid)} ready in ${Math.round(ms)} ms${retire ? `; sent TTOU to old master ${retire}` : ''}`,
+  /** `group`: the worker's group when not the default one (its retirement names the group instead of a bare TTOU). */
+  workerReady: (slot: Slot, pid: number, ms: number, retire: number | undefined, group?: string) =>
+    `${w(slot, pid)} ready in ${Math.round(ms)} ms${!retire ? '' : group ? `; asked old master ${retire} to retire one worker of group ${group}` : `; sent TTOU to old master ${retire}`}`,
   workerExited: (slot: Slot, pid: number, reason: StopReason, code: number | null, signal: string | null, mode: StopMode) =>
     `${w(slot, pid)} exited (${REASONS[reason]}${mode !== 'graceful' ? `, ${mode} stop` : ''}): ${describeExit(code, signal)}`,
   workerDied: (slot: Slot, pid: number, code: number | null, signal: string | null, wasReady: boolean) =>
