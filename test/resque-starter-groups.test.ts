@@ -115,6 +115,15 @@ describe('worker groups (issue 13)', { timeout: slow(60_000) }, () => {
     expect((await noGroup.waitForExit()).code).toBe(1);
     expect(noGroup.output).toContain('this master runs 3 groups (critical, mail, reports): name one');
 
+    const pause = cli(e, ['pause', 'mail']);
+    expect((await pause.waitForExit()).code).toBe(0);
+    expect(pause.output).toContain(`master ${m.pid}: group mail paused`);
+    await pollUntil(() => (status(e)?.workers.filter((w) => w.group === 'mail').every((w) => w.state === 'paused') ? true : undefined), { what: 'mail paused' });
+    expect(status(e)!.workers.filter((w) => w.group !== 'mail').every((w) => w.state !== 'paused')).toBe(true);
+    const resume = cli(e, ['resume', 'mail']);
+    expect((await resume.waitForExit()).code).toBe(0);
+    await readyGroups(e, { critical: 2, mail: 3, reports: 1 });
+
     const text = cli(e, ['status', '--text']);
     expect((await text.waitForExit()).code).toBe(0);
     expect(text.output).toMatch(/group mail: 3\/3 worker\(s\) \(3 ready, 0 busy\) queues mail/);

@@ -46,7 +46,7 @@ describe('chaos: worker groups', () => {
     process.kill(ss.pid, 'SIGHUP');
     for (const group of ['a', 'c', 'a']) {
       // After each new worker retired an old one: one worker of `group` of the serving master, and one of the old generation.
-      const hit = await ss.waitForLine(/ready in \d+ ms; sent TTOU to old master/, { from, timeoutMs: slow(20_000) });
+      const hit = await ss.waitForLine(/ready in \d+ ms; asked old master \d+ to retire one worker of group \w+/, { from, timeoutMs: slow(20_000) });
       from += (hit.index ?? 0) + hit[0].length;
       const mine = byGroup(e).get(group) ?? [];
       const old = e.workerPids().filter((p) => ![...byGroup(e).values()].flat().includes(p));

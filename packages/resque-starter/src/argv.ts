@@ -2,7 +2,7 @@ import { MAX_CONCURRENCY } from './config.js';
 import { UsageError } from './errors.js';
 import { editDistance } from '@baton/process-kit';
 
-export type CliCommand = 'run' | 'check' | 'status' | 'scale' | 'reload' | 'reopen-logs' | 'stop' | 'failed' | 'queues' | 'help' | 'version';
+export type CliCommand = 'run' | 'check' | 'status' | 'scale' | 'pause' | 'resume' | 'reload' | 'reopen-logs' | 'stop' | 'failed' | 'queues' | 'help' | 'version';
 
 /** What `failed …` does: `list`, `show N`, `retry N|all`, `remove N`, `clear`. */
 export type FailedAction = 'list' | 'show' | 'retry' | 'remove' | 'clear';
@@ -59,11 +59,11 @@ export interface CliArgs {
 
 /** Every option: its flags, whether it takes a value, and the commands it goes with. */
 export const OPTIONS = {
-  config: { flags: ['-c', '--config'], value: 'FILE', commands: ['run', 'check', 'status', 'scale', 'reload', 'reopen-logs', 'stop', 'failed', 'queues'] },
-  dir: { flags: ['-C', '--dir'], value: 'DIR', commands: ['run', 'check', 'status', 'scale', 'reload', 'reopen-logs', 'stop', 'failed', 'queues'] },
+  config: { flags: ['-c', '--config'], value: 'FILE', commands: ['run', 'check', 'status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop', 'failed', 'queues'] },
+  dir: { flags: ['-C', '--dir'], value: 'DIR', commands: ['run', 'check', 'status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop', 'failed', 'queues'] },
   daemonize: { flags: ['-D', '--daemonize'], value: undefined, commands: ['run'] },
-  pid: { flags: ['--pid'], value: 'N', commands: ['status', 'scale', 'reload', 'reopen-logs', 'stop'] },
-  pidFile: { flags: ['--pid-file'], value: 'FILE', commands: ['status', 'scale', 'reload', 'reopen-logs', 'stop'] },
+  pid: { flags: ['--pid'], value: 'N', commands: ['status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop'] },
+  pidFile: { flags: ['--pid-file'], value: 'FILE', commands: ['status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop'] },
   timeout: { flags: ['--timeout'], value: 'SECONDS', commands: ['stop'] },
   text: { flags: ['--text'], value: undefined, commands: ['status'] },
   json: { flags: ['--json'], value: undefined, commands: ['status', 'failed', 'queues'] },
@@ -80,7 +80,7 @@ export const OPTIONS = {
 export type OptionKey = keyof typeof OPTIONS;
 
 /** The commands in the order of the global help. */
-export const COMMANDS: readonly CliCommand[] = ['run', 'check', 'status', 'scale', 'reload', 'reopen-logs', 'stop', 'failed', 'queues', 'help', 'version'];
+export const COMMANDS: readonly CliCommand[] = ['run', 'check', 'status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop', 'failed', 'queues', 'help', 'version'];
 
 /** The largest `stop --timeout` (a week): past Node's timer limit timers fire at once. */
 export const MAX_STOP_TIMEOUT_SECONDS = 604_800;
@@ -158,7 +158,8 @@ export function parseArgv(argv: readonly string[]): CliArgs {
     setOption(out, key, () => value(flag, inline));
   }
   // `scale GROUP N` / `status GROUP`: a group name first (the count is always last).
-  if ((out.command === 'scale' && positionals.length > 1) || (out.command === 'status' && positionals.length > 0)) out.group = groupName(positionals.shift()!);
+  const groupFirst = out.command === 'status' || out.command === 'pause' || out.command === 'resume';
+  if ((out.command === 'scale' && positionals.length > 1) || (groupFirst && positionals.length > 0)) out.group = groupName(positionals.shift()!);
   if (out.command === 'scale') out.workers = scaleCount(positionals.shift());
   if (out.command === 'failed') out.failed = failedRequest(positionals, out);
   if (positionals.length > 0 && out.command !== 'version') {

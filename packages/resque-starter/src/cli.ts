@@ -197,6 +197,8 @@ async function control(args: CliArgs): Promise<number> {
         ? { cmd: 'status' }
         : args.command === 'reload'
           ? { cmd: 'reload' }
+          : args.command === 'pause' || args.command === 'resume'
+            ? { cmd: 'pause', paused: args.command === 'pause', ...(args.group !== undefined ? { group: args.group } : {}) }
           : { cmd: 'reopen-logs' };
   const reply = await sendControl(path, req);
   if (!reply.ok) throw new ControlError(`master ${pid}: ${reply.error}`);
@@ -205,6 +207,8 @@ async function control(args: CliArgs): Promise<number> {
     process.stdout.write(args.text ? renderStatusText(status) : `${JSON.stringify(status, null, 2)}\n`);
   } else if (args.command === 'scale') {
     process.stdout.write(`master ${pid}: ${reply.group !== undefined ? `group ${String(reply.group)}: ` : ''}${String(reply.concurrency)} worker(s)\n`);
+  } else if (args.command === 'pause' || args.command === 'resume') {
+    process.stdout.write(`master ${pid}: ${reply.group !== undefined ? `group ${String(reply.group)} ` : ''}${args.command === 'pause' ? 'paused' : 'resumed'}\n`);
   } else {
     process.stdout.write(`master ${pid}: ok\n`);
   }

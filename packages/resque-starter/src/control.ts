@@ -11,6 +11,8 @@ export type ControlRequest =
   | { cmd: 'status' }
   | { cmd: 'scale'; workers: number; group?: string }
   | { cmd: 'reload' }
+  /** `pause [GROUP]` / `resume [GROUP]`: `paused` says which. */
+  | { cmd: 'pause'; paused: boolean; group?: string }
   | { cmd: 'reopen-logs' }
   /** A newer master takes over; the connection stays open and gets `workers` pushes. */
   | { cmd: 'handoff'; pid: number; generation?: number | undefined }

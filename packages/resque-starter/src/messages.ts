@@ -54,6 +54,8 @@ export const messages = {
   autoscaleHeld: (group: string, from: number, to: number, why: string) =>
     `autoscale of group ${group} held at ${from} during a rolling restart (it would go to ${to}: ${why})`,
   backlogFailed: (group: string, error: string) => `autoscale of group ${group}: cannot read its queues (${error}); next sample later`,
+  groupPaused: (group: string, paused: boolean, n: number) =>
+    `${paused ? 'pause' : 'resume'} group ${group}: ${paused ? 'its workers finish their jobs and take no new one' : 'its workers take jobs again'} (${n} worker(s))`,
   askedToRetire: (pid: number, group: string) => `asked old master ${pid} to retire one worker of group ${group}`,
   startingGroups: (pid: number, groups: readonly string[], generation: number | undefined) =>
     `master ${pid} starting ${groups.length} worker groups: ${groups.join('; ')}` + (generation !== undefined ? `, start-server generation ${generation}` : ''),
@@ -65,8 +67,9 @@ export const messages = {
   spawnedWorker: (slot: Slot, pid: number, retire: number | undefined) =>
     `starting ${w(slot, pid)}${retire ? ` (will retire one worker of old master ${retire})` : ''}`,
   spawnFailed: (slot: Slot, error: string) => `could not start worker[${slot}]: ${error}`,
-  workerReady: (slot: Slot, pid: number, ms: number, retire: number | undefined) =>
-    `${w(slot, pid)} ready in ${Math.round(ms)} ms${retire ? `; sent TTOU to old master ${retire}` : ''}`,
+  /** `group`: the worker's group when not the default one (its retirement names the group instead of a bare TTOU). */
+  workerReady: (slot: Slot, pid: number, ms: number, retire: number | undefined, group?: string) =>
+    `${w(slot, pid)} ready in ${Math.round(ms)} ms${!retire ? '' : group ? `; asked old master ${retire} to retire one worker of group ${group}` : `; sent TTOU to old master ${retire}`}`,
   workerExited: (slot: Slot, pid: number, reason: StopReason, code: number | null, signal: string | null, mode: StopMode) =>
     `${w(slot, pid)} exited (${REASONS[reason]}${mode !== 'graceful' ? `, ${mode} stop` : ''}): ${describeExit(code, signal)}`,
   workerDied: (slot: Slot, pid: number, code: number | null, signal: string | null, wasReady: boolean) =>

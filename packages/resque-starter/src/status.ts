@@ -62,6 +62,8 @@ export interface GroupStatus {
   ready: number;
   busy: number;
   configVersion: number;
+  /** Paused on its own (`pause GROUP`), or with the master (USR2). */
+  paused: boolean;
 }
 
 /** Why: one shape for the status file, the `status` command and tests. */
@@ -145,6 +147,7 @@ function groupStatus(state: MasterState, g: MasterState['groups'][number], queue
     ready: mine.filter((w) => w.phase === 'ready' && !w.stop).length,
     busy: mine.filter((w) => w.activity === 'busy').length,
     configVersion: g.version,
+    paused: state.paused || g.paused === true,
   };
 }
 

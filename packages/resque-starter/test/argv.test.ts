@@ -85,7 +85,7 @@ describe('parseArgv', () => {
     // Options of another command say where they belong.
     [['status', '--timeout', '3'], /^`--timeout` goes with `stop`, not `status`$/],
     [['check', '-D'], /^`-D` goes with `run`, not `check`$/],
-    [['--pid', '12'], /^`--pid` goes with `status`, `scale`, `reload`, `reopen-logs`, `stop`$/],
+    [['--pid', '12'], /^`--pid` goes with `status`, `scale`, `pause`, `resume`, `reload`, `reopen-logs`, `stop`$/],
     [['status', '--types'], /`--types` goes with `check`/],
     // Values.
     [['stop', '--timeout', '0'], /`--timeout` to be a number of seconds greater than 0/],

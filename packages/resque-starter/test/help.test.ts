@@ -15,6 +15,8 @@ describe('help', () => {
         check           load and validate the config, then exit (0 = valid, 78 = broken)
         status          the running master's state as JSON (--text for a table)
         scale N         set the number of workers exactly, 0 to maxConcurrency
+        pause           pause the workers of one group (or all, like USR2): they finish their job and take no new one
+        resume          resume the workers of one group (or all, like CONT)
         reload          reload the config and replace the workers one by one (like HUP)
         reopen-logs     reopen logFile (for logrotate)
         stop            stop the master gracefully (QUIT), wait for it, escalate after --timeout

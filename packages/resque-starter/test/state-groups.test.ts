@@ -104,6 +104,21 @@ describe('groups: start and scale', () => {
     expect(replies(sim.send({ type: 'scale', desired: 17, group: 'mail', reply: 5 }))[0]).toMatchObject({ ok: false });
   });
 
+  it('pause GROUP pauses that group only (new workers of it start paused); CONT resumes every group', () => {
+    const sim = started();
+    const mail = sim.pids('mail');
+    let fx = sim.send({ type: 'pause', paused: true, group: 'mail', reply: 1 });
+    expect(replies(fx)).toEqual([{ ok: true, group: 'mail', paused: true }]);
+    expect(fx.flatMap((e) => (e.type === 'send' ? [e.pid] : [])).sort()).toEqual([...mail].sort());
+    fx = sim.send({ type: 'scale', desired: 3, group: 'mail' });
+    expect(fx.find((e) => e.type === 'spawn')).toMatchObject({ group: 'mail', paused: true });
+    fx = sim.send({ type: 'scale', desired: 3, group: 'critical' });
+    expect(fx.find((e) => e.type === 'spawn')).toMatchObject({ group: 'critical', paused: false });
+    sim.send({ type: 'signal', signal: 'SIGCONT' });
+    expect(sim.state.groups.every((g) => !g.paused)).toBe(true);
+    expect(replies(sim.send({ type: 'pause', paused: true, group: 'nope', reply: 2 }))[0]).toMatchObject({ ok: false });
+  });
+
   it('TTIN and TTOU act on the first group in config order', () => {
     const sim = started();
     expect(spawns(sim.send({ type: 'signal', signal: 'SIGTTIN' }))).toEqual(['critical/2']);

@@ -62,6 +62,19 @@ TTIN/TTOU signals of one kind may merge. With worker groups, GROUP names the gro
 (required when the config has several).`,
     example: 'resque-starter scale 5 -c conf.ts',
   },
+  pause: {
+    summary: 'pause the workers of one group (or all, like USR2): they finish their job and take no new one',
+    usage: 'resque-starter pause [GROUP] [-c conf.ts | --pid N | --pid-file FILE]',
+    text: `With GROUP, only that worker group's workers stop taking jobs (each finishes the one it runs);
+the other groups go on. Without, every worker, as USR2. \`resume\` undoes it.`,
+    example: 'resque-starter pause reports -c conf.ts',
+  },
+  resume: {
+    summary: 'resume the workers of one group (or all, like CONT)',
+    usage: 'resque-starter resume [GROUP] [-c conf.ts | --pid N | --pid-file FILE]',
+    text: 'With GROUP, that worker group takes jobs again (unless the whole master is paused by USR2). Without, every worker and every group, as CONT.',
+    example: 'resque-starter resume reports -c conf.ts',
+  },
   reload: {
     summary: 'reload the config and replace the workers one by one (like HUP)',
     usage: 'resque-starter reload [-c conf.ts | --pid N | --pid-file FILE]',

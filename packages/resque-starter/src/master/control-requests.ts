@@ -35,6 +35,9 @@ export class ControlRequests implements ControlHandlers {
         return { ok: true, status: this.ctx.snapshot() };
       case 'scale':
         return this.scale(req.workers, req.group);
+      case 'pause':
+        if (req.group !== undefined && typeof req.group !== 'string') return { ok: false, error: `Expected a group name, got \`${String(req.group)}\`` };
+        return this.ask((reply) => ({ type: 'pause', paused: req.paused === true, group: req.group, reply }));
       case 'reload':
         this.ctx.dispatch({ type: 'reloadRequest', source: 'reload command' });
         return { ok: true };

@@ -35,6 +35,9 @@ export function startGroups(c: Ctx, specs: readonly GroupSpec[]): void {
   syncTotals(c.s);
 }
 
+/** Whether a worker of `group` starts (and stays) paused: the master is paused (USR2), or its group is. */
+export const isPaused = (s: MasterState, group: string): boolean => s.paused || groupOf(s, group)?.paused === true;
+
 /** The settings a worker's limits are checked with: its group's, else (a removed group) the master's. */
 export function limitsOf(c: Ctx, w: WorkerEntry): { jobTimeoutMs: number | undefined; maxMemoryKb: number | undefined } {
   const g = groupOf(c.s, w.group);
@@ -81,13 +84,14 @@ export function applyGroups(c: Ctx, specs: readonly GroupSpec[]): void {
   const plan = { replaced: [] as string[], added: [] as string[], removed: s.groups.filter((g) => !names.has(g.name)).map((g) => g.name), kept: [] as string[] };
   s.groups = specs.map(({ concurrency, ...sp }) => {
     const old = groupOf(s, sp.name);
+    const paused = old?.paused;
     (!old ? plan.added : same || old.hash !== sp.hash ? plan.replaced : plan.kept).push(sp.name);
     const version = !old || same || old.hash !== sp.hash ? s.version : old.version;
     const desired = old && concurrency === old.configured ? Math.min(old.desired, sp.maxConcurrency) : concurrency;
     const who = s.groups.length > 1 || specs.length > 1 ? `${messages.thisMaster} (group ${sp.name})` : messages.thisMaster;
     if (old && desired !== concurrency) c.log(messages.countKept(desired, concurrency, who));
     else if (old && old.desired !== concurrency) c.log(messages.scaled(specs.length > 1 ? `config (group ${sp.name})` : 'config', old.desired, concurrency));
-    return { ...sp, desired, configured: concurrency, version };
+    return { ...sp, desired, configured: concurrency, version, paused };
   });
   syncTotals(s);
   if (specs.length > 1 || plan.removed.length > 0 || plan.added.length > 0) {

@@ -7,7 +7,7 @@ import { makeRoomForSuccessor, successorGone, successorLinked } from './predeces
 import { reconcile } from './reconcile.js';
 import { checkReload, reloaded, reloadFailed, requestReload } from './reload.js';
 import { scale } from './scale.js';
-import { onSignal } from './signals.js';
+import { onSignal, pauseGroup } from './signals.js';
 import { killTimedOut, stopTimedOut } from './stop.js';
 import { defaultGroups, startGroups, syncTotals } from './groups.js';
 import { beginTakeover, checkTakeover, predecessorGone, predecessorWorkers, retireAsked, startingCounts } from './successor.js';
@@ -48,6 +48,7 @@ const HANDLERS: { [K in MasterEvent['type']]: Handler<K> } = {
   exit: exited,
   signal: (c, e) => onSignal(c, e.signal),
   scale,
+  pause: pauseGroup,
   reloadRequest: (c, e) => requestReload(c, e.source),
   reloaded,
   reloadFailed,

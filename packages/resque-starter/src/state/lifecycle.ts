@@ -1,6 +1,6 @@
 import { messages } from '../messages.js';
 import type { Ctx } from './context.js';
-import { limitsOf, workerLabel } from './groups.js';
+import { DEFAULT_GROUP, isPaused, limitsOf, workerLabel } from './groups.js';
 import { recordDeath } from './crash-loop.js';
 import type { MasterEvent, WorkerEntry } from './model.js';
 import { shrinkOnDeath } from './predecessor.js';
@@ -50,9 +50,10 @@ export function ready(c: Ctx, e: Extract<MasterEvent, { type: 'ready' }>): void 
   if (!w || w.phase === 'ready') return;
   w.phase = 'ready';
   const retired = retireOnReady(c, w, e.retired === true);
-  w.activity = c.s.paused ? 'paused' : 'idle';
+  w.activity = isPaused(c.s, w.group) ? 'paused' : 'idle';
   c.fx.push({ type: 'clearTimer', key: `ready:${w.key}` });
-  c.log(messages.workerReady(workerLabel(w), e.pid, c.now - w.spawnedAt, retired?.by === 'worker' ? retired.pid : undefined));
+  const group = w.group === DEFAULT_GROUP ? undefined : w.group;
+  c.log(messages.workerReady(workerLabel(w), e.pid, c.now - w.spawnedAt, retired?.by === 'worker' ? retired.pid : undefined, group));
   if (retired?.by === 'master') c.log(messages.retiredForWorker(workerLabel(w), retired.pid));
   if (!w.stop) return;
   // Asked to stop while starting: now that its handlers exist, the stop can be graceful.

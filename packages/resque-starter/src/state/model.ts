@@ -51,10 +51,12 @@ export interface GroupState {
   autoscale?: { min: number; max: number; jobsPerWorker: number; maxWaitMs: number | undefined; downAfterMs: number } | undefined;
   /** Since when the backlog has wanted fewer workers than `desired` (the scale-down hysteresis). */
   lowSince?: number | undefined;
+  /** `pause GROUP`: this group's workers take no new job (USR2/CONT pause and resume every group). */
+  paused?: boolean | undefined;
 }
 
 /** A group as the config gives it (start, reload). */
-export type GroupSpec = Omit<GroupState, 'version' | 'configured' | 'desired' | 'lowSince'> & { concurrency: number };
+export type GroupSpec = Omit<GroupState, 'version' | 'configured' | 'desired' | 'lowSince' | 'paused'> & { concurrency: number };
 
 export interface WorkerEntry {
   /** Unique per spawn (slots are reused, pids are unknown while spawning). */
@@ -178,6 +180,8 @@ export type MasterEvent =
   | { type: 'signal'; signal: SignalName }
   /** The control socket's `scale` (input already validated); `reply`: the request to answer. */
   | { type: 'scale'; desired: number; group?: string | undefined; reply?: number | undefined }
+  /** The control socket's `pause`/`resume` of one group (without a group: every worker, as USR2/CONT). */
+  | { type: 'pause'; paused: boolean; group?: string | undefined; reply?: number | undefined }
   | { type: 'reloadRequest'; source: string }
   /** `configId`: the loaded config, swapped in by the master only on `applyConfig`. */
   | { type: 'reloaded'; settings: MasterSettings; desired: number; groups?: GroupSpec[] | undefined; configId: number }

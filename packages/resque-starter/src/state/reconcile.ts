@@ -1,6 +1,6 @@
 import type { Ctx } from './context.js';
 import { holdingStarts } from './crash-loop.js';
-import { groupOf, slotKey } from './groups.js';
+import { groupOf, isPaused, slotKey } from './groups.js';
 import { predecessorLive, type GroupState, type WorkerEntry } from './model.js';
 import { retireSurplus } from './predecessor.js';
 import { pressPredecessors, retireTarget } from './successor.js';
@@ -104,6 +104,6 @@ function startWorker(c: Ctx, g: GroupState, slot: number): void {
     retire,
   };
   s.workers.push(w);
-  c.fx.push({ type: 'spawn', key: w.key, group: g.name, slot, version: w.version, retire, paused: s.paused });
+  c.fx.push({ type: 'spawn', key: w.key, group: g.name, slot, version: w.version, retire, paused: isPaused(s, g.name) });
   c.fx.push({ type: 'setTimer', key: `ready:${w.key}`, ms: s.settings.readyTimeoutMs, event: { type: 'timer', timer: 'ready', key: w.key } });
 }

@@ -1,6 +1,8 @@
 import type { SignalName } from '@baton/process-kit';
 import { messages } from '../messages.js';
-import type { Ctx } from './context.js';
+import { answer, type Ctx } from './context.js';
+import { findGroup } from './groups.js';
+import type { MasterEvent } from './model.js';
 import { makeRoomForSuccessor, refusedWhileReplaced } from './predecessor.js';
 import { requestReload } from './reload.js';
 import { oneFewer, oneMore } from './scale.js';
@@ -58,10 +60,33 @@ function forward(c: Ctx, sig: SignalName, action: string, message: Parameters<ty
 
 /** USR2 pauses, CONT resumes (workers started meanwhile start paused). */
 function setPaused(c: Ctx, sig: SignalName, paused: boolean): void {
-  if (!paused && !c.s.paused) {
+  // CONT resumes every group paused on its own too.
+  const groupPaused = c.s.groups.some((g) => g.paused);
+  if (!paused) for (const g of c.s.groups) g.paused = false;
+  if (!paused && !c.s.paused && !groupPaused) {
     c.log(messages.received(sig, 'not paused; nothing to do', c.s.workers.length), 'debug');
     return;
   }
   c.s.paused = paused;
   forward(c, sig, paused ? 'pausing' : 'resuming', { t: paused ? 'pause' : 'resume' });
+}
+
+/** The control socket's `pause [GROUP]`/`resume [GROUP]`: one group's workers finish their job and take no new one, or go on. */
+export function pauseGroup(c: Ctx, e: Extract<MasterEvent, { type: 'pause' }>): void {
+  const s = c.s;
+  if (s.phase !== 'running') return answer(c, e.reply, { ok: false, error: `the master is ${s.phase}` });
+  if (e.group === undefined) {
+    onSignal(c, e.paused ? 'SIGUSR2' : 'SIGCONT');
+    return answer(c, e.reply, { ok: true, paused: e.paused });
+  }
+  const found = findGroup(s, e.group);
+  if ('error' in found) return answer(c, e.reply, { ok: false, error: found.error });
+  const g = found.group;
+  if (g.paused !== e.paused) {
+    c.log(messages.groupPaused(g.name, e.paused, s.workers.filter((w) => w.group === g.name).length));
+    g.paused = e.paused;
+    // A master paused by USR2 keeps its workers paused whatever their group says.
+    if (!s.paused) for (const w of s.workers) if (w.group === g.name && w.phase === 'ready' && w.pid !== undefined && !w.stop) c.fx.push({ type: 'send', pid: w.pid, message: { t: e.paused ? 'pause' : 'resume' } });
+  }
+  answer(c, e.reply, { ok: true, group: g.name, paused: e.paused });
 }
