@@ -1,6 +1,6 @@
 import { closest } from '@baton/process-kit';
 import { describe, describeNumber, type FieldReader } from './config-fields.js';
-import type { JobHandlers, ResolvedConfig } from './config.js';
+import type { JobHandlers } from './config-jobs.js';
 import { resolveJob } from './config-schedule.js';
 import type { RedisConfig } from './config-redis.js';
 
@@ -119,7 +119,7 @@ export function topLevelGroup(c: GroupFields): GroupFields {
  * config as if its group were the whole config: the top-level fields replaced by the group's.
  * Unknown names give undefined.
  */
-export function configForGroup(config: ResolvedConfig, name: string): ResolvedConfig | undefined {
+export function configForGroup<C extends { groups: readonly ResolvedGroup[] }>(config: C, name: string): C | undefined {
   const g = config.groups.find((x) => x.name === name);
   if (!g) return undefined;
   const { name: _name, ...fields } = g;

@@ -1,5 +1,5 @@
 import { checkFileMode, closest, FILE_MODES } from '@baton/process-kit';
-import type { JobContext, WorkerHooks } from '@baton/resque';
+import type { WorkerHooks } from '@baton/resque';
 import { describe, describeNumber, FieldReader, type ResolveContext } from './config-fields.js';
 import { ARRAY_CONFIG_HINT, resolveAutoscale, resolveGroups, topLevelGroup, type AutoscaleConfig, type GroupConfig, type ResolvedAutoscale, type ResolvedGroup } from './config-groups.js';
 import {
@@ -17,24 +17,9 @@ import { resolveJob, resolveSchedule, resolveScheduler, type ResolvedScheduleEnt
 
 export type { RetryConfig, ScheduleConfig, SchedulerConfig } from './config-schedule.js';
 
-/**
- * A job handler: called with the payload's args spread, like Ruby's `perform(*args)`, with the
- * job's context (its AbortSignal, queue, payload, logger) as `this`; arrow functions reach it
- * through `currentJob()` of `@baton/resque`. Its parameter types are yours to write: the args
- * are the JSON values the job was enqueued with.
- */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type JobHandler = (this: JobContext, ...args: any[]) => unknown;
+import type { JobHandler, JobHandlers, JobWithOptions } from './config-jobs.js';
 
-/** A job with options: its handler and how a failed attempt is retried. */
-export interface JobWithOptions {
-  perform: JobHandler;
-  /** Retry a failed attempt later (delayed, with backoff); `this.attempt` counts from 1. @default undefined (no retry: straight to `failed`) */
-  retry?: RetryConfig;
-}
-
-/** The `jobs` map: Resque class name → handler, or `{ perform, retry }`. */
-export type JobHandlers = Readonly<Record<string, JobHandler | JobWithOptions>>;
+export type { JobHandler, JobHandlers, JobWithOptions } from './config-jobs.js';
 
 /** Log levels accepted by `logLevel` (consola's names). */
 export type LogLevelName = 'silent' | 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'verbose';
