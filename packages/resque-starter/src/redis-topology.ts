@@ -42,9 +42,9 @@ export interface ClusterFacts {
   primaries: number;
 }
 
-/** A connection of the check, made for the topology (fails fast: no retries, no offline queue). */
-export function openCheckClient(redis: RedisConfig, timeoutMs: number): Redis | Cluster {
-  const common: RedisOptions = {
+/** Options of the check's connections: fail fast (no retries, no offline queue). */
+function failFast(timeoutMs: number): RedisOptions {
+  return {
     lazyConnect: true,
     maxRetriesPerRequest: 0,
     retryStrategy: () => null,
@@ -53,6 +53,11 @@ export function openCheckClient(redis: RedisConfig, timeoutMs: number): Redis | 
     // We PING ourselves; ioredis's INFO-based ready check only warns when INFO is not allowed.
     enableReadyCheck: false,
   };
+}
+
+/** A connection of the check, made for the topology (fails fast: no retries, no offline queue). */
+export function openCheckClient(redis: RedisConfig, timeoutMs: number): Redis | Cluster {
+  const common = failFast(timeoutMs);
   if (isClusterConfig(redis)) {
     const o = redis.options ?? {};
     const nodes = redis.cluster.map((n) => (typeof n === 'string' ? n : { host: n.host, port: n.port }));
@@ -211,12 +216,7 @@ async function askSentinels(redis: RedisOptions, timeoutMs: number): Promise<Sen
       ...(redis.sentinelUsername ? { username: redis.sentinelUsername } : {}),
       ...(redis.sentinelPassword ? { password: redis.sentinelPassword } : {}),
       ...(redis.enableTLSForSentinelMode && redis.sentinelTLS ? { tls: redis.sentinelTLS } : {}),
-      lazyConnect: true,
-      maxRetriesPerRequest: 0,
-      retryStrategy: () => null,
-      connectTimeout: timeoutMs,
-      enableOfflineQueue: false,
-      enableReadyCheck: false,
+      ...failFast(timeoutMs),
     });
     client.on('error', () => undefined);
     try {
