@@ -424,9 +424,14 @@ export const ALARMS = {
   /** A worker (`worker[3]`, or `worker[mail/1]` in a group) the test killed with -9: a death, or (already being stopped: scaled down, replaced) an exit by SIGKILL at info. */
   workerKilled:
     /\[error\] \[resque-starter\] worker\[(?:[\w.-]+\/)?\d+\] \d+ died (before it was ready )?\(killed by SIGKILL \(Forced termination\)\); its jobs go back to their queues$|\[info\] \[resque-starter\] worker\[(?:[\w.-]+\/)?\d+\] \d+ exited \([^)]*\): killed by SIGKILL \(Forced termination\)$/,
-  /** start-server on a generation the test killed with -9 (old, current, or still being checked). */
+  /**
+   * start-server on a generation the test killed with -9 (old, current, or still being checked;
+   * or the current one while its successor is still being checked: a warning, the successor takes over).
+   */
   generationKilled: (pid: number) =>
-    new RegExp(`\\[(error|info)\\] \\[start-server\\] (old worker ${pid} died, status:9|worker ${pid} died unexpectedly with status:9|new worker ${pid} seems to have failed to start, exit status:9) \\(killed by SIGKILL`),
+    new RegExp(
+      `\\[(error|warn|info)\\] \\[start-server\\] (old worker ${pid} died, status:9|worker ${pid} died unexpectedly with status:9|new worker ${pid} seems to have failed to start, exit status:9|worker ${pid} \\(generation \\d+\\) exited with status:9) \\(killed by SIGKILL`,
+    ),
   /** start-server on a new generation that gave up with exit `code`, before or after --interval. */
   generationExit: (code: number) =>
     new RegExp(`\\[error\\] \\[start-server\\] (worker \\d+ died unexpectedly|new worker \\d+ seems to have failed to start).*\\(exit code ${code}\\)`),
