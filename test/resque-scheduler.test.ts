@@ -54,6 +54,7 @@ describe('Scheduler leadership', () => {
       console.log(`takeover after kill -9: ${takeover} ms (lock TTL ${ttl} ms)`);
       expect(takeover).toBeLessThan(ttl + 1500); // within the TTL, plus a busy machine's slack
       await pollUntil(() => seen.size === n, { what: 'every delayed job to run', timeoutMs: 20_000 });
+      // A window for a duplicate to show up (an absence has no event to wait on), not a synchronisation.
       await new Promise((resolve) => setTimeout(resolve, 300));
       expect([...seen.values()].every((c) => c === 1)).toBe(true);
       expect(await queue.delayedCount()).toBe(0);
@@ -160,6 +161,7 @@ describe("Ruby resque-scheduler's master lock", () => {
     const s = new Scheduler({ redis: redis.url, namespace: ns, lockTtlMs: 1000 });
     await s.start();
     try {
+      // Longer than our TTL (1000 ms): ours must not take a lock Ruby holds; an absence, so a window.
       await new Promise((resolve) => setTimeout(resolve, 1500));
       expect(s.isLeader).toBe(false);
       await r.del(`${ns}:${ns}:resque_scheduler_master_lock`);
