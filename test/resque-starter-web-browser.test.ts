@@ -50,12 +50,13 @@ interface Seen {
 }
 
 async function readMastersPage(page: Page): Promise<Seen | undefined> {
-  return await page.evaluate(() => {
+  // A string: the test's types have no DOM; this runs in the page.
+  return (await page.evaluate(`(() => {
     const s = document.getElementById('masters-summary');
     if (!s) return undefined;
-    const gens = [...document.querySelectorAll<HTMLElement>('section.gen')].map((g) => ({ generation: Number(g.dataset.generation), role: g.dataset.role!, workers: Number(g.dataset.workers) }));
+    const gens = [...document.querySelectorAll('section.gen')].map((g) => ({ generation: Number(g.dataset.generation), role: g.dataset.role, workers: Number(g.dataset.workers) }));
     return { alive: Number(s.dataset.alive), bound: Number(s.dataset.bound), rolling: s.dataset.rolling === '1', gens };
-  });
+  })()`)) as Seen | undefined;
 }
 
 describe.skipIf(NO_BROWSER !== undefined)('resque-starter web in Chromium', { timeout: slow(90_000) }, () => {
@@ -119,7 +120,7 @@ describe.skipIf(NO_BROWSER !== undefined)('resque-starter web in Chromium', { ti
       expect(Math.max(...samples.map((s) => s.alive))).toBeGreaterThanOrEqual(C);
       // All of it through the live refresh: the page was loaded once.
       expect(navigations).toBe(1);
-      expect(await page.evaluate(() => document.body.dataset.refreshed)).toBeDefined();
+      expect(await page.locator('body').getAttribute('data-refreshed')).toMatch(/^\d+$/);
       await pollUntil(async () => (await doneIds(r, e.ns)).length >= ids.length, { what: 'all jobs done', timeoutMs: slow(30_000) });
       // The overview's sparkline drew the throughput.
       await overview.reload();
