@@ -85,7 +85,8 @@ const result = await build({
   target: 'node20',
   // In dist/ itself: bundled code that resolves files next to it (new URL('./index.js', import.meta.url)) finds them.
   chunkNames: '_[name]-[hash]',
-  external: ['jiti', 'esbuild'],
+  // prom-client (CommonJS, requires node built-ins) is imported as it is installed, only by a master that serves metrics.
+  external: ['jiti', 'esbuild', 'prom-client'],
   plugins: [pinResqueFiles, ioredisShim],
   // The bundled CommonJS code (ioredis) requires builtins: a real require in every ES module file.
   banner: { js: "import { createRequire as __bundleCreateRequire } from 'node:module';\nconst require = __bundleCreateRequire(import.meta.url);" },
