@@ -2,7 +2,7 @@ import { MAX_CONCURRENCY } from './config.js';
 import { UsageError } from './errors.js';
 import { editDistance } from '@baton/process-kit';
 
-export type CliCommand = 'run' | 'check' | 'status' | 'scale' | 'pause' | 'resume' | 'reload' | 'reopen-logs' | 'stop' | 'failed' | 'queues' | 'help' | 'version';
+export type CliCommand = 'run' | 'check' | 'status' | 'scale' | 'pause' | 'resume' | 'reload' | 'reopen-logs' | 'stop' | 'failed' | 'queues' | 'web' | 'help' | 'version';
 
 /** What `failed …` does: `list`, `show N`, `retry N|all`, `remove N`, `clear`. */
 export type FailedAction = 'list' | 'show' | 'retry' | 'remove' | 'clear';
@@ -57,12 +57,18 @@ export interface CliArgs {
   limit: number | undefined;
   /** `failed`/`queues --json`: JSON instead of a table. */
   json: boolean;
+  /** `web --port N` (0: any free port). */
+  port: number | undefined;
+  /** `web --host H`: the address to bind (default 127.0.0.1). */
+  host: string | undefined;
+  /** `web --token T`: required on every request. */
+  token: string | undefined;
 }
 
 /** Every option: its flags, whether it takes a value, and the commands it goes with. */
 export const OPTIONS = {
-  config: { flags: ['-c', '--config'], value: 'FILE', commands: ['run', 'check', 'status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop', 'failed', 'queues'] },
-  dir: { flags: ['-C', '--dir'], value: 'DIR', commands: ['run', 'check', 'status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop', 'failed', 'queues'] },
+  config: { flags: ['-c', '--config'], value: 'FILE', commands: ['run', 'check', 'status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop', 'failed', 'queues', 'web'] },
+  dir: { flags: ['-C', '--dir'], value: 'DIR', commands: ['run', 'check', 'status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop', 'failed', 'queues', 'web'] },
   daemonize: { flags: ['-D', '--daemonize'], value: undefined, commands: ['run'] },
   logFormat: { flags: ['--log-format'], value: 'FORMAT', commands: ['run'] },
   pid: { flags: ['--pid'], value: 'N', commands: ['status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop'] },
@@ -76,6 +82,9 @@ export const OPTIONS = {
   group: { flags: ['--group'], value: 'NAME', commands: ['failed', 'queues'] },
   redis: { flags: ['--redis'], value: undefined, commands: ['check'] },
   types: { flags: ['--types'], value: undefined, commands: ['check'] },
+  port: { flags: ['--port'], value: 'N', commands: ['web'] },
+  host: { flags: ['--host'], value: 'HOST', commands: ['web'] },
+  token: { flags: ['--token'], value: 'TOKEN', commands: ['web'] },
   help: { flags: ['-h', '--help'], value: undefined, commands: [] },
   version: { flags: ['-v', '--version'], value: undefined, commands: [] },
 } as const satisfies Record<string, { flags: readonly string[]; value: string | undefined; commands: readonly ActionCommand[] }>;
@@ -83,7 +92,7 @@ export const OPTIONS = {
 export type OptionKey = keyof typeof OPTIONS;
 
 /** The commands in the order of the global help. */
-export const COMMANDS: readonly CliCommand[] = ['run', 'check', 'status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop', 'failed', 'queues', 'help', 'version'];
+export const COMMANDS: readonly CliCommand[] = ['run', 'check', 'status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop', 'failed', 'queues', 'web', 'help', 'version'];
 
 /** The largest `stop --timeout` (a week): past Node's timer limit timers fire at once. */
 export const MAX_STOP_TIMEOUT_SECONDS = 604_800;
@@ -114,6 +123,9 @@ export function parseArgv(argv: readonly string[]): CliArgs {
     className: undefined,
     limit: undefined,
     json: false,
+    port: undefined,
+    host: undefined,
+    token: undefined,
   };
   const rest = [...argv];
   let explicit = false;
@@ -239,6 +251,18 @@ function setOption(out: CliArgs, key: OptionKey, read: () => string): void {
       out.logFormat = v;
       break;
     }
+    case 'port': {
+      const v = read();
+      if (!/^\d+$/.test(v) || Number(v) > 65535) throw new UsageError(`Expected \`--port\` to be a TCP port (0 to 65535; 0 = any free one), got \`${v}\``);
+      out.port = Number(v);
+      break;
+    }
+    case 'host':
+      out.host = read();
+      break;
+    case 'token':
+      out.token = read();
+      break;
   }
 }
 

@@ -14,6 +14,7 @@ import { openAdminQueue } from './commands/admin-queue.js';
 import { adminTargets } from './commands/admin-targets.js';
 import { runFailed } from './commands/failed.js';
 import { queuesJson, readQueues, renderQueues } from './commands/queues.js';
+import { runWeb } from './commands/web.js';
 import { isResqueStarterMaster } from './handoff.js';
 import { loadConfigFile } from './load-config.js';
 import { runMaster } from './master.js';
@@ -72,6 +73,18 @@ async function runCli(argv: string[]): Promise<number> {
       case 'failed':
       case 'queues':
         return await admin(args);
+      case 'web':
+        return await runWeb({
+          configPath: findConfigPath(args.config),
+          host: args.host,
+          port: args.port,
+          token: args.token,
+          env: process.env,
+          stderr: process.stderr,
+          stopped: new Promise((resolve) => {
+            for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve(sig));
+          }),
+        });
       default:
         return await control(args);
     }

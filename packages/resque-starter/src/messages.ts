@@ -190,4 +190,11 @@ export const messages = {
   // systemd / start-server --ready-notify
   sdNotifyFailed: (why: string) => `sd_notify: ${why}`,
   reportedReady: (fd: number) => `ready: told start-server READY=1 (SERVER_STARTER_NOTIFY_FD ${fd})`,
+
+  // `resque-starter web` (the dashboard)
+  webListening: (url: string, token: boolean) => `dashboard on ${url}${token ? ' (token required: open it once with ?token=…, or send Authorization: Bearer …)' : ''}`,
+  webStopping: (signal: string) => `dashboard: ${signal}: closing`,
+  webRequestFailed: (method: string, url: string, error: string) => `dashboard: ${method} ${url}: ${error}`,
+  webPostRefused: (path: string, why: string) => `dashboard: POST ${path} refused: ${why}`,
+  webFailedAction: (done: 'retried' | 'removed', what: string) => `dashboard: ${done} ${what}`,
 } as const;
