@@ -205,12 +205,12 @@ export interface ResqueStarterConfig<J extends JobHandlers = JobHandlers> {
   crashLoop?: CrashLoopConfig;
   /**
    * Recurring jobs by name: each run (tick) is enqueued exactly once across every master on
-   * the same Redis, by the one that leads the scheduler. After downtime only the latest missed
-   * run is enqueued. `every` is in seconds (or `'5m'`), `cron` is read in `tz` (default UTC).
+   * the same Redis, by the one that leads the scheduler. Missed runs of the last
+   * `scheduler.catchUp` seconds (60) are each enqueued once; of older ones only the latest. `every` is in seconds (or `'5m'`), `cron` is read in `tz` (default UTC).
    * @default undefined (none)
    */
   schedule?: Readonly<Record<string, ScheduleConfig>>;
-  /** The scheduler (delayed jobs, retries, `schedule`): on in every master, one leader among them. @default { enabled: true, lockTtl: 10 } */
+  /** The scheduler (delayed jobs, retries, `schedule`): on in every master, one leader among them. @default { enabled: true, lockTtl: 10, catchUp: 60 } */
   scheduler?: SchedulerConfig;
   /**
    * Worker groups by name, each a pool with its own queues, counts, limits and Redis; the

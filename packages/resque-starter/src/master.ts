@@ -141,7 +141,7 @@ const DEFAULT_DEPS: MasterDeps = {
     const { Scheduler } = (await loadResque()) as Partial<typeof import('@baton/resque')>;
     // A stand-in module (tests) without a Scheduler: this master runs none.
     if (!Scheduler) return undefined;
-    return new Scheduler({ redis: t.redis, namespace: t.namespace, lockTtlMs: t.lockTtlMs, schedule: t.schedule, logger });
+    return new Scheduler({ redis: t.redis, namespace: t.namespace, lockTtlMs: t.lockTtlMs, catchUpMs: t.catchUpMs, schedule: t.schedule, logger });
   },
 };
 

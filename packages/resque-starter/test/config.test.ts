@@ -185,7 +185,7 @@ describe('duration ranges', () => {
 
   it('covers every duration field of the config', () => {
     expect(cases.map((c) => c.label).sort()).toEqual(
-      ['crashLoop.delay', 'crashLoop.maxDelay', 'crashLoop.window', 'dequeueInterval', 'jobTimeout', 'lockTimeout', 'maxLifetime', 'readyTimeout', 'redisTimeout', 'scheduler.lockTtl', 'statusInterval', 'stopTimeout', 'termTimeout'].sort(),
+      ['crashLoop.delay', 'crashLoop.maxDelay', 'crashLoop.window', 'dequeueInterval', 'jobTimeout', 'lockTimeout', 'maxLifetime', 'readyTimeout', 'redisTimeout', 'scheduler.catchUp', 'scheduler.lockTtl', 'statusInterval', 'stopTimeout', 'termTimeout'].sort(),
     );
     // The largest allowed value (maxLifetime with its 10 % jitter) still fits a Node timer.
     for (const c of cases) expect(c.max * 1000 * 1.1).toBeLessThan(2 ** 31 - 1);

@@ -114,7 +114,7 @@ describe('web rendering', () => {
 
   it('the sparkline: a point per value, scaled to the max; none without two values', () => {
     const svg = renderSparkline([0, 5, 10], { width: 100, height: 20, label: 'x', cls: 'c' }).value;
-    expect(svg).toContain('points="0.0,18.0 50.0,10.0 100.0,2.0"');
+    expect(svg).toContain('points="0.0,18.0 50.0,16.0 100.0,14.0"');
     expect(svg).toContain('data-max="10"');
     expect(renderSparkline([3], { label: 'x', cls: 'c' }).value).not.toContain('polyline');
   });

@@ -158,7 +158,8 @@ export function renderSparkline(values: readonly number[], o: { width?: number; 
   const h = o.height ?? 48;
   const max = Math.max(0, ...values);
   const step = values.length > 1 ? w / (values.length - 1) : w;
-  const y = (v: number) => (max > 0 ? h - 2 - (v / max) * (h - 4) : h - 2);
+  // The top 14 px keep the `max` label clear of the line.
+  const y = (v: number) => (max > 0 ? h - 2 - (v / max) * (h - 16) : h - 2);
   const points = values.map((v, i) => `${(i * step).toFixed(1)},${y(v).toFixed(1)}`).join(' ');
   return html`<svg class="spark ${o.cls}" width="${w}" height="${h}" viewBox="0 0 ${w} ${h}" role="img" aria-label="${o.label}" data-points="${values.length}" data-max="${max}">
 <line x1="0" y1="${h - 1}" x2="${w}" y2="${h - 1}" class="axis"/>${values.length > 1 ? html`<polyline points="${points}"/>` : ''}<text x="${w - 2}" y="10" text-anchor="end">max ${rate(max)}</text></svg>`;
