@@ -9,6 +9,7 @@ import { configForGroup, DEFAULT_GROUP, describeGroup, type ResolvedGroup } from
 import { renderLogSettings } from './config-logs.js';
 import { renderScheduleLines, type ScheduleParser } from './config-schedule.js';
 import { configWarnings, type ConfigWarning, type HostFacts } from './config-warnings.js';
+import { describeMetrics } from './config-metrics.js';
 import { ConfigError, ExitCode, StartupError } from './errors.js';
 import { importConfigFile, scheduleParser } from './load-config.js';
 import { probeRedis, type RedisReport } from './redis-check.js';
@@ -89,6 +90,7 @@ export async function runCheck(o: CheckOptions): Promise<number> {
   for (const line of renderScheduleLines(c, config.parseSchedule, Date.now())) o.out(line);
   const logs = renderLogSettings(c);
   if (logs) o.out(logs);
+  if (c.metrics) o.out(`  metrics: GET ${describeMetrics(c.metrics)} (served by the master)`);
   return ExitCode.ok;
 }
 

@@ -14,6 +14,9 @@ import {
 } from './config-redis.js';
 import { ConfigError } from './errors.js';
 import { resolveLogFormat, type LogFormat } from './config-logs.js';
+import { resolveMetrics, type MetricsConfig, type ResolvedMetrics } from './config-metrics.js';
+
+export type { MetricsConfig, ResolvedMetrics } from './config-metrics.js';
 import { resolveJob, resolveSchedule, resolveScheduler, type ResolvedScheduleEntry, type ResolvedScheduler, type RetryConfig, type ScheduleConfig, type SchedulerConfig } from './config-schedule.js';
 
 export type { RetryConfig, ScheduleConfig, SchedulerConfig } from './config-schedule.js';
@@ -223,6 +226,13 @@ export interface ResqueStarterConfig<J extends JobHandlers = JobHandlers> {
   /** Scale the workers to the work waiting, between `min` and `max` (every group's default; see the README). @default undefined (a fixed count) */
   autoscale?: AutoscaleConfig;
   /**
+   * Serve Prometheus metrics (`GET /metrics`) from the master: `{ port, host }` (host
+   * `127.0.0.1` by default; another than loopback needs `allowRemote: true`) or `{ path }` (a
+   * unix socket). Read at start: a reload does not move it; a rolling restart under start-server
+   * hands it to the new master with the counters (see the README). @default undefined (off)
+   */
+  metrics?: MetricsConfig;
+  /**
    * Your code's version (a release tag, a commit). A reload whose `version` differs replaces
    * every worker of every group; with the same `version`, only groups whose settings changed
    * are replaced, and unchanged groups keep their workers. Without `version`, the job modules'
@@ -314,6 +324,8 @@ export interface ResolvedConfig {
   beforeFork: ResqueStarterConfig['beforeFork'];
   afterFork: NonNullable<ResqueStarterConfig['afterFork']>;
   autoscale: ResolvedAutoscale | undefined;
+  /** Where the master serves `/metrics`; undefined when off. */
+  metrics: ResolvedMetrics | undefined;
   /** The worker groups in config order (one, `default`, without `groups`); the top-level fields above are their defaults. */
   groups: ResolvedGroup[];
   /** The config's `version`, as a string (undefined when not set). */
@@ -328,7 +340,7 @@ const FIELDS = {
   hooks: true, pidFile: true, statusFile: true, logFile: true, fileMode: true, logLevel: true, logFormat: true, restartFile: true, user: true, group: true, maxMemory: true,
   maxJobs: true, maxLifetime: true, jobTimeout: true, stopTimeout: true, termTimeout: true, readyTimeout: true, redisTimeout: true, lockTimeout: true,
   maxRecoveries: true, reapJobProcesses: true, statusInterval: true, crashLoop: true, serverStarterStatusFile: true, beforeFork: true, afterFork: true,
-  groups: true, version: true, autoscale: true, schedule: true, scheduler: true,
+  groups: true, version: true, autoscale: true, schedule: true, scheduler: true, metrics: true,
 } as const satisfies Record<keyof ResqueStarterConfig, true>;
 
 /** The hooks `@baton/resque` calls (checked against its WorkerHooks type). */
@@ -446,6 +458,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     beforeFork: f.fn<ResqueStarterConfig['beforeFork']>('beforeFork'),
     afterFork: f.fn<NonNullable<ResqueStarterConfig['afterFork']>>('afterFork') ?? defaultAfterFork,
     autoscale: resolveAutoscale(f, maxConcurrency),
+    metrics: resolveMetrics(f),
     groups: [],
     version: resolveVersion(f),
     codeHash: '',

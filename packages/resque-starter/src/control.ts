@@ -200,6 +200,8 @@ export interface HandoffLink {
   /** The same per worker group, from an old master that runs groups. */
   readonly groups: Array<{ name: string; desired: number; configured: number }> | undefined;
   onWorkers(cb: (live: number) => void): void;
+  /** The old master's counters and workers (`event: 'metrics'` pushes), when it serves metrics. */
+  onMetrics(cb: (push: Record<string, unknown>) => void): void;
   onClose(cb: () => void): void;
   restore(): Promise<void>;
   /** Asks the old master to retire one worker of `group` (the bare TTOU cannot name it). */
@@ -218,6 +220,8 @@ export async function openHandoff(path: string, me: { pid: number; generation: n
     let lastLive: number | undefined;
     let closed = false;
     let workersCb: (live: number) => void = (live) => (lastLive = live);
+    let lastMetrics: Record<string, unknown> | undefined;
+    let metricsCb: (push: Record<string, unknown>) => void = (push) => (lastMetrics = push);
     let closeCb: () => void = () => (closed = true);
     let restoreDone: (() => void) | undefined;
     const timer = setTimeout(() => {
@@ -236,6 +240,11 @@ export async function openHandoff(path: string, me: { pid: number; generation: n
         } catch {
           continue;
         }
+        if (msg.event === 'metrics') {
+          // May come before the reply is read (the old master pushes as it is replaced).
+          metricsCb(msg);
+          continue;
+        }
         if (first) {
           first = false;
           clearTimeout(timer);
@@ -252,6 +261,10 @@ export async function openHandoff(path: string, me: { pid: number; generation: n
             onWorkers: (cb) => {
               workersCb = cb;
               if (lastLive !== undefined) cb(lastLive);
+            },
+            onMetrics: (cb) => {
+              metricsCb = cb;
+              if (lastMetrics !== undefined) cb(lastMetrics);
             },
             onClose: (cb) => {
               closeCb = cb;

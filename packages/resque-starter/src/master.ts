@@ -67,7 +67,11 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
   let logger: Logger | undefined;
   const loop = createEventLoop<MasterState | undefined, MasterEvent, Effect>({
     initial: undefined, // `open` sets the first state, once the config is known
-    reduce: (state, event, now) => reduce(state!, event, now),
+    reduce: (state, event, now) => {
+      const step = reduce(state!, event, now);
+      parts?.metrics?.observe(state, event, step, now);
+      return step;
+    },
     execute: (effect) => parts?.execute(effect),
     now: () => host.now(),
     // An effect that throws must not take the loop (and the master, orphaning its workers) down.
@@ -99,6 +103,8 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
   logStarting(logger, host.pid, config, booted);
   const attached = await p.predecessors.attach(booted.found);
   loop.open(startEvent(loop, config, attached), initialState(settingsOf(config)));
+  // Served once the linked predecessors handed their counters over (and released the endpoint).
+  p.metrics?.start(attached.filter((a) => a.linked).map((a) => a.pid));
   const stopWatch = await deps.watchRedis(config, logger, () => host.now()).catch((err: Error) => {
     logger.debug(messages.redisWatchFailed(err?.message ?? String(err)));
     return () => undefined;

@@ -174,6 +174,13 @@ export const messages = {
   redisWatchFailed: (error: string) => `not watching the Redis connection: ${error}`,
   cleanupFailed: (error: string) => `cleanup: ${error}`,
   predecessorNotLinked: (pid: number) => `old master ${pid} is not linked; send it TTIN to give it workers back`,
+  // --- metrics (master/metrics.ts) ---
+  metricsListening: (where: string) => `metrics on ${where}`,
+  metricsReleased: (where: string) => `metrics: gave ${where} up (a new master serves it)`,
+  metricsCannotListen: (where: string, error: string) => `metrics: cannot listen on ${where} (${error}); trying again every second`,
+  metricsSeedTimeout: (pids: readonly number[], ms: number) =>
+    `metrics: old master(s) ${pids.join(', ')} sent no counters within ${sec(ms)}; serving without them`,
+  metricsSampleFailed: (group: string, error: string) => `metrics: sampling the queues of group ${group}: ${error}`,
   // --- the worker process ---
   resqueWorkerError: (error: string) => `resque worker: ${error}`,
   workerCannotStart: (error: string) => `cannot start: ${error}`,

@@ -8,6 +8,7 @@ import { loadConfigFile } from './load-config.js';
 import { loadResque, type ResqueJobRef, type ResqueWorker } from './resque.js';
 import { renderWorkerTitle } from './status.js';
 import { messages } from './messages.js';
+import { reportJobOutcomes } from './worker-metrics.js';
 
 // Entry point of a worker process (spawned by the master with an IPC channel, detached, argv
 // padded for a long title). Signal handlers come first; "ready" is reported only once the
@@ -46,6 +47,8 @@ let retired = false;
 let sentTtou = false;
 let started = 0;
 let reportQueued: { afterJobs: boolean } | undefined;
+/** The finished jobs not yet told to the master (metrics on). */
+let outcomes: { flush(): void } | undefined;
 
 // --- signals first (node-mechanics §3): nothing may stop or kill us by default action ---
 // A stop signal may come from the master or from an operator (`kill -QUIT <worker>`): either
@@ -137,6 +140,7 @@ async function main(): Promise<void> {
     worker = w;
     logContext.worker = w.id;
     send({ t: 'hello', id: w.id, ids: [...(w.ids ?? [w.id])] });
+    if (env[WorkerEnv.metrics] === '1') outcomes = reportJobOutcomes(w, send);
     // One per failed attempt (every reconnection during a failover): debug. The library logs each
     // condition once to this logger, and the master once for all its workers (the `redis` event).
     w.on('error', (err) => logger.debug(messages.resqueWorkerError((err as Error)?.message ?? String(err))));
@@ -363,6 +367,7 @@ function send(m: WorkerToMaster): void {
 function exit(): void {
   if (exited) return;
   exited = true;
+  outcomes?.flush();
   // Let the IPC queue flush, then go; no handle may keep us alive.
   setImmediate(() => process.exit(exitCode));
 }

@@ -78,6 +78,14 @@ export class ControlRequests implements ControlHandlers {
     }
   }
 
+  /** Sends a metrics push (master/metrics.ts) to the linked successors `links`. */
+  pushMetrics(push: { event: 'metrics' }, links: readonly number[]): void {
+    for (const link of links) {
+      const conn = this.sockets.get(link);
+      if (conn) writeLine(conn, push);
+    }
+  }
+
   /** At exit: every hand-off connection still open is ended (the control socket closes once they are). */
   endLinks(): void {
     for (const conn of this.links.keys()) conn.end();
