@@ -154,6 +154,13 @@ describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
     expect((await get(`${web.base}/failed`, { Cookie: cookie.split(';')[0]! })).status).toBe(200);
     expect((await get(`${web.base}/api/stats`, { Authorization: `Bearer ${token}` })).status).toBe(200);
 
+    // With the config's logFormat json (BATON_LOG_FORMAT here): JSON lines, role web.
+    const json = await startWeb(e, [], { env: { BATON_LOG_FORMAT: 'json' } });
+    audit.current.watch(json.proc);
+    const line = JSON.parse(json.proc.output.split('\n').find((l) => l.includes('dashboard on'))!) as Record<string, unknown>;
+    expect(line).toMatchObject({ level: 'info', role: 'web', pid: json.proc.pid });
+    expect(line.msg).toMatch(/^dashboard on http:\/\/127\.0\.0\.1:\d+\/$/);
+
     const refused = spawnNode(RS_BIN, ['web', '-c', e.conf, '--host', '0.0.0.0', '--port', '0'], { label: 'web 0.0.0.0', env: e.env() });
     const exit = await refused.waitForExit({ timeoutMs: slow(10_000) });
     expect(exit.code).toBe(2);
