@@ -31,9 +31,9 @@ async function withBrowser<T>(fn: (b: Browser) => Promise<T>): Promise<T> {
   }
 }
 
-async function shot(page: Page, name: string): Promise<void> {
+async function shot(page: Page, name: string, fullPage = true): Promise<void> {
   mkdirSync(SHOTS, { recursive: true });
-  await page.screenshot({ path: join(SHOTS, name), fullPage: true });
+  await page.screenshot({ path: join(SHOTS, name), fullPage });
 }
 
 function underStartServer(e: RsEnv) {
@@ -89,17 +89,30 @@ describe.skipIf(NO_BROWSER !== undefined)('resque-starter web in Chromium', { ti
       await pollUntil(async () => (await doneIds(r, e.ns)).length >= 30, { what: 'jobs flowing' });
       const samples: Seen[] = [];
       let shotTaken = false;
+      let midShot = false;
+      // The picture for the README: mid hand-off (new workers ready, old ones still draining) when the page shows one.
+      const maybeMidShot = async (s: Seen) => {
+        const cur = s.gens.find((g) => g.role === 'current');
+        const old = s.gens.find((g) => g.role === 'old');
+        if (midShot || !cur || !old || cur.workers < 2 || old.workers < 1) return;
+        midShot = true;
+        await shot(page, 'dashboard-rolling-restart.png');
+        await shot(overview, 'dashboard-overview.png');
+      };
       process.kill(ss.pid, 'SIGHUP');
       // The hand-off as the page shows it (refreshed by its own script every 500 ms).
       const both = await pollUntil(async () => {
         const s = await readMastersPage(page);
         if (!s) return undefined;
         samples.push(s);
+        await maybeMidShot(s);
         const live = s.gens.filter((g) => g.workers > 0);
         if (live.length === 2 && s.rolling && live.some((g) => g.generation === oldGen && g.role === 'old') && !shotTaken) {
           shotTaken = true;
-          await shot(page, 'dashboard-rolling-restart.png');
-          await shot(overview, 'dashboard-overview.png');
+          if (!midShot) {
+            await shot(page, 'dashboard-rolling-restart.png');
+            await shot(overview, 'dashboard-overview.png');
+          }
           return s;
         }
         return undefined;
@@ -109,6 +122,7 @@ describe.skipIf(NO_BROWSER !== undefined)('resque-starter web in Chromium', { ti
         const s = await readMastersPage(page);
         if (!s) return undefined;
         samples.push(s);
+        await maybeMidShot(s);
         return s.gens.length === 1 && s.gens[0]!.generation !== oldGen && s.gens[0]!.workers === C && !s.rolling ? s : undefined;
       }, { what: 'only the new generation, with its C workers', timeoutMs: slow(30_000), intervalMs: 50 });
       expect(done.gens[0]!.role).toBe('current');
@@ -177,7 +191,8 @@ describe.skipIf(NO_BROWSER !== undefined)('resque-starter web in Chromium', { ti
       await expect(page.locator('tr.failed-row').count()).resolves.toBe(50);
       await expect(page.locator('#failed-total').getAttribute('data-total')).resolves.toBe('10000');
       await expect(page.locator('tr.failed-row').first().getAttribute('data-index')).resolves.toBe('9999');
-      await shot(page, 'dashboard-failed.png');
+      await page.locator('tr.failed-row summary').first().click();
+      await shot(page, 'dashboard-failed.png', false);
       await page.locator('.pager a', { hasText: 'older ›' }).first().click();
       await page.waitForURL(/page=2$/);
       await expect(page.locator('tr.failed-row').count()).resolves.toBe(50);

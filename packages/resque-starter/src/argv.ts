@@ -43,6 +43,8 @@ export interface CliArgs {
   types: boolean;
   /** `run -D/--daemonize`: start the master in the background, return once it is up. */
   daemonize: boolean;
+  /** `run --log-format text|json`: overrides the config's `logFormat`. */
+  logFormat: 'text' | 'json' | undefined;
   /** `stop --timeout S`: seconds to wait after QUIT before escalating to TERM. */
   timeoutSeconds: number | undefined;
   /** `failed …`: the action and its index. */
@@ -68,6 +70,7 @@ export const OPTIONS = {
   config: { flags: ['-c', '--config'], value: 'FILE', commands: ['run', 'check', 'status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop', 'failed', 'queues', 'web'] },
   dir: { flags: ['-C', '--dir'], value: 'DIR', commands: ['run', 'check', 'status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop', 'failed', 'queues', 'web'] },
   daemonize: { flags: ['-D', '--daemonize'], value: undefined, commands: ['run'] },
+  logFormat: { flags: ['--log-format'], value: 'FORMAT', commands: ['run'] },
   pid: { flags: ['--pid'], value: 'N', commands: ['status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop'] },
   pidFile: { flags: ['--pid-file'], value: 'FILE', commands: ['status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop'] },
   timeout: { flags: ['--timeout'], value: 'SECONDS', commands: ['stop'] },
@@ -113,6 +116,7 @@ export function parseArgv(argv: readonly string[]): CliArgs {
     redis: false,
     types: false,
     daemonize: false,
+    logFormat: undefined,
     timeoutSeconds: undefined,
     failed: undefined,
     queue: undefined,
@@ -241,6 +245,12 @@ function setOption(out: CliArgs, key: OptionKey, read: () => string): void {
     case 'daemonize':
       out.daemonize = true;
       break;
+    case 'logFormat': {
+      const v = read();
+      if (v !== 'text' && v !== 'json') throw new UsageError(`Expected \`--log-format\` to be \`text\` or \`json\`, got \`${v}\``);
+      out.logFormat = v;
+      break;
+    }
     case 'port': {
       const v = read();
       if (!/^\d+$/.test(v) || Number(v) > 65535) throw new UsageError(`Expected \`--port\` to be a TCP port (0 to 65535; 0 = any free one), got \`${v}\``);

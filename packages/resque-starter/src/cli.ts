@@ -67,7 +67,7 @@ async function runCli(argv: string[]): Promise<number> {
         if (args.daemonize) return await daemonize(args);
         // A closed log pipe (`| head`, a restarting `| logger`) must not take the master down.
         ignoreOutputErrors();
-        return await runMaster(findConfigPath(args.config), { env: process.env });
+        return await runMaster(findConfigPath(args.config), { env: process.env, logFormat: args.logFormat });
       case 'stop':
         return await stop(args);
       case 'failed':
@@ -106,6 +106,7 @@ async function daemonize(args: CliArgs): Promise<number> {
     env: process.env,
     logFile: config.logFile,
     fileMode: config.fileMode,
+    logFormat: args.logFormat,
     // Its start: the config (up to RESQUE_STARTER_CONFIG_TIMEOUT), Redis (redisTimeout), then the control socket.
     readyTimeoutMs: config.redisTimeoutMs + 40_000,
   });

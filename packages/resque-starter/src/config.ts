@@ -13,6 +13,7 @@ import {
   type ResolvedDurability,
 } from './config-redis.js';
 import { ConfigError } from './errors.js';
+import { resolveLogFormat, type LogFormat } from './config-logs.js';
 import { resolveMetrics, type MetricsConfig, type ResolvedMetrics } from './config-metrics.js';
 
 export type { MetricsConfig, ResolvedMetrics } from './config-metrics.js';
@@ -146,6 +147,13 @@ export interface ResqueStarterConfig<J extends JobHandlers = JobHandlers> {
   fileMode?: number | string;
   /** Log level. @default process.env.BATON_LOG_LEVEL ?? 'info' */
   logLevel?: LogLevelName | number;
+  /**
+   * Log lines as `text` (`2026-… [info] [worker[0]] …`) or `json` (one object a line: time,
+   * level, pid, role, generation, group, slot, worker, msg and the line's fields; see the README).
+   * The `--log-format` flag wins over it. Takes effect when the master starts.
+   * @default process.env.BATON_LOG_FORMAT ?? 'text'
+   */
+  logFormat?: LogFormat;
   /** Touching this file starts the same rolling replacement of the workers as HUP. @default undefined (none) */
   restartFile?: string;
   /** When the master runs as root: user (name or uid) the workers run as. @default undefined (same as the master) */
@@ -292,6 +300,7 @@ export interface ResolvedConfig {
   /** Mode (e.g. 0o640) for the status and log files the master creates. */
   fileMode: number;
   logLevel: LogLevelName | number;
+  logFormat: LogFormat;
   restartFile: string | undefined;
   user: string | number | undefined;
   group: string | number | undefined;
@@ -328,7 +337,7 @@ export interface ResolvedConfig {
 /** Every field of ResqueStarterConfig (a field added to the type and not here fails to compile). */
 const FIELDS = {
   concurrency: true, maxConcurrency: true, queues: true, redis: true, namespace: true, durability: true, dequeueInterval: true, jobConcurrency: true, prefetch: true, jobs: true,
-  hooks: true, pidFile: true, statusFile: true, logFile: true, fileMode: true, logLevel: true, restartFile: true, user: true, group: true, maxMemory: true,
+  hooks: true, pidFile: true, statusFile: true, logFile: true, fileMode: true, logLevel: true, logFormat: true, restartFile: true, user: true, group: true, maxMemory: true,
   maxJobs: true, maxLifetime: true, jobTimeout: true, stopTimeout: true, termTimeout: true, readyTimeout: true, redisTimeout: true, lockTimeout: true,
   maxRecoveries: true, reapJobProcesses: true, statusInterval: true, crashLoop: true, serverStarterStatusFile: true, beforeFork: true, afterFork: true,
   groups: true, version: true, autoscale: true, schedule: true, scheduler: true, metrics: true,
@@ -360,6 +369,7 @@ const FIELD_ALIASES: Readonly<Record<string, keyof ResqueStarterConfig>> = {
   wait: 'durability',
   pid: 'pidFile',
   log: 'logFile',
+  format: 'logFormat',
   queue: 'queues',
   handlers: 'jobs',
 };
@@ -432,6 +442,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     hooks,
     ...resolveFiles(f),
     logLevel,
+    logFormat: f.field(() => resolveLogFormat(f, ctx.env ?? {}), 'text'),
     user: f.idOf('user'),
     group: f.idOf('group'),
     ...resolveLimits(f),

@@ -59,6 +59,8 @@ export const WorkerEnv = {
   generation: 'RESQUE_STARTER_GENERATION',
   /** The compiled-config cache entry the master imported (empty: workers load conf.ts with jiti). */
   compiled: 'RESQUE_STARTER_COMPILED_CONFIG',
+  /** `text` or `json`: the master's format (its `--log-format` or the config's), which the workers' lines follow. */
+  logFormat: 'RESQUE_STARTER_LOG_FORMAT',
   /** `1` when the master serves metrics: the worker reports each finished job (`done`). */
   metrics: 'RESQUE_STARTER_METRICS',
 } as const;

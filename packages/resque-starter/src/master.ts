@@ -1,5 +1,5 @@
 import type { Server } from 'node:net';
-import { createEventLoop, createNodeHost, signalAndWake, type EventLoop, type Logger, type ProcessHost, type SignalName } from '@baton/process-kit';
+import { createEventLoop, createNodeHost, signalAndWake, type EventLoop, type LogFormat, type Logger, type ProcessHost, type SignalName } from '@baton/process-kit';
 import { describeRedis, type ResolvedConfig } from './config.js';
 import { DEFAULT_GROUP, describeGroup } from './config-groups.js';
 import { controlSocketPath, listenControl, runtimeDir } from './control.js';
@@ -44,6 +44,8 @@ export interface MasterOptions {
   env: NodeJS.ProcessEnv;
   /** Where log lines go when the config has no `logFile`. */
   stderr?: NodeJS.WritableStream | undefined;
+  /** `--log-format`: wins over the config's `logFormat`. */
+  logFormat?: LogFormat | undefined;
   /** The OS seam: the real one by default, createFakeHost() in unit tests. */
   host?: ProcessHost | undefined;
   deps?: Partial<MasterDeps> | undefined;
@@ -78,7 +80,7 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
   host.onSignals(MASTER_SIGNALS, (signal) => loop.push({ type: 'signal', signal }));
 
   const stopRequested = () => loop.take(isStopSignal) !== undefined;
-  const booted = await bootMaster(configPath, { env, stderr: options.stderr, host, checkRedis: deps.checkRedis, stopRequested });
+  const booted = await bootMaster(configPath, { env, stderr: options.stderr, logFormat: options.logFormat, host, checkRedis: deps.checkRedis, stopRequested });
   if (!booted) return 0;
   logger = booted.logger;
   // Lines name the Redis only when the master uses several.

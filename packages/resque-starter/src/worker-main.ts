@@ -1,6 +1,7 @@
-import { createLogger, readRssAnonKb, resolveLevel, type Logger } from '@baton/process-kit';
+import { createLogger, parseLogFormat, readRssAnonKb, resolveLevel, type LogContext, type Logger } from '@baton/process-kit';
 import type { ResolvedConfig, WorkerHandle } from './config.js';
 import { configForGroup, DEFAULT_GROUP } from './config-groups.js';
+import { redisSecrets } from './config-logs.js';
 import { ConfigError } from './errors.js';
 import { WorkerEnv, WorkerExit, type JobInfo, type MasterToWorker, type RedisTrouble, type WorkerToMaster } from './ipc.js';
 import { loadConfigFile } from './load-config.js';
@@ -26,7 +27,10 @@ const retirePid = env[WorkerEnv.retirePid] ? Number(env[WorkerEnv.retirePid]) : 
 
 let worker: ResqueWorker | undefined;
 let config: ResolvedConfig | undefined;
-let logger: Logger = createLogger({ tag: `worker[${label}]`, level: resolveLevel(env.BATON_LOG_LEVEL) });
+/** The fields of every JSON line of this worker; `worker` (its Resque id) once the Worker exists. */
+const logContext: LogContext = { role: 'worker', generation, group: group === DEFAULT_GROUP ? undefined : group, slot, worker: undefined };
+const logFormat = parseLogFormat(env[WorkerEnv.logFormat]);
+let logger: Logger = createLogger({ tag: `worker[${label}]`, level: resolveLevel(env.BATON_LOG_LEVEL), format: logFormat, context: logContext, secrets: redisSecrets([env.REDIS_URL ?? '']) });
 let ready = false;
 let stopping: 'graceful' | 'quick' | undefined;
 let exitCode: number = WorkerExit.ok;
@@ -109,7 +113,7 @@ async function main(): Promise<void> {
     if (!mine) throw new Error(`the config no longer has the group \`${group}\` this worker was started for`);
     config = mine;
     timings.config = performance.now() - tConfig;
-    logger = createLogger({ tag: `worker[${label}]`, level: config.logLevel });
+    logger = createLogger({ tag: `worker[${label}]`, level: config.logLevel, format: logFormat ?? config.logFormat, context: logContext, secrets: redisSecrets([config.redis]) });
     if (loaded.notCompiled) logger.debug(messages.configNotCompiled(loaded.notCompiled));
     title();
     if (stopping) return exit();
@@ -134,6 +138,7 @@ async function main(): Promise<void> {
       logger,
     });
     worker = w;
+    logContext.worker = w.id;
     send({ t: 'hello', id: w.id, ids: [...(w.ids ?? [w.id])] });
     if (env[WorkerEnv.metrics] === '1') outcomes = reportJobOutcomes(w, send);
     // One per failed attempt (every reconnection during a failover): debug. The library logs each

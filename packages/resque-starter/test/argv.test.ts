@@ -28,6 +28,8 @@ describe('parseArgv', () => {
     [['stop', '--timeout=.5', '--pid', '77'], { command: 'stop', timeoutSeconds: 0.5, pid: 77 }],
     [['-D', '-c', 'conf.ts'], { command: 'run', daemonize: true, config: 'conf.ts' }],
     [['run', '--daemonize'], { command: 'run', daemonize: true }],
+    [['--log-format', 'json', '-c', 'conf.ts'], { command: 'run', logFormat: 'json', config: 'conf.ts' }],
+    [['run', '--log-format=text'], { command: 'run', logFormat: 'text' }],
     [['-C', 'app', '-c', 'conf.ts'], { command: 'run', dir: 'app', config: 'conf.ts' }],
     [['status', '--dir=/srv/app'], { command: 'status', dir: '/srv/app' }],
     [['check', '--types', '--redis'], { command: 'check', types: true, redis: true }],
@@ -92,6 +94,8 @@ describe('parseArgv', () => {
     // Options of another command say where they belong.
     [['status', '--timeout', '3'], /^`--timeout` goes with `stop`, not `status`$/],
     [['check', '-D'], /^`-D` goes with `run`, not `check`$/],
+    [['--log-format', 'xml'], /^Expected `--log-format` to be `text` or `json`, got `xml`$/],
+    [['status', '--log-format', 'json'], /^`--log-format` goes with `run`, not `status`$/],
     [['--pid', '12'], /^`--pid` goes with `status`, `scale`, `pause`, `resume`, `reload`, `reopen-logs`, `stop`$/],
     [['status', '--types'], /`--types` goes with `check`/],
     // Values.

@@ -95,17 +95,18 @@ describe('help', () => {
       "resque-starter run — run the master (the default command; -D runs it in the background)  (resque-starter 1.2.3)
 
       Usage:
-        resque-starter [run] [-c conf.ts] [-C DIR] [-D]
+        resque-starter [run] [-c conf.ts] [-C DIR] [-D] [--log-format text|json]
 
       Starts the master and its workers. Signals: TERM/INT quick stop (jobs go back to their queues),
       QUIT graceful (jobs finish), TTIN/TTOU one worker more/fewer, HUP reload, USR2/CONT pause/resume.
       With -D it returns once the master answers on its control socket; stop it with \`resque-starter stop\`.
 
       Options:
-        -c, --config FILE  config file (default: resque-starter.config.ts, .mjs or .js in the working directory)
-        -C, --dir DIR      change to DIR before anything else (the config path and relative paths resolve from there)
-        -D, --daemonize    run in the background: returns once the master is up (exit 0), or says why it did not start; needs \`pidFile\` in the config; output goes to \`logFile\` (else /dev/null)
-        -h, --help         this help
+        -c, --config FILE        config file (default: resque-starter.config.ts, .mjs or .js in the working directory)
+        -C, --dir DIR            change to DIR before anything else (the config path and relative paths resolve from there)
+        -D, --daemonize          run in the background: returns once the master is up (exit 0), or says why it did not start; needs \`pidFile\` in the config; output goes to \`logFile\` (else /dev/null)
+            --log-format FORMAT  log lines as \`text\` or \`json\` (one object a line; overrides the config's logFormat; default: logFormat, else BATON_LOG_FORMAT, else text)
+        -h, --help               this help
 
       Example:
         resque-starter -D -c conf.ts && resque-starter stop -c conf.ts

@@ -5,6 +5,7 @@ const OPTION_TEXT: Record<OptionKey, string> = {
   config: 'config file (default: resque-starter.config.ts, .mjs or .js in the working directory)',
   dir: 'change to DIR before anything else (the config path and relative paths resolve from there)',
   daemonize: 'run in the background: returns once the master is up (exit 0), or says why it did not start; needs `pidFile` in the config; output goes to `logFile` (else /dev/null)',
+  logFormat: "log lines as `text` or `json` (one object a line; overrides the config's logFormat; default: logFormat, else BATON_LOG_FORMAT, else text)",
   pid: 'the master with this pid (instead of the config\'s pidFile)',
   pidFile: 'read the master\'s pid from FILE (default: the config\'s pidFile)',
   timeout: 'seconds to wait after QUIT before escalating to TERM (default: the config\'s stopTimeout + termTimeout + 10; 74 without a config; no escalation when stopTimeout is Infinity)',
@@ -35,7 +36,7 @@ interface CommandHelp {
 const COMMAND_HELP: Record<ActionCommand, CommandHelp> = {
   run: {
     summary: 'run the master (the default command; -D runs it in the background)',
-    usage: 'resque-starter [run] [-c conf.ts] [-C DIR] [-D]',
+    usage: 'resque-starter [run] [-c conf.ts] [-C DIR] [-D] [--log-format text|json]',
     text: `Starts the master and its workers. Signals: TERM/INT quick stop (jobs go back to their queues),
 QUIT graceful (jobs finish), TTIN/TTOU one worker more/fewer, HUP reload, USR2/CONT pause/resume.
 With -D it returns once the master answers on its control socket; stop it with \`resque-starter stop\`.`,

@@ -1,6 +1,7 @@
 import { withoutSystemdEnv, type EventLoop, type ProcessHost } from '@baton/process-kit';
 import type { MasterHandle, ResolvedConfig } from '../config.js';
 import { PredecessorTracker } from '../handoff.js';
+import { WorkerEnv } from '../ipc.js';
 import { messages } from '../messages.js';
 import type { ResqueQueue } from '../resque.js';
 import type { Effect, MasterEvent, MasterState } from '../state/index.js';
@@ -64,7 +65,8 @@ export function createParts(booted: Booted, { host, env, loop, createQueue, redi
     logger,
   });
   // Workers speak to neither systemd nor start-server's readiness gate: the master does.
-  const workerEnv = { ...withoutSystemdEnv(env), SERVER_STARTER_NOTIFY_FD: undefined };
+  // They write their lines in the master's format (its `--log-format` may differ from their config).
+  const workerEnv = { ...withoutSystemdEnv(env), SERVER_STARTER_NOTIFY_FD: undefined, [WorkerEnv.logFormat]: booted.logFormat };
   const settings = booted.config.metrics;
   const metrics: MasterMetrics | undefined = settings
     ? new MasterMetrics({
