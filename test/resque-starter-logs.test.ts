@@ -196,4 +196,49 @@ describe('resque-starter --log-format json', () => {
     process.kill(m.pid, 'SIGQUIT');
     expect(await m.waitForExit({ timeoutMs: slow(15_000) })).toEqual({ code: 0, signal: null });
   });
+
+  it("a job's console output arrives as JSON lines with its job's fields, the config's own as master/worker lines; a password a job prints is masked", async () => {
+    const url = JSON.stringify(redis.url);
+    const e = setup({
+      concurrency: 1,
+      prelude: "console.log('config evaluated in', process.pid);",
+      jobs: `Chatty(id: string) {
+      console.log('working on', id, 'against', ${url});
+      console.warn('careful:', ${JSON.stringify(PASSWORD)});
+      console.error({ id, password: ${JSON.stringify(PASSWORD)} });
+    },`,
+    });
+    const m = e.master(['--log-format', 'json']);
+    await m.waitForLine(/"msg":"worker\[0\] \d+ ready/, { timeoutMs: slow(15_000) });
+    const r = redis.client();
+    await r.rpush(`${e.ns}:queue:rs`, JSON.stringify({ class: 'Chatty', args: ['c1'] }));
+    await m.waitForLine(/"msg":"job Chatty on rs done in/, { timeoutMs: slow(10_000) });
+    process.kill(m.pid, 'SIGQUIT');
+    expect(await m.waitForExit({ timeoutMs: slow(15_000) })).toEqual({ code: 0, signal: null });
+    const lines = parseLines(m.output, 'resque-starter');
+    const done = lines.find((l) => l.outcome === 'success' && l.class === 'Chatty')!;
+    const own = lines.filter((l) => l.source === 'console');
+    expect(own.map((l) => [l.level, l.msg])).toEqual([
+      ['info', 'working on c1 against redis://:***@127.0.0.1:' + redis.port],
+      ['warn', 'careful: ***'],
+      ['error', "{ id: 'c1', password: '***' }"],
+    ]);
+    for (const l of own) expect(l).toMatchObject({ role: 'worker', slot: 0, class: 'Chatty', queue: 'rs', attempt: 1, jobId: done.jobId, worker: done.worker });
+    // The config runs in the master and in the worker: each says so in its own lines.
+    const evaluated = lines.filter((l) => l.msg.startsWith('config evaluated in'));
+    expect(new Set(evaluated.map((l) => l.role))).toEqual(new Set(['master', 'worker']));
+    expect(evaluated.every((l) => l.class === undefined)).toBe(true);
+    expectNoPassword(m.output);
+  });
+
+  it('text format: the job in brackets before what it printed', async () => {
+    const e = setup({ concurrency: 1, jobs: "Chatty(id: string) { console.log('working on', id); }," });
+    const m = e.master();
+    await m.waitForLine(/worker\[0\] \d+ ready/, { timeoutMs: slow(15_000) });
+    const r = redis.client();
+    await r.rpush(`${e.ns}:queue:rs`, JSON.stringify({ class: 'Chatty', args: ['c2'] }));
+    await m.waitForLine(/\[info\] \[worker\[0\]\] \[Chatty [0-9a-f]{8}\] working on c2\n/, { timeoutMs: slow(10_000) });
+    process.kill(m.pid, 'SIGQUIT');
+    expect(await m.waitForExit({ timeoutMs: slow(15_000) })).toEqual({ code: 0, signal: null });
+  });
 });

@@ -33,11 +33,13 @@ export interface LoggerOptions {
 export interface LogLine {
   message: string;
   fields: Record<string, unknown>;
+  /** Said before the message in text lines only (they do not print fields). */
+  textPrefix?: string;
 }
 
 /** Why: one shape for a message with fields, which consola passes on to the reporter as is. */
-export function logLine(message: string, fields: Record<string, unknown>): LogLine {
-  return { message, fields };
+export function logLine(message: string, fields: Record<string, unknown>, textPrefix?: string): LogLine {
+  return textPrefix === undefined ? { message, fields } : { message, fields, textPrefix };
 }
 
 /**

@@ -10,6 +10,7 @@ import { renderWorkerTitle } from './status.js';
 import { messages } from './messages.js';
 import { reportJobOutcomes } from './worker-metrics.js';
 import { logJobOutcomes } from './worker-job-log.js';
+import { captureConsole, jobLookup, type JobConsoleFields } from './worker-console.js';
 
 // Entry point of a worker process (spawned by the master with an IPC channel, detached, argv
 // padded for a long title). Signal handlers come first; "ready" is reported only once the
@@ -32,6 +33,10 @@ let config: ResolvedConfig | undefined;
 const logContext: LogContext = { role: 'worker', generation, group: group === DEFAULT_GROUP ? undefined : group, slot, worker: undefined };
 const logFormat = parseLogFormat(env[WorkerEnv.logFormat]);
 let logger: Logger = createLogger({ tag: `worker[${label}]`, level: resolveLevel(env.BATON_LOG_LEVEL), format: logFormat, context: logContext, secrets: redisSecrets([env.REDIS_URL ?? '']) });
+/** The job a `console.*` call runs in, once the Worker exists (and the library can tell). */
+let jobOfConsole: (() => JobConsoleFields | undefined) | undefined;
+// Output of the config and the jobs through `console.*` goes to this worker's log stream, in its format.
+captureConsole(console, () => logger, () => jobOfConsole?.());
 let ready = false;
 let stopping: 'graceful' | 'quick' | undefined;
 let exitCode: number = WorkerExit.ok;
@@ -120,7 +125,7 @@ async function main(): Promise<void> {
     title();
     if (stopping) return exit();
     const tResque = performance.now();
-    const { Worker } = await resqueModule;
+    const { Worker, currentJob } = await resqueModule;
     timings.resque = performance.now() - tResque;
     const w = new Worker({
       redis: config.redis,
@@ -141,6 +146,7 @@ async function main(): Promise<void> {
     });
     worker = w;
     logContext.worker = w.id;
+    if (currentJob) jobOfConsole = jobLookup(w, currentJob);
     send({ t: 'hello', id: w.id, ids: [...(w.ids ?? [w.id])] });
     if (env[WorkerEnv.metrics] === '1') outcomes = reportJobOutcomes(w, send);
     // One per failed attempt (every reconnection during a failover): debug. The library logs each
