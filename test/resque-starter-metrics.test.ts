@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -114,6 +114,58 @@ describe('resque-starter metrics', { timeout: slow(60_000) }, () => {
     expect(sum(body, 'resque_starter_rolling_restarts_total', { kind: 'takeover', outcome: 'done' })).toBe(1);
     expect(sum(body, 'resque_starter_worker_starts_total')).toBe(2 * C);
     expect(sum(body, 'resque_starter_job_duration_seconds_count')).toBe(ids.length);
+    process.kill(ss.pid, 'SIGTERM');
+    await ss.waitForExit({ timeoutMs: slow(15_000) });
+  });
+
+  it('a rolling restart that gives up: the old master takes the endpoint back with the new workers\' counts; nothing goes backwards', async () => {
+    const C = 3;
+    const port = await freePort();
+    const e = suite.setup({ concurrency: C, extra: `metrics: { port: ${port} },` });
+    const ss = chain(e);
+    await ss.waitForLine(/worker\[2\] \d+ ready/, { timeoutMs: slow(10_000) });
+    const oldMaster = Number(readFileSync(e.pidFile, 'utf8').trim());
+    const good = readFileSync(e.conf, 'utf8');
+    const readyS = Math.max(1, Math.round(slow(1000) / 1000));
+    audit.current
+      .expect(new RegExp(`\\[error\\] \\[resque-starter\\] worker\\[1\\] \\d+ not ready after ${readyS}s: killing it`), 'the hung worker')
+      .expect(/\[error\] \[resque-starter\] rolling restart aborted: new worker\[1\] failed/, 'the rollout stops')
+      .expect(/\[info\] \[resque-starter\] worker\[1\] \d+ exited \(not ready in time, kill stop\): killed by SIGKILL/, 'the hung worker is killed')
+      .expect(/\[error\] \[start-server\] (worker \d+ died unexpectedly|new worker \d+ seems to have failed to start).*\(exit code 3\)/, 'the new master gives up: exit 3');
+    // The new generation's second worker hangs in afterFork: its first one works jobs meanwhile.
+    writeFileSync(
+      e.conf,
+      good
+        .replace('readyTimeout: 10,', `readyTimeout: ${readyS},`)
+        .replace('  jobs: {', '  afterFork: async (w, nr) => { if (nr === 1) await new Promise(() => {}); w.retireOldWorker(); },\n  jobs: {'),
+    );
+    const r = suite.redis.client();
+    // Enough jobs to outlast the attempt: jobs are done before, during and after it.
+    const ids = await enqueueRecords(r, e.ns, 240 * readyS + 300, 25);
+    const s = scraper({ port });
+    await pollUntil(() => s.seen.length >= 3, { what: 'first scrapes' });
+    process.kill(ss.pid, 'SIGHUP');
+    await ss.waitForLine(/gave up its rolling restart: back to 3 worker\(s\)/, { timeoutMs: slow(30_000) });
+    expect((await doneIds(r, e.ns)).length).toBeLessThan(ids.length - 50);
+    writeFileSync(e.conf, good); // so start-server's retry does not hang again
+    await pollUntil(async () => (await doneIds(r, e.ns)).length >= ids.length, { what: 'all jobs done', timeoutMs: slow(30_000) });
+    // The hung worker took jobs while its afterFork hung (its Resque worker runs from before
+    // afterFork) and was killed with SIGKILL: what it finished in its last 100 ms was never
+    // reported (README: a worker killed with SIGKILL loses at most its last batch).
+    const killed = Number(/worker\[1\] (\d+) not ready after/.exec(ss.output)?.[1]);
+    const byKilled = (await r.lrange(`${e.ns}:rs:done`, 0, -1)).filter((x) => x.endsWith(`:${killed}`)).length;
+    const atLeast = ids.length - byKilled;
+    await pollUntil(() => ((s.seen.at(-1)?.processed ?? 0) >= atLeast ? true : undefined), { what: `processed ≥ ${atLeast} on the endpoint`, timeoutMs: slow(10_000) }).catch((err) => {
+      const order = s.seen.map((x) => `${x.master}:${x.processed}`).filter((m, i, all) => i === 0 || all[i - 1]!.split(':')[0] !== m.split(':')[0] || i === all.length - 1);
+      throw new Error(`${(err as Error).message}; the endpoint (master:processed where it changed hands): ${order.join(' ')}`);
+    });
+    const { seen } = await s.stop();
+    for (let i = 1; i < seen.length; i++) expect(seen[i]!.processed, `scrape ${i} after ${seen[i - 1]!.processed}`).toBeGreaterThanOrEqual(seen[i - 1]!.processed);
+    expect(seen.at(-1)!.processed).toBeLessThanOrEqual(ids.length);
+    // The endpoint went old → the new master that gave up → the old one again (→ start-server's next try, which may already have taken over).
+    const order = seen.map((x) => x.master).filter((m, i, all) => i === 0 || all[i - 1] !== m);
+    expect(order[0]).toBe(String(oldMaster));
+    expect(order.length, order.join(' → ')).toBeGreaterThanOrEqual(2);
     process.kill(ss.pid, 'SIGTERM');
     await ss.waitForExit({ timeoutMs: slow(15_000) });
   });

@@ -170,6 +170,16 @@ describe.skipIf(NO_BROWSER !== undefined)('resque-starter web in Chromium', { ti
       await pollUntil(async () => (await doneIds(r, e.ns)).includes('flaky-click'), { what: 'the retried job done', timeoutMs: slow(10_000) });
       await page.reload();
       await expect(page.locator('tr.failed-row[data-retried="1"] .retried').textContent()).resolves.toMatch(/^retried \d{4}\/\d\d\/\d\d/);
+      // Clear all asks first (the page's own script, allowed by its CSP nonce); accepted, the list is empty.
+      const dialogs: string[] = [];
+      page.on('dialog', (d) => {
+        dialogs.push(d.message());
+        void d.accept();
+      });
+      await page.locator('#clear-all').click();
+      await page.waitForURL(/\/failed\?done=cleared&n=1$/);
+      expect(dialogs).toEqual(['Remove every failed job?']);
+      expect(await r.llen(`${e.ns}:failed`)).toBe(0);
       await page.goto(`${web.base}/`);
       await expect(page.locator('#stat-processed').textContent()).resolves.toBe('2');
       await expect(page.locator('#stat-failed').textContent()).resolves.toBe('1');

@@ -36,6 +36,10 @@ describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
     expect(overview.status).toBe(200);
     expect(overview.body).toContain('id="stat-workers">2<');
     expect(overview.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    // Only the page's own script runs: its nonce is in the policy, and no inline handler exists.
+    const nonce = /script-src 'nonce-([^']+)'/.exec(overview.headers.get('content-security-policy') ?? '')?.[1];
+    expect(overview.body).toContain(`<script nonce="${nonce}">`);
+    expect(overview.body).not.toMatch(/ on[a-z]+="/);
     // A partial (what the live refresh fetches) is the <main> only.
     const partial = await get(`${web.base}/masters?partial=1`);
     expect(partial.body).not.toContain('<html');
@@ -108,6 +112,19 @@ describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
     const per = await get(`${web.base}/failed?page=2&per=100000`);
     expect(per.body.match(/class="failed-row"/g)).toHaveLength(200);
 
+    // A queue of 120 jobs: its page lists 50, from the head.
+    await r.sadd(`${e.ns}:queues`, 'backlog');
+    await r.rpush(`${e.ns}:queue:backlog`, ...Array.from({ length: 120 }, (_, i) => JSON.stringify({ class: 'Later', args: [i], enqueued_at: Date.now() / 1000 - 90 })));
+    const queues = await get(`${web.base}/queues`);
+    expect(queues.body).toMatch(/data-queue="backlog" data-depth="120"><td><a href="\/queues\/backlog">backlog<\/a>/);
+    const q1 = await get(`${web.base}/queues/backlog`);
+    expect(q1.body.match(/class="queue-job"/g)).toHaveLength(50);
+    expect(q1.body).toMatch(/class="queue-job" data-position="0"><td class="n">0<\/td><td>Later<\/td><td><code>\[0\]<\/code><\/td><td>1m 3\ds<\/td>/);
+    const q3 = await get(`${web.base}/queues/backlog?page=3`);
+    expect(q3.body.match(/class="queue-job"/g)).toHaveLength(20);
+    expect(q3.body).toContain('page 3 of 3 (101–120 of 120)');
+    expect((await get(`${web.base}/queues/%E0`)).status).toBe(404);
+
     const w1 = await get(`${web.base}/workers`);
     expect(w1.body.match(/class="worker-row"/g)).toHaveLength(50);
     expect(w1.body).toContain('data-page="1" data-pages="2"');
@@ -136,6 +153,13 @@ describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
     expect(cookie).not.toContain(token);
     expect((await get(`${web.base}/failed`, { Cookie: cookie.split(';')[0]! })).status).toBe(200);
     expect((await get(`${web.base}/api/stats`, { Authorization: `Bearer ${token}` })).status).toBe(200);
+
+    // With the config's logFormat json (BATON_LOG_FORMAT here): JSON lines, role web.
+    const json = await startWeb(e, [], { env: { BATON_LOG_FORMAT: 'json' } });
+    audit.current.watch(json.proc);
+    const line = JSON.parse(json.proc.output.split('\n').find((l) => l.includes('dashboard on'))!) as Record<string, unknown>;
+    expect(line).toMatchObject({ level: 'info', role: 'web', pid: json.proc.pid });
+    expect(line.msg).toMatch(/^dashboard on http:\/\/127\.0\.0\.1:\d+\/$/);
 
     const refused = spawnNode(RS_BIN, ['web', '-c', e.conf, '--host', '0.0.0.0', '--port', '0'], { label: 'web 0.0.0.0', env: e.env() });
     const exit = await refused.waitForExit({ timeoutMs: slow(10_000) });

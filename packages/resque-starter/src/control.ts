@@ -22,7 +22,12 @@ export type ControlRequest =
    * On a hand-off connection: a ready new worker of group `group` asks for room; one worker of
    * that group retires (what a TTOU does, with the group named). Fire and forget: no reply.
    */
-  | { cmd: 'retire'; group: string };
+  | { cmd: 'retire'; group: string }
+  /**
+   * On a hand-off connection, from a newer master that gives up (before `restore`): what it
+   * counted (master/metrics.ts), so the old master, serving the endpoint again, keeps it. No reply.
+   */
+  | { cmd: 'metrics'; parts: unknown };
 
 export type ControlReply = { ok: true; [key: string]: unknown } | { ok: false; error: string };
 
@@ -206,6 +211,8 @@ export interface HandoffLink {
   restore(): Promise<void>;
   /** Asks the old master to retire one worker of `group` (the bare TTOU cannot name it). */
   retire(group: string): void;
+  /** Hands the old master what this master counted (before `restore`). */
+  sendMetrics(parts: unknown): void;
   close(): void;
 }
 
@@ -279,6 +286,9 @@ export async function openHandoff(path: string, me: { pid: number; generation: n
               }),
             retire: (group) => {
               if (!conn.destroyed) conn.write(`${JSON.stringify({ cmd: 'retire', group })}\n`);
+            },
+            sendMetrics: (parts) => {
+              if (!conn.destroyed) conn.write(`${JSON.stringify({ cmd: 'metrics', parts })}\n`);
             },
             close: () => conn.end(),
           });

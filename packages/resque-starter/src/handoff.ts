@@ -107,7 +107,7 @@ export class PredecessorTracker {
       generation: number | undefined;
       pollMs?: number;
       /** A linked predecessor's metrics pushes, and the end of its link (master/metrics.ts). */
-      metrics?: { seed(pid: number, push: unknown): void; unlinked(pid: number): void } | undefined;
+      metrics?: { seed(pid: number, push: unknown): void; unlinked(pid: number): void; handBack(): Promise<unknown> } | undefined;
     },
   ) {}
 
@@ -146,6 +146,8 @@ export class PredecessorTracker {
   restore(pids: readonly number[]): void {
     const restoring = pids.map(async (pid) => {
       const link = this.links.get(pid);
+      // What this master's workers did goes back with them: the old master serves the endpoint again.
+      if (link && this.opts.metrics) link.sendMetrics(await this.opts.metrics.handBack());
       if (link) await link.restore();
       else this.logger.warn(messages.predecessorNotLinked(pid));
     });

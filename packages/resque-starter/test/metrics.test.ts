@@ -224,4 +224,16 @@ describe('MasterMetrics', () => {
     expect(parts.map((p) => p.covers).sort()).toEqual([[100], [50]]);
     expect(sumParts(parts).counters[PROCESSED]).toEqual({ [key('default', 'q', 'A')]: 3 });
   });
+
+  it('a successor that gives up hands its counts back: the old master counts them once, and its own counts win over the copy', async () => {
+    const old = harness(50, 1);
+    old.step({ type: 'start', desired: 1, predecessors: [] });
+    old.m.jobsDone('default', [['A', 'q', 'success', 1]]);
+    const fresh = harness(100, 2);
+    fresh.m.seed(50, { event: 'metrics', parts: [old.m.store.part(50)].map((p) => JSON.parse(JSON.stringify(p))), gauges: [] });
+    fresh.m.jobsDone('default', [['A', 'q', 'success', 1], ['A', 'q', 'success', 1]]);
+    old.m.jobsDone('default', [['A', 'q', 'success', 1]]); // its own workers went on meanwhile
+    old.m.fromSuccessor(1, JSON.parse(JSON.stringify(await fresh.m.handBack())));
+    expect(old.m.totals().counters[PROCESSED]).toEqual({ [key('default', 'q', 'A')]: 4 });
+  });
 });

@@ -1,6 +1,7 @@
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { createLogger, resolveLevel } from '@baton/process-kit';
+import { redisSecrets } from '../config-logs.js';
 import { loadConfigFile } from '../load-config.js';
 import { messages } from '../messages.js';
 import { StartupError } from '../errors.js';
@@ -36,7 +37,15 @@ export interface WebOptions {
 export async function runWeb(o: WebOptions): Promise<number> {
   const { host, token } = resolveAccess(o.host ?? DEFAULT_WEB_HOST, o.token ?? nonEmpty(o.env[TOKEN_ENV]));
   const { config } = await loadConfigFile(o.configPath, o.env);
-  const logger = createLogger({ tag: 'resque-starter web', level: resolveLevel(o.env.BATON_LOG_LEVEL ?? String(config.logLevel)), stream: o.stderr });
+  // The config's log format (JSON lines with role `web`), the Redis passwords never written.
+  const logger = createLogger({
+    tag: 'resque-starter web',
+    level: resolveLevel(o.env.BATON_LOG_LEVEL ?? String(config.logLevel)),
+    format: config.logFormat,
+    context: { role: 'web' },
+    secrets: redisSecrets([config.redis, ...config.groups.map((g) => g.redis)]),
+    stream: o.stderr,
+  });
   const targets: WebTarget[] = [];
   try {
     for (const t of adminTargets(config, undefined)) targets.push({ ...t, queue: await openAdminQueue(t.config) });

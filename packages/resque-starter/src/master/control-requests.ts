@@ -11,6 +11,8 @@ export interface ControlContext {
   maxConcurrency(): number;
   /** Reopens the log file; false when there is none. */
   reopenLogs(): boolean;
+  /** What a successor that gives up counted (its `metrics` on link `link`), when this master serves metrics. */
+  metricsFromSuccessor?(link: number, parts: unknown): void;
 }
 
 /**
@@ -48,6 +50,11 @@ export class ControlRequests implements ControlHandlers {
       case 'restore':
         this.unlink(conn, (link) => this.ctx.dispatch({ type: 'successorRestored', link }));
         return { ok: true };
+      case 'metrics': {
+        const link = this.links.get(conn);
+        if (link !== undefined) this.ctx.metricsFromSuccessor?.(link, req.parts);
+        return undefined;
+      }
       case 'retire': {
         // Only a linked successor may ask; its request is answered by a worker leaving, not a reply.
         const link = this.links.get(conn);

@@ -141,9 +141,20 @@ export class MasterMetrics {
   /** What a predecessor pushed on its hand-off link. */
   seed(pid: number, push: unknown): void {
     const p = push as Partial<MetricsPush>;
-    this.received.set(pid, parseParts(p.parts));
+    this.received.set(pid, this.others(p.parts));
     this.predecessorGauges.set(pid, parseGauges(p.gauges));
     if (this.awaiting.delete(pid) && this.awaiting.size === 0) this.seeded();
+  }
+
+  /** Every part a successor that gave up had: kept as a part of its own (link `link`). */
+  fromSuccessor(link: number, parts: unknown): void {
+    this.received.set(-link, this.others(parts));
+  }
+
+  /** What this master has, for a predecessor that takes its workers back (a failed takeover): once its workers' last reports are in. */
+  async handBack(): Promise<MetricsPart[]> {
+    await this.ctx.channelsClosed(1000);
+    return this.parts();
   }
 
   /** The hand-off link of predecessor `pid` closed: nothing more comes from it. */
@@ -196,6 +207,11 @@ export class MasterMetrics {
   }
 
   // --- internal ---
+
+  /** Parts from another master, less any that covers this one (its copy of our counts is older than ours). */
+  private others(parts: unknown): MetricsPart[] {
+    return parseParts(parts).filter((p) => !p.covers.includes(this.ctx.host.pid));
+  }
 
   private parts(): MetricsPart[] {
     return [this.store.part(this.ctx.host.pid), ...[...this.received.values()].flat()];

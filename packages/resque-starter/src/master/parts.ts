@@ -89,7 +89,14 @@ export function createParts(booted: Booted, { host, env, loop, createQueue, redi
     logger.info(messages.reopenedLogs(logOut.path));
     return true;
   };
-  const control = new ControlRequests({ isOpen: () => loop.isOpen, dispatch, snapshot: () => status.snapshot(), maxConcurrency: () => config().maxConcurrency, reopenLogs });
+  const control = new ControlRequests({
+    isOpen: () => loop.isOpen,
+    dispatch,
+    snapshot: () => status.snapshot(),
+    maxConcurrency: () => config().maxConcurrency,
+    reopenLogs,
+    metricsFromSuccessor: metrics && ((link, parts) => metrics.fromSuccessor(link, parts)),
+  });
   const status = new StatusOutput({ host, state, config, generation, startedAt: host.now(), pushWorkers: (live, links) => control.pushWorkers(live, links), logger });
   const recovery = new JobRecovery(queues, host, logger, () => config().termTimeoutMs, metrics && ((group, n) => metrics.recovered(group, n)));
   const predecessors = new PredecessorTracker(dispatch, logger, host, { env, generation, metrics });

@@ -2,7 +2,8 @@ import type { QueuesReport } from '../commands/queues.js';
 import { formatAge } from '../commands/queues.js';
 import { html, raw, type Html } from './html.js';
 import type { MastersView, MasterView, WorkerStatus } from './masters.js';
-import type { FailedPage, Paging, Totals, WorkersPage } from './resque-views.js';
+import type { FailedPage, Paging, QueuePage, Totals, WorkersPage } from './resque-views.js';
+import { enqueuedAt } from '../commands/queues.js';
 import type { Rate } from './sampler.js';
 
 // Every page of the dashboard as a string (pure: the server reads, these render). Each page is a
@@ -22,6 +23,8 @@ export interface LayoutOptions {
   refreshMs: number;
   /** The `?t=` tabs when the groups use several Redis servers or namespaces. */
   targets: TargetTabs | undefined;
+  /** The Content-Security-Policy nonce of this response: only our inline script runs. */
+  nonce: string;
 }
 
 export interface TargetTabs {
@@ -53,7 +56,7 @@ ${html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content
 ${o.targets && o.targets.names.length > 1 ? renderTabs(o.targets) : ''}
 <main id="live">${main}</main>
 <footer>Resque's data as resque-web reads it; the masters from their status file and control sockets. <span id="updated">${new Date().toISOString()}</span></footer>
-<script>${raw(SCRIPT)}</script>
+<script nonce="${o.nonce}">${raw(SCRIPT)}</script>
 </body></html>`}
 `;
 }
@@ -91,17 +94,31 @@ ${v.scheduler ? html`<p class="note">Scheduler: ${!v.scheduler.enabled ? 'off' :
 }
 
 /** The queues page: depth, how long the oldest job has waited, delayed jobs. */
-export function renderQueues(reports: Array<{ where: string; groups: string[]; report: QueuesReport }>, now: Date): Html {
+export function renderQueues(reports: Array<{ where: string; groups: string[]; report: QueuesReport; t: number | undefined }>, now: Date): Html {
   return html`<h1>Queues</h1>
 ${reports.map(
   (r) => html`${reports.length > 1 ? html`<h2>${r.where} <small>groups ${r.groups.join(', ')}</small></h2>` : ''}
 ${r.report.queues.length === 0 ? html`<p class="empty">No queues yet.</p>` : html`<table class="queues"><thead><tr><th>Queue</th><th class="n">Waiting</th><th class="n">Oldest</th><th class="n">Delayed</th></tr></thead><tbody>
 ${r.report.queues.map(
-  (q) => html`<tr data-queue="${q.name}" data-depth="${q.depth}"><td>${q.name}</td><td class="n">${q.depth.toLocaleString('en-US')}</td><td class="n">${q.oldestEnqueuedAt ? formatAge(now.getTime() - q.oldestEnqueuedAt.getTime()) : '-'}</td><td class="n">${q.delayed.toLocaleString('en-US')}</td></tr>`,
+  (q) => html`<tr data-queue="${q.name}" data-depth="${q.depth}"><td><a href="/queues/${encodeURIComponent(q.name)}${r.t !== undefined ? `?t=${r.t}` : ''}">${q.name}</a></td><td class="n">${q.depth.toLocaleString('en-US')}</td><td class="n">${q.oldestEnqueuedAt ? formatAge(now.getTime() - q.oldestEnqueuedAt.getTime()) : '-'}</td><td class="n">${q.delayed.toLocaleString('en-US')}</td></tr>`,
 )}</tbody></table>`}
 <p>Failed: <a href="/failed">${r.report.failed.toLocaleString('en-US')}</a></p>`,
 )}
 <p class="note">Oldest: how long the job at the head has waited, when its payload carries <code>enqueued_at</code>. Delayed: scheduled jobs and retries waiting for their time.</p>`;
+}
+
+/** One queue's waiting jobs, a page at a time, the next to run first (resque-web's queue view). */
+export function renderQueuePage(p: QueuePage, o: { t: number | undefined; now: Date }): Html {
+  const path = `/queues/${encodeURIComponent(p.name)}`;
+  return html`<h1><a href="/queues">Queues</a> › ${p.name} <small id="queue-total" data-total="${p.paging.total}">${p.paging.total.toLocaleString('en-US')} waiting</small></h1>
+${p.paging.total === 0 ? html`<p class="empty">No jobs waiting.</p>` : html`${renderPager(p.paging, path, o.t, ['‹ earlier', 'later ›'])}
+<table class="queue-jobs"><thead><tr><th class="n">#</th><th>Class</th><th>Args</th><th>Waiting</th></tr></thead><tbody>
+${p.rows.map((r) => {
+  const job = r.payload as { class?: unknown; args?: unknown } | null;
+  const at = enqueuedAt(r.payload);
+  return html`<tr class="queue-job" data-position="${r.position}"><td class="n">${r.position}</td><td>${typeof job?.class === 'string' ? job.class : '?'}</td><td><code>${oneLine(JSON.stringify(job?.args ?? r.payload) ?? '', 200)}</code></td><td>${at ? formatAge(o.now.getTime() - at.getTime()) : '-'}</td></tr>`;
+})}</tbody></table>
+${renderPager(p.paging, path, o.t, ['‹ earlier', 'later ›'])}`}`;
 }
 
 /** The failed page: one page of entries, newest first, each with Retry and Remove. */
@@ -110,8 +127,8 @@ export function renderFailed(p: FailedPage, o: { csrf: string; t: number | undef
   return html`<h1>Failed jobs <small id="failed-total" data-total="${p.paging.total}">${p.paging.total.toLocaleString('en-US')}</small></h1>
 ${o.flash ? html`<p class="flash" role="status">${o.flash}</p>` : ''}${o.error ? html`<p class="flash bad" role="alert">${o.error}</p>` : ''}
 ${p.paging.total === 0 ? html`<p class="empty">No failed jobs.</p>` : html`<div class="actions">
-<form method="post" action="/failed/retry-all" onsubmit="return confirm('Enqueue every failed job not retried yet again?')">${hidden}<button type="submit" id="retry-all">Retry all</button></form>
-<form method="post" action="/failed/clear" onsubmit="return confirm('Remove every failed job?')">${hidden}<button type="submit" class="danger" id="clear-all">Clear all</button></form>
+<form method="post" action="/failed/retry-all" data-confirm="Enqueue every failed job not retried yet again?">${hidden}<button type="submit" id="retry-all">Retry all</button></form>
+<form method="post" action="/failed/clear" data-confirm="Remove every failed job?">${hidden}<button type="submit" class="danger" id="clear-all">Clear all</button></form>
 </div>
 ${renderPager(p.paging, '/failed', o.t)}
 <table class="failed"><thead><tr><th class="n">#</th><th>Failed at</th><th>Queue</th><th>Class</th><th>Error</th><th></th></tr></thead><tbody>
@@ -216,14 +233,14 @@ function renderGenWorker(w: WorkerStatus, grouped: boolean): Html {
 <td>${w.job ? html`<b>${w.job.class}</b> on ${w.job.queue} <small>since ${w.job.startedAt}</small>` : ''}</td><td class="n">${w.processed}</td><td class="n">${w.memoryKb !== null ? `${Math.round(w.memoryKb / 1024)} MB` : '-'}</td><td>v${w.configVersion}</td><td><small>${w.startedAt}</small></td></tr>`;
 }
 
-function renderPager(p: Paging, path: string, t: number | undefined): Html {
+function renderPager(p: Paging, path: string, t: number | undefined, words: [string, string] = ['‹ newer', 'older ›']): Html {
   if (p.pages <= 1) return html`<p class="pager" data-page="1" data-pages="1">${p.total.toLocaleString('en-US')} row(s)</p>`;
   const link = (n: number, label: string) => html`<a href="${path}?${t !== undefined ? `t=${t}&` : ''}page=${n}${p.per !== 50 ? `&per=${p.per}` : ''}">${label}</a>`;
   const from = (p.page - 1) * p.per + 1;
   const to = Math.min(p.total, p.page * p.per);
-  return html`<p class="pager" data-page="${p.page}" data-pages="${p.pages}">${p.page > 1 ? html`${link(1, '« first')} ${link(p.page - 1, '‹ newer')}` : ''}
+  return html`<p class="pager" data-page="${p.page}" data-pages="${p.pages}">${p.page > 1 ? html`${link(1, '« first')} ${link(p.page - 1, words[0])}` : ''}
 <span>page ${p.page} of ${p.pages.toLocaleString('en-US')} (${from.toLocaleString('en-US')}–${to.toLocaleString('en-US')} of ${p.total.toLocaleString('en-US')})</span>
-${p.page < p.pages ? html`${link(p.page + 1, 'older ›')} ${link(p.pages, 'last »')}` : ''}</p>`;
+${p.page < p.pages ? html`${link(p.page + 1, words[1])} ${link(p.pages, 'last »')}` : ''}</p>`;
 }
 
 function oneLine(s: string, max: number): string {
@@ -264,6 +281,7 @@ details summary{cursor:pointer}details dl{margin:.3em 0 0}dt{color:var(--mut);fo
 
 // Replaces <main> with the same page rendered again every data-refresh ms (not while the tab is
 // hidden, a <details> is open or the pointer is on a button); the toggle is kept per browser.
+// Forms with data-confirm ask first (no inline handlers: the CSP allows only this script).
 const SCRIPT = `(function(){
 var ms=+document.body.dataset.refresh||0,btn=document.getElementById('live-toggle'),key='resque-starter-live';
 var on=ms>0&&localStorage.getItem(key)!=='off',busy=false;
@@ -276,4 +294,5 @@ busy=true;var u=new URL(location.href);u.searchParams.set('partial','1');
 fetch(u,{credentials:'same-origin'}).then(function(r){if(!r.ok)throw new Error(r.status);return r.text();}).then(function(t){
 main.innerHTML=t;var s=document.getElementById('updated');if(s)s.textContent=new Date().toISOString();document.body.dataset.refreshed=String(Date.now());
 }).catch(function(){}).then(function(){busy=false;});}
-if(ms>0)setInterval(tick,ms);})();`;
+if(ms>0)setInterval(tick,ms);
+document.addEventListener('submit',function(e){var c=e.target.getAttribute('data-confirm');if(c&&!confirm(c))e.preventDefault();});})();`;

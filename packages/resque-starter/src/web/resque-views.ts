@@ -70,6 +70,22 @@ export async function failedAt(q: ResqueWebReader, index: number): Promise<Faile
   return r === undefined ? undefined : { index, record: isRecord(r) ? r : undefined, fingerprint: fingerprint(r) };
 }
 
+/** A page of one queue's waiting jobs, from its head (the next to run first). */
+export interface QueuePage {
+  name: string;
+  paging: Paging;
+  /** Each job's position in the queue (0: the next) and its payload as stored (parsed). */
+  rows: Array<{ position: number; payload: unknown }>;
+}
+
+/** Why: resque-web's queue view: one LLEN and one LRANGE, whatever the queue's length. */
+export async function readQueuePage(q: ResqueWebReader, name: string, page: number, per: number): Promise<QueuePage> {
+  const pg = paging(await q.size(name), page, per);
+  const start = (pg.page - 1) * pg.per;
+  const payloads = pg.total > 0 ? await q.peek(name, start, pg.per) : [];
+  return { name, paging: pg, rows: payloads.map((payload, i) => ({ position: start + i, payload })) };
+}
+
 /** One registered worker, with what the page knows of its host, pid, queues and group. */
 export interface WorkerRow extends WorkerDetail {
   host: string;

@@ -7,8 +7,8 @@ import { messages } from '../messages.js';
 import { checkAccess, checkPost, csrfToken, loginCookie } from './auth.js';
 import type { Html } from './html.js';
 import { readMasters, type MastersSource } from './masters.js';
-import { renderFailed, renderLayout, renderMasters, renderMessagePage, renderOverview, renderQueues, renderWorkers, type PageName } from './render.js';
-import { failedAt, PAGE_SIZE, readFailedPage, readQueuesReport, readTotals, readWorkersPage, type Totals, type WebTarget } from './resque-views.js';
+import { renderFailed, renderLayout, renderMasters, renderMessagePage, renderOverview, renderQueuePage, renderQueues, renderWorkers, type PageName } from './render.js';
+import { failedAt, PAGE_SIZE, readFailedPage, readQueuePage, readQueuesReport, readTotals, readWorkersPage, type Totals, type WebTarget } from './resque-views.js';
 import type { StatSampler } from './sampler.js';
 
 // The dashboard's HTTP side: routing, access, the four failed-list actions. Pages are GETs that
@@ -75,7 +75,7 @@ export function createDashboard(o: DashboardOptions): Server {
       case '/masters':
         return page(res, 'masters', 'Masters', renderMasters(await readMasters(o.masters)), partial);
       case '/queues': {
-        const reports = await timed(Promise.all(o.targets.map(async (x) => ({ where: x.where, groups: x.groups, report: await readQueuesReport(x.queue) }))));
+        const reports = await timed(Promise.all(o.targets.map(async (x, i) => ({ where: x.where, groups: x.groups, report: await readQueuesReport(x.queue), t: o.targets.length > 1 ? i : undefined }))));
         return page(res, 'queues', 'Queues', renderQueues(reports, new Date()), partial, reports.reduce((n, r) => n + r.report.failed, 0));
       }
       case '/failed': {
@@ -96,8 +96,20 @@ export function createDashboard(o: DashboardOptions): Server {
       case '/favicon.ico':
         res.writeHead(204).end();
         return;
-      default:
+      default: {
+        const queue = /^\/queues\/([^/]+)$/.exec(url.pathname)?.[1];
+        if (queue !== undefined) {
+          let name: string;
+          try {
+            name = decodeURIComponent(queue);
+          } catch {
+            return send(res, 404, renderMessagePage('Not found', 'not a queue name'), 'text/html');
+          }
+          const p = await timed(readQueuePage(target.queue, name, pageNo, per));
+          return page(res, 'queues', p.name, renderQueuePage(p, { t: tParam(url), now: new Date() }), partial);
+        }
         return send(res, 404, renderMessagePage('Not found', `${url.pathname}: no such page`), 'text/html');
+      }
     }
   }
 
@@ -155,11 +167,12 @@ export function createDashboard(o: DashboardOptions): Server {
   function page(res: ServerResponse, name: PageName, title: string, main: Html, partial: boolean, failedCount?: number, t?: number): void {
     if (partial) return send(res, 200, main.value, 'text/html');
     const targets = o.targets.length > 1 ? { names: o.targets.map((x) => ({ where: x.where, groups: x.groups })), current: t ?? 0, path: name === 'overview' ? '/' : `/${name}` } : undefined;
+    const nonce = randomBytes(16).toString('base64');
     const body = renderLayout(
-      { page: name, title, configPath: o.config.path, failedCount, refreshMs: name === 'failed' ? 0 : o.refreshMs, targets: name === 'failed' || name === 'workers' ? targets : undefined },
+      { page: name, title, configPath: o.config.path, failedCount, refreshMs: name === 'failed' ? 0 : o.refreshMs, targets: name === 'failed' || name === 'workers' ? targets : undefined, nonce },
       main,
     );
-    send(res, 200, body, 'text/html');
+    send(res, 200, body, 'text/html', { 'Content-Security-Policy': csp(nonce) });
   }
 
   function timed<T>(p: Promise<T>): Promise<T> {
@@ -197,8 +210,13 @@ const SECURITY_HEADERS = {
   'X-Content-Type-Options': 'nosniff',
   'X-Frame-Options': 'DENY',
   'Referrer-Policy': 'same-origin',
-  'Content-Security-Policy': "default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+  'Content-Security-Policy': csp(undefined),
 };
+
+/** No script but the page's own (by its nonce), no framing, forms and fetches to this origin only. */
+function csp(nonce: string | undefined): string {
+  return `default-src 'none'; style-src 'unsafe-inline'; script-src ${nonce ? `'nonce-${nonce}'` : "'none'"}; connect-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'`;
+}
 
 function send(res: ServerResponse, status: number, body: string, type: 'text/html' | 'application/json', extra: Record<string, string> = {}): void {
   res.writeHead(status, { 'Content-Type': `${type}; charset=utf-8`, 'Content-Length': Buffer.byteLength(body), ...SECURITY_HEADERS, ...extra });
