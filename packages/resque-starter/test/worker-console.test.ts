@@ -19,7 +19,7 @@ function setup(format: 'text' | 'json') {
 
 const payloadA = { class: 'Archive', args: [1] };
 const payloadB = { class: 'Mailer', args: [2] };
-const ctx = (payload: { class: string }, workerId: string): JobContextLike => ({ payload, className: payload.class, queue: 'q', attempt: 2, workerId });
+const ctx = (payload: { class: string; args: unknown[] }, workerId: string): JobContextLike => ({ payload, className: payload.class, queue: 'q', attempt: 2, workerId });
 
 describe('captureConsole', () => {
   it('in a job: a JSON line with the job\'s fields, per job even when two run side by side', async () => {
