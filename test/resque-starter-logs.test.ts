@@ -153,7 +153,7 @@ describe('resque-starter --log-format json', () => {
     const jobs = "Boom() { throw new Error('it broke\\nsecond line of the error'); },";
     const e = setup({ concurrency: 1, jobs });
     const m = e.master(['--log-format', 'json']);
-    await m.waitForLine(/"msg":"worker\[0\] \d+ ready/, { timeoutMs: slow(15_000) });
+    const oldPid = (await m.waitForLine(/"msg":"worker\[0\] (\d+) ready/, { timeoutMs: slow(15_000) }))[1];
     const r = redis.client();
     await enqueueRecords(r, e.ns, 1, 0, 'ok');
     await r.rpush(`${e.ns}:queue:rs`, JSON.stringify({ class: 'Boom', args: [] }));
@@ -172,6 +172,8 @@ describe('resque-starter --log-format json', () => {
     process.kill(m.pid, 'SIGHUP');
     const from = m.output.length;
     await m.waitForLine(/"msg":"worker\[0\] \d+ ready/, { timeoutMs: slow(15_000), from });
+    // Only the new worker (jobLog false) may take the next jobs: the old one has gone.
+    await m.waitForLine(new RegExp(`"msg":"worker\\[0\\] ${oldPid} exited`), { timeoutMs: slow(15_000), from });
     await enqueueRecords(r, e.ns, 3, 0, 'quiet');
     await r.rpush(`${e.ns}:queue:rs`, JSON.stringify({ class: 'Boom', args: [] }));
     await m.waitForLine(/"msg":"job Boom on rs failed in/, { timeoutMs: slow(10_000), from });
