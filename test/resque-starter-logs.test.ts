@@ -6,7 +6,7 @@ import { startRedis, type TestRedis } from './helpers/redis.js';
 import { BIN, spawnNode } from './helpers/spawn.js';
 import { slow } from './helpers/slowness.js';
 import { pollUntil } from './helpers/wait.js';
-import { assertNoUnexpectedAlarms } from './helpers/log-audit.js';
+import { assertNoUnexpectedAlarms, unexpectedAlarms } from './helpers/log-audit.js';
 import { doneIds, enqueueRecords, RsEnv, type ConfOptions } from './fixtures/rs-harness.js';
 
 /** requirepass of this suite's redis-server: no log line may carry it (nor its URL-encoded form). */
@@ -90,6 +90,9 @@ describe('resque-starter --log-format json', () => {
       expect(l.level).toBe('info');
     }
     expect(lines.some((l) => l.level === 'error' || l.level === 'fatal')).toBe(false);
+    // The audit every chain test runs reads JSON lines too.
+    assertNoUnexpectedAlarms([{ label: 'resque-starter', output: m.output }]);
+    expect(unexpectedAlarms('{"time":"x","level":"error","pid":1,"role":"worker","msg":"boom"}')).toHaveLength(1);
     expectNoPassword(m.output);
   });
 
