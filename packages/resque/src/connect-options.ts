@@ -243,6 +243,16 @@ export async function closeRedis(redis: RedisClient, ms = 2000): Promise<void> {
   }
 }
 
+/**
+ * Why: a stop that gave up on Redis must not wait on a command ioredis keeps for a reconnection
+ * that will not come: disconnect, and reject every command still queued with `reason` (between
+ * two reconnection attempts ioredis's disconnect() closes nothing and leaves them pending).
+ */
+export function dropRedis(redis: RedisClient, reason: string): void {
+  redis.disconnect();
+  (redis as unknown as { flushQueue?(err: Error): void }).flushQueue?.(new Error(reason));
+}
+
 const noop = (): void => undefined;
 
 /** @deprecated use `describeRedis` */
