@@ -70,7 +70,9 @@ export function createParts(booted: Booted, { host, env, loop, createQueue, redi
     return true;
   };
   const control = new ControlRequests({ isOpen: () => loop.isOpen, dispatch, snapshot: () => status.snapshot(), maxConcurrency: () => config().maxConcurrency, reopenLogs });
-  const status = new StatusOutput({ host, state, config, generation, startedAt: host.now(), pushWorkers: (live, links) => control.pushWorkers(live, links), logger });
+  const status = new StatusOutput({ host, state, config, generation, startedAt: host.now(), pushWorkers: (live, links) => control.pushWorkers(live, links), redis: redisHealth, logger });
+  // A Redis condition starting or ending shows in the status file without waiting for another step.
+  redisHealth?.onChange(() => status.update());
   const recovery = new JobRecovery(queues, host, logger, () => config().termTimeoutMs);
   const predecessors = new PredecessorTracker(dispatch, logger, host, { env, generation });
   let finish!: (code: number) => void;
