@@ -17,8 +17,10 @@ afterAll(async () => {
 });
 
 const FIXTURE = `${ROOT}test/fixtures/resque-scheduler.mjs`;
-const spawnScheduler = (ns: string, ttl: number, schedule?: object) =>
-  spawnNode(FIXTURE, [], { env: { REDIS_URL: redis.url, NS: ns, LOCK_TTL_MS: String(ttl), ...(schedule ? { SCHEDULE: JSON.stringify(schedule) } : {}) } });
+const spawnScheduler = (ns: string, ttl: number, schedule?: object, catchUpMs?: number) =>
+  spawnNode(FIXTURE, [], {
+    env: { REDIS_URL: redis.url, NS: ns, LOCK_TTL_MS: String(ttl), ...(schedule ? { SCHEDULE: JSON.stringify(schedule) } : {}), ...(catchUpMs !== undefined ? { CATCH_UP_MS: String(catchUpMs) } : {}) },
+  });
 
 function recorder(ns: string, queues: string[]) {
   const seen = new Map<string, number>();
@@ -63,6 +65,35 @@ describe('Scheduler leadership', () => {
       await worker.stop();
       await queue.close();
     }
+  });
+
+  // The catch-up window: the runs a leader killed -9 missed until its lock lapsed are enqueued by
+  // the next leader, each once; with catchUpMs 0 (the old rule: only the latest) they are skipped.
+  it.each([
+    { catchUpMs: undefined, gaps: false },
+    { catchUpMs: 0, gaps: true },
+  ])('a leader killed -9: the runs missed until the take-over are caught up (catchUpMs $catchUpMs → gaps: $gaps)', async ({ catchUpMs, gaps }) => {
+    const ns = redis.namespace();
+    const ttl = 1500;
+    const schedule = { beat: { every: 200, class: 'Beat', queue: 'b' } };
+    const a = spawnScheduler(ns, ttl, schedule, catchUpMs);
+    await a.waitForLine(/^leader /m);
+    const b = spawnScheduler(ns, ttl, schedule, catchUpMs);
+    await b.waitForLine(/^started$/m);
+    await a.waitForLine(/^tick beat \d+$(?:[^]*?^tick beat \d+$){4}/m, { timeoutMs: 10_000 });
+    a.kill('SIGKILL');
+    await b.waitForLine(/^leader /m, { timeoutMs: 20_000 });
+    await b.waitForLine(/^tick beat \d+$(?:[^]*?^tick beat \d+$){3}/m, { timeoutMs: 10_000 });
+    await b.stop();
+    // The truth is in Redis (a line of the killed leader may be lost): each enqueued tick has its key.
+    const r = redis.client();
+    const ticks = (await r.keys(`${ns}:baton:schedule:tick:beat:*`)).map((k) => Number(k.split(':').pop()));
+    const sorted = [...ticks].sort((x, y) => x - y);
+    expect(await r.llen(`${ns}:queue:b`)).toBe(ticks.length); // each tick enqueued once
+    const steps = sorted.slice(1).map((t, i) => t - sorted[i]!);
+    // The take-over takes about the lock's TTL: without catch-up, several runs are skipped.
+    if (gaps) expect(Math.max(...steps)).toBeGreaterThan(200);
+    else expect(steps.every((s) => s === 200), steps.join(',')).toBe(true);
   });
 
   it('a leader that stops releases the lock: a follower takes over at once, never two leaders', async () => {

@@ -35,6 +35,8 @@ export interface ChildEvents {
   spawnError(error: Error): void;
   /** An error after it started (a failed send or kill); informational, the child may live on. */
   error?(error: Error): void;
+  /** Its IPC channel closed: every message it sent has been delivered (may come after `exit`). */
+  disconnect?(): void;
 }
 
 /** A started child. */
@@ -156,6 +158,7 @@ function spawnChild(spec: ChildSpec, events: ChildEvents): Child | undefined {
   };
   child.on('error', reportError);
   if (events.message) child.on('message', events.message);
+  if (events.disconnect) child.once('disconnect', events.disconnect);
   child.once('exit', (code, signal) => events.exit(code, signal));
   return {
     pid,

@@ -64,7 +64,8 @@ const result = await build({
   target: 'node20',
   // In dist/ itself: bundled code that resolves files next to it (new URL('./index.js', import.meta.url)) finds them.
   chunkNames: '_[name]-[hash]',
-  external: ['ioredis', 'jiti', 'esbuild'],
+  // prom-client (CommonJS, requires node built-ins) is imported as it is installed, only by a master that serves metrics.
+  external: ['ioredis', 'jiti', 'esbuild', 'prom-client'],
   plugins: [pinResqueFiles, requireIoredis],
   logLevel: 'warning',
   metafile: true,

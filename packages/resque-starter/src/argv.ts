@@ -2,7 +2,7 @@ import { MAX_CONCURRENCY } from './config.js';
 import { UsageError } from './errors.js';
 import { editDistance } from '@baton/process-kit';
 
-export type CliCommand = 'run' | 'check' | 'status' | 'scale' | 'pause' | 'resume' | 'reload' | 'reopen-logs' | 'stop' | 'failed' | 'queues' | 'help' | 'version';
+export type CliCommand = 'run' | 'check' | 'status' | 'scale' | 'pause' | 'resume' | 'reload' | 'reopen-logs' | 'stop' | 'failed' | 'queues' | 'web' | 'help' | 'version';
 
 /** What `failed …` does: `list`, `show N`, `retry N|all`, `remove N`, `clear`. */
 export type FailedAction = 'list' | 'show' | 'retry' | 'remove' | 'clear';
@@ -43,6 +43,8 @@ export interface CliArgs {
   types: boolean;
   /** `run -D/--daemonize`: start the master in the background, return once it is up. */
   daemonize: boolean;
+  /** `run --log-format text|json`: overrides the config's `logFormat`. */
+  logFormat: 'text' | 'json' | undefined;
   /** `stop --timeout S`: seconds to wait after QUIT before escalating to TERM. */
   timeoutSeconds: number | undefined;
   /** `failed …`: the action and its index. */
@@ -55,13 +57,20 @@ export interface CliArgs {
   limit: number | undefined;
   /** `failed`/`queues --json`: JSON instead of a table. */
   json: boolean;
+  /** `web --port N` (0: any free port). */
+  port: number | undefined;
+  /** `web --host H`: the address to bind (default 127.0.0.1). */
+  host: string | undefined;
+  /** `web --token T`: required on every request. */
+  token: string | undefined;
 }
 
 /** Every option: its flags, whether it takes a value, and the commands it goes with. */
 export const OPTIONS = {
-  config: { flags: ['-c', '--config'], value: 'FILE', commands: ['run', 'check', 'status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop', 'failed', 'queues'] },
-  dir: { flags: ['-C', '--dir'], value: 'DIR', commands: ['run', 'check', 'status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop', 'failed', 'queues'] },
+  config: { flags: ['-c', '--config'], value: 'FILE', commands: ['run', 'check', 'status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop', 'failed', 'queues', 'web'] },
+  dir: { flags: ['-C', '--dir'], value: 'DIR', commands: ['run', 'check', 'status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop', 'failed', 'queues', 'web'] },
   daemonize: { flags: ['-D', '--daemonize'], value: undefined, commands: ['run'] },
+  logFormat: { flags: ['--log-format'], value: 'FORMAT', commands: ['run'] },
   pid: { flags: ['--pid'], value: 'N', commands: ['status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop'] },
   pidFile: { flags: ['--pid-file'], value: 'FILE', commands: ['status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop'] },
   timeout: { flags: ['--timeout'], value: 'SECONDS', commands: ['stop'] },
@@ -73,6 +82,9 @@ export const OPTIONS = {
   group: { flags: ['--group'], value: 'NAME', commands: ['failed', 'queues'] },
   redis: { flags: ['--redis'], value: undefined, commands: ['check'] },
   types: { flags: ['--types'], value: undefined, commands: ['check'] },
+  port: { flags: ['--port'], value: 'N', commands: ['web'] },
+  host: { flags: ['--host'], value: 'HOST', commands: ['web'] },
+  token: { flags: ['--token'], value: 'TOKEN', commands: ['web'] },
   help: { flags: ['-h', '--help'], value: undefined, commands: [] },
   version: { flags: ['-v', '--version'], value: undefined, commands: [] },
 } as const satisfies Record<string, { flags: readonly string[]; value: string | undefined; commands: readonly ActionCommand[] }>;
@@ -80,7 +92,7 @@ export const OPTIONS = {
 export type OptionKey = keyof typeof OPTIONS;
 
 /** The commands in the order of the global help. */
-export const COMMANDS: readonly CliCommand[] = ['run', 'check', 'status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop', 'failed', 'queues', 'help', 'version'];
+export const COMMANDS: readonly CliCommand[] = ['run', 'check', 'status', 'scale', 'pause', 'resume', 'reload', 'reopen-logs', 'stop', 'failed', 'queues', 'web', 'help', 'version'];
 
 /** The largest `stop --timeout` (a week): past Node's timer limit timers fire at once. */
 export const MAX_STOP_TIMEOUT_SECONDS = 604_800;
@@ -104,12 +116,16 @@ export function parseArgv(argv: readonly string[]): CliArgs {
     redis: false,
     types: false,
     daemonize: false,
+    logFormat: undefined,
     timeoutSeconds: undefined,
     failed: undefined,
     queue: undefined,
     className: undefined,
     limit: undefined,
     json: false,
+    port: undefined,
+    host: undefined,
+    token: undefined,
   };
   const rest = [...argv];
   let explicit = false;
@@ -228,6 +244,24 @@ function setOption(out: CliArgs, key: OptionKey, read: () => string): void {
       break;
     case 'daemonize':
       out.daemonize = true;
+      break;
+    case 'logFormat': {
+      const v = read();
+      if (v !== 'text' && v !== 'json') throw new UsageError(`Expected \`--log-format\` to be \`text\` or \`json\`, got \`${v}\``);
+      out.logFormat = v;
+      break;
+    }
+    case 'port': {
+      const v = read();
+      if (!/^\d+$/.test(v) || Number(v) > 65535) throw new UsageError(`Expected \`--port\` to be a TCP port (0 to 65535; 0 = any free one), got \`${v}\``);
+      out.port = Number(v);
+      break;
+    }
+    case 'host':
+      out.host = read();
+      break;
+    case 'token':
+      out.token = read();
       break;
   }
 }

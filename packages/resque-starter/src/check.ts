@@ -6,8 +6,10 @@ import { dirname, extname, join, resolve as resolvePath } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describeRedis, isClusterConfig, resolveConfig, type ResolvedConfig } from './config.js';
 import { configForGroup, DEFAULT_GROUP, describeGroup, type ResolvedGroup } from './config-groups.js';
+import { renderLogSettings } from './config-logs.js';
 import { renderScheduleLines, type ScheduleParser } from './config-schedule.js';
 import { configWarnings, type ConfigWarning, type HostFacts } from './config-warnings.js';
+import { describeMetrics } from './config-metrics.js';
 import { ConfigError, ExitCode, StartupError } from './errors.js';
 import { importConfigFile, scheduleParser } from './load-config.js';
 import { probeRedis, type RedisReport } from './redis-check.js';
@@ -86,6 +88,9 @@ export async function runCheck(o: CheckOptions): Promise<number> {
   // The resolved groups, one line each: what every group inherited and what it set itself.
   if (!only) for (const g of c.groups) o.out(`  group ${describeGroup(g)}${sameRedis(g, c) ? '' : `, Redis ${describeRedis(g.redis)}/${g.namespace}`}`);
   for (const line of renderScheduleLines(c, config.parseSchedule, Date.now())) o.out(line);
+  const logs = renderLogSettings(c);
+  if (logs) o.out(logs);
+  if (c.metrics) o.out(`  metrics: GET ${describeMetrics(c.metrics)} (served by the master)`);
   return ExitCode.ok;
 }
 

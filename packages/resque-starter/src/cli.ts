@@ -14,6 +14,7 @@ import { openAdminQueue } from './commands/admin-queue.js';
 import { adminTargets } from './commands/admin-targets.js';
 import { runFailed } from './commands/failed.js';
 import { queuesJson, readQueues, renderQueues } from './commands/queues.js';
+import { runWeb } from './commands/web.js';
 import { isResqueStarterMaster } from './handoff.js';
 import { loadConfigFile } from './load-config.js';
 import { runMaster } from './master.js';
@@ -66,12 +67,24 @@ async function runCli(argv: string[]): Promise<number> {
         if (args.daemonize) return await daemonize(args);
         // A closed log pipe (`| head`, a restarting `| logger`) must not take the master down.
         ignoreOutputErrors();
-        return await runMaster(findConfigPath(args.config), { env: process.env });
+        return await runMaster(findConfigPath(args.config), { env: process.env, logFormat: args.logFormat });
       case 'stop':
         return await stop(args);
       case 'failed':
       case 'queues':
         return await admin(args);
+      case 'web':
+        return await runWeb({
+          configPath: findConfigPath(args.config),
+          host: args.host,
+          port: args.port,
+          token: args.token,
+          env: process.env,
+          stderr: process.stderr,
+          stopped: new Promise((resolve) => {
+            for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve(sig));
+          }),
+        });
       default:
         return await control(args);
     }
@@ -93,6 +106,7 @@ async function daemonize(args: CliArgs): Promise<number> {
     env: process.env,
     logFile: config.logFile,
     fileMode: config.fileMode,
+    logFormat: args.logFormat,
     // Its start: the config (up to RESQUE_STARTER_CONFIG_TIMEOUT), Redis (redisTimeout), then the control socket.
     readyTimeoutMs: config.redisTimeoutMs + 40_000,
   });

@@ -30,6 +30,7 @@ export const DURATION_RANGES = {
   'crashLoop.delay': [0.01, 3600],
   'crashLoop.maxDelay': [0.01, 86_400],
   'scheduler.lockTtl': [1, 3600],
+  'scheduler.catchUp': [0, 86_400],
 } as const satisfies Record<string, readonly [number, number]>;
 
 export type DurationField = keyof typeof DURATION_RANGES;

@@ -28,6 +28,12 @@ export interface SchedulerConfig {
   enabled?: boolean;
   /** Seconds of the leader lock: a leader killed with -9 is replaced within this; 1 to 3600. @default 10 */
   lockTtl?: number;
+  /**
+   * Seconds: missed runs of a recurring job younger than this are each enqueued once when a
+   * leader finds them (a hand-over, a leader killed -9, a stall); of older ones only the latest
+   * runs. 0 to 86400; 0: only the latest missed run. @default 60
+   */
+  catchUp?: number;
 }
 
 /** How a failed attempt of a job is retried (resque-retry's `retry_limit`, `backoff_strategy`). */
@@ -55,6 +61,7 @@ export interface ResolvedScheduleEntry {
 export interface ResolvedScheduler {
   enabled: boolean;
   lockTtlMs: number;
+  catchUpMs: number;
 }
 
 /** `@baton/resque`'s `resolveSchedule`, for the cron and time-zone checks (given by load-config when there is a schedule). */
@@ -84,14 +91,14 @@ export function resolveSchedule(f: FieldReader, parse: ScheduleParser | undefine
 /** `scheduler`: on by default in every master (delayed jobs and retries need a mover even without a schedule). */
 export function resolveScheduler(f: FieldReader): ResolvedScheduler {
   const raw = f.obj.scheduler;
-  if (raw === undefined) return { enabled: true, lockTtlMs: 10_000 };
+  if (raw === undefined) return { enabled: true, lockTtlMs: 10_000, catchUpMs: 60_000 };
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     f.report('scheduler', `Expected \`scheduler\` to be an object (\`scheduler: { enabled: false }\`), got ${describe(raw)}`);
-    return { enabled: true, lockTtlMs: 10_000 };
+    return { enabled: true, lockTtlMs: 10_000, catchUpMs: 60_000 };
   }
   const s = f.nested('scheduler', raw as Record<string, unknown>);
   unknownFields(s, 'scheduler', SCHEDULER_FIELDS);
-  return { enabled: s.flag('enabled', true), lockTtlMs: s.ms('lockTtl', 10, 'scheduler.lockTtl') };
+  return { enabled: s.flag('enabled', true), lockTtlMs: s.ms('lockTtl', 10, 'scheduler.lockTtl'), catchUpMs: s.ms('catchUp', 60, 'scheduler.catchUp') };
 }
 
 /**
@@ -120,7 +127,7 @@ export function resolveJob(jobs: FieldReader, name: string, value: unknown, labe
 // --- internal ---
 
 const SCHEDULE_FIELDS = { cron: true, every: true, class: true, args: true, queue: true, tz: true, description: true } as const satisfies Record<keyof ScheduleConfig, true>;
-const SCHEDULER_FIELDS = { enabled: true, lockTtl: true } as const satisfies Record<keyof SchedulerConfig, true>;
+const SCHEDULER_FIELDS = { enabled: true, lockTtl: true, catchUp: true } as const satisfies Record<keyof SchedulerConfig, true>;
 const RETRY_FIELDS = { limit: true, backoff: true, jitter: true, retryOn: true } as const satisfies Record<keyof RetryConfig, true>;
 const JOB_FIELDS = { perform: true, retry: true } as const;
 /** Longest retry delay and `every`, in seconds: 30 days (delayed jobs wait in Redis, not in a timer). */
@@ -242,10 +249,10 @@ type Ticks = { name: string; next(ms: number): number };
  */
 export function renderScheduleLines(c: { schedule: ResolvedScheduleEntry[]; scheduler: ResolvedScheduler }, parse: ScheduleParser | undefined, now: number, count = 3): string[] {
   // The defaults without a schedule say nothing new: `check` keeps its one summary line.
-  if (c.schedule.length === 0 && c.scheduler.enabled && c.scheduler.lockTtlMs === 10_000) return [];
+  if (c.schedule.length === 0 && c.scheduler.enabled && c.scheduler.lockTtlMs === 10_000 && c.scheduler.catchUpMs === 60_000) return [];
   const lines = [
     c.scheduler.enabled
-      ? `  scheduler: on (lock ${c.scheduler.lockTtlMs / 1000} s; one master on this Redis leads: moves delayed jobs and retries${c.schedule.length ? ', enqueues the schedule' : ''})`
+      ? `  scheduler: on (lock ${c.scheduler.lockTtlMs / 1000} s, catch-up ${c.scheduler.catchUpMs / 1000} s; one master on this Redis leads: moves delayed jobs and retries${c.schedule.length ? ', enqueues the schedule' : ''})`
       : `  scheduler: off (this master moves no delayed jobs${c.schedule.length ? ' and enqueues no recurring ones' : ''}; another master or resque-scheduler must)`,
   ];
   for (const { name, entry } of c.schedule) {

@@ -13,6 +13,10 @@ import {
   type ResolvedDurability,
 } from './config-redis.js';
 import { ConfigError } from './errors.js';
+import { resolveLogFormat, type LogFormat } from './config-logs.js';
+import { resolveMetrics, type MetricsConfig, type ResolvedMetrics } from './config-metrics.js';
+
+export type { MetricsConfig, ResolvedMetrics } from './config-metrics.js';
 import { resolveJob, resolveSchedule, resolveScheduler, type ResolvedScheduleEntry, type ResolvedScheduler, type RetryConfig, type ScheduleConfig, type SchedulerConfig } from './config-schedule.js';
 
 export type { RetryConfig, ScheduleConfig, SchedulerConfig } from './config-schedule.js';
@@ -143,6 +147,13 @@ export interface ResqueStarterConfig<J extends JobHandlers = JobHandlers> {
   fileMode?: number | string;
   /** Log level. @default process.env.BATON_LOG_LEVEL ?? 'info' */
   logLevel?: LogLevelName | number;
+  /**
+   * Log lines as `text` (`2026-… [info] [worker[0]] …`) or `json` (one object a line: time,
+   * level, pid, role, generation, group, slot, worker, msg and the line's fields; see the README).
+   * The `--log-format` flag wins over it. Takes effect when the master starts.
+   * @default process.env.BATON_LOG_FORMAT ?? 'text'
+   */
+  logFormat?: LogFormat;
   /** Touching this file starts the same rolling replacement of the workers as HUP. @default undefined (none) */
   restartFile?: string;
   /** When the master runs as root: user (name or uid) the workers run as. @default undefined (same as the master) */
@@ -201,12 +212,12 @@ export interface ResqueStarterConfig<J extends JobHandlers = JobHandlers> {
   crashLoop?: CrashLoopConfig;
   /**
    * Recurring jobs by name: each run (tick) is enqueued exactly once across every master on
-   * the same Redis, by the one that leads the scheduler. After downtime only the latest missed
-   * run is enqueued. `every` is in seconds (or `'5m'`), `cron` is read in `tz` (default UTC).
+   * the same Redis, by the one that leads the scheduler. Missed runs of the last
+   * `scheduler.catchUp` seconds (60) are each enqueued once; of older ones only the latest. `every` is in seconds (or `'5m'`), `cron` is read in `tz` (default UTC).
    * @default undefined (none)
    */
   schedule?: Readonly<Record<string, ScheduleConfig>>;
-  /** The scheduler (delayed jobs, retries, `schedule`): on in every master, one leader among them. @default { enabled: true, lockTtl: 10 } */
+  /** The scheduler (delayed jobs, retries, `schedule`): on in every master, one leader among them. @default { enabled: true, lockTtl: 10, catchUp: 60 } */
   scheduler?: SchedulerConfig;
   /**
    * Worker groups by name, each a pool with its own queues, counts, limits and Redis; the
@@ -218,6 +229,13 @@ export interface ResqueStarterConfig<J extends JobHandlers = JobHandlers> {
   groups?: Readonly<Record<string, GroupConfig>>;
   /** Scale the workers to the work waiting, between `min` and `max` (every group's default; see the README). @default undefined (a fixed count) */
   autoscale?: AutoscaleConfig;
+  /**
+   * Serve Prometheus metrics (`GET /metrics`) from the master: `{ port, host }` (host
+   * `127.0.0.1` by default; another than loopback needs `allowRemote: true`) or `{ path }` (a
+   * unix socket). Read at start: a reload does not move it; a rolling restart under start-server
+   * hands it to the new master with the counters (see the README). @default undefined (off)
+   */
+  metrics?: MetricsConfig;
   /**
    * Your code's version (a release tag, a commit). A reload whose `version` differs replaces
    * every worker of every group; with the same `version`, only groups whose settings changed
@@ -286,6 +304,7 @@ export interface ResolvedConfig {
   /** Mode (e.g. 0o640) for the status and log files the master creates. */
   fileMode: number;
   logLevel: LogLevelName | number;
+  logFormat: LogFormat;
   restartFile: string | undefined;
   user: string | number | undefined;
   group: string | number | undefined;
@@ -309,6 +328,8 @@ export interface ResolvedConfig {
   beforeFork: ResqueStarterConfig['beforeFork'];
   afterFork: NonNullable<ResqueStarterConfig['afterFork']>;
   autoscale: ResolvedAutoscale | undefined;
+  /** Where the master serves `/metrics`; undefined when off. */
+  metrics: ResolvedMetrics | undefined;
   /** The worker groups in config order (one, `default`, without `groups`); the top-level fields above are their defaults. */
   groups: ResolvedGroup[];
   /** The config's `version`, as a string (undefined when not set). */
@@ -320,10 +341,10 @@ export interface ResolvedConfig {
 /** Every field of ResqueStarterConfig (a field added to the type and not here fails to compile). */
 const FIELDS = {
   concurrency: true, maxConcurrency: true, queues: true, redis: true, namespace: true, durability: true, dequeueInterval: true, jobConcurrency: true, prefetch: true, jobs: true,
-  hooks: true, pidFile: true, statusFile: true, logFile: true, fileMode: true, logLevel: true, restartFile: true, user: true, group: true, maxMemory: true,
+  hooks: true, pidFile: true, statusFile: true, logFile: true, fileMode: true, logLevel: true, logFormat: true, restartFile: true, user: true, group: true, maxMemory: true,
   maxJobs: true, maxLifetime: true, jobTimeout: true, stopTimeout: true, termTimeout: true, readyTimeout: true, redisTimeout: true, lockTimeout: true,
   maxRecoveries: true, reapJobProcesses: true, statusInterval: true, crashLoop: true, serverStarterStatusFile: true, beforeFork: true, afterFork: true,
-  groups: true, version: true, autoscale: true, schedule: true, scheduler: true,
+  groups: true, version: true, autoscale: true, schedule: true, scheduler: true, metrics: true,
 } as const satisfies Record<keyof ResqueStarterConfig, true>;
 
 /** The hooks `@baton/resque` calls (checked against its WorkerHooks type). */
@@ -352,6 +373,7 @@ const FIELD_ALIASES: Readonly<Record<string, keyof ResqueStarterConfig>> = {
   wait: 'durability',
   pid: 'pidFile',
   log: 'logFile',
+  format: 'logFormat',
   queue: 'queues',
   handlers: 'jobs',
 };
@@ -424,6 +446,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     hooks,
     ...resolveFiles(f),
     logLevel,
+    logFormat: f.field(() => resolveLogFormat(f, ctx.env ?? {}), 'text'),
     user: f.idOf('user'),
     group: f.idOf('group'),
     ...resolveLimits(f),
@@ -439,6 +462,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     beforeFork: f.fn<ResqueStarterConfig['beforeFork']>('beforeFork'),
     afterFork: f.fn<NonNullable<ResqueStarterConfig['afterFork']>>('afterFork') ?? defaultAfterFork,
     autoscale: resolveAutoscale(f, maxConcurrency),
+    metrics: resolveMetrics(f),
     groups: [],
     version: resolveVersion(f),
     codeHash: '',

@@ -22,7 +22,12 @@ export type ControlRequest =
    * On a hand-off connection: a ready new worker of group `group` asks for room; one worker of
    * that group retires (what a TTOU does, with the group named). Fire and forget: no reply.
    */
-  | { cmd: 'retire'; group: string };
+  | { cmd: 'retire'; group: string }
+  /**
+   * On a hand-off connection, from a newer master that gives up (before `restore`): what it
+   * counted (master/metrics.ts), so the old master, serving the endpoint again, keeps it. No reply.
+   */
+  | { cmd: 'metrics'; parts: unknown };
 
 export type ControlReply = { ok: true; [key: string]: unknown } | { ok: false; error: string };
 
@@ -200,10 +205,14 @@ export interface HandoffLink {
   /** The same per worker group, from an old master that runs groups. */
   readonly groups: Array<{ name: string; desired: number; configured: number }> | undefined;
   onWorkers(cb: (live: number) => void): void;
+  /** The old master's counters and workers (`event: 'metrics'` pushes), when it serves metrics. */
+  onMetrics(cb: (push: Record<string, unknown>) => void): void;
   onClose(cb: () => void): void;
   restore(): Promise<void>;
   /** Asks the old master to retire one worker of `group` (the bare TTOU cannot name it). */
   retire(group: string): void;
+  /** Hands the old master what this master counted (before `restore`). */
+  sendMetrics(parts: unknown): void;
   close(): void;
 }
 
@@ -218,6 +227,8 @@ export async function openHandoff(path: string, me: { pid: number; generation: n
     let lastLive: number | undefined;
     let closed = false;
     let workersCb: (live: number) => void = (live) => (lastLive = live);
+    let lastMetrics: Record<string, unknown> | undefined;
+    let metricsCb: (push: Record<string, unknown>) => void = (push) => (lastMetrics = push);
     let closeCb: () => void = () => (closed = true);
     let restoreDone: (() => void) | undefined;
     const timer = setTimeout(() => {
@@ -234,6 +245,11 @@ export async function openHandoff(path: string, me: { pid: number; generation: n
         try {
           msg = JSON.parse(line) as Record<string, unknown>;
         } catch {
+          continue;
+        }
+        if (msg.event === 'metrics') {
+          // May come before the reply is read (the old master pushes as it is replaced).
+          metricsCb(msg);
           continue;
         }
         if (first) {
@@ -253,6 +269,10 @@ export async function openHandoff(path: string, me: { pid: number; generation: n
               workersCb = cb;
               if (lastLive !== undefined) cb(lastLive);
             },
+            onMetrics: (cb) => {
+              metricsCb = cb;
+              if (lastMetrics !== undefined) cb(lastMetrics);
+            },
             onClose: (cb) => {
               closeCb = cb;
               if (closed) cb();
@@ -266,6 +286,9 @@ export async function openHandoff(path: string, me: { pid: number; generation: n
               }),
             retire: (group) => {
               if (!conn.destroyed) conn.write(`${JSON.stringify({ cmd: 'retire', group })}\n`);
+            },
+            sendMetrics: (parts) => {
+              if (!conn.destroyed) conn.write(`${JSON.stringify({ cmd: 'metrics', parts })}\n`);
             },
             close: () => conn.end(),
           });

@@ -102,7 +102,13 @@ export class PredecessorTracker {
     private readonly dispatch: (event: MasterEvent) => void,
     private readonly logger: Logger,
     private readonly host: Pick<ProcessHost, 'pid' | 'every' | 'signal'>,
-    private readonly opts: { env: Readonly<Record<string, string | undefined>>; generation: number | undefined; pollMs?: number },
+    private readonly opts: {
+      env: Readonly<Record<string, string | undefined>>;
+      generation: number | undefined;
+      pollMs?: number;
+      /** A linked predecessor's metrics pushes, and the end of its link (master/metrics.ts). */
+      metrics?: { seed(pid: number, push: unknown): void; unlinked(pid: number): void; handBack(): Promise<unknown> } | undefined;
+    },
   ) {}
 
   /**
@@ -119,7 +125,10 @@ export class PredecessorTracker {
         const link = await openHandoff(findControlSocket(p.pid, this.opts.env), { pid: this.host.pid, generation: this.opts.generation });
         this.links.set(p.pid, link);
         link.onWorkers((live) => this.dispatch({ type: 'predecessorWorkers', pid: p.pid, live }));
+        const metrics = this.opts.metrics;
+        if (metrics) link.onMetrics((push) => metrics.seed(p.pid, push));
         link.onClose(() => {
+          this.opts.metrics?.unlinked(p.pid);
           this.links.delete(p.pid);
           this.poll(p.pid);
         });
@@ -137,6 +146,8 @@ export class PredecessorTracker {
   restore(pids: readonly number[]): void {
     const restoring = pids.map(async (pid) => {
       const link = this.links.get(pid);
+      // What this master's workers did goes back with them: the old master serves the endpoint again.
+      if (link && this.opts.metrics) link.sendMetrics(await this.opts.metrics.handBack());
       if (link) await link.restore();
       else this.logger.warn(messages.predecessorNotLinked(pid));
     });

@@ -32,7 +32,12 @@ export type WorkerToMaster =
   /** It cannot start (config, Redis, afterFork threw): the reason, before it exits non-zero. */
   | { t: 'fatal'; message: string }
   /** A Redis condition started or ended (logged by the master once per condition, not per worker). */
-  | { t: 'redis'; trouble: RedisTrouble };
+  | { t: 'redis'; trouble: RedisTrouble }
+  /** Metrics on: the jobs finished since the last batch (sent at most every 100 ms, and before exit). */
+  | { t: 'done'; jobs: JobOutcome[] };
+
+/** A finished job for the master's metrics: class, queue, outcome, handler run time in ms. */
+export type JobOutcome = [cls: string, queue: string, outcome: 'success' | 'failure' | 'retry', ms: number];
 
 export type MasterToWorker =
   | { t: 'pause' }
@@ -54,6 +59,10 @@ export const WorkerEnv = {
   generation: 'RESQUE_STARTER_GENERATION',
   /** The compiled-config cache entry the master imported (empty: workers load conf.ts with jiti). */
   compiled: 'RESQUE_STARTER_COMPILED_CONFIG',
+  /** `text` or `json`: the master's format (its `--log-format` or the config's), which the workers' lines follow. */
+  logFormat: 'RESQUE_STARTER_LOG_FORMAT',
+  /** `1` when the master serves metrics: the worker reports each finished job (`done`). */
+  metrics: 'RESQUE_STARTER_METRICS',
 } as const;
 
 /** Exit codes of a worker process. */

@@ -60,9 +60,12 @@ export async function loadConfigFile(
   options: LoadOptions = {},
 ): Promise<LoadedConfig> {
   const { path, source, raw, loadMs, compiled, notCompiled } = await importConfigFile(file, env, options);
-  const config = resolveConfig(raw, { path, env, source, parseSchedule: await scheduleParser(raw) });
+  // A worker runs no scheduler, and its master has checked the schedule already: it does not
+  // load the cron parser (cron-parser and luxon: ~25 ms of CPU and ~3 MB per worker).
+  const worker = Boolean(env[WorkerEnv.slot]);
+  const config = resolveConfig(raw, { path, env, source, parseSchedule: worker ? undefined : await scheduleParser(raw) });
   // Only the master compares code across reloads; a worker has no use for it.
-  if (!env[WorkerEnv.slot]) config.codeHash = localModulesHash(path, source);
+  if (!worker) config.codeHash = localModulesHash(path, source);
   return { config: compiled ? { ...config, compiled } : config, loadMs, notCompiled };
 }
 

@@ -1,5 +1,5 @@
 import type { Server } from 'node:net';
-import { createEventLoop, createNodeHost, signalAndWake, type EventLoop, type Logger, type ProcessHost, type SignalName } from '@baton/process-kit';
+import { createEventLoop, createNodeHost, signalAndWake, type EventLoop, type LogFormat, type Logger, type ProcessHost, type SignalName } from '@baton/process-kit';
 import { describeRedis, type ResolvedConfig } from './config.js';
 import { DEFAULT_GROUP, describeGroup } from './config-groups.js';
 import { controlSocketPath, listenControl, runtimeDir } from './control.js';
@@ -44,6 +44,8 @@ export interface MasterOptions {
   env: NodeJS.ProcessEnv;
   /** Where log lines go when the config has no `logFile`. */
   stderr?: NodeJS.WritableStream | undefined;
+  /** `--log-format`: wins over the config's `logFormat`. */
+  logFormat?: LogFormat | undefined;
   /** The OS seam: the real one by default, createFakeHost() in unit tests. */
   host?: ProcessHost | undefined;
   deps?: Partial<MasterDeps> | undefined;
@@ -65,7 +67,11 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
   let logger: Logger | undefined;
   const loop = createEventLoop<MasterState | undefined, MasterEvent, Effect>({
     initial: undefined, // `open` sets the first state, once the config is known
-    reduce: (state, event, now) => reduce(state!, event, now),
+    reduce: (state, event, now) => {
+      const step = reduce(state!, event, now);
+      parts?.metrics?.observe(state, event, step, now);
+      return step;
+    },
     execute: (effect) => parts?.execute(effect),
     now: () => host.now(),
     // An effect that throws must not take the loop (and the master, orphaning its workers) down.
@@ -74,7 +80,7 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
   host.onSignals(MASTER_SIGNALS, (signal) => loop.push({ type: 'signal', signal }));
 
   const stopRequested = () => loop.take(isStopSignal) !== undefined;
-  const booted = await bootMaster(configPath, { env, stderr: options.stderr, host, checkRedis: deps.checkRedis, stopRequested });
+  const booted = await bootMaster(configPath, { env, stderr: options.stderr, logFormat: options.logFormat, host, checkRedis: deps.checkRedis, stopRequested });
   if (!booted) return 0;
   logger = booted.logger;
   // Lines name the Redis only when the master uses several.
@@ -97,6 +103,8 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
   logStarting(logger, host.pid, config, booted);
   const attached = await p.predecessors.attach(booted.found);
   loop.open(startEvent(loop, config, attached), initialState(settingsOf(config)));
+  // Served once the linked predecessors handed their counters over (and released the endpoint).
+  p.metrics?.start(attached.filter((a) => a.linked).map((a) => a.pid));
   const stopWatch = await deps.watchRedis(config, logger, () => host.now(), redisHealth).catch((err: Error) => {
     logger.debug(messages.redisWatchFailed(err?.message ?? String(err)));
     return () => undefined;
@@ -139,7 +147,7 @@ const DEFAULT_DEPS: MasterDeps = {
     const { Scheduler } = (await loadResque()) as Partial<typeof import('@baton/resque')>;
     // A stand-in module (tests) without a Scheduler: this master runs none.
     if (!Scheduler) return undefined;
-    return new Scheduler({ redis: t.redis, namespace: t.namespace, lockTtlMs: t.lockTtlMs, schedule: t.schedule, logger });
+    return new Scheduler({ redis: t.redis, namespace: t.namespace, lockTtlMs: t.lockTtlMs, catchUpMs: t.catchUpMs, schedule: t.schedule, logger });
   },
 };
 

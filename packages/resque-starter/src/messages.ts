@@ -174,6 +174,13 @@ export const messages = {
   redisWatchFailed: (error: string) => `not watching the Redis connection: ${error}`,
   cleanupFailed: (error: string) => `cleanup: ${error}`,
   predecessorNotLinked: (pid: number) => `old master ${pid} is not linked; send it TTIN to give it workers back`,
+  // --- metrics (master/metrics.ts) ---
+  metricsListening: (where: string) => `metrics on ${where}`,
+  metricsReleased: (where: string) => `metrics: gave ${where} up (a new master serves it)`,
+  metricsCannotListen: (where: string, error: string) => `metrics: cannot listen on ${where} (${error}); trying again every second`,
+  metricsSeedTimeout: (pids: readonly number[], ms: number) =>
+    `metrics: old master(s) ${pids.join(', ')} sent no counters within ${sec(ms)}; serving without them`,
+  metricsSampleFailed: (group: string, error: string) => `metrics: sampling the queues of group ${group}: ${error}`,
   // --- the worker process ---
   resqueWorkerError: (error: string) => `resque worker: ${error}`,
   workerCannotStart: (error: string) => `cannot start: ${error}`,
@@ -190,4 +197,11 @@ export const messages = {
   // systemd / start-server --ready-notify
   sdNotifyFailed: (why: string) => `sd_notify: ${why}`,
   reportedReady: (fd: number) => `ready: told start-server READY=1 (SERVER_STARTER_NOTIFY_FD ${fd})`,
+
+  // `resque-starter web` (the dashboard)
+  webListening: (url: string, token: boolean) => `dashboard on ${url}${token ? ' (token required: open it once with ?token=…, or send Authorization: Bearer …)' : ''}`,
+  webStopping: (signal: string) => `dashboard: ${signal}: closing`,
+  webRequestFailed: (method: string, url: string, error: string) => `dashboard: ${method} ${url}: ${error}`,
+  webPostRefused: (path: string, why: string) => `dashboard: POST ${path} refused: ${why}`,
+  webFailedAction: (done: 'retried' | 'removed', what: string) => `dashboard: ${done} ${what}`,
 } as const;

@@ -23,9 +23,12 @@ export type ResqueAdmin = Pick<
   'queues' | 'size' | 'peek' | 'failedCount' | 'failed' | 'requeueFailed' | 'removeFailed' | 'clearFailed' | 'delayedCounts' | 'close'
 >;
 
+/** What the `web` dashboard reads besides: Resque's stats and the registered workers, a page at a time. */
+export type ResqueWebReader = ResqueAdmin & Pick<Queue, 'stats' | 'workerIds' | 'workerCount' | 'workerDetails'>;
+
 /** The module's two constructors and its connection factory, as `import('@baton/resque')` gives them. */
 export interface ResqueModule {
-  Queue: new (...args: ConstructorParameters<typeof Queue>) => ResqueQueue & ResqueAdmin;
+  Queue: new (...args: ConstructorParameters<typeof Queue>) => ResqueQueue & ResqueWebReader;
   Worker: new (...args: ConstructorParameters<typeof Worker>) => ResqueWorker;
   /** Opens a connection as the library's own (reconnects, on READONLY too); absent in stand-ins. */
   createRedis?: (input: RedisInput | undefined, name: string) => WatchedClient;

@@ -1,12 +1,14 @@
-import { createLogger, readRssAnonKb, resolveLevel, type Logger } from '@baton/process-kit';
+import { createLogger, parseLogFormat, readRssAnonKb, resolveLevel, type LogContext, type Logger } from '@baton/process-kit';
 import type { ResolvedConfig, WorkerHandle } from './config.js';
 import { configForGroup, DEFAULT_GROUP } from './config-groups.js';
+import { redisSecrets } from './config-logs.js';
 import { ConfigError } from './errors.js';
 import { WorkerEnv, WorkerExit, type JobInfo, type MasterToWorker, type RedisTrouble, type WorkerToMaster } from './ipc.js';
 import { loadConfigFile } from './load-config.js';
 import { loadResque, type ResqueJobRef, type ResqueWorker } from './resque.js';
 import { renderWorkerTitle } from './status.js';
 import { messages } from './messages.js';
+import { reportJobOutcomes } from './worker-metrics.js';
 
 // Entry point of a worker process (spawned by the master with an IPC channel, detached, argv
 // padded for a long title). Signal handlers come first; "ready" is reported only once the
@@ -25,7 +27,10 @@ const retirePid = env[WorkerEnv.retirePid] ? Number(env[WorkerEnv.retirePid]) : 
 
 let worker: ResqueWorker | undefined;
 let config: ResolvedConfig | undefined;
-let logger: Logger = createLogger({ tag: `worker[${label}]`, level: resolveLevel(env.BATON_LOG_LEVEL) });
+/** The fields of every JSON line of this worker; `worker` (its Resque id) once the Worker exists. */
+const logContext: LogContext = { role: 'worker', generation, group: group === DEFAULT_GROUP ? undefined : group, slot, worker: undefined };
+const logFormat = parseLogFormat(env[WorkerEnv.logFormat]);
+let logger: Logger = createLogger({ tag: `worker[${label}]`, level: resolveLevel(env.BATON_LOG_LEVEL), format: logFormat, context: logContext, secrets: redisSecrets([env.REDIS_URL ?? '']) });
 let ready = false;
 let stopping: 'graceful' | 'quick' | undefined;
 let exitCode: number = WorkerExit.ok;
@@ -42,6 +47,8 @@ let retired = false;
 let sentTtou = false;
 let started = 0;
 let reportQueued: { afterJobs: boolean } | undefined;
+/** The finished jobs not yet told to the master (metrics on). */
+let outcomes: { flush(): void } | undefined;
 
 // --- signals first (node-mechanics §3): nothing may stop or kill us by default action ---
 // A stop signal may come from the master or from an operator (`kill -QUIT <worker>`): either
@@ -106,7 +113,7 @@ async function main(): Promise<void> {
     if (!mine) throw new Error(`the config no longer has the group \`${group}\` this worker was started for`);
     config = mine;
     timings.config = performance.now() - tConfig;
-    logger = createLogger({ tag: `worker[${label}]`, level: config.logLevel });
+    logger = createLogger({ tag: `worker[${label}]`, level: config.logLevel, format: logFormat ?? config.logFormat, context: logContext, secrets: redisSecrets([config.redis]) });
     if (loaded.notCompiled) logger.debug(messages.configNotCompiled(loaded.notCompiled));
     title();
     if (stopping) return exit();
@@ -133,7 +140,9 @@ async function main(): Promise<void> {
       logger,
     });
     worker = w;
+    logContext.worker = w.id;
     send({ t: 'hello', id: w.id, ids: [...(w.ids ?? [w.id])] });
+    if (env[WorkerEnv.metrics] === '1') outcomes = reportJobOutcomes(w, send);
     // One per failed attempt (every reconnection during a failover): debug. The library logs each
     // condition once to this logger, and the master once for all its workers (the `redis` event).
     w.on('error', (err) => logger.debug(messages.resqueWorkerError((err as Error)?.message ?? String(err))));
@@ -360,6 +369,7 @@ function send(m: WorkerToMaster): void {
 function exit(): void {
   if (exited) return;
   exited = true;
+  outcomes?.flush();
   // Let the IPC queue flush, then go; no handle may keep us alive.
   setImmediate(() => process.exit(exitCode));
 }

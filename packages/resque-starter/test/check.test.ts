@@ -42,6 +42,13 @@ describe('runCheck', () => {
     );
   });
 
+  it('logFormat json: the summary, then what the logs are (text, the default, says nothing)', async () => {
+    const path = conf("export default defineConfig({\n  logFormat: 'json',\n  jobs: { A: () => 1 },\n});");
+    const { code, lines } = await check(path);
+    expect(code).toBe(0);
+    expect(lines.slice(1)).toEqual(["  logs: one JSON object a line (logFormat 'json'; `--log-format` overrides it)"]);
+  });
+
   it('a config with groups: the summary, then one line per resolved group (issue 13)', async () => {
     const path = conf(`export default defineConfig({
   jobs: { A: () => 1, B: () => 2 },

@@ -147,6 +147,37 @@ describe('compileConfig', { timeout: 20_000 }, () => {
     expect(code).not.toMatch(/from ["']\.\/local/);
   });
 
+  it('requires a CommonJS package (Node 20 imports one at a high price) with import semantics; an ES package stays an import', async () => {
+    const d = tmp();
+    const pkg = (name: string, json: object, file: string, text: string) => {
+      mkdirSync(join(d, 'node_modules', name), { recursive: true });
+      writeFileSync(join(d, 'node_modules', name, 'package.json'), JSON.stringify({ name, main: file, ...json }));
+      writeFileSync(join(d, 'node_modules', name, file), text);
+    };
+    // module.exports is a function with properties; a hidden getter must not be read (ioredis's warns).
+    pkg(
+      'cjs-pkg',
+      {},
+      'index.js',
+      `module.exports = function f() { return 'f'; };\nmodule.exports.a = 1;\nexports.default = 'not the default';\n` +
+        `Object.defineProperty(module.exports, '__esModule', { value: true });\n` +
+        `Object.defineProperty(module.exports, 'hidden', { get() { throw new Error('hidden getter read'); } });\n`,
+    );
+    pkg('esm-pkg', { type: 'module' }, 'index.js', 'export const b = 2;\n');
+    writeFileSync(
+      join(d, 'conf.mjs'),
+      `import f, { a } from 'cjs-pkg';\nimport * as ns from 'cjs-pkg';\nimport { b } from 'esm-pkg';\n` +
+        `export default { f: f(), a, b, nsDefault: ns.default === f, hasHidden: 'hidden' in ns };\n`,
+    );
+    const { code } = await compileConfig(join(d, 'conf.mjs'), {});
+    expect(code).toContain(`createRequire(import.meta.url)(${JSON.stringify(join(d, 'node_modules/cjs-pkg/index.js'))})`);
+    expect(code).toContain(`from ${JSON.stringify(pathToFileURL(join(d, 'node_modules/esm-pkg/index.js')).href)}`);
+    const entry = writeCacheEntry(ensureCacheDir(tmp(), uid), code, uid);
+    const mod = (await import(pathToFileURL(entry).href)) as { default: unknown };
+    // What Node's own import gives: default is module.exports, named exports its properties.
+    expect(mod.default).toEqual({ f: 'f', a: 1, b: 2, nsDefault: true, hasHidden: false });
+  });
+
   it('throws on a syntax error (the loader then falls back to jiti, which names file:line)', async () => {
     const d = tmp();
     writeFileSync(join(d, 'conf.ts'), 'export default {\n');

@@ -92,8 +92,8 @@ describe('schedule (issue 14)', () => {
   });
 
   it('scheduler: on by default with a 10 s lock; enabled and lockTtl (seconds) checked', () => {
-    expect(resolveConfig({ jobs }, ctx).scheduler).toEqual({ enabled: true, lockTtlMs: 10_000 });
-    expect(resolveConfig({ jobs, scheduler: { enabled: false, lockTtl: 2.5 } }, ctx).scheduler).toEqual({ enabled: false, lockTtlMs: 2500 });
+    expect(resolveConfig({ jobs }, ctx).scheduler).toEqual({ enabled: true, lockTtlMs: 10_000, catchUpMs: 60_000 });
+    expect(resolveConfig({ jobs, scheduler: { enabled: false, lockTtl: 2.5 } }, ctx).scheduler).toEqual({ enabled: false, lockTtlMs: 2500, catchUpMs: 60_000 });
     expect(issuesOf({ jobs, scheduler: { enable: false, lockTtl: 0.1 } })).toEqual([
       '/srv/app/conf.ts: Unknown field `scheduler.enable`; did you mean `scheduler.enabled`?',
       '/srv/app/conf.ts: Expected `scheduler.lockTtl` to be between 1 and 3600 seconds, got `0.1`',
@@ -188,12 +188,12 @@ describe('check: the schedule and its next runs', () => {
 
   it('one line for the scheduler, one per entry with its next runs (UTC)', () => {
     expect(renderScheduleLines(c, parse, now, 2)).toEqual([
-      '  scheduler: on (lock 10 s; one master on this Redis leads: moves delayed jobs and retries, enqueues the schedule)',
+      '  scheduler: on (lock 10 s, catch-up 60 s; one master on this Redis leads: moves delayed jobs and retries, enqueues the schedule)',
       "  schedule nightly: Cleanup(1,\"x\") on low, cron '0 3 * * *' Europe/Paris; next 2026-12-03 04:01:00 UTC, 2026-12-03 04:02:00 UTC",
       '  schedule often: Ping on high, every 90s; next 2026-12-03 04:01:00 UTC, 2026-12-03 04:02:00 UTC',
     ]);
     expect(renderScheduleLines({ ...c, schedule: [] }, undefined, now)).toEqual([]);
-    expect(renderScheduleLines({ schedule: [], scheduler: { enabled: false, lockTtlMs: 10_000 } }, undefined, now)).toEqual([
+    expect(renderScheduleLines({ schedule: [], scheduler: { enabled: false, lockTtlMs: 10_000, catchUpMs: 60_000 } }, undefined, now)).toEqual([
       '  scheduler: off (this master moves no delayed jobs; another master or resque-scheduler must)',
     ]);
   });

@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { defineConfig, describeRedis, DURATION_RANGES, parseFileMode, resolveConfig, redactUrl, type ResqueStarterConfig, type WorkerHandle } from '../src/config.js';
+import { redisSecrets } from '../src/config-logs.js';
 import { ConfigError } from '../src/errors.js';
 import { describeReadError, loadConfigFile } from '../src/load-config.js';
 
@@ -76,6 +77,9 @@ describe('resolveConfig', () => {
       logLevel: 'info',
     });
     expect(resolveConfig({ jobs }, ctx).redis).toBe('redis://127.0.0.1:6379');
+    expect(c.logFormat).toBe('text');
+    expect(resolveConfig({ jobs }, { ...ctx, env: { BATON_LOG_FORMAT: 'json' } }).logFormat).toBe('json');
+    expect(resolveConfig({ jobs, logFormat: 'text' }, { ...ctx, env: { BATON_LOG_FORMAT: 'json' } }).logFormat).toBe('text');
     expect(typeof c.afterFork).toBe('function');
   });
 
@@ -106,6 +110,8 @@ describe('resolveConfig', () => {
     [{ jobs, redis: 42 }, /URL, ioredis options/],
     [{ jobs, stopTimeout: 0 }, /Expected `stopTimeout` to be between 0.1 and 86400 seconds, got `0`$/],
     [{ jobs, logLevel: 'loud' }, /`logLevel` to be one of/],
+    [{ jobs, logFormat: 'xml' }, /Expected `logFormat` to be 'text' or 'json', got `xml` \(string\)/],
+    [{ jobs, format: 'json' }, /Unknown config field `format`; did you mean `logFormat`\?/],
     [{ jobs, crashLoop: { deaths: -1 } }, /crashLoop.deaths/],
     [{ jobs, crashLoop: { dealy: 1 } }, /Unknown field `crashLoop.dealy`/],
     [{ jobs, concurency: 2 }, /Unknown config field `concurency`/],
@@ -179,7 +185,7 @@ describe('duration ranges', () => {
 
   it('covers every duration field of the config', () => {
     expect(cases.map((c) => c.label).sort()).toEqual(
-      ['crashLoop.delay', 'crashLoop.maxDelay', 'crashLoop.window', 'dequeueInterval', 'jobTimeout', 'lockTimeout', 'maxLifetime', 'readyTimeout', 'redisTimeout', 'scheduler.lockTtl', 'statusInterval', 'stopTimeout', 'termTimeout'].sort(),
+      ['crashLoop.delay', 'crashLoop.maxDelay', 'crashLoop.window', 'dequeueInterval', 'jobTimeout', 'lockTimeout', 'maxLifetime', 'readyTimeout', 'redisTimeout', 'scheduler.catchUp', 'scheduler.lockTtl', 'statusInterval', 'stopTimeout', 'termTimeout'].sort(),
     );
     // The largest allowed value (maxLifetime with its 10 % jitter) still fits a Node timer.
     for (const c of cases) expect(c.max * 1000 * 1.1).toBeLessThan(2 ** 31 - 1);
@@ -490,5 +496,20 @@ describe('groups (issue 13)', () => {
     defineConfig({ jobs: jobsAB, version: 'v1', groups: { mail: { queues: ['mail'], jobConcurrency: 8, jobs: ['A'] } } });
     // @ts-expect-error a misspelled group field
     defineConfig({ jobs: jobsAB, groups: { mail: { concurency: 2 } } });
+  });
+});
+
+describe('redisSecrets', () => {
+  it('every password the config gives for Redis, as written and decoded; no user names', () => {
+    expect(
+      redisSecrets([
+        'redis://app:p%40ss@h:1/0',
+        'redis://default@h:2',
+        'redis://h:3/?password=q1',
+        '/tmp/redis.sock',
+        { host: 'h', password: 'opt-pw', sentinelPassword: 'sent-pw' },
+        { cluster: [{ host: 'h', port: 7000 }], options: { redisOptions: { password: 'cl-pw' } } },
+      ]).sort(),
+    ).toEqual(['cl-pw', 'opt-pw', 'p%40ss', 'p@ss', 'q1', 'sent-pw']);
   });
 });

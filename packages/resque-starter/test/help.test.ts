@@ -22,6 +22,7 @@ describe('help', () => {
         stop            stop the master gracefully (QUIT), wait for it, escalate after --timeout
         failed ACTION   Resque's failed jobs: list, show N, retry N|all, remove N, clear
         queues          the queues: jobs waiting, the oldest one's age, delayed jobs, the failed count
+        web             a live dashboard in the browser: throughput, masters and rolling restarts, queues, failed jobs, workers
         help [COMMAND]  this help, or a command's usage, options and example
 
       Options of every command:
@@ -94,17 +95,18 @@ describe('help', () => {
       "resque-starter run — run the master (the default command; -D runs it in the background)  (resque-starter 1.2.3)
 
       Usage:
-        resque-starter [run] [-c conf.ts] [-C DIR] [-D]
+        resque-starter [run] [-c conf.ts] [-C DIR] [-D] [--log-format text|json]
 
       Starts the master and its workers. Signals: TERM/INT quick stop (jobs go back to their queues),
       QUIT graceful (jobs finish), TTIN/TTOU one worker more/fewer, HUP reload, USR2/CONT pause/resume.
       With -D it returns once the master answers on its control socket; stop it with \`resque-starter stop\`.
 
       Options:
-        -c, --config FILE  config file (default: resque-starter.config.ts, .mjs or .js in the working directory)
-        -C, --dir DIR      change to DIR before anything else (the config path and relative paths resolve from there)
-        -D, --daemonize    run in the background: returns once the master is up (exit 0), or says why it did not start; needs \`pidFile\` in the config; output goes to \`logFile\` (else /dev/null)
-        -h, --help         this help
+        -c, --config FILE        config file (default: resque-starter.config.ts, .mjs or .js in the working directory)
+        -C, --dir DIR            change to DIR before anything else (the config path and relative paths resolve from there)
+        -D, --daemonize          run in the background: returns once the master is up (exit 0), or says why it did not start; needs \`pidFile\` in the config; output goes to \`logFile\` (else /dev/null)
+            --log-format FORMAT  log lines as \`text\` or \`json\` (one object a line; overrides the config's logFormat; default: logFormat, else BATON_LOG_FORMAT, else text)
+        -h, --help               this help
 
       Example:
         resque-starter -D -c conf.ts && resque-starter stop -c conf.ts
@@ -149,6 +151,34 @@ describe('help', () => {
       if (flag === '--help' || flag === '--version') continue;
       expect(new RegExp(`^ +(-\\w, )?${flag}\\b`, 'm').test(text), `${flag} in ${command} --help`).toBe(own);
     }
+  });
+
+  it('web --help: the port, the host, the token', () => {
+    expect(renderCommandHelp('web', '1.2.3')).toMatchInlineSnapshot(`
+      "resque-starter web — a live dashboard in the browser: throughput, masters and rolling restarts, queues, failed jobs, workers  (resque-starter 1.2.3)
+
+      Usage:
+        resque-starter web [-c conf.ts] [--port N] [--host H] [--token T]
+
+      Serves a dashboard over HTTP (no master needed; it reads the config's Redis and status file): throughput
+      and failures over the last minutes, the masters and their workers per generation (a rolling restart as it
+      happens, with its concurrency + 1 bound), the queues, the failed jobs (Retry and Remove, a page at a time) and
+      every host's registered workers. Pages refresh by themselves. Loopback only unless --host names another
+      address, which needs --token (or RESQUE_STARTER_WEB_TOKEN). TERM or INT stops it.
+
+      Options:
+        -c, --config FILE  config file (default: resque-starter.config.ts, .mjs or .js in the working directory)
+        -C, --dir DIR      change to DIR before anything else (the config path and relative paths resolve from there)
+            --port N       the TCP port (default 5678, as resque-web; 0 = any free port, said on stderr)
+            --host HOST    the address to bind (default 127.0.0.1); any other than a loopback address needs a token
+            --token TOKEN  require this token on every request (default: $RESQUE_STARTER_WEB_TOKEN); open the dashboard once with ?token=T (sets a cookie) or send \`Authorization: Bearer T\`
+        -h, --help         this help
+
+      Example:
+        resque-starter web -c conf.ts            # then open http://127.0.0.1:5678/
+        RESQUE_STARTER_WEB_TOKEN=$(openssl rand -hex 16) resque-starter web --host 0.0.0.0 -c conf.ts
+      "
+    `);
   });
 
   it('every line of the global help fits on a wide terminal (140 columns)', () => {

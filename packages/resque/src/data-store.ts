@@ -165,6 +165,20 @@ export class DataStore {
     return await this.redis.get(this.keys.worker(id));
   }
 
+  async workerCount(): Promise<number> {
+    return await this.redis.scard(this.keys.workers);
+  }
+
+  /** What resque-web shows of each worker (its job, start, heartbeat, counters), in one round trip for a page of ids. */
+  async workerDetails(ids: readonly string[]): Promise<Array<{ id: string; workingOn: string | null; started: string | null; heartbeat: string | null; processed: number; failed: number }>> {
+    if (ids.length === 0) return [];
+    const m = this.redis.multi();
+    for (const id of ids) m.get(this.keys.worker(id)).get(this.keys.workerStarted(id)).hget(this.keys.heartbeat, id).get(this.keys.statProcessedOf(id)).get(this.keys.statFailedOf(id));
+    const res = (await m.exec()) ?? [];
+    const at = (i: number) => (res[i]?.[1] ?? null) as string | null;
+    return ids.map((id, n) => ({ id, workingOn: at(5 * n), started: at(5 * n + 1), heartbeat: at(5 * n + 2), processed: Number(at(5 * n + 3) ?? 0), failed: Number(at(5 * n + 4) ?? 0) }));
+  }
+
   async setPauseAll(paused: boolean): Promise<void> {
     if (paused) await this.redis.set(this.keys.pauseAll, 'true');
     else await this.redis.del(this.keys.pauseAll);

@@ -71,19 +71,19 @@ export class DelayedStore {
     return Number(await runScript(this.redis, 'lock', [this.keys.schedulerLock], [op, token, Math.ceil(ttlMs), this.keys.schedulerChannel]));
   }
 
-  /** One recurring tick (lua/tick-3.lua): 1 enqueued, 0 not (already, older, first sight), -1 not the lock holder. */
-  async tick(token: string, name: string, tickMs: number, keyTtlMs: number, queue: string, job: string): Promise<number> {
-    return Number(
-      await runScript(this.redis, 'tick', [this.keys.schedulerLock, this.keys.scheduleLast, this.keys.scheduleTick(name, tickMs)], [
-        this.keys.prefix,
-        token,
-        name,
-        tickMs,
-        Math.ceil(keyTtlMs),
-        queue,
-        job,
-      ]),
+  /**
+   * The due ticks of one recurring job (lua/tick-2n.lua), oldest first: returns the ticks it
+   * enqueued (none: already enqueued, older than the last, or a name seen for the first time),
+   * or -1 when the caller does not hold the lock.
+   */
+  async tick(token: string, name: string, ticks: readonly number[], keyTtlMs: number, queue: string, job: string): Promise<number[] | -1> {
+    const res = await runScript(
+      this.redis,
+      'tick',
+      [this.keys.schedulerLock, this.keys.scheduleLast, ...ticks.map((t) => this.keys.scheduleTick(name, t))],
+      [this.keys.prefix, token, name, Math.ceil(keyTtlMs), queue, job, ticks],
     );
+    return Array.isArray(res) ? res.map(Number) : -1;
   }
 
   /** The seconds that hold delayed jobs, soonest first. */

@@ -1,4 +1,4 @@
-export { Queue, type QueueOptions, type FailureRecord } from './queue.js';
+export { Queue, type QueueOptions, type FailureRecord, type WorkerDetail } from './queue.js';
 export {
   Worker,
   currentJob,

@@ -34,6 +34,19 @@ export interface FailureRecord {
   retried_at?: string;
 }
 
+/** One registered worker as `Queue.workerDetails` reads it (Resque's keys). */
+export interface WorkerDetail {
+  id: string;
+  /** `{"queue","run_at","payload"}` while it works on a job, else null. */
+  workingOn: unknown;
+  /** `worker:<id>:started`, as Resque writes it. */
+  started: string | null;
+  /** The heartbeat (ISO 8601, Resque ≥ 2.0), null when none. */
+  heartbeat: string | null;
+  processed: number;
+  failed: number;
+}
+
 /** Why: the producer and admin side apps use: enqueue, inspect, failures, stats, pause. */
 export class Queue {
   readonly store: DataStore;
@@ -168,6 +181,24 @@ export class Queue {
   async workers(): Promise<Array<{ id: string; job: unknown }>> {
     const ids = await this.store.workerIds();
     return await Promise.all(ids.map(async (id) => ({ id, job: safeParse((await this.store.workingOn(id)) ?? 'null') })));
+  }
+
+  /** Registered worker ids (Ruby's, node-resque's and ours), sorted. */
+  async workerIds(): Promise<string[]> {
+    return await this.store.workerIds();
+  }
+
+  /** How many workers are registered (SCARD): the workers page counts before it reads a page. */
+  async workerCount(): Promise<number> {
+    return await this.store.workerCount();
+  }
+
+  /**
+   * Why: a dashboard shows 50 of 100s of workers; it reads only those: each one's job (parsed,
+   * null when idle), its start and last heartbeat as Resque wrote them, its processed/failed counts.
+   */
+  async workerDetails(ids: readonly string[]): Promise<WorkerDetail[]> {
+    return (await this.store.workerDetails(ids)).map((d) => ({ ...d, workingOn: d.workingOn === null ? null : safeParse(d.workingOn) }));
   }
 
   async pauseAll(): Promise<void> {

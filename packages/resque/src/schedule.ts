@@ -1,4 +1,11 @@
-import cronParser from 'cron-parser';
+import { createRequire } from 'node:module';
+
+// cron-parser (with luxon, ~3 MB of heap) is loaded the first time a cron expression is read:
+// a process that never reads one (every resque-starter worker) does not pay for it. A CommonJS
+// package, so require() gives it synchronously.
+type CronParser = typeof import('cron-parser');
+let cronParserModule: CronParser | undefined;
+const cronParser = (): CronParser => (cronParserModule ??= createRequire(import.meta.url)('cron-parser') as CronParser);
 
 /** One recurring job as configured (`schedule` in resque-starter's config, `Scheduler`'s `schedule`). */
 export interface ScheduleEntry {
@@ -111,15 +118,15 @@ function cronTicks(v: unknown, tz: string, fail: (message: string) => void): Pic
     return undefined;
   }
   try {
-    cronParser.parseExpression(v, { tz });
+    cronParser().parseExpression(v, { tz });
   } catch (err) {
     fail(`\`${v}\` is not a cron expression (${(err as Error).message})`);
     return undefined;
   }
   // cron-parser's prev() is strictly before its current date: start one ms after `ms`.
   return {
-    prev: (ms) => cronParser.parseExpression(v, { tz, currentDate: new Date(ms + 1) }).prev().getTime(),
-    next: (ms) => cronParser.parseExpression(v, { tz, currentDate: new Date(ms) }).next().getTime(),
+    prev: (ms) => cronParser().parseExpression(v, { tz, currentDate: new Date(ms + 1) }).prev().getTime(),
+    next: (ms) => cronParser().parseExpression(v, { tz, currentDate: new Date(ms) }).next().getTime(),
   };
 }
 

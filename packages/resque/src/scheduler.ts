@@ -22,7 +22,16 @@ export interface SchedulerOptions {
   name?: string;
   /** The most jobs one mover call moves (default 1000). */
   batch?: number;
+  /**
+   * Missed runs of a recurring job younger than this are each enqueued once when a leader finds
+   * them (after a hand-over, a leader killed -9, a stall); of older ones only the latest runs.
+   * Default 60 s; 0: only the latest missed run. At most 100 runs per job are caught up at once.
+   */
+  catchUpMs?: number;
 }
+
+/** The most missed runs of one recurring job enqueued in one catch-up. */
+const CATCH_UP_MAX = 100;
 
 export interface SchedulerEvents {
   /** This scheduler took the lock: it moves delayed jobs and enqueues recurring ones now. */
@@ -59,6 +68,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   readonly #store: DelayedStore;
   readonly #ttl: number;
   readonly #batch: number;
+  readonly #catchUp: number;
   readonly #log: WorkerLogger;
   #entries: ResolvedEntry[];
   /** Tick last seen enqueued (or found done) per entry name, so a wake-up does not re-ask Redis. */
@@ -79,6 +89,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (!Number.isInteger(ttl) || ttl < 300 || ttl > 2 ** 31 - 1) throw new RangeError(`Expected \`lockTtlMs\` to be an integer between 300 and ${2 ** 31 - 1}, got \`${String(o.lockTtlMs)}\``);
     this.#ttl = ttl;
     this.#batch = o.batch ?? 1000;
+    const catchUp = o.catchUpMs ?? 60_000;
+    if (!Number.isInteger(catchUp) || catchUp < 0 || catchUp > 2 ** 31 - 1) throw new RangeError(`Expected \`catchUpMs\` to be an integer between 0 and ${2 ** 31 - 1}, got \`${String(o.catchUpMs)}\``);
+    this.#catchUp = catchUp;
     this.#log = o.logger ?? silent;
     this.#entries = resolveSchedule(o.schedule);
     validateRedisInput(o.redis);
@@ -204,22 +217,30 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     return Math.max(0, Math.min(dueIn, renewIn));
   }
 
-  /** Enqueues each entry's latest tick if not done yet; returns the soonest next tick (Redis clock). */
+  /**
+   * Enqueues each entry's due ticks: the latest, and after a gap (this leader just took over, or
+   * was stalled) the missed ones of the catch-up window, oldest first; the script skips what was
+   * enqueued already. Returns the soonest next tick (Redis clock).
+   */
   async #ticks(now: number): Promise<number> {
     let soonest = Infinity;
     for (const e of this.#entries) {
-      const tick = e.prev(now);
+      const latest = e.prev(now);
       const next = e.next(now);
       soonest = Math.min(soonest, next);
-      if (tick <= (this.#done.get(e.name) ?? -Infinity)) continue;
-      const keyTtl = Math.min(Math.max(2 * (next - tick), 60_000), 7 * 86_400_000);
-      const res = await this.#store.tick(this.token, e.name, tick, keyTtl, e.queue, encodeJob(e.class, e.args));
-      if (res < 0) {
+      const done = this.#done.get(e.name) ?? -Infinity;
+      if (latest <= done) continue;
+      const ticks = [latest];
+      for (let t = e.prev(latest - 1); ticks.length < CATCH_UP_MAX && t > done && t > now - this.#catchUp; t = e.prev(t - 1)) ticks.unshift(t);
+      const period = next - latest;
+      const keyTtl = Math.min(Math.max(2 * period, this.#catchUp + period, 60_000), 7 * 86_400_000);
+      const res = await this.#store.tick(this.token, e.name, ticks, keyTtl, e.queue, encodeJob(e.class, e.args));
+      if (res === -1) {
         this.#lose('another scheduler holds it');
         return Infinity;
       }
-      this.#done.set(e.name, tick);
-      if (res === 1) this.emit('tick', e.name, tick);
+      this.#done.set(e.name, latest);
+      for (const t of res) this.emit('tick', e.name, t);
     }
     return soonest;
   }

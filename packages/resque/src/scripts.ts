@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
 /** Bumped whenever a script changes, so a Redis shared by two versions runs the right one. */
-export const SCRIPTS_VERSION = '10';
+export const SCRIPTS_VERSION = '11';
 
 /** `<name>-<numKeys>`; `-<k>n` takes k keys per item, their number given at each call. */
 const SCRIPTS = {
@@ -18,7 +18,7 @@ const SCRIPTS = {
   move: 'move-2',
   removeDelayed: 'remove-delayed-1',
   lock: 'lock-1',
-  tick: 'tick-3',
+  tick: 'tick-2n',
   push: 'push-2',
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;

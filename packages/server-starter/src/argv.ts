@@ -19,6 +19,7 @@ export const OPTION_KINDS = {
   'pid-file': 'string',
   'log-file': 'string',
   'log-level': 'string',
+  'log-format': 'string',
   'file-mode': 'string',
   envdir: 'string',
   daemonize: 'boolean',

@@ -37,7 +37,7 @@ async function runCli(argv: string[]): Promise<number> {
     process.stdout.write(`${pkg.version}\n`);
     return 0;
   }
-  const logger = createLogger({ tag: 'start-server', level: options.logLevel });
+  const logger = createLogger({ tag: 'start-server', level: options.logLevel, format: options.logFormat });
   try {
     if (options.mode === 'restart') {
       await restartServer({ pidFile: options.pidFile!, statusFile: options.statusFile!, timeoutMs: options.restartTimeoutMs }, logger);
@@ -78,7 +78,7 @@ async function run(options: StartServerOptions): Promise<number> {
     });
     logStream = logPipe.stream;
   }
-  const logger = createLogger({ tag: 'start-server', level: options.logLevel, stream: logStream });
+  const logger = createLogger({ tag: 'start-server', level: options.logLevel, format: options.logFormat, stream: logStream });
   const daemonChannel = process.env.BATON_START_SERVER_DAEMON === '1' && process.send ? process : undefined;
   const code = await startServer(options, {
     logger,

@@ -15,6 +15,7 @@ const DESCRIPTIONS: Record<OptionName, [arg: string, text: string]> = {
   'pid-file': ['FILE', "write start-server's pid here; refuses to start if a live start-server owns it"],
   'log-file': ['FILE|"| CMD"', 'append start-server and worker output to FILE (a regular file with one link, or a character device; see SIGNALS.md), or relay it to CMD (restarted if it exits)'],
   'log-level': ['LEVEL', 'silent, error, warn, info (default), debug (env BATON_LOG_LEVEL)'],
+  'log-format': ['FORMAT', "text (default) or json: start-server's own lines as one JSON object each (env BATON_LOG_FORMAT); exported to each generation as BATON_LOG_FORMAT"],
   'file-mode': ['MODE', 'octal permission bits of the pid, status and log files start-server creates (default: pid file 0644, status and log files 0640; an existing log file keeps its mode)'],
   envdir: ['DIR', 'daemontools-style env dir (file name = variable, first line = value), re-read for every generation (env ENVDIR)'],
   daemonize: ['', 'run in the background (needs --log-file; use --pid-file to find it)'],
@@ -64,7 +65,7 @@ Environment given to each generation:
   SERVER_STARTER_PID         start-server's pid; SERVER_STARTER_STATUS_FILE when --status-file is set
   SERVER_STARTER_BACKLOG     the --backlog value, for apps that call listen() on the fd again
   SERVER_STARTER_NOTIFY_FD   with --ready-notify: write READY=1 and a newline there once ready
-  plus ENVDIR, KILL_OLD_DELAY, ENABLE_AUTO_RESTART, AUTO_RESTART_INTERVAL when set by options,
+  plus ENVDIR, KILL_OLD_DELAY, ENABLE_AUTO_RESTART, AUTO_RESTART_INTERVAL, BATON_LOG_FORMAT when set by options,
   and the variables of --envdir
 
 Finding the previous generation: read --status-file (lines GENERATION:PID, sorted); the

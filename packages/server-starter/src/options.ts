@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { resolveFileMode, resolveLevel, resolveSignal, type SignalName } from '@baton/process-kit';
+import { parseLogFormat, resolveFileMode, resolveLevel, resolveSignal, type LogFormat, type SignalName } from '@baton/process-kit';
 import type { RawOptions } from './argv.js';
 import { UsageError } from './errors.js';
 import { parsePathSpec, parsePortSpec, PortSpecError, type ListenSpec } from './protocol.js';
@@ -42,6 +42,8 @@ export interface StartServerOptions {
    */
   fileMode: number | undefined;
   logLevel: number;
+  /** `--log-format` (or BATON_LOG_FORMAT): start-server's own lines as text or JSON. */
+  logFormat: LogFormat;
   envdir: string | undefined;
   daemonize: boolean;
   autoRestart: { enabled: boolean; intervalMs: number };
@@ -88,6 +90,9 @@ export function resolveOptions(
   if (raw['enable-auto-restart']) exportedEnv.ENABLE_AUTO_RESTART = '1';
   if (raw['kill-old-delay'] !== undefined) exportedEnv.KILL_OLD_DELAY = raw['kill-old-delay'];
   if (raw['auto-restart-interval'] !== undefined) exportedEnv.AUTO_RESTART_INTERVAL = raw['auto-restart-interval'];
+  const format = logFormat(raw['log-format'], env.BATON_LOG_FORMAT);
+  // The generations (resque-starter reads it) write in the same format as start-server.
+  if (raw['log-format'] !== undefined) exportedEnv.BATON_LOG_FORMAT = format;
 
   const options: StartServerOptions = {
     mode,
@@ -105,6 +110,7 @@ export function resolveOptions(
     logFile: logTarget(raw['log-file']),
     fileMode: raw['file-mode'] === undefined ? undefined : fileMode(raw['file-mode']),
     logLevel: logLevel(raw['log-level'] ?? env.BATON_LOG_LEVEL),
+    logFormat: format,
     envdir: raw.envdir ?? env.ENVDIR,
     daemonize: raw.daemonize ?? false,
     autoRestart: {
@@ -185,6 +191,14 @@ function logTarget(value: string | undefined): LogTarget | undefined {
   const own = /^\/dev\/(stdout|stderr)$|^\/(?:dev|proc\/self)\/fd\/(\d+)$/.exec(value.trim());
   if (own) return { kind: 'fd', fd: own[1] === 'stdout' ? 1 : own[1] === 'stderr' ? 2 : Number(own[2]) };
   return { kind: 'file', path: resolve(value) };
+}
+
+/** `--log-format`: `text` or `json` (refused otherwise); BATON_LOG_FORMAT when not given (ignored unless valid). */
+function logFormat(flag: string | undefined, env: string | undefined): LogFormat {
+  if (flag === undefined) return parseLogFormat(env) ?? 'text';
+  const f = parseLogFormat(flag);
+  if (!f) throw new UsageError(`Expected the \`--log-format\` option to be text or json, got \`${flag}\``);
+  return f;
 }
 
 function logLevel(value: string | undefined): number {

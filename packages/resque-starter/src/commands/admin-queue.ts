@@ -1,13 +1,13 @@
 import { describeRedis, type ResolvedConfig } from '../config.js';
 import { AdminError } from '../errors.js';
-import { loadResque, type ResqueAdmin } from '../resque.js';
+import { loadResque, type ResqueWebReader } from '../resque.js';
 
 /**
  * Why: `failed` and `queues` read the Redis the config names, with the client the master uses
  * (its retries ride out a blip), but an operator's command must not hang on a server that is
  * not there: the first answer must come within `redisTimeout`, else one line and exit 1.
  */
-export async function openAdminQueue(config: ResolvedConfig): Promise<ResqueAdmin> {
+export async function openAdminQueue(config: ResolvedConfig): Promise<ResqueWebReader> {
   const { Queue } = await loadResque();
   const queue = new Queue({ redis: config.redis, namespace: config.namespace, maxRecoveries: config.maxRecoveries });
   let timer: NodeJS.Timeout | undefined;

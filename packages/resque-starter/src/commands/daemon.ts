@@ -23,6 +23,8 @@ export interface DaemonOptions {
   /** Where the daemon's stdout and stderr go (the config's logFile); /dev/null when undefined. */
   logFile: string | undefined;
   fileMode: number;
+  /** `--log-format`, passed on to the background master. */
+  logFormat?: 'text' | 'json' | undefined;
   /** How long the master may take to answer on its control socket. */
   readyTimeoutMs: number;
 }
@@ -37,7 +39,7 @@ export async function startDaemon(o: DaemonOptions): Promise<number> {
   const out = o.logFile ? openSync(o.logFile, 'a', o.fileMode) : 'ignore';
   let child;
   try {
-    child = spawn(process.execPath, [...process.execArgv, o.cli, '-c', o.configPath], {
+    child = spawn(process.execPath, [...process.execArgv, o.cli, '-c', o.configPath, ...(o.logFormat ? ['--log-format', o.logFormat] : [])], {
       cwd: o.cwd,
       detached: true,
       stdio: ['ignore', out, out, 'ipc'],

@@ -5,6 +5,7 @@ const OPTION_TEXT: Record<OptionKey, string> = {
   config: 'config file (default: resque-starter.config.ts, .mjs or .js in the working directory)',
   dir: 'change to DIR before anything else (the config path and relative paths resolve from there)',
   daemonize: 'run in the background: returns once the master is up (exit 0), or says why it did not start; needs `pidFile` in the config; output goes to `logFile` (else /dev/null)',
+  logFormat: "log lines as `text` or `json` (one object a line; overrides the config's logFormat; default: logFormat, else BATON_LOG_FORMAT, else text)",
   pid: 'the master with this pid (instead of the config\'s pidFile)',
   pidFile: 'read the master\'s pid from FILE (default: the config\'s pidFile)',
   timeout: 'seconds to wait after QUIT before escalating to TERM (default: the config\'s stopTimeout + termTimeout + 10; 74 without a config; no escalation when stopTimeout is Infinity)',
@@ -16,6 +17,9 @@ const OPTION_TEXT: Record<OptionKey, string> = {
   group: "the Redis and namespace of this group (when the config's groups use several)",
   redis: 'also connect to Redis and try what the workers need (1 = refused); report the node reached, its replicas, Sentinel\'s failover settings or the Cluster slot',
   types: 'also type-check the config file with the TypeScript compiler',
+  port: 'the TCP port (default 5678, as resque-web; 0 = any free port, said on stderr)',
+  host: 'the address to bind (default 127.0.0.1); any other than a loopback address needs a token',
+  token: 'require this token on every request (default: $RESQUE_STARTER_WEB_TOKEN); open the dashboard once with ?token=T (sets a cookie) or send `Authorization: Bearer T`',
   help: 'this help',
   version: 'the version',
 };
@@ -32,7 +36,7 @@ interface CommandHelp {
 const COMMAND_HELP: Record<ActionCommand, CommandHelp> = {
   run: {
     summary: 'run the master (the default command; -D runs it in the background)',
-    usage: 'resque-starter [run] [-c conf.ts] [-C DIR] [-D]',
+    usage: 'resque-starter [run] [-c conf.ts] [-C DIR] [-D] [--log-format text|json]',
     text: `Starts the master and its workers. Signals: TERM/INT quick stop (jobs go back to their queues),
 QUIT graceful (jobs finish), TTIN/TTOU one worker more/fewer, HUP reload, USR2/CONT pause/resume.
 With -D it returns once the master answers on its control socket; stop it with \`resque-starter stop\`.`,
@@ -106,6 +110,17 @@ entry retried (resque-web's Retry); \`retry all\` skips entries already retried.
 delete entries (\`clear\` without --queue/--class: all of them). resque-web works on the same Redis.`,
     example: `resque-starter failed list --queue mail -c conf.ts
   resque-starter failed show 0 -c conf.ts && resque-starter failed retry 0 -c conf.ts`,
+  },
+  web: {
+    summary: 'a live dashboard in the browser: throughput, masters and rolling restarts, queues, failed jobs, workers',
+    usage: 'resque-starter web [-c conf.ts] [--port N] [--host H] [--token T]',
+    text: `Serves a dashboard over HTTP (no master needed; it reads the config's Redis and status file): throughput
+and failures over the last minutes, the masters and their workers per generation (a rolling restart as it
+happens, with its concurrency + 1 bound), the queues, the failed jobs (Retry and Remove, a page at a time) and
+every host's registered workers. Pages refresh by themselves. Loopback only unless --host names another
+address, which needs --token (or RESQUE_STARTER_WEB_TOKEN). TERM or INT stops it.`,
+    example: `resque-starter web -c conf.ts            # then open http://127.0.0.1:5678/
+  RESQUE_STARTER_WEB_TOKEN=$(openssl rand -hex 16) resque-starter web --host 0.0.0.0 -c conf.ts`,
   },
   queues: {
     summary: 'the queues: jobs waiting, the oldest one\'s age, delayed jobs, the failed count',

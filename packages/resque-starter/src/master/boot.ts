@@ -1,8 +1,9 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { createLogger, resolveLevel, type Logger, type ProcessHost } from '@baton/process-kit';
+import { createLogger, resolveLevel, type LogFormat, type Logger, type ProcessHost } from '@baton/process-kit';
 import type { ResolvedConfig } from '../config.js';
 import { configForGroup } from '../config-groups.js';
+import { redisSecrets } from '../config-logs.js';
 import { StartupError } from '../errors.js';
 import { findPredecessors, MASTER_TITLE } from '../handoff.js';
 import { loadConfigFile } from '../load-config.js';
@@ -16,6 +17,8 @@ export interface BootContext {
   env: NodeJS.ProcessEnv;
   /** Where log lines go when the config has no `logFile`. */
   stderr: NodeJS.WritableStream | undefined;
+  /** `--log-format`: wins over the config's `logFormat`. */
+  logFormat?: LogFormat | undefined;
   host: Pick<ProcessHost, 'pid' | 'ppid' | 'setTitle' | 'writeFile'>;
   checkRedis(config: ResolvedConfig): Promise<RedisReport | void>;
   /** True (and consumed) when a stop signal arrived while the config was loading. */
@@ -27,6 +30,8 @@ export interface Booted {
   config: ResolvedConfig;
   logger: Logger;
   logOut: LogFile | undefined;
+  /** The format of every line, the master's and its workers' (`--log-format`, else the config's). */
+  logFormat: LogFormat;
   /** start-server's SERVER_STARTER_GENERATION, when under start-server. */
   generation: number | undefined;
   /** The workers' uid/gid (`user`/`group`). */
@@ -47,15 +52,26 @@ export interface Booted {
  * the config was loading (the master exits 0, having started nothing).
  */
 export async function bootMaster(configPath: string, b: BootContext): Promise<Booted | undefined> {
-  const bootLogger = createLogger({ tag: 'resque-starter', level: resolveLevel(b.env.BATON_LOG_LEVEL) });
+  const generation = b.env.SERVER_STARTER_GENERATION ? Number(b.env.SERVER_STARTER_GENERATION) : undefined;
+  const context = { role: 'master', generation };
   const { config, loadMs, notCompiled } = await loadConfigFile(configPath, b.env, { compile: true });
+  const logFormat = b.logFormat ?? config.logFormat;
+  const secrets = redisSecrets([config.redis, ...config.groups.map((g) => g.redis)]);
+  // Until the log file is open (and at the config's level), stderr at BATON_LOG_LEVEL.
+  const bootLogger = createLogger({ tag: 'resque-starter', level: resolveLevel(b.env.BATON_LOG_LEVEL), format: logFormat, context, secrets });
   bootLogger.debug(messages.configLoaded(config.path, loadMs));
   bootLogger.debug(config.compiled ? messages.configCompiled(config.compiled) : messages.configNotCompiled(notCompiled ?? 'unknown'));
   if (b.stopRequested()) return undefined;
   b.host.setTitle(`${MASTER_TITLE} (starting)`);
   const logOut = prepareFiles(config);
-  const logger = createLogger({ tag: 'resque-starter', level: config.logLevel, stream: (logOut as unknown as NodeJS.WritableStream | undefined) ?? b.stderr });
-  const generation = b.env.SERVER_STARTER_GENERATION ? Number(b.env.SERVER_STARTER_GENERATION) : undefined;
+  const logger = createLogger({
+    tag: 'resque-starter',
+    level: config.logLevel,
+    format: logFormat,
+    context,
+    secrets,
+    stream: (logOut as unknown as NodeJS.WritableStream | undefined) ?? b.stderr,
+  });
   const ids = resolveIds(config.user, config.group, (m) => logger.warn(m));
   const redis = (await b.checkRedis(config)) ?? undefined;
   // Every other Redis the worker groups use answers too, before anything is touched.
@@ -74,7 +90,7 @@ export async function bootMaster(configPath: string, b: BootContext): Promise<Bo
   const pidFile = new PidFile(config.pidFile, b.host, logger);
   pidFile.claim(found);
   const supervisorPid = generation !== undefined && ppid > 1 ? ppid : undefined;
-  return { config, logger, logOut, generation, ids, found, supervisorPid, pidFile, redis };
+  return { config, logger, logOut, logFormat, generation, ids, found, supervisorPid, pidFile, redis };
 }
 
 // --- internal ---

@@ -11,6 +11,8 @@ export interface ControlContext {
   maxConcurrency(): number;
   /** Reopens the log file; false when there is none. */
   reopenLogs(): boolean;
+  /** What a successor that gives up counted (its `metrics` on link `link`), when this master serves metrics. */
+  metricsFromSuccessor?(link: number, parts: unknown): void;
 }
 
 /**
@@ -48,6 +50,11 @@ export class ControlRequests implements ControlHandlers {
       case 'restore':
         this.unlink(conn, (link) => this.ctx.dispatch({ type: 'successorRestored', link }));
         return { ok: true };
+      case 'metrics': {
+        const link = this.links.get(conn);
+        if (link !== undefined) this.ctx.metricsFromSuccessor?.(link, req.parts);
+        return undefined;
+      }
       case 'retire': {
         // Only a linked successor may ask; its request is answered by a worker leaving, not a reply.
         const link = this.links.get(conn);
@@ -75,6 +82,14 @@ export class ControlRequests implements ControlHandlers {
     for (const link of links) {
       const conn = this.sockets.get(link);
       if (conn) writeLine(conn, { event: 'workers', live });
+    }
+  }
+
+  /** Sends a metrics push (master/metrics.ts) to the linked successors `links`. */
+  pushMetrics(push: { event: 'metrics' }, links: readonly number[]): void {
+    for (const link of links) {
+      const conn = this.sockets.get(link);
+      if (conn) writeLine(conn, push);
     }
   }
 

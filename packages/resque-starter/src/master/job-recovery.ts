@@ -19,6 +19,8 @@ export class JobRecovery {
     private readonly host: Host,
     private readonly logger: Logger,
     private readonly termTimeoutMs: () => number,
+    /** Jobs put back (or failed) for a dead worker of `group` (metrics). */
+    private readonly onRecovered?: (group: string, n: number) => void,
   ) {}
 
   /** The `recover` effect: the exited worker's in-flight jobs go back (a timed-out one fails). */
@@ -75,10 +77,12 @@ export class JobRecovery {
       if (failed?.job.id && failed.job.worker) {
         const ok = await q.failInflight(failed.job.worker, failed.job.id, { exception: 'Resque::JobTimeout', error: failed.error });
         if (ok) this.logger.warn(messages.jobFailedTimeout(fx.pid, failed.job));
+        if (ok) this.onRecovered?.(fx.group, 1);
       }
       let n = 0;
       for (const id of fx.ids) n += await q.recoverWorker(id);
       if (n > 0) this.logger.warn(messages.recovered(fx.pid, n));
+      this.onRecovered?.(fx.group, n);
     } catch (err) {
       this.logger.error(messages.recoverFailed(fx.pid, (err as Error).message));
     }

@@ -1,6 +1,7 @@
 import { withoutSystemdEnv, type EventLoop, type ProcessHost } from '@baton/process-kit';
 import type { MasterHandle, ResolvedConfig } from '../config.js';
 import { PredecessorTracker } from '../handoff.js';
+import { WorkerEnv } from '../ipc.js';
 import { messages } from '../messages.js';
 import type { ResqueQueue } from '../resque.js';
 import type { Effect, MasterEvent, MasterState } from '../state/index.js';
@@ -9,6 +10,7 @@ import { ConfigHolder } from './config-holder.js';
 import { ControlRequests } from './control-requests.js';
 import { createExecutor } from './effects.js';
 import { JobRecovery } from './job-recovery.js';
+import { MasterMetrics } from './metrics.js';
 import type { RedisHealth } from './redis-health.js';
 import { createMasterNotify, type MasterNotify } from './notify.js';
 import { createQueueClients, type QueueClients } from './queue-client.js';
@@ -27,6 +29,8 @@ export interface MasterParts {
   predecessors: PredecessorTracker;
   /** start-server's readiness gate and/or systemd's notify socket, when either listens. */
   notify: MasterNotify | undefined;
+  /** The `/metrics` endpoint and what it counts, when the config has `metrics`. */
+  metrics: MasterMetrics | undefined;
   /** Executes one of the reducer's effects. */
   execute(effect: Effect): void;
   /** Resolves with the code of the reducer's `exit` effect. */
@@ -61,23 +65,46 @@ export function createParts(booted: Booted, { host, env, loop, createQueue, redi
     logger,
   });
   // Workers speak to neither systemd nor start-server's readiness gate: the master does.
-  const workerEnv = { ...withoutSystemdEnv(env), SERVER_STARTER_NOTIFY_FD: undefined };
-  const spawner = new WorkerSpawner({ host, env: workerEnv, config, generation, ids: booted.ids, logOut, logger, dispatch, masterHandle, redisHealth });
+  // They write their lines in the master's format (its `--log-format` may differ from their config).
+  const workerEnv = { ...withoutSystemdEnv(env), SERVER_STARTER_NOTIFY_FD: undefined, [WorkerEnv.logFormat]: booted.logFormat };
+  const settings = booted.config.metrics;
+  const metrics: MasterMetrics | undefined = settings
+    ? new MasterMetrics({
+        host,
+        settings,
+        generation,
+        state: () => loop.state,
+        config,
+        queues,
+        logger,
+        push: (push, links) => control.pushMetrics(push, links),
+        channelsClosed: (ms): Promise<void> => spawner.channelsClosed(ms),
+      })
+    : undefined;
+  const jobsDone: MasterMetrics['jobsDone'] | undefined = metrics ? metrics.jobsDone.bind(metrics) : undefined;
+  const spawner: WorkerSpawner = new WorkerSpawner({ host, env: workerEnv, config, generation, ids: booted.ids, logOut, logger, dispatch, masterHandle, redisHealth, jobsDone });
   const reopenLogs = () => {
     if (!logOut) return false;
     logOut.reopen();
     logger.info(messages.reopenedLogs(logOut.path));
     return true;
   };
-  const control = new ControlRequests({ isOpen: () => loop.isOpen, dispatch, snapshot: () => status.snapshot(), maxConcurrency: () => config().maxConcurrency, reopenLogs });
+  const control = new ControlRequests({
+    isOpen: () => loop.isOpen,
+    dispatch,
+    snapshot: () => status.snapshot(),
+    maxConcurrency: () => config().maxConcurrency,
+    reopenLogs,
+    metricsFromSuccessor: metrics && ((link, parts) => metrics.fromSuccessor(link, parts)),
+  });
   const status = new StatusOutput({ host, state, config, generation, startedAt: host.now(), pushWorkers: (live, links) => control.pushWorkers(live, links), redis: redisHealth, logger });
   // A Redis condition starting or ending shows in the status file without waiting for another step.
   redisHealth?.onChange(() => status.update());
-  const recovery = new JobRecovery(queues, host, logger, () => config().termTimeoutMs);
-  const predecessors = new PredecessorTracker(dispatch, logger, host, { env, generation });
+  const recovery = new JobRecovery(queues, host, logger, () => config().termTimeoutMs, metrics && ((group, n) => metrics.recovered(group, n)));
+  const predecessors = new PredecessorTracker(dispatch, logger, host, { env, generation, metrics });
   let finish!: (code: number) => void;
   const done = new Promise<number>((resolve) => (finish = resolve));
   const notify = createMasterNotify({ host, env, logger });
   const execute = createExecutor({ host, dispatch, spawner, recovery, configs, predecessors, pidFile, control, status, notify, state, logger, finish });
-  return { configs, queues, spawner, control, status, recovery, predecessors, notify, execute, done };
+  return { configs, queues, spawner, control, status, recovery, predecessors, notify, metrics, execute, done };
 }

@@ -19,6 +19,7 @@ export interface SchedulerTarget {
   redis: ResolvedConfig['redis'];
   namespace: string;
   lockTtlMs: number;
+  catchUpMs: number;
   schedule: Record<string, ResolvedScheduleEntry['entry']> | undefined;
 }
 
@@ -69,7 +70,7 @@ export function startMasterScheduler(config: ResolvedConfig, o: { create: Create
       leading: running.filter((r) => r.made?.isLeader).map((r) => r.where),
     }),
     reload(next) {
-      if (next.scheduler.enabled !== config.scheduler.enabled || next.scheduler.lockTtlMs !== config.scheduler.lockTtlMs || targetsOf(next).length !== targets.length) {
+      if (next.scheduler.enabled !== config.scheduler.enabled || next.scheduler.lockTtlMs !== config.scheduler.lockTtlMs || next.scheduler.catchUpMs !== config.scheduler.catchUpMs || targetsOf(next).length !== targets.length) {
         logger.warn(messages.schedulerReloadKeeps());
       }
       if (!top?.made) return;
@@ -102,7 +103,7 @@ export function targetsOf(config: ResolvedConfig): SchedulerTarget[] {
   const seen = new Map<string, SchedulerTarget>();
   for (const t of [{ redis: config.redis, namespace: config.namespace }, ...config.groups]) {
     const key = `${describeRedis(t.redis)}\0${JSON.stringify(t.redis)}\0${t.namespace}`;
-    if (!seen.has(key)) seen.set(key, { redis: t.redis, namespace: t.namespace, lockTtlMs: config.scheduler.lockTtlMs, schedule: seen.size === 0 ? scheduleOf(config) : undefined });
+    if (!seen.has(key)) seen.set(key, { redis: t.redis, namespace: t.namespace, lockTtlMs: config.scheduler.lockTtlMs, catchUpMs: config.scheduler.catchUpMs, schedule: seen.size === 0 ? scheduleOf(config) : undefined });
   }
   return [...seen.values()];
 }

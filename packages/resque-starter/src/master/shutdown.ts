@@ -31,6 +31,8 @@ export async function shutDown(c: ShutdownContext): Promise<void> {
     () => parts.recovery.settle(Math.max(parts.configs.config.redisTimeoutMs, 5000)),
     () => c.host.timers.clearAll(),
     () => parts.predecessors.close(),
+    // The workers' last job counts, pushed to a successor before the links end.
+    () => parts.metrics?.close(),
     () => parts.control.endLinks(),
     () => new Promise<void>((resolve) => c.server.close(() => resolve())),
     c.removeFiles,

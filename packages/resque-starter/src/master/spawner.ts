@@ -24,6 +24,8 @@ export interface SpawnerContext {
   masterHandle(): MasterHandle;
   /** A worker's Redis condition report, and its exit (it then reports nothing more). */
   redisHealth?: Pick<RedisHealth, 'report' | 'workerGone'> | undefined;
+  /** Metrics on: workers report their finished jobs (`done`), handed here with the worker's group. */
+  jobsDone?: ((group: string, jobs: Extract<WorkerToMaster, { t: 'done' }>['jobs']) => void) | undefined;
 }
 
 /**
@@ -33,6 +35,9 @@ export interface SpawnerContext {
  */
 export class WorkerSpawner {
   private readonly children = new Map<number, Child>();
+  /** Workers whose IPC channel is still open (their last messages may still be coming). */
+  private readonly channels = new Set<number>();
+  private drained: Array<() => void> = [];
 
   constructor(private readonly ctx: SpawnerContext) {}
 
@@ -43,6 +48,18 @@ export class WorkerSpawner {
 
   has(pid: number): boolean {
     return this.children.has(pid);
+  }
+
+  /** Resolves once every worker's IPC channel has closed (its last messages handled), or after `timeoutMs`. */
+  async channelsClosed(timeoutMs: number): Promise<void> {
+    if (this.channels.size === 0) return;
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      this.drained.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
   }
 
   /** The `spawn` effect; synchronous unless the config has a beforeFork. */
@@ -67,16 +84,23 @@ export class WorkerSpawner {
       },
       message: (m) => {
         if (!isWorkerMessage(m)) return;
+        if (m.t === 'done') return void this.ctx.jobsDone?.(fx.group, m.jobs);
         // Not the reducer's business: logged once per condition by the master's Redis health.
         if (m.t === 'redis') this.ctx.redisHealth?.report({ slot: fx.slot, pid }, m.trouble, describeRedis((configForGroup(this.ctx.config(), fx.group) ?? this.ctx.config()).redis));
         else dispatch(fromWorker(pid, m));
       },
       spawnError: (err) => dispatch({ type: 'spawnFailed', key: fx.key, error: err.message }),
       error: (err) => this.ctx.logger.debug(messages.workerError(pid, err.message)),
+      disconnect: () => {
+        this.channels.delete(pid);
+        if (this.channels.size > 0) return;
+        for (const done of this.drained.splice(0)) done();
+      },
     });
     if (!child) return;
     pid = child.pid;
     this.children.set(pid, child);
+    this.channels.add(pid);
     const out = this.ctx.logOut;
     if (out) {
       child.stdout?.on('data', (d: Buffer) => out.write(d));
@@ -113,6 +137,7 @@ export class WorkerSpawner {
         [WorkerEnv.retirePid]: fx.retire ? String(fx.retire) : '',
         [WorkerEnv.paused]: fx.paused ? '1' : '',
         [WorkerEnv.generation]: this.ctx.generation !== undefined ? String(this.ctx.generation) : '',
+        [WorkerEnv.metrics]: this.ctx.jobsDone ? '1' : '',
       },
       ...(this.ctx.ids ?? {}),
     };
@@ -124,7 +149,7 @@ const WORKER_EXEC_ARGV = process.execArgv.filter((a) => !/^--(inspect|debug)/.te
 // dist/worker.js: next to this code when it is bundled into dist/cli.js, one level up from dist/master/.
 const WORKER_SCRIPT = fileURLToPath(new URL(existsSync(new URL('./worker.js', import.meta.url)) ? './worker.js' : '../worker.js', import.meta.url));
 
-function fromWorker(pid: number, m: Exclude<WorkerToMaster, { t: 'redis' }>): MasterEvent {
+function fromWorker(pid: number, m: Exclude<WorkerToMaster, { t: 'redis' | 'done' }>): MasterEvent {
   switch (m.t) {
     case 'hello':
       return { type: 'hello', pid, id: m.id, ids: m.ids };

@@ -1,0 +1,201 @@
+// What observability costs resque-starter: no-op jobs/s through a real master and its worker
+// processes (dist/cli.js), with metrics off and on (and, with --json-logs, JSON job lines off
+// and on), at each worker count given; the same private redis-server for every run, runs
+// interleaved so drift hits every variant alike, the best of --repeat kept. Not a test.
+//   node bench/resque/observability.mjs                 (about 2 min)
+//   node bench/resque/observability.mjs --quick
+//   node bench/resque/observability.mjs --help
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { writeFileSync } from 'node:fs';
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BIN, cleanup, freePort, resqueModuleEnv, scratchDir, startRedis, waitUntil } from '../../examples/resque/lib/chain.mjs';
+
+const HELP = `usage: node bench/resque/observability.mjs [options]
+
+  --jobs N        no-op jobs timed per run (default 20000; --quick 8000)
+  --warmup N      jobs done before the clock starts (default jobs/10)
+  --conc LIST     worker processes (resque-starter concurrency) to try (default 1,2,3; --quick 1,2)
+  --repeat N      runs per variant and count, interleaved; the best is kept (default 3; --quick 2)
+  --json-logs     also the JSON log axis: logFormat 'json' with a line per job, alone and with metrics
+  --quick         the smaller defaults above
+  --help`;
+
+const argv = process.argv.slice(2);
+if (argv.includes('--help')) {
+  console.log(HELP);
+  process.exit(0);
+}
+const quick = argv.includes('--quick');
+const opt = (name, def) => {
+  const i = argv.indexOf(`--${name}`);
+  return i === -1 ? def : argv[i + 1];
+};
+const jobs = Number(opt('jobs', quick ? 8000 : 20000));
+const warmup = Number(opt('warmup', Math.floor(jobs / 10)));
+const concs = String(opt('conc', quick ? '1,2' : '1,2,3')).split(',').map(Number);
+const repeat = Number(opt('repeat', quick ? 2 : 3));
+const jsonLogs = argv.includes('--json-logs');
+
+/** Each variant: what it adds to conf.ts (`PORT` is replaced by a free port). */
+const VARIANTS = [
+  { name: 'off', conf: '' },
+  { name: 'metrics', conf: 'metrics: { port: PORT },' },
+  ...(jsonLogs
+    ? [
+        { name: 'json logs', conf: JSON_LOG_CONF() },
+        { name: 'metrics + json logs', conf: `metrics: { port: PORT }, ${JSON_LOG_CONF()}` },
+      ]
+    : []),
+];
+
+/** The config of JSON logs with a line per finished job (obs-logs' options). */
+function JSON_LOG_CONF() {
+  return "logFormat: 'json', logLevel: 'info',";
+}
+
+const dir = scratchDir('bench-obs-');
+const children = new Set();
+let redis;
+const stopAll = () => {
+  for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+  if (redis?.pid) {
+    try {
+      process.kill(redis.pid, 'SIGKILL');
+    } catch {}
+  }
+};
+process.on('exit', stopAll);
+for (const sig of ['SIGINT', 'SIGTERM']) process.on(sig, () => process.exit(130));
+
+try {
+  await main();
+} catch (err) {
+  console.error(`bench failed: ${err?.stack ?? err}`);
+  process.exitCode = 1;
+} finally {
+  await redis?.stop();
+  cleanup(dir);
+}
+
+async function main() {
+  redis = await startRedis(dir);
+  const { Redis } = await import('ioredis');
+  const r = new Redis(redis.url);
+  console.log(`observability bench: ${jobs} timed no-op jobs per run (after ${warmup} warm-up), best of ${repeat}; worker processes ${concs.join(', ')}; node ${process.version}`);
+  const results = new Map(); // `${variant}|${conc}` → rates
+  for (let i = 0; i < repeat; i++) {
+    for (const conc of concs) {
+      for (const v of VARIANTS) {
+        const rate = await run(r, v, conc, `b${i}${conc}${v.name.replace(/\W/g, '')}`);
+        const key = `${v.name}|${conc}`;
+        results.set(key, [...(results.get(key) ?? []), rate.rate]);
+        console.error(`  ${v.name.padEnd(20)} conc ${conc}: ${rate.rate.toFixed(0)} jobs/s${rate.scraped !== undefined ? ` (endpoint: ${rate.scraped} processed)` : ''}`);
+      }
+    }
+  }
+  await r.quit();
+  const best = (v, c) => Math.max(...(results.get(`${v}|${c}`) ?? [0]));
+  const median = (v, c) => {
+    const xs = [...(results.get(`${v}|${c}`) ?? [0])].sort((a, b) => a - b);
+    return xs.length % 2 ? xs[(xs.length - 1) / 2] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2;
+  };
+  const bestConc = concs.reduce((a, c) => (best('off', c) > best('off', a) ? c : a), concs[0]);
+  for (const [what, pick] of [['best of the runs', best], ['median of the runs', median]]) {
+    const header = ['worker processes', ...VARIANTS.map((v) => `${v.name} jobs/s`), ...VARIANTS.slice(1).map((v) => `${v.name} / off`)];
+    const rows = concs.map((c) => [
+      `${c}${c === bestConc ? ' (best)' : ''}`,
+      ...VARIANTS.map((v) => pick(v.name, c).toFixed(0)),
+      ...VARIANTS.slice(1).map((v) => `${((100 * pick(v.name, c)) / pick('off', c)).toFixed(1)} %`),
+    ]);
+    console.log(`\n${what}:`);
+    printTable([header, ...rows]);
+  }
+  console.log(`\nall runs (jobs/s, in order):`);
+  for (const [key, rates] of results) console.log(`  ${key.replace('|', ', conc ')}: ${rates.map((x) => x.toFixed(0)).join(' / ')}`);
+}
+
+/** One run: fill the queue, start a master with `conc` workers, time the drain by Resque's processed stat. */
+async function run(r, variant, conc, ns) {
+  await r.flushall();
+  const total = warmup + jobs;
+  const payload = JSON.stringify({ class: 'Noop', args: [] });
+  await r.sadd(`${ns}:queues`, 'bench');
+  for (let i = 0; i < total; i += 5000) await r.rpush(`${ns}:queue:bench`, ...Array.from({ length: Math.min(5000, total - i) }, () => payload));
+  const port = await freePort();
+  const conf = join(dir, `${ns}.conf.ts`);
+  const status = join(dir, `${ns}.status.json`);
+  writeFileSync(
+    conf,
+    `import { defineConfig } from '@baton/resque-starter';
+export default defineConfig({
+  concurrency: ${conc},
+  queues: ['bench'],
+  redis: ${JSON.stringify(redis.url)},
+  namespace: ${JSON.stringify(ns)},
+  statusFile: ${JSON.stringify(status)},
+  scheduler: { enabled: false },
+  ${variant.conf.replaceAll('PORT', String(port))}
+  jobs: { Noop() {} },
+});
+`,
+  );
+  const env = { ...process.env, ...resqueModuleEnv().env, BATON_LOG_LEVEL: 'warn', NO_COLOR: '1' };
+  if (/logFormat/.test(variant.conf)) delete env.BATON_LOG_LEVEL;
+  const master = spawn(process.execPath, [BIN.resqueStarter, '-c', conf], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  children.add(master);
+  let err = '';
+  master.stderr.on('data', (d) => {
+    // Job lines go here (to /dev/null in effect): what matters is what writing them costs.
+    if (err.length < 4000) err += d;
+  });
+  const processed = async () => Number((await r.get(`${ns}:stat:processed`)) ?? 0);
+  try {
+    await waitUntil(async () => (await processed()) >= warmup, `${warmup} warm-up jobs (${variant.name}, conc ${conc})\n${err}`, 120_000, 5);
+    const t0 = performance.now();
+    const n0 = await processed();
+    await waitUntil(async () => (await processed()) >= total, `all jobs (${variant.name}, conc ${conc})\n${err}`, 300_000, 5);
+    const t1 = performance.now();
+    const rate = ((total - n0) * 1000) / (t1 - t0);
+    let scraped;
+    if (/metrics/.test(variant.conf)) {
+      await sleep(300); // the workers' last batches (100 ms)
+      scraped = sumProcessed(await get(port));
+    }
+    return { rate, scraped };
+  } finally {
+    master.kill('SIGTERM');
+    if (master.exitCode === null) await once(master, 'exit');
+    children.delete(master);
+  }
+}
+
+function get(port) {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/metrics' }, (res) => {
+      let body = '';
+      res.on('data', (c) => (body += c));
+      res.on('end', () => resolve(body));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+function sumProcessed(body) {
+  return body
+    .split('\n')
+    .filter((l) => l.startsWith('resque_starter_jobs_processed_total{'))
+    .reduce((n, l) => n + Number(l.split(' ').at(-1)), 0);
+}
+
+function printTable(rows) {
+  const widths = rows[0].map((_, i) => Math.max(...rows.map((r) => r[i].length)));
+  for (const [i, row] of rows.entries()) {
+    console.log(row.map((c, j) => (j === 0 ? c.padEnd(widths[j]) : c.padStart(widths[j]))).join('  '));
+    if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
+  }
+}

@@ -1,0 +1,125 @@
+#!/usr/bin/env node
+// Worker start-up benchmark (not a test; issue 16): one resque-starter worker process started
+// the way the master starts it (dist/worker.js, IPC channel, the compiled config), again and
+// again, interleaved with a bare `node -e ''`, against a private redis-server. Per run: wall time
+// from spawn to the worker's `ready` message, its CPU then (its own cpuUsage, from its debug
+// line), its RSS once idle; the same for the bare start. Far quicker than rolling-restart.mjs,
+// for comparing start-up changes; the ratios to the bare start are the issue's goal (≤ 2×).
+//
+//   npm run build && node bench/worker-start.mjs [--runs 10] [--root DIR] [--prof DIR]
+//   --root: another checkout (built) to measure instead of this one
+//   --prof: write a --cpu-prof profile of each worker into DIR
+import { spawn } from 'node:child_process';
+import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { pathToFileURL } from 'node:url';
+import { cleanup, ROOT, resqueModuleEnv, scratchDir, startRedis } from '../examples/resque/lib/chain.mjs';
+
+const { values: opt } = parseArgs({
+  options: {
+    runs: { type: 'string', default: '10' },
+    root: { type: 'string', default: ROOT },
+    prof: { type: 'string' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (opt.help) {
+  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 12).join('\n').replace(/^\/\/ ?/gm, '') + '\n');
+  process.exit(0);
+}
+const RUNS = Number(opt.runs);
+const root = opt.root;
+const out = (s = '') => process.stdout.write(`${s}\n`);
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
+const med = (xs) => {
+  const v = [...xs].sort((a, b) => a - b);
+  return v[Math.floor((v.length - 1) / 2)];
+};
+
+const dir = scratchDir('bench-ws-');
+const redis = await startRedis(dir);
+try {
+  copyFileSync(join(root, 'examples/resque/conf.ts'), join(dir, 'conf.ts'));
+  copyFileSync(join(root, 'examples/resque/jobs.ts'), join(dir, 'jobs.ts'));
+  mkdirSync(join(dir, 'tmp'), { recursive: true });
+  const env = { ...process.env, ...resqueModuleEnv().env, REDIS_URL: redis.url, RESQUE_NAMESPACE: 'bench', CONCURRENCY: '1', BATON_LOG_LEVEL: 'debug' };
+  // What the master does once: compile the config into the cache (the workers import the result).
+  const { loadConfigFile } = await import(pathToFileURL(join(root, 'packages/resque-starter/dist/load-config.js')).href);
+  const { config } = await loadConfigFile(join(dir, 'conf.ts'), env, { compile: true });
+  out(`worker start: ${RUNS} runs, root ${root}, compiled config ${config.compiled ?? '(none: jiti)'}; node ${process.version}; load ${load()}`);
+  const rows = [];
+  for (let i = 0; i < RUNS; i++) rows.push({ bare: await bare(), worker: await worker(env, config.compiled ?? '', i) });
+  out('');
+  out('run  worker ready / CPU / RSS        bare wall / CPU / RSS   ratio wall / CPU');
+  for (const [i, r] of rows.entries()) {
+    const w = r.worker;
+    const b = r.bare;
+    out(`${String(i + 1).padEnd(4)} ${fmt(w.readyMs)} / ${fmt(w.cpuMs)} / ${w.rssMb.toFixed(1)} MB   ${fmt(b.wallMs)} / ${fmt(b.cpuMs)} / ${b.rssMb.toFixed(1)} MB   ${(w.readyMs / b.wallMs).toFixed(2)} / ${(w.cpuMs / b.cpuMs).toFixed(2)}`);
+  }
+  const m = (f) => med(rows.map(f));
+  out(`median: worker ready ${fmt(m((r) => r.worker.readyMs))} ms, CPU ${fmt(m((r) => r.worker.cpuMs))} ms, idle RSS ${m((r) => r.worker.rssMb).toFixed(1)} MB; ` +
+    `bare ${fmt(m((r) => r.bare.wallMs))} / ${fmt(m((r) => r.bare.cpuMs))} ms; ratio wall ${m((r) => r.worker.readyMs / r.bare.wallMs).toFixed(2)}, CPU ${m((r) => r.worker.cpuMs / r.bare.cpuMs).toFixed(2)}`);
+  out(`self-reported phases (median ms): ${phases(rows.map((r) => r.worker.self))}`);
+  out(`load average at end: ${load()}`);
+} finally {
+  await redis.stop();
+  cleanup(dir);
+}
+
+function fmt(x) {
+  return String(Math.round(x)).padStart(4);
+}
+
+function phases(selfs) {
+  const keys = Object.keys(selfs.find(Boolean) ?? {});
+  return keys.map((k) => `${k} ${Math.round(med(selfs.map((s) => s?.[k] ?? NaN)))}`).join(', ');
+}
+
+/** `node -e ''`: wall from spawn to exit, its own CPU and peak RSS. */
+async function bare() {
+  const code = "process.on('exit',()=>{const u=process.resourceUsage();process.stdout.write(JSON.stringify({cpu:(u.userCPUTime+u.systemCPUTime)/1000,rss:u.maxRSS}))})";
+  const t0 = performance.now();
+  const child = spawn(process.execPath, ['-e', code], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let text = '';
+  child.stdout.on('data', (d) => (text += d));
+  await new Promise((r) => child.once('exit', r));
+  const self = JSON.parse(text);
+  return { wallMs: performance.now() - t0, cpuMs: self.cpu, rssMb: self.rss / 1024 };
+}
+
+/** One worker as the master starts it: spawn → `ready` over IPC; its debug line's timings; RSS once idle; QUIT. */
+async function worker(env, compiled, i) {
+  const args = [...(opt.prof ? ['--cpu-prof', `--cpu-prof-dir=${opt.prof}`, `--cpu-prof-name=worker-${i}.cpuprofile`] : []), join(root, 'packages/resque-starter/dist/worker.js')];
+  const t0 = performance.now();
+  const child = spawn(process.execPath, args, {
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+    env: {
+      ...env,
+      RESQUE_STARTER_CONFIG: join(dir, 'conf.ts'),
+      RESQUE_STARTER_COMPILED_CONFIG: compiled,
+      RESQUE_STARTER_SLOT: '0',
+      RESQUE_STARTER_MASTER_PID: String(process.pid),
+    },
+  });
+  let log = '';
+  child.stdout.on('data', (d) => (log += d));
+  child.stderr.on('data', (d) => (log += d));
+  const exited = new Promise((r) => child.once('exit', r));
+  const readyMs = await new Promise((resolve, reject) => {
+    child.on('message', (m) => m?.t === 'ready' && resolve(performance.now() - t0));
+    child.on('message', (m) => m?.t === 'fatal' && reject(new Error(m.message)));
+    exited.then(() => reject(new Error(`worker exited before ready:\n${log}`)));
+  });
+  // Idle: let it settle into its reserve loop before reading its memory.
+  await new Promise((r) => setTimeout(r, 300));
+  const rssMb = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))[1]) / 1024;
+  child.kill('SIGQUIT');
+  await exited;
+  const line = /ready (\d+) ms after exec, (\d+) ms CPU \(([^)]*)\)/.exec(log);
+  if (!line) throw new Error(`no start-up timings in the worker's log:\n${log}`);
+  const self = { exec: Number(line[1]) };
+  for (const [, k, v] of line[3].matchAll(/([A-Za-z ]+?) (\d+) ms/g)) self[k.trim()] = Number(v);
+  return { readyMs, cpuMs: Number(line[2]), rssMb, self };
+}

@@ -1,0 +1,171 @@
+import { formatWithOptions } from 'node:util';
+
+// Pure conversion of one log record to one line, in either format, with every secret masked.
+// logger.ts feeds consola's records through these; nothing here writes anywhere.
+
+/** `text`: `2026-… [info] [tag] message`, for people; `json`: one JSON object a line, for machines. */
+export type LogFormat = 'text' | 'json';
+
+export const LOG_FORMATS: readonly LogFormat[] = ['text', 'json'];
+
+/**
+ * Fields every JSON line of a process carries after `time`, `level` and `pid` (role, generation,
+ * group, slot, worker id). Read at each line: the owner may add a field later (the worker id,
+ * once it is known). Undefined fields are left out.
+ */
+export type LogContext = Record<string, string | number | boolean | undefined>;
+
+/** One record, as the reporter gets it from consola. */
+export interface LogRecord {
+  date: Date;
+  /** consola's type: `info`, `warn`, `success`, … */
+  type: string;
+  tag: string;
+  args: readonly unknown[];
+  /** Structured fields of this line (`logger.info({ message, fields })`). */
+  fields?: Record<string, unknown> | undefined;
+}
+
+export interface LineOptions {
+  /** Prefix text lines with an ISO timestamp (JSON lines always have `time`). */
+  timestamps: boolean;
+  context: LogContext | undefined;
+  /** Literal strings (a Redis password) never written: each becomes `***`. */
+  secrets: readonly string[];
+  pid: number;
+}
+
+/** The keys a JSON line starts with; a structured field cannot replace them. */
+const RESERVED = new Set(['time', 'level', 'pid', 'msg']);
+
+/** consola's types by the level name a JSON line carries (`success`, `ready`, … are info). */
+const LEVEL_OF: Readonly<Record<string, string>> = {
+  fatal: 'fatal',
+  error: 'error',
+  fail: 'error',
+  warn: 'warn',
+  debug: 'debug',
+  trace: 'trace',
+  verbose: 'trace',
+};
+
+/** Why: one line in the chosen format, newline included; a record never throws on the way out. */
+export function formatLine(format: LogFormat, rec: LogRecord, o: LineOptions): string {
+  return format === 'json' ? formatJsonLine(rec, o) : formatTextLine(rec, o);
+}
+
+/** `2026-12-03T06:51:07.123Z [info] [tag] message`: the text format, as it always was. */
+export function formatTextLine(rec: LogRecord, o: LineOptions): string {
+  const text = redactText(messageOf(rec.args), o.secrets);
+  const tag = rec.tag ? ` [${rec.tag}]` : '';
+  const ts = o.timestamps ? `${rec.date.toISOString()} ` : '';
+  return `${ts}[${rec.type}]${tag} ${text}\n`;
+}
+
+/**
+ * `{"time":…,"level":"info","pid":…,"role":"worker",…,"msg":"…",…fields}`: the context's fields
+ * after `pid` (the tag as `role` when the context has none), then the message, then the line's
+ * own fields. Strings are masked, objects redacted by key (see `redactValue`).
+ */
+export function formatJsonLine(rec: LogRecord, o: LineOptions): string {
+  // Built as text, key by key (as pino does): ~2x faster than an object given to JSON.stringify.
+  let line = `{"time":"${rec.date.toISOString()}","level":"${LEVEL_OF[rec.type] ?? 'info'}","pid":${o.pid}`;
+  const ctx = o.context;
+  if (!ctx?.role && rec.tag) line += `,"role":${jsonOf(rec.tag)}`;
+  const fields = rec.fields;
+  if (ctx) {
+    for (const k in ctx) {
+      const v = ctx[k];
+      // A field of the line (a job's `worker`) wins over the context's.
+      if (v !== undefined && !RESERVED.has(k) && fields?.[k] === undefined) line += `,${quoteKey(k)}:${jsonOf(v)}`;
+    }
+  }
+  line += `,"msg":${jsonOf(redactText(messageOf(rec.args), o.secrets))}`;
+  if (fields) {
+    for (const k in fields) {
+      if (fields[k] === undefined || RESERVED.has(k)) continue;
+      let v: string | undefined;
+      try {
+        v = jsonOf(redactValue(fields[k], o.secrets, k, 0));
+      } catch {
+        // what JSON cannot hold (a cycle deeper than redactValue goes) is left out
+      }
+      if (v !== undefined) line += `,${quoteKey(k)}:${v}`;
+    }
+  }
+  return `${line}}\n`;
+}
+
+/**
+ * Why: a secret must not reach a log line, whoever wrote the text (our lines already describe
+ * Redis without its password, a job's console.log does not): the literal secrets become `***`,
+ * and so does the password of any URL (`scheme://user:***@`, a lone user info of a redis URL,
+ * which ioredis reads as a password, and `?password=`).
+ */
+export function redactText(text: string, secrets: readonly string[]): string {
+  let t = text;
+  for (const s of secrets) if (s && t.includes(s)) t = t.split(s).join('***');
+  if (t.includes('@')) t = t.replace(URL_USERINFO, (_, scheme: string, user: string, pass: string | undefined) => (pass !== undefined ? `${scheme}${user}:***@` : /^rediss?:/i.test(scheme) ? `${scheme}***@` : `${scheme}${user}@`));
+  if (t.includes('=')) t = t.replace(URL_PASSWORD_PARAM, '$1***');
+  return t;
+}
+
+/** Why: structured fields are values, not text: a key that names a secret is masked whatever its value. */
+export function redactValue(value: unknown, secrets: readonly string[], key: string, depth: number): unknown {
+  if (typeof value === 'number' || typeof value === 'boolean') return isSecretKey(key) ? '***' : value;
+  if (isSecretKey(key) && value !== undefined && value !== null && value !== '') return '***';
+  if (typeof value === 'string') return redactText(value, secrets);
+  if (typeof value === 'bigint') return String(value);
+  if (value === null || typeof value !== 'object') return value;
+  if (value instanceof Date) return value.toISOString();
+  if (value instanceof Error) return { type: value.name, message: redactText(value.message, secrets) };
+  if (depth >= 4) return '[…]';
+  if (Array.isArray(value)) return value.map((v) => redactValue(v, secrets, '', depth + 1));
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(value)) out[k] = redactValue(v, secrets, k, depth + 1);
+  return out;
+}
+
+// --- internal ---
+
+/** The args as one text, as console.log joins them; a lone string as is (the usual line, hot path: no format parsing). */
+function messageOf(args: readonly unknown[]): string {
+  if (args.length === 1 && typeof args[0] === 'string') return args[0];
+  return formatWithOptions({ colors: false, breakLength: Infinity }, ...args);
+}
+
+/** `scheme://user:pass@` or `scheme://user@` (user info without `/`, whitespace or quotes). */
+const URL_USERINFO = /\b([a-z][a-z0-9+.-]*:\/\/)([^\s/@:'"`]*)(?::([^\s/@'"`]*))?@/gi;
+const URL_PASSWORD_PARAM = /([?&](?:password|pass|pwd)=)[^&#\s'"`]*/gi;
+/** Keys whose values are secrets (`password`, `sentinelPassword`, `token`, `secret`, `auth`). */
+const SECRET_KEY = /pass(word)?$|secret|token|^auth$/i;
+const secretKeys = new Map<string, boolean>();
+const quotedKeys = new Map<string, string>();
+
+/** The keys of a process's lines are few and repeat: each is tested (and quoted) once. */
+function isSecretKey(key: string): boolean {
+  let s = secretKeys.get(key);
+  if (s === undefined) {
+    s = SECRET_KEY.test(key);
+    if (secretKeys.size < 1000) secretKeys.set(key, s);
+  }
+  return s;
+}
+
+function quoteKey(key: string): string {
+  let q = quotedKeys.get(key);
+  if (q === undefined) {
+    q = JSON.stringify(key);
+    if (quotedKeys.size < 1000) quotedKeys.set(key, q);
+  }
+  return q;
+}
+
+/** A value as JSON; a number or a string without anything to escape without JSON.stringify's call. */
+function jsonOf(v: unknown): string | undefined {
+  if (typeof v === 'number') return Number.isFinite(v) ? String(v) : 'null';
+  if (typeof v === 'string' && v.length < 200 && !NEEDS_ESCAPE.test(v)) return `"${v}"`;
+  return JSON.stringify(v);
+}
+// eslint-disable-next-line no-control-regex
+const NEEDS_ESCAPE = /["\\\u0000-\u001f\u2028\u2029]|[\ud800-\udfff]/;

@@ -1,0 +1,135 @@
+import { PassThrough } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { createLogger, logLine } from '../src/logger.js';
+import { formatJsonLine, formatTextLine, redactText, redactValue, type LineOptions, type LogRecord } from '../src/log-format.js';
+
+const date = new Date('2026-12-03T06:51:07.123Z');
+const rec = (over: Partial<LogRecord> = {}): LogRecord => ({ date, type: 'info', tag: 'worker[2]', args: ['hello'], ...over });
+const opts = (over: Partial<LineOptions> = {}): LineOptions => ({ timestamps: true, context: undefined, secrets: [], pid: 4242, ...over });
+
+describe('formatJsonLine', () => {
+  it('time, level, pid, the context in order, msg, then the fields', () => {
+    const line = formatJsonLine(
+      rec({ fields: { class: 'Archive', queue: 'mail', durationMs: 1.5 } }),
+      opts({ context: { role: 'worker', generation: 3, group: undefined, slot: 2, worker: 'h:1:mail' } }),
+    );
+    expect(line.endsWith('\n')).toBe(true);
+    expect(line.indexOf('\n')).toBe(line.length - 1);
+    expect(JSON.parse(line)).toEqual({
+      time: '2026-12-03T06:51:07.123Z',
+      level: 'info',
+      pid: 4242,
+      role: 'worker',
+      generation: 3,
+      slot: 2,
+      worker: 'h:1:mail',
+      msg: 'hello',
+      class: 'Archive',
+      queue: 'mail',
+      durationMs: 1.5,
+    });
+    expect(Object.keys(JSON.parse(line) as object)).toEqual(['time', 'level', 'pid', 'role', 'generation', 'slot', 'worker', 'msg', 'class', 'queue', 'durationMs']);
+  });
+
+  it.each([
+    ['info', 'info'],
+    ['success', 'info'],
+    ['ready', 'info'],
+    ['log', 'info'],
+    ['warn', 'warn'],
+    ['error', 'error'],
+    ['fail', 'error'],
+    ['fatal', 'fatal'],
+    ['debug', 'debug'],
+    ['trace', 'trace'],
+    ['verbose', 'trace'],
+  ])('consola type %s is level %s', (type, level) => {
+    expect((JSON.parse(formatJsonLine(rec({ type }), opts())) as { level: string }).level).toBe(level);
+  });
+
+  it('the tag is the role when the context has none; a field cannot replace time, level, pid or msg', () => {
+    const o = JSON.parse(formatJsonLine(rec({ tag: 'start-server', fields: { time: 'x', level: 'x', pid: 1, msg: 'x', worker: 'w2' } }), opts({ context: { worker: 'w1' } }))) as Record<string, unknown>;
+    expect(o).toEqual({ time: '2026-12-03T06:51:07.123Z', level: 'info', pid: 4242, role: 'start-server', worker: 'w2', msg: 'hello' });
+  });
+
+  it('a multi-line message (a stack) stays one line; objects and errors are formatted into msg', () => {
+    const err = new Error('boom\nsecond line');
+    const line = formatJsonLine(rec({ args: ['failed:', err, { a: 1 }] }), opts());
+    expect(line.split('\n')).toHaveLength(2);
+    const msg = (JSON.parse(line) as { msg: string }).msg;
+    expect(msg).toMatch(/^failed: Error: boom\nsecond line\n {4}at /);
+    expect(msg).toContain('{ a: 1 }');
+  });
+
+  it('quotes, backslashes, control characters, U+2028 and lone surrogates survive the round trip', () => {
+    const text = 'say "hi" \\ tab\t bell\u0007 ls\u2028 lone\ud800 é';
+    const o = JSON.parse(formatJsonLine(rec({ args: [text], fields: { [text]: text, n: Infinity } }), opts())) as Record<string, unknown>;
+    expect(o.msg).toBe(text);
+    expect(o[text]).toBe(text);
+    expect(o.n).toBeNull();
+  });
+
+  it('a field JSON cannot hold still gives a line', () => {
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    const o = JSON.parse(formatJsonLine(rec({ fields: { big: 10n, cyclic, when: date, err: new TypeError('bad') } }), opts())) as Record<string, unknown>;
+    expect(o.big).toBe('10');
+    expect(o.when).toBe('2026-12-03T06:51:07.123Z');
+    expect(o.err).toEqual({ type: 'TypeError', message: 'bad' });
+    expect(JSON.stringify(o.cyclic)).toContain('[…]');
+  });
+});
+
+describe('formatTextLine', () => {
+  it('is the text format as it always was; fields are not printed', () => {
+    expect(formatTextLine(rec({ fields: { class: 'X' } }), opts())).toBe('2026-12-03T06:51:07.123Z [info] [worker[2]] hello\n');
+    expect(formatTextLine(rec({ type: 'warn', tag: '' }), opts({ timestamps: false }))).toBe('[warn] hello\n');
+  });
+});
+
+describe('redaction', () => {
+  const PW = 'S3cr%t-pw';
+  it.each([
+    ['redis://:S3cret@10.0.0.1:6379/0', 'redis://:***@10.0.0.1:6379/0'],
+    ['connect rediss://app:S3cret@host:6380 failed', 'connect rediss://app:***@host:6380 failed'],
+    ['redis://S3cret@host:6379', 'redis://***@host:6379'],
+    ['see https://alice@example.com/x', 'see https://alice@example.com/x'],
+    ['redis://host:6379/?password=S3cret&db=1', 'redis://host:6379/?password=***&db=1'],
+    ['mail bob@example.com', 'mail bob@example.com'],
+  ])('redactText(%j) = %j', (input, output) => {
+    expect(redactText(input, [])).toBe(output);
+  });
+
+  it('a known secret is masked wherever it appears', () => {
+    expect(redactText(`auth ${PW} and again ${PW}.`, [PW])).toBe('auth *** and again ***.');
+  });
+
+  it('keys that name secrets are masked in fields, however deep', () => {
+    expect(redactValue({ redis: { host: 'h', password: 'x', sentinelPassword: 'y' }, token: 't', list: ['redis://:p@h'] }, [], '', 0)).toEqual({
+      redis: { host: 'h', password: '***', sentinelPassword: '***' },
+      token: '***',
+      list: ['redis://:***@h'],
+    });
+  });
+
+  it('neither format writes the password: message, args, fields, errors', () => {
+    for (const format of ['text', 'json'] as const) {
+      const stream = new PassThrough();
+      let out = '';
+      stream.on('data', (d: Buffer) => (out += d.toString()));
+      const logger = createLogger({ tag: 't', format, stream, secrets: [PW], context: { role: 'worker' } });
+      logger.info(`url redis://:${encodeURIComponent(PW)}@h:1 and ${PW}`);
+      logger.warn('options', { host: 'h', password: PW });
+      logger.error(new Error(`WRONGPASS ${PW}`));
+      logger.info(logLine('with fields', { redis: { password: PW }, note: `pw=${PW}` }));
+      expect(out).not.toContain(PW);
+      expect(out).not.toContain(encodeURIComponent(PW));
+      expect(out).not.toContain('S3cr');
+      if (format === 'json') {
+        const lines = out.trim().split('\n');
+        expect(lines).toHaveLength(4);
+        for (const l of lines) expect(() => JSON.parse(l)).not.toThrow();
+      }
+    }
+  });
+});

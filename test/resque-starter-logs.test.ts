@@ -1,0 +1,151 @@
+// Structured logs (issue 15): `--log-format json` turns every line of the master and its workers
+// into one JSON object; the Redis password appears in no line, in either format.
+import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type TestRedis } from './helpers/redis.js';
+import { BIN, spawnNode } from './helpers/spawn.js';
+import { slow } from './helpers/slowness.js';
+import { pollUntil } from './helpers/wait.js';
+import { assertNoUnexpectedAlarms } from './helpers/log-audit.js';
+import { doneIds, enqueueRecords, RsEnv, type ConfOptions } from './fixtures/rs-harness.js';
+
+/** requirepass of this suite's redis-server: no log line may carry it (nor its URL-encoded form). */
+const PASSWORD = 'pw-Zq7%x!4';
+
+interface JsonLine {
+  time: string;
+  level: string;
+  pid: number;
+  role: string;
+  generation?: number;
+  group?: string;
+  slot?: number;
+  worker?: string;
+  msg: string;
+  [field: string]: unknown;
+}
+
+let redis: TestRedis;
+const envs: RsEnv[] = [];
+beforeAll(async () => {
+  redis = await startRedis({ password: PASSWORD });
+});
+afterAll(async () => {
+  await redis?.close();
+});
+afterEach(() => {
+  for (const e of envs.splice(0)) e.cleanup();
+});
+const setup = (options: ConfOptions = {}) => {
+  const e = new RsEnv(redis, options);
+  envs.push(e);
+  return e;
+};
+
+/** Every line of `text` as JSON; fails on the first line that is not one JSON object. */
+function parseLines(text: string, where: string): JsonLine[] {
+  return text
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      let o: unknown;
+      try {
+        o = JSON.parse(l);
+      } catch {
+        throw new Error(`${where}: a line that is not JSON: ${l}\n--- output ---\n${text}`);
+      }
+      expect(o, l).toMatchObject({ time: expect.stringMatching(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/), level: expect.any(String), pid: expect.any(Number), role: expect.stringMatching(/^(master|worker)$/), msg: expect.any(String) });
+      return o as JsonLine;
+    });
+}
+
+function expectNoPassword(output: string): void {
+  expect(output).not.toContain(PASSWORD);
+  expect(output).not.toContain(encodeURIComponent(PASSWORD));
+}
+
+describe('resque-starter --log-format json', () => {
+  it('every line of the master and its workers is one JSON object with its fields; no password', async () => {
+    const e = setup({ concurrency: 2 });
+    const m = e.master(['--log-format', 'json']);
+    await m.waitForLine(/"msg":"worker\[1\] \d+ ready/, { timeoutMs: slow(15_000) });
+    const r = redis.client();
+    await enqueueRecords(r, e.ns, 2, 0);
+    await pollUntil(async () => (await doneIds(r, e.ns)).length === 2, { what: 'both jobs done' });
+    process.kill(m.pid, 'SIGQUIT');
+    expect(await m.waitForExit({ timeoutMs: slow(15_000) })).toEqual({ code: 0, signal: null });
+
+    const lines = parseLines(m.output, 'resque-starter');
+    const master = lines.filter((l) => l.role === 'master');
+    expect(master.every((l) => l.pid === m.pid && l.slot === undefined && l.worker === undefined)).toBe(true);
+    expect(master.find((l) => l.msg.startsWith(`master ${m.pid} starting 2 worker(s)`))?.msg).toContain('redis redis://:***@127.0.0.1');
+    const workers = lines.filter((l) => l.role === 'worker');
+    // Each worker's lines carry its slot; once its Resque worker exists, its id too.
+    const started = workers.filter((l) => /^worker \S+ started/.test(l.msg));
+    expect(started.map((l) => l.slot).sort(), m.output).toEqual([0, 1]);
+    for (const l of started) {
+      expect(l.worker).toMatch(new RegExp(`^[^:]+:${l.pid}:rs$`));
+      expect(l.group).toBeUndefined();
+      expect(l.level).toBe('info');
+    }
+    expect(lines.some((l) => l.level === 'error' || l.level === 'fatal')).toBe(false);
+    expectNoPassword(m.output);
+  });
+
+  it('the text format (the default) carries no password either', async () => {
+    const e = setup({ concurrency: 1 });
+    const m = e.master();
+    await m.waitForLine(/worker\[0\] \d+ ready/, { timeoutMs: slow(15_000) });
+    const r = redis.client();
+    await enqueueRecords(r, e.ns, 1, 0);
+    await pollUntil(async () => (await doneIds(r, e.ns)).length === 1, { what: 'job done' });
+    process.kill(m.pid, 'SIGQUIT');
+    expect(await m.waitForExit({ timeoutMs: slow(15_000) })).toEqual({ code: 0, signal: null });
+    expect(m.output).toMatch(/^\S+ \[info\] \[resque-starter\] master \d+ starting 1 worker\(s\) on queues rs \(redis redis:\/\/:\*\*\*@127\.0\.0\.1:\d+\)/m);
+    expect(m.output).not.toMatch(/^\{/m);
+    expectNoPassword(m.output);
+    assertNoUnexpectedAlarms([{ label: 'resque-starter', output: m.output }]);
+  });
+
+  it("logFormat 'json' in the config, with logFile: the file takes JSON lines of both roles, and keeps doing so after reopen-logs", async () => {
+    const e = setup({ concurrency: 1, extra: "logFile: 'log/rs.log', logFormat: 'json'," });
+    const m = e.master();
+    const log = `${e.dir}/log/rs.log`;
+    await pollUntil(() => existsSync(log) && /"msg":"worker\[0\] \d+ ready/.test(readFileSync(log, 'utf8')), { what: 'ready line in the log file', timeoutMs: slow(15_000) });
+    renameSync(log, `${log}.1`);
+    const reopen = spawnNode(BIN.resqueStarter, ['reopen-logs', '-c', e.conf], { env: e.env() });
+    expect((await reopen.waitForExit()).code).toBe(0);
+    await pollUntil(() => existsSync(log) && /reopened log file/.test(readFileSync(log, 'utf8')), { what: 'new log file' });
+    // A worker's line after the reopen goes to the new file (through the master, as before).
+    const r = redis.client();
+    await enqueueRecords(r, e.ns, 1, 0);
+    await pollUntil(async () => (await doneIds(r, e.ns)).length === 1, { what: 'job done' });
+    process.kill(m.pid, 'SIGQUIT');
+    expect(await m.waitForExit({ timeoutMs: slow(15_000) })).toEqual({ code: 0, signal: null });
+    const before = parseLines(readFileSync(`${log}.1`, 'utf8'), 'rs.log.1');
+    const after = parseLines(readFileSync(log, 'utf8'), 'rs.log');
+    expect(new Set(before.map((l) => l.role))).toEqual(new Set(['master', 'worker']));
+    expect(after.some((l) => l.role === 'master' && /master exiting/.test(l.msg))).toBe(true);
+    expect(after.some((l) => l.role === 'worker' && /^worker \S+ stopped/.test(l.msg))).toBe(true);
+    // Before the log file is open, the master's first (debug) lines go to stderr: JSON too.
+    expect(parseLines(m.output, 'stderr').every((l) => l.role === 'master' && l.level === 'debug')).toBe(true);
+    expectNoPassword(readFileSync(`${log}.1`, 'utf8') + readFileSync(log, 'utf8'));
+  });
+
+  it('start-server --log-format json: its own lines are JSON, and so are the generation\'s (BATON_LOG_FORMAT), with their generation', async () => {
+    const e = setup({ concurrency: 1 });
+    const ss = spawnNode(BIN.startServer, [`--status-file=${e.dir}/ss.status`, '--log-format=json', '--', process.execPath, BIN.resqueStarter, '-c', e.conf], { label: 'start-server', env: e.env() });
+    await ss.waitForLine(/"msg":"worker\[0\] \d+ ready/, { timeoutMs: slow(15_000) });
+    ss.kill('SIGTERM');
+    expect(await ss.waitForExit({ timeoutMs: slow(15_000) })).toEqual({ code: 0, signal: null });
+    const lines = ss.output
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as JsonLine);
+    expect(lines.find((l) => l.role === 'start-server' && /starting new worker \d+/.test(l.msg))).toBeDefined();
+    const ours = lines.filter((l) => l.role !== 'start-server');
+    expect(ours.length).toBeGreaterThan(3);
+    for (const l of ours) expect(l.generation, JSON.stringify(l)).toBe(1);
+    expectNoPassword(ss.output);
+  });
+});

@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest';
+import { Queue } from '@baton/resque';
+import { spawnNode } from './helpers/spawn.js';
+import { slow } from './helpers/slowness.js';
+import { pollUntil } from './helpers/wait.js';
+import { useLogAudit } from './helpers/log-audit.js';
+import { doneIds, RS_BIN, rsSuite } from './fixtures/rs-harness.js';
+import { failedForms, FLAKY_JOB, get, postForm, seedFailures, seedWorkers, startWeb } from './fixtures/web-harness.js';
+
+// `resque-starter web` over plain HTTP: every page against a running master and a private
+// redis-server, the failed list's Retry/Remove as the page's forms post them (CSRF and origin
+// checked), the token, and pages that stay small and fast with 10,000 failed jobs and 100 workers.
+
+const suite = rsSuite();
+const audit = useLogAudit();
+
+describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
+  it('shows the master, its workers, the queues and the workers; a failed job is retried through the form and runs', async () => {
+    const e = suite.setup({ concurrency: 2, jobs: FLAKY_JOB });
+    const master = audit.current.watch(e.master());
+    await master.waitForLine(/worker\[1\] \d+ ready/, { timeoutMs: slow(15_000) });
+    const web = await startWeb(e);
+    audit.current.watch(web.proc);
+
+    // Overview and masters: the master with its two workers, the bound C+1 = 3.
+    const masters = await pollUntil(
+      async () => {
+        const r = await get(`${web.base}/masters`);
+        return r.status === 200 && /data-role="current" data-workers="2" data-ready="2"/.test(r.body) ? r.body : undefined;
+      },
+      { what: 'the masters page to show 2 ready workers', timeoutMs: slow(10_000) },
+    );
+    expect(masters).toContain('data-alive="2" data-bound="3"');
+    expect(masters).toContain(`data-master="${master.pid}"`);
+    const overview = await get(`${web.base}/`);
+    expect(overview.status).toBe(200);
+    expect(overview.body).toContain('id="stat-workers">2<');
+    expect(overview.headers.get('content-security-policy')).toContain("frame-ancestors 'none'");
+    // Only the page's own script runs: its nonce is in the policy, and no inline handler exists.
+    const nonce = /script-src 'nonce-([^']+)'/.exec(overview.headers.get('content-security-policy') ?? '')?.[1];
+    expect(overview.body).toContain(`<script nonce="${nonce}">`);
+    expect(overview.body).not.toMatch(/ on[a-z]+="/);
+    // A partial (what the live refresh fetches) is the <main> only.
+    const partial = await get(`${web.base}/masters?partial=1`);
+    expect(partial.body).not.toContain('<html');
+    expect(partial.body).toContain('id="masters-summary"');
+
+    // A job that fails once: in the failed list; Retry (the form) enqueues it again; it runs.
+    const q = new Queue({ redis: e.redis.url, namespace: e.ns });
+    try {
+      await q.enqueue('rs', 'Flaky', 'f1');
+      await pollUntil(async () => (await q.failedCount()) === 1, { what: 'the failure', timeoutMs: slow(10_000) });
+    } finally {
+      await q.close();
+    }
+    const failed = await get(`${web.base}/failed`);
+    expect(failed.body).toContain('flaky f1 fails the first time');
+    const { csrf, rows } = failedForms(failed.body);
+    expect(csrf).toBeDefined();
+    expect(rows).toEqual([{ index: '0', fp: expect.stringMatching(/^[0-9a-f]{16}$/) }]);
+    const fields = { csrf: csrf!, index: '0', fp: rows[0]!.fp, page: '1' };
+    // Refused: no CSRF token, another origin, a stale fingerprint.
+    expect((await postForm(web.base, '/failed/retry', { ...fields, csrf: 'x' })).status).toBe(403);
+    expect((await postForm(web.base, '/failed/retry', fields, 'http://evil.example')).status).toBe(403);
+    expect((await postForm(web.base, '/failed/retry', fields, null)).status).toBe(403);
+    const stale = await postForm(web.base, '/failed/retry', { ...fields, fp: '0000000000000000' });
+    expect(stale).toMatchObject({ status: 303, location: '/failed?err=stale&index=0' });
+    expect((await get(`${web.base}${stale.location}`)).body).toContain('The failed list changed');
+    const r = suite.redis.client();
+    expect(await doneIds(r, e.ns)).toEqual([]);
+    const ok = await postForm(web.base, '/failed/retry', fields);
+    expect(ok).toMatchObject({ status: 303, location: '/failed?done=retried&index=0' });
+    await pollUntil(async () => (await doneIds(r, e.ns)).includes('flaky-f1'), { what: 'the retried job done', timeoutMs: slow(10_000) });
+    const after = await get(`${web.base}/failed?done=retried&index=0`);
+    expect(after.body).toContain('Failed job 0 enqueued again');
+    expect(after.body).toMatch(/data-index="0" data-class="Flaky" data-retried="1"/);
+    await web.proc.waitForLine(/dashboard: retried failed job 0 \(Flaky from rs\)/);
+    // Remove takes it off the list.
+    const again = failedForms(after.body);
+    expect(await postForm(web.base, '/failed/remove', { csrf: again.csrf!, index: '0', fp: again.rows[0]!.fp })).toMatchObject({ status: 303, location: '/failed?done=removed&index=0' });
+    expect(await r.llen(`${e.ns}:failed`)).toBe(0);
+
+    // Queues and workers.
+    const queues = await get(`${web.base}/queues`);
+    expect(queues.body).toMatch(/data-queue="rs" data-depth="0"/);
+    const workers = await get(`${web.base}/workers`);
+    expect(workers.body.match(/class="worker-row"/g)).toHaveLength(2);
+  });
+
+  it('10,000 failed jobs and 100 workers: a page at a time, fast', async () => {
+    const e = suite.setup({ concurrency: 1 });
+    const r = suite.redis.client();
+    await seedFailures(r, e.ns, 10_000);
+    await seedWorkers(r, e.ns, 100);
+    const web = await startWeb(e);
+    audit.current.watch(web.proc);
+    await get(`${web.base}/failed`); // warm (first connection, first read)
+    const t0 = performance.now();
+    const first = await get(`${web.base}/failed`);
+    const ms = performance.now() - t0;
+    expect(first.status).toBe(200);
+    expect(first.body.match(/class="failed-row"/g)).toHaveLength(50);
+    expect(first.body).toContain('data-page="1" data-pages="200"');
+    // Newest first: page 1 starts at the last index.
+    expect(first.body).toMatch(/class="failed-row" data-index="9999"/);
+    expect(first.body.length).toBeLessThan(200_000);
+    expect(ms).toBeLessThan(slow(1000));
+    const last = await get(`${web.base}/failed?page=200`);
+    expect(last.body.match(/class="failed-row"/g)).toHaveLength(50);
+    expect(last.body).toMatch(/class="failed-row" data-index="49"/);
+    expect(last.body).toMatch(/class="failed-row" data-index="0"/);
+    const per = await get(`${web.base}/failed?page=2&per=100000`);
+    expect(per.body.match(/class="failed-row"/g)).toHaveLength(200);
+
+    // A queue of 120 jobs: its page lists 50, from the head.
+    await r.sadd(`${e.ns}:queues`, 'backlog');
+    await r.rpush(`${e.ns}:queue:backlog`, ...Array.from({ length: 120 }, (_, i) => JSON.stringify({ class: 'Later', args: [i], enqueued_at: Date.now() / 1000 - 90 })));
+    const queues = await get(`${web.base}/queues`);
+    expect(queues.body).toMatch(/data-queue="backlog" data-depth="120"><td><a href="\/queues\/backlog">backlog<\/a>/);
+    const q1 = await get(`${web.base}/queues/backlog`);
+    expect(q1.body.match(/class="queue-job"/g)).toHaveLength(50);
+    expect(q1.body).toMatch(/class="queue-job" data-position="0"><td class="n">0<\/td><td>Later<\/td><td><code>\[0\]<\/code><\/td><td>1m 3\ds<\/td>/);
+    const q3 = await get(`${web.base}/queues/backlog?page=3`);
+    expect(q3.body.match(/class="queue-job"/g)).toHaveLength(20);
+    expect(q3.body).toContain('page 3 of 3 (101–120 of 120)');
+    expect((await get(`${web.base}/queues/%E0`)).status).toBe(404);
+
+    const w1 = await get(`${web.base}/workers`);
+    expect(w1.body.match(/class="worker-row"/g)).toHaveLength(50);
+    expect(w1.body).toContain('data-page="1" data-pages="2"');
+    expect(w1.body).toContain('<b>host0.example</b> 25');
+    const w2 = await get(`${web.base}/workers?page=2`);
+    expect(w2.body.match(/class="worker-row"/g)).toHaveLength(50);
+    expect(w2.body.match(/data-busy="1"/g)).toHaveLength(25);
+  });
+
+  it('a token: refused without it, ?token= logs in with a cookie, a bearer header works; a public bind needs one', async () => {
+    const e = suite.setup({ concurrency: 1 });
+    const token = 'test-token-0123456789';
+    const web = await startWeb(e, [], { env: { RESQUE_STARTER_WEB_TOKEN: token } });
+    audit.current.watch(web.proc);
+    expect(web.proc.output).toMatch(/dashboard on http:\/\/127\.0\.0\.1:\d+\/ \(token required/);
+    expect(web.proc.output).not.toContain(token);
+    const no = await get(`${web.base}/`);
+    expect(no.status).toBe(401);
+    expect(no.body).toContain('a token is needed');
+    expect((await get(`${web.base}/failed?token=wrong`)).status).toBe(401);
+    const login = await get(`${web.base}/failed?page=1&token=${token}`);
+    expect(login.status).toBe(303);
+    expect(login.headers.get('location')).toBe('/failed?page=1');
+    const cookie = login.headers.get('set-cookie')!;
+    expect(cookie).toMatch(/HttpOnly; SameSite=Strict/);
+    expect(cookie).not.toContain(token);
+    expect((await get(`${web.base}/failed`, { Cookie: cookie.split(';')[0]! })).status).toBe(200);
+    expect((await get(`${web.base}/api/stats`, { Authorization: `Bearer ${token}` })).status).toBe(200);
+
+    // With the config's logFormat json (BATON_LOG_FORMAT here): JSON lines, role web.
+    const json = await startWeb(e, [], { env: { BATON_LOG_FORMAT: 'json' } });
+    audit.current.watch(json.proc);
+    const line = JSON.parse(json.proc.output.split('\n').find((l) => l.includes('dashboard on'))!) as Record<string, unknown>;
+    expect(line).toMatchObject({ level: 'info', role: 'web', pid: json.proc.pid });
+    expect(line.msg).toMatch(/^dashboard on http:\/\/127\.0\.0\.1:\d+\/$/);
+
+    const refused = spawnNode(RS_BIN, ['web', '-c', e.conf, '--host', '0.0.0.0', '--port', '0'], { label: 'web 0.0.0.0', env: e.env() });
+    const exit = await refused.waitForExit({ timeoutMs: slow(10_000) });
+    expect(exit.code).toBe(2);
+    expect(refused.output).toContain('resque-starter: Binding the dashboard to `0.0.0.0` (not a loopback address) needs a token: pass `--token T` or set RESQUE_STARTER_WEB_TOKEN');
+  });
+});
