@@ -148,4 +148,97 @@ describe('resque-starter --log-format json', () => {
     for (const l of ours) expect(l.generation, JSON.stringify(l)).toBe(1);
     expectNoPassword(ss.output);
   });
+
+  it('a finished job gives one info line with its class, queue and outcome; a failing one a warn line with its error; jobLog false keeps only failures', async () => {
+    const jobs = "Boom() { throw new Error('it broke\\nsecond line of the error'); },";
+    const e = setup({ concurrency: 1, jobs });
+    const m = e.master(['--log-format', 'json']);
+    await m.waitForLine(/"msg":"worker\[0\] \d+ ready/, { timeoutMs: slow(15_000) });
+    const r = redis.client();
+    await enqueueRecords(r, e.ns, 1, 0, 'ok');
+    await r.rpush(`${e.ns}:queue:rs`, JSON.stringify({ class: 'Boom', args: [] }));
+    await m.waitForLine(/"msg":"job Boom on rs failed in/, { timeoutMs: slow(10_000) });
+    const lines = parseLines(m.output, 'resque-starter');
+    const done = lines.filter((l) => l.outcome === 'success');
+    expect(done).toHaveLength(1);
+    expect(done[0]).toMatchObject({ level: 'info', role: 'worker', slot: 0, class: 'Record', queue: 'rs', attempt: 1, jobId: expect.stringMatching(/^[0-9a-f]{40}$/), durationMs: expect.any(Number) });
+    expect(done[0]!.worker).toBe(lines.find((l) => l.role === 'worker' && l.worker)!.worker);
+    const failed = lines.filter((l) => l.outcome === 'failure');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ level: 'warn', class: 'Boom', queue: 'rs', attempt: 1, exception: 'Error', error: 'it broke …' });
+    expect(failed[0]!.msg).toMatch(/^job Boom on rs failed in [\d.]+ ms \(attempt 1, id [0-9a-f]{8}\): Error: it broke …$/);
+
+    e.writeConf({ concurrency: 1, jobs, extra: 'jobLog: false,' });
+    process.kill(m.pid, 'SIGHUP');
+    const from = m.output.length;
+    await m.waitForLine(/"msg":"worker\[0\] \d+ ready/, { timeoutMs: slow(15_000), from });
+    await enqueueRecords(r, e.ns, 3, 0, 'quiet');
+    await r.rpush(`${e.ns}:queue:rs`, JSON.stringify({ class: 'Boom', args: [] }));
+    await m.waitForLine(/"msg":"job Boom on rs failed in/, { timeoutMs: slow(10_000), from });
+    await pollUntil(async () => (await doneIds(r, e.ns)).length === 4, { what: 'the quiet jobs done' });
+    process.kill(m.pid, 'SIGQUIT');
+    expect(await m.waitForExit({ timeoutMs: slow(15_000) })).toEqual({ code: 0, signal: null });
+    const later = parseLines(m.output.slice(from), 'after the reload');
+    expect(later.filter((l) => l.outcome === 'success')).toEqual([]);
+    expect(later.filter((l) => l.outcome === 'failure')).toHaveLength(1);
+    expectNoPassword(m.output);
+  });
+
+  it('text lines for jobs read as before: done at info, failed at warn', async () => {
+    const e = setup({ concurrency: 1, jobs: "Boom() { throw new TypeError('no such thing'); }," });
+    const m = e.master();
+    await m.waitForLine(/worker\[0\] \d+ ready/, { timeoutMs: slow(15_000) });
+    const r = redis.client();
+    await enqueueRecords(r, e.ns, 1, 0);
+    await r.rpush(`${e.ns}:queue:rs`, JSON.stringify({ class: 'Boom', args: [] }));
+    await m.waitForLine(/\[warn\] \[worker\[0\]\] job Boom on rs failed in [\d.]+ ms \(attempt 1, id [0-9a-f]{8}\): TypeError: no such thing\n/, { timeoutMs: slow(10_000) });
+    expect(m.output).toMatch(/\[info\] \[worker\[0\]\] job Record on rs done in [\d.]+ ms \(attempt 1, id [0-9a-f]{8}\)\n/);
+    process.kill(m.pid, 'SIGQUIT');
+    expect(await m.waitForExit({ timeoutMs: slow(15_000) })).toEqual({ code: 0, signal: null });
+  });
+
+  it("a job's console output arrives as JSON lines with its job's fields, the config's own as master/worker lines; a password a job prints is masked", async () => {
+    const url = JSON.stringify(redis.url);
+    const e = setup({
+      concurrency: 1,
+      prelude: "console.log('config evaluated in', process.pid);",
+      jobs: `Chatty(id: string) {
+      console.log('working on', id, 'against', ${url});
+      console.warn('careful:', ${JSON.stringify(PASSWORD)});
+      console.error({ id, password: ${JSON.stringify(PASSWORD)} });
+    },`,
+    });
+    const m = e.master(['--log-format', 'json']);
+    await m.waitForLine(/"msg":"worker\[0\] \d+ ready/, { timeoutMs: slow(15_000) });
+    const r = redis.client();
+    await r.rpush(`${e.ns}:queue:rs`, JSON.stringify({ class: 'Chatty', args: ['c1'] }));
+    await m.waitForLine(/"msg":"job Chatty on rs done in/, { timeoutMs: slow(10_000) });
+    process.kill(m.pid, 'SIGQUIT');
+    expect(await m.waitForExit({ timeoutMs: slow(15_000) })).toEqual({ code: 0, signal: null });
+    const lines = parseLines(m.output, 'resque-starter');
+    const done = lines.find((l) => l.outcome === 'success' && l.class === 'Chatty')!;
+    const own = lines.filter((l) => l.source === 'console');
+    expect(own.map((l) => [l.level, l.msg])).toEqual([
+      ['info', 'working on c1 against redis://:***@127.0.0.1:' + redis.port],
+      ['warn', 'careful: ***'],
+      ['error', "{ id: 'c1', password: '***' }"],
+    ]);
+    for (const l of own) expect(l).toMatchObject({ role: 'worker', slot: 0, class: 'Chatty', queue: 'rs', attempt: 1, jobId: done.jobId, worker: done.worker });
+    // The config runs in the master and in the worker: each says so in its own lines.
+    const evaluated = lines.filter((l) => l.msg.startsWith('config evaluated in'));
+    expect(new Set(evaluated.map((l) => l.role))).toEqual(new Set(['master', 'worker']));
+    expect(evaluated.every((l) => l.class === undefined)).toBe(true);
+    expectNoPassword(m.output);
+  });
+
+  it('text format: the job in brackets before what it printed', async () => {
+    const e = setup({ concurrency: 1, jobs: "Chatty(id: string) { console.log('working on', id); }," });
+    const m = e.master();
+    await m.waitForLine(/worker\[0\] \d+ ready/, { timeoutMs: slow(15_000) });
+    const r = redis.client();
+    await r.rpush(`${e.ns}:queue:rs`, JSON.stringify({ class: 'Chatty', args: ['c2'] }));
+    await m.waitForLine(/\[info\] \[worker\[0\]\] \[Chatty [0-9a-f]{8}\] working on c2\n/, { timeoutMs: slow(10_000) });
+    process.kill(m.pid, 'SIGQUIT');
+    expect(await m.waitForExit({ timeoutMs: slow(15_000) })).toEqual({ code: 0, signal: null });
+  });
 });

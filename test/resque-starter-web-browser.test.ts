@@ -183,6 +183,19 @@ describe.skipIf(NO_BROWSER !== undefined)('resque-starter web in Chromium', { ti
       await page.goto(`${web.base}/`);
       await expect(page.locator('#stat-processed').textContent()).resolves.toBe('2');
       await expect(page.locator('#stat-failed').textContent()).resolves.toBe('1');
+      await expect(page.locator('#failed-badge').isHidden()).resolves.toBe(true);
+      // Another failure: the live refresh updates the overview and the nav's badge (outside <main>).
+      const q2 = new Queue({ redis: e.redis.url, namespace: e.ns });
+      try {
+        await q2.enqueue('rs', 'Flaky', 'badge');
+      } finally {
+        await q2.close();
+      }
+      await pollUntil(
+        async () =>
+          (await page.locator('#failed-badge').textContent()) === '1' && (await page.locator('#failed-badge').isVisible()) && (await page.locator('#stat-failed').textContent()) === '2',
+        { what: 'the badge and the overview to show the new failure', timeoutMs: slow(10_000), intervalMs: 100 },
+      );
     });
   });
 

@@ -87,6 +87,38 @@ describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
     expect(workers.body.match(/class="worker-row"/g)).toHaveLength(2);
   });
 
+  it('worker groups appear as labels: per group on the masters page, on each worker', async () => {
+    const e = suite.setup({
+      extra: `groups: {
+    critical: { queues: ['critical'], concurrency: 2 },
+    mail: { queues: ['mail'], concurrency: 1 },
+  },`,
+    });
+    const master = audit.current.watch(e.master());
+    await master.waitForLine(/worker\[mail\/0\] \d+ ready/, { timeoutMs: slow(15_000) });
+    const web = await startWeb(e);
+    audit.current.watch(web.proc);
+    const masters = await pollUntil(
+      async () => {
+        const r = await get(`${web.base}/masters`);
+        return /data-group="critical">critical 2\/2</.test(r.body) && /data-group="mail">mail 1\/1</.test(r.body) ? r.body : undefined;
+      },
+      { what: 'both groups ready on the masters page', timeoutMs: slow(15_000) },
+    );
+    expect(masters).toContain('data-alive="3" data-bound="4"');
+    expect(masters.match(/<td><span class="label">critical<\/span><\/td>/g)).toHaveLength(2);
+    expect(masters.match(/<td><span class="label">mail<\/span><\/td>/g)).toHaveLength(1);
+    const workers = await pollUntil(
+      async () => {
+        const r = await get(`${web.base}/workers`);
+        return (r.body.match(/class="worker-row"/g) ?? []).length === 3 ? r.body : undefined;
+      },
+      { what: 'three registered workers' },
+    );
+    expect(workers.match(/<span class="label">critical<\/span>/g)).toHaveLength(2);
+    expect(workers.match(/<span class="label">mail<\/span>/g)).toHaveLength(1);
+  });
+
   it('10,000 failed jobs and 100 workers: a page at a time, fast', async () => {
     const e = suite.setup({ concurrency: 1 });
     const r = suite.redis.client();

@@ -1,5 +1,5 @@
 export { parseSignal, resolveSignal, describeSignal, describeExit, signalNumber, type SignalName } from './signals.js';
-export { createLogger, resolveLevel, parseLogFormat, logLine, type Logger, type LoggerOptions, type LogLine } from './logger.js';
+export { createLogger, resolveLevel, parseLogFormat, logLine, ATOMIC_WRITE, type Logger, type LoggerOptions, type LogLine } from './logger.js';
 export { formatLine, formatJsonLine, formatTextLine, redactText, redactValue, LOG_FORMATS, type LogFormat, type LogContext, type LogRecord } from './log-format.js';
 export { sendSignal, isAlive } from './kill.js';
 export {

@@ -24,6 +24,8 @@ export interface LogRecord {
   args: readonly unknown[];
   /** Structured fields of this line (`logger.info({ message, fields })`). */
   fields?: Record<string, unknown> | undefined;
+  /** Said before the message in text lines only (`[Archive 3f2a9c1e]`), where JSON lines have fields. */
+  textPrefix?: string | undefined;
 }
 
 export interface LineOptions {
@@ -56,7 +58,7 @@ export function formatLine(format: LogFormat, rec: LogRecord, o: LineOptions): s
 
 /** `2026-12-03T06:51:07.123Z [info] [tag] message`: the text format, as it always was. */
 export function formatTextLine(rec: LogRecord, o: LineOptions): string {
-  const text = redactText(messageOf(rec.args), o.secrets);
+  const text = redactText(rec.textPrefix ? `${rec.textPrefix} ${messageOf(rec.args)}` : messageOf(rec.args), o.secrets);
   const tag = rec.tag ? ` [${rec.tag}]` : '';
   const ts = o.timestamps ? `${rec.date.toISOString()} ` : '';
   return `${ts}[${rec.type}]${tag} ${text}\n`;

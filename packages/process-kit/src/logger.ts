@@ -21,17 +21,25 @@ export interface LoggerOptions {
   context?: LogContext | undefined;
   /** Literal strings never written in any format (a Redis password): `***` instead. */
   secrets?: readonly string[] | undefined;
+  /**
+   * Write the lines of one event-loop turn together (at most PIPE_BUF, 4096 bytes, a write, so
+   * lines of processes sharing a pipe never interleave), and the rest when the process exits.
+   * For a worker's job lines: one write per turn instead of one per job. Default false.
+   */
+  coalesce?: boolean | undefined;
 }
 
 /** A line with structured fields: `logger.info(logLine('job done', { class: 'Archive' }))`. JSON lines carry them; text lines say only the message. */
 export interface LogLine {
   message: string;
   fields: Record<string, unknown>;
+  /** Said before the message in text lines only (they do not print fields). */
+  textPrefix?: string;
 }
 
 /** Why: one shape for a message with fields, which consola passes on to the reporter as is. */
-export function logLine(message: string, fields: Record<string, unknown>): LogLine {
-  return { message, fields };
+export function logLine(message: string, fields: Record<string, unknown>, textPrefix?: string): LogLine {
+  return textPrefix === undefined ? { message, fields } : { message, fields, textPrefix };
 }
 
 /**
@@ -43,18 +51,22 @@ export function createLogger(options: LoggerOptions): Logger {
   const format = options.format ?? 'text';
   const line = { timestamps: options.timestamps ?? true, context: options.context, secrets: (options.secrets ?? []).filter((s) => s !== ''), pid: process.pid };
   ignoreOutputErrors([stream]);
+  const write = options.coalesce ? coalescingWriter(stream) : (text: string) => writeQuietly(stream, text);
   return createConsola({
     level: resolveLevel(options.level),
     throttle: 0,
     reporters: [
       {
         log(obj) {
-          writeQuietly(stream, formatLine(format, obj as unknown as LogRecord, line));
+          write(formatLine(format, obj as unknown as LogRecord, line));
         },
       },
     ],
   }).withTag(options.tag);
 }
+
+/** The largest write a pipe takes whole (Linux PIPE_BUF): workers sharing the master's stderr never interleave within it. */
+export const ATOMIC_WRITE = 4096;
 
 /** Accepts `debug`, `info`, `4`, … and falls back to info for anything unknown. */
 export function resolveLevel(level: LogType | number | string | undefined): number {
@@ -68,4 +80,33 @@ export function resolveLevel(level: LogType | number | string | undefined): numb
 export function parseLogFormat(value: string | undefined): LogFormat | undefined {
   const v = value?.trim().toLowerCase();
   return v === 'text' || v === 'json' ? v : undefined;
+}
+
+// --- internal ---
+
+/** Lines of one turn in as few writes as possible, none larger than ATOMIC_WRITE (a longer line goes alone); the rest at exit. */
+function coalescingWriter(stream: NodeJS.WritableStream): (text: string) => void {
+  let pending = '';
+  let bytes = 0;
+  let scheduled = false;
+  const flush = () => {
+    scheduled = false;
+    if (pending === '') return;
+    const text = pending;
+    pending = '';
+    bytes = 0;
+    writeQuietly(stream, text);
+  };
+  // stderr to a file or a pipe is written synchronously: what is pending still goes out at exit.
+  process.on('exit', flush);
+  return (text) => {
+    const n = Buffer.byteLength(text);
+    if (bytes + n > ATOMIC_WRITE) flush();
+    pending += text;
+    bytes += n;
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  };
 }

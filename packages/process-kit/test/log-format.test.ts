@@ -133,3 +133,30 @@ describe('redaction', () => {
     }
   });
 });
+
+describe('createLogger coalesce', () => {
+  it('the lines of one turn go out in one write after it, whole lines in writes of at most 4096 bytes', async () => {
+    const stream = new PassThrough();
+    const chunks: string[] = [];
+    stream.on('data', (d: Buffer) => chunks.push(d.toString()));
+    const logger = createLogger({ tag: 't', format: 'json', stream, coalesce: true });
+    for (let i = 0; i < 3; i++) logger.info(`line ${i}`);
+    await Promise.resolve();
+    expect(chunks).toEqual([]);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(chunks).toHaveLength(1);
+    expect(chunks[0]!.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(['line 0', 'line 1', 'line 2']);
+
+    chunks.length = 0;
+    for (let i = 0; i < 100; i++) logger.info(`é${'x'.repeat(250)} ${i}`);
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+    expect(chunks.length).toBeGreaterThan(5);
+    for (const c of chunks) {
+      expect(Buffer.byteLength(c)).toBeLessThanOrEqual(4096);
+      expect(c.endsWith('\n')).toBe(true);
+    }
+    expect(chunks.join('').split('\n').filter(Boolean)).toHaveLength(100);
+  });
+});

@@ -67,7 +67,7 @@ async function runCli(argv: string[]): Promise<number> {
         if (args.daemonize) return await daemonize(args);
         // A closed log pipe (`| head`, a restarting `| logger`) must not take the master down.
         ignoreOutputErrors();
-        return await runMaster(findConfigPath(args.config), { env: process.env, logFormat: args.logFormat });
+        return await runMaster(findConfigPath(args.config), { env: process.env, logFormat: args.logFormat, captureConsole: true });
       case 'stop':
         return await stop(args);
       case 'failed':

@@ -53,8 +53,32 @@ export function redisSecrets(servers: readonly RedisConfig[]): string[] {
   return [...out];
 }
 
-/** `check`'s line about logging, when the config changes it from the defaults (text lines). */
-export function renderLogSettings(c: { logFormat: LogFormat }): string | undefined {
-  if (c.logFormat === 'text') return undefined;
-  return `  logs: one JSON object a line (logFormat '${c.logFormat}'; \`--log-format\` overrides it)`;
+/** `check`'s line about logging, when the config changes it from the defaults (text lines, every job). */
+export function renderLogSettings(c: { logFormat: LogFormat; jobLog: ResolvedJobLog }): string | undefined {
+  if (c.logFormat === 'text' && c.jobLog.sample === 1) return undefined;
+  const format = c.logFormat === 'json' ? `one JSON object a line (logFormat 'json'; \`--log-format\` overrides it)` : 'text';
+  const jobs = c.jobLog.sample === 1 ? 'a line per job' : c.jobLog.sample === 0 ? 'a line per failed job only' : `a line for ${Math.round(c.jobLog.sample * 1000) / 10} % of successful jobs and every failed one`;
+  return `  logs: ${format}; ${jobs}`;
+}
+
+/** `jobLog`: a line per finished job; `false` keeps only failures, `{ sample }` logs that share of successes. */
+export type JobLogConfig = boolean | { sample: number };
+
+/** `jobLog` resolved: the share of successful jobs that get their line (failures always do). */
+export interface ResolvedJobLog {
+  /** 1: every job; 0: none; 0.1: one in ten, at random. */
+  sample: number;
+}
+
+export function resolveJobLog(f: FieldReader): ResolvedJobLog {
+  const v = f.obj.jobLog;
+  if (v === undefined || v === true) return { sample: 1 };
+  if (v === false) return { sample: 0 };
+  const hint = 'true, false or `{ sample: 0.1 }` (the share of successful jobs logged, 0 to 1)';
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) f.fail('jobLog', `Expected \`jobLog\` to be ${hint}, got ${describe(v)}`);
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) if (k !== 'sample') f.fail('jobLog', `Unknown field \`jobLog.${k}\`; expected ${hint}`);
+  const s = o.sample;
+  if (typeof s !== 'number' || !(s >= 0 && s <= 1)) f.fail('jobLog', `Expected \`jobLog.sample\` to be a number from 0 to 1, got ${describe(s)}`);
+  return { sample: s };
 }

@@ -13,7 +13,9 @@ import {
   type ResolvedDurability,
 } from './config-redis.js';
 import { ConfigError } from './errors.js';
-import { resolveLogFormat, type LogFormat } from './config-logs.js';
+import { resolveJobLog, resolveLogFormat, type JobLogConfig, type LogFormat, type ResolvedJobLog } from './config-logs.js';
+
+export type { JobLogConfig } from './config-logs.js';
 import { resolveMetrics, type MetricsConfig, type ResolvedMetrics } from './config-metrics.js';
 
 export type { MetricsConfig, ResolvedMetrics } from './config-metrics.js';
@@ -154,6 +156,13 @@ export interface ResqueStarterConfig<J extends JobHandlers = JobHandlers> {
    * @default process.env.BATON_LOG_FORMAT ?? 'text'
    */
   logFormat?: LogFormat;
+  /**
+   * A line per finished job (class, queue, duration, outcome, attempt, job id) at info: `true`,
+   * `false` (only failed jobs: they are always logged, at warn), or `{ sample: 0.1 }` (that share
+   * of successful jobs, at random, and every failed one).
+   * @default true
+   */
+  jobLog?: JobLogConfig;
   /** Touching this file starts the same rolling replacement of the workers as HUP. @default undefined (none) */
   restartFile?: string;
   /** When the master runs as root: user (name or uid) the workers run as. @default undefined (same as the master) */
@@ -305,6 +314,8 @@ export interface ResolvedConfig {
   fileMode: number;
   logLevel: LogLevelName | number;
   logFormat: LogFormat;
+  /** The share of successful jobs that get a line (1 = all, 0 = none); failed ones always do. */
+  jobLog: ResolvedJobLog;
   restartFile: string | undefined;
   user: string | number | undefined;
   group: string | number | undefined;
@@ -341,7 +352,7 @@ export interface ResolvedConfig {
 /** Every field of ResqueStarterConfig (a field added to the type and not here fails to compile). */
 const FIELDS = {
   concurrency: true, maxConcurrency: true, queues: true, redis: true, namespace: true, durability: true, dequeueInterval: true, jobConcurrency: true, prefetch: true, jobs: true,
-  hooks: true, pidFile: true, statusFile: true, logFile: true, fileMode: true, logLevel: true, logFormat: true, restartFile: true, user: true, group: true, maxMemory: true,
+  hooks: true, pidFile: true, statusFile: true, logFile: true, fileMode: true, logLevel: true, logFormat: true, jobLog: true, restartFile: true, user: true, group: true, maxMemory: true,
   maxJobs: true, maxLifetime: true, jobTimeout: true, stopTimeout: true, termTimeout: true, readyTimeout: true, redisTimeout: true, lockTimeout: true,
   maxRecoveries: true, reapJobProcesses: true, statusInterval: true, crashLoop: true, serverStarterStatusFile: true, beforeFork: true, afterFork: true,
   groups: true, version: true, autoscale: true, schedule: true, scheduler: true, metrics: true,
@@ -447,6 +458,7 @@ export function resolveConfig(raw: unknown, ctx: ResolveContext): ResolvedConfig
     ...resolveFiles(f),
     logLevel,
     logFormat: f.field(() => resolveLogFormat(f, ctx.env ?? {}), 'text'),
+    jobLog: f.field(() => resolveJobLog(f), { sample: 1 }),
     user: f.idOf('user'),
     group: f.idOf('group'),
     ...resolveLimits(f),

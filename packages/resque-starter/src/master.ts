@@ -46,6 +46,8 @@ export interface MasterOptions {
   stderr?: NodeJS.WritableStream | undefined;
   /** `--log-format`: wins over the config's `logFormat`. */
   logFormat?: LogFormat | undefined;
+  /** `console.*` of this process (the config's, beforeFork's) into the master's log stream; the CLI sets it. */
+  captureConsole?: boolean | undefined;
   /** The OS seam: the real one by default, createFakeHost() in unit tests. */
   host?: ProcessHost | undefined;
   deps?: Partial<MasterDeps> | undefined;
@@ -80,7 +82,7 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
   host.onSignals(MASTER_SIGNALS, (signal) => loop.push({ type: 'signal', signal }));
 
   const stopRequested = () => loop.take(isStopSignal) !== undefined;
-  const booted = await bootMaster(configPath, { env, stderr: options.stderr, logFormat: options.logFormat, host, checkRedis: deps.checkRedis, stopRequested });
+  const booted = await bootMaster(configPath, { env, stderr: options.stderr, logFormat: options.logFormat, captureConsole: options.captureConsole, host, checkRedis: deps.checkRedis, stopRequested });
   if (!booted) return 0;
   logger = booted.logger;
   // Lines name the Redis only when the master uses several.

@@ -1,4 +1,4 @@
-import { describeExit, type SignalName } from '@baton/process-kit';
+import { describeExit, logLine, type SignalName } from '@baton/process-kit';
 import type { JobInfo } from './ipc.js';
 import type { Predecessor, StopMode, StopReason } from './state/model.js';
 
@@ -7,6 +7,21 @@ import type { Predecessor, StopMode, StopReason } from './state/model.js';
 /** A worker's name in log lines: its slot, or `group/slot` outside the default group (state/groups.ts `workerLabel`). */
 type Slot = number | string;
 
+/** A job line's fields (`jobLog`), in the order JSON lines carry them. */
+export interface JobLineFields {
+  class: string;
+  queue: string;
+  outcome: 'success' | 'failure' | 'retry' | 'requeued';
+  /** The handler's run time (from its start to its end, before the acknowledgement), 3 decimals. */
+  durationMs: number;
+  attempt: number;
+  /** sha1 of the payload's bytes (`InFlightJob.jobId`). */
+  jobId: string;
+  /** The Resque worker id of the slot that ran it. */
+  worker: string;
+}
+
+const shortId = (id: string) => id.slice(0, 8);
 const sec = (ms: number) => `${Math.round(ms) / 1000}s`;
 const w = (slot: Slot, pid: number | undefined) => `worker[${slot}]${pid ? ` ${pid}` : ''}`;
 const sig = (s: string) => s.replace(/^SIG/, '');
@@ -40,8 +55,14 @@ export const messages = {
   schedulerStarted: (where: string, lockTtlMs: number, entries: number) =>
     `scheduler on ${where}: delayed jobs, retries${entries ? ` and ${entries} recurring job(s)` : ''}; one master on this Redis leads (lock ${sec(lockTtlMs)})`,
   scheduleTick: (name: string, tickMs: number, queue: string) => `scheduler: enqueued ${name} (run of ${new Date(tickMs).toISOString()}, tick ${tickMs}) on ${queue}`,
-  jobRetry: (cls: string, queue: string, attempt: number, error: string, at: Date) =>
-    `job ${cls} on ${queue} failed (attempt ${attempt}): ${error}; retry ${attempt} at ${at.toISOString()}`,
+  /** A job line (`jobLog`): its fields go with it in JSON lines. */
+  jobDone: (j: JobLineFields) => logLine(`job ${j.class} on ${j.queue} done in ${j.durationMs} ms (attempt ${j.attempt}, id ${shortId(j.jobId)})`, j as unknown as Record<string, unknown>),
+  jobFailed: (j: JobLineFields, exception: string, error: string) =>
+    logLine(`job ${j.class} on ${j.queue} failed in ${j.durationMs} ms (attempt ${j.attempt}, id ${shortId(j.jobId)}): ${exception}: ${error}`, { ...j, exception, error }),
+  jobRetry: (j: JobLineFields, exception: string, error: string, at: Date) =>
+    logLine(`job ${j.class} on ${j.queue} failed (attempt ${j.attempt}): ${error}; retry ${j.attempt} at ${at.toISOString()}`, { ...j, exception, error, retryAt: at.toISOString() }),
+  jobRequeued: (j: JobLineFields) =>
+    logLine(`job ${j.class} on ${j.queue} went back to the head of its queue after ${j.durationMs} ms (the worker was stopped; attempt ${j.attempt}, id ${shortId(j.jobId)})`, { ...j }),
   schedulerOff: () => 'scheduler off (`scheduler.enabled: false`): this master moves no delayed jobs and enqueues no recurring ones',
   schedulerStartFailed: (where: string, error: string) => `scheduler on ${where} could not start: ${error}; delayed jobs and retries wait for another master`,
   schedulerReloadKeeps: () => 'reload: `scheduler` (enabled, lockTtl) and the Redis it uses take effect at the next restart; the new `schedule` is in use',

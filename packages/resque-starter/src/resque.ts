@@ -1,4 +1,4 @@
-import type { InFlightJob, Queue, RedisInput, Worker } from '@baton/resque';
+import type { InFlightJob, JobContext, Queue, RedisInput, Worker } from '@baton/resque';
 import type { WatchedClient } from './master/redis-link.js';
 
 // The slice of `@baton/resque` this package uses, taken from the library's own types (so it
@@ -7,6 +7,9 @@ import type { WatchedClient } from './master/redis-link.js';
 
 /** A job as the worker process reports it to its master. */
 export type ResqueJobRef = Pick<InFlightJob, 'queue' | 'payload' | 'startedAt' | 'jobId' | 'workerId'>;
+
+/** What `currentJob()` gives: the running job's context (through AsyncLocalStorage). */
+export type JobContextLike = Pick<JobContext, 'payload' | 'className' | 'queue' | 'attempt' | 'workerId'>;
 
 /** What the worker process drives. */
 export type ResqueWorker = Pick<
@@ -32,6 +35,8 @@ export interface ResqueModule {
   Worker: new (...args: ConstructorParameters<typeof Worker>) => ResqueWorker;
   /** Opens a connection as the library's own (reconnects, on READONLY too); absent in stand-ins. */
   createRedis?: (input: RedisInput | undefined, name: string) => WatchedClient;
+  /** The job running in the caller's async context (a job's console output is tagged with it); absent in stand-ins. */
+  currentJob?: () => JobContextLike | undefined;
 }
 
 let loaded: Promise<ResqueModule> | undefined;

@@ -9,6 +9,8 @@ import { loadResque, type ResqueJobRef, type ResqueWorker } from './resque.js';
 import { renderWorkerTitle } from './status.js';
 import { messages } from './messages.js';
 import { reportJobOutcomes } from './worker-metrics.js';
+import { logJobOutcomes } from './worker-job-log.js';
+import { captureConsole, jobLookup, type JobConsoleFields } from './worker-console.js';
 
 // Entry point of a worker process (spawned by the master with an IPC channel, detached, argv
 // padded for a long title). Signal handlers come first; "ready" is reported only once the
@@ -31,6 +33,10 @@ let config: ResolvedConfig | undefined;
 const logContext: LogContext = { role: 'worker', generation, group: group === DEFAULT_GROUP ? undefined : group, slot, worker: undefined };
 const logFormat = parseLogFormat(env[WorkerEnv.logFormat]);
 let logger: Logger = createLogger({ tag: `worker[${label}]`, level: resolveLevel(env.BATON_LOG_LEVEL), format: logFormat, context: logContext, secrets: redisSecrets([env.REDIS_URL ?? '']) });
+/** The job a `console.*` call runs in, once the Worker exists (and the library can tell). */
+let jobOfConsole: (() => JobConsoleFields | undefined) | undefined;
+// Output of the config and the jobs through `console.*` goes to this worker's log stream, in its format.
+captureConsole(console, () => logger, () => jobOfConsole?.());
 let ready = false;
 let stopping: 'graceful' | 'quick' | undefined;
 let exitCode: number = WorkerExit.ok;
@@ -113,12 +119,13 @@ async function main(): Promise<void> {
     if (!mine) throw new Error(`the config no longer has the group \`${group}\` this worker was started for`);
     config = mine;
     timings.config = performance.now() - tConfig;
-    logger = createLogger({ tag: `worker[${label}]`, level: config.logLevel, format: logFormat ?? config.logFormat, context: logContext, secrets: redisSecrets([config.redis]) });
+    // Job lines come in bursts (a prefetched batch runs in one turn): one write per turn.
+    logger = createLogger({ tag: `worker[${label}]`, level: config.logLevel, format: logFormat ?? config.logFormat, context: logContext, secrets: redisSecrets([config.redis]), coalesce: true });
     if (loaded.notCompiled) logger.debug(messages.configNotCompiled(loaded.notCompiled));
     title();
     if (stopping) return exit();
     const tResque = performance.now();
-    const { Worker } = await resqueModule;
+    const { Worker, currentJob } = await resqueModule;
     timings.resque = performance.now() - tResque;
     const w = new Worker({
       redis: config.redis,
@@ -141,16 +148,14 @@ async function main(): Promise<void> {
     });
     worker = w;
     logContext.worker = w.id;
+    if (currentJob) jobOfConsole = jobLookup(w, currentJob);
     send({ t: 'hello', id: w.id, ids: [...(w.ids ?? [w.id])] });
     if (env[WorkerEnv.metrics] === '1') outcomes = reportJobOutcomes(w, send);
     // One per failed attempt (every reconnection during a failover): debug. The library logs each
     // condition once to this logger, and the master once for all its workers (the `redis` event).
     w.on('error', (err) => logger.debug(messages.resqueWorkerError((err as Error)?.message ?? String(err))));
-    // A failed attempt that will be retried (the job's `retry` options) is no error yet: info.
-    w.on('retry', (job, err, at) => {
-      const p = job.payload as { class?: string; baton_retry?: { attempt?: number } } | undefined;
-      logger.info(messages.jobRetry(p?.class ?? '?', job.queue, p?.baton_retry?.attempt ?? 1, (err as Error)?.message ?? String(err), at));
-    });
+    // A line per finished job (`jobLog`); a failed attempt that will be retried is no error yet: info.
+    logJobOutcomes(w, logger, config.jobLog);
     // A Redis condition starting or ending (the library logs it once here): the master logs it
     // once for all its workers, with its duration.
     w.on('redis', (trouble: RedisTrouble) => send({ t: 'redis', trouble: { state: trouble.state, condition: trouble.condition, message: trouble.message, ms: trouble.ms } }));

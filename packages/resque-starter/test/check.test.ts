@@ -46,7 +46,9 @@ describe('runCheck', () => {
     const path = conf("export default defineConfig({\n  logFormat: 'json',\n  jobs: { A: () => 1 },\n});");
     const { code, lines } = await check(path);
     expect(code).toBe(0);
-    expect(lines.slice(1)).toEqual(["  logs: one JSON object a line (logFormat 'json'; `--log-format` overrides it)"]);
+    expect(lines.slice(1)).toEqual(["  logs: one JSON object a line (logFormat 'json'; `--log-format` overrides it); a line per job"]);
+    const sampled = conf("export default defineConfig({\n  jobLog: { sample: 0.05 },\n  jobs: { A: () => 1 },\n});");
+    expect((await check(sampled)).lines.slice(1)).toEqual(['  logs: text; a line for 5 % of successful jobs and every failed one']);
   });
 
   it('a config with groups: the summary, then one line per resolved group (issue 13)', async () => {

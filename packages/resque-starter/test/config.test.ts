@@ -78,6 +78,9 @@ describe('resolveConfig', () => {
     });
     expect(resolveConfig({ jobs }, ctx).redis).toBe('redis://127.0.0.1:6379');
     expect(c.logFormat).toBe('text');
+    expect(c.jobLog).toEqual({ sample: 1 });
+    expect(resolveConfig({ jobs, jobLog: false }, ctx).jobLog).toEqual({ sample: 0 });
+    expect(resolveConfig({ jobs, jobLog: { sample: 0.25 } }, ctx).jobLog).toEqual({ sample: 0.25 });
     expect(resolveConfig({ jobs }, { ...ctx, env: { BATON_LOG_FORMAT: 'json' } }).logFormat).toBe('json');
     expect(resolveConfig({ jobs, logFormat: 'text' }, { ...ctx, env: { BATON_LOG_FORMAT: 'json' } }).logFormat).toBe('text');
     expect(typeof c.afterFork).toBe('function');
@@ -112,6 +115,9 @@ describe('resolveConfig', () => {
     [{ jobs, logLevel: 'loud' }, /`logLevel` to be one of/],
     [{ jobs, logFormat: 'xml' }, /Expected `logFormat` to be 'text' or 'json', got `xml` \(string\)/],
     [{ jobs, format: 'json' }, /Unknown config field `format`; did you mean `logFormat`\?/],
+    [{ jobs, jobLog: 'yes' }, /Expected `jobLog` to be true, false or `\{ sample: 0.1 \}`/],
+    [{ jobLog: { sample: 1.5 }, jobs }, /Expected `jobLog.sample` to be a number from 0 to 1, got `1.5` \(number\)/],
+    [{ jobs, jobLog: { rate: 0.1 } }, /Unknown field `jobLog.rate`/],
     [{ jobs, crashLoop: { deaths: -1 } }, /crashLoop.deaths/],
     [{ jobs, crashLoop: { dealy: 1 } }, /Unknown field `crashLoop.dealy`/],
     [{ jobs, concurency: 2 }, /Unknown config field `concurency`/],

@@ -1,9 +1,10 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { createLogger, resolveLevel, type LogFormat, type Logger, type ProcessHost } from '@baton/process-kit';
+import { createLogger, parseLogFormat, resolveLevel, type LogFormat, type Logger, type ProcessHost } from '@baton/process-kit';
 import type { ResolvedConfig } from '../config.js';
 import { configForGroup } from '../config-groups.js';
 import { redisSecrets } from '../config-logs.js';
+import { captureConsole } from '../worker-console.js';
 import { StartupError } from '../errors.js';
 import { findPredecessors, MASTER_TITLE } from '../handoff.js';
 import { loadConfigFile } from '../load-config.js';
@@ -19,6 +20,8 @@ export interface BootContext {
   stderr: NodeJS.WritableStream | undefined;
   /** `--log-format`: wins over the config's `logFormat`. */
   logFormat?: LogFormat | undefined;
+  /** Route this process's `console.*` (the config's, beforeFork's) into the master's log stream (the CLI's master; not in unit tests). */
+  captureConsole?: boolean | undefined;
   host: Pick<ProcessHost, 'pid' | 'ppid' | 'setTitle' | 'writeFile'>;
   checkRedis(config: ResolvedConfig): Promise<RedisReport | void>;
   /** True (and consumed) when a stop signal arrived while the config was loading. */
@@ -54,11 +57,15 @@ export interface Booted {
 export async function bootMaster(configPath: string, b: BootContext): Promise<Booted | undefined> {
   const generation = b.env.SERVER_STARTER_GENERATION ? Number(b.env.SERVER_STARTER_GENERATION) : undefined;
   const context = { role: 'master', generation };
+  // The config's own console output (while it loads, in beforeFork) becomes master lines too.
+  let consoleLogger = createLogger({ tag: 'resque-starter', level: resolveLevel(b.env.BATON_LOG_LEVEL), format: b.logFormat ?? parseLogFormat(b.env.BATON_LOG_FORMAT), context });
+  if (b.captureConsole) captureConsole(console, () => consoleLogger, () => undefined);
   const { config, loadMs, notCompiled } = await loadConfigFile(configPath, b.env, { compile: true });
   const logFormat = b.logFormat ?? config.logFormat;
   const secrets = redisSecrets([config.redis, ...config.groups.map((g) => g.redis)]);
   // Until the log file is open (and at the config's level), stderr at BATON_LOG_LEVEL.
   const bootLogger = createLogger({ tag: 'resque-starter', level: resolveLevel(b.env.BATON_LOG_LEVEL), format: logFormat, context, secrets });
+  consoleLogger = bootLogger;
   bootLogger.debug(messages.configLoaded(config.path, loadMs));
   bootLogger.debug(config.compiled ? messages.configCompiled(config.compiled) : messages.configNotCompiled(notCompiled ?? 'unknown'));
   if (b.stopRequested()) return undefined;
@@ -72,6 +79,7 @@ export async function bootMaster(configPath: string, b: BootContext): Promise<Bo
     secrets,
     stream: (logOut as unknown as NodeJS.WritableStream | undefined) ?? b.stderr,
   });
+  consoleLogger = logger;
   const ids = resolveIds(config.user, config.group, (m) => logger.warn(m));
   const redis = (await b.checkRedis(config)) ?? undefined;
   // Every other Redis the worker groups use answers too, before anything is touched.

@@ -50,7 +50,7 @@ ${html`<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content
 <style>${raw(CSS)}</style></head>
 <body data-page="${o.page}" data-refresh="${o.refreshMs}">
 <header><a class="brand" href="/">resque-starter</a>
-<nav>${nav.map(([name, href, label]) => html`<a href="${href}"${raw(name === o.page ? ' class="on" aria-current="page"' : '')}>${label}${name === 'failed' && o.failedCount ? html` <span class="badge" id="failed-badge">${o.failedCount}</span>` : ''}</a>`)}</nav>
+<nav>${nav.map(([name, href, label]) => html`<a href="${href}"${raw(name === o.page ? ' class="on" aria-current="page"' : '')}>${label}${name === 'failed' ? html` <span class="badge" id="failed-badge"${raw(o.failedCount ? '' : ' hidden')}>${o.failedCount ?? 0}</span>` : ''}</a>`)}</nav>
 <span class="conf" title="config">${o.configPath}</span>
 <button id="live-toggle" type="button" ${raw(o.refreshMs > 0 ? '' : 'hidden')}>Live: on</button></header>
 ${o.targets && o.targets.names.length > 1 ? renderTabs(o.targets) : ''}
@@ -291,7 +291,8 @@ function tick(){
 if(!on||busy||document.hidden)return;var main=document.getElementById('live');
 if(main.querySelector('details[open]')||main.querySelector('button:hover,a:hover'))return;
 busy=true;var u=new URL(location.href);u.searchParams.set('partial','1');
-fetch(u,{credentials:'same-origin'}).then(function(r){if(!r.ok)throw new Error(r.status);return r.text();}).then(function(t){
+fetch(u,{credentials:'same-origin'}).then(function(r){if(!r.ok)throw new Error(r.status);
+var n=r.headers.get('X-Failed-Count'),b=document.getElementById('failed-badge');if(n!==null&&b){b.textContent=n;b.hidden=n==='0';}return r.text();}).then(function(t){
 main.innerHTML=t;var s=document.getElementById('updated');if(s)s.textContent=new Date().toISOString();document.body.dataset.refreshed=String(Date.now());
 }).catch(function(){}).then(function(){busy=false;});}
 if(ms>0)setInterval(tick,ms);

@@ -165,7 +165,8 @@ export function createDashboard(o: DashboardOptions): Server {
   }
 
   function page(res: ServerResponse, name: PageName, title: string, main: Html, partial: boolean, failedCount?: number, t?: number): void {
-    if (partial) return send(res, 200, main.value, 'text/html');
+    // The nav's failed badge sits outside <main>: the live refresh updates it from this header.
+    if (partial) return send(res, 200, main.value, 'text/html', failedCount !== undefined ? { 'X-Failed-Count': String(failedCount) } : {});
     const targets = o.targets.length > 1 ? { names: o.targets.map((x) => ({ where: x.where, groups: x.groups })), current: t ?? 0, path: name === 'overview' ? '/' : `/${name}` } : undefined;
     const nonce = randomBytes(16).toString('base64');
     const body = renderLayout(
