@@ -6,7 +6,7 @@ import { startRedis, type TestRedis } from './helpers/redis.js';
 import { BIN, spawnNode } from './helpers/spawn.js';
 import { slow } from './helpers/slowness.js';
 import { pollUntil } from './helpers/wait.js';
-import { assertNoUnexpectedAlarms } from './helpers/log-audit.js';
+import { assertNoUnexpectedAlarms, unexpectedAlarms } from './helpers/log-audit.js';
 import { doneIds, enqueueRecords, RsEnv, type ConfOptions } from './fixtures/rs-harness.js';
 
 /** requirepass of this suite's redis-server: no log line may carry it (nor its URL-encoded form). */
@@ -68,7 +68,8 @@ describe('resque-starter --log-format json', () => {
   it('every line of the master and its workers is one JSON object with its fields; no password', async () => {
     const e = setup({ concurrency: 2 });
     const m = e.master(['--log-format', 'json']);
-    await m.waitForLine(/"msg":"worker\[1\] \d+ ready/, { timeoutMs: slow(15_000) });
+    // Both ready (a QUIT before a worker is ready stops it before it has started).
+    for (const slot of [0, 1]) await m.waitForLine(new RegExp(`"msg":"worker\\[${slot}\\] \\d+ ready`), { timeoutMs: slow(15_000) });
     const r = redis.client();
     await enqueueRecords(r, e.ns, 2, 0);
     await pollUntil(async () => (await doneIds(r, e.ns)).length === 2, { what: 'both jobs done' });
@@ -89,6 +90,9 @@ describe('resque-starter --log-format json', () => {
       expect(l.level).toBe('info');
     }
     expect(lines.some((l) => l.level === 'error' || l.level === 'fatal')).toBe(false);
+    // The audit every chain test runs reads JSON lines too.
+    assertNoUnexpectedAlarms([{ label: 'resque-starter', output: m.output }]);
+    expect(unexpectedAlarms('{"time":"x","level":"error","pid":1,"role":"worker","msg":"boom"}')).toHaveLength(1);
     expectNoPassword(m.output);
   });
 
@@ -153,7 +157,7 @@ describe('resque-starter --log-format json', () => {
     const jobs = "Boom() { throw new Error('it broke\\nsecond line of the error'); },";
     const e = setup({ concurrency: 1, jobs });
     const m = e.master(['--log-format', 'json']);
-    await m.waitForLine(/"msg":"worker\[0\] \d+ ready/, { timeoutMs: slow(15_000) });
+    const oldPid = (await m.waitForLine(/"msg":"worker\[0\] (\d+) ready/, { timeoutMs: slow(15_000) }))[1];
     const r = redis.client();
     await enqueueRecords(r, e.ns, 1, 0, 'ok');
     await r.rpush(`${e.ns}:queue:rs`, JSON.stringify({ class: 'Boom', args: [] }));
@@ -172,6 +176,8 @@ describe('resque-starter --log-format json', () => {
     process.kill(m.pid, 'SIGHUP');
     const from = m.output.length;
     await m.waitForLine(/"msg":"worker\[0\] \d+ ready/, { timeoutMs: slow(15_000), from });
+    // Only the new worker (jobLog false) may take the next jobs: the old one has gone.
+    await m.waitForLine(new RegExp(`"msg":"worker\\[0\\] ${oldPid} exited`), { timeoutMs: slow(15_000), from });
     await enqueueRecords(r, e.ns, 3, 0, 'quiet');
     await r.rpush(`${e.ns}:queue:rs`, JSON.stringify({ class: 'Boom', args: [] }));
     await m.waitForLine(/"msg":"job Boom on rs failed in/, { timeoutMs: slow(10_000), from });

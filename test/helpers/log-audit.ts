@@ -6,8 +6,8 @@ import type { Spawned } from './spawn.js';
 // for alarms, and a test fails on any alarm it did not declare. A false [error] teaches
 // operators to ignore the log; a test that tolerates one hides the next real one.
 
-/** What counts as an alarm: an error-level line, a SIGKILL, an uncaught exception. */
-export const ALARM = /\[error\]|\[fatal\]|SIGKILL|Unhandled|TypeError|ReferenceError|uncaught/i;
+/** What counts as an alarm: an error-level line (text or JSON, `"level":"error"`), a SIGKILL, an uncaught exception. */
+export const ALARM = /\[error\]|\[fatal\]|"level":"(?:error|fatal)"|SIGKILL|Unhandled|TypeError|ReferenceError|uncaught/i;
 
 /** An alarm the test causes on purpose, and why (the why is printed when the audit fails). */
 export interface ExpectedAlarm {
