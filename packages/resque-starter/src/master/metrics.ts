@@ -1,5 +1,5 @@
-import { createConnection, type Server } from 'node:net';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createConnection } from 'node:net';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { rmSync } from 'node:fs';
 import type { Logger, ProcessHost } from '@baton/process-kit';
 import { describeMetrics, type ResolvedMetrics } from '../config-metrics.js';
@@ -268,14 +268,18 @@ export class MasterMetrics {
     this.server = undefined;
     if (!server) return Promise.resolve();
     this.ctx.logger.debug(messages.metricsReleased(describeMetrics(this.ctx.settings)));
-    return new Promise((resolve) => server.close(() => resolve()));
+    // Scrapers keep their connection alive (Prometheus, Node's agent): on one kept to this master
+    // they would go on reading it, not the successor. Idle ones close now, busy ones after their answer.
+    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    server.closeIdleConnections();
+    return closed;
   }
 
   /** Binds the endpoint; while another process holds it (the old master letting go), tries again. */
   private listen(): void {
     if (this.server || this.closed || !this.serving || this.retryTimer) return;
     const s = this.ctx.settings;
-    const server = createServer((req, res) => void this.answer(req, res));
+    const server = createServer((req, res) => void this.answer(req, res, server));
     server.on('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE' && s.path !== undefined) return void this.staleSocket(s.path);
       this.retry(err);
@@ -322,8 +326,13 @@ export class MasterMetrics {
     this.retryTimer.unref();
   }
 
-  private async answer(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  private async answer(req: IncomingMessage, res: ServerResponse, server: Server): Promise<void> {
     const path = (req.url ?? '/').split('?')[0];
+    if (this.server !== server) {
+      // Given up (to a successor): the scraper must reconnect, to whoever serves it now.
+      res.writeHead(503, { connection: 'close', 'content-type': 'text/plain' }).end('resque-starter: this master no longer serves metrics; ask again\n');
+      return;
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;
@@ -334,7 +343,9 @@ export class MasterMetrics {
     }
     try {
       const { body, contentType } = await this.render();
-      res.writeHead(200, { 'content-type': contentType }).end(req.method === 'HEAD' ? undefined : body);
+      // Released while this scrape was rendered: its answer is the last on this connection.
+      const headers = this.server === server ? { 'content-type': contentType } : { 'content-type': contentType, connection: 'close' };
+      res.writeHead(200, headers).end(req.method === 'HEAD' ? undefined : body);
     } catch (err) {
       res.writeHead(500, { 'content-type': 'text/plain' }).end(`${(err as Error)?.message ?? String(err)}\n`);
     }
