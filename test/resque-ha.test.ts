@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import { describeRedis } from '../packages/resque/src/index.js';
+import { Queue, describeRedis } from '../packages/resque/src/index.js';
+import { ENDED_BY_ITSELF } from '../packages/resque/src/connect-options.js';
 import { JobFlow } from './helpers/job-flow.js';
-import { startForwarder, startReplicated, startSentinels, type Forwarder, type Replicated, type Sentinels } from './helpers/redis-topology.js';
+import { startForwarder, startRedisNode, startReplicated, startSentinels, type Forwarder, type Replicated, type Sentinels } from './helpers/redis-topology.js';
 import { slow } from './helpers/slowness.js';
 import { pollUntil } from './helpers/wait.js';
 
@@ -52,6 +53,81 @@ describe('@baton/resque under Sentinel', () => {
     // One line when trouble starts and one when it ends, per worker and condition; never per attempt.
     expect(flow.log.count(/^warn/)).toBeLessThanOrEqual(2 * 3);
     expect(flow.log.count(/^error/)).toBe(0);
+  });
+});
+
+describe('@baton/resque under Sentinel, asking a slow Sentinel', () => {
+  // The stall after a Sentinel failover (issue 17): ioredis's failover detector of the lost
+  // connection heard the +switch-master of that very failover while the client was asking a
+  // Sentinel where the primary is, and ended the client for good ("Connection is closed.", no
+  // reconnection). A slow link to the Sentinels (100 ms each way) makes that window wide: before
+  // the fix, about a third of these connections ended; each rejected every enqueue from then on.
+  it('no connection ends for good: every Queue enqueues through the failover, none rejected', { timeout: slow(90_000) }, async () => {
+    const set: Replicated = await startReplicated({ replicas: 1 });
+    cleanup.push(() => set.close());
+    const sentinels: Sentinels = await startSentinels(set.primary.port, { downAfterMs: DOWN_AFTER_MS });
+    cleanup.push(() => sentinels.close());
+    const slowLinks = await Promise.all(sentinels.addresses.map((a) => startForwarder(a.port, { delayMs: 100 })));
+    for (const f of slowLinks) cleanup.push(() => f.close());
+    const redis = { sentinels: slowLinks.map((f) => ({ host: '127.0.0.1', port: f.port })), name: sentinels.name };
+    const namespace = `ha-${randomUUID().slice(0, 8)}`;
+    const queues = Array.from({ length: 12 }, () => new Queue({ redis, namespace }));
+    for (const q of queues) cleanup.push(() => q.close());
+    const ended: number[] = [];
+    queues.forEach((q, i) => (q as unknown as { redis: { on(e: 'end', f: () => void): void } }).redis.on('end', () => ended.push(i)));
+    const rejected: string[] = [];
+    const lastAck = queues.map(() => 0);
+    let stop = false;
+    const loops = queues.map(async (q, i) => {
+      for (let n = 0; !stop; n++) {
+        await q.enqueue('flow', 'Rec', i, n).then(
+          () => void (lastAck[i] = Date.now()),
+          (err: Error) => void rejected.push(`${i}: ${err.message}`),
+        );
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    });
+    await pollUntil(() => lastAck.every((t) => t > 0), { what: 'every Queue to enqueue', timeoutMs: slow(20_000) });
+
+    await set.primary.kill('SIGKILL');
+    await sentinels.waitForFailover(set.primary.port);
+    const failedOverAt = Date.now();
+    await pollUntil(() => lastAck.every((t) => t > failedOverAt), { what: 'every Queue to enqueue after the failover', timeoutMs: slow(15_000) }).catch(() => undefined);
+    stop = true;
+    await Promise.all(loops);
+    expect(ended).toEqual([]);
+    expect(rejected).toEqual([]);
+    expect(lastAck.filter((t) => t <= failedOverAt)).toEqual([]);
+  });
+});
+
+describe('@baton/resque connections never end by themselves', () => {
+  it('a connection ioredis ends without our close (a connect attempt cut short) says so and connects again; one we close stays closed', { timeout: slow(30_000) }, async () => {
+    const node = await startRedisNode();
+    cleanup.push(() => node.close());
+    const queue = new Queue({ redis: node.url, namespace: `ha-${randomUUID().slice(0, 8)}` });
+    cleanup.push(() => queue.close());
+    type Internals = { status: string; connector: { disconnect(): void }; disconnect(reconnect?: boolean): void; on(e: string, f: (x?: Error) => void): void; once(e: string, f: () => void): void };
+    const conn = (queue as unknown as { redis: Internals }).redis;
+    const errors: string[] = [];
+    conn.on('error', (err) => void errors.push(err!.message));
+    await queue.enqueue('q', 'A');
+    // What ioredis's Sentinel failover detector did (see connect-options.ts): the connector is
+    // disconnected while a reconnection's connect attempt is under way, and ioredis ends the client.
+    conn.once('connecting', () => conn.connector.disconnect());
+    let ended = 0;
+    conn.on('end', () => void ended++);
+    conn.disconnect(true);
+    await pollUntil(() => ended === 1, { what: 'ioredis to end the connection', timeoutMs: slow(5000) });
+    await pollUntil(() => conn.status === 'ready', { what: 'the connection to be back', timeoutMs: slow(5000) });
+    await queue.enqueue('q', 'B');
+    expect(errors).toContain(ENDED_BY_ITSELF);
+    expect(await queue.size('q')).toBe(2);
+
+    await queue.close();
+    await pollUntil(() => conn.status === 'end', { what: 'the connection to close' });
+    await new Promise((r) => setTimeout(r, 1500)); // the window in which a revival would have come: none
+    expect(conn.status).toBe('end');
   });
 });
 

@@ -7,6 +7,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Queue, type RedisInput } from '../packages/resque/src/index.js';
+import type { StatusSnapshot } from '../packages/resque-starter/src/index.js';
 import { RS_BIN, resqueModuleEnv } from './fixtures/rs-harness.js';
 import { useLogAudit } from './helpers/log-audit.js';
 import { commandCalls, startCluster, startForwarder, startReplica, startReplicated, startSentinels } from './helpers/redis-topology.js';
@@ -110,8 +111,12 @@ class Producer {
   private next = 0;
   private timer: NodeJS.Timeout | undefined;
   private readonly pending = new Set<Promise<void>>();
+  /** The Queue connection's closes, reconnections and ends, timed: printed when jobs stall. */
+  readonly connection: string[] = [];
   constructor(redis: RedisInput, namespace: string, rate = 100) {
     this.queue = new Queue({ redis, namespace });
+    const conn = (this.queue as unknown as { redis: { on(e: string, f: () => void): void } }).redis;
+    for (const e of ['close', 'ready', 'end']) conn.on(e, () => void this.connection.push(`${e} ${new Date().toISOString()}`));
     cleanup.push(() => this.queue.close());
     this.timer = setInterval(() => {
       const id = this.next++;
@@ -133,10 +138,10 @@ class Producer {
 const warnLines = (output: string, from = 0) => output.slice(from).split('\n').filter((l) => /\[warn\]/.test(l));
 
 describe('resque-starter with a Sentinel set (issue 17)', () => {
-  // retry: 1 quarantines a known intermittent stall (issue 17 stays open for it): in 1 of about 20
-  // runs no job ran for 20 s after the workers and the master had reconnected to the new primary;
-  // not yet explained (the producer's Queue or the workers' wake-ups). A second failure still fails.
-  it('kill -9 of the primary while jobs flow: jobs again within down-after + 2 s, 0 lost, 0 duplicates, a bounded log, no [error]', { timeout: slow(120_000), retry: 1 }, async () => {
+  // Once a stall here (no job for 20 s after the failover, in about 1 run of 20): ioredis's
+  // failover detector ended the producer's connection for good (connect-options.ts,
+  // retireFailoverDetector); it could as well end a worker's. The producer's connection is watched.
+  it('kill -9 of the primary while jobs flow: jobs again within down-after + 2 s, 0 lost, 0 duplicates, a bounded log, no [error]', { timeout: slow(120_000) }, async () => {
     const set = await startReplicated({ replicas: 1 });
     cleanup.push(() => set.close());
     const sentinels = await startSentinels(set.primary.port, { downAfterMs: DOWN_AFTER_MS });
@@ -172,7 +177,11 @@ describe('resque-starter with a Sentinel set (issue 17)', () => {
     await set.primary.kill('SIGKILL');
     await sentinels.waitForFailover(set.primary.port);
     const failedOverAt = Date.now();
-    const firstAfter = await pollUntil(() => app.firstRunAfter(failedOverAt), { what: 'a job after the failover', timeoutMs: slow(20_000) });
+    const firstAfter = await pollUntil(() => app.firstRunAfter(failedOverAt), { what: 'a job after the failover', timeoutMs: slow(20_000) }).catch((err: Error) => {
+      const rejected = [...producer.rejected.values()];
+      err.message += `; the producer's connection: ${producer.connection.join(', ')}; ${rejected.length} enqueue(s) rejected${rejected.length ? `, first: ${rejected[0]}` : ''}`;
+      throw err;
+    });
     await pollUntil(() => producer.acked.size >= 500, { what: '500 acknowledged enqueues', timeoutMs: slow(30_000) });
     await producer.stop();
     await pollUntil(() => app.tally(producer.acked).lost.length === 0, { what: 'every acknowledged job to run', timeoutMs: slow(30_000) }).catch(() => undefined);
@@ -183,7 +192,16 @@ describe('resque-starter with a Sentinel set (issue 17)', () => {
       `resque-starter sentinel kill -9: ${JSON.stringify({ sentinelsMs: failedOverAt - killedAt, firstJobAfterKillMs: firstAfter - killedAt, firstJobAfterFailoverMs: firstAfter - failedOverAt, ran: t.ran, lost: t.lost.length, duplicates: t.duplicates.length, rejected: producer.rejected.size, warnLines: warns.length })}\n`,
     );
     expect(t.lost).toEqual([]);
-    expect(t.duplicates).toEqual([]);
+    // Without durability, Redis may lose with the primary a write it had acknowledged but not yet
+    // sent to the replica (packages/resque/README.md, "what can be lost"): once in 24 runs under
+    // CPU load, the acknowledgement of the job that finished as the primary was killed, which then
+    // ran again. Only a job whose run ended right at the kill may run twice, and none other.
+    const firstRunOf = (id: number) => app.readRuns().find((r) => r.id === id)!.at;
+    expect(t.duplicates.filter((id) => !(firstRunOf(id) > killedAt - 500 && firstRunOf(id) <= killedAt + 100))).toEqual([]);
+    expect(t.duplicates.length).toBeLessThanOrEqual(6); // the jobs in flight at once (2 workers × 3)
+    // Enqueues made during the outage waited for the new primary: none was refused, the connection never ended.
+    expect([...producer.rejected.values()]).toEqual([]);
+    expect(producer.connection.filter((e) => e.startsWith('end'))).toEqual([]);
     // Sentinel's part (down-after, election) is Sentinel's; jobs run again at once after it.
     expect(firstAfter - failedOverAt).toBeLessThan(slow(2000));
     // The master said what happened, once: the failover, the primary it moved to and how long it took.
@@ -269,12 +287,25 @@ describe('resque-starter when Redis refuses writes (issue 17)', () => {
     process.stderr.write(`resque-starter NOREPLICAS: ${JSON.stringify({ callsPerSecond: Math.round(perSecond), logLines: lines.length })}\n`);
     expect(lines.length, lines.slice(0, 40).join("\n")).toBeLessThan(30);
     expect(perSecond).toBeLessThan(200);
+    // The status file and `status --text` show the condition while it lasts: the master's view, and each worker's.
+    const status = JSON.parse(readFileSync(join(app.dir, 'status.json'), 'utf8')) as StatusSnapshot;
+    expect(status.master.redis.state).toBe('down');
+    const refused = status.master.redis.conditions.find((c) => c.condition === 'write-refused');
+    expect(refused?.message).toMatch(/^NOREPLICAS/);
+    expect(refused?.workers).toBe(2);
+    expect(Date.parse(refused!.since)).toBeLessThanOrEqual(Date.now());
+    expect(status.workers.map((w) => w.redis.conditions.map((c) => c.condition))).toEqual([['write-refused'], ['write-refused']]);
+    const text = app.cli(['status', '--text', '--pid', String(m.pid)]);
+    expect((await text.waitForExit({ timeoutMs: slow(20_000) })).code, text.output).toBe(0);
+    expect(text.output).toMatch(/redis DOWN: write-refused since \S+ \(2 worker\(s\)(?: and the master)?\): NOREPLICAS/);
+    expect(text.output).toMatch(/worker\[0\] \d+ \w+ .*redis=down\(write-refused since /);
 
     // A replica again: writes are taken, the waiting jobs run, the master says it is over.
     const back = await startReplica(set.primary.port, [], replicaPort);
     cleanup.push(() => back.close());
     await pollUntil(() => app.readRuns().some((r) => r.id >= 10_000), { what: 'the waiting jobs to run', timeoutMs: slow(30_000) });
     await m.waitForLine(/the workers and the master can write to Redis again after [\d.]+s/, { from: logFrom, timeoutMs: slow(20_000) });
+    await pollUntil(() => (JSON.parse(readFileSync(join(app.dir, 'status.json'), 'utf8')) as StatusSnapshot).master.redis.state === 'up', { what: 'the status file to show Redis up again', timeoutMs: slow(5000) });
     expect(m.count(/\[resque-starter\] .*cannot write to Redis: NOREPLICAS/g)).toBe(1);
     // Stopped while the replica is there (the cleanup removes it first): its way out is audited too.
     expect((await m.stop()).code).toBe(0);

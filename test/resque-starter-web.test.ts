@@ -1,4 +1,5 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startRedis, type TestRedis } from './helpers/redis.js';
 import { Queue } from '@baton/resque';
 import { spawnNode } from './helpers/spawn.js';
 import { slow } from './helpers/slowness.js';
@@ -13,6 +14,13 @@ import { failedForms, FLAKY_JOB, get, postForm, seedFailures, seedWorkers, start
 
 const suite = rsSuite();
 const audit = useLogAudit();
+let second: TestRedis | undefined;
+beforeAll(async () => {
+  second = await startRedis();
+});
+afterAll(async () => {
+  await second?.close();
+});
 
 describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
   it('shows the master, its workers, the queues and the workers; a failed job is retried through the form and runs', async () => {
@@ -117,6 +125,40 @@ describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
     );
     expect(workers.match(/<span class="label">critical<\/span>/g)).toHaveLength(2);
     expect(workers.match(/<span class="label">mail<\/span>/g)).toHaveLength(1);
+  });
+
+  it('groups on two Redis servers: the overview sums both, queues lists each, failed and workers have a tab per Redis', async () => {
+    const e = suite.setup({
+      concurrency: 1,
+      extra: `groups: {
+    main: { queues: ['rs'] },
+    reports: { queues: ['reports'], redis: ${JSON.stringify(second!.url)} },
+  },`,
+    });
+    const r1 = suite.redis.client();
+    const r2 = second!.client();
+    await seedFailures(r1, e.ns, 3, 'OnFirst');
+    await seedFailures(r2, e.ns, 2, 'OnSecond');
+    await r2.sadd(`${e.ns}:queues`, 'reports');
+    await r2.rpush(`${e.ns}:queue:reports`, JSON.stringify({ class: 'Report', args: [] }));
+    const web = await startWeb(e);
+    audit.current.watch(web.proc);
+    const overview = await get(`${web.base}/`);
+    expect(overview.body).toContain('id="stat-failed-list">5<');
+    const queues = await get(`${web.base}/queues`);
+    expect(queues.body).toMatch(new RegExp(`<h2>redis://127\\.0\\.0\\.1:${second!.port}/${e.ns} <small>groups reports</small></h2>`));
+    expect(queues.body).toMatch(/data-queue="reports" data-depth="1"><td><a href="\/queues\/reports\?t=1">/);
+    const first = await get(`${web.base}/failed`);
+    expect(first.body).toContain('<nav class="tabs">');
+    expect(first.body.match(/data-class="OnFirst"/g)).toHaveLength(3);
+    const other = await get(`${web.base}/failed?t=1`);
+    expect(other.body.match(/data-class="OnSecond"/g)).toHaveLength(2);
+    expect(other.body).toContain('name="t" value="1"');
+    // A form of the second tab acts on the second Redis.
+    const { csrf, rows } = failedForms(other.body);
+    expect(await postForm(web.base, '/failed/remove', { csrf: csrf!, t: '1', index: rows[0]!.index, fp: rows[0]!.fp })).toMatchObject({ status: 303, location: `/failed?t=1&done=removed&index=${rows[0]!.index}` });
+    expect([await r1.llen(`${e.ns}:failed`), await r2.llen(`${e.ns}:failed`)]).toEqual([3, 1]);
+    expect((await get(`${web.base}/queues/reports?t=1`)).body.match(/class="queue-job"/g)).toHaveLength(1);
   });
 
   it('10,000 failed jobs and 100 workers: a page at a time, fast', async () => {

@@ -4,6 +4,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { Queue } from '../packages/resque/src/queue.js';
 import { Worker, type InFlightJob, type WorkerOptions } from '../packages/resque/src/worker.js';
+import { startForwarder } from './helpers/redis-topology.js';
 import { storeSuite } from './helpers/store-suite.js';
 import { pollUntil } from './helpers/wait.js';
 import { slow } from './helpers/slowness.js';
@@ -124,5 +125,60 @@ describe("a graceful stop decided in a 'finished' listener", () => {
     expect(await suite.client.lrange(key('queue:q'), 0, -1)).toEqual(rest.map((i) => `{"class":"J","args":[${i}]}`));
     expect(await suite.client.keys(key('baton:inflight:*'))).toEqual([]);
     expect(await suite.client.llen(key('failed'))).toBe(0);
+  });
+});
+
+describe('a stop with Redis gone for good (issue 17)', () => {
+  it('ends within stopRedisTimeoutMs of the last handler, says what stays behind, and the unacknowledged job is recovered and run again: none lost', { timeout: slow(60_000) }, async () => {
+    // The worker reaches Redis through a forwarder that is then shut: Redis is gone for it, and
+    // stays here (with what the worker could not write) for the checks and the recovery.
+    const link = await startForwarder(suite.redis.port);
+    const runs: string[] = [];
+    const gate: { release?: () => void } = {};
+    const lines: string[] = [];
+    const a = worker({
+      redis: link.url,
+      lockTtlMs: 1000,
+      stopRedisTimeoutMs: 1000,
+      logger: { debug: () => undefined, info: () => undefined, warn: (m) => void lines.push(String(m)), error: (m) => void lines.push(String(m)) },
+      jobs: { Rec: (id: number) => (runs.push(`a:${id}`), new Promise<void>((r) => (gate.release = r))) },
+    });
+    let acked = 0;
+    a.on('success', () => void acked++);
+    await queue.enqueue('q', 'Rec', 1);
+    await a.start();
+    await pollUntil(() => runs.length === 1, { what: 'the job to start' });
+    await link.close();
+    const t0 = performance.now();
+    const stopping = a.stop({ graceful: true });
+    // The handler runs on after the stop began: the deadline counts from its end.
+    await new Promise((r) => setTimeout(r, 300)); // a window in which the stop must not end: it waits for the handler
+    let stopped = false;
+    void stopping.then(() => (stopped = true));
+    expect(stopped).toBe(false);
+    const handlerEnd = performance.now();
+    gate.release!();
+    await within(stopping, slow(10_000), 'the stop');
+    const took = performance.now() - handlerEnd;
+    expect(took).toBeGreaterThanOrEqual(950);
+    expect(took).toBeLessThan(1000 + slow(3000));
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(1250);
+    expect(acked).toBe(0);
+    expect(lines.filter((l) => /did not take the stop's last writes/.test(l))).toEqual([
+      `worker ${a.id}: Redis did not take the stop's last writes within 1000 ms; stopping without them: 1 finished job(s) not acknowledged and 0 other job(s) stay in its in-flight lists, with its registration, to be recovered (and run again) like a dead worker's`,
+    ]);
+    // What could not be written is still there: the job in the slot's inflight list, the registration.
+    expect(await suite.client.lrange(key(`baton:inflight:${a.id}`), 0, -1)).toEqual(['q', '{"class":"Rec","args":[1]}']); // its queue, then the job
+    expect(await suite.client.smembers(key('workers'))).toEqual([a.id]);
+
+    // Another worker recovers it once the owner lock has lapsed, and runs it again: at least once, never lost.
+    const b = worker({ pid: process.pid + 1, lockTtlMs: 1000, jobs: { Rec: (id: number) => void runs.push(`b:${id}`) } }); // another process
+    const recovered: string[] = [];
+    b.on('recovered', (id) => void recovered.push(id));
+    await b.start();
+    await pollUntil(() => runs.length === 2, { what: 'the recovered job to run', timeoutMs: slow(10_000) });
+    expect(runs).toEqual(['a:1', 'b:1']);
+    expect(recovered).toEqual([a.id]);
+    await pollUntil(async () => (await suite.client.smembers(key('workers'))).join() === b.id, { what: 'the dead registration to go' });
   });
 });

@@ -214,11 +214,13 @@ export interface Forwarder {
 }
 
 /**
+ * `delayMs`: every chunk, each way, arrives that much later (a slow link, e.g. to the Sentinels).
+ *
  * Why: a managed Redis fails over behind one DNS name or VIP: new connections reach the promoted
  * replica while old ones stay on the demoted primary until something closes them. This stands in
  * for that endpoint, in the test process (node:net), on a free loopback port.
  */
-export async function startForwarder(targetPort: number): Promise<Forwarder> {
+export async function startForwarder(targetPort: number, o: { delayMs?: number } = {}): Promise<Forwarder> {
   let target = targetPort;
   let accepted = 0;
   const sockets = new Set<Socket>();
@@ -232,10 +234,17 @@ export async function startForwarder(targetPort: number): Promise<Forwarder> {
       sockets.delete(client);
       sockets.delete(upstream);
     };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
-    client.pipe(upstream);
-    upstream.pipe(client);
+    const lag = o.delayMs ?? 0;
+    // With a delay, each chunk (and the close) goes on `lag` ms later, in order: a slow network.
+    client.on('error', end).on('close', () => (lag ? setTimeout(end, lag) : end()));
+    upstream.on('error', end).on('close', () => (lag ? setTimeout(end, lag) : end()));
+    if (!lag) {
+      client.pipe(upstream);
+      upstream.pipe(client);
+      return;
+    }
+    client.on('data', (chunk) => void setTimeout(() => upstream.writable && upstream.write(chunk), lag));
+    upstream.on('data', (chunk) => void setTimeout(() => client.writable && client.write(chunk), lag));
   });
   const port = await freePort();
   await new Promise<void>((resolve, reject) => {

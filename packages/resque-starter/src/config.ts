@@ -188,7 +188,11 @@ export interface ResqueStarterConfig<J extends JobHandlers = JobHandlers> {
   termTimeout?: number;
   /** Seconds a new worker has to load, connect and report ready; 0.1 to 3600. @default 30 */
   readyTimeout?: number;
-  /** Seconds the master waits for Redis at start-up before it gives up; 0.1 to 600. @default 5 */
+  /**
+   * Seconds the master waits for Redis at start-up before it gives up, and a stopping worker for
+   * Redis to take its last writes once its jobs are done (what it could not write stays in Redis
+   * and is recovered: the job runs again); 0.1 to 600. @default 5
+   */
   redisTimeout?: number;
   /**
    * Seconds of a worker's owner lock (its lease on the jobs it holds). While the master is alive

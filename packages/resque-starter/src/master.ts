@@ -36,7 +36,7 @@ export interface MasterDeps {
   /** A scheduler (delayed jobs, retries, `schedule`) for one Redis and namespace. */
   createScheduler: CreateScheduler;
   /** The master's own connection, watched for outages and failovers; returns stop. */
-  watchRedis(config: ResolvedConfig, logger: Logger, now: () => number): Promise<() => void>;
+  watchRedis(config: ResolvedConfig, logger: Logger, now: () => number, health?: Pick<RedisHealth, 'link'>): Promise<() => void>;
 }
 
 export interface MasterOptions {
@@ -107,7 +107,7 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
   loop.open(startEvent(loop, config, attached), initialState(settingsOf(config)));
   // Served once the linked predecessors handed their counters over (and released the endpoint).
   p.metrics?.start(attached.filter((a) => a.linked).map((a) => a.pid));
-  const stopWatch = await deps.watchRedis(config, logger, () => host.now()).catch((err: Error) => {
+  const stopWatch = await deps.watchRedis(config, logger, () => host.now(), redisHealth).catch((err: Error) => {
     logger.debug(messages.redisWatchFailed(err?.message ?? String(err)));
     return () => undefined;
   });
@@ -135,12 +135,12 @@ const DEFAULT_DEPS: MasterDeps = {
       // Recovery and lease writes short of replicas carry on (the master says so once, as the workers do).
       ...(c.durability ? { durability: { ...c.durability, onShortfall: 'warn' as const } } : {}),
     }),
-  watchRedis: async (c, logger, now) => {
+  watchRedis: async (c, logger, now, health) => {
     const { createRedis } = await loadResque();
     if (!createRedis) return () => undefined;
     // Each Redis the master uses (the top level's, where the scheduler runs, and the groups'), once.
     const servers = new Map([c.redis, ...c.groups.map((g) => g.redis)].map((r) => [describeRedis(r), r]));
-    const stops = [...servers].map(([where, r]) => watchRedisLink({ client: createRedis(r, `resque-starter:master:${process.pid}`), where, logger, now }));
+    const stops = [...servers].map(([where, r]) => watchRedisLink({ client: createRedis(r, `resque-starter:master:${process.pid}`), where, logger, now, changed: (down) => health?.link(where, down) }));
     return () => {
       for (const stop of stops) stop();
     };

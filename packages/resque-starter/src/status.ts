@@ -2,6 +2,29 @@ import type { JobInfo } from './ipc.js';
 import { DEFAULT_GROUP } from './state/groups.js';
 import type { MasterState } from './state/model.js';
 
+/** One Redis condition a worker or the master is in (see the resque package's `redis` event). */
+export interface RedisConditionStatus {
+  /** `connection` (unreachable), `write-refused` (NOREPLICAS, READONLY, …), `busy`, `replication` (durability short of replicas), `redis-error`. */
+  condition: string;
+  /** What Redis (or the connection) said first. */
+  message: string;
+  /** When it began (ISO 8601). */
+  since: string;
+  /** Which Redis, when the master uses several (groups on other servers). */
+  redis?: string;
+  /** Master view only: how many live workers are in it. */
+  workers?: number;
+  /** Master view only: the master itself is in it (its own connection, or its lease writes refused). */
+  master?: boolean;
+}
+
+/** A worker's or the master's Redis conditions now: `down` while any lasts, `since` the oldest one's start. */
+export interface RedisStatus {
+  state: 'up' | 'down';
+  since: string | null;
+  conditions: RedisConditionStatus[];
+}
+
 /** The JSON status file and `resque-starter status` output. */
 export interface StatusSnapshot {
   master: {
@@ -19,6 +42,11 @@ export interface StatusSnapshot {
     rollingRestart: { kind: 'handoff' | 'reload'; startedAt: string } | null;
     /** The worker groups in config order (one, `default`, for a config without `groups`). */
     groups: GroupStatus[];
+    /**
+     * Redis as the master sees it: every condition open now (reported by workers or met by the
+     * master's own connection and writes), each once, with how many workers are in it.
+     */
+    redis: RedisStatus;
   };
   workers: Array<{
     /** Its worker group. */
@@ -33,6 +61,8 @@ export interface StatusSnapshot {
     memoryKb: number | null;
     startedAt: string;
     configVersion: number;
+    /** The Redis conditions this worker reports now (`up` with none). */
+    redis: RedisStatus;
   }>;
   oldMasters: Array<{ pid: number; generation: number | null; workers: number }>;
   /** The scheduler (delayed jobs, retries, `schedule`): null before it is known (unit tests without one). */
@@ -77,6 +107,8 @@ export function renderStatus(
     startedAt: number;
     now: number;
     scheduler?: StatusSnapshot['scheduler'] | undefined;
+    /** The master's view of Redis conditions (none known: up). */
+    redis?: RedisView | undefined;
   },
 ): StatusSnapshot {
   const iso = (ms: number) => new Date(ms).toISOString();
@@ -97,6 +129,7 @@ export function renderStatus(
           ? { kind: 'reload', startedAt: iso(state.reload.startedAt) }
           : null,
       groups: state.groups.map((g) => groupStatus(state, g, meta.groupQueues?.[g.name] ?? meta.queues)),
+      redis: meta.redis?.masterStatus() ?? REDIS_UP,
     },
     workers: [...state.workers]
       .sort((a, b) => groupIndex(state, a.group) - groupIndex(state, b.group) || a.slot - b.slot || a.key - b.key)
@@ -111,11 +144,20 @@ export function renderStatus(
         memoryKb: w.rssKb ?? null,
         startedAt: iso(w.spawnedAt),
         configVersion: w.version,
+        redis: (w.pid !== undefined && meta.redis?.workerStatus(w.pid)) || REDIS_UP,
       })),
     oldMasters: state.predecessors.map((p) => ({ pid: p.pid, generation: p.generation ?? null, workers: p.live })),
     scheduler: meta.scheduler ?? null,
   };
 }
+
+/** Where the status gets Redis conditions from (the master's RedisHealth). */
+export interface RedisView {
+  masterStatus(): RedisStatus;
+  workerStatus(pid: number): RedisStatus;
+}
+
+const REDIS_UP: RedisStatus = Object.freeze({ state: 'up', since: null, conditions: [] }) as unknown as RedisStatus;
 
 /**
  * The master's process title (kept short: its argv area is small): ready/desired and the

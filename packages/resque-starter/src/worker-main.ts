@@ -138,6 +138,8 @@ async function main(): Promise<void> {
       // The master holds the leases of its live workers (a job blocking the loop keeps its own).
       leasesHeldByMaster: true,
       maxRecoveries: config.maxRecoveries,
+      // A stop waits this long for Redis to take its last writes; the master recovers the rest.
+      stopRedisTimeoutMs: config.redisTimeoutMs,
       // A reserve or acknowledgement made cannot be taken back: short of replicas, carry on and say so once.
       ...(config.durability ? { durability: { ...config.durability, onShortfall: 'warn' as const } } : {}),
       ...(config.dequeueInterval !== undefined ? { interval: config.dequeueInterval } : {}),

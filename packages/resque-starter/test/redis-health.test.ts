@@ -134,3 +134,60 @@ describe('watchRedisLink: the master\'s own connection', () => {
     ]);
   });
 });
+
+describe('RedisHealth in the status file: who is in which condition now', () => {
+  const at = (ms: number) => new Date(ms).toISOString();
+
+  it('per worker and for the master: down with each condition and since when, up again once it ends; every change is told', () => {
+    const r = recorder();
+    const h = new RedisHealth(r.logger, r.now);
+    let changes = 0;
+    h.onChange(() => void changes++);
+    expect(h.masterStatus()).toEqual({ state: 'up', since: null, conditions: [] });
+    h.report({ slot: 0, pid: 100 }, { state: 'down', condition: 'connection', message: 'connect ECONNREFUSED 127.0.0.1:7101' });
+    r.advance(200);
+    h.report({ slot: 1, pid: 101 }, { state: 'down', condition: 'connection', message: 'read ECONNRESET' });
+    h.report({ slot: 1, pid: 101 }, { state: 'down', condition: 'connection', message: 'read ECONNRESET' }); // again: no change
+    r.advance(300);
+    h.report({ slot: 1, pid: 101 }, { state: 'down', condition: 'write-refused', message: 'NOREPLICAS Not enough good replicas to write. script: 6d505f90467e255adf0e56f36c2d51f314bae4a3, on @user_script:124.' });
+    h.link('redis://127.0.0.1:7101', { message: 'read ECONNRESET' });
+    h.link('redis://127.0.0.1:7101', { message: 'connect ECONNREFUSED' }); // still down: no change
+    expect(changes).toBe(4);
+    expect(h.workerStatus(100)).toEqual({ state: 'down', since: at(1000), conditions: [{ condition: 'connection', message: 'connect ECONNREFUSED 127.0.0.1:7101', since: at(1000) }] });
+    expect(h.workerStatus(101)).toEqual({
+      state: 'down',
+      since: at(1200),
+      conditions: [
+        { condition: 'connection', message: 'read ECONNRESET', since: at(1200) },
+        { condition: 'write-refused', message: 'NOREPLICAS Not enough good replicas to write.', since: at(1500) },
+      ],
+    });
+    expect(h.workerStatus(102)).toEqual({ state: 'up', since: null, conditions: [] });
+    expect(h.masterStatus()).toEqual({
+      state: 'down',
+      since: at(1000),
+      conditions: [
+        // The first reporter's message stands for the condition.
+        { condition: 'connection', message: 'connect ECONNREFUSED 127.0.0.1:7101', since: at(1000), workers: 2, master: false },
+        { condition: 'write-refused', message: 'NOREPLICAS Not enough good replicas to write.', since: at(1500), workers: 1, master: false },
+        { condition: 'connection', message: 'read ECONNRESET', since: at(1500), workers: 0, master: true },
+      ],
+    });
+
+    h.report({ slot: 0, pid: 100 }, { state: 'up', condition: 'connection', message: '' });
+    h.workerGone(101);
+    h.link('redis://127.0.0.1:7101', undefined);
+    expect(changes).toBe(7);
+    expect(h.workerStatus(100)).toEqual({ state: 'up', since: null, conditions: [] });
+    expect(h.masterStatus()).toEqual({ state: 'up', since: null, conditions: [] });
+  });
+
+  it('with several Redis servers, each condition names its Redis', () => {
+    const r = recorder();
+    const h = new RedisHealth(r.logger, r.now, true);
+    h.report({ slot: 0, pid: 100 }, { state: 'down', condition: 'write-refused', message: 'READONLY' }, 'redis://a:6379');
+    h.masterWrite(new Error('READONLY'), 'redis://a:6379');
+    expect(h.workerStatus(100).conditions).toEqual([{ condition: 'write-refused', message: 'READONLY', since: at(1000), redis: 'redis://a:6379' }]);
+    expect(h.masterStatus().conditions).toEqual([{ condition: 'write-refused', message: 'READONLY', since: at(1000), redis: 'redis://a:6379', workers: 1, master: true }]);
+  });
+});

@@ -101,12 +101,66 @@ export function createRedis(input: RedisInput | undefined, name: string): RedisC
   if (isClusterInput(input)) return createCluster(input, name) as unknown as Redis;
   if (input === undefined || typeof input === 'string') {
     const url = input ?? defaultRedisUrl();
-    return quietReconnects(new Redis(url, connectionOptions({}, name)));
+    return neverEnds(quietReconnects(new Redis(url, connectionOptions({}, name))));
   }
   // A client of ours or of another ioredis copy: open our own connection with its options.
   const user = isRedisLike(input) ? (input as Redis).options : (input as RedisOptions);
-  return quietReconnects(new Redis(connectionOptions(user, name)));
+  const redis = neverEnds(quietReconnects(new Redis(connectionOptions(user, name))));
+  if (redis.options.sentinels?.length && redis.options.failoverDetector) retireFailoverDetector(redis);
+  return redis;
 }
+
+/**
+ * ioredis's Sentinel failover detector (subscribed to +switch-master on the Sentinels) outlives
+ * the connection it watches: once the primary dies it keeps listening while the client
+ * reconnects, and the +switch-master of that very failover then calls the connector's
+ * disconnect. Landing while the connector asks a Sentinel where the primary is, that disconnect
+ * makes the pending connect fail with "Connection is closed." and ends the client for good
+ * (status `end`: every command rejected, no reconnection) — the stall after a Sentinel failover
+ * (issue 17). The detector serves an established connection only: it is retired as soon as that
+ * connection closes; the next connection starts its own (ioredis does, on connect).
+ */
+function retireFailoverDetector(redis: Redis): void {
+  const connector = (redis as unknown as { connector?: { failoverDetector?: { cleanup?(): void } | null } }).connector;
+  redis.on('close', () => connector?.failoverDetector?.cleanup?.());
+}
+
+/**
+ * Why: a connection the library opens must never end by itself (ioredis's `end` is final: every
+ * command rejected, no reconnection, a worker or producer stalled for good). Should one end
+ * without our close (a path like the failover detector's above), it is told as an error and
+ * connected again at once (at most once a second). Commands pending when ioredis ended it were
+ * rejected by ioredis, never sent.
+ */
+function neverEnds(redis: Redis): Redis {
+  let closing = false;
+  const disconnect = redis.disconnect.bind(redis);
+  redis.disconnect = (reconnect = false) => {
+    if (!reconnect) closing = true;
+    disconnect(reconnect);
+  };
+  const quit = redis.quit.bind(redis) as (...args: unknown[]) => Promise<'OK'>;
+  (redis as unknown as { quit: typeof quit }).quit = (...args) => {
+    closing = true;
+    return quit(...args);
+  };
+  let revivedAt = -Infinity;
+  const revive = () => {
+    if (closing || redis.status !== 'end') return;
+    revivedAt = performance.now();
+    redis.connect().catch(noop);
+  };
+  redis.on('end', () => {
+    if (closing) return;
+    if (redis.listenerCount('error') > 0) redis.emit('error', new Error(ENDED_BY_ITSELF));
+    // At once (commands sent meanwhile are rejected), but not more than once a second.
+    setTimeout(revive, performance.now() - revivedAt < 1000 ? 1000 : 0).unref();
+  });
+  return redis;
+}
+
+/** The error a connection reports when ioredis ended it without our close (it is connected again). */
+export const ENDED_BY_ITSELF = 'Connection is closed. (ended by ioredis without being closed: connecting again)';
 
 /**
  * ioredis ends the stream once per "wrong node" reply of a burst (each adds a 'close' listener
@@ -187,6 +241,16 @@ export async function closeRedis(redis: RedisClient, ms = 2000): Promise<void> {
     clearTimeout(timer);
     redis.disconnect();
   }
+}
+
+/**
+ * Why: a stop that gave up on Redis must not wait on a command ioredis keeps for a reconnection
+ * that will not come: disconnect, and reject every command still queued with `reason` (between
+ * two reconnection attempts ioredis's disconnect() closes nothing and leaves them pending).
+ */
+export function dropRedis(redis: RedisClient, reason: string): void {
+  redis.disconnect();
+  (redis as unknown as { flushQueue?(err: Error): void }).flushQueue?.(new Error(reason));
 }
 
 const noop = (): void => undefined;

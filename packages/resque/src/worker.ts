@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { hostname as osHostname } from 'node:os';
 import type { Redis } from 'ioredis';
-import { assertClusterNamespace, closeRedis, createRedis, isClusterInput, validateRedisInput, type RedisInput } from './connect-options.js';
+import { assertClusterNamespace, closeRedis, createRedis, dropRedis, isClusterInput, validateRedisInput, type RedisInput } from './connect-options.js';
 import { DataStore, type Settled } from './data-store.js';
 import { DurabilityError, resolveDurability, type DurabilityOptions } from './durability.js';
+import { FinalWrites } from './final-writes.js';
 import { Grace } from './grace.js';
 import { Janitor } from './janitor.js';
 import {
@@ -78,6 +79,16 @@ export interface WorkerOptions {
   maxRecoveries?: number;
   /** How often the Resque heartbeat is written (Ruby prunes after 300 s without one). Default 30000. */
   heartbeatMs?: number;
+  /**
+   * How long a stop waits for Redis to take its final writes once no job handler runs any more
+   * (acknowledgements of finished jobs, give-backs, the unregistration). Past it the stop ends
+   * anyway (said once, `warn`): what was not written stays in the slots' in-flight lists with
+   * their registration, and is recovered like a dead worker's jobs — by `Queue.recoverWorker`
+   * (resque-starter's master, when the process exits) or by another worker's janitor once the
+   * owner lock has lapsed (`lockTtlMs`). A job that finished but whose acknowledgement was not
+   * written runs again: at least once, never lost. Default 10000.
+   */
+  stopRedisTimeoutMs?: number;
   /**
    * A supervisor keeps this worker's owner locks while it sees the process alive
    * (`Queue.holdLocks` at least every `lockTtlMs / 3`, as resque-starter's master does). The
@@ -197,6 +208,15 @@ export class Worker extends EventEmitter<WorkerEvents> {
    */
   private readonly leaseRedis: Redis | undefined;
   private readonly jobs: Map<string, ResolvedJob>;
+  /** A stop's deadline for its Redis writes (see `stopRedisTimeoutMs`). */
+  private readonly finalWrites: FinalWrites;
+  /** Ends the retries of a give-back: a stop, or the stop giving up on Redis. */
+  private get retrySignal(): AbortSignal {
+    return (this.#retrySignal ??= AbortSignal.any([this.stopper.signal, this.finalWrites.signal]));
+  }
+  #retrySignal: AbortSignal | undefined;
+  /** Job handlers running now (a stop's deadline for Redis starts when none is). */
+  private running = 0;
 
   constructor(options: WorkerOptions) {
     super();
@@ -241,6 +261,7 @@ export class Worker extends EventEmitter<WorkerEvents> {
       },
     );
     const { lockTtlMs, maxRecoveries, heartbeatMs } = this.opts;
+    this.finalWrites = new FinalWrites(options.stopRedisTimeoutMs ?? 10_000, () => this.giveUpOnRedis());
     if (durability) {
       this.leaseRedis = createRedis(options.redis, `baton-resque:lease:${this.id}`);
       this.leaseRedis.on('error', this.reportError);
@@ -362,24 +383,28 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (!wasRunning) this.grace.settle();
     this.phase = 'stopping';
     this.waker.wake();
+    if (this.running === 0) this.finalWrites.arm();
     const errors: unknown[] = [];
     if (wasRunning) await this.drainSlots(errors);
     // Nothing waits for a slot any more: renewals, the janitor, the grace, hold timers and retries end.
     this.stopper.abort();
     for (const slot of this.slots) {
+      if (this.finalWrites.gaveUp) break; // the registration stays, recovered with the jobs
       try {
         await this.store.unregisterWorker(slot.id);
       } catch (err) {
-        errors.push(err);
+        if (!this.finalWrites.gaveUp) errors.push(err);
       }
     }
+    this.finalWrites.dispose();
     try {
       await this.opts.hooks?.workerExit?.(this);
     } catch (err) {
       errors.push(err);
     }
     this.waker.close();
-    await Promise.all([closeRedis(this.redis), this.leaseRedis && closeRedis(this.leaseRedis)]);
+    // Given up on: already dropped (a QUIT would wait for a reconnection).
+    if (!this.finalWrites.gaveUp) await Promise.all([closeRedis(this.redis), this.leaseRedis && closeRedis(this.leaseRedis)]);
     this.phase = 'stopped';
     this.log.info(`worker ${this.id} stopped`);
     this.emit('stopped');
@@ -395,6 +420,8 @@ export class Worker extends EventEmitter<WorkerEvents> {
   private async drainSlots(errors: unknown[]): Promise<void> {
     await Promise.race([Promise.all(this.slots.map((s) => s.loop)), this.grace.over]);
     this.grace.settle();
+    // The handlers still running ignored their abort and are abandoned: only Redis is waited for now.
+    this.finalWrites.arm();
     const waiting: Array<Promise<void> | undefined> = [];
     for (const slot of this.slots) {
       const job = slot.job;
@@ -405,10 +432,27 @@ export class Worker extends EventEmitter<WorkerEvents> {
       try {
         if (await slot.abandon()) this.emit('requeued', job.pub);
       } catch (err) {
-        errors.push(err);
+        if (!this.finalWrites.gaveUp) errors.push(err);
       }
     }
     await Promise.all(waiting);
+  }
+
+  /**
+   * The stop's deadline for Redis passed (`stopRedisTimeoutMs`): say what stays behind, and drop
+   * the connections, which rejects every write still pending (the slots' loops then end).
+   */
+  private giveUpOnRedis(): void {
+    const unacked = this.slots.reduce((n, s) => n + s.finished, 0);
+    const held = this.slots.reduce((n, s) => n + s.held, 0);
+    this.log.warn(
+      `worker ${this.id}: Redis did not take the stop's last writes within ${this.opts.stopRedisTimeoutMs ?? 10_000} ms; stopping without them: ` +
+        `${unacked} finished job(s) not acknowledged and ${held - unacked} other job(s) stay in its in-flight lists, with its registration, ` +
+        'to be recovered (and run again) like a dead worker\'s',
+    );
+    const why = `the stop gave up on Redis after ${this.opts.stopRedisTimeoutMs ?? 10_000} ms`;
+    dropRedis(this.redis, why);
+    if (this.leaseRedis) dropRedis(this.leaseRedis, why);
   }
 
   /**
@@ -471,9 +515,9 @@ export class Worker extends EventEmitter<WorkerEvents> {
         res = await slot.sync(taking ? this.batcher.want(slot.finished) : 0);
       } catch (err) {
         this.reportError(err as Error);
-        // Stopped (a fast stop ran out of time while Redis was away): what the slot holds stays in
+        // Stopped, or the stop gave up on Redis (stopRedisTimeoutMs): what the slot holds stays in
         // its inflight list, for the master or the owner lock's expiry to recover.
-        if (this.phase === 'stopped' || this.stopper.signal.aborted) break;
+        if (this.phase === 'stopped' || this.stopper.signal.aborted || this.finalWrites.gaveUp) break;
         // An acknowledgement must land: retry it, backing off (commands also wait for a reconnection in ioredis).
         await delay(backoff.next(), this.stopper.signal);
         continue;
@@ -522,7 +566,13 @@ export class Worker extends EventEmitter<WorkerEvents> {
     const ctx = payload ? new Context(queue, payload, slot.id, this.log) : undefined;
     const job = slot.begin(pub, ctx);
     this.wasBusy = true;
-    this.emit('job', pub);
+    this.running++;
+    try {
+      this.emit('job', pub);
+    } catch (err) {
+      this.handlerEnded();
+      throw err;
+    }
     let failure: Failure | undefined;
     let result: unknown;
     if (!decoded.ok) {
@@ -542,9 +592,16 @@ export class Worker extends EventEmitter<WorkerEvents> {
         }
       }
     }
+    this.handlerEnded();
     if (job.abandoned) slot.release(); // a fast stop already gave the job back
     else if (job.interrupted && failure) await this.giveBackInterrupted(slot, pub, sendable(raw, text));
     else this.finish(slot, job, failure, result, sendable(raw, text));
+  }
+
+  /** A handler settled: a stopping worker with none running any more waits for Redis only (its deadline starts). */
+  private handlerEnded(): void {
+    this.running--;
+    if (this.running === 0 && this.phase === 'stopping') this.finalWrites.arm();
   }
 
   private async onFailure(thrown: unknown, ctx: Context): Promise<void> {
@@ -561,8 +618,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
    */
   private async giveBackInterrupted(slot: Slot, pub: InFlightJob, raw: string | Buffer): Promise<void> {
     try {
-      if (await retry(() => slot.giveBack(raw), { signal: this.stopper.signal, onError: this.reportError })) this.emit('requeued', pub);
+      if (await retry(() => slot.giveBack(raw), { signal: this.retrySignal, onError: this.reportError })) this.emit('requeued', pub);
       else this.reportLost(pub);
+    } catch (err) {
+      // The stop gave up on Redis: the job stays in the slot's inflight list, to be recovered.
+      if (!this.finalWrites.gaveUp) throw err;
     } finally {
       slot.release();
     }

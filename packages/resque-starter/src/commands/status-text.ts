@@ -15,6 +15,11 @@ export function renderStatusText(s: StatusSnapshot): string {
     `master ${s.master.pid}${s.master.generation !== null ? ` gen ${s.master.generation}` : ''} ${s.master.state}${s.master.paused ? ' paused' : ''} ` +
     (grouped ? `${s.workers.length}/${s.master.concurrency} worker(s) in ${groups.length} group(s)` : `${s.workers.length}/${s.master.concurrency} worker(s) queues ${s.master.queues.join(',')}`);
   const lines = [head];
+  // Redis trouble, when there is some: each condition once, with since when and who is in it.
+  for (const c of s.master.redis?.conditions ?? []) {
+    const who = [c.workers ? `${c.workers} worker(s)` : '', c.master ? 'the master' : ''].filter(Boolean).join(' and ');
+    lines.push(`  redis DOWN: ${c.condition}${c.redis ? ` on ${c.redis}` : ''} since ${c.since}${who ? ` (${who})` : ''}: ${c.message}`);
+  }
   if (!grouped) {
     for (const w of s.workers) lines.push(workerLine(w, '  '));
   } else {
@@ -46,6 +51,7 @@ function workerLine(w: WorkerStatus, indent: string): string {
   const name = w.group && w.group !== 'default' ? `${w.group}/${w.slot}` : String(w.slot);
   return (
     `${indent}worker[${name}] ${w.pid ?? '-'} ${w.state}${w.job ? ` ${w.job.class}@${w.job.queue} since ${w.job.startedAt}` : ''} ` +
-    `processed=${w.processed}${w.memoryKb !== null ? ` rss=${Math.round(w.memoryKb / 1024)}MB` : ''}`
+    `processed=${w.processed}${w.memoryKb !== null ? ` rss=${Math.round(w.memoryKb / 1024)}MB` : ''}` +
+    (w.redis?.state === 'down' ? ` redis=down(${w.redis.conditions.map((c) => c.condition).join(',')} since ${w.redis.since})` : '')
   );
 }

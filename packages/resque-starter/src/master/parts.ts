@@ -97,7 +97,9 @@ export function createParts(booted: Booted, { host, env, loop, createQueue, redi
     reopenLogs,
     metricsFromSuccessor: metrics && ((link, parts) => metrics.fromSuccessor(link, parts)),
   });
-  const status = new StatusOutput({ host, state, config, generation, startedAt: host.now(), pushWorkers: (live, links) => control.pushWorkers(live, links), logger });
+  const status = new StatusOutput({ host, state, config, generation, startedAt: host.now(), pushWorkers: (live, links) => control.pushWorkers(live, links), redis: redisHealth, logger });
+  // A Redis condition starting or ending shows in the status file without waiting for another step.
+  redisHealth?.onChange(() => status.update());
   const recovery = new JobRecovery(queues, host, logger, () => config().termTimeoutMs, metrics && ((group, n) => metrics.recovered(group, n)));
   const predecessors = new PredecessorTracker(dispatch, logger, host, { env, generation, metrics });
   let finish!: (code: number) => void;

@@ -1,5 +1,6 @@
 import type { RedisTrouble } from '../ipc.js';
 import { messages } from '../messages.js';
+import type { RedisConditionStatus, RedisStatus } from '../status.js';
 
 /** The logger's levels used here (consola's, or a recorder in tests). */
 export type LineLogger = Record<'warn' | 'info' | 'debug', (message: string) => void>;
@@ -23,7 +24,12 @@ export type Reporter = { slot: number; pid: number } | { master: string };
  * first reporter is in it, and ends when none is left (a worker that exits leaves it).
  */
 export class RedisHealth {
-  private readonly open = new Map<string, { since: number; first: string; reporters: Set<string> }>();
+  private readonly open = new Map<string, { since: number; first: string; message: string; reporters: Set<string> }>();
+  /** What each reporter (a worker's pid, or `master`) is in now, by condition key: for the status file. */
+  private readonly held = new Map<string, Map<string, { since: number; message: string }>>();
+  /** The master's own connection to each Redis (redis-link), while it is down: no line here (the link says it). */
+  private readonly links = new Map<string, { since: number; message: string }>();
+  private changed: () => void = () => undefined;
 
   constructor(
     private readonly logger: LineLogger,
@@ -37,19 +43,54 @@ export class RedisHealth {
     const who = 'master' in from ? 'master' : String(from.pid);
     const where = this.perRedis ? redis : '';
     const key = `${trouble.condition}\0${where}`;
+    this.hold(who, key, trouble);
     const c = this.open.get(key);
     if (trouble.state === 'down') {
       if (c) {
         c.reporters.add(who);
         return;
       }
-      this.open.set(key, { since: this.now(), first: who, reporters: new Set([who]) });
-      this.logger.warn(messages.redisTroubleStarted('master' in from ? 'master' : from, trouble.condition, withoutScript(trouble.message), where));
+      const message = withoutScript(trouble.message);
+      this.open.set(key, { since: this.now(), first: who, message, reporters: new Set([who]) });
+      this.logger.warn(messages.redisTroubleStarted('master' in from ? 'master' : from, trouble.condition, message, where));
       return;
     }
     if (!c) return;
     c.reporters.delete(who);
     if (c.reporters.size === 0) this.close(key);
+  }
+
+  /** The master's own connection to `redis` went down (`message`: why) or is back (undefined); logged by the link itself. */
+  link(redis: string, down: { message: string } | undefined): void {
+    if (down && !this.links.has(redis)) this.links.set(redis, { since: this.now(), message: down.message });
+    else if (!down && this.links.has(redis)) this.links.delete(redis);
+    else return;
+    this.changed();
+  }
+
+  /** Called whenever a condition of a worker or of the master starts or ends (the master rewrites its status file). */
+  onChange(listener: () => void): void {
+    this.changed = listener;
+  }
+
+  /** A worker's conditions now, for its entry in the status file. */
+  workerStatus(pid: number): RedisStatus {
+    const mine = this.held.get(String(pid));
+    return statusOf([...(mine ?? [])].map(([key, h]) => conditionStatus(key, h.since, h.message)));
+  }
+
+  /**
+   * The master's view: every condition open now (when it began, what the first reporter saw,
+   * how many workers are in it, whether the master is) and its own connection when it is down.
+   */
+  masterStatus(): RedisStatus {
+    const conditions: RedisConditionStatus[] = [...this.open].map(([key, c]) => ({
+      ...conditionStatus(key, c.since, c.message),
+      workers: [...c.reporters].filter((r) => r !== 'master').length,
+      master: c.reporters.has('master'),
+    }));
+    for (const [redis, l] of this.links) conditions.push({ ...conditionStatus(`connection\0${this.perRedis ? redis : ''}`, l.since, l.message), workers: 0, master: true });
+    return statusOf(conditions);
   }
 
   /**
@@ -65,6 +106,7 @@ export class RedisHealth {
 
   /** A worker exited: it no longer holds any condition open. */
   workerGone(pid: number): void {
+    if (this.held.delete(String(pid))) this.changed();
     for (const [key, c] of this.open) {
       if (!c.reporters.delete(String(pid)) || c.reporters.size > 0) continue;
       this.open.delete(key);
@@ -77,10 +119,36 @@ export class RedisHealth {
     return [...this.open.keys()].map((k) => k.replace(/\0$/, '').replace('\0', ' '));
   }
 
+  /** Keeps what `who` is in, for the status file; tells the master when that changed. */
+  private hold(who: string, key: string, trouble: RedisTrouble): void {
+    let mine = this.held.get(who);
+    if (trouble.state === 'down') {
+      if (mine?.has(key)) return;
+      if (!mine) this.held.set(who, (mine = new Map()));
+      mine.set(key, { since: this.now(), message: withoutScript(trouble.message) });
+    } else {
+      if (!mine?.delete(key)) return;
+      if (mine.size === 0) this.held.delete(who);
+    }
+    this.changed();
+  }
+
   private close(key: string): void {
     const c = this.open.get(key)!;
     this.open.delete(key);
     const [condition, where] = key.split('\0') as [string, string];
     this.logger.info(messages.redisTroubleEnded(condition, this.now() - c.since, where));
   }
+}
+
+function conditionStatus(key: string, since: number, message: string): RedisConditionStatus {
+  const [condition, redis] = key.split('\0') as [string, string];
+  return { condition, message, since: new Date(since).toISOString(), ...(redis ? { redis } : {}) };
+}
+
+/** `down` with the oldest condition's start while any lasts; `up` with none. */
+function statusOf(conditions: RedisConditionStatus[]): RedisStatus {
+  if (conditions.length === 0) return { state: 'up', since: null, conditions: [] };
+  conditions.sort((a, b) => a.since.localeCompare(b.since));
+  return { state: 'down', since: conditions[0]!.since, conditions };
 }

@@ -16,6 +16,8 @@ export interface RedisLinkOptions {
   where: string;
   logger: LineLogger;
   now(): number;
+  /** Told when the connection goes down (with why) and when it is back (undefined): the status file shows it. */
+  changed?(down: { message: string } | undefined): void;
 }
 
 /**
@@ -39,11 +41,15 @@ export function watchRedisLink(o: RedisLinkOptions): () => void {
     ready = false;
     downSince = o.now();
     o.logger.warn(messages.redisLost(o.where, lastError ?? 'connection closed'));
+    o.changed?.({ message: lastError ?? 'connection closed' });
   });
   o.client.on('ready', () => {
     if (stopped) return;
     const now = addressOf();
-    if (downSince !== undefined) o.logger.info(messages.redisBack(o.now() - downSince, now, address));
+    if (downSince !== undefined) {
+      o.logger.info(messages.redisBack(o.now() - downSince, now, address));
+      o.changed?.(undefined);
+    }
     ready = true;
     downSince = undefined;
     lastError = undefined;

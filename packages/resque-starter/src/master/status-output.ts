@@ -1,7 +1,7 @@
 import type { Logger, ProcessHost } from '@baton/process-kit';
 import type { ResolvedConfig } from '../config.js';
 import type { MasterState } from '../state/index.js';
-import { renderMasterTitle, renderStatus, type StatusSnapshot } from '../status.js';
+import { renderMasterTitle, renderStatus, type RedisView, type StatusSnapshot } from '../status.js';
 import { messages } from '../messages.js';
 
 export interface StatusContext {
@@ -14,6 +14,8 @@ export interface StatusContext {
   pushWorkers(live: number, links: readonly number[]): void;
   /** The scheduler's part of the status (undefined until it is set up). */
   scheduler?(): StatusSnapshot['scheduler'] | undefined;
+  /** Redis conditions of the workers and the master (undefined: none known). */
+  redis?: RedisView | undefined;
   logger: Logger;
 }
 
@@ -55,7 +57,7 @@ export class StatusOutput {
     const { host, generation, startedAt } = this.ctx;
     const config = this.ctx.config();
     const groupQueues = Object.fromEntries(config.groups.map((g) => [g.name, g.queues]));
-    return renderStatus(this.ctx.state(), { pid: host.pid, generation, queues: config.queues, groupQueues, startedAt, now: host.now(), scheduler: this.ctx.scheduler?.() });
+    return renderStatus(this.ctx.state(), { pid: host.pid, generation, queues: config.queues, groupQueues, startedAt, now: host.now(), scheduler: this.ctx.scheduler?.(), redis: this.ctx.redis });
   }
 
   /** At exit: the status file goes, unless a successor took it over. */
