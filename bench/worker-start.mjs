@@ -6,8 +6,9 @@
 // line), its RSS once idle; the same for the bare start. Far quicker than rolling-restart.mjs,
 // for comparing start-up changes; the ratios to the bare start are the issue's goal (≤ 2×).
 //
-//   npm run build && node bench/worker-start.mjs [--runs 10] [--root DIR] [--prof DIR]
+//   npm run build && node bench/worker-start.mjs [--runs 10] [--root DIR] [--ab DIR] [--prof DIR]
 //   --root: another checkout (built) to measure instead of this one
+//   --ab: also another checkout (built), its worker started right after ours in each run (A/B)
 //   --prof: write a --cpu-prof profile of each worker into DIR
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
@@ -21,12 +22,13 @@ const { values: opt } = parseArgs({
   options: {
     runs: { type: 'string', default: '10' },
     root: { type: 'string', default: ROOT },
+    ab: { type: 'string' },
     prof: { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (opt.help) {
-  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 12).join('\n').replace(/^\/\/ ?/gm, '') + '\n');
+  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 13).join('\n').replace(/^\/\/ ?/gm, '') + '\n');
   process.exit(0);
 }
 const RUNS = Number(opt.runs);
@@ -46,22 +48,36 @@ try {
   mkdirSync(join(dir, 'tmp'), { recursive: true });
   const env = { ...process.env, ...resqueModuleEnv().env, REDIS_URL: redis.url, RESQUE_NAMESPACE: 'bench', CONCURRENCY: '1', BATON_LOG_LEVEL: 'debug' };
   // What the master does once: compile the config into the cache (the workers import the result).
-  const { loadConfigFile } = await import(pathToFileURL(join(root, 'packages/resque-starter/dist/load-config.js')).href);
-  const { config } = await loadConfigFile(join(dir, 'conf.ts'), env, { compile: true });
-  out(`worker start: ${RUNS} runs, root ${root}, compiled config ${config.compiled ?? '(none: jiti)'}; node ${process.version}; load ${load()}`);
+  const roots = [root, ...(opt.ab ? [opt.ab] : [])];
+  const compiled = [];
+  for (const r of roots) {
+    const { loadConfigFile } = await import(pathToFileURL(join(r, 'packages/resque-starter/dist/load-config.js')).href);
+    const { config } = await loadConfigFile(join(dir, 'conf.ts'), env, { compile: true });
+    compiled.push(config.compiled ?? '');
+  }
+  out(`worker start: ${RUNS} runs, node ${process.version}, load ${load()}`);
+  for (const [i, r] of roots.entries()) out(`  ${i ? 'B' : 'A'}: ${r}, compiled config ${compiled[i] || '(none: jiti)'}`);
   const rows = [];
-  for (let i = 0; i < RUNS; i++) rows.push({ bare: await bare(), worker: await worker(env, config.compiled ?? '', i) });
+  for (let i = 0; i < RUNS; i++) {
+    const bareRun = await bare();
+    const workers = [];
+    for (const [j, r] of roots.entries()) workers.push(await worker(r, env, compiled[j], `${i}-${j}`));
+    rows.push({ bare: bareRun, workers });
+  }
   out('');
-  out('run  worker ready / CPU / RSS        bare wall / CPU / RSS   ratio wall / CPU');
+  out(`run  ${roots.map((_, j) => `${j ? 'B' : 'A'} ready / CPU / RSS      `).join('')}bare wall / CPU / RSS   ratio wall / CPU (A)`);
   for (const [i, r] of rows.entries()) {
-    const w = r.worker;
     const b = r.bare;
-    out(`${String(i + 1).padEnd(4)} ${fmt(w.readyMs)} / ${fmt(w.cpuMs)} / ${w.rssMb.toFixed(1)} MB   ${fmt(b.wallMs)} / ${fmt(b.cpuMs)} / ${b.rssMb.toFixed(1)} MB   ${(w.readyMs / b.wallMs).toFixed(2)} / ${(w.cpuMs / b.cpuMs).toFixed(2)}`);
+    const ws = r.workers.map((w) => `${fmt(w.readyMs)} / ${fmt(w.cpuMs)} / ${w.rssMb.toFixed(1)} MB  `).join('');
+    out(`${String(i + 1).padEnd(4)} ${ws} ${fmt(b.wallMs)} / ${fmt(b.cpuMs)} / ${b.rssMb.toFixed(1)} MB   ${(r.workers[0].readyMs / b.wallMs).toFixed(2)} / ${(r.workers[0].cpuMs / b.cpuMs).toFixed(2)}`);
   }
   const m = (f) => med(rows.map(f));
-  out(`median: worker ready ${fmt(m((r) => r.worker.readyMs))} ms, CPU ${fmt(m((r) => r.worker.cpuMs))} ms, idle RSS ${m((r) => r.worker.rssMb).toFixed(1)} MB; ` +
-    `bare ${fmt(m((r) => r.bare.wallMs))} / ${fmt(m((r) => r.bare.cpuMs))} ms; ratio wall ${m((r) => r.worker.readyMs / r.bare.wallMs).toFixed(2)}, CPU ${m((r) => r.worker.cpuMs / r.bare.cpuMs).toFixed(2)}`);
-  out(`self-reported phases (median ms): ${phases(rows.map((r) => r.worker.self))}`);
+  out(`bare: ${fmt(m((r) => r.bare.wallMs))} / ${fmt(m((r) => r.bare.cpuMs))} ms (median wall / CPU)`);
+  for (const [j] of roots.entries()) {
+    out(`${j ? 'B' : 'A'} median: worker ready ${fmt(m((r) => r.workers[j].readyMs))} ms, CPU ${fmt(m((r) => r.workers[j].cpuMs))} ms, idle RSS ${m((r) => r.workers[j].rssMb).toFixed(1)} MB; ` +
+      `ratio to bare (median of runs): wall ${m((r) => r.workers[j].readyMs / r.bare.wallMs).toFixed(2)}, CPU ${m((r) => r.workers[j].cpuMs / r.bare.cpuMs).toFixed(2)}`);
+    out(`  self-reported phases (median ms): ${phases(rows.map((r) => r.workers[j].self))}`);
+  }
   out(`load average at end: ${load()}`);
 } finally {
   await redis.stop();
@@ -90,7 +106,7 @@ async function bare() {
 }
 
 /** One worker as the master starts it: spawn → `ready` over IPC; its debug line's timings; RSS once idle; QUIT. */
-async function worker(env, compiled, i) {
+async function worker(root, env, compiled, i) {
   const args = [...(opt.prof ? ['--cpu-prof', `--cpu-prof-dir=${opt.prof}`, `--cpu-prof-name=worker-${i}.cpuprofile`] : []), join(root, 'packages/resque-starter/dist/worker.js')];
   const t0 = performance.now();
   const child = spawn(process.execPath, args, {

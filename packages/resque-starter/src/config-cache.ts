@@ -123,7 +123,9 @@ export function checkCacheEntry(path: string, uid: number | undefined = process.
 /**
  * Why: bundles `path` and its local imports (relative or absolute paths) into one ES module;
  * bare imports stay imports, resolved now to absolute file URLs (the cache file lives far from
- * the app's node_modules). `import.meta.url` (and `.filename`, `.dirname`) keep meaning the
+ * the app's node_modules). `aliases`: a bare specifier → the file it
+ * means instead, or a package's resolved CommonJS file → an ES module whose default export is
+ * that package (commonJsSource). `import.meta.url` (and `.filename`, `.dirname`) keep meaning the
  * source file. Throws what esbuild reports; the caller falls back to jiti.
  */
 export async function compileConfig(path: string, aliases: Readonly<Record<string, string>>): Promise<Compiled> {
@@ -207,13 +209,15 @@ function configPlugin(aliases: Readonly<Record<string, string>>): Plugin {
       // Bare specifiers: builtins and packages stay external.
       build.onResolve({ filter: /^[^./]/ }, async (args) => {
         if (args.pluginData === SKIP) return undefined;
-        if (isBuiltin(args.path)) return { path: args.path, external: true };
+        // Builtins, and the file URLs commonJsSource writes.
+        if (isBuiltin(args.path) || (args.namespace === CJS_NAMESPACE && args.path.startsWith('file:'))) return { path: args.path, external: true };
         const alias = aliases[args.path];
         if (alias) return { path: pathToFileURL(alias).href, external: true };
         const r = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: SKIP });
         if (r.errors.length > 0) return { errors: r.errors };
-        // A CommonJS package is required (when it loads here; else it stays an import, as it was).
-        const required = !r.external && isCommonJsFile(r.path) ? requireModuleSource(r.path) : undefined;
+        // A CommonJS package is required (when it loads here; else it stays an import, as it was),
+        // or taken from the module an alias names for its file (the ioredis copy the workers load).
+        const required = !r.external && isCommonJsFile(r.path) ? await commonJsSource(r.path, aliases[r.path]) : undefined;
         if (required !== undefined) return { path: r.path, namespace: CJS_NAMESPACE, pluginData: required };
         return { path: r.external ? r.path : pathToFileURL(r.path).href, external: true };
       });
@@ -233,14 +237,15 @@ const CJS_NAMESPACE = 'resque-starter-cjs';
  * costs ~40 ms of CPU and ~7 MB more than `require('ioredis')`, even when it is already in
  * require's cache (measured: node 20.20). The compiled config requires such a package instead,
  * with Node's import semantics: the default export is `module.exports`, the named ones its
- * enumerable properties (read once, as Node does). Their names are read here, by loading the package as
- * the master's import of the compiled config is about to anyway. Undefined when it cannot be
- * loaded (it stays an import).
+ * enumerable properties (read once, as Node does). Their names are read here, by loading the
+ * package as the master's import of the compiled config is about to anyway. With `via` (an
+ * alias for this file: an ES module whose default export is that package), the config imports
+ * that module instead. Undefined when it cannot be loaded (it stays an import).
  */
-function requireModuleSource(path: string): string | undefined {
+async function commonJsSource(path: string, via: string | undefined): Promise<string | undefined> {
   let mod: unknown;
   try {
-    mod = createRequire(path)(path);
+    mod = via ? ((await import(pathToFileURL(via).href)) as { default: unknown }).default : createRequire(path)(path);
   } catch {
     return undefined;
   }
@@ -249,8 +254,9 @@ function requireModuleSource(path: string): string | undefined {
   const names = mod !== null && (typeof mod === 'object' || typeof mod === 'function') ? Object.keys(mod) : [];
   const named = names.filter((n) => n !== 'default' && n !== '__esModule' && /^[A-Za-z_$][\w$]*$/.test(n));
   return [
-    "import { createRequire } from 'node:module';",
-    `const m = createRequire(import.meta.url)(${JSON.stringify(path)});`,
+    ...(via
+      ? [`import m from ${JSON.stringify(pathToFileURL(via).href)};`]
+      : ["import { createRequire } from 'node:module';", `const m = createRequire(import.meta.url)(${JSON.stringify(path)});`]),
     'export default m;',
     ...named.map((n, i) => `const e${i} = m[${JSON.stringify(n)}];`),
     `export { ${named.map((n, i) => `e${i} as ${n}`).join(', ')} };`,

@@ -212,6 +212,16 @@ function configAliases(): Record<string, string> {
   const alias: Record<string, string> = { '@baton/resque-starter': self, 'resque-starter': self };
   // The build's copy of @baton/resque (dist/resque-lib.js), which the workers already load.
   const bundled = fileURLToPath(new URL('./resque-lib.js', import.meta.url));
+  // The installed ioredis (by its file, as a config resolves it) → the copy the build bundled
+  // (dist/ioredis-lib.js: that same install, or the bundled copy of its version).
+  const ioredis = fileURLToPath(new URL('./ioredis-lib.js', import.meta.url));
+  if (existsSync(ioredis)) {
+    try {
+      alias[createRequire(import.meta.url).resolve('ioredis')] = ioredis;
+    } catch {
+      // not installed: configs that import it will say so
+    }
+  }
   if (existsSync(bundled)) {
     alias['@baton/resque'] = bundled;
     return alias;
