@@ -4,7 +4,11 @@ import { createConsola, LogLevels, type ConsolaInstance, type LogType } from 'co
 import { formatLine, type LogContext, type LogFormat, type LogRecord } from './log-format.js';
 import { ignoreOutputErrors, writeQuietly } from './output.js';
 
-export type Logger = ConsolaInstance;
+/** consola's instance, plus `emit`: one line with fields written straight to the stream (the hot path of job lines). */
+export type Logger = ConsolaInstance & {
+  /** Writes `line` at `type` if the level lets it through, without consola's record building: for a line per job. */
+  emit(type: 'info' | 'warn' | 'error' | 'debug', line: LogLine): void;
+};
 
 export interface LoggerOptions {
   /** Tag printed on every text line, e.g. `start-server` (a JSON line's `role` when `context` has none). */
@@ -52,7 +56,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const line = { timestamps: options.timestamps ?? true, context: options.context, secrets: (options.secrets ?? []).filter((s) => s !== ''), pid: process.pid };
   ignoreOutputErrors([stream]);
   const write = options.coalesce ? coalescingWriter(stream) : (text: string) => writeQuietly(stream, text);
-  return createConsola({
+  const logger = createConsola({
     level: resolveLevel(options.level),
     throttle: 0,
     reporters: [
@@ -62,7 +66,13 @@ export function createLogger(options: LoggerOptions): Logger {
         },
       },
     ],
-  }).withTag(options.tag);
+  }).withTag(options.tag) as Logger;
+  const tag = options.tag;
+  logger.emit = (type, l) => {
+    if (LogLevels[type] > logger.level) return;
+    write(formatLine(format, { date: new Date(), type, tag, args: [l.message], fields: l.fields, textPrefix: l.textPrefix }, line));
+  };
+  return logger;
 }
 
 /** The largest write a pipe takes whole (Linux PIPE_BUF): workers sharing the master's stderr never interleave within it. */

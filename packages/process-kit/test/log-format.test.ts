@@ -160,3 +160,18 @@ describe('createLogger coalesce', () => {
     expect(chunks.join('').split('\n').filter(Boolean)).toHaveLength(100);
   });
 });
+
+describe('logger.emit', () => {
+  it('writes a line with fields as info/warn would, and honours the level', () => {
+    for (const format of ['json', 'text'] as const) {
+      const stream = new PassThrough();
+      let out = '';
+      stream.on('data', (d: Buffer) => (out += d.toString()));
+      const logger = createLogger({ tag: 'worker[1]', format, stream, timestamps: false, level: 'info', context: { role: 'worker', slot: 1 }, secrets: ['pw-1'] });
+      logger.emit('debug', logLine('hidden', { a: 1 }));
+      logger.emit('warn', logLine('job X failed: pw-1', { class: 'X', n: 2 }, '[X 1234]'));
+      if (format === 'text') expect(out).toBe('[warn] [worker[1]] [X 1234] job X failed: ***\n');
+      else expect(JSON.parse(out)).toEqual({ time: expect.any(String), level: 'warn', pid: process.pid, role: 'worker', slot: 1, msg: 'job X failed: ***', class: 'X', n: 2 });
+    }
+  });
+});

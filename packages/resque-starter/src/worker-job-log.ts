@@ -17,7 +17,7 @@ interface Failed {
  * prefetched batch does not add its neighbours' time); the outcome is logged once Redis has
  * acknowledged it. `random` is for tests.
  */
-export function logJobOutcomes(worker: Pick<ResqueWorker, 'on'>, logger: Pick<Logger, 'info' | 'warn'>, settings: ResolvedJobLog, random: () => number = Math.random): void {
+export function logJobOutcomes(worker: Pick<ResqueWorker, 'on'>, logger: Pick<Logger, 'emit'>, settings: ResolvedJobLog, random: () => number = Math.random): void {
   const started = new WeakMap<object, number>();
   const ran = new WeakMap<object, { ms: number; failed: Failed | undefined }>();
   const fields = (job: ResqueJobRef, outcome: JobLineFields['outcome']): JobLineFields => {
@@ -43,18 +43,18 @@ export function logJobOutcomes(worker: Pick<ResqueWorker, 'on'>, logger: Pick<Lo
   });
   if (settings.sample > 0) {
     worker.on('success', (job) => {
-      if (settings.sample >= 1 || random() < settings.sample) logger.info(messages.jobDone(fields(job, 'success')));
+      if (settings.sample >= 1 || random() < settings.sample) logger.emit('info', messages.jobDone(fields(job, 'success')));
     });
   }
   worker.on('failure', (job, thrown) => {
     const f = ran.get(job)?.failed ?? describe(thrown);
-    logger.warn(messages.jobFailed(fields(job, 'failure'), f.exception, firstLine(f.error)));
+    logger.emit('warn', messages.jobFailed(fields(job, 'failure'), f.exception, firstLine(f.error)));
   });
   worker.on('retry', (job, thrown, at) => {
     const f = ran.get(job)?.failed ?? describe(thrown);
-    logger.info(messages.jobRetry(fields(job, 'retry'), f.exception, firstLine(f.error), at));
+    logger.emit('info', messages.jobRetry(fields(job, 'retry'), f.exception, firstLine(f.error), at));
   });
-  worker.on('requeued', (job) => logger.info(messages.jobRequeued(fields(job, 'requeued'))));
+  worker.on('requeued', (job) => logger.emit('info', messages.jobRequeued(fields(job, 'requeued'))));
 }
 
 // --- internal ---

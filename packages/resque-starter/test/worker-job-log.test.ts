@@ -7,8 +7,8 @@ type Line = { level: 'info' | 'warn'; message: string; fields: Record<string, un
 function setup(sample: number, random?: () => number) {
   const w = new EventEmitter();
   const lines: Line[] = [];
-  const record = (level: Line['level']) => (l: { message: string; fields: Record<string, unknown> }) => void lines.push({ level, ...l });
-  logJobOutcomes(w as never, { info: record('info'), warn: record('warn') } as never, { sample }, random);
+  const emit = (level: Line['level'], l: { message: string; fields: Record<string, unknown> }) => void lines.push({ level, ...l });
+  logJobOutcomes(w as never, { emit } as never, { sample }, random);
   let n = 0;
   const job = (cls = 'Archive', payload: Record<string, unknown> = {}) => ({
     queue: 'mail',
