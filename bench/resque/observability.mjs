@@ -1,13 +1,14 @@
 // What observability costs resque-starter: no-op jobs/s through a real master and its worker
-// processes (dist/cli.js), with metrics off and on (and, with --json-logs, JSON job lines off
-// and on), at each worker count given; the same private redis-server for every run, runs
-// interleaved so drift hits every variant alike, the best of --repeat kept. Not a test.
+// processes (dist/cli.js), with metrics off and on and JSON job lines (a line per job) off and
+// on, at each worker count given; the master's stderr (and so its workers' lines) goes to a
+// file. The same private redis-server for every run, runs interleaved so drift hits every
+// variant alike; the best and the median of --repeat are printed. Not a test.
 //   node bench/resque/observability.mjs                 (about 2 min)
 //   node bench/resque/observability.mjs --quick
 //   node bench/resque/observability.mjs --help
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { writeFileSync } from 'node:fs';
+import { closeSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -20,7 +21,7 @@ const HELP = `usage: node bench/resque/observability.mjs [options]
   --warmup N      jobs done before the clock starts (default jobs/10)
   --conc LIST     worker processes (resque-starter concurrency) to try (default 1,2,3; --quick 1,2)
   --repeat N      runs per variant and count, interleaved; the best is kept (default 3; --quick 2)
-  --json-logs     also the JSON log axis: logFormat 'json' with a line per job, alone and with metrics
+  --metrics-only  leave out the JSON job line axis (logFormat 'json', jobLog true)
   --quick         the smaller defaults above
   --help`;
 
@@ -38,24 +39,25 @@ const jobs = Number(opt('jobs', quick ? 8000 : 20000));
 const warmup = Number(opt('warmup', Math.floor(jobs / 10)));
 const concs = String(opt('conc', quick ? '1,2' : '1,2,3')).split(',').map(Number);
 const repeat = Number(opt('repeat', quick ? 2 : 3));
-const jsonLogs = argv.includes('--json-logs');
+const jsonLogs = !argv.includes('--metrics-only');
 
-/** Each variant: what it adds to conf.ts (`PORT` is replaced by a free port). */
+/**
+ * Each variant: what it adds to conf.ts (`PORT` is replaced by a free port). Every one logs at
+ * info; "off" has no line per job (`jobLog: false`: failures only) and no metrics.
+ */
+const OFF = "logFormat: 'text', jobLog: false,";
+const JSON_LINES = "logFormat: 'json', jobLog: true,";
+const METRICS = 'metrics: { port: PORT },';
 const VARIANTS = [
-  { name: 'off', conf: '' },
-  { name: 'metrics', conf: 'metrics: { port: PORT },' },
+  { name: 'both off', conf: OFF },
+  { name: 'metrics', conf: `${OFF} ${METRICS}` },
   ...(jsonLogs
     ? [
-        { name: 'json logs', conf: JSON_LOG_CONF() },
-        { name: 'metrics + json logs', conf: `metrics: { port: PORT }, ${JSON_LOG_CONF()}` },
+        { name: 'json job lines', conf: JSON_LINES },
+        { name: 'both on', conf: `${JSON_LINES} ${METRICS}` },
       ]
     : []),
 ];
-
-/** The config of JSON logs with a line per finished job (obs-logs' options). */
-function JSON_LOG_CONF() {
-  return "logFormat: 'json', logLevel: 'info',";
-}
 
 const dir = scratchDir('bench-obs-');
 const children = new Set();
@@ -87,13 +89,22 @@ async function main() {
   const r = new Redis(redis.url);
   console.log(`observability bench: ${jobs} timed no-op jobs per run (after ${warmup} warm-up), best of ${repeat}; worker processes ${concs.join(', ')}; node ${process.version}`);
   const results = new Map(); // `${variant}|${conc}` → rates
+  const cpuPerJob = new Map(); // `${variant}|${conc}` → [{ master, workers }] µs per job
   for (let i = 0; i < repeat; i++) {
     for (const conc of concs) {
       for (const v of VARIANTS) {
         const rate = await run(r, v, conc, `b${i}${conc}${v.name.replace(/\W/g, '')}`);
         const key = `${v.name}|${conc}`;
         results.set(key, [...(results.get(key) ?? []), rate.rate]);
-        console.error(`  ${v.name.padEnd(20)} conc ${conc}: ${rate.rate.toFixed(0)} jobs/s${rate.scraped !== undefined ? ` (endpoint: ${rate.scraped} processed)` : ''}`);
+        cpuPerJob.set(key, [...(cpuPerJob.get(key) ?? []), rate.cpu]);
+        const notes = [
+          `CPU/job master ${rate.cpu.master.toFixed(1)} µs, workers ${rate.cpu.workers.toFixed(1)} µs`,
+          rate.scraped !== undefined ? `endpoint: ${rate.scraped} processed` : '',
+          `log ${(rate.logBytes / 1e6).toFixed(1)} MB`,
+        ]
+          .filter(Boolean)
+          .join(', ');
+        console.error(`  ${v.name.padEnd(16)} conc ${conc}: ${rate.rate.toFixed(0)} jobs/s (${notes})`);
       }
     }
   }
@@ -103,17 +114,26 @@ async function main() {
     const xs = [...(results.get(`${v}|${c}`) ?? [0])].sort((a, b) => a - b);
     return xs.length % 2 ? xs[(xs.length - 1) / 2] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2;
   };
-  const bestConc = concs.reduce((a, c) => (best('off', c) > best('off', a) ? c : a), concs[0]);
+  const bestConc = concs.reduce((a, c) => (best(VARIANTS[0].name, c) > best(VARIANTS[0].name, a) ? c : a), concs[0]);
   for (const [what, pick] of [['best of the runs', best], ['median of the runs', median]]) {
     const header = ['worker processes', ...VARIANTS.map((v) => `${v.name} jobs/s`), ...VARIANTS.slice(1).map((v) => `${v.name} / off`)];
     const rows = concs.map((c) => [
       `${c}${c === bestConc ? ' (best)' : ''}`,
       ...VARIANTS.map((v) => pick(v.name, c).toFixed(0)),
-      ...VARIANTS.slice(1).map((v) => `${((100 * pick(v.name, c)) / pick('off', c)).toFixed(1)} %`),
+      ...VARIANTS.slice(1).map((v) => `${((100 * pick(v.name, c)) / pick(VARIANTS[0].name, c)).toFixed(1)} %`),
     ]);
     console.log(`\n${what}:`);
     printTable([header, ...rows]);
   }
+  console.log('\nCPU per job (µs, median of the runs; /proc utime+stime of the master and of its workers over the timed jobs):');
+  const med = (xs) => {
+    const s = [...xs].sort((a, b) => a - b);
+    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
+  };
+  printTable([
+    ['worker processes', ...VARIANTS.flatMap((v) => [`${v.name} master`, `${v.name} workers`])],
+    ...concs.map((c) => [String(c), ...VARIANTS.flatMap((v) => ['master', 'workers'].map((k) => med((cpuPerJob.get(`${v.name}|${c}`) ?? []).map((x) => x[k])).toFixed(1)))]),
+  ]);
   console.log(`\nall runs (jobs/s, in order):`);
   for (const [key, rates] of results) console.log(`  ${key.replace('|', ', conc ')}: ${rates.map((x) => x.toFixed(0)).join(' / ')}`);
 }
@@ -138,39 +158,67 @@ export default defineConfig({
   namespace: ${JSON.stringify(ns)},
   statusFile: ${JSON.stringify(status)},
   scheduler: { enabled: false },
+  logLevel: 'info',
   ${variant.conf.replaceAll('PORT', String(port))}
   jobs: { Noop() {} },
 });
 `,
   );
-  const env = { ...process.env, ...resqueModuleEnv().env, BATON_LOG_LEVEL: 'warn', NO_COLOR: '1' };
-  if (/logFormat/.test(variant.conf)) delete env.BATON_LOG_LEVEL;
-  const master = spawn(process.execPath, [BIN.resqueStarter, '-c', conf], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const env = { ...process.env, ...resqueModuleEnv().env, NO_COLOR: '1' };
+  delete env.BATON_LOG_LEVEL;
+  delete env.BATON_LOG_FORMAT;
+  // The lines go to a file, as with a service's redirected stderr (workers inherit it).
+  const logPath = join(dir, `${ns}.log`);
+  const log = openSync(logPath, 'w');
+  const master = spawn(process.execPath, [BIN.resqueStarter, '-c', conf], { env, stdio: ['ignore', log, log] });
+  closeSync(log);
   children.add(master);
-  let err = '';
-  master.stderr.on('data', (d) => {
-    // Job lines go here (to /dev/null in effect): what matters is what writing them costs.
-    if (err.length < 4000) err += d;
-  });
+  const tail = () => readFileSync(logPath, 'utf8').slice(-3000);
   const processed = async () => Number((await r.get(`${ns}:stat:processed`)) ?? 0);
   try {
-    await waitUntil(async () => (await processed()) >= warmup, `${warmup} warm-up jobs (${variant.name}, conc ${conc})\n${err}`, 120_000, 5);
+    await waitUntil(async () => (await processed()) >= warmup, `${warmup} warm-up jobs (${variant.name}, conc ${conc})\n${tail()}`, 120_000, 5);
     const t0 = performance.now();
     const n0 = await processed();
-    await waitUntil(async () => (await processed()) >= total, `all jobs (${variant.name}, conc ${conc})\n${err}`, 300_000, 5);
+    const cpu0 = cpuOf(master.pid);
+    await waitUntil(async () => (await processed()) >= total, `all jobs (${variant.name}, conc ${conc})\n${tail()}`, 300_000, 5);
     const t1 = performance.now();
+    const cpu1 = cpuOf(master.pid);
     const rate = ((total - n0) * 1000) / (t1 - t0);
+    // CPU per job (µs), less sensitive to a shared host than the rate: the master, and its workers together.
+    const perJob = (a, b) => ((b - a) * 1000) / (total - n0);
+    const cpu = { master: perJob(cpu0.master, cpu1.master), workers: perJob(cpu0.workers, cpu1.workers) };
     let scraped;
     if (/metrics/.test(variant.conf)) {
       await sleep(300); // the workers' last batches (100 ms)
       scraped = sumProcessed(await get(port));
     }
-    return { rate, scraped };
+    return { rate, scraped, logBytes: statSync(logPath).size, cpu };
   } finally {
     master.kill('SIGTERM');
     if (master.exitCode === null) await once(master, 'exit');
     children.delete(master);
   }
+}
+
+/** CPU ms (utime + stime) of `pid` and of its children (the workers), from /proc. */
+function cpuOf(pid) {
+  const ticks = (stat) => {
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { ppid: Number(f[1]), ms: (Number(f[11]) + Number(f[12])) * 10 };
+  };
+  let master = 0;
+  let workers = 0;
+  for (const e of readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const t = ticks(readFileSync(`/proc/${e}/stat`, 'utf8'));
+      if (Number(e) === pid) master = t.ms;
+      else if (t.ppid === pid) workers += t.ms;
+    } catch {
+      // gone
+    }
+  }
+  return { master, workers };
 }
 
 function get(port) {

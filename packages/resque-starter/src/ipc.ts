@@ -33,11 +33,14 @@ export type WorkerToMaster =
   | { t: 'fatal'; message: string }
   /** A Redis condition started or ended (logged by the master once per condition, not per worker). */
   | { t: 'redis'; trouble: RedisTrouble }
-  /** Metrics on: the jobs finished since the last batch (sent at most every 100 ms, and before exit). */
-  | { t: 'done'; jobs: JobOutcome[] };
+  /** Metrics on: the jobs finished since the last message, added up per class and queue (sent at most every 100 ms, and before exit). */
+  | { t: 'done'; jobs: JobCounts[] };
 
-/** A finished job for the master's metrics: class, queue, outcome, handler run time in ms. */
-export type JobOutcome = [cls: string, queue: string, outcome: 'success' | 'failure' | 'retry', ms: number];
+/**
+ * Jobs of one class and queue for the master's metrics: run, failed, their run times sorted into
+ * the histogram's buckets (master/metrics-store.ts DURATION_BUCKETS, +Inf last) and their sum in seconds.
+ */
+export type JobCounts = [cls: string, queue: string, processed: number, failed: number, buckets: number[], seconds: number];
 
 export type MasterToWorker =
   | { t: 'pause' }

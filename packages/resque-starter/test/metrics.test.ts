@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@baton/process-kit';
 import { resolveConfig, type ResolvedConfig } from '../src/config.js';
@@ -7,6 +8,8 @@ import { MasterMetrics, METRIC_NAMES, type MetricsPush } from '../src/master/met
 import { dedupeParts, foldParts, MetricsStore, parseParts, sumParts, type MetricsPart } from '../src/master/metrics-store.js';
 import { initialState, reduce, type MasterEvent, type MasterState } from '../src/state/index.js';
 import type { QueueClients } from '../src/master/queue-client.js';
+import type { JobCounts } from '../src/ipc.js';
+import { reportJobOutcomes } from '../src/worker-metrics.js';
 
 const ctx = { path: '/srv/app/conf.ts', env: {} };
 const jobs = { A: () => undefined };
@@ -152,6 +155,28 @@ function harness(pid = 100, generation: number | undefined = 2) {
   return { m, step, pushes, state: () => state };
 }
 
+/** What a worker sends for these jobs (class, queue, outcome, ms), as worker-metrics.ts adds them up. */
+function sums(jobs: Array<[string, string, 'success' | 'failure' | 'retry', number]>): JobCounts[] {
+  const w = new EventEmitter();
+  const sent: JobCounts[] = [];
+  const out = reportJobOutcomes(w as never, (m) => void (m.t === 'done' && sent.push(...m.jobs)));
+  let clock = 0;
+  const realNow = performance.now;
+  performance.now = () => clock;
+  try {
+    for (const [cls, queue, outcome, ms] of jobs) {
+      const job = { queue, payload: { class: cls, args: [] }, workerId: 'h:1:q' };
+      w.emit('job', job);
+      clock += ms;
+      w.emit('finished', job, outcome === 'success' ? undefined : { exception: 'Error', error: 'x', thrown: new Error('x') });
+    }
+  } finally {
+    performance.now = realNow;
+  }
+  out.flush();
+  return sent;
+}
+
 const metricLine = (text: string, re: RegExp) => text.split('\n').find((l) => re.test(l));
 
 describe('MasterMetrics', () => {
@@ -163,11 +188,11 @@ describe('MasterMetrics', () => {
     step({ type: 'hello', pid: 11, id: 'h:11:q' });
     step({ type: 'ready', pid: 11 });
     step({ type: 'ready', pid: 12 });
-    m.jobsDone('default', [
+    m.jobsDone('default', sums([
       ['A', 'q', 'success', 0.4],
       ['A', 'q', 'failure', 2],
       ['A', 'q', 'retry', 30],
-    ]);
+    ]));
     step({ type: 'recycling', pid: 11, reason: 'maxJobs 100 reached' });
     step({ type: 'exit', pid: 11, code: 0, signal: null });
     step({ type: 'exit', pid: 12, code: 1, signal: null }); // not asked: a death
@@ -196,7 +221,7 @@ describe('MasterMetrics', () => {
     old.step({ type: 'start', desired: 1, predecessors: [] });
     old.step({ type: 'spawned', key: 1, pid: 51 });
     old.step({ type: 'ready', pid: 51 });
-    old.m.jobsDone('default', [['A', 'q', 'success', 1]]);
+    old.m.jobsDone('default', sums([['A', 'q', 'success', 1]]));
     const fresh = harness(100, 2);
     fresh.step({ type: 'start', desired: 1, predecessors: [{ pid: 50, generation: 1, live: 1, linked: true }] });
     // The old master, linked by its successor, pushes at once and on every change after.
@@ -204,9 +229,9 @@ describe('MasterMetrics', () => {
     await new Promise((r) => setImmediate(r));
     expect(old.pushes.length).toBe(1);
     fresh.m.seed(50, JSON.parse(JSON.stringify(old.pushes[0]!.push)));
-    fresh.m.jobsDone('default', [['A', 'q', 'success', 1]]);
+    fresh.m.jobsDone('default', sums([['A', 'q', 'success', 1]]));
     expect(fresh.m.totals().counters[PROCESSED]).toEqual({ [key('default', 'q', 'A')]: 2 });
-    old.m.jobsDone('default', [['A', 'q', 'success', 1]]);
+    old.m.jobsDone('default', sums([['A', 'q', 'success', 1]]));
     await old.m.close(); // the last push
     fresh.m.seed(50, JSON.parse(JSON.stringify(old.pushes.at(-1)!.push)));
     expect(fresh.m.totals().counters[PROCESSED]).toEqual({ [key('default', 'q', 'A')]: 3 });
@@ -228,11 +253,11 @@ describe('MasterMetrics', () => {
   it('a successor that gives up hands its counts back: the old master counts them once, and its own counts win over the copy', async () => {
     const old = harness(50, 1);
     old.step({ type: 'start', desired: 1, predecessors: [] });
-    old.m.jobsDone('default', [['A', 'q', 'success', 1]]);
+    old.m.jobsDone('default', sums([['A', 'q', 'success', 1]]));
     const fresh = harness(100, 2);
     fresh.m.seed(50, { event: 'metrics', parts: [old.m.store.part(50)].map((p) => JSON.parse(JSON.stringify(p))), gauges: [] });
-    fresh.m.jobsDone('default', [['A', 'q', 'success', 1], ['A', 'q', 'success', 1]]);
-    old.m.jobsDone('default', [['A', 'q', 'success', 1]]); // its own workers went on meanwhile
+    fresh.m.jobsDone('default', sums([['A', 'q', 'success', 1], ['A', 'q', 'success', 1]]));
+    old.m.jobsDone('default', sums([['A', 'q', 'success', 1]])); // its own workers went on meanwhile
     old.m.fromSuccessor(1, JSON.parse(JSON.stringify(await fresh.m.handBack())));
     expect(old.m.totals().counters[PROCESSED]).toEqual({ [key('default', 'q', 'A')]: 4 });
   });

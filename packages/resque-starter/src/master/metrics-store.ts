@@ -77,6 +77,23 @@ export class MetricsStore {
     this.version++;
   }
 
+  /** Observations already sorted into buckets (a worker's sums): `b` per bucket, +Inf last. */
+  observeBuckets(name: HistogramName, labels: readonly string[], b: readonly number[], sum: number): void {
+    if (b.length !== DURATION_BUCKETS.length + 1) return;
+    const all = (this.data.histograms[name] ??= {});
+    const key = JSON.stringify(labels);
+    const h = (all[key] ??= { b: new Array<number>(DURATION_BUCKETS.length + 1).fill(0), sum: 0, count: 0 });
+    let n = 0;
+    for (let i = 0; i < b.length; i++) {
+      const v = Number(b[i]) || 0;
+      h.b[i]! += v;
+      n += v;
+    }
+    h.sum += Number(sum) || 0;
+    h.count += n;
+    this.version++;
+  }
+
   /** This master's own part, as handed to the next generation. */
   part(pid: number): MetricsPart {
     return { covers: [pid], version: this.version, data: this.data };

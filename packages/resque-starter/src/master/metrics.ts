@@ -5,7 +5,7 @@ import type { Logger, ProcessHost } from '@baton/process-kit';
 import { describeMetrics, type ResolvedMetrics } from '../config-metrics.js';
 import type { ResolvedConfig } from '../config.js';
 import type { ResolvedGroup } from '../config-groups.js';
-import type { JobOutcome } from '../ipc.js';
+import type { JobCounts } from '../ipc.js';
 import { messages } from '../messages.js';
 import type { MasterEvent, MasterState, Step, WorkerEntry } from '../state/index.js';
 import { matchQueues } from './backlog-sampler.js';
@@ -93,13 +93,13 @@ export class MasterMetrics {
 
   constructor(private readonly ctx: MetricsContext) {}
 
-  /** A worker's batch of finished jobs. */
-  jobsDone(group: string, jobs: readonly JobOutcome[]): void {
-    for (const [cls, queue, outcome, ms] of jobs) {
-      const labels = [group, queue, cls];
-      this.store.inc('resque_starter_jobs_processed_total', labels);
-      if (outcome !== 'success') this.store.inc('resque_starter_jobs_failed_total', labels);
-      this.store.observe('resque_starter_job_duration_seconds', labels, ms / 1000);
+  /** A worker's sums of finished jobs, per class and queue. */
+  jobsDone(group: string, jobs: readonly JobCounts[]): void {
+    for (const [cls, queue, processed, failed, buckets, seconds] of jobs) {
+      const labels = [group, String(queue), String(cls)];
+      if (processed > 0) this.store.inc('resque_starter_jobs_processed_total', labels, processed);
+      if (failed > 0) this.store.inc('resque_starter_jobs_failed_total', labels, failed);
+      if (Array.isArray(buckets)) this.store.observeBuckets('resque_starter_job_duration_seconds', labels, buckets, seconds);
     }
   }
 
