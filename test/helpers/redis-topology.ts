@@ -272,6 +272,7 @@ export async function startForwarder(targetPort: number, o: { delayMs?: number }
 
 /** A Redis Cluster of primaries (no replicas) with every slot assigned. */
 export interface TestCluster {
+  /** The primaries first (`count`), then their replicas (replica j of primary i at count·(1 + j) + i). */
   readonly nodes: RedisNode[];
   /** `{ host, port }` of every node: `redis: { cluster: spec }`. */
   readonly addresses: Array<{ host: string; port: number }>;
@@ -285,12 +286,14 @@ export interface TestCluster {
  * --cluster-enabled yes` nodes, slots split evenly with CLUSTER ADDSLOTSRANGE, joined with
  * CLUSTER MEET (no redis-cli needed), resolved once every node reports cluster_state:ok.
  */
-export async function startCluster(o: { count?: number } = {}): Promise<TestCluster> {
+export async function startCluster(o: { count?: number; replicas?: number; nodeTimeoutMs?: number } = {}): Promise<TestCluster> {
   const count = o.count ?? 3;
+  const total = count * (1 + (o.replicas ?? 0));
   const nodes: RedisNode[] = [];
   try {
-    for (let i = 0; i < count; i++) {
-      nodes.push(await startRedisNode({ args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--cluster-node-timeout', '2000'], label: `redis cluster node ${i}` }));
+    for (let i = 0; i < total; i++) {
+      const args = ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${i}.conf`, '--cluster-node-timeout', String(o.nodeTimeoutMs ?? 2000)];
+      nodes.push(await startRedisNode({ args, label: `redis cluster node ${i}` }));
     }
     const clients = nodes.map((n) => n.client());
     const per = Math.floor(16384 / count);
@@ -299,11 +302,23 @@ export async function startCluster(o: { count?: number } = {}): Promise<TestClus
       const last = i === count - 1 ? 16383 : first + per - 1;
       await clients[i]!.call('CLUSTER', 'ADDSLOTSRANGE', first, last);
     }
-    for (let i = 1; i < count; i++) await clients[0]!.call('CLUSTER', 'MEET', '127.0.0.1', nodes[i]!.port);
+    for (let i = 1; i < total; i++) await clients[0]!.call('CLUSTER', 'MEET', '127.0.0.1', nodes[i]!.port);
+    await pollUntil(
+      async () => {
+        for (const c of clients) if (((await c.call('CLUSTER', 'NODES')) as string).trim().split('\n').length < total) return false;
+        return true;
+      },
+      { what: 'the nodes to know each other', timeoutMs: slow(20_000), intervalMs: 100 },
+    );
+    // Node count + i replicates primary i % count.
+    for (let i = count; i < total; i++) {
+      const primaryId = (await clients[i % count]!.call('CLUSTER', 'MYID')) as string;
+      await clients[i]!.call('CLUSTER', 'REPLICATE', primaryId);
+    }
     await pollUntil(
       async () => {
         for (const c of clients) if (!/cluster_state:ok/.test((await c.call('CLUSTER', 'INFO')) as string)) return false;
-        for (const c of clients) if (((await c.call('CLUSTER', 'NODES')) as string).trim().split('\n').length < count) return false;
+        for (let i = count; i < total; i++) if (!/master_link_status:up/.test(await clients[i]!.info('replication'))) return false;
         return true;
       },
       { what: 'the cluster to be ok', timeoutMs: slow(20_000), intervalMs: 100 },
@@ -316,7 +331,7 @@ export async function startCluster(o: { count?: number } = {}): Promise<TestClus
     nodes,
     addresses: nodes.map((n) => ({ host: '127.0.0.1', port: n.port })),
     async ownerOf(key) {
-      const c = nodes[0]!.client();
+      const c = nodes.find((n) => n.alive)!.client();
       const slot = Number(await c.call('CLUSTER', 'KEYSLOT', key));
       const slots = (await c.call('CLUSTER', 'SLOTS')) as Array<[number, number, [string, number]]>;
       const hit = slots.find(([a, b]) => slot >= a && slot <= b);
