@@ -120,6 +120,8 @@ if (spare) {
   // Our library (and ioredis) now, while there is nothing else to do; a stand-in module named by
   // the environment is not ours, so it waits for the slot like the config.
   if (!env.RESQUE_STARTER_RESQUE_MODULE) loadResque().catch(() => undefined);
+  // What a compiled config imports of ours (the package index, the ioredis copy): loaded now, found loaded then.
+  for (const file of ['./index.js', './ioredis-lib.js']) import(new URL(file, import.meta.url).href).catch(() => undefined);
 } else void main();
 
 /** The slot this process works for, from the environment it was started with (or was handed). */
