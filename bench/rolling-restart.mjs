@@ -258,13 +258,26 @@ function procTable() {
   return table;
 }
 
-/** Worker processes: children of the supervisor's children (the masters); esbuild's service is not one. */
+/**
+ * Worker processes: children of the supervisor's children (the masters); esbuild's service is
+ * not one, nor is our spare until it is handed a slot (it loads no app code before: it takes a
+ * worker's title first), so a became spare is first seen when it becomes a worker.
+ */
 function workers(supervisor, table = procTable()) {
   const masters = new Set();
   for (const [pid, p] of table) if (p.ppid === supervisor) masters.add(pid);
   const out = [];
-  for (const [pid, p] of table) if (masters.has(p.ppid) && p.comm !== 'esbuild') out.push(pid);
+  for (const [pid, p] of table) if (masters.has(p.ppid) && p.comm !== 'esbuild' && !isSpare(pid)) out.push(pid);
   return out;
+}
+
+function isSpare(pid) {
+  try {
+    if (!readFileSync(`/proc/${pid}/environ`, 'latin1').includes('RESQUE_STARTER_SPARE=1\0')) return false;
+    return !readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('resque-starter worker[');
+  } catch {
+    return false;
+  }
 }
 
 /** Every 5 ms: live workers (count and first sighting); every 5 ms too: Resque's workers set, for readiness. */

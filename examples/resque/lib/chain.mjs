@@ -124,7 +124,7 @@ export function workersByMaster(marker) {
       const env = readFileSync(`/proc/${e}/environ`, 'latin1');
       if (!env.includes(marker)) continue;
       const m = /(?:^|\0)RESQUE_STARTER_MASTER_PID=(\d+)/.exec(env);
-      if (!m || !env.includes('RESQUE_STARTER_SLOT=')) continue;
+      if (!m || !isWorker(e, env)) continue;
       const master = Number(m[1]);
       byMaster.set(master, [...(byMaster.get(master) ?? []), Number(e)]);
     } catch {
@@ -132,6 +132,16 @@ export function workersByMaster(marker) {
     }
   }
   return byMaster;
+}
+
+/**
+ * A worker: started for a slot (RESQUE_STARTER_SLOT), or a spare that has been handed one (its
+ * environment at exec says spare; it takes a worker's title before it loads any app code).
+ */
+function isWorker(pid, env) {
+  if (env.includes('RESQUE_STARTER_SLOT=')) return true;
+  if (!env.includes('RESQUE_STARTER_SPARE=1\0')) return false;
+  return readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('resque-starter worker[');
 }
 
 /** Samples workersByMaster every `everyMs`; records the peak and the timeline. */

@@ -48,7 +48,9 @@ export type MasterToWorker =
   /** USR1: abort the current jobs, keep working. */
   | { t: 'abort' }
   /** A newer master took over (titles say OLD), or gave the slot back. */
-  | { t: 'old'; old: boolean };
+  | { t: 'old'; old: boolean }
+  /** To a spare: become the worker these variables describe (WorkerEnv's slot, group, …); only now does it load the config. */
+  | { t: 'become'; env: Record<string, string> };
 
 /** Environment variables a worker is started with (also how /proc scans recognise workers). */
 export const WorkerEnv = {
@@ -64,6 +66,11 @@ export const WorkerEnv = {
   compiled: 'RESQUE_STARTER_COMPILED_CONFIG',
   /** `text` or `json`: the master's format (its `--log-format` or the config's), which the workers' lines follow. */
   logFormat: 'RESQUE_STARTER_LOG_FORMAT',
+  /**
+   * `1`: a spare, started ahead of need during a rolling restart: our code loaded, no app code,
+   * until the master hands it a slot (`become`). Not a worker until then (its title says so).
+   */
+  spare: 'RESQUE_STARTER_SPARE',
   /** `1` when the master serves metrics: the worker reports each finished job (`done`). */
   metrics: 'RESQUE_STARTER_METRICS',
 } as const;

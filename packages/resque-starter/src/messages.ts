@@ -188,6 +188,10 @@ export const messages = {
 
   // --- the master's wiring ---
   workerError: (pid: number, error: string) => `worker ${pid}: ${error}`,
+  spareStarted: (pid: number) => `spare ${pid} started (loads our code ahead of the next slot; no app code until it has one)`,
+  spareTaken: (pid: number) => `spare ${pid} handed the slot`,
+  spareExited: (pid: number, code: number | null, signal: string | null) => `spare ${pid} exited (${signal ? `signal ${signal}` : `code ${code}`})`,
+  spareFailed: (error: string) => `a spare could not be started: ${error}`,
   statusFileFailed: (path: string, error: string) => `could not write statusFile ${path}: ${error}`,
   reloadKeepsFiles: () => 'pidFile, statusFile and logFile changes apply only to a new master (restart through start-server)',
   pidFileReclaimFailed: (path: string, error: string) => `could not take back pid file ${path}: ${error}`,
@@ -205,9 +209,20 @@ export const messages = {
   // --- the worker process ---
   resqueWorkerError: (error: string) => `resque worker: ${error}`,
   workerCannotStart: (error: string) => `cannot start: ${error}`,
-  workerStartTimings: (t: { sinceExec: number; cpu: number; imports: number; config: number; resque: number; start: number; afterFork: number }) =>
+  workerStartTimings: (t: {
+    sinceExec: number;
+    cpu: number;
+    imports: number;
+    config: number;
+    resque: number;
+    start: number;
+    afterFork: number;
+    /** A spare: ms from being handed its slot. */
+    sinceSlot?: number | undefined;
+  }) =>
     `ready ${Math.round(t.sinceExec)} ms after exec, ${t.cpu} ms CPU (imports ${Math.round(t.imports)} ms, config ${Math.round(t.config)} ms, ` +
-    `Resque module ${Math.round(t.resque)} ms more, Resque worker start ${Math.round(t.start)} ms, afterFork ${Math.round(t.afterFork)} ms)`,
+    `Resque module ${Math.round(t.resque)} ms more, Resque worker start ${Math.round(t.start)} ms, afterFork ${Math.round(t.afterFork)} ms` +
+    `${t.sinceSlot === undefined ? '' : `; a spare, ready ${Math.round(t.sinceSlot)} ms after it was handed its slot`})`,
   workerRecycling: (reason: string) => `recycling: ${reason}`,
   workerAborting: () => 'aborting the current jobs',
   workerStopFailed: (error: string) => `stopping: ${error}`,

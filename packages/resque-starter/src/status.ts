@@ -196,6 +196,15 @@ function groupStatus(state: MasterState, g: MasterState['groups'][number], queue
 /** Appended to worker titles; see renderWorkerTitle. */
 export const RUBY_PRUNE_MARK = ' [resque:work]';
 
+/** The title of a spare (WorkerEnv.spare): started ahead of need, no app code loaded. */
+export const SPARE_TITLE = 'resque-starter spare (no app code loaded)';
+
+/**
+ * How every worker title starts. A spare takes one when it is handed its slot, before it loads
+ * any app code: a /proc scan counts a process started as a spare as a worker from that title on.
+ */
+export const WORKER_TITLE_START = 'resque-starter worker[';
+
 /** A worker's process title: slot, queues, BUSY/IDLE/PAUSED, OLD, and the job it runs. */
 export function renderWorkerTitle(w: {
   /** The slot, or `group/slot` outside the default group. */
@@ -210,6 +219,6 @@ export function renderWorkerTitle(w: {
   // Ruby Resque's same-host prune spares only pids whose command line matches
   // /resque:work|resque-[0-9]/ (resque-protocol.md §4.2): the marker keeps a Ruby worker that
   // starts on this host from pruning our live workers. It goes last and is never cut off.
-  const text = `resque-starter worker[${w.slot}] (${w.queues.join(',')}) ${state}${w.old ? ' OLD' : ''}${job}`;
+  const text = `${WORKER_TITLE_START}${w.slot}] (${w.queues.join(',')}) ${state}${w.old ? ' OLD' : ''}${job}`;
   return `${text.slice(0, 250 - RUBY_PRUNE_MARK.length)}${RUBY_PRUNE_MARK}`;
 }

@@ -6,7 +6,7 @@ import { ConfigError } from './errors.js';
 import { WorkerEnv, WorkerExit, type JobInfo, type MasterToWorker, type RedisTrouble, type WorkerToMaster } from './ipc.js';
 import { loadConfigFile } from './load-config.js';
 import { loadResque, type ResqueJobRef, type ResqueWorker } from './resque.js';
-import { renderWorkerTitle } from './status.js';
+import { renderWorkerTitle, SPARE_TITLE } from './status.js';
 import { messages } from './messages.js';
 import { reportJobOutcomes } from './worker-metrics.js';
 import { logJobOutcomes } from './worker-job-log.js';
@@ -16,23 +16,33 @@ import { captureConsole, jobLookup, type JobConsoleFields } from './worker-conso
 // padded for a long title). Signal handlers come first; "ready" is reported only once the
 // Resque worker is registered and afterFork is done, so the master never signals it earlier.
 
+// A spare (issue 16) is started ahead of need during a rolling restart: it loads our code and the
+// Resque library, and no app code, until the master hands it a slot (`become`, with the
+// variables a worker is started with); then it is that worker, a start-up shorter by the loading.
+
 // ms since the process started (performance's time origin), for the start-up timings.
 const importedAt = performance.now();
+/** When a spare was handed its slot (performance.now()). */
+let becameAt: number | undefined;
 const env = process.env;
-const slot = Number(env[WorkerEnv.slot] ?? 0);
-const group = env[WorkerEnv.group] || DEFAULT_GROUP;
-/** `worker[3]`, or `worker[mail/1]` outside the default group (as the master's log lines name it). */
-const label = group === DEFAULT_GROUP ? String(slot) : `${group}/${slot}`;
+/** Still a spare: no slot, no config, no app code loaded. */
+let spare = env[WorkerEnv.spare] === '1';
 const masterPid = Number(env[WorkerEnv.masterPid] ?? process.ppid);
-const generation = env[WorkerEnv.generation] ? Number(env[WorkerEnv.generation]) : undefined;
-const retirePid = env[WorkerEnv.retirePid] ? Number(env[WorkerEnv.retirePid]) : undefined;
+let slot = 0;
+let group = DEFAULT_GROUP;
+/** `worker[3]`, or `worker[mail/1]` outside the default group (as the master's log lines name it). */
+let label = '0';
+let generation: number | undefined;
+let retirePid: number | undefined;
+let paused = false;
+readSlot();
 
 let worker: ResqueWorker | undefined;
 let config: ResolvedConfig | undefined;
 /** The fields of every JSON line of this worker; `worker` (its Resque id) once the Worker exists. */
 const logContext: LogContext = { role: 'worker', generation, group: group === DEFAULT_GROUP ? undefined : group, slot, worker: undefined };
 const logFormat = parseLogFormat(env[WorkerEnv.logFormat]);
-let logger: Logger = createLogger({ tag: `worker[${label}]`, level: resolveLevel(env.BATON_LOG_LEVEL), format: logFormat, context: logContext, secrets: redisSecrets([env.REDIS_URL ?? '']) });
+let logger: Logger = startLogger();
 /** The job a `console.*` call runs in, once the Worker exists (and the library can tell). */
 let jobOfConsole: (() => JobConsoleFields | undefined) | undefined;
 // Output of the config and the jobs through `console.*` goes to this worker's log stream, in its format.
@@ -40,7 +50,6 @@ captureConsole(console, () => logger, () => jobOfConsole?.());
 let ready = false;
 let stopping: 'graceful' | 'quick' | undefined;
 let exitCode: number = WorkerExit.ok;
-let paused = env[WorkerEnv.paused] === '1';
 let old = false;
 let recycling = false;
 const timings = { imports: importedAt, config: 0, resque: 0, start: 0 };
@@ -100,10 +109,48 @@ process.on('message', (m: MasterToWorker) => {
       old = m.old;
       title();
       break;
+    case 'become':
+      become(m.env);
+      break;
   }
 });
 
-void main();
+if (spare) {
+  title();
+  // Our library (and ioredis) now, while there is nothing else to do; a stand-in module named by
+  // the environment is not ours, so it waits for the slot like the config.
+  if (!env.RESQUE_STARTER_RESQUE_MODULE) loadResque().catch(() => undefined);
+} else void main();
+
+/** The slot this process works for, from the environment it was started with (or was handed). */
+function readSlot(): void {
+  slot = Number(env[WorkerEnv.slot] ?? 0);
+  group = env[WorkerEnv.group] || DEFAULT_GROUP;
+  label = group === DEFAULT_GROUP ? String(slot) : `${group}/${slot}`;
+  generation = env[WorkerEnv.generation] ? Number(env[WorkerEnv.generation]) : undefined;
+  retirePid = env[WorkerEnv.retirePid] ? Number(env[WorkerEnv.retirePid]) : undefined;
+  paused = env[WorkerEnv.paused] === '1';
+}
+
+/** A spare is handed its slot: from here on it is that worker (title first: it is one before any app code loads). */
+function become(vars: Record<string, string>): void {
+  if (!spare || stopping) return;
+  Object.assign(env, vars);
+  delete env[WorkerEnv.spare];
+  spare = false;
+  readSlot();
+  becameAt = performance.now();
+  Object.assign(logContext, { generation, group: group === DEFAULT_GROUP ? undefined : group, slot });
+  logger = startLogger();
+  title();
+  void main();
+}
+
+/** The logger until the config is loaded (a spare's says `spare`). */
+function startLogger(): Logger {
+  const tag = spare ? 'spare' : `worker[${label}]`;
+  return createLogger({ tag, level: resolveLevel(env.BATON_LOG_LEVEL), format: logFormat, context: logContext, secrets: redisSecrets([env.REDIS_URL ?? '']) });
+}
 
 async function main(): Promise<void> {
   try {
@@ -199,7 +246,15 @@ async function main(): Promise<void> {
     // sends that TTOU itself, and a late retireOldWorker() must not retire a second one.
     retired = true;
     send({ t: 'ready', retired: sentTtou });
-    logger.debug(messages.workerStartTimings({ sinceExec: performance.now(), cpu: cpuMs(), ...timings, afterFork: performance.now() - tAfter }));
+    logger.debug(
+      messages.workerStartTimings({
+        sinceExec: performance.now(),
+        cpu: cpuMs(),
+        ...timings,
+        afterFork: performance.now() - tAfter,
+        sinceSlot: becameAt === undefined ? undefined : performance.now() - becameAt,
+      }),
+    );
     report();
     if (config.maxLifetimeMs !== undefined) {
       const ms = config.maxLifetimeMs * (1 + Math.random() * 0.1);
@@ -323,6 +378,8 @@ function abort(): void {
 async function stop(mode: 'graceful' | 'quick'): Promise<void> {
   if (stopping === 'quick' || stopping === mode) return;
   stopping = mode;
+  // A spare has nothing to finish.
+  if (spare) return exit();
   title();
   if (!worker) {
     if (!config) return; // main() notices `stopping` after loading
@@ -350,6 +407,8 @@ function finish(): Promise<void> {
 function orphaned(why: string): void {
   if (orphanHandled) return;
   orphanHandled = true;
+  // A spare's master went away (it exited, or gave up a takeover): nothing to finish, nothing to say.
+  if (spare) return exit();
   logger.warn(messages.workerOrphaned(masterPid, why));
   exitCode = WorkerExit.orphaned;
   void stop('graceful');
@@ -358,6 +417,10 @@ function orphaned(why: string): void {
 }
 
 function title(): void {
+  if (spare) {
+    process.title = SPARE_TITLE;
+    return;
+  }
   process.title = renderWorkerTitle({
     slot: label,
     queues: config?.queues ?? [],

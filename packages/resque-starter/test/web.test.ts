@@ -131,8 +131,8 @@ describe('web rendering', () => {
       ],
       scheduler: null,
       masters: [
-        { pid: 20, generation: 2, role: 'current', state: 'running', concurrency: 3, workerCount: 2, workers: [], groups: [], paused: false, rollingRestart: { kind: 'handoff', startedAt: 't' }, updatedAt: 'u' },
-        { pid: 10, generation: 1, role: 'old', state: 'old', concurrency: undefined, workerCount: 2, workers: undefined, groups: [], paused: false, rollingRestart: null, updatedAt: undefined },
+        { pid: 20, generation: 2, role: 'current', state: 'running', concurrency: 3, workerCount: 2, workers: [], groups: [], paused: false, rollingRestart: { kind: 'handoff', startedAt: 't' }, updatedAt: 'u', redis: undefined },
+        { pid: 10, generation: 1, role: 'old', state: 'old', concurrency: undefined, workerCount: 2, workers: undefined, groups: [], paused: false, rollingRestart: null, updatedAt: undefined, redis: undefined },
       ],
     };
     const page = renderMasters(v).value;
@@ -140,6 +140,37 @@ describe('web rendering', () => {
     expect(page).toMatch(/data-generation="2" data-master="20" data-role="current" data-workers="2"/);
     expect(page).toMatch(/data-generation="1" data-master="10" data-role="old" data-workers="2"/);
     expect(page).toContain('rolling restart (handoff)');
+  });
+
+  it('the masters page: a Redis condition of the master and of a worker is shown (escaped)', () => {
+    const down = { state: 'down' as const, since: 't0', conditions: [{ condition: 'write-refused', message: "READONLY You can't write against a <replica>", since: 't0', workers: 1 }] };
+    const v: MastersView = {
+      source: 's',
+      problem: undefined,
+      alive: 1,
+      bound: 2,
+      startServer: undefined,
+      scheduler: null,
+      masters: [
+        {
+          pid: 20,
+          generation: null,
+          role: 'current',
+          state: 'running',
+          concurrency: 1,
+          workerCount: 1,
+          workers: [{ group: 'default', slot: 0, pid: 21, state: 'busy', id: 'h:21:q', job: null, processed: 0, memoryKb: null, startedAt: 's', configVersion: 1, redis: down }],
+          groups: [],
+          paused: false,
+          rollingRestart: null,
+          updatedAt: 'u',
+          redis: down,
+        },
+      ],
+    };
+    const page = renderMasters(v).value;
+    expect(page).toContain('<b>write-refused</b> since t0: READONLY You can&#39;t write against a &lt;replica&gt; (1 worker(s))');
+    expect(page).toContain('<span class="pill bad" title="write-refused: READONLY You can&#39;t write against a &lt;replica&gt;">redis write-refused</span>');
   });
 });
 

@@ -4,7 +4,7 @@ import { PredecessorTracker } from '../handoff.js';
 import { WorkerEnv } from '../ipc.js';
 import { messages } from '../messages.js';
 import type { ResqueQueue } from '../resque.js';
-import type { Effect, MasterEvent, MasterState } from '../state/index.js';
+import { predecessorLive, type Effect, type MasterEvent, type MasterState } from '../state/index.js';
 import type { Booted } from './boot.js';
 import { ConfigHolder } from './config-holder.js';
 import { ControlRequests } from './control-requests.js';
@@ -82,7 +82,14 @@ export function createParts(booted: Booted, { host, env, loop, createQueue, redi
       })
     : undefined;
   const jobsDone: MasterMetrics['jobsDone'] | undefined = metrics ? metrics.jobsDone.bind(metrics) : undefined;
-  const spawner: WorkerSpawner = new WorkerSpawner({ host, env: workerEnv, config, generation, ids: booted.ids, logOut, logger, dispatch, masterHandle, redisHealth, jobsDone });
+  // A spare while a takeover has slots left to fill (each old worker's exit opens one); from boot
+  // when there are predecessors, so the first new worker finds one started.
+  const spareWanted = () => {
+    const s = loop.state;
+    if (!s) return booted.found.length > 0;
+    return s.phase === 'running' && s.takeover !== undefined && predecessorLive(s) > 0 && s.workers.length < s.desired;
+  };
+  const spawner: WorkerSpawner = new WorkerSpawner({ host, env: workerEnv, config, generation, ids: booted.ids, logOut, logger, dispatch, masterHandle, redisHealth, jobsDone, spareWanted });
   const reopenLogs = () => {
     if (!logOut) return false;
     logOut.reopen();
@@ -105,6 +112,11 @@ export function createParts(booted: Booted, { host, env, loop, createQueue, redi
   let finish!: (code: number) => void;
   const done = new Promise<number>((resolve) => (finish = resolve));
   const notify = createMasterNotify({ host, env, logger });
-  const execute = createExecutor({ host, dispatch, spawner, recovery, configs, predecessors, pidFile, control, status, notify, state, logger, finish });
+  const executeEffect = createExecutor({ host, dispatch, spawner, recovery, configs, predecessors, pidFile, control, status, notify, state, logger, finish });
+  const execute = (effect: Effect) => {
+    executeEffect(effect);
+    spawner.syncSpare();
+  };
+  spawner.syncSpare();
   return { configs, queues, spawner, control, status, recovery, predecessors, notify, metrics, execute, done };
 }

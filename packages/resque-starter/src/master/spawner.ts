@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Child, ChildSpec, Logger, ProcessHost } from '@baton/process-kit';
+import type { Child, ChildEvents, ChildSpec, Logger, ProcessHost } from '@baton/process-kit';
 import { describeRedis, type MasterHandle, type ResolvedConfig } from '../config.js';
 import { configForGroup } from '../config-groups.js';
 import { isWorkerMessage, WorkerEnv, type MasterToWorker, type WorkerToMaster } from '../ipc.js';
@@ -10,7 +10,7 @@ import { messages } from '../messages.js';
 import type { RedisHealth } from './redis-health.js';
 
 export interface SpawnerContext {
-  host: Pick<ProcessHost, 'pid' | 'spawn'>;
+  host: Pick<ProcessHost, 'pid' | 'spawn' | 'signal'>;
   /** The master's environment; workers inherit it. */
   env: NodeJS.ProcessEnv;
   config(): ResolvedConfig;
@@ -26,6 +26,8 @@ export interface SpawnerContext {
   redisHealth?: Pick<RedisHealth, 'report' | 'workerGone'> | undefined;
   /** Metrics on: workers report their finished jobs (`done`), handed here with the worker's group. */
   jobsDone?: ((group: string, jobs: Extract<WorkerToMaster, { t: 'done' }>['jobs']) => void) | undefined;
+  /** True while a new worker slot is about to open (a rolling restart's old workers still run): keep a spare. */
+  spareWanted?: (() => boolean) | undefined;
 }
 
 /**
@@ -35,6 +37,8 @@ export interface SpawnerContext {
  */
 export class WorkerSpawner {
   private readonly children = new Map<number, Child>();
+  /** A spare process (WorkerEnv.spare), and where its events go once it is handed a slot. */
+  private spareChild: { child: Child; relay: { to?: ChildEvents } } | undefined;
   /** Workers whose IPC channel is still open (their last messages may still be coming). */
   private readonly channels = new Set<number>();
   private drained: Array<() => void> = [];
@@ -74,9 +78,9 @@ export class WorkerSpawner {
         return;
       }
     }
-    // Set as soon as spawn returns; a child's callbacks never run before that.
+    // Set as soon as spawn returns (or the spare is taken); a child's callbacks never run before that.
     let pid = 0;
-    const child = this.ctx.host.spawn(this.specFor(fx), {
+    const events: ChildEvents = {
       exit: (code, signal) => {
         this.children.delete(pid);
         this.ctx.redisHealth?.workerGone(pid);
@@ -96,17 +100,43 @@ export class WorkerSpawner {
         if (this.channels.size > 0) return;
         for (const done of this.drained.splice(0)) done();
       },
-    });
+    };
+    const spare = this.takeSpare();
+    let child: Child | undefined;
+    if (spare) {
+      // From now on its events are this worker's; it loads the config (the app's code) only now.
+      spare.relay.to = events;
+      child = spare.child;
+      child.send({ t: 'become', env: this.slotEnv(fx) } satisfies MasterToWorker);
+      this.ctx.logger.debug(messages.spareTaken(child.pid));
+    } else {
+      child = this.ctx.host.spawn({ ...this.baseSpec(), env: { ...this.baseSpec().env, ...this.slotEnv(fx) } }, events);
+      if (child) this.pipeOutput(child);
+    }
     if (!child) return;
     pid = child.pid;
     this.children.set(pid, child);
     this.channels.add(pid);
-    const out = this.ctx.logOut;
-    if (out) {
-      child.stdout?.on('data', (d: Buffer) => out.write(d));
-      child.stderr?.on('data', (d: Buffer) => out.write(d));
-    }
     dispatch({ type: 'spawned', key: fx.key, pid });
+    // The next slot of a rolling restart opens when an old worker exits: a spare is ready by then.
+    this.syncSpare();
+  }
+
+  /**
+   * Why (issue 16): during a rolling restart each new worker's start-up (~100–200 ms of loading
+   * our code and ioredis) lies on the critical path, once per worker. A spare does that loading
+   * ahead of need, before its slot opens: it loads no app code (it is not a worker, and counts
+   * toward no C+1 bound) until `spawn` hands it a slot. One spare is kept while
+   * `ctx.spareWanted()` says a slot will open; otherwise it is stopped. Called after each effect.
+   */
+  syncSpare(): void {
+    if (this.ctx.spareWanted?.()) this.fillSpare();
+    else if (this.spareChild) this.dropSpare();
+  }
+
+  /** Pid of the spare, if one is running. */
+  get sparePid(): number | undefined {
+    return this.spareChild?.child.pid;
   }
 
   /** The `send` effect: a message to a worker whose IPC channel is open. */
@@ -117,7 +147,56 @@ export class WorkerSpawner {
 
   // --- internal ---
 
-  private specFor(fx: Extract<Effect, { type: 'spawn' }>): ChildSpec {
+  /** The spare, if it is alive and reachable (it leaves the spare place either way). */
+  private takeSpare(): { child: Child; relay: { to?: ChildEvents } } | undefined {
+    const spare = this.spareChild;
+    this.spareChild = undefined;
+    if (spare && !spare.child.connected) return undefined;
+    return spare;
+  }
+
+  private fillSpare(): void {
+    if (this.spareChild) return;
+    const relay: { to?: ChildEvents } = {};
+    let pid = 0;
+    const child = this.ctx.host.spawn(
+      { ...this.baseSpec(), env: { ...this.baseSpec().env, [WorkerEnv.spare]: '1' } },
+      {
+        exit: (code, signal) => {
+          if (relay.to) return relay.to.exit(code, signal);
+          if (this.spareChild?.child.pid === pid) this.spareChild = undefined;
+          this.ctx.logger.debug(messages.spareExited(pid, code, signal));
+        },
+        message: (m) => relay.to?.message?.(m),
+        spawnError: (err) => (relay.to ? relay.to.spawnError(err) : this.ctx.logger.debug(messages.spareFailed(err.message))),
+        error: (err) => relay.to?.error?.(err),
+        disconnect: () => relay.to?.disconnect?.(),
+      },
+    );
+    if (!child) return;
+    pid = child.pid;
+    this.pipeOutput(child);
+    this.spareChild = { child, relay };
+    this.ctx.logger.debug(messages.spareStarted(pid));
+  }
+
+  /** A spare nobody needs stops (it has nothing to finish). */
+  private dropSpare(): void {
+    const spare = this.spareChild;
+    this.spareChild = undefined;
+    if (spare) this.ctx.host.signal(spare.child.pid, 'SIGQUIT');
+  }
+
+  private pipeOutput(child: Child): void {
+    const out = this.ctx.logOut;
+    if (out) {
+      child.stdout?.on('data', (d: Buffer) => out.write(d));
+      child.stderr?.on('data', (d: Buffer) => out.write(d));
+    }
+  }
+
+  /** How every worker process (and spare) starts. */
+  private baseSpec(): ChildSpec {
     const out = this.ctx.logOut ? 'pipe' : 'inherit';
     return {
       file: process.execPath,
@@ -126,20 +205,23 @@ export class WorkerSpawner {
       argv0: `resque-starter${' '.repeat(256)}`,
       detached: true,
       stdio: ['ignore', out, out, 'ipc'],
-      env: {
-        ...this.ctx.env,
-        [WorkerEnv.config]: this.ctx.config().path,
-        // Workers running as another user cannot read our private runtime directory.
-        [WorkerEnv.compiled]: this.ctx.ids ? '' : (this.ctx.config().compiled ?? ''),
-        [WorkerEnv.slot]: String(fx.slot),
-        [WorkerEnv.group]: fx.group,
-        [WorkerEnv.masterPid]: String(this.ctx.host.pid),
-        [WorkerEnv.retirePid]: fx.retire ? String(fx.retire) : '',
-        [WorkerEnv.paused]: fx.paused ? '1' : '',
-        [WorkerEnv.generation]: this.ctx.generation !== undefined ? String(this.ctx.generation) : '',
-        [WorkerEnv.metrics]: this.ctx.jobsDone ? '1' : '',
-      },
+      env: { ...this.ctx.env, [WorkerEnv.masterPid]: String(this.ctx.host.pid) },
       ...(this.ctx.ids ?? {}),
+    };
+  }
+
+  /** What makes a process the worker of a slot: in its environment, or handed to a spare. */
+  private slotEnv(fx: Extract<Effect, { type: 'spawn' }>): Record<string, string> {
+    return {
+      [WorkerEnv.config]: this.ctx.config().path,
+      // Workers running as another user cannot read our private runtime directory.
+      [WorkerEnv.compiled]: this.ctx.ids ? '' : (this.ctx.config().compiled ?? ''),
+      [WorkerEnv.slot]: String(fx.slot),
+      [WorkerEnv.group]: fx.group,
+      [WorkerEnv.retirePid]: fx.retire ? String(fx.retire) : '',
+      [WorkerEnv.paused]: fx.paused ? '1' : '',
+      [WorkerEnv.generation]: this.ctx.generation !== undefined ? String(this.ctx.generation) : '',
+      [WorkerEnv.metrics]: this.ctx.jobsDone ? '1' : '',
     };
   }
 }

@@ -27,6 +27,8 @@ export interface MasterView {
   paused: boolean;
   rollingRestart: StatusSnapshot['master']['rollingRestart'];
   updatedAt: string | undefined;
+  /** Redis as this master sees it (conditions open now); undefined when unknown (an older master's status file). */
+  redis: StatusSnapshot['master']['redis'] | undefined;
 }
 
 export interface MastersView {
@@ -100,6 +102,7 @@ export async function readMasters(src: MastersSource): Promise<MastersView> {
       paused: m.paused,
       rollingRestart: m.rollingRestart,
       updatedAt: m.updatedAt,
+      redis: m.redis,
     });
     bound = m.concurrency + 1;
     const olds = await Promise.all(
@@ -119,6 +122,7 @@ export async function readMasters(src: MastersSource): Promise<MastersView> {
         paused: s?.master.paused ?? false,
         rollingRestart: s?.master.rollingRestart ?? null,
         updatedAt: s?.master.updatedAt,
+        redis: s?.master.redis,
       });
       if (s && s.master.concurrency > (bound ?? 0)) bound = s.master.concurrency;
     }

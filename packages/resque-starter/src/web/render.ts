@@ -222,6 +222,9 @@ function renderMaster(m: MasterView): Html {
   return html`<section class="gen ${m.role}" data-generation="${m.generation ?? ''}" data-master="${m.pid}" data-role="${m.role}" data-workers="${m.workerCount}" data-ready="${ready ?? ''}">
 <h2>${genName(m)} <span class="pill ${m.role === 'old' ? 'warn' : m.state === 'running' ? 'ok' : 'warn'}">${m.role === 'old' ? 'old · draining' : m.state}</span>${m.paused ? html` <span class="pill warn">paused</span>` : ''}</h2>
 <p>${m.workerCount} worker process(es)${m.concurrency !== undefined ? html` of ${m.concurrency} wanted` : ''}${ready !== undefined ? html` · ${ready} ready` : ''}${m.updatedAt ? html` · updated ${m.updatedAt}` : ''}</p>
+${m.redis?.state === 'down' ? html`<ul class="flash bad redis-down">${m.redis.conditions.map(
+    (c) => html`<li>Redis${c.redis ? html` ${c.redis}` : ''}: <b>${c.condition}</b> since ${c.since}: ${c.message}${c.workers ? ` (${c.workers} worker(s))` : ''}${c.master ? ' (the master too)' : ''}</li>`,
+  )}</ul>` : ''}
 ${grouped ? html`<p class="groups">${m.groups.map((g) => html`<span class="label" data-group="${g.name}">${g.name} ${g.ready}/${g.concurrency}${g.paused ? ' paused' : ''}</span> `)}</p>` : ''}
 ${m.workers === undefined ? html`<p class="note">Its workers' details are not available (its control socket did not answer).</p>` : m.workers.length === 0 ? '' : html`<table class="gen-workers"><thead><tr>${grouped ? html`<th>Group</th>` : ''}<th>Slot</th><th>Pid</th><th>State</th><th>Job</th><th class="n">Processed</th><th class="n">RSS</th><th>Config</th><th>Started</th></tr></thead><tbody>
 ${m.workers.map((w) => renderGenWorker(w, grouped))}</tbody></table>`}
@@ -229,7 +232,7 @@ ${m.workers.map((w) => renderGenWorker(w, grouped))}</tbody></table>`}
 }
 
 function renderGenWorker(w: WorkerStatus, grouped: boolean): Html {
-  return html`<tr class="gen-worker" data-state="${w.state}" data-pid="${w.pid ?? ''}">${grouped ? html`<td><span class="label">${w.group}</span></td>` : ''}<td>${w.slot}</td><td>${w.pid ?? '-'}</td><td><span class="st st-${w.state}">${w.state}</span></td>
+  return html`<tr class="gen-worker" data-state="${w.state}" data-pid="${w.pid ?? ''}">${grouped ? html`<td><span class="label">${w.group}</span></td>` : ''}<td>${w.slot}</td><td>${w.pid ?? '-'}</td><td><span class="st st-${w.state}">${w.state}</span>${w.redis?.state === 'down' ? html` <span class="pill bad" title="${w.redis.conditions.map((c) => `${c.condition}: ${c.message}`).join('; ')}">redis ${w.redis.conditions[0]?.condition ?? 'down'}</span>` : ''}</td>
 <td>${w.job ? html`<b>${w.job.class}</b> on ${w.job.queue} <small>since ${w.job.startedAt}</small>` : ''}</td><td class="n">${w.processed}</td><td class="n">${w.memoryKb !== null ? `${Math.round(w.memoryKb / 1024)} MB` : '-'}</td><td>v${w.configVersion}</td><td><small>${w.startedAt}</small></td></tr>`;
 }
 
@@ -264,7 +267,7 @@ figcaption{margin-bottom:.3em}figcaption small{color:var(--mut)}
 .spark polyline{fill:none;stroke-width:1.6}.spark-ok polyline{stroke:var(--ok)}.spark-bad polyline{stroke:var(--bad)}.spark .axis{stroke:var(--line)}.spark text{font-size:10px;fill:var(--mut)}
 table{border-collapse:collapse;background:#fff;border:1px solid var(--line);width:100%;margin:.4em 0}th,td{padding:.35em .6em;border-bottom:1px solid #eee;text-align:left;vertical-align:top}
 th{background:#f0f0ec;font-weight:600;font-size:12px;color:#444}td.n,th.n{text-align:right;font-variant-numeric:tabular-nums}
-.pill{display:inline-block;padding:0 .5em;border-radius:9px;font-size:12px;font-weight:600;color:#fff;background:var(--mut)}.pill.ok{background:var(--ok)}.pill.warn{background:var(--warn)}
+.pill{display:inline-block;padding:0 .5em;border-radius:9px;font-size:12px;font-weight:600;color:#fff;background:var(--mut)}.pill.ok{background:var(--ok)}.pill.warn{background:var(--warn)}.pill.bad{background:var(--bad)}.redis-down{margin:.4em 0;padding-left:1.6em}
 .label{display:inline-block;padding:0 .4em;border-radius:3px;background:#e3ecfa;color:#234;font-size:12px}
 .badge{background:var(--bad);color:#fff;border-radius:8px;padding:0 .4em;font-size:11px}
 .summary{padding:.5em .8em;background:#fff;border:1px solid var(--line);border-radius:6px}.summary.bad{border-color:var(--bad)}
