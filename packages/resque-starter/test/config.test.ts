@@ -265,7 +265,9 @@ describe('fileMode', () => {
   });
 });
 
-describe('loadConfigFile (jiti)', () => {
+// The first load starts jiti and transpiles the fixture and the package: seconds on a busy machine
+// (a CI run at load 12 passed 5 s); the file's later loads reuse it.
+describe('loadConfigFile (jiti)', { timeout: 30_000 }, () => {
   it('loads a TypeScript config that imports defineConfig from the package', async () => {
     const { config } = await loadConfigFile(fixture('good.ts'));
     expect(config.concurrency).toBe(2);
