@@ -266,9 +266,22 @@ function procTable() {
 function workers(supervisor, table = procTable()) {
   const masters = new Set();
   for (const [pid, p] of table) if (p.ppid === supervisor) masters.add(pid);
-  const out = [];
-  for (const [pid, p] of table) if (masters.has(p.ppid) && p.comm !== 'esbuild' && !isSpare(pid)) out.push(pid);
-  return out;
+  const candidates = [];
+  for (const [pid, p] of table) if (masters.has(p.ppid) && p.comm !== 'esbuild') candidates.push(pid);
+  // One instant for all: the scan above takes milliseconds, in which an old worker read early
+  // can exit and a spare read late be handed its slot; so titles and liveness are read again,
+  // together, after it (else both are counted: a C+2 that never existed).
+  return candidates.filter((pid) => !isSpare(pid)).filter(isLive);
+}
+
+function isLive(pid) {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    const state = stat[stat.lastIndexOf(')') + 2];
+    return state !== 'Z' && state !== 'X';
+  } catch {
+    return false;
+  }
 }
 
 function isSpare(pid) {
