@@ -17,7 +17,8 @@ export type LogContext = Record<string, string | number | boolean | undefined>;
 
 /** One record, as the reporter gets it from consola. */
 export interface LogRecord {
-  date: Date;
+  /** When: a Date (consola's records), or epoch ms (the `emit` fast path: no Date a line). */
+  date: Date | number;
   /** consola's type: `info`, `warn`, `success`, … */
   type: string;
   tag: string;
@@ -60,7 +61,7 @@ export function formatLine(format: LogFormat, rec: LogRecord, o: LineOptions): s
 export function formatTextLine(rec: LogRecord, o: LineOptions): string {
   const text = redactText(rec.textPrefix ? `${rec.textPrefix} ${messageOf(rec.args)}` : messageOf(rec.args), o.secrets);
   const tag = rec.tag ? ` [${rec.tag}]` : '';
-  const ts = o.timestamps ? `${rec.date.toISOString()} ` : '';
+  const ts = o.timestamps ? `${isoTime(rec.date)} ` : '';
   return `${ts}[${rec.type}]${tag} ${text}\n`;
 }
 
@@ -71,7 +72,7 @@ export function formatTextLine(rec: LogRecord, o: LineOptions): string {
  */
 export function formatJsonLine(rec: LogRecord, o: LineOptions): string {
   // Built as text, key by key (as pino does): ~2x faster than an object given to JSON.stringify.
-  let line = `{"time":"${rec.date.toISOString()}","level":"${LEVEL_OF[rec.type] ?? 'info'}","pid":${o.pid}`;
+  let line = `{"time":"${isoTime(rec.date)}","level":"${LEVEL_OF[rec.type] ?? 'info'}","pid":${o.pid}`;
   const ctx = o.context;
   if (!ctx?.role && rec.tag) line += `,"role":${jsonOf(rec.tag)}`;
   const fields = rec.fields;
@@ -105,6 +106,8 @@ export function formatJsonLine(rec: LogRecord, o: LineOptions): string {
  * which ioredis reads as a password, and `?password=`).
  */
 export function redactText(text: string, secrets: readonly string[]): string {
+  // Hot path (every string of every line): one precompiled test says whether anything below can apply.
+  if (!mayNeedRedaction(secrets).test(text)) return text;
   let t = text;
   for (const s of secrets) if (s && t.includes(s)) t = t.split(s).join('***');
   if (t.includes('@')) t = t.replace(URL_USERINFO, (_, scheme: string, user: string, pass: string | undefined) => (pass !== undefined ? `${scheme}${user}:***@` : /^rediss?:/i.test(scheme) ? `${scheme}***@` : `${scheme}${user}@`));
@@ -129,6 +132,33 @@ export function redactValue(value: unknown, secrets: readonly string[], key: str
 }
 
 // --- internal ---
+
+/** Per secrets list: a regex matching a text that contains a secret, an `@` or an `=` (nothing else is ever masked). */
+const redactionTests = new WeakMap<readonly string[], RegExp>();
+
+function mayNeedRedaction(secrets: readonly string[]): RegExp {
+  let re = redactionTests.get(secrets);
+  if (re === undefined) {
+    const alternatives = ['@', '=', ...secrets.filter((s) => s !== '').map((s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))];
+    re = new RegExp(alternatives.join('|'));
+    redactionTests.set(secrets, re);
+  }
+  return re;
+}
+
+/** ISO time, made once per millisecond: the lines of one ms share it. */
+let lastMs = Number.NaN;
+let lastIso = '';
+
+function isoTime(date: Date | number): string {
+  const ms = typeof date === 'number' ? date : date.getTime();
+  if (ms !== lastMs) {
+    // an invalid Date throws, as toISOString always did
+    lastIso = (typeof date === 'number' ? new Date(ms) : date).toISOString();
+    lastMs = ms;
+  }
+  return lastIso;
+}
 
 /** The args as one text, as console.log joins them; a lone string as is (the usual line, hot path: no format parsing). */
 function messageOf(args: readonly unknown[]): string {

@@ -70,7 +70,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const tag = options.tag;
   logger.emit = (type, l) => {
     if (LogLevels[type] > logger.level) return;
-    write(formatLine(format, { date: new Date(), type, tag, args: [l.message], fields: l.fields, textPrefix: l.textPrefix }, line));
+    write(formatLine(format, { date: Date.now(), type, tag, args: [l.message], fields: l.fields, textPrefix: l.textPrefix }, line));
   };
   return logger;
 }

@@ -104,6 +104,15 @@ describe('redaction', () => {
     expect(redactText(`auth ${PW} and again ${PW}.`, [PW])).toBe('auth *** and again ***.');
   });
 
+  it('a secret with regex characters is found by the quick test, and a text without secrets is returned as is', () => {
+    const odd = 'p.w(d)[x]*+?^$|\\';
+    const secrets = [odd, PW];
+    expect(redactText(`a ${odd} b`, secrets)).toBe('a *** b');
+    expect(redactText('pXwXdX', secrets)).toBe('pXwXdX');
+    const plain = 'job Noop on bench done in 0.012 ms';
+    expect(redactText(plain, secrets)).toBe(plain);
+  });
+
   it('keys that name secrets are masked in fields, however deep', () => {
     expect(redactValue({ redis: { host: 'h', password: 'x', sentinelPassword: 'y' }, token: 't', list: ['redis://:p@h'] }, [], '', 0)).toEqual({
       redis: { host: 'h', password: '***', sentinelPassword: '***' },
