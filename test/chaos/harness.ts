@@ -12,6 +12,7 @@ import { BIN, ROOT, spawnNode, spawnTracked, type Spawned } from '../helpers/spa
 import { assertNoUnexpectedAlarms, type ExpectedAlarm } from '../helpers/log-audit.js';
 import { pidAlive, pollUntil } from '../helpers/wait.js';
 import { resqueModuleEnv, type StatusFile } from '../fixtures/rs-harness.js';
+import { WORKER_TITLE_START } from '../../packages/resque-starter/src/status.js';
 
 /** Scale factor: 1 in the test suite; bench/chaos.mjs raises it (CHAOS_SCALE) for longer runs. */
 export const SCALE = Math.max(1, Number(process.env.CHAOS_SCALE ?? 1) || 1);
@@ -256,9 +257,24 @@ export class ChaosEnv {
     return findByEnv(`CHAOS_NS=${this.tag}`);
   }
 
-  /** Live worker processes of this env (both generations), in pid order (seeded picks replay). */
+  /**
+   * Live worker processes of this env (both generations), in pid order (seeded picks replay):
+   * started for a slot, or a spare (a rolling restart's process started ahead of need) once it has
+   * been handed a slot and taken a worker's title, before it loads any app code.
+   */
   workerPids(): number[] {
-    return findByEnv(`CHAOS_NS=${this.tag}`, 'RESQUE_STARTER_SLOT=').sort((a, b) => a - b);
+    const slotted = findByEnv(`CHAOS_NS=${this.tag}`, 'RESQUE_STARTER_SLOT=');
+    const handed = this.#spares().filter((pid) => hasWorkerTitle(pid));
+    return [...slotted, ...handed].sort((a, b) => a - b);
+  }
+
+  /** Spares not handed a slot yet: our code loaded, no app code; neither a master nor a worker. */
+  idleSparePids(): number[] {
+    return this.#spares().filter((pid) => !hasWorkerTitle(pid));
+  }
+
+  #spares(): number[] {
+    return findByEnv(`CHAOS_NS=${this.tag}`, 'RESQUE_STARTER_SPARE=1');
   }
 
   /** Ids of the jobs `pid` has started and not finished (what it holds when it is killed). */
@@ -515,6 +531,14 @@ export default defineConfig({
   ${c.extra ?? ''}
 });
 `;
+}
+
+function hasWorkerTitle(pid: number): boolean {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith(WORKER_TITLE_START);
+  } catch {
+    return false; // gone
+  }
 }
 
 function findByEnv(...needles: string[]): number[] {

@@ -13,9 +13,9 @@ const suite = chaosSuite();
 const setup = suite.setup;
 const pause = (ms: number) => new Promise((res) => setTimeout(res, ms)); // fault pacing only, never to wait for a state
 
-/** Masters alive in the env's tree (not start-server, not workers). */
+/** Masters alive in the env's tree (not start-server, not workers, not spares waiting for a slot). */
 function masters(e: ChaosEnv, ss: Spawned): number[] {
-  const workers = new Set(e.workerPids());
+  const workers = new Set([...e.workerPids(), ...e.idleSparePids()]);
   return e.treePids().filter((p) => p !== ss.pid && !workers.has(p));
 }
 
