@@ -198,6 +198,8 @@ describe('chaos: workers', () => {
       await e.waitAllDone(long, 30_000);
       // Done once, by the worker that started it (8c); nothing lost, nothing run twice.
       expect(e.executions().filter((x) => x.id === 'long0' && x.what === 'done')).toHaveLength(1);
+      // The run's line is written inside the job; the ack that counts it in stat:processed follows it.
+      await pollUntil(async () => Number(await suite.r.get(`${e.ns}:stat:processed`)) >= long.length + short.length, { what: 'the long job acknowledged', timeoutMs: slow(10_000) });
       expect(Number(await suite.r.get(`${e.ns}:stat:processed`))).toBe(long.length + short.length);
       const res = await e.finish(suite.r, { ids: [...long, ...short], recoveryMs: undefined, recoveryWhat: '— (the frozen worker kept its job)' });
       expectClean(res);
