@@ -7,7 +7,7 @@ import { slow } from './helpers/slowness.js';
 import { pollUntil, waitForPidExit } from './helpers/wait.js';
 import { freePort } from './helpers/ports.js';
 import { useLogAudit } from './helpers/log-audit.js';
-import { doneIds, enqueueRecords, RsEnv, rsSuite } from './fixtures/rs-harness.js';
+import { doneIds, enqueueRecords, RsEnv, rsSuite, hangSecondWorker } from './fixtures/rs-harness.js';
 
 // The master's Prometheus endpoint over real HTTP, fed by real workers and a real redis-server:
 // counters equal the jobs done, survive a worker's death, and never go backwards across a
@@ -130,20 +130,8 @@ describe('resque-starter metrics', { timeout: slow(60_000) }, () => {
     const ss = chain(e);
     await ss.waitForLine(/worker\[2\] \d+ ready/, { timeoutMs: slow(10_000) });
     const oldMaster = Number(readFileSync(e.pidFile, 'utf8').trim());
-    const good = readFileSync(e.conf, 'utf8');
-    const readyS = Math.max(1, Math.round(slow(1000) / 1000));
-    audit.current
-      .expect(new RegExp(`\\[error\\] \\[resque-starter\\] worker\\[1\\] \\d+ not ready after ${readyS}s: killing it`), 'the hung worker')
-      .expect(/\[error\] \[resque-starter\] rolling restart aborted: new worker\[1\] failed/, 'the rollout stops')
-      .expect(/\[info\] \[resque-starter\] worker\[1\] \d+ exited \(not ready in time, kill stop\): killed by SIGKILL/, 'the hung worker is killed')
-      .expect(/\[error\] \[start-server\] (worker \d+ died unexpectedly|new worker \d+ seems to have failed to start).*\(exit code 3\)/, 'the new master gives up: exit 3');
-    // The new generation's second worker hangs in afterFork: its first one works jobs meanwhile.
-    writeFileSync(
-      e.conf,
-      good
-        .replace('readyTimeout: 10,', `readyTimeout: ${readyS},`)
-        .replace('  jobs: {', '  afterFork: async (w, nr) => { if (nr === 1) await new Promise(() => {}); w.retireOldWorker(); },\n  jobs: {'),
-    );
+    // The new code hangs in its second worker's afterFork.
+    const { readyS, good } = hangSecondWorker(e.conf, audit.current);
     const r = suite.redis.client();
     // Enough jobs to outlast the attempt: jobs are done before, during and after it.
     const ids = await enqueueRecords(r, e.ns, 240 * readyS + 300, 25);

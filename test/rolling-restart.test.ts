@@ -5,7 +5,7 @@ import { BIN, spawnNode, spawnTracked, type Spawned } from './helpers/spawn.js';
 import { slow } from './helpers/slowness.js';
 import { pidAlive, pollUntil, waitForPidExit } from './helpers/wait.js';
 import { useLogAudit } from './helpers/log-audit.js';
-import { doneIds, enqueueRecords, liveWorkers, RsEnv, sampleWorkers, rsSuite } from './fixtures/rs-harness.js';
+import { doneIds, enqueueRecords, liveWorkers, RsEnv, sampleWorkers, rsSuite, hangSecondWorker } from './fixtures/rs-harness.js';
 
 // The full chain: start-server → resque-starter master → worker processes → private redis-server.
 // A HUP to start-server starts a new master generation, which replaces the old master's
@@ -128,21 +128,8 @@ describe('rolling restart under start-server', { timeout: slow(30_000) }, () => 
     const ss = chain(e);
     const oldMaster = await pollUntil(() => (existsSync(e.pidFile) ? masterOf(e) : undefined), { what: 'pid file' });
     await readyWorkers(e, C, oldMaster);
-    const good = readFileSync(e.conf, 'utf8');
-    // readyTimeout short, but longer than a worker's start on this machine now (seconds).
-    const readyS = Math.max(1, Math.round(slow(1000) / 1000));
-    audit.current
-      .expect(new RegExp(`\\[error\\] \\[resque-starter\\] worker\\[1\\] \\d+ not ready after ${readyS}s: killing it`), 'the hung worker')
-      .expect(/\[error\] \[resque-starter\] rolling restart aborted: new worker\[1\] failed/, 'the rollout stops')
-      .expect(/\[info\] \[resque-starter\] worker\[1\] \d+ exited \(not ready in time, kill stop\): killed by SIGKILL/, 'the hung worker is killed')
-      .expect(/\[error\] \[start-server\] (worker \d+ died unexpectedly|new worker \d+ seems to have failed to start).*\(exit code 3\)/, 'the new master gives up: exit 3');
     // The new code hangs in its second worker's afterFork.
-    writeFileSync(
-      e.conf,
-      good
-        .replace('readyTimeout: 10,', `readyTimeout: ${readyS},`)
-        .replace('  jobs: {', '  afterFork: async (w, nr) => { if (nr === 1) await new Promise(() => {}); w.retireOldWorker(); },\n  jobs: {'),
-    );
+    const { readyS, good } = hangSecondWorker(e.conf, audit.current);
     const r = suite.redis.client();
     const ids = await enqueueRecords(r, e.ns, 60, 50);
     const sampler = sampleWorkers(e.ns, 10);
