@@ -54,8 +54,15 @@ async function rollingRestart(perl: boolean) {
   await pollUntil(async () => (await doneIds(r, e.ns)).length >= 15, { what: 'jobs flowing' });
   const sampler = sampleWorkers(e.ns, 10);
   const hupAt = Date.now();
+  const logFrom = ss.output.length;
   process.kill(ss.pid, 'SIGHUP');
   await ss.waitForLine(/rolling restart done in [\d.]+s: 3 new worker\(s\) ready/, { timeoutMs: slow(20_000) });
+  // The new master started a spare before loading its config, and handed it the first slot.
+  const log = ss.output.slice(logFrom);
+  const early = /spare (\d+) started before the config was loaded, kept/.exec(log);
+  expect(early, 'an early spare').not.toBeNull();
+  expect(log.indexOf(early![0])).toBeLessThan(log.search(/rolling restart: taking over/));
+  expect(log).toMatch(new RegExp(`starting worker\\[0\\] ${early![1]} `));
   const rolledIn = Date.now() - hupAt;
   await waitForPidExit(oldMaster, { timeoutMs: slow(10_000) });
   await pollUntil(async () => (await doneIds(r, e.ns)).length >= ids.length, { what: 'all jobs done', timeoutMs: slow(30_000) });

@@ -19,6 +19,7 @@ import { watchRedisLink } from './master/redis-link.js';
 import { sampleBacklog } from './master/backlog-sampler.js';
 import { sampleMemory } from './master/memory-sampler.js';
 import { createParts, type MasterParts } from './master/parts.js';
+import { startEarlySpare } from './master/spare.js';
 import type { QueueClient } from './master/queue-client.js';
 import { watchRestartFile } from './master/restart-file.js';
 import { shutDown } from './master/shutdown.js';
@@ -82,13 +83,24 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
   host.onSignals(MASTER_SIGNALS, (signal) => loop.push({ type: 'signal', signal }));
 
   const stopRequested = () => loop.take(isStopSignal) !== undefined;
-  const booted = await bootMaster(configPath, { env, stderr: options.stderr, logFormat: options.logFormat, captureConsole: options.captureConsole, host, checkRedis: deps.checkRedis, stopRequested });
-  if (!booted) return 0;
+  // Loads our code while this master loads the config, checks Redis and finds the old master.
+  const earlySpare = startEarlySpare(host, env, () => undefined);
+  const stopEarlySpare = () => {
+    if (earlySpare && !earlySpare.gone) host.signal(earlySpare.child.pid, 'SIGQUIT');
+  };
+  const booted = await bootMaster(configPath, { env, stderr: options.stderr, logFormat: options.logFormat, captureConsole: options.captureConsole, host, checkRedis: deps.checkRedis, stopRequested }).catch((err: unknown) => {
+    stopEarlySpare();
+    throw err;
+  });
+  if (!booted) {
+    stopEarlySpare();
+    return 0;
+  }
   logger = booted.logger;
   // Lines name the Redis only when the master uses several.
   const servers = new Set([booted.config.redis, ...booted.config.groups.map((g) => g.redis)].map(describeRedis));
   const redisHealth = new RedisHealth(logger, () => host.now(), servers.size > 1);
-  const p = (parts = createParts(booted, { host, env, loop, createQueue: deps.createQueue, redisHealth }));
+  const p = (parts = createParts(booted, { host, env, loop, createQueue: deps.createQueue, redisHealth, earlySpare }));
   const ctlPath = controlSocketPath(host.pid, runtimeDir(env));
   const server = await openControlSocket(ctlPath, p.control, booted);
   const removeFiles = () => {
