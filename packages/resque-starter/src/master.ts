@@ -128,7 +128,7 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
     stopOther();
     stopWatch();
   };
-  const scheduler = startScheduler(p, logger, deps.createScheduler);
+  const scheduler = startScheduler(p, logger, deps.createScheduler, host, () => loop.state);
 
   const code = await p.done;
   await shutDown({ host, parts: p, server, logOut: booted.logOut, logger, stopSources, scheduler, removeFiles, removeExitGuard });
@@ -166,12 +166,40 @@ const DEFAULT_DEPS: MasterDeps = {
 };
 
 /** The scheduler, its leadership shown in the status; a reload hands it the new schedule. */
-function startScheduler(p: MasterParts, logger: Logger, create: CreateScheduler): MasterScheduler {
-  const scheduler = startMasterScheduler(p.configs.config, { create, logger, changed: () => p.status.update() });
+/**
+ * The scheduler, its leadership shown in the status; a reload hands it the new schedule. During
+ * a takeover it starts only once the takeover is over (or after TAKEOVER_SCHEDULER_WAIT_MS):
+ * making one parses the schedule (cron-parser and luxon, ~100 ms of CPU) and the old master
+ * leads meanwhile anyway, so that CPU is not taken from the new workers' start-up (issue 16).
+ */
+function startScheduler(p: MasterParts, logger: Logger, create: CreateScheduler, host: ProcessHost, state: () => MasterState | undefined): MasterScheduler {
+  let running: MasterScheduler | undefined;
+  const startedAt = host.now();
+  const start = () => {
+    stopWaiting();
+    running ??= startMasterScheduler(p.configs.config, { create, logger, changed: () => p.status.update() });
+  };
+  const waiting = () => state()?.takeover !== undefined && host.now() - startedAt < TAKEOVER_SCHEDULER_WAIT_MS;
+  let stopWaiting: () => void = () => undefined;
+  if (waiting()) stopWaiting = host.every(50, () => (waiting() ? undefined : start()));
+  else start();
+  const config = () => p.configs.config;
+  const scheduler: MasterScheduler = {
+    snapshot: () => running?.snapshot() ?? { enabled: config().scheduler.enabled, leader: false, lockTtl: config().scheduler.lockTtlMs / 1000, schedule: config().schedule.map((e) => e.name), leading: [] },
+    // Not started yet: it starts with the config of that moment.
+    reload: (next) => running?.reload(next),
+    stop: async () => {
+      stopWaiting();
+      await running?.stop();
+    },
+  };
   p.status.setScheduler(() => scheduler.snapshot());
-  p.configs.onApply((config) => scheduler.reload(config));
+  p.configs.onApply((next) => scheduler.reload(next));
   return scheduler;
 }
+
+/** The longest a taking-over master waits before it starts its scheduler anyway. */
+const TAKEOVER_SCHEDULER_WAIT_MS = 10_000;
 
 /** The endpoint for the start line: as configured, and the node the check reached when it is not the configured address itself. */
 function describeEndpoint(config: ResolvedConfig, report: RedisReport | undefined): string {

@@ -253,6 +253,7 @@ export const messages = {
 
   // --- the master's wiring ---
   workerError: (pid: number, error: string) => `worker ${pid}: ${error}`,
+  earlySpareStopped: (pid: number) => `spare ${pid} started before the config was loaded, stopped: the config's logFile, user or group is not what it was started with`,
   spareStarted: (pid: number, early: boolean) =>
     early ? `spare ${pid} started before the config was loaded, kept (loads our code ahead of the first slot; no app code until it has one)` : `spare ${pid} started (loads our code ahead of the next slot; no app code until it has one)`,
   spareTaken: (pid: number) => `spare ${pid} handed the slot`,

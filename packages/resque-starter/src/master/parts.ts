@@ -124,8 +124,10 @@ const MAX_SPARES = 2;
 /**
  * Spares while a takeover has slots left to fill (each old worker's exit opens one): one per
  * slot left, at most MAX_SPARES; from boot when there are predecessors, so the first new worker
- * finds one loaded. A new one is started only while none of ours is starting (its CPU would be
- * taken from the worker on the critical path), unless no spare is left at all.
+ * finds one loaded. New ones start (`start`) only while the workers of both generations, counting
+ * those starting, are at most `desired`: a spawn is a fork of this master (its config loaded)
+ * until the exec, and that moment must not make `desired + 2`. The spawner also tops them up
+ * just before it hands a spare its slot (that spare has loaded nothing of the app yet).
  */
 function sparesWanted(s: MasterState | undefined, booted: Booted): { keep: number; start: number } {
   if (!s) {
@@ -134,6 +136,5 @@ function sparesWanted(s: MasterState | undefined, booted: Booted): { keep: numbe
   }
   if (s.phase !== 'running' || s.takeover === undefined || predecessorLive(s) === 0) return { keep: 0, start: 0 };
   const keep = Math.max(0, Math.min(MAX_SPARES, s.desired - s.workers.length));
-  const starting = s.workers.some((w) => w.phase !== 'ready' && !w.stop);
-  return { keep, start: starting ? Math.min(1, keep) : keep };
+  return { keep, start: s.workers.length + predecessorLive(s) <= s.desired ? keep : 0 };
 }

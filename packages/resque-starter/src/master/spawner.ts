@@ -51,8 +51,10 @@ export class WorkerSpawner {
     const early = ctx.early;
     if (!early || early.gone) return;
     // Started as a worker of this config would be (its output where theirs goes, as the same user)?
-    if (ctx.logOut || ctx.ids) this.ctx.host.signal(early.child.pid, 'SIGQUIT');
-    else {
+    if (ctx.logOut || ctx.ids) {
+      this.ctx.host.signal(early.child.pid, 'SIGQUIT');
+      ctx.logger.debug(messages.earlySpareStopped(early.child.pid));
+    } else {
       this.spares.push(early);
       ctx.logger.debug(messages.spareStarted(early.child.pid, true));
     }
@@ -116,8 +118,10 @@ export class WorkerSpawner {
     };
     const spare = this.takeSpare();
     let child: Child | undefined;
-
     if (spare) {
+      // The next slot's spare starts now, while this one has loaded nothing of the app: the fork
+      // (a copy of this master until its exec) never adds to the workers of both generations.
+      this.topUpSpares();
       // From now on its events are this worker's; it loads the config (the app's code) only now.
       spare.relay.to = events;
       child = spare.child;
@@ -141,7 +145,7 @@ export class WorkerSpawner {
    * ahead of need, before its slot opens: it loads no app code (it is not a worker, and counts
    * toward no C+1 bound) until `spawn` hands it a slot. Two are kept while `ctx.sparesWanted()`
    * says slots will open, so the one handed the next slot has had a whole slot's time to load;
-   * otherwise they stop. Called after each effect.
+   * otherwise they stop. Called after each effect (and `spawn` tops them up before a hand-over).
    */
   syncSpare(): void {
     this.spares = this.spares.filter((s) => !s.gone);
@@ -171,6 +175,13 @@ export class WorkerSpawner {
       if (!spare.gone && spare.child.connected) return spare;
     }
     return undefined;
+  }
+
+  /** Spares up to `keep` (the slot being handed over is counted as filled). */
+  private topUpSpares(): void {
+    this.spares = this.spares.filter((s) => !s.gone);
+    const keep = this.ctx.sparesWanted?.().keep ?? 0;
+    while (this.spares.length < keep && this.fillSpare());
   }
 
   /** Starts one more spare; false when that failed. */
