@@ -147,7 +147,7 @@ describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
     expect(overview.body).toContain('id="stat-failed-list">5<');
     const queues = await get(`${web.base}/queues`);
     expect(queues.body).toMatch(new RegExp(`<h2>redis://127\\.0\\.0\\.1:${second!.port}/${e.ns} <small>groups reports</small></h2>`));
-    expect(queues.body).toMatch(/data-queue="reports" data-depth="1"><td><a href="\/queues\/reports\?t=1">/);
+    expect(queues.body).toMatch(/data-queue="reports" data-depth="1" data-delayed="0"><td><a href="\/queues\/reports\?t=1">/);
     const first = await get(`${web.base}/failed`);
     expect(first.body).toContain('<nav class="tabs">');
     expect(first.body.match(/data-class="OnFirst"/g)).toHaveLength(3);
@@ -190,7 +190,7 @@ describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
     await r.sadd(`${e.ns}:queues`, 'backlog');
     await r.rpush(`${e.ns}:queue:backlog`, ...Array.from({ length: 120 }, (_, i) => JSON.stringify({ class: 'Later', args: [i], enqueued_at: Date.now() / 1000 - 90 })));
     const queues = await get(`${web.base}/queues`);
-    expect(queues.body).toMatch(/data-queue="backlog" data-depth="120"><td><a href="\/queues\/backlog">backlog<\/a>/);
+    expect(queues.body).toMatch(/data-queue="backlog" data-depth="120" data-delayed="0"><td><a href="\/queues\/backlog">backlog<\/a>/);
     const q1 = await get(`${web.base}/queues/backlog`);
     expect(q1.body.match(/class="queue-job"/g)).toHaveLength(50);
     expect(q1.body).toMatch(/class="queue-job" data-position="0"><td class="n">0<\/td><td>Later<\/td><td><code>\[0\]<\/code><\/td><td>1m 3\ds<\/td>/);
@@ -198,6 +198,29 @@ describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
     expect(q3.body.match(/class="queue-job"/g)).toHaveLength(20);
     expect(q3.body).toContain('page 3 of 3 (101–120 of 120)');
     expect((await get(`${web.base}/queues/%E0`)).status).toBe(404);
+
+    // Delayed jobs (no master here: no scheduler moves them): counted per queue, the next due listed, all of them a page at a time.
+    const q = new Queue({ redis: e.redis.url, namespace: e.ns });
+    const base = Date.now() + 3_600_000;
+    try {
+      for (let i = 0; i < 60; i++) await q.enqueueAt(base + i * 1000, 'mail', 'Remind', i);
+      for (let i = 0; i < 5; i++) await q.enqueueAt(base - 60_000 + i, 'backlog', 'Later', `soon${i}`);
+    } finally {
+      await q.close();
+    }
+    const withDelayed = await get(`${web.base}/queues`);
+    expect(withDelayed.body).toMatch(/data-queue="backlog" data-depth="120" data-delayed="5">/);
+    expect(withDelayed.body).toMatch(/data-queue="mail" data-depth="0" data-delayed="60">.*<a href="\/delayed">60<\/a>/);
+    expect(withDelayed.body).toContain('<h2 id="delayed-next" data-total="65">');
+    expect(withDelayed.body.match(/class="delayed-job"/g)).toHaveLength(10);
+    // The soonest first: the five of backlog (due a minute earlier), then mail's in order.
+    expect(withDelayed.body).toMatch(/class="delayed-job" data-position="0" data-queue="backlog" data-class="Later"><td class="n">0<\/td><td>in 5\dm \d+s <small>/);
+    expect(withDelayed.body).toMatch(/class="delayed-job" data-position="5" data-queue="mail" data-class="Remind">.*<code>\[0\]<\/code>/);
+    const d2 = await get(`${web.base}/delayed?page=2`);
+    expect(d2.body).toContain('data-total="65"');
+    expect(d2.body.match(/class="delayed-job"/g)).toHaveLength(15);
+    expect(d2.body).toContain('page 2 of 2 (51–65 of 65)');
+    expect(d2.body).toMatch(/class="delayed-job" data-position="64" data-queue="mail" data-class="Remind">.*<code>\[59\]<\/code>/);
 
     const w1 = await get(`${web.base}/workers`);
     expect(w1.body.match(/class="worker-row"/g)).toHaveLength(50);

@@ -8,8 +8,8 @@ import { checkAccess, checkPost, csrfToken, loginCookie } from './auth.js';
 import { FailedIndex, isFiltered, readFilteredPage, type FailedFilter } from './failed-index.js';
 import type { Html } from './html.js';
 import { readMasters, type MastersSource } from './masters.js';
-import { filterQuery, renderFailed, renderLayout, renderMasters, renderMessagePage, renderOverview, renderQueuePage, renderQueues, renderWorkers, type PageName } from './render.js';
-import { failedAt, PAGE_SIZE, type FailedPage, readFailedPage, readQueuePage, readQueuesReport, readTotals, readWorkersPage, type Totals, type WebTarget } from './resque-views.js';
+import { filterQuery, renderDelayed, renderFailed, renderLayout, renderMasters, renderMessagePage, renderOverview, renderQueuePage, renderQueues, renderWorkers, type PageName } from './render.js';
+import { failedAt, PAGE_SIZE, readDelayedPage, type FailedPage, readFailedPage, readQueuePage, readQueuesReport, readTotals, readWorkersPage, type Totals, type WebTarget } from './resque-views.js';
 import type { StatSampler } from './sampler.js';
 
 // The dashboard's HTTP side: routing, access, the four failed-list actions. Pages are GETs that
@@ -83,7 +83,14 @@ export function createDashboard(o: DashboardOptions): Server {
       case '/masters':
         return page(res, 'masters', 'Masters', renderMasters(await readMasters(o.masters)), partial);
       case '/queues': {
-        const reports = await timed(Promise.all(o.targets.map(async (x, i) => ({ where: x.where, groups: x.groups, report: await readQueuesReport(x.queue), t: o.targets.length > 1 ? i : undefined }))));
+        const reports = await timed(
+          Promise.all(
+            o.targets.map(async (x, i) => {
+              const [report, next] = await Promise.all([readQueuesReport(x.queue), readDelayedPage(x.queue, 1, NEXT_DELAYED)]);
+              return { where: x.where, groups: x.groups, report, next, t: o.targets.length > 1 ? i : undefined };
+            }),
+          ),
+        );
         return page(res, 'queues', 'Queues', renderQueues(reports, new Date()), partial, reports.reduce((n, r) => n + r.report.failed, 0));
       }
       case '/failed': {
@@ -100,6 +107,10 @@ export function createDashboard(o: DashboardOptions): Server {
         const listTotal = p.listTotal ?? p.paging.total;
         const main = renderFailed(p, { csrf, t: tParam(url), flash: flashOf(url), error: errorOf(url), filter, facets, listTotal });
         return page(res, 'failed', 'Failed', main, partial, listTotal, t);
+      }
+      case '/delayed': {
+        const p = await timed(readDelayedPage(target.queue, pageNo, per));
+        return page(res, 'queues', 'Delayed', renderDelayed(p, { t: tParam(url), now: new Date() }), partial, undefined, t);
       }
       case '/workers': {
         const p = await timed(readWorkersPage(target.queue, o.config, pageNo, per));
@@ -245,6 +256,9 @@ export async function sumTotals(targets: readonly WebTarget[]): Promise<Totals> 
 }
 
 // --- internal ---
+
+/** The queues page lists this many of the next delayed jobs due. */
+const NEXT_DELAYED = 10;
 
 const SECURITY_HEADERS = {
   'Cache-Control': 'no-store',
