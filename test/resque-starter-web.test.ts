@@ -81,7 +81,7 @@ describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
     await pollUntil(async () => (await doneIds(r, e.ns)).includes('flaky-f1'), { what: 'the retried job done', timeoutMs: slow(10_000) });
     const after = await get(`${web.base}/failed?done=retried&index=0`);
     expect(after.body).toContain('Failed job 0 enqueued again');
-    expect(after.body).toMatch(/data-index="0" data-class="Flaky" data-retried="1"/);
+    expect(after.body).toMatch(/data-index="0" data-class="Flaky" data-queue="rs" data-exception="Error" data-retried="1"/);
     await web.proc.waitForLine(/dashboard: retried failed job 0 \(Flaky from rs\)/);
     // Remove takes it off the list.
     const again = failedForms(after.body);
@@ -147,7 +147,7 @@ describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
     expect(overview.body).toContain('id="stat-failed-list">5<');
     const queues = await get(`${web.base}/queues`);
     expect(queues.body).toMatch(new RegExp(`<h2>redis://127\\.0\\.0\\.1:${second!.port}/${e.ns} <small>groups reports</small></h2>`));
-    expect(queues.body).toMatch(/data-queue="reports" data-depth="1"><td><a href="\/queues\/reports\?t=1">/);
+    expect(queues.body).toMatch(/data-queue="reports" data-depth="1" data-delayed="0"><td><a href="\/queues\/reports\?t=1">/);
     const first = await get(`${web.base}/failed`);
     expect(first.body).toContain('<nav class="tabs">');
     expect(first.body.match(/data-class="OnFirst"/g)).toHaveLength(3);
@@ -190,7 +190,7 @@ describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
     await r.sadd(`${e.ns}:queues`, 'backlog');
     await r.rpush(`${e.ns}:queue:backlog`, ...Array.from({ length: 120 }, (_, i) => JSON.stringify({ class: 'Later', args: [i], enqueued_at: Date.now() / 1000 - 90 })));
     const queues = await get(`${web.base}/queues`);
-    expect(queues.body).toMatch(/data-queue="backlog" data-depth="120"><td><a href="\/queues\/backlog">backlog<\/a>/);
+    expect(queues.body).toMatch(/data-queue="backlog" data-depth="120" data-delayed="0"><td><a href="\/queues\/backlog">backlog<\/a>/);
     const q1 = await get(`${web.base}/queues/backlog`);
     expect(q1.body.match(/class="queue-job"/g)).toHaveLength(50);
     expect(q1.body).toMatch(/class="queue-job" data-position="0"><td class="n">0<\/td><td>Later<\/td><td><code>\[0\]<\/code><\/td><td>1m 3\ds<\/td>/);
@@ -199,6 +199,29 @@ describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
     expect(q3.body).toContain('page 3 of 3 (101–120 of 120)');
     expect((await get(`${web.base}/queues/%E0`)).status).toBe(404);
 
+    // Delayed jobs (no master here: no scheduler moves them): counted per queue, the next due listed, all of them a page at a time.
+    const q = new Queue({ redis: e.redis.url, namespace: e.ns });
+    const base = Date.now() + 3_600_000;
+    try {
+      for (let i = 0; i < 60; i++) await q.enqueueAt(base + i * 1000, 'mail', 'Remind', i);
+      for (let i = 0; i < 5; i++) await q.enqueueAt(base - 60_000 + i, 'backlog', 'Later', `soon${i}`);
+    } finally {
+      await q.close();
+    }
+    const withDelayed = await get(`${web.base}/queues`);
+    expect(withDelayed.body).toMatch(/data-queue="backlog" data-depth="120" data-delayed="5">/);
+    expect(withDelayed.body).toMatch(/data-queue="mail" data-depth="0" data-delayed="60">.*<a href="\/delayed">60<\/a>/);
+    expect(withDelayed.body).toContain('<h2 id="delayed-next" data-total="65">');
+    expect(withDelayed.body.match(/class="delayed-job"/g)).toHaveLength(10);
+    // The soonest first: the five of backlog (due a minute earlier), then mail's in order.
+    expect(withDelayed.body).toMatch(/class="delayed-job" data-position="0" data-queue="backlog" data-class="Later"><td class="n">0<\/td><td>in 5\dm \d+s <small>/);
+    expect(withDelayed.body).toMatch(/class="delayed-job" data-position="5" data-queue="mail" data-class="Remind">.*<code>\[0\]<\/code>/);
+    const d2 = await get(`${web.base}/delayed?page=2`);
+    expect(d2.body).toContain('data-total="65"');
+    expect(d2.body.match(/class="delayed-job"/g)).toHaveLength(15);
+    expect(d2.body).toContain('page 2 of 2 (51–65 of 65)');
+    expect(d2.body).toMatch(/class="delayed-job" data-position="64" data-queue="mail" data-class="Remind">.*<code>\[59\]<\/code>/);
+
     const w1 = await get(`${web.base}/workers`);
     expect(w1.body.match(/class="worker-row"/g)).toHaveLength(50);
     expect(w1.body).toContain('data-page="1" data-pages="2"');
@@ -206,6 +229,60 @@ describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
     const w2 = await get(`${web.base}/workers?page=2`);
     expect(w2.body.match(/class="worker-row"/g)).toHaveLength(50);
     expect(w2.body.match(/data-busy="1"/g)).toHaveLength(25);
+  });
+
+  it('10,000 failed jobs: filtered by class, queue and error a page at a time; the matching ones removed with one form (CSRF checked); page times', async () => {
+    const e = suite.setup({ concurrency: 1 });
+    const r = suite.redis.client();
+    await seedFailures(r, e.ns, 9_000);
+    await seedFailures(r, e.ns, 1_000, 'Other', { exception: 'TypeError', queue: 'mail' });
+    await seedWorkers(r, e.ns, 100);
+    const web = await startWeb(e);
+    audit.current.watch(web.proc);
+    await get(`${web.base}/workers`); // first connection
+    const c0 = performance.now();
+    const cold = await get(`${web.base}/failed?class=Other`);
+    const coldMs = performance.now() - c0;
+    expect(cold.body.match(/class="failed-row"/g)).toHaveLength(50);
+    expect(cold.body).toContain('data-total="10000" data-matching="1000"');
+    expect(cold.body).toContain('1,000 of 10,000 match');
+    // Newest first among the matching; the pager keeps the filter.
+    expect(cold.body).toMatch(/class="failed-row" data-index="9999" data-class="Other" data-queue="mail" data-exception="TypeError"/);
+    expect(cold.body).toContain('href="/failed?class=Other&amp;page=2"');
+    // The choices, with their counts.
+    expect(cold.body).toContain('<option value="Seeded">Seeded (9,000)</option><option value="Other" selected>Other (1,000)</option>');
+    expect(cold.body).toContain('<option value="mail">mail (1,000)</option>');
+    const p20 = await get(`${web.base}/failed?class=Other&page=20`);
+    expect(p20.body.match(/class="failed-row" data-index="(\d+)"/g)?.at(-1)).toBe('class="failed-row" data-index="9000"');
+    expect((await get(`${web.base}/failed?queue=rs&exception=TypeError`)).body).toContain('No failed job matches queue rs, error TypeError.');
+    expect((await get(`${web.base}/failed?exception=TypeError&queue=mail`)).body).toContain('data-matching="1000"');
+
+    // Page times, warm (median of 7 each): the numbers the README quotes.
+    const median = async (path: string) => {
+      const ms: number[] = [];
+      for (let i = 0; i < 7; i++) {
+        const t0 = performance.now();
+        expect((await get(`${web.base}${path}`)).status).toBe(200);
+        ms.push(performance.now() - t0);
+      }
+      return ms.sort((a, b) => a - b)[3]!;
+    };
+    const times = { failed: await median('/failed'), filtered: await median('/failed?class=Other&page=7'), workers: await median('/workers'), overview: await median('/') };
+    process.stderr.write(`resque-starter-web: 10,000 failed, 100 workers: first filtered page ${Math.round(coldMs)} ms (the index read); median ms ${JSON.stringify(Object.fromEntries(Object.entries(times).map(([k, v]) => [k, Math.round(v)])))}\n`);
+    for (const v of Object.values(times)) expect(v).toBeLessThan(slow(1000));
+
+    // Remove the matching ones: the form's CSRF token and origin are checked as for every action.
+    const { csrf } = failedForms(cold.body);
+    expect((await postForm(web.base, '/failed/remove-matching', { csrf: 'x', class: 'Other' })).status).toBe(403);
+    expect((await postForm(web.base, '/failed/remove-matching', { csrf: csrf!, class: 'Other' }, 'http://evil.example')).status).toBe(403);
+    expect(await postForm(web.base, '/failed/remove-matching', { csrf: csrf! })).toMatchObject({ status: 303, location: '/failed?err=no-filter' });
+    expect(await r.llen(`${e.ns}:failed`)).toBe(10_000);
+    expect(await postForm(web.base, '/failed/remove-matching', { csrf: csrf!, class: 'Other' })).toMatchObject({ status: 303, location: '/failed?class=Other&done=removed-matching&n=1000' });
+    expect(await r.llen(`${e.ns}:failed`)).toBe(9_000);
+    const after = await get(`${web.base}/failed?class=Other&done=removed-matching&n=1000`);
+    expect(after.body).toContain('1000 matching failed job(s) removed.');
+    expect(after.body).toContain('data-total="9000" data-matching="0"');
+    await web.proc.waitForLine(/dashboard: removed 1000 failed job\(s\) matching class=Other/);
   });
 
   it('a token: refused without it, ?token= logs in with a cookie, a bearer header works; a public bind needs one', async () => {
