@@ -253,7 +253,9 @@ export const messages = {
 
   // --- the master's wiring ---
   workerError: (pid: number, error: string) => `worker ${pid}: ${error}`,
-  spareStarted: (pid: number) => `spare ${pid} started (loads our code ahead of the next slot; no app code until it has one)`,
+  earlySpareStopped: (pid: number) => `spare ${pid} started before the config was loaded, stopped: the config's logFile, user or group is not what it was started with`,
+  spareStarted: (pid: number, early: boolean) =>
+    early ? `spare ${pid} started before the config was loaded, kept (loads our code ahead of the first slot; no app code until it has one)` : `spare ${pid} started (loads our code ahead of the next slot; no app code until it has one)`,
   spareTaken: (pid: number) => `spare ${pid} handed the slot`,
   spareExited: (pid: number, code: number | null, signal: string | null) => `spare ${pid} exited (${signal ? `signal ${signal}` : `code ${code}`})`,
   spareFailed: (error: string) => `a spare could not be started: ${error}`,
