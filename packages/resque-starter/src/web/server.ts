@@ -100,7 +100,8 @@ export function createDashboardHandler(o: DashboardOptions): DashboardHandler {
         const reports = await timed(
           Promise.all(
             o.targets.map(async (x, i) => {
-              const [report, next] = await Promise.all([readQueuesReport(x.queue), readDelayedPage(x.queue, 1, NEXT_DELAYED)]);
+              const report = await readQueuesReport(x.queue);
+              const next = await readDelayedPage(x.queue, 1, NEXT_DELAYED, report.queues.reduce((n, q) => n + q.delayed, 0));
               return { where: x.where, groups: x.groups, report, next, t: o.targets.length > 1 ? i : undefined };
             }),
           ),
