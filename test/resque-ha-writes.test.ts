@@ -100,7 +100,7 @@ describe('@baton/resque when Redis refuses writes', () => {
     await pollUntil(() => started !== 'no', { what: 'the start to end', timeoutMs: slow(10_000) });
     expect(started).toBe('yes');
     expect(log.count(/^info.*recovered after \d+ ms: Redis refuses writes no more/)).toBe(1);
-    expect(await admin.smembers(`${namespace}:workers`)).toEqual(worker.ids.slice().sort());
+    expect((await admin.smembers(`${namespace}:workers`)).sort()).toEqual(worker.ids.slice().sort());
     await queue.enqueue('q', 'Rec', 1);
     await pollUntil(() => ran.includes(1), { what: 'a job to run' });
 
