@@ -78,7 +78,9 @@ describe('resque-starter --log-format json', () => {
 
     const lines = parseLines(m.output, 'resque-starter');
     const master = lines.filter((l) => l.role === 'master');
-    expect(master.every((l) => l.pid === m.pid && l.slot === undefined && l.worker === undefined)).toBe(true);
+    expect(master.every((l) => l.pid === m.pid)).toBe(true);
+    // The master's own lines name no worker; its lines about one name it (and say what happened).
+    expect(master.filter((l) => l.slot !== undefined || l.worker !== undefined).every((l) => typeof l.event === 'string')).toBe(true);
     expect(master.find((l) => l.msg.startsWith(`master ${m.pid} starting 2 worker(s)`))?.msg).toContain('redis redis://:***@127.0.0.1');
     const workers = lines.filter((l) => l.role === 'worker');
     // Each worker's lines carry its slot; once its Resque worker exists, its id too.
@@ -94,6 +96,36 @@ describe('resque-starter --log-format json', () => {
     assertNoUnexpectedAlarms([{ label: 'resque-starter', output: m.output }]);
     expect(unexpectedAlarms('{"time":"x","level":"error","pid":1,"role":"worker","msg":"boom"}')).toHaveLength(1);
     expectNoPassword(m.output);
+  });
+
+  it("the master's lines about a worker (started, ready, exited with its reason) carry the worker's slot, pid, id and the event as fields", async () => {
+    const e = setup({ concurrency: 2 });
+    const m = e.master(['--log-format', 'json']);
+    for (const slot of [0, 1]) await m.waitForLine(new RegExp(`"msg":"worker\\[${slot}\\] \\d+ ready`), { timeoutMs: slow(15_000) });
+    process.kill(m.pid, 'SIGTTOU');
+    await m.waitForLine(/"event":"worker-exited"/, { timeoutMs: slow(15_000) });
+    process.kill(m.pid, 'SIGQUIT');
+    expect(await m.waitForExit({ timeoutMs: slow(15_000) })).toEqual({ code: 0, signal: null });
+
+    const lines = parseLines(m.output, 'resque-starter');
+    const about = (event: string, slot: number) => lines.filter((l) => l.role === 'master' && l.event === event && l.slot === slot);
+    // The worker's pid as the worker's own lines give it.
+    const pidOf = (slot: number) => lines.find((l) => l.role === 'worker' && l.slot === slot)?.pid;
+    for (const slot of [0, 1]) {
+      const [started] = about('worker-started', slot);
+      expect(started, m.output).toMatchObject({ level: 'debug', pid: m.pid, role: 'master', slot, workerPid: pidOf(slot), version: expect.any(Number) });
+      expect(started!.msg).toBe(`starting worker[${slot}] ${pidOf(slot)}`);
+      const [ready] = about('worker-ready', slot);
+      expect(ready, m.output).toMatchObject({ level: 'info', pid: m.pid, slot, workerPid: pidOf(slot), worker: expect.stringMatching(new RegExp(`^[^:]+:${pidOf(slot)}:rs$`)), readyMs: expect.any(Number) });
+      expect(ready!.group).toBeUndefined();
+    }
+    // TTOU stops the highest slot (reason scale); QUIT the other (reason shutdown); both exit 0.
+    expect(about('worker-exited', 1), m.output).toEqual([
+      expect.objectContaining({ level: 'info', pid: m.pid, slot: 1, workerPid: pidOf(1), worker: expect.stringContaining(`:${pidOf(1)}:`), reason: 'scale', mode: 'graceful', code: 0, uptimeMs: expect.any(Number) }),
+    ]);
+    expect(about('worker-exited', 0), m.output).toEqual([expect.objectContaining({ slot: 0, workerPid: pidOf(0), reason: 'shutdown', code: 0 })]);
+    expect(about('worker-exited', 1)[0]!.msg).toMatch(/^worker\[1\] \d+ exited \(scaled down\): /);
+    assertNoUnexpectedAlarms([{ label: 'resque-starter', output: m.output }]);
   });
 
   it('the text format (the default) carries no password either', async () => {
@@ -138,8 +170,11 @@ describe('resque-starter --log-format json', () => {
 
   it('start-server --log-format json: its own lines are JSON, and so are the generation\'s (BATON_LOG_FORMAT), with their generation', async () => {
     const e = setup({ concurrency: 1 });
-    const ss = spawnNode(BIN.startServer, [`--status-file=${e.dir}/ss.status`, '--log-format=json', '--', process.execPath, BIN.resqueStarter, '-c', e.conf], { label: 'start-server', env: e.env() });
+    const ss = spawnNode(BIN.startServer, [`--status-file=${e.dir}/ss.status`, '--log-format=json', '--signal-on-hup=CONT', '--interval=0.3', '--', process.execPath, BIN.resqueStarter, '-c', e.conf], { label: 'start-server', env: e.env() });
     await ss.waitForLine(/"msg":"worker\[0\] \d+ ready/, { timeoutMs: slow(15_000) });
+    // A rolling restart: its steps are lines with fields too.
+    ss.kill('SIGHUP');
+    await ss.waitForLine(/"event":"rolling-restart-done"/, { timeoutMs: slow(20_000) });
     ss.kill('SIGTERM');
     expect(await ss.waitForExit({ timeoutMs: slow(15_000) })).toEqual({ code: 0, signal: null });
     const lines = ss.output
@@ -149,7 +184,19 @@ describe('resque-starter --log-format json', () => {
     expect(lines.find((l) => l.role === 'start-server' && /starting new worker \d+/.test(l.msg))).toBeDefined();
     const ours = lines.filter((l) => l.role !== 'start-server');
     expect(ours.length).toBeGreaterThan(3);
-    for (const l of ours) expect(l.generation, JSON.stringify(l)).toBe(1);
+    const gen1 = lines.find((l) => l.role === 'master' && l.generation === 1)!.pid;
+    const gen2 = lines.find((l) => l.role === 'master' && l.generation === 2)!.pid;
+    // Each line's generation is its master's: a worker's is that of the master whose line started it.
+    const genOf = new Map<number, number>([[gen1, 1], [gen2, 2]]);
+    for (const l of lines) if (l.event === 'worker-started') genOf.set(l.workerPid as number, l.pid === gen1 ? 1 : 2);
+    for (const l of ours) expect(l.generation, JSON.stringify(l)).toBe(genOf.get(l.pid));
+    const event = (name: string) => lines.find((l) => l.event === name);
+    expect(event('rolling-restart-started'), ss.output).toMatchObject({ role: 'master', pid: gen2, generation: 2, oldMasters: [{ pid: gen1, generation: 1, workers: 1 }], desired: 1, bound: 2 });
+    expect(event('replaced-started'), ss.output).toMatchObject({ role: 'master', pid: gen1, generation: 1, newMaster: gen2, newGeneration: 2, workers: 1 });
+    // The new worker is ready and retires the old one; the old master's line says why its worker exited.
+    expect(lines.find((l) => l.event === 'worker-ready' && l.pid === gen2), ss.output).toMatchObject({ generation: 2, slot: 0, retired: gen1, retiredBy: 'worker' });
+    expect(lines.find((l) => l.event === 'worker-exited' && l.pid === gen1), ss.output).toMatchObject({ generation: 1, slot: 0, reason: 'scale', code: 0 });
+    expect(event('rolling-restart-done'), ss.output).toMatchObject({ pid: gen2, generation: 2, durationMs: expect.any(Number), ready: 1, oldMasters: [gen1] });
     expectNoPassword(ss.output);
   });
 

@@ -199,6 +199,70 @@ describe.skipIf(NO_BROWSER !== undefined)('resque-starter web in Chromium', { ti
     });
   });
 
+  it('the failed page filtered by class and by error; the filtered set retried with one click, then done; the rest removed the same way', async () => {
+    const BOOM = `
+    async Boom(id: string) {
+      throw new RangeError('boom ' + id);
+    },`;
+    const e = suite.setup({ concurrency: 1, jobs: FLAKY_JOB + BOOM });
+    const master = audit.current.watch(e.master());
+    await master.waitForLine(/worker\[0\] \d+ ready/, { timeoutMs: slow(15_000) });
+    const web = await startWeb(e);
+    audit.current.watch(web.proc);
+    const flaky = ['a', 'b', 'c', 'd'];
+    const q = new Queue({ redis: e.redis.url, namespace: e.ns });
+    const r = suite.redis.client();
+    try {
+      for (const id of flaky) await q.enqueue('rs', 'Flaky', id);
+      for (const id of ['x', 'y', 'z']) await q.enqueue('rs', 'Boom', id);
+      await pollUntil(async () => (await q.failedCount()) === 7, { what: 'the 7 failures', timeoutMs: slow(10_000) });
+    } finally {
+      await q.close();
+    }
+    await withBrowser(async (browser) => {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 760 } });
+      const dialogs: string[] = [];
+      page.on('dialog', (d) => {
+        dialogs.push(d.message());
+        void d.accept();
+      });
+      await page.goto(`${web.base}/failed`);
+      await expect(page.locator('tr.failed-row').count()).resolves.toBe(7);
+      // By error class: the RangeErrors only.
+      await page.locator('#filter-exception').selectOption('RangeError');
+      await page.locator('#filter-apply').click();
+      await page.waitForURL(/\/failed\?exception=RangeError$/);
+      await expect(page.locator('tr.failed-row').evaluateAll((rows) => rows.map((x) => x.getAttribute('data-class')))).resolves.toEqual(['Boom', 'Boom', 'Boom']);
+      // By class: the Flaky ones; both buttons name how many they act on.
+      await page.locator('#filter-exception').selectOption('');
+      await page.locator('#filter-class').selectOption('Flaky');
+      await page.locator('#filter-apply').click();
+      await page.waitForURL(/\/failed\?class=Flaky$/);
+      await expect(page.locator('#failed-total').textContent()).resolves.toBe('4 of 7 match');
+      await expect(page.locator('tr.failed-row').evaluateAll((rows) => rows.map((x) => x.getAttribute('data-class')))).resolves.toEqual(['Flaky', 'Flaky', 'Flaky', 'Flaky']);
+      await expect(page.locator('#retry-matching').textContent()).resolves.toBe('Retry 4 matching');
+      await expect(page.locator('#retry-all').count()).resolves.toBe(0);
+      await shot(page, 'dashboard-failed-filter.png', false);
+      await page.locator('#retry-matching').click();
+      await page.waitForURL(/\/failed\?class=Flaky&done=retried-matching&n=4$/);
+      expect(dialogs).toEqual(['Enqueue the 4 failed job(s) of class Flaky not retried yet again?']);
+      await expect(page.locator('.flash').textContent()).resolves.toContain('4 matching failed job(s) enqueued again');
+      await pollUntil(async () => (await doneIds(r, e.ns)).filter((d) => d.startsWith('flaky-')).length === 4, { what: 'the 4 retried jobs done', timeoutMs: slow(10_000) });
+      expect((await doneIds(r, e.ns)).filter((d) => d.startsWith('flaky-')).sort()).toEqual(flaky.map((id) => `flaky-${id}`));
+      // Marked retried on the page (still filtered); the Boom entries were not touched.
+      await page.reload();
+      await expect(page.locator('tr.failed-row[data-retried="1"]').count()).resolves.toBe(4);
+      const records = (await r.lrange(`${e.ns}:failed`, 0, -1)).map((x) => JSON.parse(x) as { payload: { class: string }; retried_at?: string });
+      expect(records.filter((x) => x.payload.class === 'Boom').every((x) => x.retried_at === undefined)).toBe(true);
+      // The rest removed through the same filter.
+      await page.goto(`${web.base}/failed?class=Boom`);
+      await page.locator('#remove-matching').click();
+      await page.waitForURL(/\/failed\?class=Boom&done=removed-matching&n=3$/);
+      expect(await r.llen(`${e.ns}:failed`)).toBe(4);
+      await expect(page.locator('.empty').textContent()).resolves.toBe('No failed job matches class Boom.');
+    });
+  });
+
   it('10,000 failed jobs: the page loads quickly with 50 rows, and pages on', async () => {
     const e = suite.setup({ concurrency: 1 });
     await seedFailures(suite.redis.client(), e.ns, 10_000);

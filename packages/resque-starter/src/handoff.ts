@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import {
   isLiveProcess,
   listProcesses,
+  logLine,
   parseStatusFile,
   readCmdline,
   readEnvVar,
@@ -11,7 +12,7 @@ import {
 } from '@baton/process-kit';
 import { findControlSocket, openHandoff, type HandoffLink } from './control.js';
 import { WorkerEnv } from './ipc.js';
-import { messages } from './messages.js';
+import { eventFields, messages } from './messages.js';
 import type { MasterEvent, Predecessor } from './state/index.js';
 
 export interface FindPredecessorsOptions {
@@ -162,7 +163,7 @@ export class PredecessorTracker {
     const link = this.links.get(pid);
     if (link?.groups !== undefined && group !== undefined) {
       link.retire(group);
-      this.logger.debug(messages.askedToRetire(pid, group));
+      this.logger.debug(logLine(messages.askedToRetire(pid, group), eventFields('old-worker-retired', { oldMaster: pid, group, by: 'link' })));
     } else {
       this.host.signal(pid, 'SIGTTOU');
     }

@@ -1,4 +1,5 @@
 import { describeExit, logLine, type SignalName } from '@baton/process-kit';
+import { DEFAULT_GROUP } from './config-groups.js';
 import type { JobInfo } from './ipc.js';
 import type { Predecessor, StopMode, StopReason } from './state/model.js';
 
@@ -50,6 +51,70 @@ const TROUBLE_ENDED: Record<string, string> = {
   'redis-error': 'Redis commands succeed again',
   replication: 'the workers\' writes reach their replicas again',
 };
+
+/** The worker a master line is about, as its JSON line names it. */
+export interface WorkerRef {
+  group: string;
+  slot: number;
+  pid: number | undefined;
+  /** Its Resque worker id, once it said hello. */
+  id?: string | undefined;
+}
+
+/**
+ * What a master line about a worker or a rolling-restart step is, for machines: `worker-started`,
+ * `worker-ready`, `worker-exited`, `worker-died`, `worker-recycling`, … (README, "Logs").
+ */
+export type MasterEventName =
+  | 'worker-started'
+  | 'worker-start-failed'
+  | 'worker-ready'
+  | 'worker-fatal'
+  | 'worker-exited'
+  | 'worker-died'
+  | 'worker-ready-timeout'
+  | 'worker-stop-timeout'
+  | 'worker-kill-timeout'
+  | 'worker-recycling'
+  | 'worker-over-memory'
+  | 'job-timeout'
+  | 'job-killed'
+  | 'jobs-recovered'
+  | 'jobs-recovery-failed'
+  | 'job-failed-timeout'
+  | 'crash-loop'
+  | 'old-worker-retired'
+  | 'rolling-restart-started'
+  | 'rolling-restart-done'
+  | 'rolling-restart-aborted'
+  | 'rolling-restart-force-retire'
+  | 'rolling-restart-old-master-gone'
+  | 'rolling-restart-restore'
+  | 'replaced-started'
+  | 'replaced-done'
+  | 'replaced-ended'
+  | 'reload-replacing'
+  | 'reload-done'
+  | 'reload-aborted';
+
+/**
+ * Why: a JSON line of the master about one worker carries it as fields (`pid` of the line is
+ * the master's own): its slot, its group (outside the default one, as text lines name it), its
+ * pid and Resque id, and what happened (`event`, then the event's own fields).
+ */
+export function workerFields(event: MasterEventName, w: WorkerRef, more: Record<string, unknown> = {}): Record<string, unknown> {
+  return { event, slot: w.slot, group: groupField(w.group), workerPid: w.pid, worker: w.id, ...more };
+}
+
+/** A group as JSON lines name it: only where groups exist (the default group of a config without `groups` is left out). */
+export function groupField(group: string | undefined): string | undefined {
+  return group === DEFAULT_GROUP ? undefined : group;
+}
+
+/** The fields of a master line that is a step of a rolling restart (or any master event not about one worker). */
+export function eventFields(event: MasterEventName, more: Record<string, unknown> = {}): Record<string, unknown> {
+  return { event, ...more };
+}
 
 export const messages = {
   schedulerStarted: (where: string, lockTtlMs: number, entries: number) =>

@@ -682,7 +682,9 @@ describe('events without a test before issue 12', () => {
     const sim = new Sim();
     const [pid] = sim.start(1);
     const step = reduce(sim.state, { type: 'fatal', pid: pid!, message: 'afterFork threw: no db' }, sim.now);
-    expect(step.effects.filter((e) => e.type === 'log')).toEqual([{ type: 'log', level: 'error', message: `worker[0] ${pid} cannot start: afterFork threw: no db` }]);
+    expect(step.effects.filter((e) => e.type === 'log')).toEqual([
+      { type: 'log', level: 'error', message: `worker[0] ${pid} cannot start: afterFork threw: no db`, fields: expect.objectContaining({ event: 'worker-fatal', slot: 0, workerPid: pid, error: 'afterFork threw: no db' }) },
+    ]);
     expect(step.state.workers).toEqual(sim.state.workers);
   });
 

@@ -98,9 +98,19 @@ describe('web rendering', () => {
           },
         ],
       },
-      { csrf: 'c', t: undefined, flash: undefined, error: undefined },
+      {
+        csrf: 'c',
+        t: undefined,
+        flash: undefined,
+        error: undefined,
+        filter: { className: 'X<script>' },
+        facets: { className: [{ value: 'X<script>', count: 1 }], queue: [{ value: '"><script>', count: 1 }], exception: [] },
+        listTotal: 1,
+      },
     ).value;
     expect(page).not.toMatch(/<script>|<img/);
+    expect(page).toContain('<option value="&quot;&gt;&lt;script&gt;">&quot;&gt;&lt;script&gt; (1)</option>');
+    expect(page).toContain('<input type="hidden" name="class" value="X&lt;script&gt;">');
     expect(page).toContain('&lt;img src=x onerror=alert(1)&gt;');
   });
 

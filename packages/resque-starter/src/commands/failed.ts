@@ -16,6 +16,8 @@ export interface FailedEntry {
 export interface FailedFilter {
   queue?: string | undefined;
   className?: string | undefined;
+  /** The error's class (the record's `exception`); the dashboard's filter. */
+  exception?: string | undefined;
 }
 
 export interface FailedOptions extends FailedRequest, FailedFilter {
@@ -65,6 +67,7 @@ export async function readFailed(q: ResqueAdmin): Promise<FailedEntry[]> {
 export function matches(entry: FailedEntry, f: FailedFilter): boolean {
   if (f.queue !== undefined && entry.record?.queue !== f.queue) return false;
   if (f.className !== undefined && classOf(entry) !== f.className) return false;
+  if (f.exception !== undefined && entry.record?.exception !== f.exception) return false;
   return true;
 }
 
@@ -119,7 +122,7 @@ async function listFailed(o: FailedOptions, q: ResqueAdmin, out: (text: string) 
   const limit = o.limit ?? DEFAULT_LIST_LIMIT;
   const shown = limit === 0 ? matching : matching.slice(0, limit);
   if (o.json) out(`${JSON.stringify(shown.map((e) => ({ index: e.index, ...e.record })), null, 2)}\n`);
-  else out(renderFailedList(shown, { total: all.length, matching: matching.length, filtered: o.queue !== undefined || o.className !== undefined }));
+  else out(renderFailedList(shown, { total: all.length, matching: matching.length, filtered: o.queue !== undefined || o.className !== undefined || o.exception !== undefined }));
 }
 
 async function retryOne(index: number, json: boolean, q: ResqueAdmin, out: (text: string) => void): Promise<void> {
@@ -143,7 +146,7 @@ async function retryAll(o: FailedOptions, q: ResqueAdmin, out: (text: string) =>
 /** Everything (Resque's clear), or only the matching entries, highest index first (indices below stay valid). */
 async function clearFailed(o: FailedOptions, q: ResqueAdmin, out: (text: string) => void): Promise<void> {
   let removed: number;
-  if (o.queue === undefined && o.className === undefined) {
+  if (o.queue === undefined && o.className === undefined && o.exception === undefined) {
     removed = await q.failedCount();
     await q.clearFailed();
   } else {

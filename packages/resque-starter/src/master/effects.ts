@@ -1,4 +1,4 @@
-import type { Logger, ProcessHost } from '@baton/process-kit';
+import { logLine, type Logger, type ProcessHost } from '@baton/process-kit';
 import type { PredecessorTracker } from '../handoff.js';
 import type { Effect, MasterEvent, MasterState } from '../state/index.js';
 import type { ConfigHolder } from './config-holder.js';
@@ -56,7 +56,7 @@ export function createExecutor(t: EffectTargets): (effect: Effect) => void {
       t.status.update();
       if (t.notify && t.state) t.notify.update(t.state());
     },
-    log: (fx) => t.logger[fx.level](fx.message),
+    log: (fx) => t.logger[fx.level](fx.fields ? logLine(fx.message, fx.fields) : fx.message),
     exit: (fx) => t.finish(fx.code),
   };
   return (effect) => (handlers[effect.type] as (fx: Effect) => void)(effect);

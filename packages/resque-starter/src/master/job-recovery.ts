@@ -1,5 +1,5 @@
-import { groupMembers, stillRunning, type Logger, type ProcessHost } from '@baton/process-kit';
-import { messages } from '../messages.js';
+import { groupMembers, logLine, stillRunning, type Logger, type ProcessHost } from '@baton/process-kit';
+import { eventFields, groupField, messages } from '../messages.js';
 import type { Effect } from '../state/index.js';
 import type { QueueClients } from './queue-client.js';
 
@@ -76,15 +76,15 @@ export class JobRecovery {
       const failed = fx.failed;
       if (failed?.job.id && failed.job.worker) {
         const ok = await q.failInflight(failed.job.worker, failed.job.id, { exception: 'Resque::JobTimeout', error: failed.error });
-        if (ok) this.logger.warn(messages.jobFailedTimeout(fx.pid, failed.job));
+        if (ok) this.logger.warn(logLine(messages.jobFailedTimeout(fx.pid, failed.job), eventFields('job-failed-timeout', { workerPid: fx.pid, group: groupField(fx.group), class: failed.job.class, queue: failed.job.queue, worker: failed.job.worker })));
         if (ok) this.onRecovered?.(fx.group, 1);
       }
       let n = 0;
       for (const id of fx.ids) n += await q.recoverWorker(id);
-      if (n > 0) this.logger.warn(messages.recovered(fx.pid, n));
+      if (n > 0) this.logger.warn(logLine(messages.recovered(fx.pid, n), eventFields('jobs-recovered', { workerPid: fx.pid, group: groupField(fx.group), jobs: n })));
       this.onRecovered?.(fx.group, n);
     } catch (err) {
-      this.logger.error(messages.recoverFailed(fx.pid, (err as Error).message));
+      this.logger.error(logLine(messages.recoverFailed(fx.pid, (err as Error).message), eventFields('jobs-recovery-failed', { workerPid: fx.pid, group: groupField(fx.group), error: (err as Error).message })));
     }
   }
 }

@@ -9,7 +9,8 @@ export interface Ctx {
   readonly s: MasterState;
   readonly fx: Effect[];
   readonly now: number;
-  log(message: string, level?: LogLevel): void;
+  /** A log line, with the structured fields JSON lines carry (none: the message alone). */
+  log(message: string, level?: LogLevel, fields?: Record<string, unknown>): void;
 }
 
 /** Why: role functions change the step's own copy, never the state the caller still holds. */
@@ -24,7 +25,7 @@ export function createCtx(state: MasterState, now: number): Ctx {
     takeover: state.takeover && { ...state.takeover, retiredSlots: [...state.takeover.retiredSlots] },
   };
   const fx: Effect[] = [];
-  return { s, fx, now, log: (message, level = 'info') => fx.push({ type: 'log', level, message }) };
+  return { s, fx, now, log: (message, level = 'info', fields) => fx.push(fields ? { type: 'log', level, message, fields } : { type: 'log', level, message }) };
 }
 
 /** Answers a control request, when the event came from one. */

@@ -1,4 +1,4 @@
-import { messages } from '../messages.js';
+import { eventFields, messages } from '../messages.js';
 import type { Ctx } from './context.js';
 
 // Crash-loop protection: more than `crashLoop.deaths` unexpected deaths within the window hold
@@ -14,7 +14,7 @@ export function recordDeath(c: Ctx): void {
     s.holdLevel += 1;
     const delay = Math.min(cl.delayMs * 2 ** (s.holdLevel - 1), cl.maxDelayMs);
     s.holdUntil = c.now + delay;
-    c.log(messages.crashLoop(s.deaths.length, cl.windowMs, delay), 'warn');
+    c.log(messages.crashLoop(s.deaths.length, cl.windowMs, delay), 'warn', eventFields('crash-loop', { deaths: s.deaths.length, windowMs: cl.windowMs, delayMs: delay }));
   } else {
     s.holdLevel = 0;
   }

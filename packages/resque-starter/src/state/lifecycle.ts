@@ -1,4 +1,4 @@
-import { messages } from '../messages.js';
+import { messages, workerFields } from '../messages.js';
 import type { Ctx } from './context.js';
 import { DEFAULT_GROUP, isPaused, limitsOf, workerLabel } from './groups.js';
 import { recordDeath } from './crash-loop.js';
@@ -18,7 +18,7 @@ export function spawned(c: Ctx, e: Extract<MasterEvent, { type: 'spawned' }>): v
   if (!w) return;
   w.pid = e.pid;
   w.phase = 'starting';
-  c.log(messages.spawnedWorker(workerLabel(w), e.pid, w.retire), 'debug');
+  c.log(messages.spawnedWorker(workerLabel(w), e.pid, w.retire), 'debug', workerFields('worker-started', w, { version: w.version, retires: w.retire }));
   if (!w.stop) return;
   const mode = w.stop.mode;
   w.stop = undefined;
@@ -31,7 +31,7 @@ export function spawnFailed(c: Ctx, e: Extract<MasterEvent, { type: 'spawnFailed
   if (!w) return;
   c.s.workers = c.s.workers.filter((x) => x !== w);
   clearWorkerTimers(c, w);
-  c.log(messages.spawnFailed(workerLabel(w), e.error), 'error');
+  c.log(messages.spawnFailed(workerLabel(w), e.error), 'error', workerFields('worker-start-failed', w, { error: e.error }));
   startFailure(c, w, e.error);
   finishIfDone(c);
 }
@@ -53,8 +53,12 @@ export function ready(c: Ctx, e: Extract<MasterEvent, { type: 'ready' }>): void 
   w.activity = isPaused(c.s, w.group) ? 'paused' : 'idle';
   c.fx.push({ type: 'clearTimer', key: `ready:${w.key}` });
   const group = w.group === DEFAULT_GROUP ? undefined : w.group;
-  c.log(messages.workerReady(workerLabel(w), e.pid, c.now - w.spawnedAt, retired?.by === 'worker' ? retired.pid : undefined, group));
-  if (retired?.by === 'master') c.log(messages.retiredForWorker(workerLabel(w), retired.pid));
+  c.log(
+    messages.workerReady(workerLabel(w), e.pid, c.now - w.spawnedAt, retired?.by === 'worker' ? retired.pid : undefined, group),
+    'info',
+    workerFields('worker-ready', w, { readyMs: c.now - w.spawnedAt, retired: retired?.pid, retiredBy: retired?.by }),
+  );
+  if (retired?.by === 'master') c.log(messages.retiredForWorker(workerLabel(w), retired.pid), 'info', workerFields('old-worker-retired', w, { oldMaster: retired.pid, by: 'master' }));
   if (!w.stop) return;
   // Asked to stop while starting: now that its handlers exist, the stop can be graceful.
   const { mode, reason } = w.stop;
@@ -66,7 +70,7 @@ export function ready(c: Ctx, e: Extract<MasterEvent, { type: 'ready' }>): void 
 /** It cannot start (config, Redis, afterFork threw): said before it exits non-zero. */
 export function fatal(c: Ctx, e: Extract<MasterEvent, { type: 'fatal' }>): void {
   const w = byPid(c, e.pid);
-  if (w) c.log(messages.workerFatal(workerLabel(w), e.pid, e.message), 'error');
+  if (w) c.log(messages.workerFatal(workerLabel(w), e.pid, e.message), 'error', workerFields('worker-fatal', w, { error: e.message }));
 }
 
 /**
@@ -86,14 +90,14 @@ export function exited(c: Ctx, e: Extract<MasterEvent, { type: 'exit' }>): void 
   }
   if (s.settings.reapJobProcesses) c.fx.push({ type: 'reap', pid: e.pid });
   if (w.stop) {
-    c.log(messages.workerExited(workerLabel(w), e.pid, w.stop.reason, e.code, e.signal, w.stop.mode));
+    c.log(messages.workerExited(workerLabel(w), e.pid, w.stop.reason, e.code, e.signal, w.stop.mode), 'info', exitFields(c, 'worker-exited', w, e, { reason: w.stop.reason, mode: w.stop.mode }));
   } else if (s.phase === 'running') {
-    c.log(messages.workerDied(workerLabel(w), e.pid, e.code, e.signal, w.phase === 'ready'), 'error');
+    c.log(messages.workerDied(workerLabel(w), e.pid, e.code, e.signal, w.phase === 'ready'), 'error', exitFields(c, 'worker-died', w, e, { reason: 'died', wasReady: w.phase === 'ready' }));
     if (w.phase !== 'ready') startFailure(c, w, messages.exitPhrase(e.code, e.signal));
     else recordDeath(c);
     shrinkOnDeath(c);
   } else {
-    c.log(messages.workerExited(workerLabel(w), e.pid, 'shutdown', e.code, e.signal, 'quick'));
+    c.log(messages.workerExited(workerLabel(w), e.pid, 'shutdown', e.code, e.signal, 'quick'), 'info', exitFields(c, 'worker-exited', w, e, { reason: 'shutdown', mode: 'quick' }));
   }
   finishIfDone(c);
 }
@@ -101,9 +105,14 @@ export function exited(c: Ctx, e: Extract<MasterEvent, { type: 'exit' }>): void 
 /** readyTimeout: a worker not ready in time is killed, and counts as a start failure. */
 export function readyTimedOut(c: Ctx, w: WorkerEntry | undefined): void {
   if (!w || w.phase === 'ready' || w.stop) return;
-  c.log(messages.readyTimeout(workerLabel(w), w.pid, c.s.settings.readyTimeoutMs), 'error');
+  c.log(messages.readyTimeout(workerLabel(w), w.pid, c.s.settings.readyTimeoutMs), 'error', workerFields('worker-ready-timeout', w, { readyTimeoutMs: c.s.settings.readyTimeoutMs }));
   stopWorker(c, w, 'kill', 'ready-timeout');
   startFailure(c, w, messages.notReadyIn(c.s.settings.readyTimeoutMs));
+}
+
+/** An exit's fields: its code or signal, and how long the worker lived. */
+function exitFields(c: Ctx, event: 'worker-exited' | 'worker-died', w: WorkerEntry, e: { code: number | null; signal: string | null }, more: Record<string, unknown>): Record<string, unknown> {
+  return workerFields(event, w, { ...more, code: e.code, signal: e.signal ?? undefined, uptimeMs: c.now - w.spawnedAt });
 }
 
 /** A worker that never became ready: a takeover gives up, a reload stops, a crash loop counts it. */

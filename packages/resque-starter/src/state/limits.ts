@@ -1,4 +1,4 @@
-import { messages } from '../messages.js';
+import { messages, workerFields } from '../messages.js';
 import type { Ctx } from './context.js';
 import { limitsOf, workerLabel } from './groups.js';
 import type { MasterEvent, WorkerEntry } from './model.js';
@@ -43,7 +43,7 @@ export function memory(c: Ctx, e: Extract<MasterEvent, { type: 'memory' }>): voi
 export function recycling(c: Ctx, e: Extract<MasterEvent, { type: 'recycling' }>): void {
   const w = byPid(c, e.pid);
   if (!w || w.stop) return;
-  c.log(messages.recycling(workerLabel(w), e.pid, e.reason));
+  c.log(messages.recycling(workerLabel(w), e.pid, e.reason), 'info', workerFields('worker-recycling', w, { reason: e.reason }));
   w.stop = { mode: 'graceful', reason: 'recycle' };
   armStopTimer(c, w);
 }
@@ -53,7 +53,7 @@ export function jobTimedOut(c: Ctx, w: WorkerEntry | undefined, e: { startedAt?:
   const j = timedJob(w, e);
   if (!w || !j || w.pid === undefined) return;
   const set = c.s.settings;
-  c.log(messages.jobTimeout(workerLabel(w), w.pid, j, limitsOf(c, w).jobTimeoutMs ?? 0), 'warn');
+  c.log(messages.jobTimeout(workerLabel(w), w.pid, j, limitsOf(c, w).jobTimeoutMs ?? 0), 'warn', workerFields('job-timeout', w, { class: j.class, queue: j.queue, jobTimeoutMs: limitsOf(c, w).jobTimeoutMs }));
   c.fx.push({ type: 'send', pid: w.pid, message: { t: 'abort' } });
   c.fx.push({
     type: 'setTimer',
@@ -67,7 +67,7 @@ export function jobTimedOut(c: Ctx, w: WorkerEntry | undefined, e: { startedAt?:
 export function jobKillTimedOut(c: Ctx, w: WorkerEntry | undefined, e: { startedAt?: number | undefined; slot?: string | undefined }): void {
   const j = timedJob(w, e);
   if (!w || !j) return;
-  c.log(messages.jobKilled(workerLabel(w), w.pid, j, c.s.settings.termTimeoutMs), 'error');
+  c.log(messages.jobKilled(workerLabel(w), w.pid, j, c.s.settings.termTimeoutMs), 'error', workerFields('job-killed', w, { class: j.class, queue: j.queue }));
   // This job, whatever the worker runs by the time it is gone and whatever else was stopping it
   // (a recycle, a QUIT): it is the one recorded as failed.
   w.timedOut ??= j;
@@ -78,6 +78,6 @@ function checkMemory(c: Ctx, w: WorkerEntry): void {
   const max = limitsOf(c, w).maxMemoryKb;
   if (max === undefined || w.rssKb === undefined || w.stop || w.phase !== 'ready' || c.s.phase !== 'running') return;
   if (w.rssKb <= max) return;
-  c.log(messages.overMemory(workerLabel(w), w.pid, w.rssKb, max), 'warn');
+  c.log(messages.overMemory(workerLabel(w), w.pid, w.rssKb, max), 'warn', workerFields('worker-over-memory', w, { rssKb: w.rssKb, maxMemoryKb: max }));
   stopWorker(c, w, 'graceful', 'memory');
 }

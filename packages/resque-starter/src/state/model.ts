@@ -229,7 +229,8 @@ export type Effect =
   /** A replacement ended: this master serves again and its pid file must name it again. */
   | { type: 'reclaimPidFile' }
   | { type: 'status' }
-  | { type: 'log'; level: LogLevel; message: string }
+  /** A log line; `fields` go with it in JSON lines (messages.ts `workerFields`, …). */
+  | { type: 'log'; level: LogLevel; message: string; fields?: Record<string, unknown> }
   | { type: 'exit'; code: number };
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';

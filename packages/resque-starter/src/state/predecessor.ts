@@ -1,4 +1,4 @@
-import { messages } from '../messages.js';
+import { eventFields, messages, workerFields } from '../messages.js';
 import { answer, type Ctx } from './context.js';
 import { releaseHold } from './crash-loop.js';
 import { groupOf, syncTotals } from './groups.js';
@@ -43,7 +43,7 @@ export function successorLinked(c: Ctx, e: Omit<Extract<MasterEvent, { type: 'su
   for (const g of s.groups) g.desired = staying(c).filter((w) => w.group === g.name).length;
   syncTotals(s);
   markOld(c, true);
-  c.log(messages.beingReplaced(e.by, e.generation, s.workers.length));
+  c.log(messages.beingReplaced(e.by, e.generation, s.workers.length), 'info', eventFields('replaced-started', { newMaster: e.by, newGeneration: e.generation, workers: s.workers.length }));
   // What the successor needs to keep a runtime `scale` (state/successor.ts `startingCounts`).
   const before = s.replacedBy.groupsBefore;
   const groups = s.groups.map((g) => ({ name: g.name, desired: before[g.name] ?? g.desired, configured: g.configured }));
@@ -85,7 +85,7 @@ export function retireSurplus(c: Ctx): void {
     for (const w of alive.slice(0, Math.max(0, alive.length - g.desired))) stopWorker(c, w, 'graceful', 'scale');
   }
   if (s.workers.length === 0 && s.replacedBy) {
-    c.log(messages.replacedDone(s.replacedBy.pid));
+    c.log(messages.replacedDone(s.replacedBy.pid), 'info', eventFields('replaced-done', { newMaster: s.replacedBy.pid }));
     s.phase = 'stopping';
     finishIfDone(c);
   }
@@ -114,7 +114,7 @@ export function successorGone(c: Ctx, link: number, reason: 'restore' | 'lost'):
   if (!s.successors.includes(link)) return;
   s.successors = s.successors.filter((l) => l !== link);
   if (s.successors.length > 0 || !s.replacedBy || s.phase !== 'running') return;
-  c.log(messages.replacementEnded(s.replacedBy.pid, reason, s.replacedBy.desiredBefore), 'warn');
+  c.log(messages.replacementEnded(s.replacedBy.pid, reason, s.replacedBy.desiredBefore), 'warn', eventFields('replaced-ended', { newMaster: s.replacedBy.pid, reason, desired: s.replacedBy.desiredBefore }));
   for (const g of s.groups) g.desired = s.replacedBy.groupsBefore[g.name] ?? g.desired;
   syncTotals(s);
   s.replacedBy = undefined;

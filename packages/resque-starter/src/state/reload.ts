@@ -1,4 +1,4 @@
-import { messages } from '../messages.js';
+import { eventFields, messages, workerFields } from '../messages.js';
 import type { Ctx } from './context.js';
 import { applyGroups, defaultGroups, groupOf, workerLabel } from './groups.js';
 import { releaseHold } from './crash-loop.js';
@@ -39,7 +39,7 @@ export function reloaded(c: Ctx, e: Extract<MasterEvent, { type: 'reloaded' }>):
   const stale = staying(c).filter((w) => w.version < (groupOf(s, w.group)?.version ?? 0)).length;
   if (stale > 0) {
     s.reload = { startedAt: c.now };
-    c.log(messages.replacingWorkers(stale, s.desired));
+    c.log(messages.replacingWorkers(stale, s.desired), 'info', eventFields('reload-replacing', { workers: stale, desired: s.desired, bound: s.desired + 1 }));
   }
 }
 
@@ -57,14 +57,14 @@ export function abortReload(c: Ctx, w: WorkerEntry, why: string): void {
   const stale = s.workers.filter((x) => !x.stop && x.version < (groupOf(s, x.group)?.version ?? 0));
   for (const x of stale) x.version = groupOf(s, x.group)!.version;
   s.reload = undefined;
-  c.log(messages.reloadAborted(workerLabel(w), why, stale.length), 'error');
+  c.log(messages.reloadAborted(workerLabel(w), why, stale.length), 'error', workerFields('reload-aborted', w, { error: why, kept: stale.length }));
 }
 
 /** After each step: a replacement with no old worker left is done; a queued request starts then. */
 export function checkReload(c: Ctx): void {
   const s = c.s;
   if (s.reload && !s.workers.some((w) => w.version < (groupOf(s, w.group)?.version ?? 0))) {
-    c.log(messages.reloadDone(c.now - s.reload.startedAt, s.workers.length));
+    c.log(messages.reloadDone(c.now - s.reload.startedAt, s.workers.length), 'info', eventFields('reload-done', { durationMs: c.now - s.reload.startedAt, workers: s.workers.length }));
     s.reload = undefined;
   }
   if (s.reload || s.loadingConfig || !s.reloadPending || s.phase !== 'running' || s.replacedBy) return;

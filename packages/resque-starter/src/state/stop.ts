@@ -1,4 +1,4 @@
-import { messages } from '../messages.js';
+import { eventFields, messages, workerFields } from '../messages.js';
 import type { Ctx } from './context.js';
 import { workerLabel } from './groups.js';
 import type { WorkerEntry } from './model.js';
@@ -28,7 +28,7 @@ export function finishIfDone(c: Ctx): void {
   if (s.restoreOnExit) {
     const pids = s.predecessors.map((p) => p.pid);
     if (pids.length > 0) {
-      c.log(messages.restoringPredecessors(pids), 'warn');
+      c.log(messages.restoringPredecessors(pids), 'warn', eventFields('rolling-restart-restore', { oldMasters: pids }));
       c.fx.push({ type: 'restorePredecessors', pids });
     }
   }
@@ -40,13 +40,13 @@ export function finishIfDone(c: Ctx): void {
 /** stopTimeout: a worker still busy after it was asked to finish is stopped now. */
 export function stopTimedOut(c: Ctx, w: WorkerEntry | undefined): void {
   if (!w?.stop || w.stop.mode !== 'graceful') return;
-  c.log(messages.stopTimeout(workerLabel(w), w.pid, c.s.settings.stopTimeoutMs), 'warn');
+  c.log(messages.stopTimeout(workerLabel(w), w.pid, c.s.settings.stopTimeoutMs), 'warn', workerFields('worker-stop-timeout', w, { reason: w.stop.reason, stopTimeoutMs: c.s.settings.stopTimeoutMs }));
   stopWorker(c, w, 'quick', w.stop.reason);
 }
 
 /** termTimeout (+ 1 s): a worker still alive after TERM gets KILL. */
 export function killTimedOut(c: Ctx, w: WorkerEntry | undefined): void {
   if (!w) return;
-  c.log(messages.killTimeout(workerLabel(w), w.pid, c.s.settings.termTimeoutMs + 1000), 'warn');
+  c.log(messages.killTimeout(workerLabel(w), w.pid, c.s.settings.termTimeoutMs + 1000), 'warn', workerFields('worker-kill-timeout', w, { reason: w.stop?.reason }));
   stopWorker(c, w, 'kill', w.stop?.reason ?? 'shutdown');
 }

@@ -1,4 +1,4 @@
-import { messages } from '../messages.js';
+import { eventFields, messages, workerFields } from '../messages.js';
 import type { Ctx } from './context.js';
 import { DEFAULT_GROUP, groupOf, slotKey, syncTotals, workerLabel } from './groups.js';
 import { byPid } from './workers.js';
@@ -60,7 +60,11 @@ export function beginTakeover(c: Ctx, predecessors: readonly Predecessor[]): voi
   s.predecessors = predecessors.map((p) => ({ ...p }));
   if (s.predecessors.length === 0) return;
   s.takeover = { startedAt: c.now, pendingRetires: 0, lastPredecessorLive: predecessorLive(s), retiredSlots: [] };
-  c.log(messages.takeoverStarted(s.predecessors, s.desired));
+  c.log(
+    messages.takeoverStarted(s.predecessors, s.desired),
+    'info',
+    eventFields('rolling-restart-started', { oldMasters: s.predecessors.map((p) => ({ pid: p.pid, generation: p.generation, workers: p.live })), desired: s.desired, bound: s.desired + 1 }),
+  );
 }
 
 /** The predecessor a new worker for `slot` of `group` is to retire (none when the slot retired one already). */
@@ -123,7 +127,7 @@ export function pressPredecessors(c: Ctx, total: number, cap: number): void {
   const target = s.predecessors.find((p) => p.live > 0);
   if (!target || total < cap || starting || t.pendingRetires > 0) return;
   t.pendingRetires += 1;
-  c.log(messages.forcingRetire(target.pid, live, s.desired));
+  c.log(messages.forcingRetire(target.pid, live, s.desired), 'info', eventFields('rolling-restart-force-retire', { oldMaster: target.pid, oldWorkers: live, desired: s.desired }));
   c.fx.push({ type: 'signal', pid: target.pid, signal: 'SIGTTOU', group: false });
 }
 
@@ -131,7 +135,7 @@ export function pressPredecessors(c: Ctx, total: number, cap: number): void {
 export function abortTakeover(c: Ctx, w: WorkerEntry, why: string): boolean {
   const s = c.s;
   if (!s.takeover || w.version !== groupOf(s, w.group)?.version || predecessorLive(s) === 0) return false;
-  c.log(messages.takeoverAborted(workerLabel(w), why, s.predecessors.map((p) => p.pid)), 'error');
+  c.log(messages.takeoverAborted(workerLabel(w), why, s.predecessors.map((p) => p.pid)), 'error', workerFields('rolling-restart-aborted', w, { error: why, oldMasters: s.predecessors.map((p) => p.pid) }));
   s.takeover = undefined;
   s.restoreOnExit = true;
   s.exitCode = 3;
@@ -150,7 +154,11 @@ export function checkTakeover(c: Ctx): void {
   if (!s.takeover || predecessorLive(s) > 0) return;
   const ready = s.workers.filter((w) => w.phase === 'ready' && !w.stop).length;
   if (ready < s.desired && !s.workers.every((w) => w.phase === 'ready')) return;
-  c.log(messages.takeoverDone(c.now - s.takeover.startedAt, ready, s.predecessors.map((p) => p.pid)));
+  c.log(
+    messages.takeoverDone(c.now - s.takeover.startedAt, ready, s.predecessors.map((p) => p.pid)),
+    'info',
+    eventFields('rolling-restart-done', { durationMs: c.now - s.takeover.startedAt, ready, oldMasters: s.predecessors.map((p) => p.pid) }),
+  );
   const unlinked = s.predecessors.filter((p) => !p.linked).map((p) => p.pid);
   if (unlinked.length > 0) c.fx.push({ type: 'quitPredecessors', pids: unlinked });
   s.takeover = undefined;
@@ -167,5 +175,5 @@ export function predecessorGone(c: Ctx, e: Extract<MasterEvent, { type: 'predece
   const s = c.s;
   if (!s.predecessors.some((p) => p.pid === e.pid)) return;
   s.predecessors = s.predecessors.filter((p) => p.pid !== e.pid);
-  c.log(messages.predecessorGone(e.pid), 'debug');
+  c.log(messages.predecessorGone(e.pid), 'debug', eventFields('rolling-restart-old-master-gone', { oldMaster: e.pid }));
 }

@@ -2,6 +2,7 @@ import type { QueuesReport } from '../commands/queues.js';
 import { formatAge } from '../commands/queues.js';
 import { html, raw, type Html } from './html.js';
 import type { MastersView, MasterView, WorkerStatus } from './masters.js';
+import type { Facet, Facets, FailedFilter } from './failed-index.js';
 import type { FailedPage, Paging, QueuePage, Totals, WorkersPage } from './resque-views.js';
 import { enqueuedAt } from '../commands/queues.js';
 import type { Rate } from './sampler.js';
@@ -121,22 +122,54 @@ ${p.rows.map((r) => {
 ${renderPager(p.paging, path, o.t, ['‹ earlier', 'later ›'])}`}`;
 }
 
-/** The failed page: one page of entries, newest first, each with Retry and Remove. */
-export function renderFailed(p: FailedPage, o: { csrf: string; t: number | undefined; flash: string | undefined; error: string | undefined }): Html {
-  const hidden = html`<input type="hidden" name="csrf" value="${o.csrf}">${o.t !== undefined ? html`<input type="hidden" name="t" value="${o.t}">` : ''}<input type="hidden" name="page" value="${p.paging.page}">`;
-  return html`<h1>Failed jobs <small id="failed-total" data-total="${p.paging.total}">${p.paging.total.toLocaleString('en-US')}</small></h1>
+/** What the failed page shows besides its rows: the filter, its choices, the list's size. */
+export interface FailedView {
+  csrf: string;
+  t: number | undefined;
+  flash: string | undefined;
+  error: string | undefined;
+  filter: FailedFilter;
+  /** The filter's choices (every value in the list, with its count). */
+  facets: Facets;
+  /** Entries in the whole list (the page's `paging.total` counts the matching ones when filtered). */
+  listTotal: number;
+}
+
+/** The filter as query parameters (`class`, `queue`, `exception`), in this order, empty ones left out. */
+export function filterQuery(f: FailedFilter): string {
+  const q = new URLSearchParams();
+  if (f.className) q.set('class', f.className);
+  if (f.queue) q.set('queue', f.queue);
+  if (f.exception) q.set('exception', f.exception);
+  return q.toString();
+}
+
+/** The failed page: the filter, one page of (matching) entries, newest first, each with Retry and Remove; Retry/Remove every matching one. */
+export function renderFailed(p: FailedPage, o: FailedView): Html {
+  const f = o.filter;
+  const filtered = Boolean(f.className || f.queue || f.exception);
+  const keep = html`${f.className ? html`<input type="hidden" name="class" value="${f.className}">` : ''}${f.queue ? html`<input type="hidden" name="queue" value="${f.queue}">` : ''}${f.exception ? html`<input type="hidden" name="exception" value="${f.exception}">` : ''}`;
+  const hidden = html`<input type="hidden" name="csrf" value="${o.csrf}">${o.t !== undefined ? html`<input type="hidden" name="t" value="${o.t}">` : ''}<input type="hidden" name="page" value="${p.paging.page}">${keep}`;
+  const n = p.paging.total.toLocaleString('en-US');
+  const what = [f.className && `class ${f.className}`, f.queue && `queue ${f.queue}`, f.exception && `error ${f.exception}`].filter(Boolean).join(', ');
+  return html`<h1>Failed jobs <small id="failed-total" data-total="${o.listTotal}" data-matching="${p.paging.total}">${filtered ? `${n} of ${o.listTotal.toLocaleString('en-US')} match` : n}</small></h1>
 ${o.flash ? html`<p class="flash" role="status">${o.flash}</p>` : ''}${o.error ? html`<p class="flash bad" role="alert">${o.error}</p>` : ''}
-${p.paging.total === 0 ? html`<p class="empty">No failed jobs.</p>` : html`<div class="actions">
+${o.listTotal === 0 ? html`<p class="empty">No failed jobs.</p>` : html`<form class="filter" id="failed-filter" method="get" action="/failed">${o.t !== undefined ? html`<input type="hidden" name="t" value="${o.t}">` : ''}
+${renderFacet('class', 'Class', o.facets.className, f.className)}${renderFacet('queue', 'Queue', o.facets.queue, f.queue)}${renderFacet('exception', 'Error', o.facets.exception, f.exception)}
+<button type="submit" id="filter-apply">Filter</button>${filtered ? html` <a href="/failed${o.t !== undefined ? `?t=${o.t}` : ''}" id="filter-clear">show all</a>` : ''}</form>
+${p.paging.total === 0 ? html`<p class="empty">No failed job matches ${what}.</p>` : html`<div class="actions">${filtered ? html`
+<form method="post" action="/failed/retry-matching" data-confirm="${`Enqueue the ${n} failed job(s) of ${what} not retried yet again?`}">${hidden}<button type="submit" id="retry-matching">Retry ${n} matching</button></form>
+<form method="post" action="/failed/remove-matching" data-confirm="${`Remove the ${n} failed job(s) of ${what}?`}">${hidden}<button type="submit" class="danger" id="remove-matching">Remove ${n} matching</button></form>` : html`
 <form method="post" action="/failed/retry-all" data-confirm="Enqueue every failed job not retried yet again?">${hidden}<button type="submit" id="retry-all">Retry all</button></form>
-<form method="post" action="/failed/clear" data-confirm="Remove every failed job?">${hidden}<button type="submit" class="danger" id="clear-all">Clear all</button></form>
+<form method="post" action="/failed/clear" data-confirm="Remove every failed job?">${hidden}<button type="submit" class="danger" id="clear-all">Clear all</button></form>`}
 </div>
-${renderPager(p.paging, '/failed', o.t)}
+${renderPager(p.paging, '/failed', o.t, undefined, filterQuery(f))}
 <table class="failed"><thead><tr><th class="n">#</th><th>Failed at</th><th>Queue</th><th>Class</th><th>Error</th><th></th></tr></thead><tbody>
 ${p.rows.map((r) => {
   const rec = r.record;
   const cls = (rec?.payload as { class?: unknown } | undefined)?.class;
   const args = (rec?.payload as { args?: unknown } | undefined)?.args;
-  return html`<tr class="failed-row" data-index="${r.index}" data-class="${typeof cls === 'string' ? cls : ''}"${raw(rec?.retried_at ? ' data-retried="1"' : '')}>
+  return html`<tr class="failed-row" data-index="${r.index}" data-class="${typeof cls === 'string' ? cls : ''}" data-queue="${rec?.queue ?? ''}" data-exception="${rec?.exception ?? ''}"${raw(rec?.retried_at ? ' data-retried="1"' : '')}>
 <td class="n">${r.index}</td><td>${rec?.failed_at ?? '-'}</td><td>${rec?.queue ?? '-'}</td><td>${typeof cls === 'string' ? cls : '-'}</td>
 <td><details><summary>${rec ? oneLine(`${rec.exception}: ${rec.error}`, 120) : 'not a Resque failure record'}</summary>
 <dl><dt>args</dt><dd><code>${JSON.stringify(args ?? rec?.payload ?? null)}</code></dd><dt>worker</dt><dd>${rec?.worker ?? '-'}</dd>
@@ -145,7 +178,7 @@ ${rec?.retried_at ? html`<span class="retried">retried ${rec.retried_at}</span>`
 <td class="buttons"><form method="post" action="/failed/retry">${hidden}<input type="hidden" name="index" value="${r.index}"><input type="hidden" name="fp" value="${r.fingerprint}"><button type="submit" class="retry"${raw(typeof cls === 'string' ? '' : ' disabled')}>Retry</button></form>
 <form method="post" action="/failed/remove">${hidden}<input type="hidden" name="index" value="${r.index}"><input type="hidden" name="fp" value="${r.fingerprint}"><button type="submit" class="remove danger">Remove</button></form></td></tr>`;
 })}</tbody></table>
-${renderPager(p.paging, '/failed', o.t)}`}`;
+${renderPager(p.paging, '/failed', o.t, undefined, filterQuery(f))}`}`}`;
 }
 
 /** The workers page: every registered worker of every host (a page of them), what each runs. */
@@ -183,6 +216,14 @@ export function renderSparkline(values: readonly number[], o: { width?: number; 
 }
 
 // --- internal ---
+
+/** One filter field: a select of the list's values with their counts; the chosen one stays chosen even when none is left. */
+function renderFacet(name: string, label: string, facets: readonly Facet[], chosen: string | undefined): Html {
+  const values = chosen && !facets.some((x) => x.value === chosen) ? [{ value: chosen, count: 0 }, ...facets] : facets;
+  return html`<label>${label} <select name="${name}" id="filter-${name}"><option value="">any</option>${values.map(
+    (x) => html`<option value="${x.value}"${raw(x.value === chosen ? ' selected' : '')}${raw(x.value === '' ? ' disabled' : '')}>${x.value || '(none)'} (${x.count.toLocaleString('en-US')})</option>`,
+  )}</select></label> `;
+}
 
 function renderTabs(t: TargetTabs): Html {
   return html`<nav class="tabs">${t.names.map((n, i) => html`<a href="${t.path}?t=${i}"${raw(i === t.current ? ' class="on"' : '')}>${n.where} <small>${n.groups.join(', ')}</small></a>`)}</nav>`;
@@ -236,9 +277,9 @@ function renderGenWorker(w: WorkerStatus, grouped: boolean): Html {
 <td>${w.job ? html`<b>${w.job.class}</b> on ${w.job.queue} <small>since ${w.job.startedAt}</small>` : ''}</td><td class="n">${w.processed}</td><td class="n">${w.memoryKb !== null ? `${Math.round(w.memoryKb / 1024)} MB` : '-'}</td><td>v${w.configVersion}</td><td><small>${w.startedAt}</small></td></tr>`;
 }
 
-function renderPager(p: Paging, path: string, t: number | undefined, words: [string, string] = ['‹ newer', 'older ›']): Html {
+function renderPager(p: Paging, path: string, t: number | undefined, words: [string, string] = ['‹ newer', 'older ›'], extra = ''): Html {
   if (p.pages <= 1) return html`<p class="pager" data-page="1" data-pages="1">${p.total.toLocaleString('en-US')} row(s)</p>`;
-  const link = (n: number, label: string) => html`<a href="${path}?${t !== undefined ? `t=${t}&` : ''}page=${n}${p.per !== 50 ? `&per=${p.per}` : ''}">${label}</a>`;
+  const link = (n: number, label: string) => html`<a href="${path}?${t !== undefined ? `t=${t}&` : ''}${extra ? `${extra}&` : ''}page=${n}${p.per !== 50 ? `&per=${p.per}` : ''}">${label}</a>`;
   const from = (p.page - 1) * p.per + 1;
   const to = Math.min(p.total, p.page * p.per);
   return html`<p class="pager" data-page="${p.page}" data-pages="${p.pages}">${p.page > 1 ? html`${link(1, '« first')} ${link(p.page - 1, words[0])}` : ''}
@@ -275,7 +316,7 @@ th{background:#f0f0ec;font-weight:600;font-size:12px;color:#444}td.n,th.n{text-a
 .gen.old{border-left-color:var(--warn);opacity:.92}.gen table{border:0}
 .st{font-weight:600}.st-busy{color:var(--acc)}.st-idle{color:var(--ok)}.st-starting{color:var(--warn)}.st-stopping{color:var(--bad)}.st-paused{color:var(--mut)}
 .flash{padding:.5em .8em;background:#e8f5ec;border:1px solid #b6dfc3;border-radius:6px}.flash.bad{background:#fbecea;border-color:#efb8b1}
-.actions{display:flex;gap:.6em;margin:.4em 0}.buttons{white-space:nowrap}.buttons form{display:inline}
+.actions{display:flex;gap:.6em;margin:.4em 0}.filter{display:flex;flex-wrap:wrap;gap:.8em;align-items:center;margin:.4em 0 .8em;padding:.5em .8em;background:#fff;border:1px solid var(--line);border-radius:6px}.filter select{font:inherit;max-width:22em}.buttons{white-space:nowrap}.buttons form{display:inline}
 button{font:inherit;padding:2px 10px;border:1px solid #aab;border-radius:4px;background:#fff;cursor:pointer}button.danger{color:var(--bad);border-color:#e0b4ae}button:disabled{opacity:.5}
 details summary{cursor:pointer}details dl{margin:.3em 0 0}dt{color:var(--mut);font-size:12px}dd{margin:0 0 .3em}pre{margin:0;font-size:12px;white-space:pre-wrap}
 .retried{color:var(--ok);font-size:12px}.idle{color:var(--mut)}.pager{color:var(--mut)}.pager a{margin:0 .3em}.note,.empty{color:var(--mut)}

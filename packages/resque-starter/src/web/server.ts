@@ -5,10 +5,11 @@ import type { ResolvedConfig } from '../config.js';
 import { runFailed } from '../commands/failed.js';
 import { messages } from '../messages.js';
 import { checkAccess, checkPost, csrfToken, loginCookie } from './auth.js';
+import { FailedIndex, isFiltered, readFilteredPage, type FailedFilter } from './failed-index.js';
 import type { Html } from './html.js';
 import { readMasters, type MastersSource } from './masters.js';
-import { renderFailed, renderLayout, renderMasters, renderMessagePage, renderOverview, renderQueuePage, renderQueues, renderWorkers, type PageName } from './render.js';
-import { failedAt, PAGE_SIZE, readFailedPage, readQueuePage, readQueuesReport, readTotals, readWorkersPage, type Totals, type WebTarget } from './resque-views.js';
+import { filterQuery, renderFailed, renderLayout, renderMasters, renderMessagePage, renderOverview, renderQueuePage, renderQueues, renderWorkers, type PageName } from './render.js';
+import { failedAt, PAGE_SIZE, type FailedPage, readFailedPage, readQueuePage, readQueuesReport, readTotals, readWorkersPage, type Totals, type WebTarget } from './resque-views.js';
 import type { StatSampler } from './sampler.js';
 
 // The dashboard's HTTP side: routing, access, the four failed-list actions. Pages are GETs that
@@ -35,6 +36,13 @@ export interface DashboardOptions {
 export function createDashboard(o: DashboardOptions): Server {
   const secret = randomBytes(32).toString('hex');
   const csrf = csrfToken(secret);
+  // The failed filter's index of each target's list, made at its first filtered (or failed) page.
+  const indexes = new Map<number, FailedIndex>();
+  const indexOf = (t: number): FailedIndex => {
+    let i = indexes.get(t);
+    if (!i) indexes.set(t, (i = new FailedIndex((o.targets[t] ?? o.targets[0]!).queue)));
+    return i;
+  };
   const server = createServer((req, res) => {
     handle(req, res).catch((err: unknown) => {
       const message = (err as Error).message ?? String(err);
@@ -79,9 +87,19 @@ export function createDashboard(o: DashboardOptions): Server {
         return page(res, 'queues', 'Queues', renderQueues(reports, new Date()), partial, reports.reduce((n, r) => n + r.report.failed, 0));
       }
       case '/failed': {
-        const p = await timed(readFailedPage(target.queue, pageNo, per));
-        const main = renderFailed(p, { csrf, t: tParam(url), flash: flashOf(url), error: errorOf(url) });
-        return page(res, 'failed', 'Failed', main, partial, p.paging.total, t);
+        const filter = filterOf(url.searchParams);
+        // The filter form sends its empty fields too: the address bar gets the short form.
+        if (['class', 'queue', 'exception'].some((k) => url.searchParams.get(k)?.trim() === '')) {
+          const q = new URLSearchParams(filterQuery(filter));
+          for (const k of ['t', 'per']) if (url.searchParams.get(k)) q.set(k, url.searchParams.get(k)!);
+          return redirect(res, `/failed${q.size > 0 ? `?${q}` : ''}`);
+        }
+        const index = indexOf(t);
+        const read: Promise<FailedPage & { listTotal?: number }> = isFiltered(filter) ? readFilteredPage(index, target.queue, filter, pageNo, per) : readFailedPage(target.queue, pageNo, per);
+        const [p, facets] = await timed(Promise.all([read, index.facets()]));
+        const listTotal = p.listTotal ?? p.paging.total;
+        const main = renderFailed(p, { csrf, t: tParam(url), flash: flashOf(url), error: errorOf(url), filter, facets, listTotal });
+        return page(res, 'failed', 'Failed', main, partial, listTotal, t);
       }
       case '/workers': {
         const p = await timed(readWorkersPage(target.queue, o.config, pageNo, per));
@@ -122,8 +140,11 @@ export function createDashboard(o: DashboardOptions): Server {
     }
     const t = Number(form.get('t') ?? 0);
     const target = o.targets[Number.isInteger(t) ? t : 0] ?? o.targets[0]!;
+    const filter = filterOf(form);
+    // Whatever the action does, the filter's index reads the list again at the next page.
+    indexOf(o.targets[t] ? t : 0).invalidate();
     const back = (q: Record<string, string | number>) => {
-      const p = new URLSearchParams();
+      const p = new URLSearchParams(filterQuery(filter));
       if (form.get('t') !== null) p.set('t', String(t));
       if (form.get('page') && form.get('page') !== '1') p.set('page', form.get('page')!);
       for (const [k, v] of Object.entries(q)) p.set(k, String(v));
@@ -158,6 +179,25 @@ export function createDashboard(o: DashboardOptions): Server {
         o.logger.info(messages.webFailedAction(all ? 'retried' : 'removed', `${n} failed job(s) (${all ? 'retry all' : 'clear'})`));
         // Page 1: the list changed under every other page.
         return redirect(res, `/failed?${new URLSearchParams({ ...(form.get('t') !== null ? { t: String(t) } : {}), done: all ? 'retried-all' : 'cleared', n: String(n) })}`);
+      }
+      case '/failed/retry-matching':
+      case '/failed/remove-matching': {
+        // The filter is read again now: what matches at this moment is retried or removed (as `failed retry all --class C` does).
+        if (!isFiltered(filter)) return back({ err: 'no-filter' });
+        const retry = url.pathname === '/failed/retry-matching';
+        let out = '';
+        const f = { className: filter.className, queue: filter.queue, exception: filter.exception };
+        await runFailed({ action: retry ? 'retry' : 'clear', index: retry ? 'all' : undefined, limit: undefined, json: true, ...f }, target.queue, (x) => (out += x));
+        const r = JSON.parse(out) as { retried?: number[]; removed?: number; alreadyRetried?: number };
+        const n = retry ? (r.retried?.length ?? 0) : (r.removed ?? 0);
+        const what = filterQuery(filter).replace(/&/g, ', ');
+        o.logger.info(messages.webFailedAction(retry ? 'retried' : 'removed', `${n} failed job(s) matching ${what}${retry && r.alreadyRetried ? ` (${r.alreadyRetried} already retried)` : ''}`));
+        const p = new URLSearchParams(filterQuery(filter));
+        if (form.get('t') !== null) p.set('t', String(t));
+        p.set('done', retry ? 'retried-matching' : 'removed-matching');
+        p.set('n', String(n));
+        if (retry && r.alreadyRetried) p.set('skipped', String(r.alreadyRetried));
+        return redirect(res, `/failed?${p}`);
       }
       default:
         return send(res, 404, renderMessagePage('Not found', `POST ${url.pathname}: no such action`), 'text/html');
@@ -240,11 +280,19 @@ async function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
+/** The failed page's filter from its query (or a form's fields): `class`, `queue`, `exception`; empty ones are no filter. */
+function filterOf(p: URLSearchParams): FailedFilter {
+  const v = (k: string) => p.get(k)?.trim() || undefined;
+  return { className: v('class'), queue: v('queue'), exception: v('exception') };
+}
+
 const FLASH: Record<string, (n: string | null, index: string | null) => string> = {
   retried: (_, i) => `Failed job ${i} enqueued again; the entry stays, marked retried.`,
   removed: (_, i) => `Failed job ${i} removed.`,
   'retried-all': (n) => `${n} failed job(s) enqueued again (entries already retried were skipped).`,
   cleared: (n) => `${n} failed job(s) removed.`,
+  'retried-matching': (n) => `${n} matching failed job(s) enqueued again (entries already retried were skipped).`,
+  'removed-matching': (n) => `${n} matching failed job(s) removed.`,
 };
 
 const ERRORS: Record<string, (index: string | null) => string> = {
@@ -252,6 +300,7 @@ const ERRORS: Record<string, (index: string | null) => string> = {
   gone: (i) => `Failed job ${i} is not there any more (the list is shorter now): nothing was done.`,
   stale: (i) => `The failed list changed: entry ${i} is another job now. Nothing was done; the page shows the list as it is.`,
   'not-job': (i) => `Entry ${i} is not a Resque job that can be enqueued again; Remove removes it.`,
+  'no-filter': () => 'No filter was given: nothing was done (Retry all and Clear all act on every entry).',
 };
 
 function flashOf(url: URL): string | undefined {
