@@ -17,7 +17,9 @@
 // (wall from spawn to exit, and its own CPU) is measured right before each HUP, under the same
 // load. At the end: jobs lost and run twice, idle worker RSS/PSS, load average.
 //
-//   npm run build && node bench/rolling-restart.mjs [--peers ours,ruby,...] [--restarts 3] [--trace]
+//   npm run build && node bench/rolling-restart.mjs [--peers ours,ruby,...] [--restarts 3] [--rounds 1] [--trace]
+//   --rounds R: the whole list of peers R times over (ours, ruby, ours, ruby, …), so a busy
+//   machine's load falls on every peer alike; the summary takes medians over every round's HUPs
 //   --groups: examples/resque/groups.conf.ts (3 worker groups, 6 workers), jobs on their 3 queues
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
@@ -34,6 +36,7 @@ const { values: opt } = parseArgs({
     jobs: { type: 'string', default: '600' },
     'job-ms': { type: 'string', default: '200' },
     restarts: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '1' },
     peers: { type: 'string' },
     only: { type: 'string' },
     'before-root': { type: 'string' },
@@ -46,7 +49,7 @@ const { values: opt } = parseArgs({
   },
 });
 if (opt.help) {
-  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 21).join('\n').replace(/^\/\/ ?/gm, '') + '\n');
+  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 23).join('\n').replace(/^\/\/ ?/gm, '') + '\n');
   process.exit(0);
 }
 const C = opt.groups ? groupsWorkers() : Number(opt.concurrency);
@@ -69,9 +72,13 @@ const lib = resqueModuleEnv();
 out(`rolling restart: concurrency ${C}, ${JOBS} jobs × ${JOB_MS} ms, ${RESTARTS} HUP(s) mid-run; Resque library: ${lib.which}; node ${process.version}`);
 out(`peers: ${peers.map((p) => p.name).join(', ')}; load average at start: ${load()}`);
 out('');
+const ROUNDS = Number(opt.rounds);
 const results = [];
-for (const peer of peers) results.push(await runPeer(peer));
-report(results);
+for (let round = 1; round <= ROUNDS; round++) {
+  if (ROUNDS > 1) out(`=== round ${round} of ${ROUNDS} (load average ${load()}) ===`);
+  for (const peer of peers) results.push({ ...(await runPeer(peer)), round });
+}
+report(mergeRounds(results));
 
 function choosePeers() {
   const all = {
@@ -148,6 +155,7 @@ async function runPeer(peer) {
     const ids = new Set(done.map((d) => d[0]));
     const times = done.map((d) => Number(d[3])).sort((a, b) => a - b);
     const rows = restarts.map((r) => restartRow(r, s, times, started, restarts[0]?.hupAt ?? started + 5000));
+    for (const o of s.over) out(`${peer.name}: ${o.who.length} counted at ${new Date(o.at).toISOString()}: ${o.who.join('; ')}`);
     out(`${peer.name}: ${RESTARTS} restart(s) done (load average ${load()})`);
     return { peer, rows, idle, done: ids.size, lost: JOBS - ids.size, dup: done.length - ids.size, wallMs };
   } finally {
@@ -297,6 +305,7 @@ function isSpare(pid) {
 function startSampler(supervisor, client, ns) {
   const timeline = [];
   const seen = new Map();
+  const over = [];
   let stopped = false;
   const t = setInterval(() => {
     const table = procTable();
@@ -304,6 +313,8 @@ function startSampler(supervisor, client, ns) {
     const at = Date.now();
     for (const pid of live) if (!seen.has(pid)) seen.set(pid, { seenAt: at });
     timeline.push({ at, count: live.length });
+    // Over the bound: say who (title, parent, spare or not) to tell a real C+2 from a miscount.
+    if (live.length > C + 1 && over.length < 20) over.push({ at, who: live.map((pid) => `${pid}<${table.get(pid)?.ppid} ${describe(pid)}`) });
   }, 5);
   const poll = (async () => {
     while (!stopped) {
@@ -325,9 +336,20 @@ function startSampler(supervisor, client, ns) {
       stopped = true;
       clearInterval(t);
       void poll;
-      return { timeline, workers: seen };
+      return { timeline, workers: seen, over };
     },
   };
+}
+
+/** A counted process, as the sampler saw it a moment later: its title and whether it started as a spare. */
+function describe(pid) {
+  try {
+    const title = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0')[0].trim().slice(0, 60);
+    const spare = readFileSync(`/proc/${pid}/environ`, 'latin1').includes('RESQUE_STARTER_SPARE=1\0');
+    return `${spare ? 'spare-born ' : ''}${title}`;
+  } catch {
+    return '(gone)';
+  }
 }
 
 function cpuOf(pid) {
@@ -370,6 +392,26 @@ async function bareNode(n) {
 
 // --- output ---
 
+/** One result per peer: every round's HUPs (numbered round.n) and idle workers; lost and doubles added up. */
+function mergeRounds(results) {
+  const by = new Map();
+  for (const r of results) {
+    const rows = r.rows.map((row) => ({ ...row, n: ROUNDS > 1 ? `${r.round}.${row.n}` : row.n }));
+    const m = by.get(r.peer.name);
+    if (!m) by.set(r.peer.name, { ...r, rows, enqueued: JOBS });
+    else {
+      m.rows.push(...rows);
+      m.idle.push(...r.idle);
+      m.done += r.done;
+      m.lost += r.lost;
+      m.dup += r.dup;
+      m.wallMs += r.wallMs;
+      m.enqueued += JOBS;
+    }
+  }
+  return [...by.values()];
+}
+
 function report(results) {
   out('');
   out('Per HUP (ready: from the worker process appearing to its id in Redis; CPU: /proc at that moment, 10 ms ticks;');
@@ -398,14 +440,14 @@ function report(results) {
     }
   }
   out('');
-  out(pad(['peer', 'enqueued', 'done', 'lost', 'run twice', 'wall time', 'idle worker RSS', 'PSS', 'RssAnon', 'HUP→all new (median)', 'worker ready / CPU (median)', 'bare wall / CPU (median)']));
+  out(pad(['peer', 'enqueued', 'done', 'lost', 'run twice', 'wall time', 'idle worker RSS', 'PSS', 'RssAnon', 'HUP→all new (median, min–max)', 'peak (max)', 'worker ready / CPU (median)', 'bare wall / CPU (median)']));
   for (const r of results) {
     const all = r.rows.flatMap((x) => x.ready);
     const bare = r.rows.flatMap((x) => x.bare);
     out(
       pad([
         r.peer.name,
-        String(JOBS),
+        String(r.enqueued),
         String(r.done),
         String(r.lost),
         String(r.dup),
@@ -413,7 +455,8 @@ function report(results) {
         `${(med(r.idle.map((m) => m.rssKb)) / 1024).toFixed(1)} MB`,
         `${(med(r.idle.map((m) => m.pssKb)) / 1024).toFixed(1)} MB`,
         `${(med(r.idle.map((m) => m.anonKb)) / 1024).toFixed(1)} MB`,
-        `${ms(med(r.rows.map((x) => x.allNewMs)))} ms`,
+        `${ms(med(r.rows.map((x) => x.allNewMs)))} ms (${ms(Math.min(...r.rows.map((x) => x.allNewMs)))}–${ms(Math.max(...r.rows.map((x) => x.allNewMs)))})`,
+        String(Math.max(...r.rows.map((x) => x.peak))),
         `${ms(med(all.map((x) => x.readyMs)))} / ${ms(med(all.map((x) => x.cpuMs)))} ms`,
         `${ms(med(bare.map((b) => b.wallMs)))} / ${ms(med(bare.map((b) => b.cpuMs)))} ms`,
       ]),

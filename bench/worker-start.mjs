@@ -10,6 +10,7 @@
 //   --root: another checkout (built) to measure instead of this one
 //   --ab: also another checkout (built), its worker started right after ours in each run (A/B)
 //   --prof: write a --cpu-prof profile of each worker into DIR
+//   --flags-b "F": B is this checkout's worker started with node flags F (say "--max-semi-space-size=8")
 import { spawn } from 'node:child_process';
 import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -24,11 +25,12 @@ const { values: opt } = parseArgs({
     root: { type: 'string', default: ROOT },
     ab: { type: 'string' },
     prof: { type: 'string' },
+    'flags-b': { type: 'string' },
     help: { type: 'boolean', default: false },
   },
 });
 if (opt.help) {
-  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 13).join('\n').replace(/^\/\/ ?/gm, '') + '\n');
+  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 14).join('\n').replace(/^\/\/ ?/gm, '') + '\n');
   process.exit(0);
 }
 const RUNS = Number(opt.runs);
@@ -48,7 +50,8 @@ try {
   mkdirSync(join(dir, 'tmp'), { recursive: true });
   const env = { ...process.env, ...resqueModuleEnv().env, REDIS_URL: redis.url, RESQUE_NAMESPACE: 'bench', CONCURRENCY: '1', BATON_LOG_LEVEL: 'debug' };
   // What the master does once: compile the config into the cache (the workers import the result).
-  const roots = [root, ...(opt.ab ? [opt.ab] : [])];
+  const roots = [root, ...(opt.ab ? [opt.ab] : opt['flags-b'] !== undefined ? [root] : [])];
+  const flagsOf = (j) => (j === 1 && opt['flags-b'] ? opt['flags-b'].split(/\s+/).filter(Boolean) : []);
   const compiled = [];
   for (const r of roots) {
     const { loadConfigFile } = await import(pathToFileURL(join(r, 'packages/resque-starter/dist/load-config.js')).href);
@@ -56,12 +59,12 @@ try {
     compiled.push(config.compiled ?? '');
   }
   out(`worker start: ${RUNS} runs, node ${process.version}, load ${load()}`);
-  for (const [i, r] of roots.entries()) out(`  ${i ? 'B' : 'A'}: ${r}, compiled config ${compiled[i] || '(none: jiti)'}`);
+  for (const [i, r] of roots.entries()) out(`  ${i ? 'B' : 'A'}: ${r}${flagsOf(i).length ? ` with ${flagsOf(i).join(' ')}` : ''}, compiled config ${compiled[i] || '(none: jiti)'}`);
   const rows = [];
   for (let i = 0; i < RUNS; i++) {
     const bareRun = await bare();
     const workers = [];
-    for (const [j, r] of roots.entries()) workers.push(await worker(r, env, compiled[j], `${i}-${j}`));
+    for (const [j, r] of roots.entries()) workers.push(await worker(r, env, compiled[j], `${i}-${j}`, flagsOf(j)));
     rows.push({ bare: bareRun, workers });
   }
   out('');
@@ -106,8 +109,8 @@ async function bare() {
 }
 
 /** One worker as the master starts it: spawn → `ready` over IPC; its debug line's timings; RSS once idle; QUIT. */
-async function worker(root, env, compiled, i) {
-  const args = [...(opt.prof ? ['--cpu-prof', `--cpu-prof-dir=${opt.prof}`, `--cpu-prof-name=worker-${i}.cpuprofile`] : []), join(root, 'packages/resque-starter/dist/worker.js')];
+async function worker(root, env, compiled, i, flags = []) {
+  const args = [...flags, ...(opt.prof ? ['--cpu-prof', `--cpu-prof-dir=${opt.prof}`, `--cpu-prof-name=worker-${i}.cpuprofile`] : []), join(root, 'packages/resque-starter/dist/worker.js')];
   const t0 = performance.now();
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],

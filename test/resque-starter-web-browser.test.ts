@@ -216,6 +216,8 @@ describe.skipIf(NO_BROWSER !== undefined)('resque-starter web in Chromium', { ti
       for (const id of flaky) await q.enqueue('rs', 'Flaky', id);
       for (const id of ['x', 'y', 'z']) await q.enqueue('rs', 'Boom', id);
       await pollUntil(async () => (await q.failedCount()) === 7, { what: 'the 7 failures', timeoutMs: slow(10_000) });
+      // Delayed jobs an hour away (the scheduler leaves them be), for the queues page.
+      for (let i = 0; i < 12; i++) await q.enqueueAt(Date.now() + 3_600_000 + i * 90_000, i % 3 ? 'rs' : 'mail', i % 2 ? 'Remind' : 'Report', `job-${i}`);
     } finally {
       await q.close();
     }
@@ -260,6 +262,13 @@ describe.skipIf(NO_BROWSER !== undefined)('resque-starter web in Chromium', { ti
       await page.waitForURL(/\/failed\?class=Boom&done=removed-matching&n=3$/);
       expect(await r.llen(`${e.ns}:failed`)).toBe(4);
       await expect(page.locator('.empty').textContent()).resolves.toBe('No failed job matches class Boom.');
+      // The queues page: delayed jobs per queue and the next ones due.
+      await page.goto(`${web.base}/queues`);
+      await expect(page.locator('table.queues tr[data-queue="mail"]').getAttribute('data-delayed')).resolves.toBe('4');
+      await expect(page.locator('#delayed-next').getAttribute('data-total')).resolves.toBe('12');
+      await expect(page.locator('tr.delayed-job').count()).resolves.toBe(10);
+      await expect(page.locator('tr.delayed-job').first().locator('td').nth(1).textContent()).resolves.toMatch(/^in (59m \d+s|1h 0m) /);
+      await shot(page, 'dashboard-queues.png', false);
     });
   });
 

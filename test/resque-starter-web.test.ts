@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { Queue } from '@baton/resque';
-import { spawnNode } from './helpers/spawn.js';
+import { join } from 'node:path';
+import { BIN, spawnNode } from './helpers/spawn.js';
+import { freePort } from './helpers/ports.js';
 import { slow } from './helpers/slowness.js';
 import { pollUntil } from './helpers/wait.js';
 import { useLogAudit } from './helpers/log-audit.js';
@@ -21,6 +23,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await second?.close();
 });
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
   it('shows the master, its workers, the queues and the workers; a failed job is retried through the form and runs', async () => {
@@ -147,7 +158,7 @@ describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
     expect(overview.body).toContain('id="stat-failed-list">5<');
     const queues = await get(`${web.base}/queues`);
     expect(queues.body).toMatch(new RegExp(`<h2>redis://127\\.0\\.0\\.1:${second!.port}/${e.ns} <small>groups reports</small></h2>`));
-    expect(queues.body).toMatch(/data-queue="reports" data-depth="1"><td><a href="\/queues\/reports\?t=1">/);
+    expect(queues.body).toMatch(/data-queue="reports" data-depth="1" data-delayed="0"><td><a href="\/queues\/reports\?t=1">/);
     const first = await get(`${web.base}/failed`);
     expect(first.body).toContain('<nav class="tabs">');
     expect(first.body.match(/data-class="OnFirst"/g)).toHaveLength(3);
@@ -190,7 +201,7 @@ describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
     await r.sadd(`${e.ns}:queues`, 'backlog');
     await r.rpush(`${e.ns}:queue:backlog`, ...Array.from({ length: 120 }, (_, i) => JSON.stringify({ class: 'Later', args: [i], enqueued_at: Date.now() / 1000 - 90 })));
     const queues = await get(`${web.base}/queues`);
-    expect(queues.body).toMatch(/data-queue="backlog" data-depth="120"><td><a href="\/queues\/backlog">backlog<\/a>/);
+    expect(queues.body).toMatch(/data-queue="backlog" data-depth="120" data-delayed="0"><td><a href="\/queues\/backlog">backlog<\/a>/);
     const q1 = await get(`${web.base}/queues/backlog`);
     expect(q1.body.match(/class="queue-job"/g)).toHaveLength(50);
     expect(q1.body).toMatch(/class="queue-job" data-position="0"><td class="n">0<\/td><td>Later<\/td><td><code>\[0\]<\/code><\/td><td>1m 3\ds<\/td>/);
@@ -198,6 +209,29 @@ describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
     expect(q3.body.match(/class="queue-job"/g)).toHaveLength(20);
     expect(q3.body).toContain('page 3 of 3 (101–120 of 120)');
     expect((await get(`${web.base}/queues/%E0`)).status).toBe(404);
+
+    // Delayed jobs (no master here: no scheduler moves them): counted per queue, the next due listed, all of them a page at a time.
+    const q = new Queue({ redis: e.redis.url, namespace: e.ns });
+    const base = Date.now() + 3_600_000;
+    try {
+      for (let i = 0; i < 60; i++) await q.enqueueAt(base + i * 1000, 'mail', 'Remind', i);
+      for (let i = 0; i < 5; i++) await q.enqueueAt(base - 60_000 + i, 'backlog', 'Later', `soon${i}`);
+    } finally {
+      await q.close();
+    }
+    const withDelayed = await get(`${web.base}/queues`);
+    expect(withDelayed.body).toMatch(/data-queue="backlog" data-depth="120" data-delayed="5">/);
+    expect(withDelayed.body).toMatch(/data-queue="mail" data-depth="0" data-delayed="60">.*<a href="\/delayed">60<\/a>/);
+    expect(withDelayed.body).toContain('<h2 id="delayed-next" data-total="65">');
+    expect(withDelayed.body.match(/class="delayed-job"/g)).toHaveLength(10);
+    // The soonest first: the five of backlog (due a minute earlier), then mail's in order.
+    expect(withDelayed.body).toMatch(/class="delayed-job" data-position="0" data-queue="backlog" data-class="Later"><td class="n">0<\/td><td>in 5\dm \d+s <small>/);
+    expect(withDelayed.body).toMatch(/class="delayed-job" data-position="5" data-queue="mail" data-class="Remind">.*<code>\[0\]<\/code>/);
+    const d2 = await get(`${web.base}/delayed?page=2`);
+    expect(d2.body).toContain('data-total="65"');
+    expect(d2.body.match(/class="delayed-job"/g)).toHaveLength(15);
+    expect(d2.body).toContain('page 2 of 2 (51–65 of 65)');
+    expect(d2.body).toMatch(/class="delayed-job" data-position="64" data-queue="mail" data-class="Remind">.*<code>\[59\]<\/code>/);
 
     const w1 = await get(`${web.base}/workers`);
     expect(w1.body.match(/class="worker-row"/g)).toHaveLength(50);
@@ -260,6 +294,52 @@ describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
     expect(after.body).toContain('1000 matching failed job(s) removed.');
     expect(after.body).toContain('data-total="9000" data-matching="0"');
     await web.proc.waitForLine(/dashboard: removed 1000 failed job\(s\) matching class=Other/);
+  });
+
+  it('metrics.dashboard: the master serves the dashboard next to /metrics; it moves with the endpoint at a rolling restart, and a form of the old master\'s page works on the new one', async () => {
+    const port = await freePort();
+    const e = suite.setup({ concurrency: 2, jobs: FLAKY_JOB, extra: `metrics: { port: ${port}, dashboard: true },` });
+    const args = [`--pid-file=${join(e.dir, 'ss.pid')}`, `--status-file=${join(e.dir, 'ss.status')}`, '--signal-on-hup=CONT', '--interval=0.3', '--'];
+    const ss = audit.current.watch(spawnNode(BIN.startServer, [...args, process.execPath, BIN.resqueStarter, '-c', e.conf], { label: 'start-server', env: e.env() }));
+    await ss.waitForLine(/worker\[1\] \d+ ready/, { timeoutMs: slow(15_000) });
+    const base = `http://127.0.0.1:${port}`;
+    const listening = await ss.waitForLine(/metrics on http:\/\/127\.0\.0\.1:\d+\/metrics \(and the dashboard at http:\/\/127\.0\.0\.1:\d+\/\)/);
+    expect(listening[0]).toContain(`:${port}/`);
+    const gen1 = e.status()!.master.pid;
+    const masters = await get(`${base}/masters`);
+    expect(masters.status).toBe(200);
+    expect(masters.body).toMatch(new RegExp(`data-master="${gen1}" data-role="current" data-workers="2"`));
+    expect((await get(`${base}/metrics`)).body).toMatch(new RegExp(`resque_starter_master_info\\{pid="${gen1}",generation="1"\\} 1`));
+    // Same access rules as \`resque-starter web\`: a POST from elsewhere is refused.
+    const q = new Queue({ redis: e.redis.url, namespace: e.ns });
+    try {
+      await q.enqueue('rs', 'Flaky', 'handover');
+      await pollUntil(async () => (await q.failedCount()) === 1, { what: 'the failure', timeoutMs: slow(10_000) });
+    } finally {
+      await q.close();
+    }
+    const page = await get(`${base}/failed`);
+    const { csrf, rows } = failedForms(page.body);
+    const fields = { csrf: csrf!, index: rows[0]!.index, fp: rows[0]!.fp };
+    expect((await postForm(base, '/failed/retry', fields, 'http://evil.example')).status).toBe(403);
+
+    // A rolling restart: the endpoint (and the dashboard) goes to generation 2; generation 1 exits.
+    process.kill(ss.pid, 'SIGHUP');
+    await ss.waitForLine(/rolling restart done in [\d.]+s/, { timeoutMs: slow(20_000) });
+    await pollUntil(() => e.status()?.master.pid !== gen1 && !isAlive(gen1), { what: 'generation 1 gone', timeoutMs: slow(15_000) });
+    const gen2 = e.status()!.master.pid;
+    const after = await pollUntil(async () => {
+      const r = await get(`${base}/masters`).catch(() => undefined);
+      return r?.status === 200 && new RegExp(`data-master="${gen2}" data-role="current" data-workers="2"`).test(r.body) && !r.body.includes(`data-master="${gen1}"`) ? r : undefined;
+    }, { what: 'the dashboard from generation 2, generation 1 no longer listed', timeoutMs: slow(10_000) });
+    expect(after.body).toContain('data-generations="1"');
+    expect((await get(`${base}/metrics`)).body).toMatch(new RegExp(`resque_starter_master_info\\{pid="${gen2}",generation="2"\\} 1`));
+    // The form of the page generation 1 served: its CSRF token is valid on generation 2.
+    expect(await postForm(base, '/failed/retry', fields)).toMatchObject({ status: 303, location: '/failed?done=retried&index=0' });
+    const r = suite.redis.client();
+    await pollUntil(async () => (await doneIds(r, e.ns)).includes('flaky-handover'), { what: 'the retried job done', timeoutMs: slow(10_000) });
+    ss.kill('SIGTERM');
+    expect(await ss.waitForExit({ timeoutMs: slow(15_000) })).toEqual({ code: 0, signal: null });
   });
 
   it('a token: refused without it, ?token= logs in with a cookie, a bearer header works; a public bind needs one', async () => {

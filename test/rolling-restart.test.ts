@@ -1,5 +1,5 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { BIN, spawnNode, spawnTracked, type Spawned } from './helpers/spawn.js';
 import { slow } from './helpers/slowness.js';
@@ -54,8 +54,15 @@ async function rollingRestart(perl: boolean) {
   await pollUntil(async () => (await doneIds(r, e.ns)).length >= 15, { what: 'jobs flowing' });
   const sampler = sampleWorkers(e.ns, 10);
   const hupAt = Date.now();
+  const logFrom = ss.output.length;
   process.kill(ss.pid, 'SIGHUP');
   await ss.waitForLine(/rolling restart done in [\d.]+s: 3 new worker\(s\) ready/, { timeoutMs: slow(20_000) });
+  // The new master started a spare before loading its config, and handed it the first slot.
+  const log = ss.output.slice(logFrom);
+  const early = /spare (\d+) started before the config was loaded, kept/.exec(log);
+  expect(early, 'an early spare').not.toBeNull();
+  expect(log.indexOf(early![0])).toBeLessThan(log.search(/rolling restart: taking over/));
+  expect(log).toMatch(new RegExp(`starting worker\\[0\\] ${early![1]} `));
   const rolledIn = Date.now() - hupAt;
   await waitForPidExit(oldMaster, { timeoutMs: slow(10_000) });
   await pollUntil(async () => (await doneIds(r, e.ns)).length >= ids.length, { what: 'all jobs done', timeoutMs: slow(30_000) });
@@ -145,6 +152,28 @@ describe('rolling restart under start-server', { timeout: slow(30_000) }, () => 
     const { max } = sampler.stop();
     expect(max).toBeLessThanOrEqual(C + 1);
     expect([...new Set(await doneIds(r, e.ns))].sort()).toEqual([...ids].sort());
+    process.kill(ss.pid, 'SIGTERM');
+    await ss.waitForExit({ timeoutMs: slow(15_000) });
+  });
+
+  it('a config with a logFile: the spare started before the config was loaded is stopped, the new workers write to the file', async () => {
+    const e = setup(2, "logFile: 'rs.log',");
+    const logFile = join(dirname(e.conf), 'rs.log');
+    const text = () => (existsSync(logFile) ? readFileSync(logFile, 'utf8') : '');
+    const ss = chain(e);
+    const oldMaster = await pollUntil(() => (existsSync(e.pidFile) ? masterOf(e) : undefined), { what: 'pid file' });
+    await readyWorkers(e, 2, oldMaster);
+    const from = text().length;
+    process.kill(ss.pid, 'SIGHUP');
+    const early = await pollUntil(() => /spare (\d+) started before the config was loaded, stopped/.exec(text().slice(from))?.[1], { what: 'the early spare stopped', timeoutMs: slow(20_000) });
+    await pollUntil(() => /rolling restart done/.test(text().slice(from)), { what: 'rolling restart done', timeoutMs: slow(20_000) });
+    await waitForPidExit(Number(early), { timeoutMs: slow(10_000) });
+    await waitForPidExit(oldMaster, { timeoutMs: slow(10_000) });
+    const now = await readyWorkers(e, 2, masterOf(e));
+    const log = text().slice(from);
+    expect(log).not.toMatch(new RegExp(`starting worker\\[\\d\\] ${early} `));
+    // The new workers were started for the log file: their own lines are in it.
+    for (const w of now.workers) expect(log).toMatch(new RegExp(`worker \\S+:${w.pid}:\\S+ started`));
     process.kill(ss.pid, 'SIGTERM');
     await ss.waitForExit({ timeoutMs: slow(15_000) });
   });

@@ -3,7 +3,7 @@ import { closeSync, constants, lstatSync, mkdirSync, openSync, readdirSync, read
 import { readFile } from 'node:fs/promises';
 import { createRequire, isBuiltin } from 'node:module';
 import { basename, dirname, join, resolve as resolvePath } from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Plugin } from 'esbuild';
 
 // The compiled-config cache (issue 16): the master compiles conf.ts and the local modules it
@@ -21,6 +21,8 @@ export const CACHE_MAX_AGE_MS = 7 * 24 * 3600 * 1000;
 
 /** Bumped when the compiled form changes, so no older entry is taken for a newer one. */
 const FORMAT = 'resque-starter-config-v2';
+/** Bumped when what a schedule memo means changes. */
+const SCHEDULE_MEMO = 'resque-starter-schedule-v1';
 
 /** Why: content addressing; the key is the compiled text's hash (and the format's version). */
 export function cacheKey(code: string): string {
@@ -80,6 +82,50 @@ export function writeCacheEntry(dir: string, code: string, uid: number | undefin
   writeAtomically(dir, path, code);
   pruneCache(dir, now);
   return path;
+}
+
+/** Accepted schedule entries, remembered in the cache directory (`createScheduleMemo`). */
+export interface ScheduleMemo {
+  /** The memo's key for one schedule entry as the library checks it; undefined when it cannot have one. */
+  keyOf(input: Record<string, unknown>): string | undefined;
+  has(key: string): boolean;
+  /** The library accepted the entry of `key`. */
+  add(key: string): void;
+}
+
+/**
+ * Why (issue 16): the master checks each `schedule` entry with the library's own parser, which
+ * loads cron-parser and luxon and computes occurrences: ~110 ms of CPU (a cron with a time zone)
+ * on every new master's start-up, before its first worker. The check is deterministic, so an
+ * entry this same build of ours (the library is bundled into it) under this same node (its
+ * time-zone data) has accepted is remembered, an empty file named by the hash of all that, and
+ * not checked again. Anything else (a changed entry, a rebuilt package, another node) is checked.
+ */
+export function createScheduleMemo(dir: string, env: Readonly<Record<string, string | undefined>>, uid: number | undefined = process.getuid?.()): ScheduleMemo {
+  const self = fileURLToPath(import.meta.url);
+  const st = lstatOrUndefined(self);
+  const build = `${self} ${st?.size} ${st?.mtimeMs} ${process.version} ${env.RESQUE_STARTER_RESQUE_MODULE ?? ''}`;
+  const pathOf = (key: string) => join(dir, `schedule-${key}`);
+  return {
+    keyOf(input) {
+      try {
+        return createHash('sha256').update(SCHEDULE_MEMO).update('\0').update(build).update('\0').update(JSON.stringify(input)).digest('hex').slice(0, 40);
+      } catch {
+        return undefined; // args JSON cannot encode (a BigInt): checked every time
+      }
+    },
+    has(key) {
+      const f = lstatOrUndefined(pathOf(key));
+      return f !== undefined && !cacheProblem(f, 'file', uid);
+    },
+    add(key) {
+      try {
+        writeAtomically(dir, pathOf(key), '');
+      } catch {
+        // remembered next time
+      }
+    },
+  };
 }
 
 /** What compiling gave: the module's text and the local files it was built from. */

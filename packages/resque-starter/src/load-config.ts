@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { createJiti } from 'jiti';
 import { resolveConfig, type ResolvedConfig } from './config.js';
-import { checkCacheEntry, compileToCache, ensureCacheDir } from './config-cache.js';
+import { checkCacheEntry, compileToCache, createScheduleMemo, ensureCacheDir, type ScheduleMemo } from './config-cache.js';
 import { ensureRuntimeDir, runtimeDir } from './control.js';
 import { localModulesHash } from './code-hash.js';
 import { ConfigError } from './errors.js';
@@ -63,7 +63,8 @@ export async function loadConfigFile(
   // A worker runs no scheduler, and its master has checked the schedule already: it does not
   // load the cron parser (cron-parser and luxon: ~25 ms of CPU and ~3 MB per worker).
   const worker = Boolean(env[WorkerEnv.slot]);
-  const config = resolveConfig(raw, { path, env, source, parseSchedule: worker ? undefined : await scheduleParser(raw) });
+  const ctx = { path, env, source };
+  const config = worker ? resolveConfig(raw, ctx) : await resolveChecked(raw, ctx, options.compile ? scheduleMemo(env) : undefined);
   // Only the master compares code across reloads; a worker has no use for it.
   if (!worker) config.codeHash = localModulesHash(path, source);
   return { config: compiled ? { ...config, compiled } : config, loadMs, notCompiled };
@@ -78,6 +79,53 @@ export async function scheduleParser(raw: unknown): Promise<((input: Record<stri
   if (raw === null || typeof raw !== 'object' || (raw as { schedule?: unknown }).schedule === undefined) return undefined;
   const mod = (await loadResque()) as unknown as { resolveSchedule?: (input: Record<string, unknown>) => unknown };
   return mod.resolveSchedule;
+}
+
+/**
+ * The config resolved with its schedule checked by the library's parser; entries the memo
+ * (config-cache.ts) says were accepted before are not checked again, and when all of them were,
+ * the parser (cron-parser, luxon) is not even loaded. Every issue is reported at once as before:
+ * a config with other issues is resolved again with the parser when it has entries to check.
+ */
+async function resolveChecked(raw: unknown, ctx: { path: string; env: Readonly<Record<string, string | undefined>>; source: string }, memo: ScheduleMemo | undefined): Promise<ResolvedConfig> {
+  if (memo) {
+    let unchecked = 0;
+    const remembered = (input: Record<string, unknown>) => {
+      const key = memo.keyOf(input);
+      if (key === undefined || !memo.has(key)) unchecked += 1;
+    };
+    let config: ResolvedConfig | undefined;
+    try {
+      config = resolveConfig(raw, { ...ctx, parseSchedule: remembered });
+    } catch (err) {
+      if (!(err instanceof ConfigError) || unchecked === 0) throw err;
+    }
+    if (config && unchecked === 0) return config;
+  }
+  const parse = await scheduleParser(raw);
+  if (!parse || !memo) return resolveConfig(raw, { ...ctx, parseSchedule: parse });
+  const accepted: string[] = [];
+  const config = resolveConfig(raw, {
+    ...ctx,
+    parseSchedule: (input) => {
+      const out = parse(input);
+      const key = memo.keyOf(input);
+      if (key !== undefined) accepted.push(key);
+      return out;
+    },
+  });
+  for (const key of accepted) if (!memo.has(key)) memo.add(key);
+  return config;
+}
+
+/** The schedule memo in the config cache directory; none when that directory cannot be used. */
+function scheduleMemo(env: Readonly<Record<string, string | undefined>>): ScheduleMemo | undefined {
+  if (env.RESQUE_STARTER_CONFIG_CACHE === '0') return undefined;
+  try {
+    return createScheduleMemo(ensureCacheDir(ensureRuntimeDir(runtimeDir(env))), env);
+  } catch {
+    return undefined;
+  }
 }
 
 /**

@@ -19,6 +19,7 @@ import { watchRedisLink } from './master/redis-link.js';
 import { sampleBacklog } from './master/backlog-sampler.js';
 import { sampleMemory } from './master/memory-sampler.js';
 import { createParts, type MasterParts } from './master/parts.js';
+import { startEarlySpare } from './master/spare.js';
 import type { QueueClient } from './master/queue-client.js';
 import { watchRestartFile } from './master/restart-file.js';
 import { shutDown } from './master/shutdown.js';
@@ -82,13 +83,24 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
   host.onSignals(MASTER_SIGNALS, (signal) => loop.push({ type: 'signal', signal }));
 
   const stopRequested = () => loop.take(isStopSignal) !== undefined;
-  const booted = await bootMaster(configPath, { env, stderr: options.stderr, logFormat: options.logFormat, captureConsole: options.captureConsole, host, checkRedis: deps.checkRedis, stopRequested });
-  if (!booted) return 0;
+  // Loads our code while this master loads the config, checks Redis and finds the old master.
+  const earlySpare = startEarlySpare(host, env, () => undefined);
+  const stopEarlySpare = () => {
+    if (earlySpare && !earlySpare.gone) host.signal(earlySpare.child.pid, 'SIGQUIT');
+  };
+  const booted = await bootMaster(configPath, { env, stderr: options.stderr, logFormat: options.logFormat, captureConsole: options.captureConsole, host, checkRedis: deps.checkRedis, stopRequested }).catch((err: unknown) => {
+    stopEarlySpare();
+    throw err;
+  });
+  if (!booted) {
+    stopEarlySpare();
+    return 0;
+  }
   logger = booted.logger;
   // Lines name the Redis only when the master uses several.
   const servers = new Set([booted.config.redis, ...booted.config.groups.map((g) => g.redis)].map(describeRedis));
   const redisHealth = new RedisHealth(logger, () => host.now(), servers.size > 1);
-  const p = (parts = createParts(booted, { host, env, loop, createQueue: deps.createQueue, redisHealth }));
+  const p = (parts = createParts(booted, { host, env, loop, createQueue: deps.createQueue, redisHealth, earlySpare }));
   const ctlPath = controlSocketPath(host.pid, runtimeDir(env));
   const server = await openControlSocket(ctlPath, p.control, booted);
   const removeFiles = () => {
@@ -116,7 +128,7 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
     stopOther();
     stopWatch();
   };
-  const scheduler = startScheduler(p, logger, deps.createScheduler);
+  const scheduler = startScheduler(p, logger, deps.createScheduler, host, () => loop.state);
 
   const code = await p.done;
   await shutDown({ host, parts: p, server, logOut: booted.logOut, logger, stopSources, scheduler, removeFiles, removeExitGuard });
@@ -154,12 +166,40 @@ const DEFAULT_DEPS: MasterDeps = {
 };
 
 /** The scheduler, its leadership shown in the status; a reload hands it the new schedule. */
-function startScheduler(p: MasterParts, logger: Logger, create: CreateScheduler): MasterScheduler {
-  const scheduler = startMasterScheduler(p.configs.config, { create, logger, changed: () => p.status.update() });
+/**
+ * The scheduler, its leadership shown in the status; a reload hands it the new schedule. During
+ * a takeover it starts only once the takeover is over (or after TAKEOVER_SCHEDULER_WAIT_MS):
+ * making one parses the schedule (cron-parser and luxon, ~100 ms of CPU) and the old master
+ * leads meanwhile anyway, so that CPU is not taken from the new workers' start-up (issue 16).
+ */
+function startScheduler(p: MasterParts, logger: Logger, create: CreateScheduler, host: ProcessHost, state: () => MasterState | undefined): MasterScheduler {
+  let running: MasterScheduler | undefined;
+  const startedAt = host.now();
+  const start = () => {
+    stopWaiting();
+    running ??= startMasterScheduler(p.configs.config, { create, logger, changed: () => p.status.update() });
+  };
+  const waiting = () => state()?.takeover !== undefined && host.now() - startedAt < TAKEOVER_SCHEDULER_WAIT_MS;
+  let stopWaiting: () => void = () => undefined;
+  if (waiting()) stopWaiting = host.every(50, () => (waiting() ? undefined : start()));
+  else start();
+  const config = () => p.configs.config;
+  const scheduler: MasterScheduler = {
+    snapshot: () => running?.snapshot() ?? { enabled: config().scheduler.enabled, leader: false, lockTtl: config().scheduler.lockTtlMs / 1000, schedule: config().schedule.map((e) => e.name), leading: [] },
+    // Not started yet: it starts with the config of that moment.
+    reload: (next) => running?.reload(next),
+    stop: async () => {
+      stopWaiting();
+      await running?.stop();
+    },
+  };
   p.status.setScheduler(() => scheduler.snapshot());
-  p.configs.onApply((config) => scheduler.reload(config));
+  p.configs.onApply((next) => scheduler.reload(next));
   return scheduler;
 }
+
+/** The longest a taking-over master waits before it starts its scheduler anyway. */
+const TAKEOVER_SCHEDULER_WAIT_MS = 10_000;
 
 /** The endpoint for the start line: as configured, and the node the check reached when it is not the configured address itself. */
 function describeEndpoint(config: ResolvedConfig, report: RedisReport | undefined): string {

@@ -26,8 +26,8 @@ export type ResqueAdmin = Pick<
   'queues' | 'size' | 'peek' | 'failedCount' | 'failed' | 'requeueFailed' | 'removeFailed' | 'clearFailed' | 'delayedCounts' | 'close'
 >;
 
-/** What the `web` dashboard reads besides: Resque's stats and the registered workers, a page at a time. */
-export type ResqueWebReader = ResqueAdmin & Pick<Queue, 'stats' | 'workerIds' | 'workerCount' | 'workerDetails'>;
+/** What the `web` dashboard reads besides: Resque's stats, the registered workers and the delayed jobs, a page at a time. */
+export type ResqueWebReader = ResqueAdmin & Pick<Queue, 'stats' | 'workerIds' | 'workerCount' | 'workerDetails' | 'delayed' | 'delayedCount'>;
 
 /** The module's two constructors and its connection factory, as `import('@baton/resque')` gives them. */
 export interface ResqueModule {

@@ -41,7 +41,7 @@ let worker: ResqueWorker | undefined;
 let config: ResolvedConfig | undefined;
 /** The fields of every JSON line of this worker; `worker` (its Resque id) once the Worker exists. */
 const logContext: LogContext = { role: 'worker', generation, group: group === DEFAULT_GROUP ? undefined : group, slot, worker: undefined };
-const logFormat = parseLogFormat(env[WorkerEnv.logFormat]);
+let logFormat = parseLogFormat(env[WorkerEnv.logFormat] || undefined);
 let logger: Logger = startLogger();
 /** The job a `console.*` call runs in, once the Worker exists (and the library can tell). */
 let jobOfConsole: (() => JobConsoleFields | undefined) | undefined;
@@ -142,6 +142,8 @@ function become(vars: Record<string, string>): void {
   spare = false;
   readSlot();
   becameAt = performance.now();
+  // A spare started before the master loaded its config learns the format only now.
+  logFormat = parseLogFormat(env[WorkerEnv.logFormat] || undefined);
   Object.assign(logContext, { generation, group: group === DEFAULT_GROUP ? undefined : group, slot });
   logger = startLogger();
   title();

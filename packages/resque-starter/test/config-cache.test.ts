@@ -260,3 +260,39 @@ describe('loadConfigFile with the cache', { timeout: 20_000 }, () => {
     expect(r.config.queues).toEqual(['q']);
   });
 });
+
+describe('schedule memo: a schedule the library accepted is not checked again (issue 16)', { timeout: 20_000 }, () => {
+  const confWith = (d: string, cron: string, extra = '') => {
+    writeFileSync(
+      join(d, 'conf.ts'),
+      `export default { queues: ['q'], jobs: { A() {} }, schedule: { nightly: { cron: ${JSON.stringify(cron)}, tz: 'Europe/Paris', class: 'A', queue: 'q' } }, ${extra} };\n`,
+    );
+    return join(d, 'conf.ts');
+  };
+  const memos = (d: string) => readdirSync(join(d, 'run', 'config-cache')).filter((f) => f.startsWith('schedule-'));
+
+  it('remembers an accepted entry (a private file); a changed entry is checked again, and a bad one refused', async () => {
+    const d = tmp();
+    const env = { RESQUE_STARTER_RUNTIME_DIR: join(d, 'run') };
+    const first = await loadConfigFile(confWith(d, '0 3 * * *'), env, { compile: true });
+    expect(first.config.schedule.map((e) => e.name)).toEqual(['nightly']);
+    expect(memos(d)).toHaveLength(1);
+    expect(lstatSync(join(d, 'run', 'config-cache', memos(d)[0]!)).mode & 0o777).toBe(0o600);
+    const again = await loadConfigFile(confWith(d, '0 3 * * *'), env, { compile: true });
+    expect(again.config.schedule).toEqual(first.config.schedule);
+    expect(memos(d)).toHaveLength(1);
+    await expect(loadConfigFile(confWith(d, '0 3 * * * * * *'), env, { compile: true })).rejects.toThrow(/schedule\.nightly/);
+    expect(memos(d)).toHaveLength(1);
+    await loadConfigFile(confWith(d, '30 3 * * *'), env, { compile: true });
+    expect(memos(d)).toHaveLength(2);
+  });
+
+  it('a config with another issue still gets the library check of entries not remembered: every issue at once', async () => {
+    const d = tmp();
+    const env = { RESQUE_STARTER_RUNTIME_DIR: join(d, 'run') };
+    const err = await loadConfigFile(confWith(d, 'not a cron', 'bogusField: 1,'), env, { compile: true }).catch((e: Error) => e);
+    expect(String(err)).toMatch(/bogusField/);
+    expect(String(err)).toMatch(/schedule\.nightly.*not a cron/s);
+    expect(memos(d)).toHaveLength(0);
+  });
+});

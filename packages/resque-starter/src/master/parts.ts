@@ -1,7 +1,6 @@
-import { withoutSystemdEnv, type EventLoop, type ProcessHost } from '@baton/process-kit';
+import type { EventLoop, ProcessHost } from '@baton/process-kit';
 import type { MasterHandle, ResolvedConfig } from '../config.js';
 import { PredecessorTracker } from '../handoff.js';
-import { WorkerEnv } from '../ipc.js';
 import { messages } from '../messages.js';
 import type { ResqueQueue } from '../resque.js';
 import { predecessorLive, type Effect, type MasterEvent, type MasterState } from '../state/index.js';
@@ -10,10 +9,13 @@ import { ConfigHolder } from './config-holder.js';
 import { ControlRequests } from './control-requests.js';
 import { createExecutor } from './effects.js';
 import { JobRecovery } from './job-recovery.js';
+import { describeMetrics } from '../config-metrics.js';
+import { createEmbeddedDashboard } from '../web/embedded.js';
 import { MasterMetrics } from './metrics.js';
 import type { RedisHealth } from './redis-health.js';
 import { createMasterNotify, type MasterNotify } from './notify.js';
 import { createQueueClients, type QueueClients } from './queue-client.js';
+import { workerEnvOf, type Spare } from './spare.js';
 import { WorkerSpawner } from './spawner.js';
 import { StatusOutput } from './status-output.js';
 
@@ -44,10 +46,12 @@ export interface PartsContext {
   createQueue(config: ResolvedConfig): Promise<ResqueQueue>;
   /** Logs the workers' Redis conditions once each. */
   redisHealth?: RedisHealth | undefined;
+  /** A spare started before the config was loaded (master.ts), to adopt or stop. */
+  earlySpare?: Spare | undefined;
 }
 
 /** Why: one place that says which part owns what, and how they reach each other and the loop. */
-export function createParts(booted: Booted, { host, env, loop, createQueue, redisHealth }: PartsContext): MasterParts {
+export function createParts(booted: Booted, { host, env, loop, createQueue, redisHealth, earlySpare }: PartsContext): MasterParts {
   const { logger, logOut, generation, pidFile } = booted;
   const dispatch = (event: MasterEvent) => loop.push(event);
   const state = () => loop.state!;
@@ -66,7 +70,7 @@ export function createParts(booted: Booted, { host, env, loop, createQueue, redi
   });
   // Workers speak to neither systemd nor start-server's readiness gate: the master does.
   // They write their lines in the master's format (its `--log-format` may differ from their config).
-  const workerEnv = { ...withoutSystemdEnv(env), SERVER_STARTER_NOTIFY_FD: undefined, [WorkerEnv.logFormat]: booted.logFormat };
+  const workerEnv = workerEnvOf(env, booted.logFormat);
   const settings = booted.config.metrics;
   const metrics: MasterMetrics | undefined = settings
     ? new MasterMetrics({
@@ -79,17 +83,13 @@ export function createParts(booted: Booted, { host, env, loop, createQueue, redi
         logger,
         push: (push, links) => control.pushMetrics(push, links),
         channelsClosed: (ms): Promise<void> => spawner.channelsClosed(ms),
+        dashboard: settings.dashboard
+          ? createEmbeddedDashboard({ config: booted.config, env, logger, token: settings.token, endpoint: describeMetrics(settings) })
+          : undefined,
       })
     : undefined;
   const jobsDone: MasterMetrics['jobsDone'] | undefined = metrics ? metrics.jobsDone.bind(metrics) : undefined;
-  // A spare while a takeover has slots left to fill (each old worker's exit opens one); from boot
-  // when there are predecessors, so the first new worker finds one started.
-  const spareWanted = () => {
-    const s = loop.state;
-    if (!s) return booted.found.length > 0;
-    return s.phase === 'running' && s.takeover !== undefined && predecessorLive(s) > 0 && s.workers.length < s.desired;
-  };
-  const spawner: WorkerSpawner = new WorkerSpawner({ host, env: workerEnv, config, generation, ids: booted.ids, logOut, logger, dispatch, masterHandle, redisHealth, jobsDone, spareWanted });
+  const spawner: WorkerSpawner = new WorkerSpawner({ host, env: workerEnv, config, generation, ids: booted.ids, logOut, logger, dispatch, masterHandle, redisHealth, jobsDone, sparesWanted: () => sparesWanted(loop.state, booted), early: earlySpare });
   const reopenLogs = () => {
     if (!logOut) return false;
     logOut.reopen();
@@ -119,4 +119,27 @@ export function createParts(booted: Booted, { host, env, loop, createQueue, redi
   };
   spawner.syncSpare();
   return { configs, queues, spawner, control, status, recovery, predecessors, notify, metrics, execute, done };
+}
+
+// --- internal ---
+
+/** Spares kept ahead of the slots still to open, at most this many. */
+const MAX_SPARES = 2;
+
+/**
+ * Spares while a takeover has slots left to fill (each old worker's exit opens one): one per
+ * slot left, at most MAX_SPARES; from boot when there are predecessors, so the first new worker
+ * finds one loaded. New ones start (`start`) only while the workers of both generations, counting
+ * those starting, are at most `desired`: a spawn is a fork of this master (its config loaded)
+ * until the exec, and that moment must not make `desired + 2`. The spawner also tops them up
+ * just before it hands a spare its slot (that spare has loaded nothing of the app yet).
+ */
+function sparesWanted(s: MasterState | undefined, booted: Booted): { keep: number; start: number } {
+  if (!s) {
+    const n = booted.found.length > 0 ? Math.min(MAX_SPARES, booted.config.concurrency) : 0;
+    return { keep: n, start: n };
+  }
+  if (s.phase !== 'running' || s.takeover === undefined || predecessorLive(s) === 0) return { keep: 0, start: 0 };
+  const keep = Math.max(0, Math.min(MAX_SPARES, s.desired - s.workers.length));
+  return { keep, start: s.workers.length + predecessorLive(s) <= s.desired ? keep : 0 };
 }

@@ -1,5 +1,3 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import type { Child, ChildEvents, ChildSpec, Logger, ProcessHost } from '@baton/process-kit';
 import { describeRedis, type MasterHandle, type ResolvedConfig } from '../config.js';
 import { configForGroup } from '../config-groups.js';
@@ -8,6 +6,7 @@ import type { Effect, MasterEvent } from '../state/index.js';
 import type { LogFile } from './log-file.js';
 import { messages } from '../messages.js';
 import type { RedisHealth } from './redis-health.js';
+import { startSpare, workerSpec, type Spare } from './spare.js';
 
 export interface SpawnerContext {
   host: Pick<ProcessHost, 'pid' | 'spawn' | 'signal'>;
@@ -26,8 +25,13 @@ export interface SpawnerContext {
   redisHealth?: Pick<RedisHealth, 'report' | 'workerGone'> | undefined;
   /** Metrics on: workers report their finished jobs (`done`), handed here with the worker's group. */
   jobsDone?: ((group: string, jobs: Extract<WorkerToMaster, { t: 'done' }>['jobs']) => void) | undefined;
-  /** True while a new worker slot is about to open (a rolling restart's old workers still run): keep a spare. */
-  spareWanted?: (() => boolean) | undefined;
+  /**
+   * How many spares to have while new worker slots are about to open (a rolling restart's old
+   * workers still run): `keep` at most (the rest stop), and start more up to `start`.
+   */
+  sparesWanted?: (() => { keep: number; start: number }) | undefined;
+  /** A spare started before the config was known (spare.ts `startEarlySpare`), to adopt or stop. */
+  early?: Spare | undefined;
 }
 
 /**
@@ -37,13 +41,24 @@ export interface SpawnerContext {
  */
 export class WorkerSpawner {
   private readonly children = new Map<number, Child>();
-  /** A spare process (WorkerEnv.spare), and where its events go once it is handed a slot. */
-  private spareChild: { child: Child; relay: { to?: ChildEvents } } | undefined;
+  /** Spare processes (WorkerEnv.spare), oldest (warmest) first. */
+  private spares: Spare[] = [];
   /** Workers whose IPC channel is still open (their last messages may still be coming). */
   private readonly channels = new Set<number>();
   private drained: Array<() => void> = [];
 
-  constructor(private readonly ctx: SpawnerContext) {}
+  constructor(private readonly ctx: SpawnerContext) {
+    const early = ctx.early;
+    if (!early || early.gone) return;
+    // Started as a worker of this config would be (its output where theirs goes, as the same user)?
+    if (ctx.logOut || ctx.ids) {
+      this.ctx.host.signal(early.child.pid, 'SIGQUIT');
+      ctx.logger.debug(messages.earlySpareStopped(early.child.pid));
+    } else {
+      this.spares.push(early);
+      ctx.logger.debug(messages.spareStarted(early.child.pid, true));
+    }
+  }
 
   /** Pids of the worker processes that have not exited. */
   get pids(): number[] {
@@ -104,6 +119,9 @@ export class WorkerSpawner {
     const spare = this.takeSpare();
     let child: Child | undefined;
     if (spare) {
+      // The next slot's spare starts now, while this one has loaded nothing of the app: the fork
+      // (a copy of this master until its exec) never adds to the workers of both generations.
+      this.topUpSpares();
       // From now on its events are this worker's; it loads the config (the app's code) only now.
       spare.relay.to = events;
       child = spare.child;
@@ -118,7 +136,6 @@ export class WorkerSpawner {
     this.children.set(pid, child);
     this.channels.add(pid);
     dispatch({ type: 'spawned', key: fx.key, pid });
-    // The next slot of a rolling restart opens when an old worker exits: a spare is ready by then.
     this.syncSpare();
   }
 
@@ -126,17 +143,21 @@ export class WorkerSpawner {
    * Why (issue 16): during a rolling restart each new worker's start-up (~100–200 ms of loading
    * our code and ioredis) lies on the critical path, once per worker. A spare does that loading
    * ahead of need, before its slot opens: it loads no app code (it is not a worker, and counts
-   * toward no C+1 bound) until `spawn` hands it a slot. One spare is kept while
-   * `ctx.spareWanted()` says a slot will open; otherwise it is stopped. Called after each effect.
+   * toward no C+1 bound) until `spawn` hands it a slot. Two are kept while `ctx.sparesWanted()`
+   * says slots will open, so the one handed the next slot has had a whole slot's time to load;
+   * otherwise they stop. Called after each effect (and `spawn` tops them up before a hand-over).
    */
   syncSpare(): void {
-    if (this.ctx.spareWanted?.()) this.fillSpare();
-    else if (this.spareChild) this.dropSpare();
+    this.spares = this.spares.filter((s) => !s.gone);
+    const want = this.ctx.sparesWanted?.() ?? { keep: 0, start: 0 };
+    // The newest (least loaded) go first.
+    while (this.spares.length > want.keep) this.ctx.host.signal(this.spares.pop()!.child.pid, 'SIGQUIT');
+    while (this.spares.length < Math.min(want.start, want.keep) && this.fillSpare());
   }
 
-  /** Pid of the spare, if one is running. */
-  get sparePid(): number | undefined {
-    return this.spareChild?.child.pid;
+  /** Pids of the spares running. */
+  get sparePids(): number[] {
+    return this.spares.map((s) => s.child.pid);
   }
 
   /** The `send` effect: a message to a worker whose IPC channel is open. */
@@ -147,44 +168,33 @@ export class WorkerSpawner {
 
   // --- internal ---
 
-  /** The spare, if it is alive and reachable (it leaves the spare place either way). */
-  private takeSpare(): { child: Child; relay: { to?: ChildEvents } } | undefined {
-    const spare = this.spareChild;
-    this.spareChild = undefined;
-    if (spare && !spare.child.connected) return undefined;
-    return spare;
+  /** The oldest spare that is alive and reachable (those that are not leave the spare place too). */
+  private takeSpare(): Spare | undefined {
+    while (this.spares.length > 0) {
+      const spare = this.spares.shift()!;
+      if (!spare.gone && spare.child.connected) return spare;
+    }
+    return undefined;
   }
 
-  private fillSpare(): void {
-    if (this.spareChild) return;
-    const relay: { to?: ChildEvents } = {};
-    let pid = 0;
-    const child = this.ctx.host.spawn(
-      { ...this.baseSpec(), env: { ...this.baseSpec().env, [WorkerEnv.spare]: '1' } },
-      {
-        exit: (code, signal) => {
-          if (relay.to) return relay.to.exit(code, signal);
-          if (this.spareChild?.child.pid === pid) this.spareChild = undefined;
-          this.ctx.logger.debug(messages.spareExited(pid, code, signal));
-        },
-        message: (m) => relay.to?.message?.(m),
-        spawnError: (err) => (relay.to ? relay.to.spawnError(err) : this.ctx.logger.debug(messages.spareFailed(err.message))),
-        error: (err) => relay.to?.error?.(err),
-        disconnect: () => relay.to?.disconnect?.(),
-      },
-    );
-    if (!child) return;
-    pid = child.pid;
-    this.pipeOutput(child);
-    this.spareChild = { child, relay };
-    this.ctx.logger.debug(messages.spareStarted(pid));
+  /** Spares up to `keep` (the slot being handed over is counted as filled). */
+  private topUpSpares(): void {
+    this.spares = this.spares.filter((s) => !s.gone);
+    const keep = this.ctx.sparesWanted?.().keep ?? 0;
+    while (this.spares.length < keep && this.fillSpare());
   }
 
-  /** A spare nobody needs stops (it has nothing to finish). */
-  private dropSpare(): void {
-    const spare = this.spareChild;
-    this.spareChild = undefined;
-    if (spare) this.ctx.host.signal(spare.child.pid, 'SIGQUIT');
+  /** Starts one more spare; false when that failed. */
+  private fillSpare(): boolean {
+    const spare = startSpare(this.ctx.host, this.baseSpec(), (pid, how) => {
+      this.spares = this.spares.filter((s) => s.child.pid !== pid);
+      this.ctx.logger.debug('error' in how ? messages.spareFailed(how.error) : messages.spareExited(pid, how.code, how.signal));
+    });
+    if (!spare) return false;
+    this.pipeOutput(spare.child);
+    this.spares.push(spare);
+    this.ctx.logger.debug(messages.spareStarted(spare.child.pid, false));
+    return true;
   }
 
   private pipeOutput(child: Child): void {
@@ -197,17 +207,7 @@ export class WorkerSpawner {
 
   /** How every worker process (and spare) starts. */
   private baseSpec(): ChildSpec {
-    const out = this.ctx.logOut ? 'pipe' : 'inherit';
-    return {
-      file: process.execPath,
-      args: [...WORKER_EXEC_ARGV, WORKER_SCRIPT],
-      // Room for the worker's long title (node-mechanics §6).
-      argv0: `resque-starter${' '.repeat(256)}`,
-      detached: true,
-      stdio: ['ignore', out, out, 'ipc'],
-      env: { ...this.ctx.env, [WorkerEnv.masterPid]: String(this.ctx.host.pid) },
-      ...(this.ctx.ids ?? {}),
-    };
+    return workerSpec({ env: this.ctx.env, masterPid: this.ctx.host.pid, logOut: this.ctx.logOut !== undefined, ids: this.ctx.ids });
   }
 
   /** What makes a process the worker of a slot: in its environment, or handed to a spare. */
@@ -222,14 +222,11 @@ export class WorkerSpawner {
       [WorkerEnv.paused]: fx.paused ? '1' : '',
       [WorkerEnv.generation]: this.ctx.generation !== undefined ? String(this.ctx.generation) : '',
       [WorkerEnv.metrics]: this.ctx.jobsDone ? '1' : '',
+      // A spare started before the config was loaded does not know the format yet.
+      [WorkerEnv.logFormat]: this.ctx.env[WorkerEnv.logFormat] ?? '',
     };
   }
 }
-
-/** Spawned with the master's node flags, except a debugger's (its port would clash). */
-const WORKER_EXEC_ARGV = process.execArgv.filter((a) => !/^--(inspect|debug)/.test(a));
-// dist/worker.js: next to this code when it is bundled into dist/cli.js, one level up from dist/master/.
-const WORKER_SCRIPT = fileURLToPath(new URL(existsSync(new URL('./worker.js', import.meta.url)) ? './worker.js' : '../worker.js', import.meta.url));
 
 function fromWorker(pid: number, m: Exclude<WorkerToMaster, { t: 'redis' | 'done' }>): MasterEvent {
   switch (m.t) {

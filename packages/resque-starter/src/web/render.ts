@@ -3,7 +3,7 @@ import { formatAge } from '../commands/queues.js';
 import { html, raw, type Html } from './html.js';
 import type { MastersView, MasterView, WorkerStatus } from './masters.js';
 import type { Facet, Facets, FailedFilter } from './failed-index.js';
-import type { FailedPage, Paging, QueuePage, Totals, WorkersPage } from './resque-views.js';
+import type { DelayedPage, FailedPage, Paging, QueuePage, Totals, WorkersPage } from './resque-views.js';
 import { enqueuedAt } from '../commands/queues.js';
 import type { Rate } from './sampler.js';
 
@@ -94,18 +94,29 @@ ${v.scheduler ? html`<p class="note">Scheduler: ${!v.scheduler.enabled ? 'off' :
 <p class="note">From the ${v.source || 'config'}.</p>`;
 }
 
-/** The queues page: depth, how long the oldest job has waited, delayed jobs. */
-export function renderQueues(reports: Array<{ where: string; groups: string[]; report: QueuesReport; t: number | undefined }>, now: Date): Html {
+/** The queues page: depth, how long the oldest job has waited, delayed jobs, and the next delayed ones due. */
+export function renderQueues(reports: Array<{ where: string; groups: string[]; report: QueuesReport; t: number | undefined; next?: DelayedPage | undefined }>, now: Date): Html {
   return html`<h1>Queues</h1>
 ${reports.map(
   (r) => html`${reports.length > 1 ? html`<h2>${r.where} <small>groups ${r.groups.join(', ')}</small></h2>` : ''}
 ${r.report.queues.length === 0 ? html`<p class="empty">No queues yet.</p>` : html`<table class="queues"><thead><tr><th>Queue</th><th class="n">Waiting</th><th class="n">Oldest</th><th class="n">Delayed</th></tr></thead><tbody>
 ${r.report.queues.map(
-  (q) => html`<tr data-queue="${q.name}" data-depth="${q.depth}"><td><a href="/queues/${encodeURIComponent(q.name)}${r.t !== undefined ? `?t=${r.t}` : ''}">${q.name}</a></td><td class="n">${q.depth.toLocaleString('en-US')}</td><td class="n">${q.oldestEnqueuedAt ? formatAge(now.getTime() - q.oldestEnqueuedAt.getTime()) : '-'}</td><td class="n">${q.delayed.toLocaleString('en-US')}</td></tr>`,
+  (q) => html`<tr data-queue="${q.name}" data-depth="${q.depth}" data-delayed="${q.delayed}"><td><a href="/queues/${encodeURIComponent(q.name)}${r.t !== undefined ? `?t=${r.t}` : ''}">${q.name}</a></td><td class="n">${q.depth.toLocaleString('en-US')}</td><td class="n">${q.oldestEnqueuedAt ? formatAge(now.getTime() - q.oldestEnqueuedAt.getTime()) : '-'}</td><td class="n">${q.delayed > 0 ? html`<a href="/delayed${r.t !== undefined ? `?t=${r.t}` : ''}">${q.delayed.toLocaleString('en-US')}</a>` : '0'}</td></tr>`,
 )}</tbody></table>`}
-<p>Failed: <a href="/failed">${r.report.failed.toLocaleString('en-US')}</a></p>`,
+<p>Failed: <a href="/failed">${r.report.failed.toLocaleString('en-US')}</a></p>
+${r.next && r.next.paging.total > 0 ? html`<h2 id="delayed-next" data-total="${r.next.paging.total}">Delayed: the next due <small>of ${r.next.paging.total.toLocaleString('en-US')} · <a href="/delayed${r.t !== undefined ? `?t=${r.t}` : ''}">all</a></small></h2>
+${renderDelayedTable(r.next, now)}` : ''}`,
 )}
 <p class="note">Oldest: how long the job at the head has waited, when its payload carries <code>enqueued_at</code>. Delayed: scheduled jobs and retries waiting for their time.</p>`;
+}
+
+/** The delayed jobs (scheduled ones, retries waiting), the soonest due first, a page at a time. */
+export function renderDelayed(p: DelayedPage, o: { t: number | undefined; now: Date }): Html {
+  return html`<h1><a href="/queues">Queues</a> › delayed <small id="delayed-total" data-total="${p.paging.total}">${p.paging.total.toLocaleString('en-US')} waiting for their time</small></h1>
+${p.paging.total === 0 ? html`<p class="empty">No delayed jobs.</p>` : html`${renderPager(p.paging, '/delayed', o.t, ['‹ sooner', 'later ›'])}
+${renderDelayedTable(p, o.now)}
+${renderPager(p.paging, '/delayed', o.t, ['‹ sooner', 'later ›'])}`}
+<p class="note">resque-scheduler's delayed queue (<code>delayed_queue_schedule</code>): jobs enqueued with <code>enqueueAt</code>/<code>enqueueIn</code> and retries waiting for their backoff; the scheduler of one master moves each to its queue when it is due.</p>`;
 }
 
 /** One queue's waiting jobs, a page at a time, the next to run first (resque-web's queue view). */
@@ -223,6 +234,14 @@ function renderFacet(name: string, label: string, facets: readonly Facet[], chos
   return html`<label>${label} <select name="${name}" id="filter-${name}"><option value="">any</option>${values.map(
     (x) => html`<option value="${x.value}"${raw(x.value === chosen ? ' selected' : '')}${raw(x.value === '' ? ' disabled' : '')}>${x.value || '(none)'} (${x.count.toLocaleString('en-US')})</option>`,
   )}</select></label> `;
+}
+
+function renderDelayedTable(p: DelayedPage, now: Date): Html {
+  return html`<table class="delayed"><thead><tr><th class="n">#</th><th>Due</th><th>Queue</th><th>Class</th><th>Args</th></tr></thead><tbody>
+${p.rows.map((r) => {
+  const ms = r.job.at.getTime() - now.getTime();
+  return html`<tr class="delayed-job" data-position="${r.position}" data-queue="${r.job.queue ?? ''}" data-class="${r.job.class}"><td class="n">${r.position}</td><td>${ms >= 0 ? `in ${formatAge(ms)}` : `${formatAge(-ms)} overdue`} <small>${r.job.at.toISOString()}</small></td><td>${r.job.queue ?? '-'}</td><td>${r.job.class || '?'}</td><td><code>${oneLine(JSON.stringify(r.job.class ? r.job.args : r.job.raw) ?? '', 200)}</code></td></tr>`;
+})}</tbody></table>`;
 }
 
 function renderTabs(t: TargetTabs): Html {

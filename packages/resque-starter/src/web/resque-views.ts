@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { parseWorkerId, type FailureRecord, type WorkerDetail } from '@baton/resque';
+import { parseWorkerId, type DelayedJob, type FailureRecord, type WorkerDetail } from '@baton/resque';
 import type { ResolvedConfig } from '../config.js';
 import type { AdminTarget } from '../commands/admin-targets.js';
 import { readQueues, type QueuesReport } from '../commands/queues.js';
@@ -85,6 +85,30 @@ export async function readQueuePage(q: ResqueWebReader, name: string, page: numb
   const payloads = pg.total > 0 ? await q.peek(name, start, pg.per) : [];
   return { name, paging: pg, rows: payloads.map((payload, i) => ({ position: start + i, payload })) };
 }
+
+/** A page of the delayed jobs (resque-scheduler's delayed queue), the soonest due first. */
+export interface DelayedPage {
+  paging: Paging;
+  /** Each job's position among the delayed ones (0: the next due). */
+  rows: Array<{ position: number; job: DelayedJob }>;
+}
+
+/**
+ * Why: what waits for its time (scheduled jobs, retries), in the order the scheduler moves it.
+ * Reads the second buckets from the soonest until the page is full (a deep page reads every
+ * bucket before it: the pager stops at `MAX_DELAYED_PAGES`). `known`: the total, when the caller has it.
+ */
+export async function readDelayedPage(q: ResqueWebReader, page: number, per: number, known?: number): Promise<DelayedPage> {
+  // `known`: the count the caller has already read (the queues page sums its per-queue counts).
+  const total = known ?? (await q.delayedCount());
+  const pg = paging(Math.min(total, MAX_DELAYED_PAGES * Math.min(Math.max(1, Math.floor(per) || PAGE_SIZE), MAX_PAGE_SIZE)), page, per);
+  const start = (pg.page - 1) * pg.per;
+  const jobs = pg.total > 0 ? await q.delayed(start, pg.per) : [];
+  return { paging: { ...pg, total }, rows: jobs.map((job, i) => ({ position: start + i, job })) };
+}
+
+/** The delayed page goes this deep at most (each page before it is read again to reach it). */
+export const MAX_DELAYED_PAGES = 20;
 
 /** One registered worker, with what the page knows of its host, pid, queues and group. */
 export interface WorkerRow extends WorkerDetail {
