@@ -75,7 +75,8 @@ const ioredisShim = {
 
 const result = await build({
   // ioredis-lib: the ioredis copy above, for configs (config-cache.ts aliases the installed ioredis to it).
-  entryPoints: { worker: `${dist}worker-main.js`, index: `${dist}index.js`, cli: `${dist}cli.js`, 'resque-lib': resqueEntry, 'ioredis-lib': `${dist}ioredis-lib.js` },
+  // cli: its first module (cli-entry.js) starts a rolling restart's first spare, then imports the CLI (a chunk).
+  entryPoints: { worker: `${dist}worker-main.js`, index: `${dist}index.js`, cli: `${dist}cli-entry.js`, 'resque-lib': resqueEntry, 'ioredis-lib': `${dist}ioredis-lib.js` },
   outdir: dist,
   allowOverwrite: true,
   bundle: true,
