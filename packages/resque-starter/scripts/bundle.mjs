@@ -85,7 +85,8 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   // In dist/ itself: bundled code that resolves files next to it (new URL('./index.js', import.meta.url)) finds them.
-  chunkNames: '_[name]-[hash]',
+  // (the CLI, imported by its first module, is one too: every chunk is `_chunk-<hash>.js`.)
+  chunkNames: '_chunk-[hash]',
   // prom-client (CommonJS, requires node built-ins) is imported as it is installed, only by a master that serves metrics.
   external: ['jiti', 'esbuild', 'prom-client'],
   plugins: [pinResqueFiles, ioredisShim],
