@@ -63,7 +63,13 @@ describe('chaos: worker groups', () => {
       const old = e.workerPids().filter((p) => !serving.includes(p));
       for (const [pid, what] of [[R.pick(mine.length ? mine : [undefined]), `${group} (new)`], [R.pick(old.length ? old : [undefined]), 'old']] as const) {
         if (pid === undefined || !alive(pid)) continue;
-        process.kill(pid, 'SIGKILL');
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch (err) {
+          // It exited by itself in between (an old worker retiring).
+          if ((err as NodeJS.ErrnoException).code === 'ESRCH') continue;
+          throw err;
+        }
         killed.push(`${what} ${pid}`);
       }
     }
