@@ -163,6 +163,9 @@ describe('resque-starter --log-format json', () => {
     expect(new Set(before.map((l) => l.role))).toEqual(new Set(['master', 'worker']));
     expect(after.some((l) => l.role === 'master' && /master exiting/.test(l.msg))).toBe(true);
     expect(after.some((l) => l.role === 'worker' && /^worker \S+ stopped/.test(l.msg))).toBe(true);
+    // The job line of the job run after the reopen too (job lines are held back a moment, then go the same way).
+    expect(after.filter((l) => l.outcome === 'success').map((l) => l.class)).toEqual(['Record']);
+    expect(before.some((l) => l.outcome === 'success')).toBe(false);
     // Before the log file is open, the master's first (debug) lines go to stderr: JSON too.
     expect(parseLines(m.output, 'stderr').every((l) => l.role === 'master' && l.level === 'debug')).toBe(true);
     expectNoPassword(readFileSync(`${log}.1`, 'utf8') + readFileSync(log, 'utf8'));
@@ -234,6 +237,37 @@ describe('resque-starter --log-format json', () => {
     const later = parseLines(m.output.slice(from), 'after the reload');
     expect(later.filter((l) => l.outcome === 'success')).toEqual([]);
     expect(later.filter((l) => l.outcome === 'failure')).toHaveLength(1);
+    expectNoPassword(m.output);
+  });
+
+  it('job lines are held back and written together, yet in order with every other line: a success listener\'s line comes right after its job\'s line; all are out by the graceful stop', async () => {
+    const N = 200;
+    const e = setup({
+      concurrency: 1,
+      jobs: "Say(i: number) { console.log('saying', i); },",
+      // A console line made right after each job line (the job-line listener was added first).
+      extra: "afterFork: (w: any) => { w.worker.on('success', (job: any) => console.log('acked', job.payload.args[0])); w.retireOldWorker(); },",
+    });
+    const m = e.master(['--log-format', 'json']);
+    await m.waitForLine(/"msg":"worker\[0\] \d+ ready/, { timeoutMs: slow(15_000) });
+    const r = redis.client();
+    await r.rpush(`${e.ns}:queue:rs`, ...Array.from({ length: N }, (_, i) => JSON.stringify({ class: 'Say', args: [i] })));
+    await pollUntil(async () => Number(await r.get(`${e.ns}:stat:processed`)) >= N, { what: `${N} jobs processed`, timeoutMs: slow(20_000) });
+    process.kill(m.pid, 'SIGQUIT');
+    expect(await m.waitForExit({ timeoutMs: slow(15_000) })).toEqual({ code: 0, signal: null });
+    const lines = parseLines(m.output, 'resque-starter').filter((l) => l.role === 'worker');
+    const done = lines.flatMap((l, i) => (l.outcome === 'success' && l.class === 'Say' ? [i] : []));
+    expect(done, m.output.slice(-3000)).toHaveLength(N);
+    // One worker, one queue: the jobs ran in order. Job k said its line before its job line, and
+    // the listener's "acked k" follows the job line at once (held back, it would come first).
+    for (const [k, i] of done.entries()) {
+      expect(lines[i + 1], `after job line ${k}`).toMatchObject({ msg: `acked ${k}`, level: 'info' });
+      const said = lines.findIndex((l) => l.msg === `saying ${k}`);
+      expect(lines[said]).toMatchObject({ source: 'console', jobId: lines[i]!.jobId });
+      expect(said).toBeLessThan(i);
+    }
+    // The worker's last lines come after every job line.
+    expect(lines.findIndex((l) => /^worker \S+ stopped/.test(l.msg))).toBeGreaterThan(done.at(-1)!);
     expectNoPassword(m.output);
   });
 

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { Queue } from '@baton/resque';
-import { spawnNode } from './helpers/spawn.js';
+import { join } from 'node:path';
+import { BIN, spawnNode } from './helpers/spawn.js';
+import { freePort } from './helpers/ports.js';
 import { slow } from './helpers/slowness.js';
 import { pollUntil } from './helpers/wait.js';
 import { useLogAudit } from './helpers/log-audit.js';
@@ -21,6 +23,15 @@ beforeAll(async () => {
 afterAll(async () => {
   await second?.close();
 });
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
   it('shows the master, its workers, the queues and the workers; a failed job is retried through the form and runs', async () => {
@@ -283,6 +294,52 @@ describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
     expect(after.body).toContain('1000 matching failed job(s) removed.');
     expect(after.body).toContain('data-total="9000" data-matching="0"');
     await web.proc.waitForLine(/dashboard: removed 1000 failed job\(s\) matching class=Other/);
+  });
+
+  it('metrics.dashboard: the master serves the dashboard next to /metrics; it moves with the endpoint at a rolling restart, and a form of the old master\'s page works on the new one', async () => {
+    const port = await freePort();
+    const e = suite.setup({ concurrency: 2, jobs: FLAKY_JOB, extra: `metrics: { port: ${port}, dashboard: true },` });
+    const args = [`--pid-file=${join(e.dir, 'ss.pid')}`, `--status-file=${join(e.dir, 'ss.status')}`, '--signal-on-hup=CONT', '--interval=0.3', '--'];
+    const ss = audit.current.watch(spawnNode(BIN.startServer, [...args, process.execPath, BIN.resqueStarter, '-c', e.conf], { label: 'start-server', env: e.env() }));
+    await ss.waitForLine(/worker\[1\] \d+ ready/, { timeoutMs: slow(15_000) });
+    const base = `http://127.0.0.1:${port}`;
+    const listening = await ss.waitForLine(/metrics on http:\/\/127\.0\.0\.1:\d+\/metrics \(and the dashboard at http:\/\/127\.0\.0\.1:\d+\/\)/);
+    expect(listening[0]).toContain(`:${port}/`);
+    const gen1 = e.status()!.master.pid;
+    const masters = await get(`${base}/masters`);
+    expect(masters.status).toBe(200);
+    expect(masters.body).toMatch(new RegExp(`data-master="${gen1}" data-role="current" data-workers="2"`));
+    expect((await get(`${base}/metrics`)).body).toMatch(new RegExp(`resque_starter_master_info\\{pid="${gen1}",generation="1"\\} 1`));
+    // Same access rules as \`resque-starter web\`: a POST from elsewhere is refused.
+    const q = new Queue({ redis: e.redis.url, namespace: e.ns });
+    try {
+      await q.enqueue('rs', 'Flaky', 'handover');
+      await pollUntil(async () => (await q.failedCount()) === 1, { what: 'the failure', timeoutMs: slow(10_000) });
+    } finally {
+      await q.close();
+    }
+    const page = await get(`${base}/failed`);
+    const { csrf, rows } = failedForms(page.body);
+    const fields = { csrf: csrf!, index: rows[0]!.index, fp: rows[0]!.fp };
+    expect((await postForm(base, '/failed/retry', fields, 'http://evil.example')).status).toBe(403);
+
+    // A rolling restart: the endpoint (and the dashboard) goes to generation 2; generation 1 exits.
+    process.kill(ss.pid, 'SIGHUP');
+    await ss.waitForLine(/rolling restart done in [\d.]+s/, { timeoutMs: slow(20_000) });
+    await pollUntil(() => e.status()?.master.pid !== gen1 && !isAlive(gen1), { what: 'generation 1 gone', timeoutMs: slow(15_000) });
+    const gen2 = e.status()!.master.pid;
+    const after = await pollUntil(async () => {
+      const r = await get(`${base}/masters`).catch(() => undefined);
+      return r?.status === 200 && new RegExp(`data-master="${gen2}" data-role="current" data-workers="2"`).test(r.body) && !r.body.includes(`data-master="${gen1}"`) ? r : undefined;
+    }, { what: 'the dashboard from generation 2, generation 1 no longer listed', timeoutMs: slow(10_000) });
+    expect(after.body).toContain('data-generations="1"');
+    expect((await get(`${base}/metrics`)).body).toMatch(new RegExp(`resque_starter_master_info\\{pid="${gen2}",generation="2"\\} 1`));
+    // The form of the page generation 1 served: its CSRF token is valid on generation 2.
+    expect(await postForm(base, '/failed/retry', fields)).toMatchObject({ status: 303, location: '/failed?done=retried&index=0' });
+    const r = suite.redis.client();
+    await pollUntil(async () => (await doneIds(r, e.ns)).includes('flaky-handover'), { what: 'the retried job done', timeoutMs: slow(10_000) });
+    ss.kill('SIGTERM');
+    expect(await ss.waitForExit({ timeoutMs: slow(15_000) })).toEqual({ code: 0, signal: null });
   });
 
   it('a token: refused without it, ?token= logs in with a cookie, a bearer header works; a public bind needs one', async () => {

@@ -1,15 +1,17 @@
 // What observability costs resque-starter: no-op jobs/s through a real master and its worker
 // processes (dist/cli.js), with metrics off and on and JSON job lines (a line per job) off and
 // on, at each worker count given; the master's stderr (and so its workers' lines) goes to a
-// file. The same private redis-server for every run, runs interleaved so drift hits every
-// variant alike; the best and the median of --repeat are printed. Not a test.
-//   node bench/resque/observability.mjs                 (about 2 min)
+// file. The same private redis-server for every run, runs interleaved (every other round in the
+// reverse order) so drift hits every variant alike; medians, ranges and each round's ratio to
+// the "both off" run next to it are printed. Not a test.
+//   node bench/resque/observability.mjs                 (about 5 min on 2 cores)
 //   node bench/resque/observability.mjs --quick
 //   node bench/resque/observability.mjs --help
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { closeSync, openSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -20,8 +22,12 @@ const HELP = `usage: node bench/resque/observability.mjs [options]
   --jobs N        no-op jobs timed per run (default 20000; --quick 8000)
   --warmup N      jobs done before the clock starts (default jobs/10)
   --conc LIST     worker processes (resque-starter concurrency) to try (default 1,2,3; --quick 1,2)
-  --repeat N      runs per variant and count, interleaved; the best is kept (default 3; --quick 2)
+  --repeat N      runs per variant and count, interleaved (default 5; --quick 2)
   --metrics-only  leave out the JSON job line axis (logFormat 'json', jobLog true)
+  --prefetch N    the workers' prefetch (default: the config's default, 16; 1 = a job per Redis call)
+  --only LIST     only these variants (comma-separated names, e.g. "both off,both on")
+  --cpu-prof DIR  run the master (and so its workers) with --cpu-prof into DIR
+  --node-arg ARG  one more node flag for the master and its workers (--perf-basic-prof, …)
   --quick         the smaller defaults above
   --help`;
 
@@ -38,8 +44,12 @@ const opt = (name, def) => {
 const jobs = Number(opt('jobs', quick ? 8000 : 20000));
 const warmup = Number(opt('warmup', Math.floor(jobs / 10)));
 const concs = String(opt('conc', quick ? '1,2' : '1,2,3')).split(',').map(Number);
-const repeat = Number(opt('repeat', quick ? 2 : 3));
+const repeat = Number(opt('repeat', quick ? 2 : 5));
 const jsonLogs = !argv.includes('--metrics-only');
+const only = opt('only', undefined)?.split(',');
+const prefetch = opt('prefetch', undefined);
+const cpuProf = opt('cpu-prof', undefined);
+const nodeArgs = [...(cpuProf ? ['--cpu-prof', `--cpu-prof-dir=${cpuProf}`] : []), ...argv.flatMap((a, i) => (argv[i - 1] === '--node-arg' ? [a] : []))];
 
 /**
  * Each variant: what it adds to conf.ts (`PORT` is replaced by a free port). Every one logs at
@@ -57,7 +67,7 @@ const VARIANTS = [
         { name: 'both on', conf: `${JSON_LINES} ${METRICS}` },
       ]
     : []),
-];
+].filter((v) => !only || only.includes(v.name));
 
 const dir = scratchDir('bench-obs-');
 const children = new Set();
@@ -87,55 +97,69 @@ async function main() {
   redis = await startRedis(dir);
   const { Redis } = await import('ioredis');
   const r = new Redis(redis.url);
-  console.log(`observability bench: ${jobs} timed no-op jobs per run (after ${warmup} warm-up), best of ${repeat}; worker processes ${concs.join(', ')}; node ${process.version}`);
-  const results = new Map(); // `${variant}|${conc}` → rates
-  const cpuPerJob = new Map(); // `${variant}|${conc}` → [{ master, workers }] µs per job
+  console.log(`observability bench: ${jobs} timed no-op jobs per run (after ${warmup} warm-up), ${repeat} runs per variant and count; worker processes ${concs.join(', ')}; node ${process.version}; load average ${loadavg()[0].toFixed(1)}`);
+  const runs = new Map(); // `${variant}|${conc}` → [{ rate, cpu: { master, workers } }], one per repeat
   for (let i = 0; i < repeat; i++) {
     for (const conc of concs) {
-      for (const v of VARIANTS) {
-        const rate = await run(r, v, conc, `b${i}${conc}${v.name.replace(/\W/g, '')}`);
+      // Every other round backwards: no variant always runs first (or right after another).
+      for (const v of i % 2 ? [...VARIANTS].reverse() : VARIANTS) {
+        const run1 = await run(r, v, conc, `b${i}${conc}${v.name.replace(/\W/g, '')}`);
         const key = `${v.name}|${conc}`;
-        results.set(key, [...(results.get(key) ?? []), rate.rate]);
-        cpuPerJob.set(key, [...(cpuPerJob.get(key) ?? []), rate.cpu]);
+        runs.set(key, [...(runs.get(key) ?? []), run1]);
         const notes = [
-          `CPU/job master ${rate.cpu.master.toFixed(1)} µs, workers ${rate.cpu.workers.toFixed(1)} µs`,
-          rate.scraped !== undefined ? `endpoint: ${rate.scraped} processed` : '',
-          `log ${(rate.logBytes / 1e6).toFixed(1)} MB`,
+          `CPU/job master ${run1.cpu.master.toFixed(1)} µs, workers ${run1.cpu.workers.toFixed(1)} µs (system ${run1.cpu.workersSys.toFixed(1)})`,
+          run1.scraped !== undefined ? `endpoint: ${run1.scraped} processed` : '',
+          `log ${(run1.logBytes / 1e6).toFixed(1)} MB`,
+          `load ${loadavg()[0].toFixed(1)}`,
         ]
           .filter(Boolean)
           .join(', ');
-        console.error(`  ${v.name.padEnd(16)} conc ${conc}: ${rate.rate.toFixed(0)} jobs/s (${notes})`);
+        console.error(`  ${v.name.padEnd(16)} conc ${conc}: ${run1.rate.toFixed(0)} jobs/s (${notes})`);
       }
     }
   }
   await r.quit();
-  const best = (v, c) => Math.max(...(results.get(`${v}|${c}`) ?? [0]));
-  const median = (v, c) => {
-    const xs = [...(results.get(`${v}|${c}`) ?? [0])].sort((a, b) => a - b);
-    return xs.length % 2 ? xs[(xs.length - 1) / 2] : (xs[xs.length / 2 - 1] + xs[xs.length / 2]) / 2;
-  };
-  const bestConc = concs.reduce((a, c) => (best(VARIANTS[0].name, c) > best(VARIANTS[0].name, a) ? c : a), concs[0]);
-  for (const [what, pick] of [['best of the runs', best], ['median of the runs', median]]) {
-    const header = ['worker processes', ...VARIANTS.map((v) => `${v.name} jobs/s`), ...VARIANTS.slice(1).map((v) => `${v.name} / off`)];
-    const rows = concs.map((c) => [
+  const OFF = VARIANTS[0].name;
+  const rates = (v, c) => (runs.get(`${v}|${c}`) ?? []).map((x) => x.rate);
+  /** Each round's variant against the round's "both off" (run next to it): less drift than a ratio of medians. */
+  const paired = (v, c) => rates(v, c).map((x, i) => x / rates(OFF, c)[i]);
+  const bestConc = concs.reduce((a, c) => (median(rates(OFF, c)) > median(rates(OFF, a)) ? c : a), concs[0]);
+  const range = (xs, f) => `${f(Math.min(...xs))}–${f(Math.max(...xs))}`;
+  const pct = (x) => `${(100 * x).toFixed(1)} %`;
+  const int = (x) => x.toFixed(0);
+  console.log('\njobs/s, median (min–max) of the runs:');
+  printTable([
+    ['worker processes', ...VARIANTS.map((v) => v.name)],
+    ...concs.map((c) => [`${c}${c === bestConc ? ' (best)' : ''}`, ...VARIANTS.map((v) => `${int(median(rates(v.name, c)))} (${range(rates(v.name, c), int)})`)]),
+  ]);
+  console.log('\nagainst both off: median (min–max) of each round\'s ratio to the "both off" run next to it; then the ratio of the medians:');
+  printTable([
+    ['worker processes', ...VARIANTS.slice(1).map((v) => `${v.name} / off`)],
+    ...concs.map((c) => [
       `${c}${c === bestConc ? ' (best)' : ''}`,
-      ...VARIANTS.map((v) => pick(v.name, c).toFixed(0)),
-      ...VARIANTS.slice(1).map((v) => `${((100 * pick(v.name, c)) / pick(VARIANTS[0].name, c)).toFixed(1)} %`),
-    ]);
-    console.log(`\n${what}:`);
-    printTable([header, ...rows]);
-  }
+      ...VARIANTS.slice(1).map((v) => `${pct(median(paired(v.name, c)))} (${range(paired(v.name, c), (x) => (100 * x).toFixed(0))}); ${pct(median(rates(v.name, c)) / median(rates(OFF, c)))}`),
+    ]),
+  ]);
   console.log('\nCPU per job (µs, median of the runs; /proc utime+stime of the master and of its workers over the timed jobs):');
-  const med = (xs) => {
-    const s = [...xs].sort((a, b) => a - b);
-    return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
-  };
+  const cpu = (v, c, k) => median((runs.get(`${v}|${c}`) ?? []).map((x) => x.cpu[k]));
   printTable([
     ['worker processes', ...VARIANTS.flatMap((v) => [`${v.name} master`, `${v.name} workers`])],
-    ...concs.map((c) => [String(c), ...VARIANTS.flatMap((v) => ['master', 'workers'].map((k) => med((cpuPerJob.get(`${v.name}|${c}`) ?? []).map((x) => x[k])).toFixed(1)))]),
+    ...concs.map((c) => [String(c), ...VARIANTS.flatMap((v) => ['master', 'workers'].map((k) => cpu(v.name, c, k).toFixed(1)))]),
   ]);
   console.log(`\nall runs (jobs/s, in order):`);
-  for (const [key, rates] of results) console.log(`  ${key.replace('|', ', conc ')}: ${rates.map((x) => x.toFixed(0)).join(' / ')}`);
+  for (const [key, xs] of runs) console.log(`  ${key.replace('|', ', conc ')}: ${xs.map((x) => x.rate.toFixed(0)).join(' / ')}`);
+  const both = VARIANTS.find((v) => v.name === 'both on');
+  if (both) {
+    for (const c of new Set([concs[0], bestConc])) {
+      console.log(`both on / both off at ${c} worker process(es)${c === bestConc ? ' (the best count)' : ''}: ${pct(median(paired(both.name, c)))} (rounds ${range(paired(both.name, c), (x) => (100 * x).toFixed(0))} %)`);
+    }
+  }
+}
+
+function median(xs) {
+  const s = [...xs].sort((a, b) => a - b);
+  if (s.length === 0) return 0;
+  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 /** One run: fill the queue, start a master with `conc` workers, time the drain by Resque's processed stat. */
@@ -158,7 +182,7 @@ export default defineConfig({
   namespace: ${JSON.stringify(ns)},
   statusFile: ${JSON.stringify(status)},
   scheduler: { enabled: false },
-  logLevel: 'info',
+  logLevel: 'info',${prefetch ? `\n  prefetch: ${Number(prefetch)},` : ''}
   ${variant.conf.replaceAll('PORT', String(port))}
   jobs: { Noop() {} },
 });
@@ -170,7 +194,7 @@ export default defineConfig({
   // The lines go to a file, as with a service's redirected stderr (workers inherit it).
   const logPath = join(dir, `${ns}.log`);
   const log = openSync(logPath, 'w');
-  const master = spawn(process.execPath, [BIN.resqueStarter, '-c', conf], { env, stdio: ['ignore', log, log] });
+  const master = spawn(process.execPath, [...nodeArgs, BIN.resqueStarter, '-c', conf], { env, stdio: ['ignore', log, log] });
   closeSync(log);
   children.add(master);
   const tail = () => readFileSync(logPath, 'utf8').slice(-3000);
@@ -186,7 +210,7 @@ export default defineConfig({
     const rate = ((total - n0) * 1000) / (t1 - t0);
     // CPU per job (µs), less sensitive to a shared host than the rate: the master, and its workers together.
     const perJob = (a, b) => ((b - a) * 1000) / (total - n0);
-    const cpu = { master: perJob(cpu0.master, cpu1.master), workers: perJob(cpu0.workers, cpu1.workers) };
+    const cpu = { master: perJob(cpu0.master, cpu1.master), workers: perJob(cpu0.workers, cpu1.workers), workersSys: perJob(cpu0.workersSys, cpu1.workersSys) };
     let scraped;
     if (/metrics/.test(variant.conf)) {
       await sleep(300); // the workers' last batches (100 ms)
@@ -204,21 +228,25 @@ export default defineConfig({
 function cpuOf(pid) {
   const ticks = (stat) => {
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return { ppid: Number(f[1]), ms: (Number(f[11]) + Number(f[12])) * 10 };
+    return { ppid: Number(f[1]), ms: (Number(f[11]) + Number(f[12])) * 10, sys: Number(f[12]) * 10 };
   };
   let master = 0;
   let workers = 0;
+  let workersSys = 0;
   for (const e of readdirSync('/proc')) {
     if (!/^\d+$/.test(e)) continue;
     try {
       const t = ticks(readFileSync(`/proc/${e}/stat`, 'utf8'));
       if (Number(e) === pid) master = t.ms;
-      else if (t.ppid === pid) workers += t.ms;
+      else if (t.ppid === pid) {
+        workers += t.ms;
+        workersSys += t.sys;
+      }
     } catch {
       // gone
     }
   }
-  return { master, workers };
+  return { master, workers, workersSys };
 }
 
 function get(port) {

@@ -1,6 +1,6 @@
 export { parseSignal, resolveSignal, describeSignal, describeExit, signalNumber, type SignalName } from './signals.js';
-export { createLogger, resolveLevel, parseLogFormat, logLine, ATOMIC_WRITE, type Logger, type LoggerOptions, type LogLine } from './logger.js';
-export { formatLine, formatJsonLine, formatTextLine, redactText, redactValue, LOG_FORMATS, type LogFormat, type LogContext, type LogRecord } from './log-format.js';
+export { createLogger, resolveLevel, parseLogFormat, logLine, ATOMIC_WRITE, type Logger, type LoggerOptions, type LogLine, type PreparedLine } from './logger.js';
+export { formatLine, formatJsonLine, formatTextLine, jsonMember, redactText, redactValue, LOG_FORMATS, type LogFormat, type LogContext, type LogRecord } from './log-format.js';
 export { sendSignal, isAlive } from './kill.js';
 export {
   writeFileAtomic,

@@ -27,6 +27,13 @@ export interface LogRecord {
   fields?: Record<string, unknown> | undefined;
   /** Said before the message in text lines only (`[Archive 3f2a9c1e]`), where JSON lines have fields. */
   textPrefix?: string | undefined;
+  /**
+   * The line's fields already as JSON members (`,"class":"Archive",…`, each made by `jsonMember`,
+   * so masked): written as they are, after `fields` if there are both (the hot path of job lines).
+   */
+  members?: string | undefined;
+  /** Keys of the context that `members` carries itself (a job's `worker`): left out of the context's. */
+  own?: readonly string[] | undefined;
 }
 
 export interface LineOptions {
@@ -73,30 +80,32 @@ export function formatTextLine(rec: LogRecord, o: LineOptions): string {
 export function formatJsonLine(rec: LogRecord, o: LineOptions): string {
   // Built as text, key by key (as pino does): ~2x faster than an object given to JSON.stringify.
   let line = `{"time":"${isoTime(rec.date)}","level":"${LEVEL_OF[rec.type] ?? 'info'}","pid":${o.pid}`;
-  const ctx = o.context;
-  if (!ctx?.role && rec.tag) line += `,"role":${jsonOf(rec.tag)}`;
-  const fields = rec.fields;
-  if (ctx) {
-    for (const k in ctx) {
-      const v = ctx[k];
-      // A field of the line (a job's `worker`) wins over the context's.
-      if (v !== undefined && !RESERVED.has(k) && fields?.[k] === undefined) line += `,${quoteKey(k)}:${jsonOf(v)}`;
-    }
-  }
+  line += contextMembers(o.context, rec.tag, rec.fields, rec.own);
   line += `,"msg":${jsonOf(redactText(messageOf(rec.args), o.secrets))}`;
+  const fields = rec.fields;
   if (fields) {
     for (const k in fields) {
       if (fields[k] === undefined || RESERVED.has(k)) continue;
-      let v: string | undefined;
-      try {
-        v = jsonOf(redactValue(fields[k], o.secrets, k, 0));
-      } catch {
-        // what JSON cannot hold (a cycle deeper than redactValue goes) is left out
-      }
-      if (v !== undefined) line += `,${quoteKey(k)}:${v}`;
+      line += jsonMember(k, fields[k], o.secrets);
     }
   }
+  if (rec.members) line += rec.members;
   return `${line}}\n`;
+}
+
+/**
+ * Why: one field of a JSON line, as `,"key":value`, masked as `formatJsonLine` masks a line's
+ * fields; '' for what JSON cannot hold. A caller that writes many lines with the same field
+ * (a job's class and queue) makes it once and passes it in `members`.
+ */
+export function jsonMember(key: string, value: unknown, secrets: readonly string[]): string {
+  let v: string | undefined;
+  try {
+    v = jsonOf(redactValue(value, secrets, key, 0));
+  } catch {
+    // what JSON cannot hold (a cycle deeper than redactValue goes) is left out
+  }
+  return v === undefined ? '' : `,${quoteKey(key)}:${v}`;
 }
 
 /**
@@ -132,6 +141,54 @@ export function redactValue(value: unknown, secrets: readonly string[], key: str
 }
 
 // --- internal ---
+
+/**
+ * The context's members of a line as they were last made, with what they were made from: the
+ * context's keys and values (in order), the tag and the keys the line carries itself. Made
+ * again only when one of them differs (the owner may change the context at any time).
+ */
+interface ContextMembers {
+  tag: string;
+  omitted: string;
+  snapshot: unknown[];
+  text: string;
+}
+
+const contextCache = new WeakMap<LogContext, ContextMembers[]>();
+const NO_CONTEXT: LogContext = {};
+
+/**
+ * `,"role":…,"generation":…`: the context after `pid` (the tag as `role` when the context has
+ * none), without the keys the line has fields of its own for (a job's `worker`) and undefined ones.
+ */
+function contextMembers(context: LogContext | undefined, tag: string, fields: Record<string, unknown> | undefined, own: readonly string[] | undefined): string {
+  const ctx = context ?? NO_CONTEXT;
+  let omitted = '';
+  for (const k in ctx) if (ctx[k] !== undefined && (fields?.[k] !== undefined || own?.includes(k))) omitted += `${k}\0`;
+  let entries = contextCache.get(ctx);
+  if (!entries) contextCache.set(ctx, (entries = []));
+  for (const e of entries) if (e.tag === tag && e.omitted === omitted && sameContext(ctx, e.snapshot)) return e.text;
+  const snapshot: unknown[] = [];
+  let text = !ctx.role && tag ? `,"role":${jsonOf(tag)}` : '';
+  for (const k in ctx) {
+    const v = ctx[k];
+    snapshot.push(k, v);
+    if (v !== undefined && !RESERVED.has(k) && fields?.[k] === undefined && !own?.includes(k)) text += `,${quoteKey(k)}:${jsonOf(v)}`;
+  }
+  // A few variants a context (lines with and without a `worker` of their own); the oldest makes room.
+  if (entries.length >= 4) entries.shift();
+  entries.push({ tag, omitted, snapshot, text });
+  return text;
+}
+
+function sameContext(ctx: LogContext, snapshot: readonly unknown[]): boolean {
+  let i = 0;
+  for (const k in ctx) {
+    if (snapshot[i] !== k || snapshot[i + 1] !== ctx[k]) return false;
+    i += 2;
+  }
+  return i === snapshot.length;
+}
 
 /** Per secrets list: a regex matching a text that contains a secret, an `@` or an `=` (nothing else is ever masked). */
 const redactionTests = new WeakMap<readonly string[], RegExp>();

@@ -1,13 +1,19 @@
 // consola/core: the same logger without the fancy reporters, prompts and environment probing
 // (~40 ms less CPU at every process start, a worker's included).
 import { createConsola, LogLevels, type ConsolaInstance, type LogType } from 'consola/core';
-import { formatLine, type LogContext, type LogFormat, type LogRecord } from './log-format.js';
+import { formatLine, jsonMember, type LogContext, type LogFormat, type LogRecord } from './log-format.js';
 import { ignoreOutputErrors, writeQuietly } from './output.js';
 
 /** consola's instance, plus `emit`: one line with fields written straight to the stream (the hot path of job lines). */
 export type Logger = ConsolaInstance & {
   /** Writes `line` at `type` if the level lets it through, without consola's record building: for a line per job. */
-  emit(type: 'info' | 'warn' | 'error' | 'debug', line: LogLine): void;
+  emit(type: 'info' | 'warn' | 'error' | 'debug', line: LogLine | PreparedLine): void;
+  /** `,"key":value` as this logger writes a field in a JSON line (masked), for `PreparedLine.members`. */
+  member(key: string, value: unknown): string;
+  /** `text` or `json`: a caller preparing lines can skip what the format does not print (text lines print no fields). */
+  readonly format: LogFormat;
+  /** Writes what `coalesce` holds back now (before the process stops, exits or hands its stream on). */
+  flush(): void;
 };
 
 export interface LoggerOptions {
@@ -26,11 +32,25 @@ export interface LoggerOptions {
   /** Literal strings never written in any format (a Redis password): `***` instead. */
   secrets?: readonly string[] | undefined;
   /**
-   * Write the lines of one event-loop turn together (at most PIPE_BUF, 4096 bytes, a write, so
-   * lines of processes sharing a pipe never interleave), and the rest when the process exits.
-   * For a worker's job lines: one write per turn instead of one per job. Default false.
+   * Hold back the lines given to `emit` (the lines per job) and write them together, in writes of
+   * at most PIPE_BUF (4096 bytes, so lines of processes sharing a pipe never interleave): at the
+   * end of the event-loop turn, when 4096 characters are pending, before any other line of this
+   * logger (the order of lines holds), at `flush()` and when the process exits. A process killed
+   * with SIGKILL loses what is pending: lines made in its current turn, at most 4096 bytes.
+   * Default false: every line written at once.
    */
   coalesce?: boolean | undefined;
+}
+
+/** A line with its fields already JSON members (`logger.member`): a job line without a fields object or their masking per line. */
+export interface PreparedLine {
+  message: string;
+  /** `,"class":"Archive",…`: made with `logger.member` (masked); written after the context and `msg`. */
+  members: string;
+  /** Keys of the context the members carry themselves (a job's `worker`). */
+  own?: readonly string[];
+  /** Said before the message in text lines only (they do not print fields). */
+  textPrefix?: string;
 }
 
 /** A line with structured fields: `logger.info(logLine('job done', { class: 'Archive' }))`. JSON lines carry them; text lines say only the message. */
@@ -55,7 +75,10 @@ export function createLogger(options: LoggerOptions): Logger {
   const format = options.format ?? 'text';
   const line = { timestamps: options.timestamps ?? true, context: options.context, secrets: (options.secrets ?? []).filter((s) => s !== ''), pid: process.pid };
   ignoreOutputErrors([stream]);
-  const write = options.coalesce ? coalescingWriter(stream) : (text: string) => writeQuietly(stream, text);
+  const coalesced = options.coalesce ? coalescingWriter(stream) : undefined;
+  // Any line but a job line goes out at once, after the job lines held back before it.
+  const write = coalesced ? coalesced.now : (text: string) => writeQuietly(stream, text);
+  const writeJobLine = coalesced ? coalesced.later : write;
   const logger = createConsola({
     level: resolveLevel(options.level),
     throttle: 0,
@@ -70,8 +93,15 @@ export function createLogger(options: LoggerOptions): Logger {
   const tag = options.tag;
   logger.emit = (type, l) => {
     if (LogLevels[type] > logger.level) return;
-    write(formatLine(format, { date: Date.now(), type, tag, args: [l.message], fields: l.fields, textPrefix: l.textPrefix }, line));
+    const rec: LogRecord =
+      'members' in l
+        ? { date: Date.now(), type, tag, args: [l.message], members: l.members, own: l.own, textPrefix: l.textPrefix }
+        : { date: Date.now(), type, tag, args: [l.message], fields: l.fields, textPrefix: l.textPrefix };
+    writeJobLine(formatLine(format, rec, line));
   };
+  logger.member = (key, value) => jsonMember(key, value, line.secrets);
+  (logger as { format: LogFormat }).format = format;
+  logger.flush = coalesced ? coalesced.flush : () => undefined;
   return logger;
 }
 
@@ -94,29 +124,49 @@ export function parseLogFormat(value: string | undefined): LogFormat | undefined
 
 // --- internal ---
 
-/** Lines of one turn in as few writes as possible, none larger than ATOMIC_WRITE (a longer line goes alone); the rest at exit. */
-function coalescingWriter(stream: NodeJS.WritableStream): (text: string) => void {
+/**
+ * Lines held back (`later`) until the end of the turn or 4096 pending characters, a line written
+ * `now`, `flush()` or the process's exit. Characters are counted per line, bytes once per write:
+ * a write with more than 4096 bytes (text beyond ASCII) is split at line ends.
+ */
+function coalescingWriter(stream: NodeJS.WritableStream): { later(text: string): void; now(text: string): void; flush(): void } {
   let pending = '';
-  let bytes = 0;
-  let scheduled = false;
+  let scheduled: NodeJS.Immediate | undefined;
   const flush = () => {
-    scheduled = false;
+    if (scheduled) clearImmediate(scheduled);
+    scheduled = undefined;
     if (pending === '') return;
     const text = pending;
     pending = '';
-    bytes = 0;
-    writeQuietly(stream, text);
+    if (text.length <= ATOMIC_WRITE / 3 || Buffer.byteLength(text) <= ATOMIC_WRITE) writeQuietly(stream, text);
+    else for (const chunk of atomicChunks(Buffer.from(text))) writeQuietly(stream, chunk);
   };
   // stderr to a file or a pipe is written synchronously: what is pending still goes out at exit.
   process.on('exit', flush);
-  return (text) => {
-    const n = Buffer.byteLength(text);
-    if (bytes + n > ATOMIC_WRITE) flush();
-    pending += text;
-    bytes += n;
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(flush);
-    }
+  return {
+    later(text) {
+      if (pending.length + text.length > ATOMIC_WRITE) flush();
+      pending += text;
+      scheduled ??= setImmediate(flush);
+    },
+    now(text) {
+      if (pending !== '') flush();
+      writeQuietly(stream, text);
+    },
+    flush,
   };
+}
+
+/** `buf` in pieces of at most ATOMIC_WRITE bytes, each ending at a line end (a longer line is a piece alone). */
+function atomicChunks(buf: Buffer): Buffer[] {
+  const chunks: Buffer[] = [];
+  let start = 0;
+  while (buf.length - start > ATOMIC_WRITE) {
+    const cut = buf.lastIndexOf(0x0a, start + ATOMIC_WRITE - 1);
+    const end = cut >= start ? cut + 1 : buf.indexOf(0x0a, start) + 1 || buf.length;
+    chunks.push(buf.subarray(start, end));
+    start = end;
+  }
+  if (start < buf.length) chunks.push(buf.subarray(start));
+  return chunks;
 }

@@ -34,7 +34,7 @@ export function ignoreOutputErrors(
 }
 
 /** Writes to a stream without ever throwing (a destroyed or closed stream drops the text). */
-export function writeQuietly(stream: OutputStream, text: string): void {
+export function writeQuietly(stream: OutputStream, text: string | Uint8Array): void {
   try {
     if ((stream as Writable).destroyed || (stream as Writable).writableEnded) return;
     stream.write(text);

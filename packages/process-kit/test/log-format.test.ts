@@ -144,29 +144,80 @@ describe('redaction', () => {
 });
 
 describe('createLogger coalesce', () => {
-  it('the lines of one turn go out in one write after it, whole lines in writes of at most 4096 bytes', async () => {
+  const capture = () => {
     const stream = new PassThrough();
     const chunks: string[] = [];
     stream.on('data', (d: Buffer) => chunks.push(d.toString()));
+    const msgs = () => chunks.join('').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg);
+    return { stream, chunks, msgs };
+  };
+  const turn = async () => {
+    await new Promise((r) => setImmediate(r));
+    await new Promise((r) => setImmediate(r));
+  };
+
+  it('job lines (emit) wait for the end of the turn and go out in one write; any other line goes out at once, after them', async () => {
+    const { stream, chunks, msgs } = capture();
     const logger = createLogger({ tag: 't', format: 'json', stream, coalesce: true });
-    for (let i = 0; i < 3; i++) logger.info(`line ${i}`);
+    for (let i = 0; i < 3; i++) logger.emit('info', logLine(`job ${i}`, {}));
     await Promise.resolve();
     expect(chunks).toEqual([]);
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
+    await turn();
     expect(chunks).toHaveLength(1);
-    expect(chunks[0]!.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(['line 0', 'line 1', 'line 2']);
-
+    expect(msgs()).toEqual(['job 0', 'job 1', 'job 2']);
     chunks.length = 0;
-    for (let i = 0; i < 100; i++) logger.info(`é${'x'.repeat(250)} ${i}`);
-    await new Promise((r) => setImmediate(r));
-    await new Promise((r) => setImmediate(r));
+    logger.emit('info', logLine('job 3', {}));
+    logger.warn('not a job line');
+    logger.emit('warn', logLine('job 4 failed', {}));
+    expect(msgs()).toEqual(['job 3', 'not a job line']);
+    logger.flush();
+    expect(msgs()).toEqual(['job 3', 'not a job line', 'job 4 failed']);
+    await turn();
+    expect(chunks).toHaveLength(3);
+  });
+
+  it('at most 4096 bytes a write, whole lines, in order (text beyond ASCII counted in bytes)', () => {
+    const { stream, chunks, msgs } = capture();
+    const logger = createLogger({ tag: 't', format: 'json', stream, coalesce: true });
+    const text = (i: number) => `é${'x'.repeat(250)} ${i}`;
+    for (let i = 0; i < 100; i++) logger.emit('info', logLine(text(i), {}));
+    logger.flush();
     expect(chunks.length).toBeGreaterThan(5);
     for (const c of chunks) {
       expect(Buffer.byteLength(c)).toBeLessThanOrEqual(4096);
       expect(c.endsWith('\n')).toBe(true);
     }
-    expect(chunks.join('').split('\n').filter(Boolean)).toHaveLength(100);
+    expect(msgs()).toEqual(Array.from({ length: 100 }, (_, i) => text(i)));
+  });
+
+  it('a line longer than 4096 bytes goes alone, whole', () => {
+    const { stream, chunks, msgs } = capture();
+    const logger = createLogger({ tag: 't', format: 'json', stream, coalesce: true });
+    const long = 'é'.repeat(3000);
+    logger.emit('info', logLine('before', {}));
+    logger.emit('info', logLine(long, {}));
+    logger.emit('info', logLine('after', {}));
+    logger.flush();
+    expect(msgs()).toEqual(['before', long, 'after']);
+    expect(chunks.map((c) => c.split('\n').length - 1)).toEqual([1, 1, 1]);
+  });
+});
+
+describe('prepared lines', () => {
+  it('members made with logger.member are written after msg, masked; `own` keys leave the context', () => {
+    const stream = new PassThrough();
+    let out = '';
+    stream.on('data', (d: Buffer) => (out += d.toString()));
+    const context: Record<string, string | number | undefined> = { role: 'worker', slot: 1, worker: 'w-ctx' };
+    const logger = createLogger({ tag: 'worker[1]', format: 'json', stream, timestamps: false, level: 'info', context, secrets: ['pw-1'] });
+    const members = logger.member('class', 'A"pw-1') + logger.member('n', 2) + logger.member('password', 'x') + logger.member('worker', 'w-job');
+    logger.emit('info', { message: 'done pw-1', members, own: ['worker'] });
+    // The context may change between lines: the next line says so.
+    context.generation = 4;
+    logger.emit('info', { message: 'next', members: '' });
+    const [a, b] = out.trim().split('\n');
+    expect(a).toBe(`{"time":${JSON.stringify((JSON.parse(a!) as { time: string }).time)},"level":"info","pid":${process.pid},"role":"worker","slot":1,"msg":"done ***","class":"A\\"***","n":2,"password":"***","worker":"w-job"}`);
+    expect(JSON.parse(b!)).toMatchObject({ role: 'worker', slot: 1, worker: 'w-ctx', generation: 4, msg: 'next' });
   });
 });
 

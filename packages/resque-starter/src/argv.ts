@@ -53,6 +53,8 @@ export interface CliArgs {
   queue: string | undefined;
   /** `failed --class C`: only entries of this job class. */
   className: string | undefined;
+  /** `failed --exception E`: only entries whose error is of this class (the record's `exception`). */
+  exception: string | undefined;
   /** `failed list --limit N`: at most N entries (0: all); default 50. */
   limit: number | undefined;
   /** `failed`/`queues --json`: JSON instead of a table. */
@@ -78,6 +80,7 @@ export const OPTIONS = {
   json: { flags: ['--json'], value: undefined, commands: ['status', 'failed', 'queues'] },
   queue: { flags: ['--queue'], value: 'Q', commands: ['failed'] },
   class: { flags: ['--class'], value: 'C', commands: ['failed'] },
+  exception: { flags: ['--exception'], value: 'E', commands: ['failed'] },
   limit: { flags: ['--limit'], value: 'N', commands: ['failed'] },
   group: { flags: ['--group'], value: 'NAME', commands: ['failed', 'queues'] },
   redis: { flags: ['--redis'], value: undefined, commands: ['check'] },
@@ -121,6 +124,7 @@ export function parseArgv(argv: readonly string[]): CliArgs {
     failed: undefined,
     queue: undefined,
     className: undefined,
+    exception: undefined,
     limit: undefined,
     json: false,
     port: undefined,
@@ -227,6 +231,9 @@ function setOption(out: CliArgs, key: OptionKey, read: () => string): void {
     case 'class':
       out.className = read();
       break;
+    case 'exception':
+      out.exception = read();
+      break;
     case 'group':
       out.group = groupName(read());
       break;
@@ -301,7 +308,7 @@ function failedRequest(positionals: string[], out: CliArgs): FailedRequest {
     else if (/^\d+$/.test(v)) index = Number(v);
     else throw new UsageError(`Expected \`failed ${action}\` to get ${what}, got \`${v}\`${v === 'all' ? '; `failed clear` removes every entry' : ''}`);
   }
-  const filtered = out.queue !== undefined ? '--queue' : out.className !== undefined ? '--class' : undefined;
+  const filtered = out.queue !== undefined ? '--queue' : out.className !== undefined ? '--class' : out.exception !== undefined ? '--exception' : undefined;
   if (filtered && typeof index === 'number') throw new UsageError(`\`${filtered}\` chooses entries for \`failed list\`, \`failed retry all\` and \`failed clear\`; \`failed ${action} ${index}\` names one already`);
   if (out.limit !== undefined && action !== 'list') throw new UsageError(`\`--limit\` goes with \`failed list\`, not \`failed ${action}\``);
   return { action, index };

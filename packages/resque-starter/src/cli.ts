@@ -148,7 +148,7 @@ async function admin(args: CliArgs): Promise<number> {
     }
     const q = await openAdminQueue(targets[0]!.config);
     try {
-      await runFailed({ ...args.failed!, queue: args.queue, className: args.className, limit: args.limit, json: args.json }, q, out);
+      await runFailed({ ...args.failed!, queue: args.queue, className: args.className, exception: args.exception, limit: args.limit, json: args.json }, q, out);
     } finally {
       await q.close();
     }

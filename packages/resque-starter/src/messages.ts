@@ -1,4 +1,4 @@
-import { describeExit, logLine, type SignalName } from '@baton/process-kit';
+import { describeExit, logLine, type PreparedLine, type SignalName } from '@baton/process-kit';
 import { DEFAULT_GROUP } from './config-groups.js';
 import type { JobInfo } from './ipc.js';
 import type { Predecessor, StopMode, StopReason } from './state/model.js';
@@ -23,6 +23,8 @@ export interface JobLineFields {
 }
 
 const shortId = (id: string) => id.slice(0, 8);
+/** A job line names the Resque id of the slot that ran it, not the worker's (they differ at `jobConcurrency` > 1). */
+const JOB_LINE_OWN = ['worker'] as const;
 const sec = (ms: number) => `${Math.round(ms) / 1000}s`;
 const w = (slot: Slot, pid: number | undefined) => `worker[${slot}]${pid ? ` ${pid}` : ''}`;
 const sig = (s: string) => s.replace(/^SIG/, '');
@@ -121,7 +123,12 @@ export const messages = {
     `scheduler on ${where}: delayed jobs, retries${entries ? ` and ${entries} recurring job(s)` : ''}; one master on this Redis leads (lock ${sec(lockTtlMs)})`,
   scheduleTick: (name: string, tickMs: number, queue: string) => `scheduler: enqueued ${name} (run of ${new Date(tickMs).toISOString()}, tick ${tickMs}) on ${queue}`,
   /** A job line (`jobLog`): its fields go with it in JSON lines. */
-  jobDone: (j: JobLineFields) => logLine(`job ${j.class} on ${j.queue} done in ${j.durationMs} ms (attempt ${j.attempt}, id ${shortId(j.jobId)})`, j as unknown as Record<string, unknown>),
+  /** `members`: the fields of `j` as JSON members (worker-job-log.ts makes them, in JobLineFields' order, `worker` included). */
+  jobDone: (j: Omit<JobLineFields, 'outcome' | 'worker'>, members: string): PreparedLine => ({
+    message: `job ${j.class} on ${j.queue} done in ${j.durationMs} ms (attempt ${j.attempt}, id ${shortId(j.jobId)})`,
+    members,
+    own: JOB_LINE_OWN,
+  }),
   jobFailed: (j: JobLineFields, exception: string, error: string) =>
     logLine(`job ${j.class} on ${j.queue} failed in ${j.durationMs} ms (attempt ${j.attempt}, id ${shortId(j.jobId)}): ${exception}: ${error}`, { ...j, exception, error }),
   jobRetry: (j: JobLineFields, exception: string, error: string, at: Date) =>

@@ -1,6 +1,6 @@
 import { formatWithOptions } from 'node:util';
 import { logLine, type Logger } from '@baton/process-kit';
-import type { JobContextLike, ResqueJobRef, ResqueWorker } from './resque.js';
+import type { JobContextLike, ResqueWorker } from './resque.js';
 
 export type { JobContextLike } from './resque.js';
 
@@ -44,17 +44,16 @@ export function captureConsole(target: Pick<Console, ConsoleMethod>, logger: () 
 
 /**
  * Why: the job running in this async context, with its id (the id is the reserved payload's
- * hash, which only the worker's `job` event knows: kept per payload object, which the job's
- * context shares).
+ * hash, which only the worker knows: found among the jobs in flight, by the slot the context
+ * names and its payload). Looked up when a job writes a line, not kept per job: a map entry per
+ * job cost every job (a WeakMap's entries are work for each garbage collection) for the few
+ * that print.
  */
-export function jobLookup(worker: Pick<ResqueWorker, 'on'>, currentJob: () => JobContextLike | undefined): () => JobConsoleFields | undefined {
-  const jobs = new WeakMap<object, ResqueJobRef>();
-  worker.on('job', (job) => {
-    if (job.payload) jobs.set(job.payload, job);
-  });
+export function jobLookup(worker: Pick<ResqueWorker, 'current'>, currentJob: () => JobContextLike | undefined): () => JobConsoleFields | undefined {
   return () => {
     const ctx = currentJob();
     if (!ctx) return undefined;
-    return { class: ctx.className, queue: ctx.queue, jobId: jobs.get(ctx.payload)?.jobId, attempt: ctx.attempt, worker: ctx.workerId };
+    const job = worker.current.find((j) => j.workerId === ctx.workerId && j.payload === ctx.payload);
+    return { class: ctx.className, queue: ctx.queue, jobId: job?.jobId, attempt: ctx.attempt, worker: ctx.workerId };
   };
 }

@@ -9,55 +9,132 @@ interface Failed {
   error: string;
 }
 
+/** A job between its `job` event and its outcome: when it started; once it ran, for how long and how it failed. */
+interface Run {
+  t0: number;
+  ms: number | undefined;
+  failed: Failed | undefined;
+}
+
+/** Jobs tracked at most (a job whose outcome never comes, its worker stopping, must not be kept for ever). */
+const MAX_RUNNING = 10_000;
+
 /**
  * Why: a line per finished job, written by the worker that ran it (Sidekiq's `done`/`fail`):
  * successes at info (all, none or a random share: `jobLog`), failures at warn, a failed
  * attempt that will be retried at info, a job a stop gave back at info. The duration is the
  * handler's run (from the `job` event to `finished`, before the acknowledgement, so a
  * prefetched batch does not add its neighbours' time); the outcome is logged once Redis has
- * acknowledged it. `random` is for tests.
+ * acknowledged it. A success line, the one written per job, is made from parts kept per class,
+ * queue and slot (their JSON members made and masked once). A logger that holds lines back
+ * (`coalesce`) writes them before the next job starts: a job that blocks or is killed takes no
+ * finished job's line with it. `random` is for tests.
  */
-export function logJobOutcomes(worker: Pick<ResqueWorker, 'on'>, logger: Pick<Logger, 'emit'>, settings: ResolvedJobLog, random: () => number = Math.random): void {
-  const started = new WeakMap<object, number>();
-  const ran = new WeakMap<object, { ms: number; failed: Failed | undefined }>();
-  const fields = (job: ResqueJobRef, outcome: JobLineFields['outcome']): JobLineFields => {
-    const r = ran.get(job);
-    const t0 = started.get(job);
-    const ms = r?.ms ?? (t0 !== undefined ? performance.now() - t0 : 0);
-    const p = job.payload as { class?: unknown; baton_retry?: { attempt?: unknown } } | undefined;
-    const attempt = p?.baton_retry?.attempt;
-    return {
-      class: String(p?.class ?? '?'),
-      queue: job.queue,
-      outcome,
-      durationMs: Math.round(ms * 1000) / 1000,
-      attempt: typeof attempt === 'number' && Number.isInteger(attempt) && attempt > 1 ? attempt : 1,
-      jobId: job.jobId,
-      worker: job.workerId,
-    };
+export function logJobOutcomes(
+  worker: Pick<ResqueWorker, 'on'>,
+  logger: Pick<Logger, 'emit' | 'member' | 'format' | 'flush'>,
+  settings: ResolvedJobLog,
+  random: () => number = Math.random,
+): void {
+  const running = new Map<object, Run>();
+  const outcomeOf = (job: ResqueJobRef): Run | undefined => {
+    const r = running.get(job);
+    if (r) running.delete(job);
+    return r;
   };
-  worker.on('job', (job) => void started.set(job, performance.now()));
-  worker.on('finished', (job, failure) => {
-    const t0 = started.get(job);
-    ran.set(job, { ms: t0 === undefined ? 0 : performance.now() - t0, failed: failure && { exception: failure.exception, error: failure.error } });
+  const fields = (job: ResqueJobRef, r: Run | undefined, outcome: JobLineFields['outcome']): JobLineFields => ({
+    class: classOf(job),
+    queue: job.queue,
+    outcome,
+    durationMs: durationOf(r),
+    attempt: attemptOf(job),
+    jobId: job.jobId,
+    worker: job.workerId,
   });
-  if (settings.sample > 0) {
-    worker.on('success', (job) => {
-      if (settings.sample >= 1 || random() < settings.sample) logger.emit('info', messages.jobDone(fields(job, 'success')));
-    });
-  }
+  worker.on('job', (job) => {
+    logger.flush();
+    if (running.size >= MAX_RUNNING) running.delete(running.keys().next().value!);
+    running.set(job, { t0: performance.now(), ms: undefined, failed: undefined });
+  });
+  worker.on('finished', (job, failure) => {
+    const r = running.get(job);
+    if (!r) return;
+    r.ms = performance.now() - r.t0;
+    r.failed = failure && { exception: failure.exception, error: failure.error };
+  });
+  const done = successLine(logger);
+  worker.on('success', (job) => {
+    const r = outcomeOf(job);
+    if (settings.sample > 0 && (settings.sample >= 1 || random() < settings.sample)) logger.emit('info', done(job, r));
+  });
   worker.on('failure', (job, thrown) => {
-    const f = ran.get(job)?.failed ?? describe(thrown);
-    logger.emit('warn', messages.jobFailed(fields(job, 'failure'), f.exception, firstLine(f.error)));
+    const r = outcomeOf(job);
+    const f = r?.failed ?? describe(thrown);
+    logger.emit('warn', messages.jobFailed(fields(job, r, 'failure'), f.exception, firstLine(f.error)));
   });
   worker.on('retry', (job, thrown, at) => {
-    const f = ran.get(job)?.failed ?? describe(thrown);
-    logger.emit('info', messages.jobRetry(fields(job, 'retry'), f.exception, firstLine(f.error), at));
+    const r = outcomeOf(job);
+    const f = r?.failed ?? describe(thrown);
+    logger.emit('info', messages.jobRetry(fields(job, r, 'retry'), f.exception, firstLine(f.error), at));
   });
-  worker.on('requeued', (job) => logger.emit('info', messages.jobRequeued(fields(job, 'requeued'))));
+  worker.on('requeued', (job) => logger.emit('info', messages.jobRequeued(fields(job, outcomeOf(job), 'requeued'))));
+  worker.on('lost', (job) => void running.delete(job));
 }
 
 // --- internal ---
+
+/**
+ * The success line of a job: its JSON members in JobLineFields' order, the class and queue
+ * (`,"class":…,"queue":…`) and the slot (`,"worker":…`) made once each and kept; in the text
+ * format, which prints no fields, none.
+ */
+function successLine(logger: Pick<Logger, 'member' | 'format'>): (job: ResqueJobRef, r: Run | undefined) => ReturnType<typeof messages.jobDone> {
+  const json = logger.format === 'json';
+  const classQueue = new Map<string, string>();
+  const slots = new Map<string, string>();
+  const kept = (map: Map<string, string>, key: string, make: () => string): string => {
+    let v = map.get(key);
+    if (v === undefined) {
+      v = make();
+      // Class and queue names are few; a process that sees more than this stops keeping them.
+      if (map.size < 1000) map.set(key, v);
+    }
+    return v;
+  };
+  return (job, r) => {
+    const cls = classOf(job);
+    const durationMs = durationOf(r);
+    const attempt = attemptOf(job);
+    const jobId = job.jobId;
+    let members = '';
+    if (json) {
+      const queue = job.queue;
+      members =
+        kept(classQueue, `${cls}\0${queue}`, () => logger.member('class', cls) + logger.member('queue', queue)) +
+        `,"outcome":"success","durationMs":${durationMs},"attempt":${attempt}` +
+        logger.member('jobId', jobId) +
+        kept(slots, job.workerId, () => logger.member('worker', job.workerId));
+    }
+    return messages.jobDone({ class: cls, queue: job.queue, durationMs, attempt, jobId }, members);
+  };
+}
+
+function classOf(job: ResqueJobRef): string {
+  const c = (job.payload as { class?: unknown } | undefined)?.class;
+  return typeof c === 'string' ? c : String(c ?? '?');
+}
+
+/** 1-based, as `this.attempt`: a retried job's payload counts its attempts. */
+function attemptOf(job: ResqueJobRef): number {
+  const attempt = (job.payload as { baton_retry?: { attempt?: unknown } } | undefined)?.baton_retry?.attempt;
+  return typeof attempt === 'number' && Number.isInteger(attempt) && attempt > 1 ? attempt : 1;
+}
+
+/** The handler's run time in ms, 3 decimals; for a job given back before it finished, its time so far. */
+function durationOf(r: Run | undefined): number {
+  const ms = r === undefined ? 0 : (r.ms ?? performance.now() - r.t0);
+  return Math.round(ms * 1000) / 1000;
+}
 
 function describe(thrown: unknown): Failed {
   return thrown instanceof Error ? { exception: thrown.name, error: thrown.message } : { exception: 'Error', error: String(thrown) };

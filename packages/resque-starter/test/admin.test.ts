@@ -58,11 +58,13 @@ describe('failed list and show', () => {
     expect(renderFailedEntry(entries[2]!)).toBe('failed job 2: not a Resque failure record\n');
   });
 
-  it('filters by queue and class', () => {
+  it('filters by queue, class and error class', () => {
     expect(entries.filter((e) => matches(e, { queue: 'mail' })).map((e) => e.index)).toEqual([0]);
     expect(entries.filter((e) => matches(e, { className: 'Archive' })).map((e) => e.index)).toEqual([1]);
     expect(entries.filter((e) => matches(e, { queue: 'low', className: 'Mailer' }))).toEqual([]);
     expect(entries.filter((e) => matches(e, {}))).toHaveLength(3);
+    expect(entries.filter((e) => matches(e, { exception: 'Error' })).map((e) => e.index)).toEqual([0, 1]);
+    expect(entries.filter((e) => matches(e, { exception: 'TypeError' }))).toEqual([]);
   });
 });
 

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createLogger } from '@baton/process-kit';
 import { resolveConfig, type ResolvedConfig } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
-import { describeMetrics, isLoopback } from '../src/config-metrics.js';
+import { describeDashboard, describeMetrics, isLoopback } from '../src/config-metrics.js';
 import { MasterMetrics, METRIC_NAMES, type MetricsPush } from '../src/master/metrics.js';
 import { dedupeParts, foldParts, MetricsStore, parseParts, sumParts, type MetricsPart } from '../src/master/metrics-store.js';
 import { initialState, reduce, type MasterEvent, type MasterState } from '../src/state/index.js';
@@ -32,6 +32,10 @@ describe('metrics config', () => {
     [{ port: 9394, host: '::1' }, { port: 9394, host: '::1' }],
     [{ port: 9394, host: '0.0.0.0', allowRemote: true }, { port: 9394, host: '0.0.0.0' }],
     [{ path: 'run/metrics.sock' }, { path: '/srv/app/run/metrics.sock' }],
+    [{ port: 9394, dashboard: true }, { port: 9394, host: '127.0.0.1', dashboard: true }],
+    [{ port: 9394, dashboard: false }, { port: 9394, host: '127.0.0.1' }],
+    [{ port: 9394, host: '0.0.0.0', allowRemote: true, dashboard: true, token: 't0k' }, { port: 9394, host: '0.0.0.0', dashboard: true, token: 't0k' }],
+    [{ path: 'run/metrics.sock', dashboard: true }, { path: '/srv/app/run/metrics.sock', dashboard: true }],
   ])('%j → %j', (raw, want) => {
     expect(resolve(raw)).toEqual(want);
   });
@@ -44,6 +48,9 @@ describe('metrics config', () => {
     [{ port: 9394, host: '10.1.2.3', allowRemote: 'yes' }, /Expected `metrics.allowRemote` to be true or false/],
     [{ port: 9394, path: '/x.sock' }, /either `path` \(a unix socket\) or `port` and `host`, not both/],
     [{ port: 9394, prot: 1 }, /Unknown field `metrics.prot`/],
+    [{ port: 9394, host: '0.0.0.0', allowRemote: true, dashboard: true }, /`metrics.dashboard` on 0.0.0.0 \(not a loopback address\) needs `metrics.token`/],
+    [{ port: 9394, dashboard: 'yes' }, /Expected `metrics.dashboard` to be true or false/],
+    [{ port: 9394, dashboard: true, token: ' ' }, /Expected `metrics.token` to be a non-empty string/],
   ])('%j is refused', (raw, message) => {
     expect(errorOf(raw)).toMatch(message);
   });
@@ -52,6 +59,7 @@ describe('metrics config', () => {
     expect(describeMetrics({ port: 9394, host: '127.0.0.1' })).toBe('http://127.0.0.1:9394/metrics');
     expect(describeMetrics({ port: 9394, host: '::1' })).toBe('http://[::1]:9394/metrics');
     expect(describeMetrics({ path: '/run/m.sock' })).toBe('unix:/run/m.sock /metrics');
+    expect(describeDashboard({ port: 9394, host: '127.0.0.1', dashboard: true })).toBe('http://127.0.0.1:9394/');
     expect(['127.0.0.1', '127.9.9.9', '::1', 'localhost'].map(isLoopback)).toEqual([true, true, true, true]);
     expect(['0.0.0.0', '::', '10.0.0.1', 'example.com'].map(isLoopback)).toEqual([false, false, false, false]);
   });

@@ -1,5 +1,4 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
-import { EventEmitter } from 'node:events';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger } from '@baton/process-kit';
@@ -12,7 +11,8 @@ function setup(format: 'text' | 'json') {
   const logger = createLogger({ tag: 'worker[0]', format, stream, timestamps: false, context: { role: 'worker', slot: 0 }, level: 'debug' });
   const target = { log: () => undefined, info: () => undefined, warn: () => undefined, error: () => undefined, debug: () => undefined } as unknown as Pick<Console, 'log' | 'info' | 'warn' | 'error' | 'debug'>;
   const als = new AsyncLocalStorage<JobContextLike>();
-  const worker = new EventEmitter();
+  // The jobs in flight, as the Worker's `current` lists them.
+  const worker = { current: [] as { queue: string; payload: object; jobId: string; workerId: string; startedAt: Date }[] };
   const undo = captureConsole(target, () => logger, jobLookup(worker as never, () => als.getStore()));
   return { target, als, worker, undo, out: () => out };
 }
@@ -24,8 +24,8 @@ const ctx = (payload: { class: string; args: unknown[] }, workerId: string): Job
 describe('captureConsole', () => {
   it('in a job: a JSON line with the job\'s fields, per job even when two run side by side', async () => {
     const { target, als, worker, out } = setup('json');
-    worker.emit('job', { queue: 'q', payload: payloadA, jobId: 'aaaaaaaa1111', workerId: 'h:1:q', startedAt: new Date() });
-    worker.emit('job', { queue: 'q', payload: payloadB, jobId: 'bbbbbbbb2222', workerId: 'h:1+1:q', startedAt: new Date() });
+    worker.current.push({ queue: 'q', payload: payloadA, jobId: 'aaaaaaaa1111', workerId: 'h:1:q', startedAt: new Date() });
+    worker.current.push({ queue: 'q', payload: payloadB, jobId: 'bbbbbbbb2222', workerId: 'h:1+1:q', startedAt: new Date() });
     await Promise.all([
       als.run(ctx(payloadA, 'h:1:q'), async () => {
         await new Promise((r) => setTimeout(r, 5));
@@ -50,7 +50,7 @@ describe('captureConsole', () => {
 
   it('text lines stay readable: the job in brackets before its message; outside a job, a plain worker line', () => {
     const { target, als, worker, out } = setup('text');
-    worker.emit('job', { queue: 'q', payload: payloadA, jobId: 'aaaaaaaa1111', workerId: 'h:1:q', startedAt: new Date() });
+    worker.current.push({ queue: 'q', payload: payloadA, jobId: 'aaaaaaaa1111', workerId: 'h:1:q', startedAt: new Date() });
     als.run(ctx(payloadA, 'h:1:q'), () => target.info('hello %s', 'there'));
     target.debug('idle');
     target.log({ message: 'not a consola log object', extra: 1 });

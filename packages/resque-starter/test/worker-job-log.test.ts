@@ -1,22 +1,32 @@
 import { EventEmitter } from 'node:events';
+import { createLogger } from '@baton/process-kit';
 import { describe, expect, it } from 'vitest';
 import { logJobOutcomes } from '../src/worker-job-log.js';
 
 type Line = { level: 'info' | 'warn'; message: string; fields: Record<string, unknown> };
 
-function setup(sample: number, random?: () => number) {
+/** Lines through a real JSON logger (so the prepared success line is checked as written): level, msg, and the line's own fields. */
+function setup(sample: number, random?: () => number, secrets: string[] = []) {
   const w = new EventEmitter();
-  const lines: Line[] = [];
-  const emit = (level: Line['level'], l: { message: string; fields: Record<string, unknown> }) => void lines.push({ level, ...l });
-  logJobOutcomes(w as never, { emit } as never, { sample }, random);
+  const written: string[] = [];
+  const logger = createLogger({ tag: 'worker[0]', format: 'json', level: 'info', stream: { write: (t: string) => written.push(t) } as never, context: { role: 'worker', slot: 0, worker: 'web1:42:mail' }, secrets });
+  logJobOutcomes(w as never, logger, { sample }, random);
   let n = 0;
   const job = (cls = 'Archive', payload: Record<string, unknown> = {}) => ({
     queue: 'mail',
     payload: { class: cls, args: [], ...payload },
     jobId: `a94a8fe5ccb19ba61c4c0873d391e98798${String(n++).padStart(6, '0')}`,
-    workerId: 'web1:42:mail',
+    // A slot's id (jobConcurrency > 1): the line names it instead of the context's worker.
+    workerId: 'web1:42:mail/1',
     startedAt: new Date(),
   });
+  const lines = (): Line[] =>
+    written.map((text) => {
+      expect(text.match(/"worker":/g), text).toHaveLength(1);
+      const { time, level, pid, role, slot, msg, ...fields } = JSON.parse(text) as Record<string, unknown>;
+      expect({ time, pid, role, slot }).toEqual({ time: expect.any(String), pid: process.pid, role: 'worker', slot: 0 });
+      return { level, message: msg, fields } as Line;
+    });
   return { w, lines, job };
 }
 
@@ -27,10 +37,10 @@ describe('logJobOutcomes', () => {
     w.emit('job', j);
     w.emit('finished', j, undefined);
     w.emit('success', j, 'result');
-    expect(lines).toHaveLength(1);
-    expect(lines[0]!.level).toBe('info');
-    expect(lines[0]!.message).toMatch(/^job Archive on mail done in [\d.]+ ms \(attempt 1, id a94a8fe5\)$/);
-    expect(lines[0]!.fields).toEqual({ class: 'Archive', queue: 'mail', outcome: 'success', durationMs: expect.any(Number), attempt: 1, jobId: j.jobId, worker: 'web1:42:mail' });
+    expect(lines()).toHaveLength(1);
+    expect(lines()[0]!.level).toBe('info');
+    expect(lines()[0]!.message).toMatch(/^job Archive on mail done in [\d.]+ ms \(attempt 1, id a94a8fe5\)$/);
+    expect(lines()[0]!.fields).toEqual({ class: 'Archive', queue: 'mail', outcome: 'success', durationMs: expect.any(Number), attempt: 1, jobId: j.jobId, worker: 'web1:42:mail/1' });
   });
 
   it('a failure: always, at warn, with the exception and the first line of its message', () => {
@@ -40,7 +50,7 @@ describe('logJobOutcomes', () => {
       w.emit('job', j);
       w.emit('finished', j, { exception: 'RuntimeError', error: 'boom\nat line 2', thrown: new Error('boom') });
       w.emit('failure', j, new Error('boom'));
-      expect(lines).toEqual([
+      expect(lines()).toEqual([
         {
           level: 'warn',
           message: expect.stringMatching(/^job Boom on mail failed in [\d.]+ ms \(attempt 3, id a94a8fe5\): RuntimeError: boom …$/),
@@ -60,22 +70,71 @@ describe('logJobOutcomes', () => {
     const k = job('Slow');
     w.emit('job', k);
     w.emit('requeued', k);
-    expect(lines.map((l) => [l.level, l.message])).toEqual([
+    expect(lines().map((l) => [l.level, l.message])).toEqual([
       ['info', 'job Flaky on mail failed (attempt 1): still broken; retry 1 at 2026-12-03T07:00:00.000Z'],
       ['info', expect.stringMatching(/^job Slow on mail went back to the head of its queue after [\d.]+ ms/)],
     ]);
-    expect(lines[0]!.fields).toMatchObject({ outcome: 'retry', retryAt: '2026-12-03T07:00:00.000Z', exception: 'Error', error: 'still broken' });
-    expect(lines[1]!.fields).toMatchObject({ outcome: 'requeued', class: 'Slow' });
+    expect(lines()[0]!.fields).toMatchObject({ outcome: 'retry', retryAt: '2026-12-03T07:00:00.000Z', exception: 'Error', error: 'still broken' });
+    expect(lines()[1]!.fields).toMatchObject({ outcome: 'requeued', class: 'Slow' });
   });
 
   it('jobLog false logs no success; { sample } logs the share the random draw lets through', () => {
     const off = setup(0);
     const a = off.job();
     off.w.emit('success', a, undefined);
-    expect(off.lines).toEqual([]);
+    expect(off.lines()).toEqual([]);
     const draws = [0.05, 0.5, 0.09, 0.99];
     const sampled = setup(0.1, () => draws.shift()!);
     for (let i = 0; i < 4; i++) sampled.w.emit('success', sampled.job(), undefined);
-    expect(sampled.lines).toHaveLength(2);
+    expect(sampled.lines()).toHaveLength(2);
+  });
+
+  it('a success line made from its kept parts escapes and masks them as any line: quotes, a secret in a queue name, a new class', () => {
+    const { w, lines, job } = setup(1, undefined, ['pw-9']);
+    const jobs = [job('Say "hi"'), job('Say "hi"'), job('Other')];
+    for (const j of jobs) {
+      (j as { queue: string }).queue = 'mail-pw-9';
+      w.emit('job', j);
+      w.emit('finished', j, undefined);
+      w.emit('success', j, undefined);
+    }
+    expect(lines().map((l) => [l.message, l.fields.class, l.fields.queue, l.fields.jobId])).toEqual([
+      [expect.stringMatching(/^job Say "hi" on mail-\*\*\* done in/), 'Say "hi"', 'mail-***', jobs[0]!.jobId],
+      [expect.stringMatching(/^job Say "hi" on mail-\*\*\* done in/), 'Say "hi"', 'mail-***', jobs[1]!.jobId],
+      [expect.stringMatching(/^job Other on mail-\*\*\* done in/), 'Other', 'mail-***', jobs[2]!.jobId],
+    ]);
+  });
+
+  it('in the text format a success line is its message alone', () => {
+    const w = new EventEmitter();
+    let out = '';
+    const logger = createLogger({ tag: 'worker[0]', format: 'text', timestamps: false, level: 'info', stream: { write: (t: string) => (out += t) } as never });
+    logJobOutcomes(w as never, logger, { sample: 1 });
+    const j = { queue: 'mail', payload: { class: 'Archive', args: [] }, jobId: 'a94a8fe5ccb19ba61c4c0873d391e98798000000', workerId: 'web1:42:mail', startedAt: new Date() };
+    w.emit('job', j);
+    w.emit('finished', j, undefined);
+    w.emit('success', j, undefined);
+    expect(out).toMatch(/^\[info\] \[worker\[0\]\] job Archive on mail done in [\d.]+ ms \(attempt 1, id a94a8fe5\)\n$/);
+  });
+
+  it('with a logger that holds lines back, the lines of finished jobs are written before the next job starts', () => {
+    const w = new EventEmitter();
+    const writes: string[] = [];
+    const logger = createLogger({ tag: 'worker[0]', format: 'json', level: 'info', stream: { write: (t: string) => writes.push(t) } as never, coalesce: true });
+    logJobOutcomes(w as never, logger, { sample: 1 });
+    const job = (n: number) => ({ queue: 'mail', payload: { class: 'Archive', args: [n] }, jobId: `a94a8fe5ccb19ba61c4c0873d391e987980000${n}0`, workerId: 'web1:42:mail', startedAt: new Date() });
+    const [a, b, c] = [job(1), job(2), job(3)];
+    for (const j of [a, b]) {
+      w.emit('job', j);
+      w.emit('finished', j, undefined);
+    }
+    w.emit('success', a, undefined);
+    w.emit('success', b, undefined);
+    expect(writes).toEqual([]);
+    w.emit('job', c);
+    // Both lines in one write, before c runs.
+    expect(writes).toHaveLength(1);
+    expect(writes[0]!.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { jobId: string }).jobId)).toEqual([a.jobId, b.jobId]);
+    logger.flush();
   });
 });

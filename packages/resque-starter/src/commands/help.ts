@@ -13,6 +13,7 @@ const OPTION_TEXT: Record<OptionKey, string> = {
   json: 'JSON (the default of `status`; `failed` and `queues` print a table without it)',
   queue: '`failed list`, `retry all`, `clear`: only the entries of queue Q',
   class: '`failed list`, `retry all`, `clear`: only the entries of job class C',
+  exception: '`failed list`, `retry all`, `clear`: only the entries whose error is of class E (the record\'s `exception`, e.g. `Net::ReadTimeout`)',
   limit: '`failed list`: show at most N entries (default 50; 0 = all)',
   group: "the Redis and namespace of this group (when the config's groups use several)",
   redis: 'also connect to Redis and try what the workers need (1 = refused); report the node reached, its replicas, Sentinel\'s failover settings or the Cluster slot',
@@ -103,11 +104,11 @@ TERM; 1 when it had to be killed or could not be stopped. A master under start-s
   },
   failed: {
     summary: "Resque's failed jobs: list, show N, retry N|all, remove N, clear",
-    usage: 'resque-starter failed [list|show N|retry N|retry all|remove N|clear] [-c conf.ts] [--group G] [--queue Q] [--class C] [--json]',
+    usage: 'resque-starter failed [list|show N|retry N|retry all|remove N|clear] [-c conf.ts] [--group G] [--queue Q] [--class C] [--exception E] [--json]',
     text: `Reads and changes Resque's failed list in the Redis of the config (no master needed); N is the
 index \`failed list\` shows, as resque-web numbers them. \`retry\` enqueues the job again and marks the
 entry retried (resque-web's Retry); \`retry all\` skips entries already retried. \`remove\` and \`clear\`
-delete entries (\`clear\` without --queue/--class: all of them). resque-web works on the same Redis.`,
+delete entries (\`clear\` without --queue/--class/--exception: all of them). resque-web works on the same Redis.`,
     example: `resque-starter failed list --queue mail -c conf.ts
   resque-starter failed show 0 -c conf.ts && resque-starter failed retry 0 -c conf.ts`,
   },

@@ -62,7 +62,8 @@ export async function bootMaster(configPath: string, b: BootContext): Promise<Bo
   if (b.captureConsole) captureConsole(console, () => consoleLogger, () => undefined);
   const { config, loadMs, notCompiled } = await loadConfigFile(configPath, b.env, { compile: true });
   const logFormat = b.logFormat ?? config.logFormat;
-  const secrets = redisSecrets([config.redis, ...config.groups.map((g) => g.redis)]);
+  // The dashboard's token (`metrics.token`) is never written either.
+  const secrets = [...redisSecrets([config.redis, ...config.groups.map((g) => g.redis)]), ...(config.metrics?.token ? [config.metrics.token] : [])];
   // Until the log file is open (and at the config's level), stderr at BATON_LOG_LEVEL.
   const bootLogger = createLogger({ tag: 'resque-starter', level: resolveLevel(b.env.BATON_LOG_LEVEL), format: logFormat, context, secrets });
   consoleLogger = bootLogger;

@@ -2,7 +2,7 @@ import { createConnection } from 'node:net';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { rmSync } from 'node:fs';
 import type { Logger, ProcessHost } from '@baton/process-kit';
-import { describeMetrics, type ResolvedMetrics } from '../config-metrics.js';
+import { describeDashboard, describeMetrics, type ResolvedMetrics } from '../config-metrics.js';
 import type { ResolvedConfig } from '../config.js';
 import type { ResolvedGroup } from '../config-groups.js';
 import type { JobCounts } from '../ipc.js';
@@ -51,6 +51,8 @@ export interface MetricsContext {
   push(push: MetricsPush, links: readonly number[]): void;
   /** Resolves once every worker's last message is in (or after `timeoutMs`). */
   channelsClosed(timeoutMs: number): Promise<void>;
+  /** The dashboard served beside `/metrics` (`metrics.dashboard`): every other path goes to it. */
+  dashboard?: { handle(req: IncomingMessage, res: ServerResponse): void; close(): Promise<void> } | undefined;
 }
 
 /** How long a new master waits for its linked predecessors' counters before it serves without them. */
@@ -187,6 +189,7 @@ export class MasterMetrics {
     for (const t of [this.seedTimer, this.retryTimer, this.pushTimer]) if (t) clearTimeout(t);
     this.pushNow();
     await this.release();
+    await this.ctx.dashboard?.close();
   }
 
   /** The text `/metrics` answers (for tests and the server). */
@@ -289,8 +292,9 @@ export class MasterMetrics {
       this.server = server;
       this.busySince = undefined;
       this.warnedBusy = false;
-      if (!this.announced) this.ctx.logger.info(messages.metricsListening(describeMetrics(s)));
-      else this.ctx.logger.debug(messages.metricsListening(describeMetrics(s)));
+      const where = describeMetrics(s) + (this.ctx.dashboard ? ` (and the dashboard at ${describeDashboard(s)})` : '');
+      if (!this.announced) this.ctx.logger.info(messages.metricsListening(where));
+      else this.ctx.logger.debug(messages.metricsListening(where));
       this.announced = true;
     });
   }
@@ -333,6 +337,8 @@ export class MasterMetrics {
       res.writeHead(503, { connection: 'close', 'content-type': 'text/plain' }).end('resque-starter: this master no longer serves metrics; ask again\n');
       return;
     }
+    // Every other path is the dashboard's (its own access and CSRF rules apply).
+    if (path !== '/metrics' && this.ctx.dashboard) return this.ctx.dashboard.handle(req, res);
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { allow: 'GET, HEAD' }).end();
       return;

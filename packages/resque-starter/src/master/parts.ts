@@ -9,6 +9,8 @@ import { ConfigHolder } from './config-holder.js';
 import { ControlRequests } from './control-requests.js';
 import { createExecutor } from './effects.js';
 import { JobRecovery } from './job-recovery.js';
+import { describeMetrics } from '../config-metrics.js';
+import { createEmbeddedDashboard } from '../web/embedded.js';
 import { MasterMetrics } from './metrics.js';
 import type { RedisHealth } from './redis-health.js';
 import { createMasterNotify, type MasterNotify } from './notify.js';
@@ -81,6 +83,9 @@ export function createParts(booted: Booted, { host, env, loop, createQueue, redi
         logger,
         push: (push, links) => control.pushMetrics(push, links),
         channelsClosed: (ms): Promise<void> => spawner.channelsClosed(ms),
+        dashboard: settings.dashboard
+          ? createEmbeddedDashboard({ config: booted.config, env, logger, token: settings.token, endpoint: describeMetrics(settings) })
+          : undefined,
       })
     : undefined;
   const jobsDone: MasterMetrics['jobsDone'] | undefined = metrics ? metrics.jobsDone.bind(metrics) : undefined;

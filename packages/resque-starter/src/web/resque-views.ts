@@ -96,10 +96,11 @@ export interface DelayedPage {
 /**
  * Why: what waits for its time (scheduled jobs, retries), in the order the scheduler moves it.
  * Reads the second buckets from the soonest until the page is full (a deep page reads every
- * bucket before it: the pager stops at `MAX_DELAYED_PAGES`).
+ * bucket before it: the pager stops at `MAX_DELAYED_PAGES`). `known`: the total, when the caller has it.
  */
-export async function readDelayedPage(q: ResqueWebReader, page: number, per: number): Promise<DelayedPage> {
-  const total = await q.delayedCount();
+export async function readDelayedPage(q: ResqueWebReader, page: number, per: number, known?: number): Promise<DelayedPage> {
+  // `known`: the count the caller has already read (the queues page sums its per-queue counts).
+  const total = known ?? (await q.delayedCount());
   const pg = paging(Math.min(total, MAX_DELAYED_PAGES * Math.min(Math.max(1, Math.floor(per) || PAGE_SIZE), MAX_PAGE_SIZE)), page, per);
   const start = (pg.page - 1) * pg.per;
   const jobs = pg.total > 0 ? await q.delayed(start, pg.per) : [];

@@ -30,11 +30,26 @@ export interface DashboardOptions {
   /** A page gives up on Redis after this long (503 with the reason). */
   readTimeoutMs: number;
   logger: Logger;
+  /**
+   * The secret the forms' CSRF token is made from; default a new one per process (a restart
+   * invalidates open pages). The master's dashboard passes one its successors read too.
+   */
+  secret?: string | undefined;
 }
+
+/** Answers one request of the dashboard. */
+export type DashboardHandler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** Why: the dashboard as a plain `http.Server` (the command listens and closes it; tests may embed it). */
 export function createDashboard(o: DashboardOptions): Server {
-  const secret = randomBytes(32).toString('hex');
+  const server = createServer(createDashboardHandler(o));
+  server.keepAliveTimeout = 5000;
+  return server;
+}
+
+/** Why: the same dashboard inside another server (the master's metrics endpoint serves it next to `/metrics`). */
+export function createDashboardHandler(o: DashboardOptions): DashboardHandler {
+  const secret = o.secret ?? randomBytes(32).toString('hex');
   const csrf = csrfToken(secret);
   // The failed filter's index of each target's list, made at its first filtered (or failed) page.
   const indexes = new Map<number, FailedIndex>();
@@ -43,15 +58,14 @@ export function createDashboard(o: DashboardOptions): Server {
     if (!i) indexes.set(t, (i = new FailedIndex((o.targets[t] ?? o.targets[0]!).queue)));
     return i;
   };
-  const server = createServer((req, res) => {
+  const handler: DashboardHandler = (req, res) => {
     handle(req, res).catch((err: unknown) => {
       const message = (err as Error).message ?? String(err);
       o.logger.warn(messages.webRequestFailed(req.method ?? '?', (req.url ?? '?').replace(/([?&]token=)[^&]*/, '$1…'), message));
       if (!res.headersSent) send(res, 503, renderMessagePage('Not available', message), 'text/html');
       else res.end();
     });
-  });
-  server.keepAliveTimeout = 5000;
+  };
 
   async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = new URL(req.url ?? '/', 'http://dashboard');
@@ -86,7 +100,8 @@ export function createDashboard(o: DashboardOptions): Server {
         const reports = await timed(
           Promise.all(
             o.targets.map(async (x, i) => {
-              const [report, next] = await Promise.all([readQueuesReport(x.queue), readDelayedPage(x.queue, 1, NEXT_DELAYED)]);
+              const report = await readQueuesReport(x.queue);
+              const next = await readDelayedPage(x.queue, 1, NEXT_DELAYED, report.queues.reduce((n, q) => n + q.delayed, 0));
               return { where: x.where, groups: x.groups, report, next, t: o.targets.length > 1 ? i : undefined };
             }),
           ),
@@ -244,7 +259,7 @@ export function createDashboard(o: DashboardOptions): Server {
     return url.searchParams.get('t') !== null ? targetIndex(url) : undefined;
   }
 
-  return server;
+  return handler;
 }
 
 /** The overview's totals over every Redis target. */
