@@ -9,7 +9,7 @@ import { configForGroup, DEFAULT_GROUP, describeGroup, type ResolvedGroup } from
 import { renderLogSettings } from './config-logs.js';
 import { renderScheduleLines, type ScheduleParser } from './config-schedule.js';
 import { configWarnings, type ConfigWarning, type HostFacts } from './config-warnings.js';
-import { describeMetrics } from './config-metrics.js';
+import { describeDashboard, describeMetrics } from './config-metrics.js';
 import { ConfigError, ExitCode, StartupError } from './errors.js';
 import { importConfigFile, scheduleParser } from './load-config.js';
 import { probeRedis, type RedisReport } from './redis-check.js';
@@ -91,6 +91,7 @@ export async function runCheck(o: CheckOptions): Promise<number> {
   const logs = renderLogSettings(c);
   if (logs) o.out(logs);
   if (c.metrics) o.out(`  metrics: GET ${describeMetrics(c.metrics)} (served by the master)`);
+  if (c.metrics?.dashboard) o.out(`  dashboard: ${describeDashboard(c.metrics)} (served by the master${c.metrics.token ? ', token required' : ''})`);
   return ExitCode.ok;
 }
 
