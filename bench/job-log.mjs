@@ -1,7 +1,8 @@
 // What a line per job costs (issue 15): no-op jobs/s of one resque-starter worker with
 // `jobLog: false` and with JSON (and text) job lines, the master's stderr going to a file.
-// One private redis-server; rows interleaved, the best of --repeat kept. Not a test.
-//   node bench/job-log.mjs [--jobs 20000] [--repeat 3] [--job-concurrency 1]
+// One private redis-server; rows interleaved, the best of --repeat kept; each worker first does
+// --warmup jobs untimed (V8 compiles its code meanwhile). Not a test.
+//   node bench/job-log.mjs [--jobs 20000] [--warmup 20000] [--repeat 3] [--job-concurrency 1]
 import { execFileSync, spawn } from 'node:child_process';
 import { openSync, readFileSync, rmSync, writeFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
@@ -14,6 +15,7 @@ const arg = (name, def) => {
   return i < 0 ? def : Number(process.argv[i + 1]);
 };
 const JOBS = arg('jobs', 20000);
+const WARMUP = arg('warmup', 20000);
 const REPEAT = arg('repeat', 3);
 const JOB_CONCURRENCY = arg('job-concurrency', 1);
 const ROWS = [
@@ -53,14 +55,20 @@ export default defineConfig({ concurrency: 1, jobConcurrency: ${JOB_CONCURRENCY}
         await sleep(50);
       }
       const worker = Number(execFileSync('pgrep', ['-P', String(master.pid)]).toString().trim().split('\n')[0]);
-      const cpu0 = cpuMs(worker);
       const payload = JSON.stringify({ class: 'Noop', args: [] });
+      const fill = async (n) => {
+        const p = r.pipeline();
+        p.sadd(`${ns}:queues`, 'q');
+        for (let i = 0; i < n; i += 1000) p.rpush(`${ns}:queue:q`, ...Array(Math.min(1000, n - i)).fill(payload));
+        await p.exec();
+      };
+      const processed = async () => Number((await r.get(`${ns}:stat:processed`)) ?? 0);
+      await fill(WARMUP);
+      while ((await processed()) < WARMUP) await sleep(5);
+      const cpu0 = cpuMs(worker);
       const t0 = performance.now();
-      const p = r.pipeline();
-      p.sadd(`${ns}:queues`, 'q');
-      for (let i = 0; i < JOBS; i += 1000) p.rpush(`${ns}:queue:q`, ...Array(Math.min(1000, JOBS - i)).fill(payload));
-      await p.exec();
-      while (Number((await r.get(`${ns}:stat:processed`)) ?? 0) < JOBS) await sleep(5);
+      await fill(JOBS);
+      while ((await processed()) < WARMUP + JOBS) await sleep(5);
       const s = (performance.now() - t0) / 1000;
       const cpuUsPerJob = ((cpuMs(worker) - cpu0) * 1000) / JOBS;
       master.kill('SIGQUIT');
@@ -72,7 +80,7 @@ export default defineConfig({ concurrency: 1, jobConcurrency: ${JOB_CONCURRENCY}
     }
   }
   const base = best.get(ROWS[0].name);
-  console.log(`\nbest of ${REPEAT}, ${JOBS} no-op jobs, jobConcurrency ${JOB_CONCURRENCY} (worker CPU per job: less noisy than jobs/s on a busy host):`);
+  console.log(`\nbest of ${REPEAT}, ${JOBS} no-op jobs after ${WARMUP} untimed, jobConcurrency ${JOB_CONCURRENCY} (worker CPU per job: less noisy than jobs/s on a busy host):`);
   for (const [name, b] of best) {
     console.log(`  ${name.padEnd(32)} ${String(Math.round(b.rate)).padStart(7)} jobs/s  ${((b.rate / base.rate) * 100).toFixed(1)} %   CPU ${b.cpu.toFixed(1)} µs/job  ${((base.cpu / b.cpu) * 100).toFixed(1)} %`);
   }

@@ -20,7 +20,8 @@ import { BIN, cleanup, freePort, resqueModuleEnv, scratchDir, startRedis, waitUn
 const HELP = `usage: node bench/resque/observability.mjs [options]
 
   --jobs N        no-op jobs timed per run (default 20000; --quick 8000)
-  --warmup N      jobs done before the clock starts (default jobs/10)
+  --warmup N      jobs done before the clock starts (default 20000; --quick 4000): the workers'
+                  code is compiled by then (a short warm-up times V8 compiling the logging code)
   --conc LIST     worker processes (resque-starter concurrency) to try (default 1,2,3; --quick 1,2)
   --repeat N      runs per variant and count, interleaved (default 5; --quick 2)
   --metrics-only  leave out the JSON job line axis (logFormat 'json', jobLog true)
@@ -42,7 +43,7 @@ const opt = (name, def) => {
   return i === -1 ? def : argv[i + 1];
 };
 const jobs = Number(opt('jobs', quick ? 8000 : 20000));
-const warmup = Number(opt('warmup', Math.floor(jobs / 10)));
+const warmup = Number(opt('warmup', quick ? 4000 : 20000));
 const concs = String(opt('conc', quick ? '1,2' : '1,2,3')).split(',').map(Number);
 const repeat = Number(opt('repeat', quick ? 2 : 5));
 const jsonLogs = !argv.includes('--metrics-only');

@@ -90,16 +90,17 @@ export function logJobOutcomes(
  */
 function successLine(logger: Pick<Logger, 'member' | 'format'>): (job: ResqueJobRef, r: Run | undefined) => ReturnType<typeof messages.jobDone> {
   const json = logger.format === 'json';
-  const classQueue = new Map<string, string>();
+  /** queue → class → `,"class":…,"queue":…` (no key made per job). */
+  const classQueue = new Map<string, Map<string, string>>();
   const slots = new Map<string, string>();
-  const kept = (map: Map<string, string>, key: string, make: () => string): string => {
-    let v = map.get(key);
-    if (v === undefined) {
-      v = make();
-      // Class and queue names are few; a process that sees more than this stops keeping them.
-      if (map.size < 1000) map.set(key, v);
+  let kept = 0;
+  const keep = (map: Map<string, string>, key: string, value: string): string => {
+    // Class and queue names are few; a process that sees more than this stops keeping them.
+    if (kept < 1000) {
+      kept++;
+      map.set(key, value);
     }
-    return v;
+    return value;
   };
   return (job, r) => {
     const cls = classOf(job);
@@ -109,11 +110,16 @@ function successLine(logger: Pick<Logger, 'member' | 'format'>): (job: ResqueJob
     let members = '';
     if (json) {
       const queue = job.queue;
+      let classes = classQueue.get(queue);
+      if (!classes) {
+        classes = new Map();
+        if (kept < 1000) classQueue.set(queue, classes);
+      }
       members =
-        kept(classQueue, `${cls}\0${queue}`, () => logger.member('class', cls) + logger.member('queue', queue)) +
+        (classes.get(cls) ?? keep(classes, cls, logger.member('class', cls) + logger.member('queue', queue))) +
         `,"outcome":"success","durationMs":${durationMs},"attempt":${attempt}` +
         logger.member('jobId', jobId) +
-        kept(slots, job.workerId, () => logger.member('worker', job.workerId));
+        (slots.get(job.workerId) ?? keep(slots, job.workerId, logger.member('worker', job.workerId)));
     }
     return messages.jobDone({ class: cls, queue: job.queue, durationMs, attempt, jobId }, members);
   };
