@@ -106,9 +106,22 @@ describe('chaos: rolling restarts under fire', () => {
         // worker dies before ready is aborted and retried by start-server: it goes on the same way.)
         const hit = await ss.waitForLine(/ready in \d+ ms; sent TTOU to old master/, { from, timeoutMs: slow(20_000) });
         from += (hit.index ?? 0) + hit[0].length;
-        const pids = await pollUntil(() => (e.workerPids().length > 0 ? e.workerPids() : undefined), { what: 'a live worker' });
-        const pid = R.pick(pids);
-        process.kill(pid, 'SIGKILL');
+        // A worker picked may exit by itself before the kill (an old one retiring): pick again.
+        const pid = await pollUntil(
+          () => {
+            const pids = e.workerPids();
+            if (pids.length === 0) return undefined;
+            const p = R.pick(pids);
+            try {
+              process.kill(p, 'SIGKILL');
+              return p;
+            } catch (err) {
+              if ((err as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
+              throw err;
+            }
+          },
+          { what: 'a live worker killed' },
+        );
         killed.push(pid);
       }
       await settled(e, ss, C, 40_000);

@@ -75,7 +75,8 @@ const ioredisShim = {
 
 const result = await build({
   // ioredis-lib: the ioredis copy above, for configs (config-cache.ts aliases the installed ioredis to it).
-  entryPoints: { worker: `${dist}worker-main.js`, index: `${dist}index.js`, cli: `${dist}cli.js`, 'resque-lib': resqueEntry, 'ioredis-lib': `${dist}ioredis-lib.js` },
+  // cli: its first module (cli-entry.js) starts a rolling restart's first spare, then imports the CLI (a chunk).
+  entryPoints: { worker: `${dist}worker-main.js`, index: `${dist}index.js`, cli: `${dist}cli-entry.js`, 'resque-lib': resqueEntry, 'ioredis-lib': `${dist}ioredis-lib.js` },
   outdir: dist,
   allowOverwrite: true,
   bundle: true,
@@ -84,7 +85,8 @@ const result = await build({
   platform: 'node',
   target: 'node20',
   // In dist/ itself: bundled code that resolves files next to it (new URL('./index.js', import.meta.url)) finds them.
-  chunkNames: '_[name]-[hash]',
+  // (the CLI, imported by its first module, is one too: every chunk is `_chunk-<hash>.js`.)
+  chunkNames: '_chunk-[hash]',
   // prom-client (CommonJS, requires node built-ins) is imported as it is installed, only by a master that serves metrics.
   external: ['jiti', 'esbuild', 'prom-client'],
   plugins: [pinResqueFiles, ioredisShim],

@@ -1,13 +1,14 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import type { ChildProcess } from 'node:child_process';
 import { withoutSystemdEnv, type Child, type ChildEvents, type ChildSpec, type LogFormat, type ProcessHost } from '@baton/process-kit';
+import { takeEarlySpare, WORKER_ARGV0, WORKER_EXEC_ARGV, WORKER_SCRIPT } from '../early-spare.js';
 import { WorkerEnv } from '../ipc.js';
 
 // A spare (issue 16): a worker process started ahead of need during a rolling restart. It loads
 // our code and the Resque library, and no app code, until the master hands it a slot (spawner.ts
-// `spawn`); until then it counts toward no C+1 bound. The first one is started before the new
-// master has even loaded its config (`startEarlySpare`), so the master's own start-up (config,
-// Redis check, finding the old master) is no longer on top of the first worker's.
+// `spawn`); until then it counts toward no C+1 bound. The first one is started by the CLI's first
+// module, before the rest of our code loads (early-spare.ts), and adopted here
+// (`startEarlySpare`), so the master's own start-up (its code, config, Redis check, finding the
+// old master) is no longer on top of the first worker's.
 
 /** A started spare, and where its events go once it is handed a slot. */
 export interface Spare {
@@ -32,8 +33,7 @@ export function workerSpec(o: WorkerSpecOptions): ChildSpec {
   return {
     file: process.execPath,
     args: [...WORKER_EXEC_ARGV, WORKER_SCRIPT],
-    // Room for the worker's long title (node-mechanics §6).
-    argv0: `resque-starter${' '.repeat(256)}`,
+    argv0: WORKER_ARGV0,
     detached: true,
     stdio: ['ignore', out, out, 'ipc'],
     env: { ...o.env, [WorkerEnv.masterPid]: String(o.masterPid) },
@@ -80,19 +80,58 @@ export function startSpare(host: Pick<ProcessHost, 'spawn'>, spec: ChildSpec, en
 
 /**
  * Why: a new master under start-server (generation 2 on) is most likely taking over from an
- * older one: a spare started now, before the config loads, has the master's whole start-up to
- * load our code. Undefined when none is started; the master adopts it (WorkerSpawner) when the
- * config lets workers start as it did (no log file, no other user), else stops it.
+ * older one: the spare the CLI started before our code loaded (early-spare.ts) is adopted, or,
+ * when this master was not started through the CLI, one is started now, before the config loads.
+ * Undefined when there is none; the master adopts it (WorkerSpawner) when the config lets workers
+ * start as it did (no log file, no other user), else stops it.
  */
 export function startEarlySpare(host: Pick<ProcessHost, 'spawn' | 'pid'>, env: NodeJS.ProcessEnv, ended: Parameters<typeof startSpare>[2]): Spare | undefined {
-  const generation = Number(env.SERVER_STARTER_GENERATION);
-  if (!(generation > 1)) return undefined;
+  const early = takeEarlySpare();
+  if (early) return adoptSpare(early, ended);
+  if (!(Number(env.SERVER_STARTER_GENERATION) > 1)) return undefined;
   return startSpare(host, workerSpec({ env: workerEnvOf(env, undefined), masterPid: host.pid, logOut: false, ids: undefined }), ended);
 }
 
 // --- internal ---
 
-/** Spawned with the master's node flags, except a debugger's (its port would clash). */
-const WORKER_EXEC_ARGV = process.execArgv.filter((a) => !/^--(inspect|debug)/.test(a));
-// dist/worker.js: next to this code when it is bundled into dist/cli.js, one level up from dist/master/.
-const WORKER_SCRIPT = fileURLToPath(new URL(existsSync(new URL('./worker.js', import.meta.url)) ? './worker.js' : '../worker.js', import.meta.url));
+/** A spare spawned before the process host existed, as a Spare whose events reach the spawner (as host.spawn's do). */
+function adoptSpare(cp: ChildProcess, ended: Parameters<typeof startSpare>[2]): Spare | undefined {
+  const pid = cp.pid;
+  if (pid === undefined || cp.exitCode !== null || cp.signalCode !== null || !cp.connected) {
+    if (pid !== undefined && cp.exitCode === null && cp.signalCode === null) cp.kill('SIGQUIT');
+    return undefined;
+  }
+  // Kept alive by nothing until now (the CLI might not have been a master); from here it is one of ours.
+  cp.ref();
+  (cp as { channel?: { ref?(): void } }).channel?.ref?.();
+  const relay: { to?: ChildEvents } = {};
+  const report = (err: Error | null | undefined) => {
+    if (err) relay.to?.error?.(err);
+  };
+  const child: Child = {
+    pid,
+    stdout: cp.stdout,
+    stderr: cp.stderr,
+    get connected() {
+      return cp.connected;
+    },
+    send(message) {
+      if (!cp.connected) return;
+      try {
+        cp.send(message as Parameters<ChildProcess['send']>[0], report);
+      } catch (err) {
+        report(err as Error);
+      }
+    },
+  };
+  const spare: Spare = { child, relay, gone: false };
+  cp.on('error', report);
+  cp.on('message', (m) => relay.to?.message?.(m));
+  cp.once('disconnect', () => relay.to?.disconnect?.());
+  cp.once('exit', (code, signal) => {
+    if (relay.to) return relay.to.exit(code, signal);
+    spare.gone = true;
+    ended(pid, { code, signal });
+  });
+  return spare;
+}
