@@ -20,6 +20,8 @@ const SCRIPTS = {
   delay: 'delay-1',
   move: 'move-2',
   removeDelayed: 'remove-delayed-1',
+  delayedCount: 'delayed-count-1',
+  delayedList: 'delayed-list-1',
   lock: 'lock-1',
   tick: 'tick-2n',
   push: 'push-2',
