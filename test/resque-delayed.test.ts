@@ -76,6 +76,79 @@ describe('Queue.enqueueAt / removeDelayed (resque-scheduler layout)', () => {
   });
 });
 
+describe('reading the delayed queue (lua/delayed-count-1.lua, delayed-list-1.lua)', () => {
+  it('counts per queue and in all, and lists a page, over thousands of seconds (several calls each), seconds holding several queues, Ruby and node-resque payloads', async () => {
+    const ns = redis.namespace();
+    const queue = new Queue({ redis: redis.url, namespace: ns });
+    const r = redis.client();
+    try {
+      // 12,000 seconds (more than one count call's slice), each holding 1 to 3 jobs bound for
+      // queues a, b, c round robin: a second with 2 or 3 jobs holds several queues.
+      const secs0 = Math.floor(Date.now() / 1000) + 3600;
+      const want: Record<string, number> = {};
+      const all: Array<{ ms: number; item: string }> = [];
+      const add = (m: ReturnType<typeof r.pipeline>, secs: number, item: string, q: string) => {
+        m.zadd(`${ns}:delayed_queue_schedule`, secs, String(secs));
+        m.rpush(`${ns}:delayed:${secs}`, item);
+        m.sadd(`${ns}:timestamps:${item}`, `delayed:${secs}`);
+        want[q] = (want[q] ?? 0) + 1;
+        all.push({ ms: secs * 1000, item });
+      };
+      let n = 0;
+      const m = r.pipeline();
+      for (let i = 0; i < 12_000; i++) {
+        for (let k = 0; k <= i % 3; k++, n++) add(m, secs0 + i, JSON.stringify({ class: 'Job', args: [n], queue: 'abc'[n % 3] }), 'abc'[n % 3]!);
+      }
+      // Ruby's and node-resque's key orders, a payload without a queue, one that is no job, one that is not JSON.
+      add(m, secs0 + 5, '{"class":"Ruby","args":[{"queue":"x"}],"queue":"r"}', 'r');
+      add(m, secs0 + 5, '{"class":"Node","queue":"nr","args":[]}', 'nr');
+      add(m, secs0 + 7000, '{"class":"NoQueue","args":[]}', '');
+      add(m, secs0 + 7000, '{"queue":"a","args":[]}', '');
+      add(m, secs0 + 11_999, 'not json', '');
+      await m.exec();
+      // Jobs of ours due within their second (their ms in baton:delayed_at:<secs>), among the rest.
+      for (const [secs, ms] of [[secs0 + 1, 900], [secs0 + 1, 100], [secs0 + 6001, 500]] as const) {
+        await queue.enqueueAt(secs * 1000 + ms, 'b', 'Ms', ms);
+        want.b = want.b! + 1;
+        all.push({ ms: secs * 1000 + ms, item: JSON.stringify({ class: 'Ms', args: [ms], queue: 'b' }) });
+      }
+      const total = Object.values(want).reduce((a, b) => a + b, 0);
+      expect(total).toBe(24_008);
+
+      expect(await queue.delayedCounts()).toEqual(want);
+      expect(await queue.delayedCount()).toBe(total);
+      // Soonest first: by second, then by millisecond within one (a job without one: its second's start).
+      const order = all.map((j, i) => ({ ...j, i })).sort((x, y) => Math.floor(x.ms / 1000) - Math.floor(y.ms / 1000) || x.ms - y.ms || x.i - y.i);
+      const page = async (start: number, count: number) => (await queue.delayed(start, count)).map((j) => `${j.at.getTime()} ${j.raw}`);
+      const expected = (start: number, count: number) => order.slice(start, start + count).map((j) => `${j.ms} ${j.item}`);
+      expect(await page(0, 10)).toEqual(expected(0, 10));
+      expect((await queue.delayed(0, 12)).map((j) => j.class)).toEqual(['Job', 'Job', 'Job', 'Ms', 'Ms', 'Job', 'Job', 'Job', 'Job', 'Job', 'Job', 'Job']);
+      // A page starting inside a second; one past more seconds than a list call looks at; the end.
+      expect(await page(950, 50)).toEqual(expected(950, 50));
+      expect(await page(13_001, 40)).toEqual(expected(13_001, 40));
+      expect(await page(total - 3, 10)).toEqual(expected(total - 3, 10));
+      expect(await page(total, 10)).toEqual([]);
+      expect((await page(23_990, 20)).at(-1)).toBe(`${(secs0 + 11_999) * 1000} not json`);
+      // Read-only: the reads wrote nothing.
+      expect(await r.zcard(`${ns}:delayed_queue_schedule`)).toBe(12_000);
+    } finally {
+      await queue.close();
+    }
+  });
+
+  it('counts nothing and lists nothing when nothing is delayed', async () => {
+    const queue = new Queue({ redis: redis.url, namespace: redis.namespace() });
+    try {
+      expect(await queue.delayedCount()).toBe(0);
+      expect(await queue.delayedCounts()).toEqual({});
+      expect(await queue.delayed(0, 10)).toEqual([]);
+      expect(await queue.nextDelayedAt()).toBeUndefined();
+    } finally {
+      await queue.close();
+    }
+  });
+});
+
 describe('the mover (lua/move-2.lua)', () => {
   it('moves due jobs as Resque payloads (args byte for byte), keeps later ones, and fails a job without a queue', async () => {
     const ns = redis.namespace();

@@ -194,37 +194,33 @@ export class DataStore {
     return dateFromRedisTime((await this.redis.time()) as unknown as [string, string]);
   }
 
-  /** Resque's register_worker + heartbeat, plus our owner lock and id set. */
+  /**
+   * Resque's heartbeat! + register_worker for slots `ids`, plus our owner locks and id set, in
+   * one script (lua/register-1n.lua): a write Redis refuses fails with its own error
+   * (NOREPLICAS, READONLY), nothing half-written.
+   */
+  async registerWorkers(ids: readonly string[], lockTtlMs: number): Promise<void> {
+    if (ids.length === 0) return;
+    await runScript(this.redis, 'register', ids.map((id) => this.keys.ownerLock(id)), [this.keys.prefix, Math.ceil(lockTtlMs), formatStarted(new Date()), ids]);
+  }
+
   async registerWorker(id: string, lockTtlMs: number): Promise<void> {
-    const now = await this.serverTime();
-    await this.redis
-      .multi()
-      .hset(this.keys.heartbeat, id, formatHeartbeat(now))
-      .sadd(this.keys.workers, id)
-      .set(this.keys.workerStarted(id), formatStarted(new Date()))
-      .sadd(this.keys.batonWorkers, id)
-      .set(this.keys.ownerLock(id), id, 'PX', lockTtlMs)
-      .exec();
+    await this.registerWorkers([id], lockTtlMs);
   }
 
   /**
-   * Renews the owner locks (and, when due, Resque heartbeats) of a process's slots. A slot whose
-   * lock had expired or whose registration is gone must register again; only one whose
-   * registration is gone has lost its jobs (recovery removes both in one script).
+   * Renews the owner locks (and, when due, Resque heartbeats) of a process's slots, in one script
+   * (lua/renew-1n.lua). A slot whose lock had expired or whose registration is gone must register
+   * again; only one whose registration is gone has lost its jobs (recovery removes both in one script).
    */
   async renew(ids: readonly string[], lockTtlMs: number, heartbeat: boolean): Promise<Renewed> {
-    const m = this.redis.multi();
-    for (const id of ids) m.set(this.keys.ownerLock(id), id, 'PX', lockTtlMs, 'GET').sismember(this.keys.workers, id);
-    if (heartbeat) {
-      const now = formatHeartbeat(await this.serverTime());
-      for (const id of ids) m.hset(this.keys.heartbeat, id, now);
-    }
-    const res = (await m.exec()) ?? [];
+    if (ids.length === 0) return { lapsed: [], unregistered: [], heldByOther: false };
+    const res = (await runScript(this.redis, 'renew', ids.map((id) => this.keys.ownerLock(id)), [this.keys.prefix, Math.ceil(lockTtlMs), heartbeat ? '1' : '', ids])) as unknown[];
     // Unregistered: recovered, pruned, or Redis restarted empty.
     return {
-      lapsed: ids.filter((_, i) => res[2 * i]?.[1] === null),
-      unregistered: ids.filter((_, i) => res[2 * i + 1]?.[1] === 0),
-      heldByOther: ids.some((id, i) => typeof res[2 * i]?.[1] === 'string' && res[2 * i]![1] !== id),
+      lapsed: ids.filter((_, i) => res[2 * i] === null),
+      unregistered: ids.filter((_, i) => res[2 * i + 1] === 0),
+      heldByOther: ids.some((id, i) => typeof res[2 * i] === 'string' && res[2 * i] !== id),
     };
   }
 
@@ -253,15 +249,10 @@ export class DataStore {
     return res === 1;
   }
 
-  /** Resque's unregister_worker for a slot that holds no job. */
-  async unregisterWorker(id: string): Promise<void> {
-    await this.redis
-      .multi()
-      .srem(this.keys.workers, id)
-      .del(this.keys.worker(id), this.keys.workerStarted(id), this.keys.statProcessedOf(id), this.keys.statFailedOf(id), this.keys.ownerLock(id))
-      .hdel(this.keys.heartbeat, id)
-      .srem(this.keys.batonWorkers, id)
-      .exec();
+  /** Resque's unregister_worker for slots that hold no job, in one script (lua/unregister-1n.lua). */
+  async unregisterWorkers(ids: readonly string[]): Promise<void> {
+    if (ids.length === 0) return;
+    await runScript(this.redis, 'unregister', ids.map((id) => this.keys.ownerLock(id)), [this.keys.prefix, ids]);
   }
 
   /**

@@ -9,7 +9,7 @@ export interface LeaseContext {
   /** The ids of every slot: one owner lock each. */
   readonly ids: readonly string[];
   readonly log: WorkerLogger;
-  readonly store: Pick<DataStore, 'renew' | 'registerWorker'>;
+  readonly store: Pick<DataStore, 'renew' | 'registerWorkers'>;
   /** Renewals run while the worker takes jobs or finishes them in a stop (not while it starts, nor once its slots are released). */
   isRunning(): boolean;
   /**
@@ -127,10 +127,8 @@ export class Lease {
     for (const id of renewed.unregistered) this.#lost.add(id);
     if (renewed.unregistered.length > 0) this.ctx.interruptLapsed(since, renewed.unregistered);
     const lost = [...new Set([...renewed.lapsed, ...renewed.unregistered])];
-    for (const id of lost) {
-      this.ctx.log.warn(`worker ${id} had lost its owner lock or registration (process frozen, pruned, or Redis restarted); registering again`);
-      await this.ctx.store.registerWorker(id, lockTtlMs);
-    }
+    for (const id of lost) this.ctx.log.warn(`worker ${id} had lost its owner lock or registration (process frozen, pruned, or Redis restarted); registering again`);
+    if (lost.length > 0) await this.ctx.store.registerWorkers(lost, lockTtlMs);
   }
 
   // --- internal ---

@@ -74,7 +74,12 @@ export class Queue {
     this.maxRecoveries = options.maxRecoveries ?? 3;
   }
 
-  /** Resque.enqueue_to(queue, klass, *args): `{"class","args"}` RPUSHed, queue registered, idle workers woken. */
+  /**
+   * Resque.enqueue_to(queue, klass, *args): `{"class","args"}` RPUSHed, queue registered, idle
+   * workers woken. Redis unreachable or failing over (`READONLY` on a demoted primary): the call
+   * waits and is resent. Redis refusing writes (`NOREPLICAS` under `min-replicas-to-write`, `OOM`,
+   * `MISCONF`): it rejects with Redis's error, nothing enqueued; retrying is the caller's choice.
+   */
   async enqueue(queue: string, className: string, ...args: unknown[]): Promise<void> {
     await this.store.pushJob(queue, className, args);
   }

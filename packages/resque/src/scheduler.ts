@@ -8,6 +8,8 @@ import { encodeJob } from './payload.js';
 import { resolveSchedule, type ResolvedEntry, type ScheduleInput } from './schedule.js';
 import { defineScripts } from './scripts.js';
 import type { WorkerLogger } from './job.js';
+import { Backoff, classifyRedisError, Trouble } from './trouble.js';
+import { messageOf } from './_utils.js';
 
 export interface SchedulerOptions {
   /** As Queue's: a URL, ioredis options or a client (duplicated). */
@@ -42,7 +44,11 @@ export interface SchedulerEvents {
   moved: [count: number];
   /** A recurring job's tick it enqueued. */
   tick: [name: string, tickMs: number];
-  /** A Redis call failed; it retries. Without a listener it is logged at warn. */
+  /**
+   * A Redis call failed; it retries, backing off (50 ms doubling to 1 s, jittered). Emitted once
+   * per condition (its first error: unreachable, writes refused, …); the log says once when a
+   * condition starts (warn) and once when it ends (info), never once per attempt.
+   */
   error: [err: Error];
 }
 
@@ -82,6 +88,9 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
   #wake: (() => void) | undefined;
   /** Redis TIME minus local time, from the last mover call. */
   #offset = 0;
+  /** Redis trouble, said once per condition; and the retries' backoff. */
+  readonly #trouble: Trouble;
+  readonly #backoff = new Backoff();
 
   constructor(o: SchedulerOptions = {}) {
     super();
@@ -93,6 +102,7 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
     if (!Number.isInteger(catchUp) || catchUp < 0 || catchUp > 2 ** 31 - 1) throw new RangeError(`Expected \`catchUpMs\` to be an integer between 0 and ${2 ** 31 - 1}, got \`${String(o.catchUpMs)}\``);
     this.#catchUp = catchUp;
     this.#log = o.logger ?? silent;
+    this.#trouble = new Trouble({ id: 'scheduler', label: 'scheduler', log: this.#log, emit: () => undefined });
     this.#entries = resolveSchedule(o.schedule);
     validateRedisInput(o.redis);
     if (isClusterInput(o.redis)) assertClusterNamespace(o.namespace ?? 'resque');
@@ -158,11 +168,15 @@ export class Scheduler extends EventEmitter<SchedulerEvents> {
       let sleep: number;
       try {
         sleep = this.#leader ? await this.#lead() : await this.#follow();
+        if (this.#backoff.attempts > 0) {
+          this.#backoff.reset();
+          this.#trouble.ok();
+        }
       } catch (err) {
         if (!this.#running) break; // stop() closed the connection under the call
-        if (this.listenerCount('error') > 0) this.emit('error', err as Error);
-        else this.#log.warn(`scheduler: ${(err as Error).message}; retrying`);
-        sleep = Math.min(1000, this.#ttl / 3);
+        // Once per condition (a refusal to write lasts seconds and fails every call), backed off.
+        if (this.#trouble.report(classifyRedisError(err), messageOf(err)) && this.listenerCount('error') > 0) this.emit('error', err as Error);
+        sleep = Math.min(this.#backoff.next(), this.#ttl / 3);
       }
       if (this.#running) await this.#sleep(sleep);
     }

@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 
 /** Bumped whenever a script changes, so a Redis shared by two versions runs the right one. */
-export const SCRIPTS_VERSION = '11';
+export const SCRIPTS_VERSION = '12';
 
 /** `<name>-<numKeys>`; `-<k>n` takes k keys per item, their number given at each call. */
 const SCRIPTS = {
@@ -14,9 +14,14 @@ const SCRIPTS = {
   recover: 'recover-3',
   failInflight: 'fail-inflight-3',
   hold: 'hold-1n',
+  register: 'register-1n',
+  renew: 'renew-1n',
+  unregister: 'unregister-1n',
   delay: 'delay-1',
   move: 'move-2',
   removeDelayed: 'remove-delayed-1',
+  delayedCount: 'delayed-count-1',
+  delayedList: 'delayed-list-1',
   lock: 'lock-1',
   tick: 'tick-2n',
   push: 'push-2',

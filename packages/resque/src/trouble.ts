@@ -52,7 +52,12 @@ export class Trouble {
   /** performance.now() of the last time any condition started or ended; -Infinity: never. */
   #lastChange = -Infinity;
 
-  constructor(private readonly o: { id: string; log: WorkerLogger; emit: (t: RedisTrouble) => void; now?: () => number }) {}
+  /** `label` starts each line (default `worker <id>`). */
+  constructor(private readonly o: { id: string; label?: string; log: WorkerLogger; emit: (t: RedisTrouble) => void; now?: () => number }) {}
+
+  get #label(): string {
+    return this.o.label ?? `worker ${this.o.id}`;
+  }
 
   /** An error (or a condition) was seen; true when it starts a condition (the caller may then tell its listeners). */
   report(condition: RedisCondition, message: string): boolean {
@@ -65,7 +70,7 @@ export class Trouble {
     }
     this.#active.set(condition, { since: now, attempts: 1 });
     if (condition !== 'replication') this.#lastChange = now;
-    this.o.log.warn(`worker ${this.o.id}: ${DESCRIBE[condition]} (${message}); retrying with backoff, logged again when it ends`);
+    this.o.log.warn(`${this.#label}: ${DESCRIBE[condition]} (${message}); retrying with backoff, logged again when it ends`);
     this.o.emit({ state: 'down', condition, message, ms: 0, attempts: 1 });
     return true;
   }
@@ -86,7 +91,7 @@ export class Trouble {
     this.#active.delete(condition);
     if (condition !== 'replication') this.#lastChange = now;
     const ms = Math.round(now - a.since);
-    this.o.log.info(`worker ${this.o.id}: recovered after ${ms} ms: ${DESCRIBE[condition]} no more (${a.attempts} error(s) meanwhile)`);
+    this.o.log.info(`${this.#label}: recovered after ${ms} ms: ${DESCRIBE[condition]} no more (${a.attempts} error(s) meanwhile)`);
     this.o.emit({ state: 'up', condition, message: `recovered after ${ms} ms`, ms, attempts: a.attempts });
   }
 

@@ -311,18 +311,25 @@ export class Worker extends EventEmitter<WorkerEvents> {
     return this.slots.map((s) => s.id);
   }
 
-  /** Connects, registers every slot, recovers dead workers, then starts taking jobs. */
+  /**
+   * Connects, registers every slot, recovers dead workers, then starts taking jobs. While Redis is
+   * unreachable or refuses writes (a failover, `NOREPLICAS`) it waits, backed off and said once;
+   * other errors reject it.
+   */
   async start(): Promise<void> {
     if (this.phase !== 'new') throw new Error('worker already started');
     this.phase = 'starting';
     try {
-      const sentAt = performance.now();
-      for (const slot of this.slots) await this.store.registerWorker(slot.id, this.opts.lockTtlMs);
+      let sentAt = 0;
+      await this.untilWritten(() => {
+        sentAt = performance.now();
+        return this.store.registerWorkers(this.ids, this.opts.lockTtlMs);
+      });
       this.lease.registered(sentAt);
       if (this.opts.interval === undefined) {
         await this.waker.subscribe(() => createRedis(this.opts.redis, `baton-resque:wake:${this.id}`), this.store.keys.wakeChannel, this.reportError);
       }
-      await this.janitor.sweep();
+      await this.untilWritten(() => this.janitor.sweep());
     } catch (err) {
       // stop() during start closed the connection under it: that is the stop, not a failure to start.
       if (this.phase === 'starting') throw err;
@@ -378,6 +385,28 @@ export class Worker extends EventEmitter<WorkerEvents> {
 
   // --- internal ---
 
+  /**
+   * A start-up write (the registration, the first sweep's recoveries) waits out a Redis that
+   * refuses writes (NOREPLICAS while a replica is missing, READONLY in a failover) as the slots'
+   * loops do: backed off with jitter, said once when it starts and once when it ends. Any other
+   * error fails the start, and so does a stop meanwhile (which `start` then ignores).
+   */
+  private async untilWritten(write: () => Promise<void>): Promise<void> {
+    const backoff = new Backoff();
+    for (;;) {
+      try {
+        await write();
+        if (backoff.attempts > 0) this.trouble.ok();
+        return;
+      } catch (err) {
+        if (this.phase !== 'starting' || classifyRedisError(err) === 'redis-error') throw err;
+        this.reportError(err as Error);
+        await delay(backoff.next(), this.stopper.signal);
+        if (this.phase !== 'starting') throw err;
+      }
+    }
+  }
+
   private async shutdown(): Promise<void> {
     const wasRunning = this.phase === 'running';
     if (!wasRunning) this.grace.settle();
@@ -388,10 +417,11 @@ export class Worker extends EventEmitter<WorkerEvents> {
     if (wasRunning) await this.drainSlots(errors);
     // Nothing waits for a slot any more: renewals, the janitor, the grace, hold timers and retries end.
     this.stopper.abort();
-    for (const slot of this.slots) {
-      if (this.finalWrites.gaveUp) break; // the registration stays, recovered with the jobs
+    // A final write like the acknowledgements: retried (backed off, said once) while Redis refuses
+    // writes, until the stop's deadline for Redis; past it the registration stays, recovered with the jobs.
+    if (!this.finalWrites.gaveUp) {
       try {
-        await this.store.unregisterWorker(slot.id);
+        await retry(() => this.store.unregisterWorkers(this.ids), { signal: this.finalWrites.signal, onError: this.reportError });
       } catch (err) {
         if (!this.finalWrites.gaveUp) errors.push(err);
       }

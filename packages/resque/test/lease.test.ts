@@ -18,7 +18,7 @@ function createLease(o: { heldByMaster?: boolean; renew?: () => Promise<Renewed>
     log: { debug() {}, info() {}, warn() {}, error() {} },
     store: {
       renew: o.renew ?? (async () => ({ lapsed: [], unregistered: [], heldByOther: false })),
-      registerWorker: async (id: string) => void registered.push(id),
+      registerWorkers: async (ids: readonly string[]) => void registered.push(...ids),
     },
     isRunning: () => true,
     interruptLapsed: (ms, ids) => void interrupted.push([ms, ids]),
