@@ -12,7 +12,7 @@
 //   --prof: write a --cpu-prof profile of each worker into DIR
 //   --flags-b "F": B is this checkout's worker started with node flags F (say "--max-semi-space-size=8")
 import { spawn } from 'node:child_process';
-import { copyFileSync, mkdirSync, readFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -87,6 +87,12 @@ try {
   cleanup(dir);
 }
 
+/** dist/worker.js (the bundled worker entry), or dist/worker-main.js in a checkout from before it. */
+function workerScript(root) {
+  const bundled = join(root, 'packages/resque-starter/dist/worker.js');
+  return existsSync(bundled) ? bundled : join(root, 'packages/resque-starter/dist/worker-main.js');
+}
+
 function fmt(x) {
   return String(Math.round(x)).padStart(4);
 }
@@ -110,7 +116,7 @@ async function bare() {
 
 /** One worker as the master starts it: spawn → `ready` over IPC; its debug line's timings; RSS once idle; QUIT. */
 async function worker(root, env, compiled, i, flags = []) {
-  const args = [...flags, ...(opt.prof ? ['--cpu-prof', `--cpu-prof-dir=${opt.prof}`, `--cpu-prof-name=worker-${i}.cpuprofile`] : []), join(root, 'packages/resque-starter/dist/worker.js')];
+  const args = [...flags, ...(opt.prof ? ['--cpu-prof', `--cpu-prof-dir=${opt.prof}`, `--cpu-prof-name=worker-${i}.cpuprofile`] : []), workerScript(root)];
   const t0 = performance.now();
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
