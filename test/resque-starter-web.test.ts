@@ -1,6 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { Queue } from '@baton/resque';
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, spawnNode } from './helpers/spawn.js';
 import { freePort } from './helpers/ports.js';
@@ -8,6 +11,7 @@ import { slow } from './helpers/slowness.js';
 import { pollUntil } from './helpers/wait.js';
 import { useLogAudit } from './helpers/log-audit.js';
 import { doneIds, RS_BIN, rsSuite } from './fixtures/rs-harness.js';
+import { holdSharedSecret } from '../packages/resque-starter/src/web/embedded.js';
 import { failedForms, FLAKY_JOB, get, postForm, seedFailures, seedWorkers, startWeb } from './fixtures/web-harness.js';
 
 // `resque-starter web` over plain HTTP: every page against a running master and a private
@@ -338,8 +342,47 @@ describe('resque-starter web (HTTP)', { timeout: slow(60_000) }, () => {
     expect(await postForm(base, '/failed/retry', fields)).toMatchObject({ status: 303, location: '/failed?done=retried&index=0' });
     const r = suite.redis.client();
     await pollUntil(async () => (await doneIds(r, e.ns)).includes('flaky-handover'), { what: 'the retried job done', timeoutMs: slow(10_000) });
+    // The secret file outlived generation 1 (generation 2 holds it); the last master to exit removes it.
+    const dashboardFiles = () => readdirSync(e.runtimeDir).filter((f) => f.startsWith('dashboard-')).sort();
+    expect(dashboardFiles()).toEqual([expect.stringMatching(/^dashboard-[0-9a-f]{16}\.\d+\.hold$/), expect.stringMatching(/^dashboard-[0-9a-f]{16}\.secret$/)]);
+    expect(dashboardFiles()[0]).toContain(`.${gen2}.hold`);
     ss.kill('SIGTERM');
     expect(await ss.waitForExit({ timeoutMs: slow(15_000) })).toEqual({ code: 0, signal: null });
+    expect(dashboardFiles()).toEqual([]);
+  });
+
+  it('the dashboard secret: kept while another live process holds it, removed by the last holder, a dead holder\'s mark cleared', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-secret-'));
+    try {
+      const env = { RESQUE_STARTER_RUNTIME_DIR: dir };
+      const files = () => readdirSync(dir).filter((f) => f.startsWith('dashboard-')).sort();
+      const a = holdSharedSecret(env, 'conf\0endpoint');
+      const b = holdSharedSecret(env, 'conf\0endpoint', process.ppid);
+      expect(b.value).toBe(a.value);
+      expect(a.value).toMatch(/^[0-9a-f]{64}$/);
+      expect(readFileSync(join(dir, files().find((f) => f.endsWith('.secret'))!), 'utf8')).toBe(a.value);
+      expect(statSync(join(dir, files().find((f) => f.endsWith('.secret'))!)).mode & 0o777).toBe(0o600);
+      // Another config or endpoint: its own secret.
+      const other = holdSharedSecret(env, 'conf\0elsewhere');
+      expect(other.value).not.toBe(a.value);
+      other.release();
+      expect(files()).toHaveLength(3);
+      a.release();
+      expect(files()).toEqual([expect.stringMatching(new RegExp(`\\.${process.ppid}\\.hold$`)), expect.stringMatching(/\.secret$/)]);
+      // A holder that died without releasing (kill -9): its mark does not keep the file.
+      const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+      const c = holdSharedSecret(env, 'conf\0endpoint', dead);
+      expect(c.value).toBe(b.value);
+      b.release();
+      expect(files()).toEqual([]);
+      // The next holder makes a new one.
+      const d = holdSharedSecret(env, 'conf\0endpoint');
+      expect(d.value).not.toBe(a.value);
+      d.release();
+      expect(files()).toEqual([]);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('a token: refused without it, ?token= logs in with a cookie, a bearer header works; a public bind needs one', async () => {
