@@ -281,6 +281,75 @@ describe('@baton/resque: Redis layout (byte-compatible with Ruby Resque)', () =>
   });
 });
 
+describe('@baton/resque: bulk actions on the failed list (requeueFailedMany, removeFailedMany)', () => {
+  // 1,200 entries as a worker writes them (Ruby's field order), a few of them odd.
+  const record = (i: number) =>
+    JSON.stringify({ failed_at: '2026/12/03 11:00:00 UTC', payload: { class: i % 2 ? 'B' : 'A', args: [i, { note: 'é/\u00e9' }], extra: 1 }, exception: 'Error', error: `boom ${i}`, backtrace: ['a.js:1'], worker: 'h:1:q', queue: `q${i % 3}` });
+  const odd: Record<number, string> = { 5: 'not json', 7: '{"payload":{"args":[]},"queue":"q0"}', 9: JSON.stringify({ payload: { class: 'A', args: [] }, queue: '' }), 11: '[1,2]' };
+  const entries = Array.from({ length: 1200 }, (_, i) => odd[i] ?? record(i));
+  async function fill(): Promise<void> {
+    const c = redis.client();
+    await c.del(key('failed'));
+    await c.rpush(key('failed'), ...entries);
+  }
+  // What Resque's requeue(i) (and requeueFailed) writes: the record with retried_at, and {class, args}.
+  const retried = (raw: string, at: string) => JSON.stringify({ ...JSON.parse(raw), retried_at: at });
+  const job = (raw: string) => {
+    const r = JSON.parse(raw);
+    return JSON.stringify({ class: r.payload.class, args: r.payload.args });
+  };
+
+  it.each([
+    ['every entry (one LRANGE a batch)', Array.from({ length: 1200 }, (_, i) => i)],
+    ['every 10th, and one past the end (an LINDEX each)', [...Array.from({ length: 120 }, (_, i) => i * 10 + 5), 5000]],
+  ])('requeueFailedMany: %s, each as requeueFailed retries it, jobs enqueued in order', async (_, indices) => {
+    await fill();
+    const c = redis.client();
+    const res = await queue.requeueFailedMany(indices);
+    const after = await c.lrange(key('failed'), 0, -1);
+    const at = /"retried_at":"([^"]+)"/.exec(after.find((r) => r.includes('retried_at'))!)![1]!;
+    expect(at).toMatch(/^\d{4}\/\d\d\/\d\d \d\d:\d\d:\d\d UTC$/);
+    const ok = (i: number) => i < entries.length && odd[i] === undefined;
+    expect(res).toEqual(indices.map(ok));
+    expect(after).toEqual(entries.map((raw, i) => (indices.includes(i) && ok(i) ? retried(raw, at) : raw)));
+    for (const q of ['q0', 'q1', 'q2']) {
+      expect(await c.lrange(key(`queue:${q}`), 0, -1)).toEqual(indices.filter((i) => ok(i) && JSON.parse(entries[i]!).queue === q).map((i) => job(entries[i]!)));
+    }
+    expect((await c.smembers(key('queues'))).sort()).toEqual(['q0', 'q1', 'q2']);
+    // The single retry is the same path: the same bytes.
+    await fill();
+    expect(await queue.requeueFailed(1)).toBe(true);
+    expect(await queue.requeueFailed(5)).toBe(false);
+    expect((await c.lindex(key('failed'), 1))!.replace(/"retried_at":"[^"]+"/, `"retried_at":"${at}"`)).toBe(retried(entries[1]!, at));
+  });
+
+  it('requeueFailedMany writes nothing for an entry that is another by the time of the write (indices shifted by a removal)', async () => {
+    await fill();
+    const c = redis.client();
+    const { defineScripts, runScript } = await import('../packages/resque/src/scripts.js');
+    defineScripts(c);
+    // The script as requeueFailedMany calls it, with entry 2 read before a removal shifted it.
+    const args = (i: number, raw: string) => [i, raw, retried(raw, 'T'), JSON.parse(raw).queue, job(raw)];
+    await queue.removeFailed(0);
+    const res = await runScript(c, 'retryFailed', [key('queue:q2'), key('queue:q0')], [`${ns}:`, key('baton:enqueued'), ...args(2, entries[2]!), ...args(2, entries[3]!)]);
+    expect(res).toEqual([0, 1]);
+    expect(await c.lindex(key('failed'), 1)).toBe(entries[2]);
+    expect(await c.lindex(key('failed'), 2)).toBe(retried(entries[3]!, 'T'));
+    expect(await c.lrange(key('queue:q2'), 0, -1)).toEqual([]);
+    expect(await c.lrange(key('queue:q0'), 0, -1)).toEqual([job(entries[3]!)]);
+  });
+
+  it('removeFailedMany removes exactly the entries named (any order, across batches), as removeFailed one by one would', async () => {
+    await fill();
+    const c = redis.client();
+    const gone = Array.from({ length: 1200 }, (_, i) => i).filter((i) => i % 3 !== 1 || i % 7 === 0);
+    await queue.removeFailedMany([...gone].reverse().sort((a, b) => (a % 2) - (b % 2)));
+    expect(await c.lrange(key('failed'), 0, -1)).toEqual(entries.filter((_, i) => !gone.includes(i)));
+    await queue.removeFailedMany([]);
+    expect(await c.llen(key('failed'))).toBe(1200 - gone.length);
+  });
+});
+
 describe('@baton/resque: nothing lost when a worker dies', () => {
   it('kill -9 of a worker process mid-job: a live worker recovers the job (owner lock expired) and it runs again', async () => {
     const rec = join(dir, 'records');

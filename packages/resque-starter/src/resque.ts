@@ -23,7 +23,7 @@ export type ResqueQueue = Pick<Queue, 'recoverWorker' | 'failInflight' | 'holdLo
 /** What `resque-starter failed`/`queues` use: Resque's queues and failed list, as resque-web reads them. */
 export type ResqueAdmin = Pick<
   Queue,
-  'queues' | 'size' | 'peek' | 'failedCount' | 'failed' | 'requeueFailed' | 'removeFailed' | 'clearFailed' | 'delayedCounts' | 'close'
+  'queues' | 'size' | 'peek' | 'failedCount' | 'failed' | 'requeueFailed' | 'requeueFailedMany' | 'removeFailed' | 'removeFailedMany' | 'clearFailed' | 'delayedCounts' | 'close'
 >;
 
 /** What the `web` dashboard reads besides: Resque's stats, the registered workers and the delayed jobs, a page at a time. */

@@ -132,18 +132,72 @@ export class DataStore {
 
   /** Resque's requeue(i): mark the entry retried (it stays in the list) and enqueue `{class,args}` again. */
   async requeueFailed(index: number, now: Date): Promise<boolean> {
-    const raw = await this.redis.lindex(this.keys.failed, index);
-    if (raw === null) return false;
-    const item = JSON.parse(raw) as { queue: string; payload: { class: string; args?: unknown[] } } & Record<string, unknown>;
-    item.retried_at = formatRetriedAt(now);
-    await this.redis.lset(this.keys.failed, index, JSON.stringify(item));
-    await this.pushJob(item.queue, item.payload.class, item.payload.args ?? []);
-    return true;
+    return (await this.requeueFailedMany([index], now))[0]!;
+  }
+
+  /**
+   * requeue(i) of each index, `FAILED_BATCH` entries per read (`failedAt`) and one
+   * lua/retry-failed-1n.lua call: an entry is retried only if it is still the one read. Per index: true retried; false no entry there, not a record with a job class and a
+   * queue, or another entry by the time of the write.
+   */
+  async requeueFailedMany(indices: readonly number[], now: Date): Promise<boolean[]> {
+    const done: boolean[] = [];
+    const retriedAt = formatRetriedAt(now);
+    for (let at = 0; at < indices.length; at += FAILED_BATCH) {
+      const chunk = indices.slice(at, at + FAILED_BATCH);
+      const raws = await this.failedAt(chunk);
+      const keys: string[] = [];
+      const args: ScriptArg[] = [this.keys.prefix, this.keys.wakeChannel];
+      const sent: number[] = [];
+      chunk.forEach((index, k) => {
+        const raw = raws[k];
+        const item = typeof raw === 'string' ? parseRetriable(raw) : undefined;
+        if (typeof raw !== 'string' || !item) return;
+        item.retried_at = retriedAt;
+        keys.push(this.keys.queue(item.queue));
+        args.push(index, raw, JSON.stringify(item), item.queue, encodeJob(item.payload.class, item.payload.args ?? []));
+        sent.push(k);
+      });
+      const results = chunk.map(() => false);
+      if (sent.length > 0) {
+        const sentOn = this.#connection;
+        const res = (await runScript(this.redis, 'retryFailed', keys, args)) as number[];
+        sent.forEach((k, j) => (results[k] = Number(res[j]) === 1));
+        if (results.includes(true)) await this.replicate(sentOn);
+      }
+      done.push(...results);
+    }
+    return done;
+  }
+
+  /** The entries at `indices` (null: none there): one LRANGE over their span when they are close together (a filter's matches), else an LINDEX each, pipelined. */
+  private async failedAt(indices: readonly number[]): Promise<Array<string | null>> {
+    const lo = Math.min(...indices);
+    const hi = Math.max(...indices);
+    if (lo >= 0 && hi - lo < 4 * indices.length) {
+      const span = await this.redis.lrange(this.keys.failed, lo, hi);
+      return indices.map((i) => span[i - lo] ?? null);
+    }
+    return await Promise.all(indices.map((i) => this.redis.lindex(this.keys.failed, i)));
   }
 
   /** Resque's remove(i): LSET "" then LREM 1 "". */
   async removeFailed(index: number): Promise<void> {
     await this.redis.multi().lset(this.keys.failed, index, '').lrem(this.keys.failed, 1, '').exec();
+  }
+
+  /**
+   * remove(i) of each index, highest first (the indices below stay valid), `FAILED_BATCH` per
+   * MULTI: LSET "" of each, then one LREM of as many "".
+   */
+  async removeFailedMany(indices: readonly number[]): Promise<void> {
+    const order = [...indices].sort((a, b) => b - a);
+    for (let at = 0; at < order.length; at += FAILED_BATCH) {
+      const chunk = order.slice(at, at + FAILED_BATCH);
+      const m = this.redis.multi();
+      for (const i of chunk) m.lset(this.keys.failed, i, '');
+      await m.lrem(this.keys.failed, chunk.length, '').exec();
+    }
   }
 
   async clearFailed(): Promise<void> {
@@ -390,6 +444,23 @@ export class DataStore {
     if (!keys) this.slotKeyCache.set(id, (keys = this.slotKeys(id)));
     return keys;
   }
+}
+
+/** Entries a bulk action on the failed list reads or writes per round trip. */
+const FAILED_BATCH = 500;
+
+/** A failure record that requeue(i) can enqueue again (Resque's needs a job class and a queue); undefined otherwise. */
+function parseRetriable(raw: string): ({ queue: string; payload: { class: string; args?: unknown[] } } & Record<string, unknown>) | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const r = v as { queue?: unknown; payload?: { class?: unknown } };
+  if (typeof r.queue !== 'string' || r.queue === '' || typeof r.payload !== 'object' || r.payload === null || typeof r.payload.class !== 'string') return undefined;
+  return v as { queue: string; payload: { class: string; args?: unknown[] } } & Record<string, unknown>;
 }
 
 // run_at has whole seconds: format it once per second, not once per job (hot path).

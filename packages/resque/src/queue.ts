@@ -164,12 +164,23 @@ export class Queue {
     return (await this.store.failed(start, count)).map((raw) => safeParse(raw) as FailureRecord);
   }
 
+  /** resque-web's Retry: enqueues `{class, args}` again and marks the entry retried_at (it stays); false when no such entry can be retried. */
   async requeueFailed(index: number): Promise<boolean> {
     return await this.store.requeueFailed(index, new Date());
   }
 
+  /** `requeueFailed` of each index (a few round trips per 500 entries, not three each); true for each entry retried. */
+  async requeueFailedMany(indices: readonly number[]): Promise<boolean[]> {
+    return await this.store.requeueFailedMany(indices, new Date());
+  }
+
   async removeFailed(index: number): Promise<void> {
     await this.store.removeFailed(index);
+  }
+
+  /** `removeFailed` of each index, highest first, one MULTI per 500 entries. */
+  async removeFailedMany(indices: readonly number[]): Promise<void> {
+    await this.store.removeFailedMany(indices);
   }
 
   async clearFailed(): Promise<void> {

@@ -25,6 +25,7 @@ const SCRIPTS = {
   lock: 'lock-1',
   tick: 'tick-2n',
   push: 'push-2',
+  retryFailed: 'retry-failed-1n',
 } as const;
 export type ScriptName = keyof typeof SCRIPTS;
 

@@ -136,8 +136,8 @@ async function retryOne(index: number, json: boolean, q: ResqueAdmin, out: (text
 async function retryAll(o: FailedOptions, q: ResqueAdmin, out: (text: string) => void): Promise<void> {
   const matching = (await readFailed(q)).filter((e) => matches(e, o) && classOf(e) !== undefined);
   const todo = matching.filter((e) => !e.record?.retried_at);
-  const done: number[] = [];
-  for (const e of todo) if (await q.requeueFailed(e.index)) done.push(e.index);
+  const retried = await q.requeueFailedMany(todo.map((e) => e.index));
+  const done = todo.filter((_, i) => retried[i]).map((e) => e.index);
   const skipped = matching.length - todo.length;
   if (o.json) out(`${JSON.stringify({ retried: done, alreadyRetried: skipped })}\n`);
   else out(`retried ${done.length} failed job(s)${skipped > 0 ? `; ${skipped} already retried, not enqueued again (\`failed retry N\` does)` : ''}\n`);
@@ -151,7 +151,7 @@ async function clearFailed(o: FailedOptions, q: ResqueAdmin, out: (text: string)
     await q.clearFailed();
   } else {
     const matching = (await readFailed(q)).filter((e) => matches(e, o));
-    for (const e of matching.reverse()) await q.removeFailed(e.index);
+    await q.removeFailedMany(matching.map((e) => e.index));
     removed = matching.length;
   }
   out(o.json ? `${JSON.stringify({ removed })}\n` : `removed ${removed} failed job(s)\n`);
