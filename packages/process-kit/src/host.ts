@@ -128,6 +128,36 @@ export function signalAndWake(host: Pick<ProcessHost, 'signal'>, pid: number, si
   return sent;
 }
 
+/**
+ * Why: a child started before the process host existed (resque-starter's early spare) becomes a
+ * Child whose events go where host.spawn's go; `spawnError` is not called (it has its `pid`).
+ */
+export function adoptChild(child: ChildProcess, pid: number, events: ChildEvents): Child {
+  const reportError = (err: Error | null | undefined) => {
+    if (err) events.error?.(err);
+  };
+  child.on('error', reportError);
+  if (events.message) child.on('message', events.message);
+  if (events.disconnect) child.once('disconnect', events.disconnect);
+  child.once('exit', (code, signal) => events.exit(code, signal));
+  return {
+    pid,
+    stdout: child.stdout,
+    stderr: child.stderr,
+    get connected() {
+      return child.connected;
+    },
+    send(message) {
+      if (!child.connected) return;
+      try {
+        child.send(message as Parameters<ChildProcess['send']>[0], reportError);
+      } catch (err) {
+        reportError(err as Error);
+      }
+    },
+  };
+}
+
 // --- internal ---
 
 const WAKE_WITH_CONT = new Set<SignalName>(['SIGTERM', 'SIGINT', 'SIGQUIT']);
@@ -152,30 +182,7 @@ function spawnChild(spec: ChildSpec, events: ChildEvents): Child | undefined {
     child.once('error', (err) => events.spawnError(err));
     return undefined;
   }
-  const pid = child.pid;
-  const reportError = (err: Error | null) => {
-    if (err) events.error?.(err);
-  };
-  child.on('error', reportError);
-  if (events.message) child.on('message', events.message);
-  if (events.disconnect) child.once('disconnect', events.disconnect);
-  child.once('exit', (code, signal) => events.exit(code, signal));
-  return {
-    pid,
-    stdout: child.stdout,
-    stderr: child.stderr,
-    get connected() {
-      return child.connected;
-    },
-    send(message) {
-      if (!child.connected) return;
-      try {
-        child.send(message as Parameters<ChildProcess['send']>[0], reportError);
-      } catch (err) {
-        reportError(err as Error);
-      }
-    },
-  };
+  return adoptChild(child, child.pid, events);
 }
 
 /**

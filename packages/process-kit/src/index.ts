@@ -32,7 +32,7 @@ export { ignoreOutputErrors, writeQuietly, type OutputStream } from './output.js
 export { UsageError, ControlError } from './errors.js';
 export { createTimerTable, type TimerTable } from './timers.js';
 export { createEventLoop, type EventLoop, type EventLoopOptions } from './event-loop.js';
-export { createNodeHost, signalAndWake, type ProcessHost, type ChildSpec, type ChildEvents, type Child } from './host.js';
+export { adoptChild, createNodeHost, signalAndWake, type ProcessHost, type ChildSpec, type ChildEvents, type Child } from './host.js';
 export { createFakeHost, type FakeHost, type FakeSpawn, type FakeChild, type SentSignal } from './fake-host.js';
 export { formatStatusFile, parseStatusFile, type StatusLine } from './server-starter-status.js';
 export { createSdNotify, watchdogUsec, monotonicUsec, formatNotify, parseNotify, withoutSystemdEnv, SYSTEMD_ENV, type SdNotify, type SdNotifyOptions, type NotifyFields } from './sd-notify.js';

@@ -1,5 +1,5 @@
 import type { ChildProcess } from 'node:child_process';
-import { withoutSystemdEnv, type Child, type ChildEvents, type ChildSpec, type LogFormat, type ProcessHost } from '@baton/process-kit';
+import { adoptChild, withoutSystemdEnv, type Child, type ChildEvents, type ChildSpec, type LogFormat, type ProcessHost } from '@baton/process-kit';
 import { takeEarlySpare, WORKER_ARGV0, WORKER_EXEC_ARGV, WORKER_SCRIPT } from '../early-spare.js';
 import { WorkerEnv } from '../ipc.js';
 
@@ -54,24 +54,7 @@ export function startSpare(host: Pick<ProcessHost, 'spawn'>, spec: ChildSpec, en
   const relay: { to?: ChildEvents } = {};
   let pid = 0;
   let spare: Spare | undefined;
-  const child = host.spawn(
-    { ...spec, env: { ...spec.env, [WorkerEnv.spare]: '1' } },
-    {
-      exit: (code, signal) => {
-        if (relay.to) return relay.to.exit(code, signal);
-        if (spare) spare.gone = true;
-        ended(pid, { code, signal });
-      },
-      message: (m) => relay.to?.message?.(m),
-      spawnError: (err) => {
-        if (relay.to) return relay.to.spawnError(err);
-        if (spare) spare.gone = true;
-        ended(pid, { error: err.message });
-      },
-      error: (err) => relay.to?.error?.(err),
-      disconnect: () => relay.to?.disconnect?.(),
-    },
-  );
+  const child = host.spawn({ ...spec, env: { ...spec.env, [WorkerEnv.spare]: '1' } }, spareEvents(relay, () => spare, () => pid, ended));
   if (!child) return undefined;
   pid = child.pid;
   spare = { child, relay, gone: false };
@@ -105,33 +88,24 @@ function adoptSpare(cp: ChildProcess, ended: Parameters<typeof startSpare>[2]): 
   cp.ref();
   (cp as { channel?: { ref?(): void } }).channel?.ref?.();
   const relay: { to?: ChildEvents } = {};
-  const report = (err: Error | null | undefined) => {
-    if (err) relay.to?.error?.(err);
-  };
-  const child: Child = {
-    pid,
-    stdout: cp.stdout,
-    stderr: cp.stderr,
-    get connected() {
-      return cp.connected;
-    },
-    send(message) {
-      if (!cp.connected) return;
-      try {
-        cp.send(message as Parameters<ChildProcess['send']>[0], report);
-      } catch (err) {
-        report(err as Error);
-      }
-    },
-  };
-  const spare: Spare = { child, relay, gone: false };
-  cp.on('error', report);
-  cp.on('message', (m) => relay.to?.message?.(m));
-  cp.once('disconnect', () => relay.to?.disconnect?.());
-  cp.once('exit', (code, signal) => {
-    if (relay.to) return relay.to.exit(code, signal);
-    spare.gone = true;
-    ended(pid, { code, signal });
-  });
+  let spare: Spare | undefined;
+  const child = adoptChild(cp, pid, spareEvents(relay, () => spare, () => pid, ended));
+  spare = { child, relay, gone: false };
   return spare;
+}
+
+/** A spare's events: relayed to the slot it was handed, else the end of a spare that never served. */
+function spareEvents(relay: Spare['relay'], spare: () => Spare | undefined, pid: () => number, ended: Parameters<typeof startSpare>[2]): ChildEvents {
+  const end = (how: Parameters<typeof ended>[1]) => {
+    const s = spare();
+    if (s) s.gone = true;
+    ended(pid(), how);
+  };
+  return {
+    exit: (code, signal) => (relay.to ? relay.to.exit(code, signal) : end({ code, signal })),
+    message: (m) => relay.to?.message?.(m),
+    spawnError: (err) => (relay.to ? relay.to.spawnError(err) : end({ error: err.message })),
+    error: (err) => relay.to?.error?.(err),
+    disconnect: () => relay.to?.disconnect?.(),
+  };
 }
