@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Browser, Page } from 'playwright-core';
 import { BIN, ROOT, spawnNode } from './helpers/spawn.js';
+import { freePort } from './helpers/ports.js';
 import { slow } from './helpers/slowness.js';
 import { pollUntil } from './helpers/wait.js';
 import { useLogAudit } from './helpers/log-audit.js';
@@ -141,6 +142,56 @@ describe.skipIf(NO_BROWSER !== undefined)('resque-starter web in Chromium', { ti
       expect(Number(await overview.getAttribute('svg.spark-ok', 'data-points'))).toBeGreaterThan(2);
       expect(Number(await overview.getAttribute('svg.spark-ok', 'data-max'))).toBeGreaterThan(0);
     });
+  });
+
+  it('the dashboard served by the master (metrics.dashboard): live across a rolling restart, and a page of the old master retries on the new one', async () => {
+    const port = await freePort();
+    const e = suite.setup({ concurrency: 2, jobs: FLAKY_JOB, extra: `metrics: { port: ${port}, dashboard: true },` });
+    const ss = underStartServer(e);
+    await ss.waitForLine(/worker\[1\] \d+ ready/, { timeoutMs: slow(15_000) });
+    await ss.waitForLine(/and the dashboard at http:\/\/127\.0\.0\.1:\d+\//);
+    const base = `http://127.0.0.1:${port}`;
+    const q = new Queue({ redis: e.redis.url, namespace: e.ns });
+    const r = suite.redis.client();
+    try {
+      await q.enqueue('rs', 'Flaky', 'master-page');
+      await pollUntil(async () => (await q.failedCount()) === 1, { what: 'the failure', timeoutMs: slow(10_000) });
+    } finally {
+      await q.close();
+    }
+    await withBrowser(async (browser) => {
+      const page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
+      const failed = await browser.newPage({ viewport: { width: 1280, height: 600 } });
+      let navigations = 0;
+      page.on('framenavigated', (f) => {
+        if (f === page.mainFrame()) navigations++;
+      });
+      await page.goto(`${base}/masters`);
+      const first = await pollUntil(async () => {
+        const s = await readMastersPage(page);
+        return s && s.gens.length === 1 && s.gens[0]!.workers === 2 && !s.rolling ? s : undefined;
+      }, { what: 'the masters page to show one generation of 2', timeoutMs: slow(10_000) });
+      const oldGen = first.gens[0]!.generation;
+      // The failed page as generation 1 serves it (its form's CSRF token made from the shared secret).
+      await failed.goto(`${base}/failed`);
+      await expect(failed.locator('tr.failed-row[data-class="Flaky"] summary').textContent()).resolves.toContain('flaky master-page fails the first time');
+      process.kill(ss.pid, 'SIGHUP');
+      await ss.waitForLine(/rolling restart done in [\d.]+s/, { timeoutMs: slow(20_000) });
+      // The page, refreshed by its own script from whichever master holds the endpoint, ends on the new generation alone.
+      const done = await pollUntil(async () => {
+        const s = await readMastersPage(page);
+        return s && s.gens.length === 1 && s.gens[0]!.generation !== oldGen && s.gens[0]!.workers === 2 && !s.rolling ? s : undefined;
+      }, { what: 'only the new generation on the live page', timeoutMs: slow(30_000), intervalMs: 100 });
+      expect(done.gens[0]!.role).toBe('current');
+      expect(navigations).toBe(1);
+      // Retry from the page generation 1 served: generation 2 accepts its form.
+      await failed.locator('tr.failed-row[data-class="Flaky"] button.retry').click();
+      await failed.waitForURL(/\/failed\?done=retried&index=0$/);
+      await expect(failed.locator('.flash').textContent()).resolves.toContain('Failed job 0 enqueued again');
+      await pollUntil(async () => (await doneIds(r, e.ns)).includes('flaky-master-page'), { what: 'the retried job done', timeoutMs: slow(10_000) });
+    });
+    ss.kill('SIGTERM');
+    expect(await ss.waitForExit({ timeoutMs: slow(15_000) })).toEqual({ code: 0, signal: null });
   });
 
   it('a failed job is retried with a click, then done', async () => {
