@@ -174,9 +174,9 @@ describe('resque-starter hardening (issue 10)', { timeout: slow(60_000) }, () =>
     const ss = chain(e);
     await ss.waitForLine(/worker\[1\] \d+ ready/);
     process.kill(ss.pid, 'SIGHUP');
-    await ss.waitForLine(/did not call retireOldWorker\(\): the master sent TTOU to old master \d+ itself/, { timeoutMs: slow(20_000) });
+    await ss.waitForLine(/did not call retireOldWorker\(\): the master asked old master \d+ itself to retire one worker/, { timeoutMs: slow(20_000) });
     await ss.waitForLine(/rolling restart done in [\d.]+s: 2 new worker\(s\) ready/, { timeoutMs: slow(30_000) });
-    expect(ss.output).not.toMatch(/ready in \d+ ms; sent TTOU/);
+    expect(ss.output).not.toMatch(/ready in \d+ ms; asked old master/);
     process.kill(ss.pid, 'SIGTERM');
     await ss.waitForExit({ timeoutMs: slow(20_000) });
   });

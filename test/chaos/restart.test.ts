@@ -47,15 +47,18 @@ describe('chaos: rolling restarts under fire', () => {
       const R = rng(seed);
       const C = 3;
       const e = setup(`2 kill -9 ${victim} mid-rollout`, seed, { concurrency: C });
-      const ids = await e.enqueue(suite.r, 300 * SCALE, () => R.int(20, 80));
+      // Jobs long enough (each old worker's tail 150–300 ms) that the rollout is still under way
+      // when the test, having read the first new worker's ready line, kills its victim: with
+      // 20–80 ms jobs a warm spare finished all three slots in ~200 ms, before the kill.
+      const ids = await e.enqueue(suite.r, 120 * SCALE, () => R.int(150, 300));
       const ss = await e.startChain();
       const oldMaster = e.masterPid()!;
-      await progress(e, 30);
+      await progress(e, 12);
       const mark = since(ss);
       process.kill(ss.pid, 'SIGHUP');
       const newMaster = Number((await ss.waitForLine(/master (\d+) starting \d+ worker\(s\).*generation 2/, { ...mark, timeoutMs: slow(10_000) }))[1]);
       // Mid-rollout: the first new worker is up and an old one is being retired.
-      await ss.waitForLine(/worker\[0\] \d+ ready in \d+ ms; sent TTOU to old master/, { ...mark, timeoutMs: slow(20_000) });
+      await ss.waitForLine(/worker\[0\] \d+ ready in \d+ ms; asked old master \d+ to retire/, { ...mark, timeoutMs: slow(20_000) });
       const victimPid = victim === 'old master' ? oldMaster : victim === 'new master' ? newMaster : ss.pid;
       if (victim !== 'start-server') e.expectAlarm(ALARMS.generationKilled(victimPid), `the test kills the ${victim} with -9`);
       process.kill(victimPid, 'SIGKILL');
@@ -66,7 +69,9 @@ describe('chaos: rolling restarts under fire', () => {
       if (victim === 'start-server') {
         // Nobody supervises the masters any more: they must notice, finish their jobs and exit.
         orphans = await e.orphansAfter(30_000);
-        expect(ss.count(/start-server \d+ is gone \(our parent is now \d+\): graceful shutdown/)).toBe(2);
+        // The new master says so; the old one too, unless its last worker retired first (then it
+        // exits as a replaced master does): either way both are gone below.
+        expect(ss.count(/start-server \d+ is gone \(our parent is now \d+\): graceful shutdown/)).toBeGreaterThanOrEqual(1);
         recoveryMs = Date.now() - killedAt;
         recoveryWhat = 'kill → every master and worker exited by itself';
         // What an init system does next: start the chain again; it finishes the rest.
@@ -104,7 +109,7 @@ describe('chaos: rolling restarts under fire', () => {
       for (let i = 0; i < 2; i++) {
         // Each kill right after the next new worker retired an old one. (A rollout whose new
         // worker dies before ready is aborted and retried by start-server: it goes on the same way.)
-        const hit = await ss.waitForLine(/ready in \d+ ms; sent TTOU to old master/, { from, timeoutMs: slow(20_000) });
+        const hit = await ss.waitForLine(/ready in \d+ ms; asked old master \d+ to retire/, { from, timeoutMs: slow(20_000) });
         from += (hit.index ?? 0) + hit[0].length;
         // A worker picked may exit by itself before the kill (an old one retiring): pick again.
         const pid = await pollUntil(

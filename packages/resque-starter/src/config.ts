@@ -62,10 +62,10 @@ export interface WorkerHandle<W = unknown> {
    */
   readonly oldMasterPid: number | undefined;
   /**
-   * Sends TTOU to the old master (if any): it lets one of its workers finish the current job
-   * and exit. In a worker group the old master is asked to retire a worker of this group (over
-   * the masters' hand-off link; a TTOU when they are not linked). This is what the default `afterFork` does; call it from your own `afterFork` to
-   * keep the rolling restart going. Returns true when a signal was sent.
+   * Asks the old master (if any) to let one of its workers (of this worker's group) finish the
+   * current job and exit: over the masters' hand-off link, or a TTOU when they are not linked.
+   * This is what the default `afterFork` does; call it from your own `afterFork` to keep the
+   * rolling restart going. Returns true when it was asked.
    */
   retireOldWorker(): boolean;
   readonly logger: Pick<Console, 'info' | 'warn' | 'error' | 'debug'>;

@@ -157,7 +157,7 @@ export class PredecessorTracker {
 
   /**
    * One worker of predecessor `pid` retires: of `group`, asked over its link when it is linked
-   * and runs groups (it said its groups' counts); else a TTOU, which retires its soonest free.
+   * (a master that says its groups' counts takes `retire`); else a TTOU, which retires its soonest free.
    */
   retire(pid: number, group: string | undefined): void {
     const link = this.links.get(pid);

@@ -160,9 +160,9 @@ export const messages = {
   spawnedWorker: (slot: Slot, pid: number, retire: number | undefined) =>
     `starting ${w(slot, pid)}${retire ? ` (will retire one worker of old master ${retire})` : ''}`,
   spawnFailed: (slot: Slot, error: string) => `could not start worker[${slot}]: ${error}`,
-  /** `group`: the worker's group when not the default one (its retirement names the group instead of a bare TTOU). */
+  /** `group`: the worker's group when not the default one. */
   workerReady: (slot: Slot, pid: number, ms: number, retire: number | undefined, group?: string) =>
-    `${w(slot, pid)} ready in ${Math.round(ms)} ms${!retire ? '' : group ? `; asked old master ${retire} to retire one worker of group ${group}` : `; sent TTOU to old master ${retire}`}`,
+    `${w(slot, pid)} ready in ${Math.round(ms)} ms${!retire ? '' : `; asked old master ${retire} to retire one worker${group ? ` of group ${group}` : ''}`}`,
   workerExited: (slot: Slot, pid: number, reason: StopReason, code: number | null, signal: string | null, mode: StopMode) =>
     `${w(slot, pid)} exited (${REASONS[reason]}${mode !== 'graceful' ? `, ${mode} stop` : ''}): ${describeExit(code, signal)}`,
   workerDied: (slot: Slot, pid: number, code: number | null, signal: string | null, wasReady: boolean) =>
@@ -183,7 +183,7 @@ export const messages = {
   jobTimeoutFailure: (ms: number) => `the job ran longer than jobTimeout (${sec(ms)}) and did not stop when aborted; its worker was killed`,
   jobFailedTimeout: (pid: number, job: JobInfo) => `job ${job.class} on ${job.queue} of killed worker ${pid} recorded as failed (jobTimeout); it is not run again`,
   retiredForWorker: (slot: Slot, old: number) =>
-    `worker[${slot}]'s afterFork did not call retireOldWorker(): the master sent TTOU to old master ${old} itself`,
+    `worker[${slot}]'s afterFork did not call retireOldWorker(): the master asked old master ${old} itself to retire one worker`,
   reapingGroup: (pid: number, left: readonly number[]) =>
     `worker ${pid}'s jobs left ${left.length} process(es) in its group (${left.join(',')}): TERM, then KILL after termTimeout (reapJobProcesses)`,
   effectFailed: (what: string, error: string) => `${what} failed: ${error}`,

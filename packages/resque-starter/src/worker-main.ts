@@ -283,9 +283,11 @@ function cpuMs(): number {
 function retireOnce(): boolean {
   if (retired || !retirePid) return false;
   retired = true;
-  // In a worker group the retirement must name the group, which a bare TTOU cannot: the master
-  // asks the old master over their hand-off link (or sends the TTOU itself when not linked).
-  if (group !== DEFAULT_GROUP && process.connected) {
+  // The master asks the old master over their hand-off link (or sends a TTOU when not linked):
+  // a TTOU of ours can be discarded by the kernel when a SIGCONT reaches the old master before it
+  // (start-server's --signal-on-hup=CONT comes at that very moment), and stall the rollout; and in
+  // a worker group the retirement must name the group, which a bare TTOU cannot.
+  if (process.connected) {
     send({ t: 'retire' });
     sentTtou = true;
     return true;

@@ -72,6 +72,8 @@ class Sim {
 const kinds = (fx: Effect[]) => fx.map((e) => e.type);
 const signals = (fx: Effect[]) =>
   fx.flatMap((e) => (e.type === 'signal' ? [`${e.signal.replace('SIG', '')}${e.group ? ' -' : ' '}${e.pid}`] : []));
+/** Retirements asked of a predecessor (over its link, or a TTOU when not linked: the executor's choice). */
+const retires = (fx: Effect[]) => fx.flatMap((e) => (e.type === 'retirePredecessor' ? [`retire ${e.pid}`] : []));
 const spawns = (fx: Effect[]) => fx.flatMap((e) => (e.type === 'spawn' ? [{ slot: e.slot, retire: e.retire }] : []));
 
 describe('start and scaling (unicorn maintain_worker_count)', () => {
@@ -308,25 +310,26 @@ describe('rolling hand-off from an old master (under start-server)', () => {
     expect(signals(fx)).toEqual([]);
     expect(spawns(fx)).toEqual([{ slot: 0, retire: 50 }]);
     const [a] = sim.spawnAll();
-    // the new worker's afterFork sends TTOU: no extra one from the master
+    // the new worker's afterFork asked for the retirement: no extra one from the master
     expect(signals(sim.send({ type: 'ready', pid: a!, retired: true }))).toEqual([]);
   });
 
-  it('a custom afterFork that retires nobody: the master sends the TTOU itself and says so (no stalled rollout)', () => {
+  it('a custom afterFork that retires nobody: the master asks for the retirement itself and says so (no stalled rollout)', () => {
     const sim = new Sim();
     sim.send({ type: 'start', desired: 2, predecessors: old(2) });
     const [a] = sim.spawnAll();
     const step = reduce(sim.state, { type: 'ready', pid: a!, retired: false }, sim.now);
     sim.state = step.state;
-    expect(signals(step.effects)).toEqual(['TTOU 50']);
+    expect(retires(step.effects)).toEqual(['retire 50']);
+    expect(signals(step.effects)).toEqual([]);
     const lines = step.effects.flatMap((e) => (e.type === 'log' ? [e.message] : []));
-    expect(lines.some((l) => /sent TTOU/.test(l) && /ready in/.test(l))).toBe(false);
-    expect(lines.some((l) => /did not call retireOldWorker\(\): the master sent TTOU to old master 50/.test(l))).toBe(true);
+    expect(lines.some((l) => /asked old master/.test(l) && /ready in/.test(l))).toBe(false);
+    expect(lines.some((l) => /did not call retireOldWorker\(\): the master asked old master 50 itself to retire one worker/.test(l))).toBe(true);
     // the old worker leaves; the next new worker starts, and the hand-off completes
     const next = spawns(sim.send({ type: 'predecessorWorkers', pid: 50, live: 1 }));
     expect(next).toEqual([{ slot: 1, retire: 50 }]);
     const [b] = sim.spawnAll();
-    expect(signals(sim.send({ type: 'ready', pid: b!, retired: false }))).toEqual(['TTOU 50']);
+    expect(retires(sim.send({ type: 'ready', pid: b!, retired: false }))).toEqual(['retire 50']);
     sim.send({ type: 'predecessorWorkers', pid: 50, live: 0 });
     expect(sim.state.takeover).toBeUndefined();
   });

@@ -168,7 +168,7 @@ export type MasterEvent =
   | { type: 'spawned'; key: number; pid: number }
   | { type: 'spawnFailed'; key: number; error: string }
   | { type: 'hello'; pid: number; id: string; ids?: string[] | undefined }
-  /** `retired`: its afterFork sent TTOU to the predecessor it was to retire (`retireOldWorker()`). */
+  /** `retired`: its afterFork asked for the retirement of a predecessor worker (`retireOldWorker()`). */
   | { type: 'ready'; pid: number; retired?: boolean | undefined }
   /** Sent by the worker synchronously before the handler runs (a job that blocks its loop is still seen). */
   | { type: 'jobStarted'; pid: number; job: JobInfo }

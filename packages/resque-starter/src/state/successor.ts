@@ -102,13 +102,13 @@ export function retireAsked(c: Ctx, e: Extract<MasterEvent, { type: 'retireAsked
 }
 
 /**
- * Why: a bare TTOU cannot say which group needs room. With groups, the predecessor is asked
- * over its link to retire one worker of `group` (executor: a TTOU when it is not linked); a
- * master of one default group sends the TTOU it always did.
+ * Why: the predecessor is asked over its link to retire one worker of `group` (executor: a TTOU
+ * when it is not linked). Not a bare TTOU: it cannot name a group, and the kernel discards a
+ * pending TTOU when a SIGCONT is sent to the same process (start-server's --signal-on-hup=CONT
+ * comes just as the first new worker is ready): on a busy host that stalled a rollout for good.
  */
 function retirePredecessor(c: Ctx, pid: number, group: string): void {
-  if (c.s.groups.length === 1 && group === DEFAULT_GROUP) c.fx.push({ type: 'signal', pid, signal: 'SIGTTOU', group: false });
-  else c.fx.push({ type: 'retirePredecessor', pid, group });
+  c.fx.push({ type: 'retirePredecessor', pid, group });
 }
 
 /**
