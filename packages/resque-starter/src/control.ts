@@ -20,9 +20,10 @@ export type ControlRequest =
   | { cmd: 'restore' }
   /**
    * On a hand-off connection: a ready new worker of group `group` asks for room; one worker of
-   * that group retires (what a TTOU does, with the group named). Fire and forget: no reply.
+   * that group retires (what a TTOU does, with the group named; without `group`, the soonest
+   * free of any). Fire and forget: no reply.
    */
-  | { cmd: 'retire'; group: string }
+  | { cmd: 'retire'; group?: string }
   /**
    * On a hand-off connection, from a newer master that gives up (before `restore`): what it
    * counted (master/metrics.ts), so the old master, serving the endpoint again, keeps it. No reply.
@@ -209,8 +210,8 @@ export interface HandoffLink {
   onMetrics(cb: (push: Record<string, unknown>) => void): void;
   onClose(cb: () => void): void;
   restore(): Promise<void>;
-  /** Asks the old master to retire one worker of `group` (the bare TTOU cannot name it). */
-  retire(group: string): void;
+  /** Asks the old master to retire one worker of `group` (any, the soonest free, without it). */
+  retire(group: string | undefined): void;
   /** Hands the old master what this master counted (before `restore`). */
   sendMetrics(parts: unknown): void;
   close(): void;

@@ -156,12 +156,13 @@ export class PredecessorTracker {
   }
 
   /**
-   * One worker of predecessor `pid` retires: of `group`, asked over its link when it is linked
-   * (a master that says its groups' counts takes `retire`); else a TTOU, which retires its soonest free.
+   * One worker of predecessor `pid` retires (of `group`; any without it), asked over its link
+   * when it is linked (a master that says its groups' counts takes `retire`); else a TTOU, which
+   * retires its soonest free.
    */
   retire(pid: number, group: string | undefined): void {
     const link = this.links.get(pid);
-    if (link?.groups !== undefined && group !== undefined) {
+    if (link?.groups !== undefined) {
       link.retire(group);
       this.logger.debug(logLine(messages.askedToRetire(pid, group), eventFields('old-worker-retired', { oldMaster: pid, group, by: 'link' })));
     } else {

@@ -149,7 +149,7 @@ export const messages = {
   backlogFailed: (group: string, error: string) => `autoscale of group ${group}: cannot read its queues (${error}); next sample later`,
   groupPaused: (group: string, paused: boolean, n: number) =>
     `${paused ? 'pause' : 'resume'} group ${group}: ${paused ? 'its workers finish their jobs and take no new one' : 'its workers take jobs again'} (${n} worker(s))`,
-  askedToRetire: (pid: number, group: string) => `asked old master ${pid} to retire one worker of group ${group}`,
+  askedToRetire: (pid: number, group: string | undefined) => `asked old master ${pid} to retire one worker${group ? ` of group ${group}` : ''}`,
   startingGroups: (pid: number, groups: readonly string[], generation: number | undefined) =>
     `master ${pid} starting ${groups.length} worker groups: ${groups.join('; ')}` + (generation !== undefined ? `, start-server generation ${generation}` : ''),
   supervisorGone: (was: number, now: number) =>

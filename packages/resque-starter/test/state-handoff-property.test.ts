@@ -219,6 +219,12 @@ class World {
       case 'reloadConfig':
         m.reloads += 1;
         return;
+      case 'retirePredecessor':
+        // handoff.ts: over the link when linked, else a TTOU.
+        if (fx.pid !== PID.old || this.m.old.exits > 0) return;
+        if (this.linked) this.ch.toOld.push({ type: 'retireRequest', link: LINK, group: fx.group });
+        else this.signal(PID.old, 'SIGTTOU');
+        return;
       case 'quitPredecessors':
         if (fx.pids.includes(PID.old)) this.ch.oldSignals.push('SIGQUIT');
         return;
@@ -304,7 +310,8 @@ class World {
         if (p.asked) return this.exitAsked(p);
         p.phase = 'ready';
         const retired = retire && p.retire !== undefined;
-        if (retired && p.retire === PID.old) this.signal(PID.old, 'SIGTTOU');
+        // retireOldWorker(): the worker asks its master (worker-main.ts), before it reports ready.
+        if (retired) this.send(gen, { type: 'retireAsked', pid: p.pid! });
         this.send(gen, { type: 'ready', pid: p.pid!, retired });
         return true;
       }

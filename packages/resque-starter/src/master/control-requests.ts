@@ -58,7 +58,7 @@ export class ControlRequests implements ControlHandlers {
       case 'retire': {
         // Only a linked successor may ask; its request is answered by a worker leaving, not a reply.
         const link = this.links.get(conn);
-        if (link !== undefined && typeof req.group === 'string') this.ctx.dispatch({ type: 'retireRequest', link, group: req.group });
+        if (link !== undefined && (req.group === undefined || typeof req.group === 'string')) this.ctx.dispatch({ type: 'retireRequest', link, group: req.group });
         return undefined;
       }
       default:

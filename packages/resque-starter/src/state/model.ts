@@ -195,7 +195,7 @@ export type MasterEvent =
   /** The control socket's `restore` on link `link`: that successor gave up. */
   | { type: 'successorRestored'; link: number }
   /** The control socket's `retire` on link `link`: the successor's new worker of `group` asks for room (a TTOU naming the group). */
-  | { type: 'retireRequest'; link: number; group: string }
+  | { type: 'retireRequest'; link: number; group: string | undefined }
   /** A worker's afterFork called retireOldWorker(): the predecessor it was given retires one worker of its group. */
   | { type: 'retireAsked'; pid: number }
   /** A sample of what waits in an autoscaled group's queues: jobs, and the oldest one's age when its payload says when it was enqueued. */

@@ -112,9 +112,9 @@ function retirePredecessor(c: Ctx, pid: number, group: string): void {
 }
 
 /**
- * Each reconciliation: TTOUs whose worker has exited are no longer pending; a predecessor too
- * large to make room by itself (`total` workers of both generations ≥ `cap`, none of ours
- * starting, no TTOU pending) is sent one.
+ * Each reconciliation: retirements whose worker has exited are no longer pending; a predecessor
+ * too large to make room by itself (`total` workers of both generations ≥ `cap`, none of ours
+ * starting, none pending) is asked to retire one, of any group (over the link, as the others).
  */
 export function pressPredecessors(c: Ctx, total: number, cap: number): void {
   const s = c.s;
@@ -128,7 +128,7 @@ export function pressPredecessors(c: Ctx, total: number, cap: number): void {
   if (!target || total < cap || starting || t.pendingRetires > 0) return;
   t.pendingRetires += 1;
   c.log(messages.forcingRetire(target.pid, live, s.desired), 'info', eventFields('rolling-restart-force-retire', { oldMaster: target.pid, oldWorkers: live, desired: s.desired }));
-  c.fx.push({ type: 'signal', pid: target.pid, signal: 'SIGTTOU', group: false });
+  c.fx.push({ type: 'retirePredecessor', pid: target.pid, group: undefined });
 }
 
 /** A new worker of ours failed before it was ready while predecessors still serve: give up. True if it did. */
