@@ -11,6 +11,7 @@ import { performance } from 'node:perf_hooks';
 import { Redis } from 'ioredis';
 import { Queue } from '@baton/resque';
 import { startRedis } from '../../examples/resque/lib/chain.mjs';
+import { medianRange, numericOptions } from '../lib/measure.mjs';
 
 const HELP = `usage: node bench/resque/delayed-reads.mjs [--jobs N] [--seconds S] [--queues Q] [--rounds R]
 
@@ -18,15 +19,7 @@ const HELP = `usage: node bench/resque/delayed-reads.mjs [--jobs N] [--seconds S
   --seconds S   spread over this many distinct seconds, from an hour ahead (default 8000)
   --queues Q    bound for this many queues, round robin (default 5: a second with several jobs holds several queues)
   --rounds R    timed rounds, the two variants alternating which goes first (default 5)`;
-const argv = process.argv.slice(2);
-if (argv.includes('--help')) {
-  console.log(HELP);
-  process.exit(0);
-}
-const opt = (name, def) => {
-  const i = argv.indexOf(`--${name}`);
-  return i === -1 ? def : Number(argv[i + 1]);
-};
+const opt = numericOptions(HELP);
 const cfg = { jobs: opt('jobs', 10_000), seconds: opt('seconds', 8000), queues: opt('queues', 5), rounds: opt('rounds', 5) };
 
 const ns = 'bench';
@@ -137,6 +130,5 @@ function sortKeys(v) {
   return v && typeof v === 'object' && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort()) : v;
 }
 function fmt(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return `${s[Math.floor(s.length / 2)].toFixed(1)} (${s[0].toFixed(1)}–${s[s.length - 1].toFixed(1)})`;
+  return medianRange(xs, 1);
 }

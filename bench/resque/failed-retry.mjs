@@ -14,21 +14,14 @@ import { Redis } from 'ioredis';
 import { Queue } from '@baton/resque';
 import { runFailed } from '../../packages/resque-starter/dist/commands/failed.js';
 import { startRedis } from '../../examples/resque/lib/chain.mjs';
+import { medianRange, numericOptions } from '../lib/measure.mjs';
 
 const HELP = `usage: node bench/resque/failed-retry.mjs [--failures N] [--rounds R]
 
   --failures N  failure records (~640 bytes each, an 8-frame backtrace; default 10000):
                 classes A and B alternating, queues q0..q3
   --rounds R    timed rounds of each action and variant (default 3)`;
-const argv = process.argv.slice(2);
-if (argv.includes('--help')) {
-  console.log(HELP);
-  process.exit(0);
-}
-const opt = (name, def) => {
-  const i = argv.indexOf(`--${name}`);
-  return i === -1 ? def : Number(argv[i + 1]);
-};
+const opt = numericOptions(HELP);
 const cfg = { failures: opt('failures', 10_000), rounds: opt('rounds', 3) };
 
 const ns = 'bench';
@@ -131,6 +124,5 @@ try {
 }
 
 function fmt(xs) {
-  const s = [...xs].sort((a, b) => a - b);
-  return `${s[Math.floor(s.length / 2)].toFixed(0)} (${s[0].toFixed(0)}–${s[s.length - 1].toFixed(0)})`;
+  return medianRange(xs, 0);
 }

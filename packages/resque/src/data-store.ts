@@ -1,6 +1,6 @@
 import type { Redis } from 'ioredis';
 import { createKeys, type Keys } from './keys.js';
-import { encodeJob } from './payload.js';
+import { encodeJob, parseJsonObject } from './payload.js';
 import { runScript, type ScriptArg } from './scripts.js';
 import { parseWorkerId } from './worker-id.js';
 import { dateFromRedisTime, formatFailedAt, formatHeartbeat, formatRetriedAt, formatRunAt, formatStarted } from './time.js';
@@ -451,13 +451,8 @@ const FAILED_BATCH = 500;
 
 /** A failure record that requeue(i) can enqueue again (Resque's needs a job class and a queue); undefined otherwise. */
 function parseRetriable(raw: string): ({ queue: string; payload: { class: string; args?: unknown[] } } & Record<string, unknown>) | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
+  const v = parseJsonObject(raw);
+  if (!v) return undefined;
   const r = v as { queue?: unknown; payload?: { class?: unknown } };
   if (typeof r.queue !== 'string' || r.queue === '' || typeof r.payload !== 'object' || r.payload === null || typeof r.payload.class !== 'string') return undefined;
   return v as { queue: string; payload: { class: string; args?: unknown[] } } & Record<string, unknown>;

@@ -1,5 +1,7 @@
 // resque-scheduler's delayed-job payloads (SCHEDULER.md).
 
+import { parseJsonObject } from './payload.js';
+
 /** A delayed job as `Queue.delayed()` lists it. */
 export interface DelayedJob {
   /** When it is due (millisecond precision for ours, whole seconds for Ruby's and node-resque's). */
@@ -19,15 +21,8 @@ export function encodeDelayed(queue: string, className: string, args: readonly u
 
 /** A delayed payload read back (Ruby's, node-resque's `{class, queue, args}` or ours); undefined when it is not a job. */
 export function decodeDelayed(raw: string, atMs: number): DelayedJob | undefined {
-  let v: unknown;
-  try {
-    v = JSON.parse(raw);
-  } catch {
-    return undefined;
-  }
-  if (typeof v !== 'object' || v === null || Array.isArray(v)) return undefined;
-  const o = v as Record<string, unknown>;
-  if (typeof o.class !== 'string') return undefined;
+  const o = parseJsonObject(raw);
+  if (!o || typeof o.class !== 'string') return undefined;
   return { at: new Date(atMs), queue: typeof o.queue === 'string' ? o.queue : undefined, class: o.class, args: Array.isArray(o.args) ? o.args : [], raw };
 }
 

@@ -17,6 +17,17 @@ export type DecodeResult =
   | { ok: true; payload: JobPayload }
   | { ok: false; exception: string; error: string; payload: unknown };
 
+/** A JSON object read back from Redis (a failure record, a delayed payload); undefined for bad JSON or any other JSON value. */
+export function parseJsonObject(raw: string): Record<string, unknown> | undefined {
+  let v: unknown;
+  try {
+    v = JSON.parse(raw);
+  } catch {
+    return undefined;
+  }
+  return typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Record<string, unknown>) : undefined;
+}
+
 /**
  * Why: bad input must become a failure record, never a crash. The exception names are the
  * ones a Ruby worker would record for the same payload.
