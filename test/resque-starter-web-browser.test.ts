@@ -85,8 +85,10 @@ describe.skipIf(NO_BROWSER !== undefined)('resque-starter web in Chromium', { ti
       const oldGen = first.gens[0]!.generation;
       expect(first.bound).toBe(C + 1);
 
-      // Jobs flowing (each takes 60 ms), so old workers drain a job before they go.
-      const ids = await enqueueRecords(r, e.ns, 240, 60);
+      // Jobs flowing (each takes 300 ms), so old workers drain a job before they go, and the
+      // hand-off outlasts the page's 500 ms refresh (with 60 ms jobs a warm spare finished it
+      // between two refreshes once in CI).
+      const ids = await enqueueRecords(r, e.ns, 120, 300);
       await pollUntil(async () => (await doneIds(r, e.ns)).length >= 30, { what: 'jobs flowing' });
       const samples: Seen[] = [];
       let shotTaken = false;
