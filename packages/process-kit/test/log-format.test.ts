@@ -1,3 +1,8 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { createLogger, logLine } from '../src/logger.js';
@@ -200,6 +205,67 @@ describe('createLogger coalesce', () => {
     logger.flush();
     expect(msgs()).toEqual(['before', long, 'after']);
     expect(chunks.map((c) => c.split('\n').length - 1)).toEqual([1, 1, 1]);
+  });
+});
+
+describe('createLogger coalesce: writes on the stream\'s descriptor', () => {
+  it('held-back lines go to the descriptor in one write(2), other lines through the stream, in order', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'baton-log-'));
+    const file = join(dir, 'out.log');
+    const fd = openSync(file, 'w');
+    try {
+      const viaStream: string[] = [];
+      // What Node's stderr is for a file: a stream with its descriptor, written synchronously.
+      const stream = { fd, writableLength: 0, write: (t: string) => (viaStream.push(t), writeSync(fd, t), true) };
+      const logger = createLogger({ tag: 't', format: 'json', stream: stream as never, coalesce: true });
+      logger.emit('info', logLine('job 1', {}));
+      logger.emit('info', logLine('job 2 é', {}));
+      logger.warn('not a job line');
+      logger.emit('info', logLine('job 3', {}));
+      logger.flush();
+      const msgs = readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg);
+      expect(msgs).toEqual(['job 1', 'job 2 é', 'not a job line', 'job 3']);
+      expect(viaStream.map((t) => (JSON.parse(t) as { msg: string }).msg)).toEqual(['not a job line']);
+      // A stream with writes queued takes the lines itself (they must not overtake the queue).
+      (stream as { writableLength: number }).writableLength = 10;
+      logger.emit('info', logLine('job 4', {}));
+      logger.flush();
+      expect(viaStream.map((t) => t.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg)).flat()).toEqual(['not a job line', 'job 4']);
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a pipe whose reader is stopped: what the descriptor does not take (EAGAIN) is queued on the stream, and every line arrives once, in order', async () => {
+    const cat = spawn('cat', [], { stdio: ['pipe', 'pipe', 'ignore'] });
+    try {
+      const out: Buffer[] = [];
+      cat.stdout.on('data', (d: Buffer) => out.push(d));
+      await once(cat, 'spawn');
+      const stdin = cat.stdin as unknown as { fd?: number; _handle: { fd: number } };
+      stdin.fd = stdin._handle.fd;
+      // Stopped, cat reads nothing: the pipe (64 KiB) fills and write(2) answers EAGAIN.
+      cat.kill('SIGSTOP');
+      const logger = createLogger({ tag: 't', format: 'json', stream: cat.stdin, coalesce: true });
+      const n = 2000;
+      for (let i = 0; i < n; i++) {
+        logger.emit('info', logLine(`job ${i} ${'x'.repeat(100)}`, {}));
+        if (i % 10 === 9) logger.flush();
+      }
+      logger.flush();
+      expect(cat.stdin.writableLength).toBeGreaterThan(0);
+      cat.kill('SIGCONT');
+      cat.stdin.end();
+      await once(cat, 'close');
+      const msgs = Buffer.concat(out).toString().split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg);
+      expect(msgs).toEqual(Array.from({ length: n }, (_, i) => `job ${i} ${'x'.repeat(100)}`));
+    } finally {
+      if (cat.exitCode === null && cat.signalCode === null) {
+        cat.kill('SIGCONT');
+        cat.kill('SIGKILL');
+      }
+    }
   });
 });
 

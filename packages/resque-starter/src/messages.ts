@@ -125,10 +125,15 @@ export const messages = {
   /** A job line (`jobLog`): its fields go with it in JSON lines. */
   /** `members`: the fields of `j` as JSON members (worker-job-log.ts makes them, in JobLineFields' order, `worker` included). */
   jobDone: (j: Omit<JobLineFields, 'outcome' | 'worker'>, members: string): PreparedLine => ({
-    message: `job ${j.class} on ${j.queue} done in ${j.durationMs} ms (attempt ${j.attempt}, id ${shortId(j.jobId)})`,
+    message: messages.jobDoneStart(j.class, j.queue) + messages.jobDoneEnd(j.durationMs, j.attempt, j.jobId),
     members,
     own: JOB_LINE_OWN,
   }),
+  /** jobDone's message in two parts, the first the same for every job of a class on a queue (a JSON line keeps it made). */
+  jobDoneStart: (cls: string, queue: string) => `job ${cls} on ${queue} done in `,
+  jobDoneEnd: (durationMs: number, attempt: number, jobId: string) => `${durationMs} ms (attempt ${attempt}, id ${shortId(jobId)})`,
+  /** jobDone for a JSON line: the message already a JSON string (see jobDoneStart). */
+  jobDoneJson: (members: string, messageJson: string): PreparedLine => ({ message: '', messageJson, members, own: JOB_LINE_OWN }),
   jobFailed: (j: JobLineFields, exception: string, error: string) =>
     logLine(`job ${j.class} on ${j.queue} failed in ${j.durationMs} ms (attempt ${j.attempt}, id ${shortId(j.jobId)}): ${exception}: ${error}`, { ...j, exception, error }),
   jobRetry: (j: JobLineFields, exception: string, error: string, at: Date) =>

@@ -32,7 +32,7 @@ const MAX_RUNNING = 10_000;
  */
 export function logJobOutcomes(
   worker: Pick<ResqueWorker, 'on'>,
-  logger: Pick<Logger, 'emit' | 'member' | 'format' | 'flush'>,
+  logger: Pick<Logger, 'emit' | 'member' | 'format' | 'flush' | 'jsonText' | 'mayMask' | 'hasSecrets'>,
   settings: ResolvedJobLog,
   random: () => number = Math.random,
 ): void {
@@ -83,18 +83,34 @@ export function logJobOutcomes(
 
 // --- internal ---
 
+/** What a success line of one class on one queue shares: its message's start, raw and as JSON, and its class and queue members. */
+interface ClassQueueParts {
+  /** `job Archive on mail done in ` */
+  text: string;
+  /** The same as the start of a JSON string: `"job Archive on mail done in ` (escaped, no closing quote). */
+  json: string;
+  /** `,"class":"Archive","queue":"mail"` (masked). */
+  members: string;
+  /** Masking leaves `text` as it is (no `@` or `=` in it, and no secret). */
+  plain: boolean;
+}
+
 /**
  * The success line of a job: its JSON members in JobLineFields' order, the class and queue
- * (`,"class":…,"queue":…`) and the slot (`,"worker":…`) made once each and kept; in the text
- * format, which prints no fields, none.
+ * (`,"class":…,"queue":…`), the message's start and the slot (`,"worker":…`) made once each and
+ * kept. What changes per job (the duration, the attempt, the job id: digits and the hex of the
+ * library's `jobIdOf`) is appended as it is when nothing could be masked in it: a logger without
+ * literal secrets masks only around an `@` or `=`, which neither those nor a plain class/queue
+ * part hold. Otherwise (a Redis password, an odd class name) the message and the id are masked
+ * whole, as any other line's. In the text format, which prints no fields, only the message.
  */
-function successLine(logger: Pick<Logger, 'member' | 'format'>): (job: ResqueJobRef, r: Run | undefined) => ReturnType<typeof messages.jobDone> {
+function successLine(logger: Pick<Logger, 'member' | 'format' | 'jsonText' | 'mayMask' | 'hasSecrets'>): (job: ResqueJobRef, r: Run | undefined) => ReturnType<typeof messages.jobDone> {
   const json = logger.format === 'json';
-  /** queue → class → `,"class":…,"queue":…` (no key made per job). */
-  const classQueue = new Map<string, Map<string, string>>();
+  /** queue → class → the parts above (no key made per job). */
+  const classQueue = new Map<string, Map<string, ClassQueueParts>>();
   const slots = new Map<string, string>();
   let kept = 0;
-  const keep = (map: Map<string, string>, key: string, value: string): string => {
+  const keep = <V>(map: Map<string, V>, key: string, value: V): V => {
     // Class and queue names are few; a process that sees more than this stops keeping them.
     if (kept < 1000) {
       kept++;
@@ -102,26 +118,32 @@ function successLine(logger: Pick<Logger, 'member' | 'format'>): (job: ResqueJob
     }
     return value;
   };
+  const partsOf = (cls: string, queue: string): ClassQueueParts => {
+    const text = messages.jobDoneStart(cls, queue);
+    const quoted = JSON.stringify(text);
+    return { text, json: quoted.slice(0, -1), members: logger.member('class', cls) + logger.member('queue', queue), plain: !logger.hasSecrets && !logger.mayMask(text) };
+  };
   return (job, r) => {
     const cls = classOf(job);
     const durationMs = durationOf(r);
     const attempt = attemptOf(job);
     const jobId = job.jobId;
-    let members = '';
-    if (json) {
-      const queue = job.queue;
-      let classes = classQueue.get(queue);
-      if (!classes) {
-        classes = new Map();
-        if (kept < 1000) classQueue.set(queue, classes);
-      }
-      members =
-        (classes.get(cls) ?? keep(classes, cls, logger.member('class', cls) + logger.member('queue', queue))) +
-        `,"outcome":"success","durationMs":${durationMs},"attempt":${attempt}` +
-        logger.member('jobId', jobId) +
-        (slots.get(job.workerId) ?? keep(slots, job.workerId, logger.member('worker', job.workerId)));
+    if (!json) return messages.jobDone({ class: cls, queue: job.queue, durationMs, attempt, jobId }, '');
+    const queue = job.queue;
+    let classes = classQueue.get(queue);
+    if (!classes) {
+      classes = new Map();
+      if (kept < 1000) classQueue.set(queue, classes);
     }
-    return messages.jobDone({ class: cls, queue: job.queue, durationMs, attempt, jobId }, members);
+    const parts = classes.get(cls) ?? keep(classes, cls, partsOf(cls, queue));
+    const end = messages.jobDoneEnd(durationMs, attempt, jobId);
+    const plain = parts.plain;
+    const members =
+      parts.members +
+      `,"outcome":"success","durationMs":${durationMs},"attempt":${attempt}` +
+      (plain ? `,"jobId":"${jobId}"` : logger.member('jobId', jobId)) +
+      (slots.get(job.workerId) ?? keep(slots, job.workerId, logger.member('worker', job.workerId)));
+    return messages.jobDoneJson(members, plain ? `${parts.json}${end}"` : logger.jsonText(parts.text + end));
   };
 }
 

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events';
-import { createLogger } from '@baton/process-kit';
+import { createLogger, logLine } from '@baton/process-kit';
 import { describe, expect, it } from 'vitest';
 import { logJobOutcomes } from '../src/worker-job-log.js';
 
@@ -103,6 +103,34 @@ describe('logJobOutcomes', () => {
       [expect.stringMatching(/^job Say "hi" on mail-\*\*\* done in/), 'Say "hi"', 'mail-***', jobs[1]!.jobId],
       [expect.stringMatching(/^job Other on mail-\*\*\* done in/), 'Other', 'mail-***', jobs[2]!.jobId],
     ]);
+  });
+
+  it('a success line made from kept parts is, byte for byte, the line a logger writes for the same message and fields, whatever the names and secrets', () => {
+    const names = ['Archive', 'Say "hi"', 'Ünïcode ✓', 'odd\u0001\\name', 'lone \ud800', 'redis://u:p@host', 'x?password=1', 'a=b'];
+    const secretSets: string[][] = [[], ['pw-9'], ['1'], ['a94a8'], [' ms (att'], ['p@host']];
+    for (const secrets of secretSets) {
+      for (const cls of names) {
+        for (const queue of ['mail', names[(names.indexOf(cls) + 3) % names.length]!]) {
+          const w = new EventEmitter();
+          const fast: string[] = [];
+          const context = { role: 'worker', slot: 0, worker: 'web1:42:mail' };
+          const logger = createLogger({ tag: 'worker[0]', format: 'json', level: 'info', stream: { write: (t: string) => fast.push(t) } as never, context, secrets });
+          logJobOutcomes(w as never, logger, { sample: 1 });
+          const j = { queue, payload: { class: cls, args: [] }, jobId: 'a94a8fe5ccb19ba61c4c0873d391e98798000001', workerId: 'web1:42:mail/1', startedAt: new Date() };
+          w.emit('job', j);
+          w.emit('finished', j, undefined);
+          w.emit('success', j, undefined);
+          expect(fast).toHaveLength(1);
+          const durationMs = (JSON.parse(fast[0]!) as { durationMs: number }).durationMs;
+          const slow: string[] = [];
+          const general = createLogger({ tag: 'worker[0]', format: 'json', level: 'info', stream: { write: (t: string) => slow.push(t) } as never, context, secrets });
+          const fields = { class: cls, queue, outcome: 'success', durationMs, attempt: 1, jobId: j.jobId, worker: j.workerId };
+          general.emit('info', logLine(`job ${cls} on ${queue} done in ${durationMs} ms (attempt 1, id a94a8fe5)`, fields));
+          const untimed = (line: string) => line.replace(/^\{"time":"[^"]+"/, '{"time":"T"');
+          expect(untimed(fast[0]!), `${cls} / ${queue} / ${secrets.join(',')}`).toBe(untimed(slow[0]!));
+        }
+      }
+    }
   });
 
   it('in the text format a success line is its message alone', () => {
