@@ -217,6 +217,7 @@ describe('resque-starter --log-format json', () => {
     expect(done).toHaveLength(1);
     expect(done[0]).toMatchObject({ level: 'info', role: 'worker', slot: 0, class: 'Record', queue: 'rs', attempt: 1, jobId: expect.stringMatching(/^[0-9a-f]{40}$/), durationMs: expect.any(Number) });
     expect(done[0]!.worker).toBe(lines.find((l) => l.role === 'worker' && l.worker)!.worker);
+    expect(done[0]!.msg).toBe('job Record on rs done');
     const failed = lines.filter((l) => l.outcome === 'failure');
     expect(failed).toHaveLength(1);
     expect(failed[0]).toMatchObject({ level: 'warn', class: 'Boom', queue: 'rs', attempt: 1, exception: 'Error', error: 'it broke …' });
@@ -299,7 +300,7 @@ describe('resque-starter --log-format json', () => {
     await m.waitForLine(/"msg":"worker\[0\] \d+ ready/, { timeoutMs: slow(15_000) });
     const r = redis.client();
     await r.rpush(`${e.ns}:queue:rs`, JSON.stringify({ class: 'Chatty', args: ['c1'] }));
-    await m.waitForLine(/"msg":"job Chatty on rs done in/, { timeoutMs: slow(10_000) });
+    await m.waitForLine(/"msg":"job Chatty on rs done"/, { timeoutMs: slow(10_000) });
     process.kill(m.pid, 'SIGQUIT');
     expect(await m.waitForExit({ timeoutMs: slow(15_000) })).toEqual({ code: 0, signal: null });
     const lines = parseLines(m.output, 'resque-starter');

@@ -118,11 +118,6 @@ export function jsonText(text: string, secrets: readonly string[]): string {
   return jsonOf(redactText(text, secrets))!;
 }
 
-/** Why: whether `redactText` could change `text` (a caller keeping a masked text skips the masking of the many texts that cannot). */
-export function mayNeedMasking(text: string, secrets: readonly string[]): boolean {
-  return mayNeedRedaction(secrets).test(text);
-}
-
 /**
  * Why: a secret must not reach a log line, whoever wrote the text (our lines already describe
  * Redis without its password, a job's console.log does not): the literal secrets become `***`,

@@ -3,7 +3,7 @@
 import { createConsola, LogLevels, type ConsolaInstance, type LogType } from 'consola/core';
 import { writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
-import { formatLine, jsonMember, jsonText, mayNeedMasking, type LogContext, type LogFormat, type LogRecord } from './log-format.js';
+import { formatLine, jsonMember, jsonText, type LogContext, type LogFormat, type LogRecord } from './log-format.js';
 import { ignoreOutputErrors, writeQuietly } from './output.js';
 
 /** consola's instance, plus `emit`: one line with fields written straight to the stream (the hot path of job lines). */
@@ -14,9 +14,7 @@ export type Logger = ConsolaInstance & {
   member(key: string, value: unknown): string;
   /** A text as the JSON string a line's message becomes (masked), for `PreparedLine.messageJson`. */
   jsonText(text: string): string;
-  /** Whether masking could change `text` (a secret, an `@` or an `=` in it): if not, a caller may write it unmasked. */
-  mayMask(text: string): boolean;
-  /** Whether this logger masks literal secrets (a Redis password): if not, only a text with an `@` or `=` is ever masked. */
+  /** Whether this logger masks literal secrets (a Redis password): if not, a text without an `@` or `=` is never masked. */
   readonly hasSecrets: boolean;
   /** `text` or `json`: a caller preparing lines can skip what the format does not print (text lines print no fields). */
   readonly format: LogFormat;
@@ -111,7 +109,6 @@ export function createLogger(options: LoggerOptions): Logger {
   };
   logger.member = (key, value) => jsonMember(key, value, line.secrets);
   logger.jsonText = (text) => jsonText(text, line.secrets);
-  logger.mayMask = (text) => mayNeedMasking(text, line.secrets);
   (logger as { hasSecrets: boolean }).hasSecrets = line.secrets.length > 0;
   (logger as { format: LogFormat }).format = format;
   logger.flush = coalesced ? coalesced.flush : () => undefined;

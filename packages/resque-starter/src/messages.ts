@@ -124,16 +124,16 @@ export const messages = {
   scheduleTick: (name: string, tickMs: number, queue: string) => `scheduler: enqueued ${name} (run of ${new Date(tickMs).toISOString()}, tick ${tickMs}) on ${queue}`,
   /** A job line (`jobLog`): its fields go with it in JSON lines. */
   /** `members`: the fields of `j` as JSON members (worker-job-log.ts makes them, in JobLineFields' order, `worker` included). */
-  jobDone: (j: Omit<JobLineFields, 'outcome' | 'worker'>, members: string): PreparedLine => ({
-    message: messages.jobDoneStart(j.class, j.queue) + messages.jobDoneEnd(j.durationMs, j.attempt, j.jobId),
-    members,
+  /** A success in the text format (which prints no fields): the message says it all. */
+  jobDone: (j: Omit<JobLineFields, 'outcome' | 'worker'>): PreparedLine => ({
+    message: `job ${j.class} on ${j.queue} done in ${j.durationMs} ms (attempt ${j.attempt}, id ${shortId(j.jobId)})`,
+    members: '',
     own: JOB_LINE_OWN,
   }),
-  /** jobDone's message in two parts, the first the same for every job of a class on a queue (a JSON line keeps it made). */
-  jobDoneStart: (cls: string, queue: string) => `job ${cls} on ${queue} done in `,
-  jobDoneEnd: (durationMs: number, attempt: number, jobId: string) => `${durationMs} ms (attempt ${attempt}, id ${shortId(jobId)})`,
-  /** jobDone for a JSON line: the message already a JSON string (see jobDoneStart). */
-  jobDoneJson: (members: string, messageJson: string): PreparedLine => ({ message: '', messageJson, members, own: JOB_LINE_OWN }),
+  /** A success's message in JSON lines: the same for every job of a class on a queue; duration, attempt and id are fields. */
+  jobDoneJsonMessage: (cls: string, queue: string) => `job ${cls} on ${queue} done`,
+  /** A JSON success line: its message as a JSON string (`logger.jsonText`) and its fields as members (`logger.member`). */
+  jobDoneJson: (messageJson: string, members: string): PreparedLine => ({ message: '', messageJson, members, own: JOB_LINE_OWN }),
   jobFailed: (j: JobLineFields, exception: string, error: string) =>
     logLine(`job ${j.class} on ${j.queue} failed in ${j.durationMs} ms (attempt ${j.attempt}, id ${shortId(j.jobId)}): ${exception}: ${error}`, { ...j, exception, error }),
   jobRetry: (j: JobLineFields, exception: string, error: string, at: Date) =>
