@@ -18,13 +18,15 @@ export const OUTCOME_FLUSH_MS = 100;
  */
 export function reportJobOutcomes(worker: Pick<ResqueWorker, 'on'>, send: (m: WorkerToMaster) => void): { flush(): void } {
   const started = new Map<string, number>();
-  let pending = new Map<string, JobCounts>();
+  /** queue → class → sums since the last message (no key made per job). */
+  let pending = new Map<string, Map<string, JobCounts>>();
   let timer: NodeJS.Timeout | undefined;
   const flush = () => {
     if (timer) clearTimeout(timer);
     timer = undefined;
     if (pending.size === 0) return;
-    const jobs = [...pending.values()];
+    const jobs: JobCounts[] = [];
+    for (const classes of pending.values()) for (const c of classes.values()) jobs.push(c);
     pending = new Map();
     send({ t: 'done', jobs });
   };
@@ -33,9 +35,10 @@ export function reportJobOutcomes(worker: Pick<ResqueWorker, 'on'>, send: (m: Wo
     const t0 = started.get(job.workerId);
     const ms = t0 === undefined ? 0 : performance.now() - t0;
     const cls = String(job.payload?.class ?? '?');
-    const key = `${cls}\0${job.queue}`;
-    let c = pending.get(key);
-    if (!c) pending.set(key, (c = [cls, job.queue, 0, 0, new Array<number>(DURATION_BUCKETS.length + 1).fill(0), 0]));
+    let classes = pending.get(job.queue);
+    if (!classes) pending.set(job.queue, (classes = new Map()));
+    let c = classes.get(cls);
+    if (!c) classes.set(cls, (c = [cls, job.queue, 0, 0, new Array<number>(DURATION_BUCKETS.length + 1).fill(0), 0]));
     c[2] += 1;
     if (failure) c[3] += 1;
     const s = ms / 1000;
