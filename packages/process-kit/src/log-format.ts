@@ -160,6 +160,9 @@ export function redactValue(value: unknown, secrets: readonly string[], key: str
 interface ContextMembers {
   tag: string;
   omitted: string;
+  /** For a line without fields: the `own` it was made for (the same array, for the per-job lines' fast path). */
+  own: readonly string[] | undefined;
+  fieldless: boolean;
   snapshot: unknown[];
   text: string;
 }
@@ -173,10 +176,12 @@ const NO_CONTEXT: LogContext = {};
  */
 function contextMembers(context: LogContext | undefined, tag: string, fields: Record<string, unknown> | undefined, own: readonly string[] | undefined): string {
   const ctx = context ?? NO_CONTEXT;
-  let omitted = '';
-  for (const k in ctx) if (ctx[k] !== undefined && (fields?.[k] !== undefined || own?.includes(k))) omitted += `${k}\0`;
   let entries = contextCache.get(ctx);
   if (!entries) contextCache.set(ctx, (entries = []));
+  // A line without fields (a job line) leaves out what `own` names: the same `own` array and context give the same text.
+  if (fields === undefined) for (const e of entries) if (e.fieldless && e.own === own && e.tag === tag && sameContext(ctx, e.snapshot)) return e.text;
+  let omitted = '';
+  for (const k in ctx) if (ctx[k] !== undefined && (fields?.[k] !== undefined || own?.includes(k))) omitted += `${k}\0`;
   for (const e of entries) if (e.tag === tag && e.omitted === omitted && sameContext(ctx, e.snapshot)) return e.text;
   const snapshot: unknown[] = [];
   let text = !ctx.role && tag ? `,"role":${jsonOf(tag)}` : '';
@@ -187,7 +192,7 @@ function contextMembers(context: LogContext | undefined, tag: string, fields: Re
   }
   // A few variants a context (lines with and without a `worker` of their own); the oldest makes room.
   if (entries.length >= 4) entries.shift();
-  entries.push({ tag, omitted, snapshot, text });
+  entries.push({ tag, omitted, own, fieldless: fields === undefined, snapshot, text });
   return text;
 }
 
