@@ -171,7 +171,7 @@ function coalescingWriter(stream: NodeJS.WritableStream): { later(text: string):
 /**
  * Held-back lines written with one `write(2)` on the stream's file descriptor, as Node's own
  * stderr does for a file, a pipe or a terminal (all synchronous on Linux), without the stream's
- * machinery (a Buffer made of each text, its write queue): a third of a JSON job line's cost.
+ * machinery (a Buffer made of each text, its write queue).
  * Through the stream as before when it has no descriptor, has writes queued (they go first), or
  * the descriptor takes nothing now (EAGAIN) or part of the text (the rest is queued after it).
  * A reader gone away (EPIPE) drops the text, as `ignoreOutputErrors` does.

@@ -122,8 +122,7 @@ export const messages = {
   schedulerStarted: (where: string, lockTtlMs: number, entries: number) =>
     `scheduler on ${where}: delayed jobs, retries${entries ? ` and ${entries} recurring job(s)` : ''}; one master on this Redis leads (lock ${sec(lockTtlMs)})`,
   scheduleTick: (name: string, tickMs: number, queue: string) => `scheduler: enqueued ${name} (run of ${new Date(tickMs).toISOString()}, tick ${tickMs}) on ${queue}`,
-  /** A job line (`jobLog`): its fields go with it in JSON lines. */
-  /** `members`: the fields of `j` as JSON members (worker-job-log.ts makes them, in JobLineFields' order, `worker` included). */
+  // Job lines (`jobLog`, worker-job-log.ts): their fields go with them in JSON lines.
   /** A success in the text format (which prints no fields): the message says it all. */
   jobDone: (j: Omit<JobLineFields, 'outcome' | 'worker'>): PreparedLine => ({
     message: `job ${j.class} on ${j.queue} done in ${j.durationMs} ms (attempt ${j.attempt}, id ${shortId(j.jobId)})`,
