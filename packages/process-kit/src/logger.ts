@@ -185,6 +185,7 @@ function directWriter(stream: NodeJS.WritableStream): (data: string | Uint8Array
     if ((w.writableLength ?? 0) > 0) return writeQuietly(stream, data);
     let written: number;
     try {
+      // Two calls for writeSync's two overloads (a string, a buffer): the same write.
       written = typeof data === 'string' ? writeSync(fd, data) : writeSync(fd, data);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'EAGAIN') writeQuietly(stream, data);
