@@ -65,6 +65,10 @@ const med = (xs) => {
   const v = xs.filter((x) => typeof x === 'number' && !Number.isNaN(x)).sort((a, b) => a - b);
   return v.length ? v[Math.floor((v.length - 1) / 2)] : undefined;
 };
+/** The kernel lists a thread's children in /proc (CONFIG_PROC_CHILDREN); else /proc is scanned. */
+const HAS_CHILDREN_FILES = existsSync(`/proc/${process.pid}/task/${process.pid}/children`);
+/** Pids already seen with our worker's title: a worker from then on (a spare handed its slot never goes back). */
+const titled = new Set();
 const ms = (x) => (x === undefined ? '–' : `${Math.round(x)}`);
 
 const peers = choosePeers();
@@ -180,7 +184,9 @@ function restartRow(r, s, times, started, firstHup) {
       selfCpuMs: self ? Number(self[2]) : undefined,
     };
   });
-  return { n: r.n, allNewMs: r.allNewAt - r.hupAt, peak, gapMs: maxGap(times, r.hupAt, r.allNewAt + JOB_MS), steadyGapMs: maxGap(times, started + 1000, firstHup), ready, bare: r.bare, load: r.loadAtHup };
+  const seen = r.fresh.map((pid) => s.workers.get(pid)?.seenAt).filter((t) => t !== undefined);
+  const firstNewMs = seen.length ? Math.min(...seen) - r.hupAt : undefined;
+  return { n: r.n, allNewMs: r.allNewAt - r.hupAt, firstNewMs, peak, gapMs: maxGap(times, r.hupAt, r.allNewAt + JOB_MS), steadyGapMs: maxGap(times, started + 1000, firstHup), ready, bare: r.bare, load: r.loadAtHup };
 }
 
 /** Ours: the worker's own debug line (`[worker[slot]] ready N ms after exec, M ms CPU`), found through the master's `starting worker[slot] pid`. */
@@ -248,34 +254,51 @@ function startPeer(peer, dir, env) {
   };
 }
 
-/** One pass over /proc: pid → { ppid, comm, cpuMs } of live processes. */
-function procTable() {
-  const table = new Map();
+/** A process's children, from its main thread's `children` file (node and Ruby spawn and fork from there). */
+function childrenOf(pid) {
+  if (!HAS_CHILDREN_FILES) return scanChildren(pid);
+  try {
+    const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'latin1');
+    return text.split(' ').filter(Boolean).map(Number);
+  } catch {
+    return [];
+  }
+}
+
+/** The same by reading every process's parent: slower (every process of the machine, every 5 ms). */
+function scanChildren(parent) {
+  const found = [];
   for (const e of readdirSync('/proc')) {
     if (e.charCodeAt(0) < 48 || e.charCodeAt(0) > 57) continue;
     try {
       const stat = readFileSync(`/proc/${e}/stat`, 'latin1');
-      const close = stat.lastIndexOf(')');
-      const f = stat.slice(close + 2).split(' ');
-      if (f[0] === 'Z' || f[0] === 'X') continue;
-      table.set(Number(e), { ppid: Number(f[1]), comm: stat.slice(stat.indexOf('(') + 1, close), cpuMs: (Number(f[11]) + Number(f[12])) * TICK_MS });
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === parent) found.push(Number(e));
     } catch {
       // gone
     }
   }
-  return table;
+  return found;
+}
+
+function commOf(pid) {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'latin1').trim();
+  } catch {
+    return undefined;
+  }
 }
 
 /**
  * Worker processes: children of the supervisor's children (the masters); esbuild's service is
  * not one, nor is our spare until it is handed a slot (it loads no app code before: it takes a
- * worker's title first), so a became spare is first seen when it becomes a worker.
+ * worker's title first), so a became spare is first seen when it becomes a worker. Read through
+ * the `children` files of the supervisor and its masters, not a scan of all of /proc: the sampler
+ * runs every 5 ms, and a full scan (every process of the machine) took a large share of a core
+ * away from the peer being measured.
  */
-function workers(supervisor, table = procTable()) {
-  const masters = new Set();
-  for (const [pid, p] of table) if (p.ppid === supervisor) masters.add(pid);
+function workers(supervisor) {
   const candidates = [];
-  for (const [pid, p] of table) if (masters.has(p.ppid) && p.comm !== 'esbuild') candidates.push(pid);
+  for (const master of childrenOf(supervisor)) for (const pid of childrenOf(master)) if (titled.has(pid) || commOf(pid) !== 'esbuild') candidates.push(pid);
   // One instant for all: the scan above takes milliseconds, in which an old worker read early
   // can exit and a spare read late be handed its slot; so titles and liveness are read again,
   // together, after it (else both are counted: a C+2 that never existed).
@@ -293,9 +316,12 @@ function isLive(pid) {
 }
 
 function isSpare(pid) {
+  if (titled.has(pid)) return false;
   try {
     if (!readFileSync(`/proc/${pid}/environ`, 'latin1').includes('RESQUE_STARTER_SPARE=1\0')) return false;
-    return !readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('resque-starter worker[');
+    if (!readFileSync(`/proc/${pid}/cmdline`, 'latin1').startsWith('resque-starter worker[')) return true;
+    titled.add(pid);
+    return false;
   } catch {
     return false;
   }
@@ -308,13 +334,16 @@ function startSampler(supervisor, client, ns) {
   const over = [];
   let stopped = false;
   const t = setInterval(() => {
-    const table = procTable();
-    const live = workers(supervisor, table);
+    const live = workers(supervisor);
     const at = Date.now();
     for (const pid of live) if (!seen.has(pid)) seen.set(pid, { seenAt: at });
+    // Counted once but not now, and never ready: a spawn's fork (a copy of the master) caught
+    // before its exec made it a spare; it is first seen again once it is handed a slot.
+    const now = new Set(live);
+    for (const [pid, w] of seen) if (w.readyAt === undefined && !now.has(pid)) seen.delete(pid);
     timeline.push({ at, count: live.length });
     // Over the bound: say who (title, parent, spare or not) to tell a real C+2 from a miscount.
-    if (live.length > C + 1 && over.length < 20) over.push({ at, who: live.map((pid) => `${pid}<${table.get(pid)?.ppid} ${describe(pid)}`) });
+    if (live.length > C + 1 && over.length < 20) over.push({ at, who: live.map((pid) => `${pid} ${describe(pid)}`) });
   }, 5);
   const poll = (async () => {
     while (!stopped) {
@@ -415,8 +444,8 @@ function mergeRounds(results) {
 function report(results) {
   out('');
   out('Per HUP (ready: from the worker process appearing to its id in Redis; CPU: /proc at that moment, 10 ms ticks;');
-  out('self: the worker\'s own "ready N ms after exec, M ms CPU"; bare: `node -e \'\'` just before the HUP, wall spawn→exit / own CPU):');
-  out(pad(['peer', 'HUP', 'HUP→all new', 'peak', 'limit', 'longest gap', 'ready ms (each)', 'CPU ms (each)', 'self ms / CPU', 'bare wall / CPU', 'load avg at HUP']));
+  out('first new: the first new worker process seen, ms after the HUP; self: the worker\'s own "ready N ms after exec, M ms CPU"; bare: `node -e \'\'` just before the HUP, wall spawn→exit / own CPU):');
+  out(pad(['peer', 'HUP', 'HUP→all new', 'first new', 'peak', 'limit', 'longest gap', 'ready ms (each)', 'CPU ms (each)', 'self ms / CPU', 'bare wall / CPU', 'load avg at HUP']));
   for (const r of results) {
     for (const row of r.rows) {
       const bareWall = med(row.bare.map((b) => b.wallMs));
@@ -427,6 +456,7 @@ function report(results) {
           r.peer.name,
           String(row.n),
           `${row.allNewMs} ms`,
+          `${ms(row.firstNewMs)} ms`,
           String(row.peak),
           String(C + 1),
           `${row.gapMs} ms`,

@@ -11,6 +11,8 @@
 //   --ab: also another checkout (built), its worker started right after ours in each run (A/B)
 //   --prof: write a --cpu-prof profile of each worker into DIR
 //   --flags-b "F": B is this checkout's worker started with node flags F (say "--max-semi-space-size=8")
+//   --spare: start each worker as a spare (as a rolling restart does), let it load, then hand it its
+//     slot; ready and CPU are then counted from the hand-over (the part on a rolling restart's path)
 import { spawn } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -26,11 +28,12 @@ const { values: opt } = parseArgs({
     ab: { type: 'string' },
     prof: { type: 'string' },
     'flags-b': { type: 'string' },
+    spare: { type: 'boolean', default: false },
     help: { type: 'boolean', default: false },
   },
 });
 if (opt.help) {
-  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 14).join('\n').replace(/^\/\/ ?/gm, '') + '\n');
+  process.stdout.write(readFileSync(new URL(import.meta.url), 'utf8').split('\n').slice(1, 16).join('\n').replace(/^\/\/ ?/gm, '') + '\n');
   process.exit(0);
 }
 const RUNS = Number(opt.runs);
@@ -58,7 +61,7 @@ try {
     const { config } = await loadConfigFile(join(dir, 'conf.ts'), env, { compile: true });
     compiled.push(config.compiled ?? '');
   }
-  out(`worker start: ${RUNS} runs, node ${process.version}, load ${load()}`);
+  out(`worker start${opt.spare ? ' (spare handed its slot: ready and CPU from the hand-over)' : ''}: ${RUNS} runs, node ${process.version}, load ${load()}`);
   for (const [i, r] of roots.entries()) out(`  ${i ? 'B' : 'A'}: ${r}${flagsOf(i).length ? ` with ${flagsOf(i).join(' ')}` : ''}, compiled config ${compiled[i] || '(none: jiti)'}`);
   const rows = [];
   for (let i = 0; i < RUNS; i++) {
@@ -117,17 +120,33 @@ async function bare() {
 /** One worker as the master starts it: spawn → `ready` over IPC; its debug line's timings; RSS once idle; QUIT. */
 async function worker(root, env, compiled, i, flags = []) {
   const args = [...flags, ...(opt.prof ? ['--cpu-prof', `--cpu-prof-dir=${opt.prof}`, `--cpu-prof-name=worker-${i}.cpuprofile`] : []), workerScript(root)];
-  const t0 = performance.now();
+  const slotVars = {
+    RESQUE_STARTER_CONFIG: join(dir, 'conf.ts'),
+    RESQUE_STARTER_COMPILED_CONFIG: compiled,
+    RESQUE_STARTER_SLOT: '0',
+  };
+  let t0 = performance.now();
   const child = spawn(process.execPath, args, {
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-    env: {
-      ...env,
-      RESQUE_STARTER_CONFIG: join(dir, 'conf.ts'),
-      RESQUE_STARTER_COMPILED_CONFIG: compiled,
-      RESQUE_STARTER_SLOT: '0',
-      RESQUE_STARTER_MASTER_PID: String(process.pid),
-    },
+    env: { ...env, ...(opt.spare ? { RESQUE_STARTER_SPARE: '1' } : slotVars), RESQUE_STARTER_MASTER_PID: String(process.pid) },
   });
+  let cpuBefore = 0;
+  if (opt.spare) {
+    // A spare has loaded what it loads ahead once its CPU stops moving (100 ms without a tick).
+    const cpuOf = () => readFileSync(`/proc/${child.pid}/stat`, 'utf8').split(') ')[1].split(' ').slice(11, 13).reduce((a, b) => a + Number(b), 0);
+    let last = -1;
+    let still = 0;
+    const deadline = performance.now() + 10_000;
+    while (still < 10 && performance.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 10));
+      const now = cpuOf();
+      still = now === last ? still + 1 : 0;
+      last = now;
+    }
+    cpuBefore = last * 10;
+    t0 = performance.now();
+    child.send({ t: 'become', env: slotVars });
+  }
   let log = '';
   child.stdout.on('data', (d) => (log += d));
   child.stderr.on('data', (d) => (log += d));
@@ -146,5 +165,6 @@ async function worker(root, env, compiled, i, flags = []) {
   if (!line) throw new Error(`no start-up timings in the worker's log:\n${log}`);
   const self = { exec: Number(line[1]) };
   for (const [, k, v] of line[3].matchAll(/([A-Za-z ]+?) (\d+) ms/g)) self[k.trim()] = Number(v);
-  return { readyMs, cpuMs: Number(line[2]), rssMb, self };
+  // A spare: its CPU from the hand-over (its own total, less what /proc counted before, in 10 ms ticks).
+  return { readyMs, cpuMs: Number(line[2]) - cpuBefore, rssMb, self };
 }

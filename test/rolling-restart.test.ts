@@ -63,6 +63,8 @@ async function rollingRestart(perl: boolean) {
   expect(early, 'an early spare').not.toBeNull();
   expect(log.indexOf(early![0])).toBeLessThan(log.search(/rolling restart: taking over/));
   expect(log).toMatch(new RegExp(`starting worker\\[0\\] ${early![1]} `));
+  // The new master says where its start-up went, the link to the old master included.
+  expect(log).toMatch(/ready to start workers \d+ ms after exec, \d+ ms CPU \(imports \d+ ms, config \d+ ms, Redis check \d+ ms, linking to the old master\(s\) \d+ ms\)/);
   const rolledIn = Date.now() - hupAt;
   await waitForPidExit(oldMaster, { timeoutMs: slow(10_000) });
   await pollUntil(async () => (await doneIds(r, e.ns)).length >= ids.length, { what: 'all jobs done', timeoutMs: slow(30_000) });

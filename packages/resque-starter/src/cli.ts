@@ -6,20 +6,12 @@ import { COMMANDS, parseArgv, type CliArgs, type CliCommand } from './argv.js';
 import { DAEMON_ENV, startDaemon, type DaemonFailure } from './commands/daemon.js';
 import { renderCommandHelp, renderHelp } from './commands/help.js';
 import { findConfigPath, findMasterPid } from './commands/find-master.js';
-import { onlyGroup, renderStatusText } from './commands/status-text.js';
-import { defaultStopTimeoutMs, killAfterMs, stopMaster } from './commands/stop.js';
 import { findControlSocket, sendControl, type ControlRequest } from './control.js';
 import { AdminError, ConfigError, ControlError, ExitCode, formatSystemError, StartupError, UsageError } from './errors.js';
-import { openAdminQueue } from './commands/admin-queue.js';
-import { adminTargets } from './commands/admin-targets.js';
-import { runFailed } from './commands/failed.js';
-import { queuesJson, readQueues, renderQueues } from './commands/queues.js';
-import { runWeb } from './commands/web.js';
 import { isResqueStarterMaster } from './handoff.js';
 import { loadConfigFile } from './load-config.js';
 import { runMaster } from './master.js';
 import type { ResolvedConfig } from './config.js';
-import { runCheck } from './check.js';
 import type { StatusSnapshot } from './status.js';
 
 const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
@@ -54,8 +46,9 @@ async function runCli(argv: string[]): Promise<number> {
       case 'version':
         process.stdout.write(`${pkg.version}\n`);
         return ExitCode.ok;
-      case 'check':
+      case 'check': {
         // Offline by default (CI, a build host); `--redis` also tries Redis, `--types` runs tsc on the config.
+        const { runCheck } = await import('./on-demand.js');
         return await runCheck({
           configPath: findConfigPath(args.config),
           env: process.env,
@@ -63,6 +56,7 @@ async function runCli(argv: string[]): Promise<number> {
           types: args.types,
           out: (line) => process.stdout.write(`${line}\n`),
         });
+      }
       case 'run':
         if (args.daemonize) return await daemonize(args);
         // A closed log pipe (`| head`, a restarting `| logger`) must not take the master down.
@@ -73,7 +67,8 @@ async function runCli(argv: string[]): Promise<number> {
       case 'failed':
       case 'queues':
         return await admin(args);
-      case 'web':
+      case 'web': {
+        const { runWeb } = await import('./on-demand.js');
         return await runWeb({
           configPath: findConfigPath(args.config),
           host: args.host,
@@ -85,6 +80,7 @@ async function runCli(argv: string[]): Promise<number> {
             for (const sig of ['SIGTERM', 'SIGINT'] as const) process.once(sig, () => resolve(sig));
           }),
         });
+      }
       default:
         return await control(args);
     }
@@ -115,6 +111,7 @@ async function daemonize(args: CliArgs): Promise<number> {
 }
 
 async function stop(args: CliArgs): Promise<number> {
+  const { defaultStopTimeoutMs, killAfterMs, stopMaster } = await import('./on-demand.js');
   // The config gives the pid file (without --pid/--pid-file) and the default timeout (when it is readable).
   const config = !args.pid && !args.pidFile ? (await loadConfigFile(findConfigPath(args.config), process.env)).config : await optionalConfig(args);
   const pid = findMasterPid(args, config);
@@ -139,6 +136,7 @@ async function optionalConfig(args: CliArgs): Promise<ResolvedConfig | undefined
 
 /** `failed …` and `queues`: Resque's lists in the Redis the config names (no master needed). */
 async function admin(args: CliArgs): Promise<number> {
+  const { openAdminQueue, adminTargets, runFailed, queuesJson, readQueues, renderQueues } = await import('./on-demand.js');
   const { config } = await loadConfigFile(findConfigPath(args.config), process.env);
   const targets = adminTargets(config, args.group);
   const out = (text: string) => process.stdout.write(text);
@@ -217,6 +215,7 @@ async function control(args: CliArgs): Promise<number> {
   const reply = await sendControl(path, req);
   if (!reply.ok) throw new ControlError(`master ${pid}: ${reply.error}`);
   if (args.command === 'status') {
+    const { onlyGroup, renderStatusText } = await import('./on-demand.js');
     const status = args.group !== undefined ? onlyGroup(reply.status as StatusSnapshot, args.group) : (reply.status as StatusSnapshot);
     process.stdout.write(args.text ? renderStatusText(status) : `${JSON.stringify(status, null, 2)}\n`);
   } else if (args.command === 'scale') {

@@ -61,6 +61,8 @@ export interface MasterOptions {
  * Resolves with the exit code.
  */
 export async function runMaster(configPath: string, options: MasterOptions): Promise<number> {
+  // ms since this process started: what loading our code took (the start-up timings line).
+  const importedAt = performance.now();
   const host = options.host ?? createNodeHost();
   const deps: MasterDeps = { ...DEFAULT_DEPS, ...options.deps };
   const { env } = options;
@@ -115,8 +117,11 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
   });
   const config = p.configs.config;
   logStarting(logger, host.pid, config, booted);
+  const tAttach = performance.now();
   const attached = await p.predecessors.attach(booted.found);
+  const attachMs = performance.now() - tAttach;
   loop.open(startEvent(loop, config, attached), initialState(settingsOf(config)));
+  logger.debug(messages.masterStartTimings({ sinceExec: performance.now(), cpu: cpuMs(), imports: importedAt, ...booted.ms, takeover: attached.length > 0 ? attachMs : undefined }));
   // Served once the linked predecessors handed their counters over (and released the endpoint).
   p.metrics?.start(attached.filter((a) => a.linked).map((a) => a.pid));
   const stopWatch = await deps.watchRedis(config, logger, () => host.now(), redisHealth).catch((err: Error) => {
@@ -233,6 +238,12 @@ function logStarting(logger: Logger, pid: number, config: ResolvedConfig, booted
   const only = config.groups.length === 1 && config.groups[0]!.name === DEFAULT_GROUP ? config.groups[0]! : undefined;
   if (only) logger.info(messages.starting(pid, only.concurrency, only.queues, describeEndpoint(config, booted.redis), booted.generation));
   else logger.info(messages.startingGroups(pid, config.groups.map((g) => `${describeGroup(g)} (redis ${describeRedis(g.redis)})`), booted.generation));
+}
+
+/** This process's CPU time so far (user + system), in whole ms. */
+function cpuMs(): number {
+  const u = process.cpuUsage();
+  return Math.round((u.user + u.system) / 1000);
 }
 
 async function openControlSocket(path: string, control: ControlRequests, booted: Booted): Promise<Server> {

@@ -301,6 +301,10 @@ export const messages = {
     `ready ${Math.round(t.sinceExec)} ms after exec, ${t.cpu} ms CPU (imports ${Math.round(t.imports)} ms, config ${Math.round(t.config)} ms, ` +
     `Resque module ${Math.round(t.resque)} ms more, Resque worker start ${Math.round(t.start)} ms, afterFork ${Math.round(t.afterFork)} ms` +
     `${t.sinceSlot === undefined ? '' : `; a spare, ready ${Math.round(t.sinceSlot)} ms after it was handed its slot`})`,
+  /** The master's counterpart of workerStartTimings: from exec to its loop open (its first worker starts then). */
+  masterStartTimings: (t: { sinceExec: number; cpu: number; imports: number; config: number; redis: number; takeover?: number | undefined }) =>
+    `ready to start workers ${Math.round(t.sinceExec)} ms after exec, ${t.cpu} ms CPU (imports ${Math.round(t.imports)} ms, config ${Math.round(t.config)} ms, ` +
+    `Redis check ${Math.round(t.redis)} ms${t.takeover === undefined ? '' : `, linking to the old master(s) ${Math.round(t.takeover)} ms`})`,
   workerRecycling: (reason: string) => `recycling: ${reason}`,
   workerAborting: () => 'aborting the current jobs',
   workerStopFailed: (error: string) => `stopping: ${error}`,

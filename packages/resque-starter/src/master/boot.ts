@@ -46,6 +46,8 @@ export interface Booted {
   pidFile: PidFile;
   /** What the start-up check found of Redis (undefined with a stub check). */
   redis: RedisReport | undefined;
+  /** ms spent loading the config and checking Redis (the start-up timings line). */
+  ms: { config: number; redis: number };
 }
 
 /**
@@ -82,6 +84,7 @@ export async function bootMaster(configPath: string, b: BootContext): Promise<Bo
   });
   consoleLogger = logger;
   const ids = resolveIds(config.user, config.group, (m) => logger.warn(m));
+  const tRedis = performance.now();
   const redis = (await b.checkRedis(config)) ?? undefined;
   // Every other Redis the worker groups use answers too, before anything is touched.
   const checked = new Set([JSON.stringify([config.redis, config.namespace])]);
@@ -91,6 +94,7 @@ export async function bootMaster(configPath: string, b: BootContext): Promise<Bo
     checked.add(key);
     await b.checkRedis(configForGroup(config, g.name)!);
   }
+  const redisMs = performance.now() - tRedis;
   const ppid = b.host.ppid();
   const found =
     generation !== undefined
@@ -99,7 +103,7 @@ export async function bootMaster(configPath: string, b: BootContext): Promise<Bo
   const pidFile = new PidFile(config.pidFile, b.host, logger);
   pidFile.claim(found);
   const supervisorPid = generation !== undefined && ppid > 1 ? ppid : undefined;
-  return { config, logger, logOut, logFormat, generation, ids, found, supervisorPid, pidFile, redis };
+  return { config, logger, logOut, logFormat, generation, ids, found, supervisorPid, pidFile, redis, ms: { config: loadMs, redis: redisMs } };
 }
 
 // --- internal ---

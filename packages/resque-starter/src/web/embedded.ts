@@ -2,14 +2,11 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from '@baton/process-kit';
-import { openAdminQueue } from '../commands/admin-queue.js';
-import { adminTargets } from '../commands/admin-targets.js';
 import type { ResolvedConfig } from '../config.js';
 import { ensureRuntimeDir, runtimeDir } from '../control.js';
-import { mastersSource } from './masters.js';
 import type { WebTarget } from './resque-views.js';
-import { StatSampler } from './sampler.js';
-import { createDashboardHandler, sumTotals, type DashboardHandler } from './server.js';
+import type { StatSampler } from './sampler.js';
+import type { DashboardHandler } from './server.js';
 
 // The dashboard served by the master next to `/metrics` (`metrics.dashboard: true`): the same
 // pages as `resque-starter web`, on the endpoint the masters hand over at each rolling restart.
@@ -40,6 +37,8 @@ export function createEmbeddedDashboard(o: EmbeddedOptions): EmbeddedDashboard {
   // At once, not at the first request: a master exiting before this one serves a page must see it holds the secret.
   const secret = holdSharedSecret(o.env, `${o.config.path}\0${o.endpoint}`);
   const open = async () => {
+    // The pages' code (and the Resque library it uses) loads at the first request, not on every master's start-up path.
+    const { openAdminQueue, adminTargets, mastersSource, StatSampler, createDashboardHandler, sumTotals } = await import('../on-demand.js');
     const targets: WebTarget[] = [];
     for (const t of adminTargets(o.config, undefined)) targets.push({ ...t, queue: await openAdminQueue(t.config) });
     const sampleEveryMs = positive(o.env.RESQUE_STARTER_WEB_SAMPLE_MS) ?? 1000;
