@@ -62,6 +62,20 @@ let retired = false;
 let sentTtou = false;
 let started = 0;
 let reportQueued: { afterJobs: boolean } | undefined;
+/** While jobs keep coming, one state report per this many ms at most (reportSoon). */
+const REPORT_EVERY_MS = 100;
+/** Memory read for a report after jobs at most this often. */
+const RSS_EVERY_MS = 1000;
+/** The last state report: when, with what activity; when memory was last read; what is held back. */
+const reports = {
+  at: -Infinity,
+  activity: undefined as string | undefined,
+  /** The job the last `job` message named. */
+  told: undefined as JobInfo | undefined,
+  rssAt: -Infinity,
+  afterJobs: false,
+  timer: undefined as NodeJS.Timeout | undefined,
+};
 /** The finished jobs not yet told to the master (metrics on). */
 let outcomes: { flush(): void } | undefined;
 
@@ -214,7 +228,7 @@ async function main(): Promise<void> {
       // Told to the master now, before the handler runs: a handler that blocks the event loop
       // would hold back anything queued for later, and jobTimeout is enforced from outside.
       const info = jobInfo(job as ResqueJobRef);
-      if (info) send({ t: 'job', job: info });
+      if (info && mustTellJob(info)) tellJob(info);
       // Counted as jobs start, so a prefetched batch cannot carry the worker past maxJobs: the
       // job that reaches it finishes, the rest of its batch goes back to the queue.
       started++;
@@ -322,13 +336,18 @@ function report(rssKb?: number): void {
   title();
   if (!ready || !worker) return;
   const jobs = worker.current.flatMap((c) => jobInfo(c) ?? []);
-  send({ t: 'state', activity: activity(), job: jobs[0], jobs, processed: worker.processed, ...(rssKb !== undefined ? { rssKb } : {}) });
+  reports.at = performance.now();
+  reports.activity = activity();
+  send({ t: 'state', activity: reports.activity as ReturnType<typeof activity>, job: jobs[0], jobs, processed: worker.processed, ...(rssKb !== undefined ? { rssKb } : {}) });
 }
 
 /**
- * Title, state to the master and the memory check once per event-loop turn, not once per event:
- * a burst of short jobs costs one of each (each is a syscall or an IPC message), and a job
- * that runs for a while is still shown as soon as it starts.
+ * Title, state to the master and the memory reading once per event-loop turn, not once per
+ * event; and while jobs keep coming, at most once per REPORT_EVERY_MS, memory at most once per
+ * RSS_EVERY_MS. Each is a syscall or an IPC message: sent per job, they took a quarter of a no-op
+ * job's time. A change of activity (idle, busy, paused) goes at once; a state held back goes with
+ * a timer, so the master's view is never more than REPORT_EVERY_MS old (mustTellJob: which job
+ * starts are told at once); the master also samples every worker's memory itself.
  */
 function reportSoon(afterJobs: boolean): void {
   if (reportQueued) {
@@ -338,14 +357,43 @@ function reportSoon(afterJobs: boolean): void {
   const queued = (reportQueued = { afterJobs });
   setImmediate(() => {
     reportQueued = undefined;
-    if (queued.afterJobs) afterJob();
-    else report();
+    reportThrottled(queued.afterJobs);
   });
 }
 
-/** After a turn of finished jobs: the status with fresh memory (the limit is checked per job, on 'finished'). */
-function afterJob(): void {
-  report(readRssAnonKb('self'));
+function reportThrottled(afterJobs: boolean): void {
+  reports.afterJobs ||= afterJobs;
+  const now = performance.now();
+  if (activity() !== reports.activity || now - reports.at >= REPORT_EVERY_MS) return reportNow(now);
+  reports.timer ??= setTimeout(() => reportNow(performance.now()), REPORT_EVERY_MS - (now - reports.at));
+}
+
+/**
+ * A job is told to the master at its start (the `job` message) when jobTimeout needs it, when
+ * the master does not think this worker busy, when the last word it had is REPORT_EVERY_MS old,
+ * or when the class or queue differs from the job it was last told of. A job not told is in the
+ * next state report (at most REPORT_EVERY_MS later); one that blocks the loop before that shows
+ * as the job before it, of the same class and queue, started at most REPORT_EVERY_MS earlier.
+ */
+function mustTellJob(info: JobInfo): boolean {
+  if (config?.jobTimeoutMs !== undefined || reports.activity !== 'busy') return true;
+  return performance.now() - reports.at >= REPORT_EVERY_MS || info.class !== reports.told?.class || info.queue !== reports.told.queue;
+}
+
+function tellJob(info: JobInfo): void {
+  send({ t: 'job', job: info });
+  reports.at = performance.now();
+  reports.activity = 'busy';
+  reports.told = info;
+}
+
+function reportNow(now: number): void {
+  if (reports.timer) clearTimeout(reports.timer);
+  reports.timer = undefined;
+  const rss = reports.afterJobs && now - reports.rssAt >= RSS_EVERY_MS;
+  reports.afterJobs = false;
+  if (rss) reports.rssAt = now;
+  report(rss ? readRssAnonKb('self') : undefined);
 }
 
 function checkMemory(rss: number | undefined): void {

@@ -28,6 +28,8 @@ export interface StatusContext {
 export class StatusOutput {
   private lastPushed = -1;
   private writePending = false;
+  /** The title last set: setting the same again is a syscall per worker message for nothing. */
+  private lastTitle: string | undefined;
 
   constructor(private readonly ctx: StatusContext) {}
 
@@ -39,7 +41,11 @@ export class StatusOutput {
   /** The `status` effect. */
   update(): void {
     const state = this.ctx.state();
-    this.ctx.host.setTitle(renderMasterTitle(state, this.ctx.config().queues));
+    const title = renderMasterTitle(state, this.ctx.config().queues);
+    if (title !== this.lastTitle) {
+      this.lastTitle = title;
+      this.ctx.host.setTitle(title);
+    }
     const live = state.workers.length;
     if (live !== this.lastPushed) {
       this.lastPushed = live;
