@@ -69,7 +69,7 @@ const RSS_EVERY_MS = 1000;
 /** The last state report: when, with what activity; when memory was last read; what is held back. */
 const reports = {
   at: -Infinity,
-  activity: undefined as string | undefined,
+  activity: undefined as ReturnType<typeof activity> | undefined,
   /** The job the last `job` message named. */
   told: undefined as JobInfo | undefined,
   rssAt: -Infinity,
@@ -338,7 +338,7 @@ function report(rssKb?: number): void {
   const jobs = worker.current.flatMap((c) => jobInfo(c) ?? []);
   reports.at = performance.now();
   reports.activity = activity();
-  send({ t: 'state', activity: reports.activity as ReturnType<typeof activity>, job: jobs[0], jobs, processed: worker.processed, ...(rssKb !== undefined ? { rssKb } : {}) });
+  send({ t: 'state', activity: reports.activity, job: jobs[0], jobs, processed: worker.processed, ...(rssKb !== undefined ? { rssKb } : {}) });
 }
 
 /**
@@ -361,6 +361,7 @@ function reportSoon(afterJobs: boolean): void {
   });
 }
 
+/** Now when the activity changed or the last report is REPORT_EVERY_MS old, else once by a timer. */
 function reportThrottled(afterJobs: boolean): void {
   reports.afterJobs ||= afterJobs;
   const now = performance.now();
@@ -380,6 +381,7 @@ function mustTellJob(info: JobInfo): boolean {
   return performance.now() - reports.at >= REPORT_EVERY_MS || info.class !== reports.told?.class || info.queue !== reports.told.queue;
 }
 
+/** The `job` message; the master now thinks this worker busy with it. */
 function tellJob(info: JobInfo): void {
   send({ t: 'job', job: info });
   reports.at = performance.now();
@@ -387,6 +389,7 @@ function tellJob(info: JobInfo): void {
   reports.told = info;
 }
 
+/** The state report, with memory when jobs finished and the last reading is RSS_EVERY_MS old. */
 function reportNow(now: number): void {
   if (reports.timer) clearTimeout(reports.timer);
   reports.timer = undefined;
