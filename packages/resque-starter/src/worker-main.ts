@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createLogger, parseLogFormat, readRssAnonKb, resolveLevel, type LogContext, type Logger } from '@baton/process-kit';
 import type { ResolvedConfig, WorkerHandle } from './config.js';
 import { configForGroup, DEFAULT_GROUP } from './config-groups.js';
@@ -133,10 +135,29 @@ if (spare) {
   title();
   // Our library (and ioredis) now, while there is nothing else to do; a stand-in module named by
   // the environment is not ours, so it waits for the slot like the config.
-  if (!env.RESQUE_STARTER_RESQUE_MODULE) loadResque().catch(() => undefined);
-  // What a compiled config imports of ours (the package index, the ioredis copy): loaded now, found loaded then.
-  for (const file of ['./index.js', './ioredis-lib.js']) import(new URL(file, import.meta.url).href).catch(() => undefined);
+  const loading = [
+    env.RESQUE_STARTER_RESQUE_MODULE ? undefined : loadResque(),
+    // What a compiled config imports of ours (the package index, the ioredis copy): loaded now, found loaded then.
+    ...['./index.js', './ioredis-lib.js'].map((file) => import(new URL(file, import.meta.url).href)),
+  ];
+  // Then a full collection while there is still nothing to do: what loading left behind is not
+  // collected on the slot's critical path (a spare became ready in 36–38 ms after its hand-over
+  // instead of 57–67, with 5 MB less idle RSS, `bench/worker-start.mjs --spare`). `gc` is exposed
+  // in a context of its own, not to the app's code.
+  void Promise.allSettled(loading).then(() => {
+    if (spare) collectGarbage();
+  });
 } else void main();
+
+/** A full garbage collection (V8's `gc`, made reachable for this call only). */
+function collectGarbage(): void {
+  try {
+    setFlagsFromString('--expose-gc');
+    (runInNewContext('gc') as () => void)();
+  } catch {
+    // not essential: the spare just stays as it is
+  }
+}
 
 /** The slot this process works for, from the environment it was started with (or was handed). */
 function readSlot(): void {
