@@ -18,6 +18,7 @@ export {
 } from './files.js';
 export {
   readCmdline,
+  ownCpuMs,
   readRssAnonKb,
   readStat,
   readEnvVar,

@@ -31,6 +31,12 @@ export function readRssAnonKb(pid: number | 'self'): number | undefined {
   }
 }
 
+/** CPU time (user + system) of this process so far, in whole ms: a start-up's cost without the noise of a busy host. */
+export function ownCpuMs(): number {
+  const u = process.cpuUsage();
+  return Math.round((u.user + u.system) / 1000);
+}
+
 /** Parent pid, process group, start time and state letter from /proc/PID/stat, or undefined if gone. */
 export function readStat(pid: number): ProcStat | undefined {
   try {

@@ -1,5 +1,5 @@
 import type { Server } from 'node:net';
-import { createEventLoop, createNodeHost, signalAndWake, type EventLoop, type LogFormat, type Logger, type ProcessHost, type SignalName } from '@baton/process-kit';
+import { createEventLoop, createNodeHost, ownCpuMs, signalAndWake, type EventLoop, type LogFormat, type Logger, type ProcessHost, type SignalName } from '@baton/process-kit';
 import { describeRedis, type ResolvedConfig } from './config.js';
 import { DEFAULT_GROUP, describeGroup } from './config-groups.js';
 import { controlSocketPath, listenControl, runtimeDir } from './control.js';
@@ -121,7 +121,7 @@ export async function runMaster(configPath: string, options: MasterOptions): Pro
   const attached = await p.predecessors.attach(booted.found);
   const attachMs = performance.now() - tAttach;
   loop.open(startEvent(loop, config, attached), initialState(settingsOf(config)));
-  logger.debug(messages.masterStartTimings({ sinceExec: performance.now(), cpu: cpuMs(), imports: importedAt, ...booted.ms, takeover: attached.length > 0 ? attachMs : undefined }));
+  logger.debug(messages.masterStartTimings({ sinceExec: performance.now(), cpu: ownCpuMs(), imports: importedAt, ...booted.ms, takeover: attached.length > 0 ? attachMs : undefined }));
   // Served once the linked predecessors handed their counters over (and released the endpoint).
   p.metrics?.start(attached.filter((a) => a.linked).map((a) => a.pid));
   const stopWatch = await deps.watchRedis(config, logger, () => host.now(), redisHealth).catch((err: Error) => {
@@ -238,12 +238,6 @@ function logStarting(logger: Logger, pid: number, config: ResolvedConfig, booted
   const only = config.groups.length === 1 && config.groups[0]!.name === DEFAULT_GROUP ? config.groups[0]! : undefined;
   if (only) logger.info(messages.starting(pid, only.concurrency, only.queues, describeEndpoint(config, booted.redis), booted.generation));
   else logger.info(messages.startingGroups(pid, config.groups.map((g) => `${describeGroup(g)} (redis ${describeRedis(g.redis)})`), booted.generation));
-}
-
-/** This process's CPU time so far (user + system), in whole ms. */
-function cpuMs(): number {
-  const u = process.cpuUsage();
-  return Math.round((u.user + u.system) / 1000);
 }
 
 async function openControlSocket(path: string, control: ControlRequests, booted: Booted): Promise<Server> {

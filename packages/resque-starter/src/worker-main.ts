@@ -1,6 +1,4 @@
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
-import { createLogger, parseLogFormat, readRssAnonKb, resolveLevel, type LogContext, type Logger } from '@baton/process-kit';
+import { createLogger, ownCpuMs, parseLogFormat, readRssAnonKb, resolveLevel, type LogContext, type Logger } from '@baton/process-kit';
 import type { ResolvedConfig, WorkerHandle } from './config.js';
 import { configForGroup, DEFAULT_GROUP } from './config-groups.js';
 import { redisSecrets } from './config-logs.js';
@@ -145,13 +143,15 @@ if (spare) {
   // instead of 57–67, with 5 MB less idle RSS, `bench/worker-start.mjs --spare`). `gc` is exposed
   // in a context of its own, not to the app's code.
   void Promise.allSettled(loading).then(() => {
-    if (spare) collectGarbage();
+    if (spare) void collectGarbage();
   });
 } else void main();
 
-/** A full garbage collection (V8's `gc`, made reachable for this call only). */
-function collectGarbage(): void {
+/** A full garbage collection (V8's `gc`, made reachable for this call only; the modules only a spare needs). */
+async function collectGarbage(): Promise<void> {
   try {
+    const [{ setFlagsFromString }, { runInNewContext }] = await Promise.all([import('node:v8'), import('node:vm')]);
+    if (!spare) return;
     setFlagsFromString('--expose-gc');
     (runInNewContext('gc') as () => void)();
   } catch {
@@ -288,7 +288,7 @@ async function main(): Promise<void> {
     logger.debug(
       messages.workerStartTimings({
         sinceExec: performance.now(),
-        cpu: cpuMs(),
+        cpu: ownCpuMs(),
         ...timings,
         afterFork: performance.now() - tAfter,
         sinceSlot: becameAt === undefined ? undefined : performance.now() - becameAt,
@@ -307,12 +307,6 @@ async function main(): Promise<void> {
     if (worker) await worker.stop({ graceful: false, graceMs: 0 }).catch(() => undefined);
     exit();
   }
-}
-
-/** CPU time (user + system) of this process so far, in ms: start-up cost without the noise of a busy host. */
-function cpuMs(): number {
-  const u = process.cpuUsage();
-  return Math.round((u.user + u.system) / 1000);
 }
 
 function retireOnce(): boolean {
