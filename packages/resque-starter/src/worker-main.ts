@@ -61,13 +61,14 @@ let retired = false;
 /** Its TTOU did reach the old master: only then does the master hear (and log) that this worker sent it. */
 let sentTtou = false;
 let started = 0;
-let reportQueued: { afterJobs: boolean } | undefined;
 /** While jobs keep coming, one state report per this many ms at most (reportSoon). */
 const REPORT_EVERY_MS = 100;
 /** Memory read for a report after jobs at most this often. */
 const RSS_EVERY_MS = 1000;
 /** The last state report: when, with what activity; when memory was last read; what is held back. */
 const reports = {
+  /** A report is queued for the end of this event-loop turn (reportSoon). */
+  queued: false,
   at: -Infinity,
   activity: undefined as ReturnType<typeof activity> | undefined,
   /** The job the last `job` message named. */
@@ -142,13 +143,12 @@ if (spare) {
   // collected on the slot's critical path (a spare became ready in 36–38 ms after its hand-over
   // instead of 57–67, with 5 MB less idle RSS, `bench/worker-start.mjs --spare`). `gc` is exposed
   // in a context of its own, not to the app's code.
-  void Promise.allSettled(loading).then(() => {
-    if (spare) void collectGarbage();
-  });
+  void Promise.allSettled(loading).then(collectGarbage);
 } else void main();
 
-/** A full garbage collection (V8's `gc`, made reachable for this call only; the modules only a spare needs). */
+/** A still-idle spare's full garbage collection (V8's `gc`, made reachable for this call only; the modules only a spare needs). */
 async function collectGarbage(): Promise<void> {
+  if (!spare) return;
   try {
     const [{ setFlagsFromString }, { runInNewContext }] = await Promise.all([import('node:v8'), import('node:vm')]);
     if (!spare) return;
@@ -365,20 +365,17 @@ function report(rssKb?: number): void {
  * starts are told at once); the master also samples every worker's memory itself.
  */
 function reportSoon(afterJobs: boolean): void {
-  if (reportQueued) {
-    reportQueued.afterJobs ||= afterJobs;
-    return;
-  }
-  const queued = (reportQueued = { afterJobs });
+  reports.afterJobs ||= afterJobs;
+  if (reports.queued) return;
+  reports.queued = true;
   setImmediate(() => {
-    reportQueued = undefined;
-    reportThrottled(queued.afterJobs);
+    reports.queued = false;
+    reportThrottled();
   });
 }
 
 /** Now when the activity changed or the last report is REPORT_EVERY_MS old, else once by a timer. */
-function reportThrottled(afterJobs: boolean): void {
-  reports.afterJobs ||= afterJobs;
+function reportThrottled(): void {
   const now = performance.now();
   if (activity() !== reports.activity || now - reports.at >= REPORT_EVERY_MS) return reportNow(now);
   reports.timer ??= setTimeout(() => reportNow(performance.now()), REPORT_EVERY_MS - (now - reports.at));
