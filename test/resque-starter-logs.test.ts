@@ -1,6 +1,7 @@
 // Structured logs (issue 15): `--log-format json` turns every line of the master and its workers
 // into one JSON object; the Redis password appears in no line, in either format.
 import { existsSync, readFileSync, renameSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startRedis, type TestRedis } from './helpers/redis.js';
 import { BIN, spawnNode } from './helpers/spawn.js';
@@ -270,6 +271,31 @@ describe('resque-starter --log-format json', () => {
     // The worker's last lines come after every job line.
     expect(lines.findIndex((l) => /^worker \S+ stopped/.test(l.msg))).toBeGreaterThan(done.at(-1)!);
     expectNoPassword(m.output);
+  });
+
+  it('job lines wait only between quick jobs of one class and queue: a job of another class that blocks the loop right after a stream finds every earlier job line written', async () => {
+    const N = 300;
+    const e = setup({
+      concurrency: 1,
+      // Blocks its worker's event loop for ms, after saying so in a file.
+      jobs: "Spin(path: string, ms: number) { appendFileSync(path, 'spinning\\n'); const t = Date.now(); while (Date.now() - t < ms) {} },",
+      // A job at a time: a job's outcome (and so its line) is settled before the next one starts
+      // (with a prefetched batch, the outcomes of the jobs before Spin in its batch come after it).
+      extra: 'prefetch: 1,',
+    });
+    const m = e.master(['--log-format', 'json']);
+    await m.waitForLine(/"msg":"worker\[0\] \d+ ready/, { timeoutMs: slow(15_000) });
+    const marker = join(e.dir, 'spinning');
+    const r = redis.client();
+    await r.rpush(`${e.ns}:queue:rs`, ...Array.from({ length: N }, (_, i) => JSON.stringify({ class: 'Quick', args: [`q${i}`] })), JSON.stringify({ class: 'Spin', args: [marker, slow(5000)] }));
+    await pollUntil(() => existsSync(marker), { what: 'the Spin job running', timeoutMs: slow(20_000) });
+    // While Spin holds the worker's loop, every Quick job's line is already out.
+    const quickDone = () => parseLines(m.output, 'resque-starter').filter((l) => l.class === 'Quick' && l.outcome === 'success').length;
+    await pollUntil(() => quickDone() === N, { what: `${N} Quick job lines while Spin blocks`, timeoutMs: slow(2000) });
+    expect(m.output).not.toContain('"msg":"job Spin on rs done"');
+    process.kill(m.pid, 'SIGQUIT');
+    expect(await m.waitForExit({ timeoutMs: slow(20_000) })).toEqual({ code: 0, signal: null });
+    expect(m.output).toContain('"msg":"job Spin on rs done"');
   });
 
   it('text lines for jobs read as before: done at info, failed at warn', async () => {

@@ -1,7 +1,7 @@
 // consola/core: the same logger without the fancy reporters, prompts and environment probing
 // (~40 ms less CPU at every process start, a worker's included).
 import { createConsola, LogLevels, type ConsolaInstance, type LogType } from 'consola/core';
-import { writeSync } from 'node:fs';
+import { fstatSync, writeSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import { formatLine, jsonMember, jsonText, type LogContext, type LogFormat, type LogRecord } from './log-format.js';
 import { ignoreOutputErrors, writeQuietly } from './output.js';
@@ -39,13 +39,16 @@ export interface LoggerOptions {
   secrets?: readonly string[] | undefined;
   /**
    * Hold back the lines given to `emit` (the lines per job) and write them together, in writes of
-   * at most PIPE_BUF (4096 bytes, so lines of processes sharing a pipe never interleave): at the
-   * end of the event-loop turn, when 4096 characters are pending, before any other line of this
-   * logger (the order of lines holds), at `flush()` and when the process exits. A process killed
-   * with SIGKILL loses what is pending: lines made in its current turn, at most 4096 bytes.
-   * Default false: every line written at once.
+   * at most PIPE_BUF (4096 bytes, so lines of processes sharing a pipe never interleave; 16384 to
+   * a regular file, FILE_WRITE): at the end of the event-loop turn, when the next line would not
+   * fit, before any other line of this logger (the order of lines holds), at `flush()` and when
+   * the process exits. A process killed with SIGKILL loses what is pending: lines made in its
+   * current turn, at most one write's worth.
+   * `{ holdMs }`: held across turns too, for at most that long after the first line pending (the
+   * caller flushes when it must, e.g. before a job that may block the loop); a SIGKILL then loses
+   * at most `holdMs` of lines, at most one write's worth. Default false: every line written at once.
    */
-  coalesce?: boolean | undefined;
+  coalesce?: boolean | { holdMs: number } | undefined;
 }
 
 /** A line with its fields already JSON members (`logger.member`): a job line without a fields object or their masking per line. */
@@ -83,7 +86,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const format = options.format ?? 'text';
   const line = { timestamps: options.timestamps ?? true, context: options.context, secrets: (options.secrets ?? []).filter((s) => s !== ''), pid: process.pid };
   ignoreOutputErrors([stream]);
-  const coalesced = options.coalesce ? coalescingWriter(stream) : undefined;
+  const coalesced = options.coalesce ? coalescingWriter(stream, options.coalesce === true ? undefined : options.coalesce.holdMs) : undefined;
   // Any line but a job line goes out at once, after the job lines held back before it.
   const write = coalesced ? coalesced.now : (text: string) => writeQuietly(stream, text);
   const writeJobLine = coalesced ? coalesced.later : write;
@@ -134,79 +137,98 @@ export function parseLogFormat(value: string | undefined): LogFormat | undefined
 
 // --- internal ---
 
+/** The largest write of held-back lines to a regular file: 4 times fewer write(2)s than ATOMIC_WRITE (a write to a file is never interleaved with another on Linux). */
+export const FILE_WRITE = 16384;
+
 /**
- * Lines held back (`later`) until the end of the turn or 4096 pending characters, a line written
- * `now`, `flush()` or the process's exit. Characters are counted per line, bytes once per write:
- * a write with more than 4096 bytes (text beyond ASCII) is split at line ends.
+ * Lines held back (`later`) until the end of the turn (or `holdMs` after the first one pending),
+ * a line written `now`, `flush()` or the process's exit, or until the next line would not fit in
+ * one write: ATOMIC_WRITE bytes (a pipe, a terminal), FILE_WRITE for a regular file. Each line
+ * is encoded once, as it comes, into a buffer kept for the purpose, and written from it: no long
+ * string to join, measure and encode again at each write (on a busy worker's JSON lines that cost
+ * as much as the write itself). A line longer than a write goes alone.
  */
-function coalescingWriter(stream: NodeJS.WritableStream): { later(text: string): void; now(text: string): void; flush(): void } {
-  const put = directWriter(stream);
-  let pending = '';
-  let scheduled: NodeJS.Immediate | undefined;
+function coalescingWriter(stream: NodeJS.WritableStream, holdMs?: number): { later(text: string): void; now(text: string): void; flush(): void } {
+  const fd = descriptorOf(stream);
+  const capacity = fd !== undefined && isRegularFile(fd) ? FILE_WRITE : ATOMIC_WRITE;
+  const put = directWriter(stream, fd);
+  const buf = Buffer.allocUnsafe(capacity);
+  let used = 0;
+  let scheduled: NodeJS.Immediate | NodeJS.Timeout | undefined;
+  const schedule = holdMs === undefined ? () => setImmediate(flush) : () => setTimeout(flush, holdMs).unref();
   const flush = () => {
-    if (scheduled) clearImmediate(scheduled);
+    if (scheduled !== undefined) {
+      if (holdMs === undefined) clearImmediate(scheduled as NodeJS.Immediate);
+      else clearTimeout(scheduled as NodeJS.Timeout);
+    }
     scheduled = undefined;
-    if (pending === '') return;
-    const text = pending;
-    pending = '';
-    if (text.length <= ATOMIC_WRITE / 3 || Buffer.byteLength(text) <= ATOMIC_WRITE) put(text);
-    else for (const chunk of atomicChunks(Buffer.from(text))) put(chunk);
+    if (used === 0) return;
+    const n = used;
+    used = 0;
+    put(buf, n);
   };
   // stderr to a file or a pipe is written synchronously: what is pending still goes out at exit.
   process.on('exit', flush);
   return {
     later(text) {
-      if (pending.length + text.length > ATOMIC_WRITE) flush();
-      pending += text;
-      scheduled ??= setImmediate(flush);
+      // At most 3 bytes a UTF-16 unit: only a line that may not fit is measured.
+      if (used + text.length * 3 > capacity) {
+        const bytes = Buffer.byteLength(text);
+        if (used + bytes > capacity) flush();
+        if (bytes > capacity) {
+          const whole = Buffer.from(text);
+          put(whole, whole.length);
+          return;
+        }
+      }
+      used += buf.write(text, used, 'utf8');
+      scheduled ??= schedule();
     },
     now(text) {
-      if (pending !== '') flush();
+      if (used !== 0) flush();
       writeQuietly(stream, text);
     },
     flush,
   };
 }
 
-/**
- * Held-back lines written with one `write(2)` on the stream's file descriptor, as Node's own
- * stderr does for a file, a pipe or a terminal (all synchronous on Linux), without the stream's
- * machinery (a Buffer made of each text, its write queue).
- * Through the stream as before when it has no descriptor, has writes queued (they go first), or
- * the descriptor takes nothing now (EAGAIN) or part of the text (the rest is queued after it).
- * A reader gone away (EPIPE) drops the text, as `ignoreOutputErrors` does.
- */
-function directWriter(stream: NodeJS.WritableStream): (data: string | Uint8Array) => void {
+function descriptorOf(stream: NodeJS.WritableStream): number | undefined {
   const fd = (stream as { fd?: unknown }).fd;
-  if (typeof fd !== 'number') return (data) => writeQuietly(stream, data);
+  return typeof fd === 'number' ? fd : undefined;
+}
+
+function isRegularFile(fd: number): boolean {
+  try {
+    return fstatSync(fd).isFile();
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * The first `n` bytes of `buf` (held-back lines) written with one `write(2)` on the stream's
+ * file descriptor, as Node's own stderr does for a file, a pipe or a terminal (all synchronous
+ * on Linux), without the stream's machinery (a Buffer made of each text, its write queue).
+ * Through the stream (as text: `buf` is used again) when it has no descriptor, has writes queued
+ * (they go first), or the descriptor takes nothing now (EAGAIN) or part of the bytes (the rest
+ * is queued after it). A reader gone away (EPIPE) drops them, as `ignoreOutputErrors` does.
+ */
+function directWriter(stream: NodeJS.WritableStream, fd: number | undefined): (buf: Buffer, n: number) => void {
+  const viaStream = (buf: Buffer, from: number, n: number) => writeQuietly(stream, buf.toString('utf8', from, n));
+  if (fd === undefined) return (buf, n) => viaStream(buf, 0, n);
   const w = stream as Partial<Writable>;
-  return (data) => {
+  return (buf, n) => {
     if (w.destroyed || w.writableEnded) return;
-    if ((w.writableLength ?? 0) > 0) return writeQuietly(stream, data);
+    if ((w.writableLength ?? 0) > 0) return viaStream(buf, 0, n);
     let written: number;
     try {
-      // Two calls for writeSync's two overloads (a string, a buffer): the same write.
-      written = typeof data === 'string' ? writeSync(fd, data) : writeSync(fd, data);
+      written = writeSync(fd, buf, 0, n);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') writeQuietly(stream, data);
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') viaStream(buf, 0, n);
       return;
     }
     // A short count (a non-blocking socket) leaves the rest to the stream, after what was written.
-    if (written >= (typeof data === 'string' ? Buffer.byteLength(data) : data.length)) return;
-    writeQuietly(stream, (typeof data === 'string' ? Buffer.from(data) : data).subarray(written));
+    if (written < n) writeQuietly(stream, Buffer.from(buf.subarray(written, n)));
   };
 }
 
-/** `buf` in pieces of at most ATOMIC_WRITE bytes, each ending at a line end (a longer line is a piece alone). */
-function atomicChunks(buf: Buffer): Buffer[] {
-  const chunks: Buffer[] = [];
-  let start = 0;
-  while (buf.length - start > ATOMIC_WRITE) {
-    const cut = buf.lastIndexOf(0x0a, start + ATOMIC_WRITE - 1);
-    const end = cut >= start ? cut + 1 : buf.indexOf(0x0a, start) + 1 || buf.length;
-    chunks.push(buf.subarray(start, end));
-    start = end;
-  }
-  if (start < buf.length) chunks.push(buf.subarray(start));
-  return chunks;
-}

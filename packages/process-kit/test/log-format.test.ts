@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { describe, expect, it } from 'vitest';
-import { createLogger, logLine } from '../src/logger.js';
+import { ATOMIC_WRITE, createLogger, logLine } from '../src/logger.js';
 import { formatJsonLine, formatTextLine, redactText, redactValue, type LineOptions, type LogRecord } from '../src/log-format.js';
 
 const date = new Date('2026-12-03T06:51:07.123Z');
@@ -181,6 +181,31 @@ describe('createLogger coalesce', () => {
     expect(chunks).toHaveLength(3);
   });
 
+  it('with holdMs, job lines wait across turns, until holdMs after the first, and then go out in one write; any other line still flushes them first', async () => {
+    const { stream, chunks, msgs } = capture();
+    const holdMs = 300;
+    const logger = createLogger({ tag: 't', format: 'json', stream, coalesce: { holdMs } });
+    const t0 = performance.now();
+    logger.emit('info', logLine('job 0', {}));
+    await turn();
+    logger.emit('info', logLine('job 1', {}));
+    await turn();
+    expect(chunks).toEqual([]);
+    const written = await new Promise<number>((resolve, reject) => {
+      const deadline = setTimeout(() => reject(new Error('held lines never written')), 5000);
+      stream.once('data', () => {
+        clearTimeout(deadline);
+        resolve(performance.now() - t0);
+      });
+    });
+    expect(written).toBeGreaterThanOrEqual(holdMs - 5);
+    expect(chunks).toHaveLength(1);
+    expect(msgs()).toEqual(['job 0', 'job 1']);
+    logger.emit('info', logLine('job 2', {}));
+    logger.warn('not a job line');
+    expect(msgs()).toEqual(['job 0', 'job 1', 'job 2', 'not a job line']);
+  });
+
   it('at most 4096 bytes a write, whole lines, in order (text beyond ASCII counted in bytes)', () => {
     const { stream, chunks, msgs } = capture();
     const logger = createLogger({ tag: 't', format: 'json', stream, coalesce: true });
@@ -232,6 +257,51 @@ describe('createLogger coalesce: writes on the stream\'s descriptor', () => {
       logger.flush();
       expect(viaStream.map((t) => t.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg)).flat()).toEqual(['not a job line', 'job 4']);
     } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('to a regular file held-back lines go in writes of up to FILE_WRITE bytes; to a pipe, of up to ATOMIC_WRITE (counted by /proc/self/io)', async () => {
+    const writes = () => Number(/^syscw: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'))![1]);
+    const line = (i: number) => `job ${i} ${'x'.repeat(250)}`;
+    const dir = mkdtempSync(join(tmpdir(), 'baton-log-'));
+    const file = join(dir, 'out.log');
+    const fd = openSync(file, 'w');
+    const cat = spawn('cat', [], { stdio: ['pipe', 'pipe', 'ignore'] });
+    try {
+      const stream = { fd, writableLength: 0, write: (t: string) => (writeSync(fd, t), true) };
+      const toFile = createLogger({ tag: 't', format: 'json', stream: stream as never, coalesce: true });
+      const n = 40; // ~12 KB of lines
+      const before = writes();
+      for (let i = 0; i < n; i++) toFile.emit('info', logLine(line(i), {}));
+      toFile.flush();
+      expect(writes() - before).toBe(1);
+      expect(readFileSync(file, 'utf8').split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { msg: string }).msg)).toEqual(Array.from({ length: n }, (_, i) => line(i)));
+
+      const out: Buffer[] = [];
+      cat.stdout.on('data', (d: Buffer) => out.push(d));
+      await once(cat, 'spawn');
+      const stdin = cat.stdin as unknown as { fd?: number; _handle: { fd: number } };
+      stdin.fd = stdin._handle.fd;
+      const toPipe = createLogger({ tag: 't', format: 'json', stream: cat.stdin, coalesce: true });
+      const beforePipe = writes();
+      for (let i = 0; i < n; i++) toPipe.emit('info', logLine(line(i), {}));
+      toPipe.flush();
+      // Whole lines, as many as fit in ATOMIC_WRITE bytes, a write.
+      let expected = 1;
+      let used = 0;
+      for (const l of readFileSync(file, 'utf8').split(/(?<=\n)/)) {
+        if (used + Buffer.byteLength(l) > ATOMIC_WRITE) [expected, used] = [expected + 1, 0];
+        used += Buffer.byteLength(l);
+      }
+      expect(expected).toBeGreaterThan(2);
+      expect(writes() - beforePipe).toBe(expected);
+      cat.stdin.end();
+      await once(cat, 'close');
+      expect(Buffer.concat(out).toString().split('\n').filter(Boolean)).toHaveLength(n);
+    } finally {
+      if (cat.exitCode === null && cat.signalCode === null) cat.kill('SIGKILL');
       closeSync(fd);
       rmSync(dir, { recursive: true, force: true });
     }

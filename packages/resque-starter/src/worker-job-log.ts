@@ -27,16 +27,22 @@ const MAX_RUNNING = 10_000;
  * prefetched batch does not add its neighbours' time); the outcome is logged once Redis has
  * acknowledged it. A success line, the one written per job, is made from parts kept per class,
  * queue and slot (their JSON members made and masked once). A logger that holds lines back
- * (`coalesce`) writes them before the next job starts: a job that blocks or is killed takes no
- * finished job's line with it. `random` is for tests.
+ * (`coalesce`) writes them before the next job starts (a job that blocks or is killed takes no
+ * finished job's line with it) unless `mayHoldAcross` says the lines may wait for the next
+ * write: one `write(2)` per job was most of what a line per job cost a no-op job.
+ * `options.random` and `options.now` are for tests.
  */
 export function logJobOutcomes(
   worker: Pick<ResqueWorker, 'on'>,
   logger: Pick<Logger, 'emit' | 'member' | 'format' | 'flush' | 'jsonText' | 'hasSecrets'>,
   settings: ResolvedJobLog,
-  random: () => number = Math.random,
+  options: { jobTimeout?: boolean | undefined; random?: (() => number) | undefined; now?: (() => number) | undefined } = {},
 ): void {
+  const random = options.random ?? Math.random;
+  const now = options.now ?? (() => performance.now());
   const running = new Map<object, Run>();
+  /** The job that finished last: its class, queue and whether it ran under QUICK_MS. */
+  let last: { cls: string; queue: string; quick: boolean } | undefined;
   const outcomeOf = (job: ResqueJobRef): Run | undefined => {
     const r = running.get(job);
     if (r) running.delete(job);
@@ -52,15 +58,16 @@ export function logJobOutcomes(
     worker: job.workerId,
   });
   worker.on('job', (job) => {
-    logger.flush();
+    if (!mayHoldAcross(job, last, options.jobTimeout === true)) logger.flush();
     if (running.size >= MAX_RUNNING) running.delete(running.keys().next().value!);
-    running.set(job, { t0: performance.now(), ms: undefined, failed: undefined });
+    running.set(job, { t0: now(), ms: undefined, failed: undefined });
   });
   worker.on('finished', (job, failure) => {
     const r = running.get(job);
     if (!r) return;
-    r.ms = performance.now() - r.t0;
+    r.ms = now() - r.t0;
     r.failed = failure && { exception: failure.exception, error: failure.error };
+    last = { cls: classOf(job), queue: job.queue, quick: r.ms < QUICK_MS };
   });
   const done = successLine(logger);
   worker.on('success', (job) => {
@@ -79,6 +86,25 @@ export function logJobOutcomes(
   });
   worker.on('requeued', (job) => logger.emit('info', messages.jobRequeued(fields(job, outcomeOf(job), 'requeued'))));
   worker.on('lost', (job) => void running.delete(job));
+}
+
+/** How long a worker's logger holds job lines at most (ms) when jobs stream: a batch of them in one write. */
+export const JOB_LINES_HOLD_MS = 20;
+
+/** A job that ran for less than this (ms) is quick: the next of its class and queue may start with lines held. */
+export const QUICK_MS = 1;
+
+/**
+ * Why: may `job` start while lines are held back? Only when a blocking job would be caught at
+ * once anyway is a held line a risk, so: not when jobTimeout is set (the master kills a job that
+ * overruns, and what the worker held would die with it); not for a job of another class or
+ * queue than the one that finished last (a class that blocks shows it on its first job); not
+ * after a job that ran QUICK_MS or longer (a write per such job is nothing beside it). Otherwise
+ * the lines wait for the logger's hold (a few ms, 4096 bytes): a job of a class that was quick
+ * until now and then blocks the loop holds at most those, and a SIGKILL meanwhile loses them.
+ */
+export function mayHoldAcross(job: ResqueJobRef, last: { cls: string; queue: string; quick: boolean } | undefined, jobTimeout: boolean): boolean {
+  return !jobTimeout && last !== undefined && last.quick && last.queue === job.queue && last.cls === classOf(job);
 }
 
 // --- internal ---

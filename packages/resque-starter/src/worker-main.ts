@@ -9,7 +9,7 @@ import { loadResque, type ResqueJobRef, type ResqueWorker } from './resque.js';
 import { renderWorkerTitle, SPARE_TITLE } from './status.js';
 import { messages } from './messages.js';
 import { reportJobOutcomes } from './worker-metrics.js';
-import { logJobOutcomes } from './worker-job-log.js';
+import { JOB_LINES_HOLD_MS, logJobOutcomes } from './worker-job-log.js';
 import { captureConsole, jobLookup, type JobConsoleFields } from './worker-console.js';
 
 // Entry point of a worker process (spawned by the master with an IPC channel, detached, argv
@@ -205,8 +205,8 @@ async function main(): Promise<void> {
     if (!mine) throw new Error(`the config no longer has the group \`${group}\` this worker was started for`);
     config = mine;
     timings.config = performance.now() - tConfig;
-    // Job lines come in bursts (a prefetched batch runs in one turn): one write per turn.
-    logger = createLogger({ tag: `worker[${label}]`, level: config.logLevel, format: logFormat ?? config.logFormat, context: logContext, secrets: redisSecrets([config.redis]), coalesce: true });
+    // Job lines go out together: one write for a batch of quick jobs, not one per job (logJobOutcomes says when they may wait).
+    logger = createLogger({ tag: `worker[${label}]`, level: config.logLevel, format: logFormat ?? config.logFormat, context: logContext, secrets: redisSecrets([config.redis]), coalesce: { holdMs: JOB_LINES_HOLD_MS } });
     if (loaded.notCompiled) logger.debug(messages.configNotCompiled(loaded.notCompiled));
     title();
     if (stopping) return exit();
@@ -241,7 +241,7 @@ async function main(): Promise<void> {
     // condition once to this logger, and the master once for all its workers (the `redis` event).
     w.on('error', (err) => logger.debug(messages.resqueWorkerError((err as Error)?.message ?? String(err))));
     // A line per finished job (`jobLog`); a failed attempt that will be retried is no error yet: info.
-    logJobOutcomes(w, logger, config.jobLog);
+    logJobOutcomes(w, logger, config.jobLog, { jobTimeout: config.jobTimeoutMs !== undefined });
     // A Redis condition starting or ending (the library logs it once here): the master logs it
     // once for all its workers, with its duration.
     w.on('redis', (trouble: RedisTrouble) => send({ t: 'redis', trouble: { state: trouble.state, condition: trouble.condition, message: trouble.message, ms: trouble.ms } }));

@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { createLogger, logLine } from '@baton/process-kit';
 import { describe, expect, it } from 'vitest';
-import { logJobOutcomes } from '../src/worker-job-log.js';
+import { logJobOutcomes, QUICK_MS } from '../src/worker-job-log.js';
 
 type Line = { level: 'info' | 'warn'; message: string; fields: Record<string, unknown> };
 
@@ -10,7 +10,7 @@ function setup(sample: number, random?: () => number, secrets: string[] = []) {
   const w = new EventEmitter();
   const written: string[] = [];
   const logger = createLogger({ tag: 'worker[0]', format: 'json', level: 'info', stream: { write: (t: string) => written.push(t) } as never, context: { role: 'worker', slot: 0, worker: 'web1:42:mail' }, secrets });
-  logJobOutcomes(w as never, logger, { sample }, random);
+  logJobOutcomes(w as never, logger, { sample }, { random });
   let n = 0;
   const job = (cls = 'Archive', payload: Record<string, unknown> = {}) => ({
     queue: 'mail',
@@ -146,24 +146,70 @@ describe('logJobOutcomes', () => {
     expect(out).toMatch(/^\[info\] \[worker\[0\]\] job Archive on mail done in [\d.]+ ms \(attempt 1, id a94a8fe5\)\n$/);
   });
 
-  it('with a logger that holds lines back, the lines of finished jobs are written before the next job starts', () => {
+  it('with a logger that holds lines back, the lines of finished jobs are written before a job of another class starts, not before the next quick one of theirs', () => {
     const w = new EventEmitter();
     const writes: string[] = [];
     const logger = createLogger({ tag: 'worker[0]', format: 'json', level: 'info', stream: { write: (t: string) => writes.push(t) } as never, coalesce: true });
     logJobOutcomes(w as never, logger, { sample: 1 });
-    const job = (n: number) => ({ queue: 'mail', payload: { class: 'Archive', args: [n] }, jobId: `a94a8fe5ccb19ba61c4c0873d391e987980000${n}0`, workerId: 'web1:42:mail', startedAt: new Date() });
-    const [a, b, c] = [job(1), job(2), job(3)];
-    for (const j of [a, b]) {
-      w.emit('job', j);
-      w.emit('finished', j, undefined);
-    }
+    const job = (n: number, cls = 'Archive') => ({ queue: 'mail', payload: { class: cls, args: [n] }, jobId: `a94a8fe5ccb19ba61c4c0873d391e987980000${n}0`, workerId: 'web1:42:mail', startedAt: new Date() });
+    const [a, b, c] = [job(1), job(2), job(3, 'Report')];
+    w.emit('job', a);
+    w.emit('finished', a, undefined);
     w.emit('success', a, undefined);
+    // b: of a's class and queue, after a quick a: a's line may wait.
+    w.emit('job', b);
+    expect(writes).toEqual([]);
+    w.emit('finished', b, undefined);
     w.emit('success', b, undefined);
     expect(writes).toEqual([]);
     w.emit('job', c);
-    // Both lines in one write, before c runs.
+    // Both lines in one write, before c (another class) runs.
     expect(writes).toHaveLength(1);
     expect(writes[0]!.split('\n').filter(Boolean).map((l) => (JSON.parse(l) as { jobId: string }).jobId)).toEqual([a.jobId, b.jobId]);
     logger.flush();
+  });
+});
+
+describe('logJobOutcomes: which jobs start with no line held back', () => {
+  /** Jobs run one after another with the durations given; returns the jobs before which the logger was flushed. */
+  function run(jobTimeout: boolean, jobs: Array<[name: string, cls: string, queue: string, ms: number]>): string[] {
+    const w = new EventEmitter();
+    let t = 0;
+    const logger = createLogger({ tag: 'worker[0]', format: 'json', level: 'info', stream: { write: () => true } as never });
+    const flushedBefore: string[] = [];
+    let starting = '';
+    logger.flush = () => void flushedBefore.push(starting);
+    logJobOutcomes(w as never, logger, { sample: 1 }, { jobTimeout, now: () => t });
+    for (const [name, cls, queue, ms] of jobs) {
+      const j = { queue, payload: { class: cls, args: [] }, jobId: name, workerId: 'web1:42:q', startedAt: new Date() };
+      starting = name;
+      w.emit('job', j);
+      starting = '';
+      t += ms;
+      w.emit('finished', j, undefined);
+      w.emit('success', j, undefined);
+    }
+    return flushedBefore;
+  }
+  const quick = QUICK_MS / 10;
+
+  it('quick jobs of one class and queue start with lines held; the first job, another class or queue, or a job after a slow one (≥ QUICK_MS) flush first', () => {
+    expect(
+      run(false, [
+        ['a', 'A', 'q', quick],
+        ['b', 'A', 'q', quick],
+        ['c', 'A', 'q', QUICK_MS / 2],
+        ['d', 'A', 'q', QUICK_MS * 2],
+        ['e', 'A', 'q', quick],
+        ['f', 'B', 'q', quick],
+        ['g', 'B', 'r', quick],
+        ['h', 'B', 'r', quick],
+        ['i', 'A', 'r', quick],
+      ]),
+    ).toEqual(['a', 'e', 'f', 'g', 'i']);
+  });
+
+  it('with jobTimeout every job starts with nothing held (the master may kill it, and what it held)', () => {
+    expect(run(true, [['a', 'A', 'q', quick], ['b', 'A', 'q', quick], ['c', 'A', 'q', quick]])).toEqual(['a', 'b', 'c']);
   });
 });
