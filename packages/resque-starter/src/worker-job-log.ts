@@ -41,7 +41,7 @@ export function logJobOutcomes(
   const random = options.random ?? Math.random;
   const now = options.now ?? (() => performance.now());
   const running = new Map<object, Run>();
-  /** The job that finished last: its class, queue and whether it ran under QUICK_MS. */
+  /** The job that finished last: its class, queue and whether it ran under QUICK_MS (one object, updated per job). */
   let last: { cls: string; queue: string; quick: boolean } | undefined;
   const outcomeOf = (job: ResqueJobRef): Run | undefined => {
     const r = running.get(job);
@@ -67,7 +67,10 @@ export function logJobOutcomes(
     if (!r) return;
     r.ms = now() - r.t0;
     r.failed = failure && { exception: failure.exception, error: failure.error };
-    last = { cls: classOf(job), queue: job.queue, quick: r.ms < QUICK_MS };
+    if (!last) last = { cls: '', queue: '', quick: false };
+    last.cls = classOf(job);
+    last.queue = job.queue;
+    last.quick = r.ms < QUICK_MS;
   });
   const done = successLine(logger);
   worker.on('success', (job) => {
