@@ -183,7 +183,7 @@ describe('createLogger coalesce', () => {
 
   it('with holdMs, job lines wait across turns, until holdMs after the first, and then go out in one write; any other line still flushes them first', async () => {
     const { stream, chunks, msgs } = capture();
-    const holdMs = 300;
+    const holdMs = 1000;
     const logger = createLogger({ tag: 't', format: 'json', stream, coalesce: { holdMs } });
     const t0 = performance.now();
     logger.emit('info', logLine('job 0', {}));

@@ -73,6 +73,30 @@ const ioredisShim = {
   },
 };
 
+/**
+ * ioredis's Commander.js puts ~580 command methods on `Commander.prototype`, one assignment each.
+ * V8 keeps a prototype in fast mode and copies its descriptors at every new property: ~13 ms of
+ * CPU in a worker's start (30–50 ms in a cold `node -e` loop), every process that loads ioredis.
+ * One property added and deleted first turns the prototype into a dictionary, where an addition
+ * is a hash insert (< 1 ms for all of them); V8 makes it fast again, once, when it is first used.
+ * Nothing else changes. When the file no longer has the line this looks for, it is bundled as is.
+ */
+const ioredisPrototypeInDictionaryMode = {
+  name: 'ioredis-prototype-dictionary',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]ioredis[\\/]built[\\/]utils[\\/]Commander\.js$/ }, async (args) => {
+      const source = await readFile(args.path, 'utf8');
+      const anchor = 'commands.forEach(function (commandName) {';
+      if (!source.includes(anchor)) {
+        console.warn(`bundle: ${args.path} has no \`${anchor}\`: Commander's prototype left as it is`);
+        return undefined;
+      }
+      const first = '// bundle.mjs: the prototype in dictionary mode before ~580 methods are added (see ioredisPrototypeInDictionaryMode).\nCommander.prototype.__batonDictionary = 0;\ndelete Commander.prototype.__batonDictionary;\n';
+      return { contents: source.replace(anchor, first + anchor), loader: 'js' };
+    });
+  },
+};
+
 const result = await build({
   // ioredis-lib: the ioredis copy above, for configs (config-cache.ts aliases the installed ioredis to it).
   // cli: its first module (cli-entry.js) starts a rolling restart's first spare, then imports the CLI (a chunk).
@@ -89,7 +113,7 @@ const result = await build({
   chunkNames: '_chunk-[hash]',
   // prom-client (CommonJS, requires node built-ins) is imported as it is installed, only by a master that serves metrics.
   external: ['jiti', 'esbuild', 'prom-client'],
-  plugins: [pinResqueFiles, ioredisShim],
+  plugins: [pinResqueFiles, ioredisShim, ioredisPrototypeInDictionaryMode],
   // The bundled CommonJS code (ioredis) requires builtins: a real require in every ES module file.
   banner: { js: "import { createRequire as __bundleCreateRequire } from 'node:module';\nconst require = __bundleCreateRequire(import.meta.url);" },
   logLevel: 'warning',
