@@ -2,12 +2,17 @@
 // they load share: its build puts the command methods' prototype in dictionary mode before adding
 // them (~13 ms less per process, issue 16). That must change nothing a program can see: the same
 // methods, with the same property flags, as the installed ioredis, and working against Redis.
+import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
-import { readFileSync, readdirSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from './helpers/ports.js';
+import { INFRA_VAR, MARK_VAR, runId } from './helpers/procs.js';
 import { startRedis, type TestRedis } from './helpers/redis.js';
+import { Spawned } from './helpers/spawn.js';
 
 const DIST = fileURLToPath(new URL('../packages/resque-starter/dist/', import.meta.url));
 const require = createRequire(import.meta.url);
@@ -61,6 +66,47 @@ describe('the bundled ioredis', () => {
       expect(await r.hgetall(`${key}:h`)).toEqual({ f: 'v' });
     } finally {
       await r.quit();
+    }
+  });
+
+  it("requires node's tls only for a TLS connection, and connects over TLS (a redis-server with --tls-port)", async () => {
+    const probe = `
+      const m = await import(${JSON.stringify(join(DIST, 'ioredis-lib.js'))});
+      const r = new m.default.Redis(${JSON.stringify(redis.url)});
+      await r.ping();
+      r.disconnect();
+      console.log(process.moduleLoadList.some((x) => /^NativeModule (tls|_tls_wrap)$/.test(x)));`;
+    expect(execFileSync(process.execPath, ['--input-type=module', '-e', probe], { encoding: 'utf8' }).trim()).toBe('false');
+
+    const dir = mkdtempSync(join(tmpdir(), 'baton-tls-'));
+    const port = await freePort();
+    let server: Spawned | undefined;
+    try {
+      try {
+        execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem'), '-days', '1', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1'], { stdio: 'ignore' });
+      } catch {
+        throw new Error('openssl could not make a test certificate (the TLS half of this test needs the openssl command)');
+      }
+      server = new Spawned(
+        'redis-server',
+        ['--port', '0', '--tls-port', String(port), '--bind', '127.0.0.1', '--tls-cert-file', join(dir, 'cert.pem'), '--tls-key-file', join(dir, 'key.pem'), '--tls-ca-cert-file', join(dir, 'cert.pem'), '--tls-auth-clients', 'no', '--save', '', '--appendonly', 'no', '--dir', dir],
+        { env: { [INFRA_VAR]: runId(), [MARK_VAR]: '' }, label: `redis-server tls :${port}`, track: false },
+      );
+      await server.waitForLine(/Ready to accept connections/, { timeoutMs: 10_000 });
+      const lib = (await import(join(DIST, 'ioredis-lib.js'))) as { default: { Redis: new (o: object) => { ping(): Promise<string>; on(e: string, f: () => void): void; disconnect(): void } } };
+      const r = new lib.default.Redis({ host: '127.0.0.1', port, tls: { ca: readFileSync(join(dir, 'cert.pem')) }, maxRetriesPerRequest: 1 });
+      r.on('error', () => undefined);
+      try {
+        expect(await r.ping()).toBe('PONG');
+      } finally {
+        r.disconnect();
+      }
+    } finally {
+      if (server && !server.exit) {
+        server.kill('SIGTERM');
+        await server.waitForExit({ timeoutMs: 10_000 }).catch(() => server!.kill('SIGKILL'));
+      }
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

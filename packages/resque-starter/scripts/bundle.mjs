@@ -74,26 +74,42 @@ const ioredisShim = {
 };
 
 /**
- * ioredis's Commander.js puts ~580 command methods on `Commander.prototype`, one assignment each.
- * V8 keeps a prototype in fast mode and copies its descriptors at every new property: ~13 ms of
- * CPU in a worker's start (30–50 ms in a cold `node -e` loop), every process that loads ioredis.
- * One property added and deleted first turns the prototype into a dictionary, where an addition
- * is a hash insert (< 1 ms for all of them); V8 makes it fast again, once, when it is first used.
- * Nothing else changes. When the file no longer has the line this looks for, it is bundled as is.
+ * Two changes to ioredis's start-up cost in the bundled copy (issue 16), each a line replaced in a
+ * file of ioredis's build; nothing a program can see changes. A file that no longer has the line
+ * is bundled as is, with a warning.
+ * - Commander.js puts ~580 command methods on `Commander.prototype`, one assignment each. V8 keeps
+ *   a prototype in fast mode and copies its descriptors at every new property: ~13 ms of CPU in a
+ *   worker's start (30–50 ms in a cold `node -e` loop), and the garbage of each copy. One property
+ *   added and deleted first turns the prototype into a dictionary, where an addition is a hash
+ *   insert (< 1 ms for all); V8 makes it fast again, once, when it is first used.
+ * - The connectors require node's `tls` when they load (~4 ms of CPU) and use only its `connect`,
+ *   for a TLS connection: it is required when that connection is made.
  */
-const ioredisPrototypeInDictionaryMode = {
-  name: 'ioredis-prototype-dictionary',
+const IOREDIS_PATCHES = [
+  {
+    file: /[\\/]ioredis[\\/]built[\\/]utils[\\/]Commander\.js$/,
+    line: 'commands.forEach(function (commandName) {',
+    before: '// bundle.mjs: the prototype in dictionary mode before ~580 methods are added (IOREDIS_PATCHES).\nCommander.prototype.__batonDictionary = 0;\ndelete Commander.prototype.__batonDictionary;\n',
+  },
+  {
+    file: /[\\/]ioredis[\\/]built[\\/]connectors[\\/](StandaloneConnector|SentinelConnector[\\/]index)\.js$/,
+    line: 'const tls_1 = require("tls");',
+    instead: '// bundle.mjs: node:tls required when a TLS connection is made (IOREDIS_PATCHES).\nconst tls_1 = { get connect() { return require("tls").connect; } };',
+  },
+];
+const ioredisPatches = {
+  name: 'ioredis-patches',
   setup(b) {
-    b.onLoad({ filter: /[\\/]ioredis[\\/]built[\\/]utils[\\/]Commander\.js$/ }, async (args) => {
-      const source = await readFile(args.path, 'utf8');
-      const anchor = 'commands.forEach(function (commandName) {';
-      if (!source.includes(anchor)) {
-        console.warn(`bundle: ${args.path} has no \`${anchor}\`: Commander's prototype left as it is`);
-        return undefined;
-      }
-      const first = '// bundle.mjs: the prototype in dictionary mode before ~580 methods are added (see ioredisPrototypeInDictionaryMode).\nCommander.prototype.__batonDictionary = 0;\ndelete Commander.prototype.__batonDictionary;\n';
-      return { contents: source.replace(anchor, first + anchor), loader: 'js' };
-    });
+    for (const patch of IOREDIS_PATCHES) {
+      b.onLoad({ filter: patch.file }, async (args) => {
+        const source = await readFile(args.path, 'utf8');
+        if (!source.includes(patch.line)) {
+          console.warn(`bundle: ${args.path} has no \`${patch.line}\`: bundled as it is`);
+          return undefined;
+        }
+        return { contents: source.replace(patch.line, patch.instead ?? patch.before + patch.line), loader: 'js' };
+      });
+    }
   },
 };
 
@@ -113,7 +129,7 @@ const result = await build({
   chunkNames: '_chunk-[hash]',
   // prom-client (CommonJS, requires node built-ins) is imported as it is installed, only by a master that serves metrics.
   external: ['jiti', 'esbuild', 'prom-client'],
-  plugins: [pinResqueFiles, ioredisShim, ioredisPrototypeInDictionaryMode],
+  plugins: [pinResqueFiles, ioredisShim, ioredisPatches],
   // The bundled CommonJS code (ioredis) requires builtins: a real require in every ES module file.
   banner: { js: "import { createRequire as __bundleCreateRequire } from 'node:module';\nconst require = __bundleCreateRequire(import.meta.url);" },
   logLevel: 'warning',
