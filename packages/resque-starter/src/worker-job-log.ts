@@ -29,7 +29,8 @@ const MAX_RUNNING = 10_000;
  * queue and slot (their JSON members made and masked once). A logger that holds lines back
  * (`coalesce`) writes them before the next job starts (a job that blocks or is killed takes no
  * finished job's line with it) unless `mayHoldAcross` says the lines may wait for the next
- * write: one `write(2)` per job was most of what a line per job cost a no-op job.
+ * write: a stream of no-op jobs then costs one `write(2)` per write's worth of lines, not one
+ * or two per prefetched batch.
  * `options.random` and `options.now` are for tests.
  */
 export function logJobOutcomes(
@@ -103,7 +104,7 @@ export const QUICK_MS = 1;
  * overruns, and what the worker held would die with it); not for a job of another class or
  * queue than the one that finished last (a class that blocks shows it on its first job); not
  * after a job that ran QUICK_MS or longer (a write per such job is nothing beside it). Otherwise
- * the lines wait for the logger's hold (a few ms, 4096 bytes): a job of a class that was quick
+ * the lines wait for the logger's hold (JOB_LINES_HOLD_MS, one write's worth): a job of a class that was quick
  * until now and then blocks the loop holds at most those, and a SIGKILL meanwhile loses them.
  */
 export function mayHoldAcross(job: ResqueJobRef, last: { cls: string; queue: string; quick: boolean } | undefined, jobTimeout: boolean): boolean {

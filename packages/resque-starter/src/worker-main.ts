@@ -205,7 +205,7 @@ async function main(): Promise<void> {
     if (!mine) throw new Error(`the config no longer has the group \`${group}\` this worker was started for`);
     config = mine;
     timings.config = performance.now() - tConfig;
-    // Job lines go out together: one write for a batch of quick jobs, not one per job (logJobOutcomes says when they may wait).
+    // Job lines go out together, held across prefetched batches of quick jobs (logJobOutcomes says when they may wait).
     logger = createLogger({ tag: `worker[${label}]`, level: config.logLevel, format: logFormat ?? config.logFormat, context: logContext, secrets: redisSecrets([config.redis]), coalesce: { holdMs: JOB_LINES_HOLD_MS } });
     if (loaded.notCompiled) logger.debug(messages.configNotCompiled(loaded.notCompiled));
     title();
