@@ -81,9 +81,8 @@ async function child({ root, out, jobs, lines, metrics }) {
   const { EventEmitter } = await import('node:events');
   const { createWriteStream, openSync } = await import('node:fs');
   const { createLogger } = await import(`${root}/packages/process-kit/dist/index.js`);
-  const { logJobOutcomes } = await import(`${root}/packages/resque-starter/dist/worker-job-log.js`);
+  const { logJobOutcomes, JOB_LINES_HOLD_MS } = await import(`${root}/packages/resque-starter/dist/worker-job-log.js`);
   const { reportJobOutcomes } = await import(`${root}/packages/resque-starter/dist/worker-metrics.js`);
-  const { JOB_LINES_HOLD_MS } = await import(`${root}/packages/resque-starter/dist/worker-job-log.js`);
   const stream = createWriteStream(null, { fd: openSync(out, 'w') });
   // As worker-main.ts makes it (a checkout before the hold: `coalesce: true`).
   const logger = createLogger({ tag: 'worker[0]', format: 'json', level: 'info', stream, context: { role: 'worker', generation: 2, slot: 0, worker: 'host:4242:bench' }, coalesce: JOB_LINES_HOLD_MS === undefined ? true : { holdMs: JOB_LINES_HOLD_MS } });

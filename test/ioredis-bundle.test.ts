@@ -1,7 +1,8 @@
 // The ioredis bundled into resque-starter's dist (scripts/bundle.mjs), which workers and the configs
 // they load share: its build puts the command methods' prototype in dictionary mode before adding
-// them (~13 ms less per process, issue 16). That must change nothing a program can see: the same
-// methods, with the same property flags, as the installed ioredis, and working against Redis.
+// them (~13 ms less per process, issue 16), and requires node's tls only when a TLS connection is
+// made. That must change nothing a program can see: the same methods, with the same property
+// flags, as the installed ioredis, working against Redis, with and without TLS.
 import { execFileSync } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
@@ -17,7 +18,13 @@ import { Spawned } from './helpers/spawn.js';
 const DIST = fileURLToPath(new URL('../packages/resque-starter/dist/', import.meta.url));
 const require = createRequire(import.meta.url);
 
-type RedisClass = { prototype: object; new (url: string, options?: object): { set(k: string, v: string): Promise<unknown>; getBuffer(k: string): Promise<Buffer | null>; hset(k: string, f: string, v: string): Promise<unknown>; hgetall(k: string): Promise<Record<string, string>>; quit(): Promise<unknown> } };
+type Client = { set(k: string, v: string): Promise<unknown>; getBuffer(k: string): Promise<Buffer | null>; hset(k: string, f: string, v: string): Promise<unknown>; hgetall(k: string): Promise<Record<string, string>>; ping(): Promise<string>; on(e: string, f: () => void): void; disconnect(): void; quit(): Promise<unknown> };
+type RedisClass = { prototype: object; new (target: string | object): Client };
+
+/** The Redis class of dist/ioredis-lib.js: the bundled copy (when the installed ioredis is its version). */
+async function bundledRedis(): Promise<RedisClass> {
+  return ((await import(join(DIST, 'ioredis-lib.js'))) as { default: { Redis: RedisClass } }).default.Redis;
+}
 
 /** Own properties of ioredis's Commander.prototype (Redis.prototype's parent) with their flags. */
 function commanderMethods(Redis: RedisClass): Map<string, string> {
@@ -42,13 +49,11 @@ describe('the bundled ioredis', () => {
   it('is built with the dictionary-mode line, and is the copy dist/ioredis-lib.js gives when the installed ioredis is its version', async () => {
     const chunk = readdirSync(DIST).filter((f) => f.startsWith('_chunk-')).find((f) => readFileSync(join(DIST, f), 'utf8').includes('delete Commander.prototype.__batonDictionary'));
     expect(chunk, 'no chunk of dist/ carries the line bundle.mjs adds to Commander.js').toBeDefined();
-    const lib = (await import(join(DIST, 'ioredis-lib.js'))) as { default: RedisClass & { Redis: RedisClass } };
-    expect(lib.default.Redis).not.toBe((require('ioredis') as { Redis: RedisClass }).Redis);
+    expect(await bundledRedis()).not.toBe((require('ioredis') as { Redis: RedisClass }).Redis);
   });
 
   it('has every command method of the installed ioredis with the same property flags, and none of its own', async () => {
-    const lib = (await import(join(DIST, 'ioredis-lib.js'))) as { default: { Redis: RedisClass } };
-    const bundled = commanderMethods(lib.default.Redis);
+    const bundled = commanderMethods(await bundledRedis());
     const installed = commanderMethods((require('ioredis') as { Redis: RedisClass }).Redis);
     expect(bundled.size).toBeGreaterThan(500);
     expect(bundled.has('__batonDictionary')).toBe(false);
@@ -56,8 +61,8 @@ describe('the bundled ioredis', () => {
   });
 
   it('runs commands against a real Redis, strings and buffers', async () => {
-    const lib = (await import(join(DIST, 'ioredis-lib.js'))) as { default: { Redis: RedisClass } };
-    const r = new lib.default.Redis(redis.url);
+    const Redis = await bundledRedis();
+    const r = new Redis(redis.url);
     try {
       const key = `${redis.namespace()}:bundle`;
       await r.set(key, 'é-value');
@@ -93,8 +98,8 @@ describe('the bundled ioredis', () => {
         { env: { [INFRA_VAR]: runId(), [MARK_VAR]: '' }, label: `redis-server tls :${port}`, track: false },
       );
       await server.waitForLine(/Ready to accept connections/, { timeoutMs: 10_000 });
-      const lib = (await import(join(DIST, 'ioredis-lib.js'))) as { default: { Redis: new (o: object) => { ping(): Promise<string>; on(e: string, f: () => void): void; disconnect(): void } } };
-      const r = new lib.default.Redis({ host: '127.0.0.1', port, tls: { ca: readFileSync(join(dir, 'cert.pem')) }, maxRetriesPerRequest: 1 });
+      const Redis = await bundledRedis();
+      const r = new Redis({ host: '127.0.0.1', port, tls: { ca: readFileSync(join(dir, 'cert.pem')) }, maxRetriesPerRequest: 1 });
       r.on('error', () => undefined);
       try {
         expect(await r.ping()).toBe('PONG');
